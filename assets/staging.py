@@ -1,0 +1,60 @@
+"""Staging layer: decode and type each source entity; rejects go to ops.quarantine."""
+
+import dagster as dg
+import polars as pl
+
+from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
+from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.run_log import AssetRun
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+from phoenix_dagster.transforms.assessor import stage_parcels, stage_search_results
+from phoenix_dagster.transforms.listings import stage_listings
+from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
+
+
+def _staging(model) -> dict:
+    return dict(group_name="staging", partitions_def=ZIP_DAY_PARTITIONS, kinds={"polars", "parquet"},
+                metadata={"dagster/column_schema": column_docs(model)})
+
+
+@dg.asset(**_staging(StgAssessorSearchResults))
+def stg_assessor__search_results(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
+                                 warehouse: WarehouseResource) -> pl.DataFrame:
+    """One row per search result row the county returned (every type and ZIP, duplicates kept)."""
+    run = AssetRun(context, warehouse)
+    pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
+    decoded, _, unreadable = decode_json_bodies(pages)
+    staged, rejected = stage_search_results(decoded)
+    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
+    context.add_output_metadata(run.finish(rows_in=pages.height, rows_out=staged.height, rows_quarantined=quarantined))
+    return staged
+
+
+@dg.asset(**_staging(StgAssessorParcels))
+def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
+                          warehouse: WarehouseResource) -> pl.DataFrame:
+    """One row per parcel detail that parsed; malformed or truncated bodies are quarantined,
+    "no such parcel" replies are counted."""
+    run = AssetRun(context, warehouse)
+    details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
+    decoded, not_found, unreadable = decode_json_bodies(details)
+    staged, rejected = stage_parcels(decoded)
+    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
+    context.add_output_metadata(run.finish(rows_in=details.height, rows_out=staged.height,
+                                           rows_quarantined=quarantined, parcels_not_found=not_found.height))
+    return staged
+
+
+@dg.asset(**_staging(StgListings))
+def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloads: pl.DataFrame,
+                           warehouse: WarehouseResource) -> pl.DataFrame:
+    """One row per listing record (RESO names), from every configured listing source."""
+    run = AssetRun(context, warehouse)
+    _, zip_code = date_and_zip(context)
+    decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
+    records = explode_json_list(decoded, list_field="value", key_field="ListingKey")
+    staged, rejected = stage_listings(records, zip_code)
+    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
+    context.add_output_metadata(run.finish(rows_in=records.height, rows_out=staged.height, rows_quarantined=quarantined))
+    return staged

@@ -1,0 +1,77 @@
+"""Asset checks generated from the table schemas: one per asset, blocking where bad data
+must not flow on. Failures come back as check metadata (counts per column and check, and
+a sample of failing values) so an operator sees them in the UI."""
+
+
+import dagster as dg
+import pandera.polars as pa
+import polars as pl
+
+from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.warehouse import WarehouseResource
+
+SAMPLE_ROWS = 10
+
+
+def validate(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> dg.AssetCheckResult:
+    """Validate lazily (every failure, not the first) and summarise the result."""
+    try:
+        model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        summary = (cases.group_by(["column", "check"]).len().sort("len", descending=True)
+                   .rename({"len": "failures"}))
+        sample = cases.head(SAMPLE_ROWS).select("column", "check", pl.col("failure_case").cast(pl.String), "index")
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"{cases.height} failure case(s) against {model.__name__}",
+            metadata={
+                "rows": frame.height,
+                "failure_cases": cases.height,
+                "failures_by_check": dg.MetadataValue.md(_as_code(summary)),
+                "failure_sample": dg.MetadataValue.md(_as_code(sample)),
+            },
+        )
+    except pa.errors.SchemaError as error:  # a structural error (missing column, wrong type)
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                   description=str(error), metadata={"rows": frame.height})
+    return dg.AssetCheckResult(passed=True, metadata={"rows": frame.height, "failure_cases": 0})
+
+
+def _as_code(frame: pl.DataFrame) -> str:
+    with pl.Config(tbl_rows=50, tbl_cols=10, fmt_str_lengths=80):
+        return f"```\n{frame}\n```"
+
+
+def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> tuple[str, str]:
+    """The partition this check should look at: the run's, else the latest materialized one."""
+    tags = context.run.tags
+    if "dagster/partition/date" in tags and "dagster/partition/zip" in tags:
+        return tags["dagster/partition/date"], tags["dagster/partition/zip"]
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.dagster_event.partition is None:
+        raise dg.Failure(f"{key.to_user_string()} has no materialized partition to check")
+    date_part, zip_part = event.dagster_event.partition.split("|")
+    return date_part, zip_part
+
+
+def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True):
+    key = dg.AssetKey(asset_name)
+
+    @dg.asset_check(asset=key, name="matches_schema", blocking=blocking,
+                    description=f"The partition validates against {model.__module__}.{model.__name__}")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        day, zip_code = _checked_partition(context, key)
+        return validate(lake.read(asset_name, day, zip_code), model)
+
+    return _check
+
+
+def warehouse_schema_check(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel], blocking: bool = True):
+    @dg.asset_check(asset=key, name="matches_schema", blocking=blocking,
+                    description=f"{table} validates against {model.__module__}.{model.__name__}")
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return validate(warehouse.query(f"select * from {table}"), model)
+
+    return _check

@@ -1,0 +1,172 @@
+"""phoenix-estate: run the platform's main job and look at what it produced.
+
+    phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...]
+    phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from phoenix_dagster.settings import ConfigError, Settings
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class PartitionOutcome:
+    zip_code: str
+    success: bool
+    seconds: float
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _today_in_phoenix() -> str:
+    from phoenix_dagster.partitions import TIMEZONE
+
+    return datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
+
+
+def _instance(settings: Settings):
+    """The Dagster instance runs are recorded in: $DAGSTER_HOME, default <data dir>/dagster_home,
+    so `make ui` shows the runs this command made."""
+    from dagster import DagsterInstance
+
+    home = os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir / "dagster_home"))
+    os.makedirs(home, exist_ok=True)
+    config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(config):
+        with open(config, "w") as handle:
+            handle.write("# Local instance for phoenix-estate runs and `make ui`; defaults are fine.\n")
+    return DagsterInstance.get()
+
+
+def run_partitions(day: str, zip_codes: list[str], settings: Settings, out=sys.stdout) -> list[PartitionOutcome]:
+    from phoenix_dagster.definitions import DAILY_REFRESH, defs
+    from phoenix_dagster.partitions import partition_key
+
+    job = defs.get_job_def(DAILY_REFRESH)
+    instance = _instance(settings)
+    outcomes = []
+    for index, zip_code in enumerate(zip_codes, start=1):
+        print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching, serving …",
+              file=out, flush=True)
+        started = time.perf_counter()
+        result = job.execute_in_process(partition_key=partition_key(day, zip_code), instance=instance,
+                                        run_config=QUIET_LOGS, raise_on_error=False)
+        outcome = PartitionOutcome(zip_code, result.success, time.perf_counter() - started)
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                outcome.checks_passed += 1
+            else:
+                outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+        if not result.success:
+            failures = [event.message for event in result.all_events if event.is_step_failure]
+            outcome.error = failures[0] if failures else "run failed"
+        status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
+        print(f"      {status} in {outcome.seconds:.1f}s: {result.run_id[:8]} — "
+              f"{outcome.checks_passed} checks passed, {len(outcome.checks_failed)} failed", file=out, flush=True)
+        for name in outcome.checks_failed:
+            print(f"      failed check: {name}", file=out)
+        if outcome.error:
+            print(f"      error: {outcome.error}", file=out)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def print_summary(day: str, outcomes: list[PartitionOutcome], settings: Settings, out=sys.stdout) -> None:
+    from phoenix_dagster.definitions import defs
+
+    warehouse = defs.resources["warehouse"]
+    mongo = defs.resources["mongo"]
+    counts = warehouse.query(
+        "select PostalCode, properties, with_listing, unmatched_listings, quarantined, served "
+        "from ops.partition_counts where date = ? order by PostalCode", [day])
+    marts = warehouse.query(
+        "select (select count(*) from marts.properties) as properties, "
+        "(select count(*) from marts.zip_market_stats) as zip_days")
+    stats = warehouse.query(
+        "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
+        "from marts.zip_market_stats where date = ? order by PostalCode", [day])
+    passed = sum(o.checks_passed for o in outcomes)
+    failed = sum(len(o.checks_failed) for o in outcomes)
+    print(f"\nSummary for {day}", file=out)
+    print(f"  {'ZIP':<7}{'properties':>11}{'listed':>8}{'unmatched':>11}{'quarantined':>13}{'served':>8}"
+          f"{'active':>8}{'median $':>11}{'$/sqft':>8}", file=out)
+    medians = {row["PostalCode"]: row for row in stats.iter_rows(named=True)}
+    for row in counts.iter_rows(named=True):
+        stat = medians.get(row["PostalCode"], {})
+        price = stat.get("median_list_price")
+        per_sqft = stat.get("median_price_per_sqft")
+        print(f"  {row['PostalCode']:<7}{row['properties']:>11}{row['with_listing']:>8}{row['unmatched_listings']:>11}"
+              f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
+              f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}", file=out)
+    print(f"  Checks: {passed} passed, {failed} failed", file=out)
+    print(f"  Enrichment: rules extractor (no LLM in this build)", file=out)
+    print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
+          f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
+    print(f"  Lake: {settings.lake_dir}", file=out)
+    from phoenix_dagster.serving.properties import COLLECTION
+
+    documents = mongo.db()[COLLECTION].count_documents({})
+    print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
+    print("\nNext:", file=out)
+    print("  make ui          # Dagster UI at http://127.0.0.1:3000 (lineage, checks, runs)", file=out)
+    print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)
+
+
+def run_sql(query: str, settings: Settings, out=sys.stdout) -> None:
+    import duckdb
+    import polars as pl
+
+    if not settings.warehouse_path.exists():
+        raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        frame = conn.execute(query).pl()
+    with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40):
+        print(frame, file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="phoenix-estate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="materialize the daily_refresh job for a day and ZIP codes, in-process")
+    run.add_argument("--date", help="partition day, YYYY-MM-DD (default: today in Phoenix)")
+    run.add_argument("--zip", nargs="+", dest="zip_codes", help="ZIP codes (default: all of PHOENIX_ZIP_CODES)")
+    sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
+    sql.add_argument("query")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "sql":
+            run_sql(args.query, settings)
+            return 0
+        day = args.date or _today_in_phoenix()
+        datetime.strptime(day, "%Y-%m-%d")
+        zip_codes = args.zip_codes or list(settings.zip_codes)
+        unknown = sorted(set(zip_codes) - set(settings.zip_codes))
+        if unknown:
+            raise ConfigError(f"ZIP {', '.join(unknown)} not in PHOENIX_ZIP_CODES ({', '.join(settings.zip_codes)}); "
+                              "add it there to make it a partition")
+    except (ConfigError, ValueError) as exc:
+        print(f"phoenix-estate: {exc}", file=sys.stderr)
+        return 2
+    print(f"Phoenix real estate: daily_refresh for {day}, ZIP {', '.join(zip_codes)} "
+          f"(assessor: {settings.assessor_source}, listings: {', '.join(settings.listing_sources)}; "
+          f"data in {settings.data_dir})", flush=True)
+    outcomes = run_partitions(day, zip_codes, settings)
+    print_summary(day, outcomes, settings)
+    return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The code location: every asset, check, job, schedule and resource, assembled once.
+
+``dagster dev -w workspace.yaml`` and ``phoenix-estate run`` both load ``defs`` from here.
+"""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from assets import enriched, intermediate, raw, rollups, serving, staging
+from assets.checks import schema_checks
+from assets.warehouse import sql_model_assets
+from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
+from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
+from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.resources.sources import SourcesResource
+from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.settings import Settings
+
+DAILY_REFRESH = "daily_refresh"
+
+daily_refresh = dg.define_asset_job(
+    DAILY_REFRESH,
+    selection=dg.AssetSelection.all(),
+    partitions_def=ZIP_DAY_PARTITIONS,
+    # DuckDB takes one writer process: run every step in the run's own process.
+    executor_def=dg.in_process_executor,
+    description="Collect, stage, resolve, enrich, build the marts and serve one day × ZIP partition.",
+)
+
+
+@dg.schedule(job=daily_refresh, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    """03:00 in Phoenix: one run per configured ZIP code for that day."""
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
+    for zip_code in ZIP_DAY_PARTITIONS.get_partitions_def_for_dimension("zip").get_partition_keys():
+        key = partition_key(day, zip_code)
+        yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=key)
+
+
+def build_resources(settings: Settings) -> dict:
+    mongo = MongoResource(uri=dg.EnvVar("MONGODB_URI")) if os.environ.get("MONGODB_URI") else MongoResource()
+    lake = LakeResource(base_dir=str(settings.lake_dir))
+    return {
+        "lake": lake,
+        "io_manager": LakeIOManager(lake=lake),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
+        "mongo": mongo,
+        "sources": SourcesResource(
+            assessor=settings.assessor_source,
+            listings=list(settings.listing_sources),
+            assessor_property_types=list(settings.residential_types),
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            *dg.load_assets_from_modules([raw, staging, intermediate, enriched, serving, rollups]),
+            *sql_model_assets,
+        ],
+        asset_checks=schema_checks,
+        jobs=[daily_refresh],
+        schedules=[daily_refresh_schedule],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Dagster resources: each owns one connection or store and its configuration."""

@@ -1,0 +1,45 @@
+"""Helpers that turn a pandera.polars model into the things other layers need."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandera.polars as pa
+import polars as pl
+
+
+def polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
+    return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
+
+
+def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    return pl.DataFrame(schema=polars_schema(model))
+
+
+def conform(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """Select the model's columns in its order, cast to its types (missing columns are an error)."""
+    schema = polars_schema(model)
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+def _describe_checks(column: pa.Column) -> str:
+    parts = []
+    if not column.nullable:
+        parts.append("required")
+    if column.unique:
+        parts.append("unique")
+    for check in column.checks:
+        stats = ", ".join(f"{v}" if not isinstance(v, (list, tuple, set)) else "/".join(map(str, v))
+                          for v in (check.statistics or {}).values())
+        parts.append(f"{check.name}({stats})" if stats else check.name)
+    return "; ".join(parts)
+
+
+def column_docs(model: type[pa.DataFrameModel]) -> dg.TableSchema:
+    """The model as Dagster column metadata, shown on the asset's page in the UI."""
+    columns = []
+    for name, column in model.to_schema().columns.items():
+        rules = _describe_checks(column)
+        text = column.description or ""
+        columns.append(dg.TableColumn(name=name, type=str(column.dtype),
+                                      description=f"{text} [{rules}]" if rules else text))
+    return dg.TableSchema(columns=columns)

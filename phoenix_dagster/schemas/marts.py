@@ -1,0 +1,65 @@
+"""Marts: the tables analysts query in DuckDB (schema ``marts``)."""
+
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+from phoenix_dagster.schemas.staging import STANDARD_STATUS, ZIP_PATTERN
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+
+class Properties(pa.DataFrameModel):
+    """marts.properties: one row per property, latest observation, with first and last sighting."""
+
+    property_id: str = pa.Field(unique=True, description="apn:<APN> or adr:<ZIP>:<normalised address>")
+    ParcelNumber: Optional[str] = pa.Field(nullable=True, description="Assessor parcel number (APN), normalised")
+    UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Street address")
+    City: Optional[str] = pa.Field(nullable=True, description="City")
+    PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")
+    PropertyType: Optional[str] = pa.Field(nullable=True, description="RESO PropertyType (Residential, Land)")
+    LivingArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Living area (sq ft)")
+    YearBuilt: Optional[pl.Int32] = pa.Field(nullable=True, ge=1800, le=2100, description="Year built")
+    LotSizeSquareFeet: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Lot size (sq ft)")
+    BedroomsTotal: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Bedrooms")
+    BathroomsTotalInteger: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Bathrooms (half rounded up)")
+    GarageSpaces: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Garage spaces")
+    PoolPrivateYN: Optional[pl.Boolean] = pa.Field(nullable=True, description="Private pool")
+    AssociationYN: Optional[pl.Boolean] = pa.Field(nullable=True, description="HOA")
+    AssociationFee: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="HOA fee (USD/month)")
+    ListPrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="List price (USD)")
+    StandardStatus: Optional[str] = pa.Field(nullable=True, isin=STANDARD_STATUS, description="RESO StandardStatus")
+    ListingId: Optional[str] = pa.Field(nullable=True, description="MLS number")
+    FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Assessor's full cash value")
+    Latitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Latitude")
+    Longitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Longitude")
+    sources: pl.List(pl.String) = pa.Field(description="Sources that saw the property")
+    match_method: str = pa.Field(description="apn, address, unmatched_listing or assessor_only")
+    enrichment_method: str = pa.Field(description="rules or none")
+    enriched_fields: pl.List(pl.String) = pa.Field(description="Columns filled from listing text")
+    first_seen_at: UTC_TIME = pa.Field(description="First time any source returned the property")
+    last_seen_at: UTC_TIME = pa.Field(description="Latest time any source returned the property")
+
+    class Config:
+        strict = True
+
+
+class ZipMarketStats(pa.DataFrameModel):
+    """marts.zip_market_stats: one row per ZIP and day."""
+
+    PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")
+    date: pl.Date = pa.Field(description="Day observed")
+    property_count: pl.Int64 = pa.Field(ge=0, description="Properties seen that day")
+    active_listings: pl.Int64 = pa.Field(ge=0, description="Listings Active, ActiveUnderContract or ComingSoon")
+    median_list_price: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ListPrice of active listings")
+    median_price_per_sqft: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ListPrice / LivingArea of active listings")
+    median_year_built: Optional[pl.Float64] = pa.Field(nullable=True, description="Median YearBuilt of all properties")
+
+    class Config:
+        strict = True
+        unique = ["PostalCode", "date"]
+
+
+# Warehouse table → its contract. Checks and docs look tables up here.
+MART_TABLES = {"marts.properties": Properties, "marts.zip_market_stats": ZipMarketStats}

@@ -1,0 +1,59 @@
+"""Operational tables in DuckDB (schema ``ops``), written by the pipeline about itself."""
+
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+
+class RunLog(pa.DataFrameModel):
+    """ops.run_log: one row per run and asset."""
+
+    run_id: str = pa.Field(description="Dagster run id")
+    asset: str = pa.Field(description="Asset key")
+    partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition, null for whole-table assets")
+    rows_in: pl.Int64 = pa.Field(ge=0, description="Rows read")
+    rows_out: pl.Int64 = pa.Field(ge=0, description="Rows written")
+    rows_quarantined: pl.Int64 = pa.Field(ge=0, description="Rows sent to ops.quarantine")
+    duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the asset's body")
+    finished_at: UTC_TIME = pa.Field(description="When the asset finished")
+
+    class Config:
+        strict = True
+
+
+class Quarantine(pa.DataFrameModel):
+    """ops.quarantine: records rejected on the way in, with the reason and the raw record."""
+
+    source: str = pa.Field(description="Source the record came from")
+    asset: str = pa.Field(description="Asset that rejected it")
+    partition: str = pa.Field(description="date|zip partition")
+    record_key: Optional[str] = pa.Field(nullable=True, description="The record's key, when it has one")
+    reason: str = pa.Field(description="Why it was rejected")
+    raw_record: str = pa.Field(description="The record as received (text; undecodable bytes escaped)")
+    quarantined_at: UTC_TIME = pa.Field(description="When it was rejected")
+
+    class Config:
+        strict = True
+
+
+class PartitionCounts(pa.DataFrameModel):
+    """ops.partition_counts: what one day × ZIP produced, rewritten by each run of it."""
+
+    date: pl.Date = pa.Field(description="Partition day")
+    PostalCode: str = pa.Field(description="Partition ZIP")
+    run_id: str = pa.Field(description="Run that last wrote the partition")
+    raw_payloads: pl.Int64 = pa.Field(ge=0, description="Payloads landed (assessor + listings)")
+    parcels: pl.Int64 = pa.Field(ge=0, description="Parcel details staged")
+    listings: pl.Int64 = pa.Field(ge=0, description="Listing records staged")
+    properties: pl.Int64 = pa.Field(ge=0, description="Resolved properties")
+    with_listing: pl.Int64 = pa.Field(ge=0, description="Properties with a listing")
+    unmatched_listings: pl.Int64 = pa.Field(ge=0, description="Listings that matched no parcel")
+    quarantined: pl.Int64 = pa.Field(ge=0, description="Records in ops.quarantine for the partition")
+    served: pl.Int64 = pa.Field(ge=0, description="Documents upserted into MongoDB")
+    recorded_at: UTC_TIME = pa.Field(description="When the counts were taken")
+
+    class Config:
+        strict = True

@@ -1,0 +1,1 @@
+"""What applications read: MongoDB documents built from the marts."""

@@ -1,0 +1,102 @@
+"""Staging for the county assessor's search rows and parcel details (Maricopa contract)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from phoenix_dagster.schemas import conform, polars_schema
+from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
+from phoenix_dagster.transforms.addresses import normalize_apn
+from phoenix_dagster.transforms.casting import parse_text_columns
+
+SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
+                     "SitusZip": "SitusZip", "PropertyType": "PropertyType", "SubdivisonName": "SubdivisonName"}
+
+# Where each staged column lives in a /parcel/{apn} body (JSONPath), read as text.
+PARCEL_FIELDS = {
+    "APN": "$.APN",
+    "PropertyAddress": "$.PropertyAddress",
+    "assessor_property_type": "$.PropertyType",
+    "PropertyUseCode": "$.PropertyUseCode",
+    "SubdivisionName": "$.SubdivisionName",
+    "LotSizeSquareFeet": "$.LotSize",
+    "LivingArea": "$.ResidentialPropertyData.LivableSpace",
+    "YearBuilt": "$.ResidentialPropertyData.ConstructionYear",
+    "BathFixtures": "$.ResidentialPropertyData.BathFixtures",
+    "StoriesTotal": "$.ResidentialPropertyData.Stories",
+    "PoolArea": "$.ResidentialPropertyData.Pool",
+    "GarageSpaces": "$.ResidentialPropertyData.NumberOfGarages",
+    "CarportSpaces": "$.ResidentialPropertyData.NumberOfCarports",
+    "Latitude": "$.Geo.lat",
+    "Longitude": "$.Geo.long",
+    "LastSalePrice": "$.Owner.SalePrice",
+    "LastSaleDate": "$.Owner.SaleDate",
+    "Valuations": "$.Valuations",
+}
+VALUATION = pl.List(pl.Struct({"TaxYear": pl.String, "FullCashValue": pl.String}))
+
+
+def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
+    """One row per element of Results, every field as text."""
+    row = pl.Struct({name: pl.String for name in SEARCH_ROW_FIELDS})
+    return (
+        pages.with_columns(
+            pl.col("text").str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
+            pl.col("record_key").str.extract(r"page=(\d+)").cast(pl.Int32).alias("search_page"),
+        )
+        .explode("row")
+        .drop_nulls("row")
+        .unnest("row")
+    )
+
+
+def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded search pages → (stg_assessor__search_results, rejected rows)."""
+    rows = _search_rows(pages).with_columns(normalize_apn(pl.col("APN")).alias("ParcelNumber"))
+    rejected = rows.filter(pl.col("ParcelNumber").is_null()).select(
+        "source", pl.col("APN").alias("record_key"),
+        pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing")).alias("reason"),
+        pl.struct(list(SEARCH_ROW_FIELDS)).struct.json_encode().alias("raw_record"),
+    )
+    staged = rows.filter(pl.col("ParcelNumber").is_not_null()).select(
+        "ParcelNumber",
+        pl.col("SitusAddress").str.strip_chars().str.replace_all(r"\s+", " ").alias("UnparsedAddress"),
+        pl.col("SitusCity").str.strip_chars().str.to_uppercase().alias("City"),
+        pl.col("SitusZip").str.strip_chars().alias("PostalCode"),
+        pl.col("PropertyType").str.strip_chars().str.to_uppercase().alias("assessor_property_type"),
+        pl.col("SubdivisonName").str.strip_chars().str.replace_all(r"\s+", " ").alias("SubdivisionName"),
+        "search_page", "source", "fetched_at",
+    )
+    return conform(staged, StgAssessorSearchResults), rejected
+
+
+def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded /parcel/{apn} bodies → (stg_assessor__parcels, rejected rows).
+
+    Numbers arrive as strings or numbers, dates as MM/DD/YYYY, Pool as an area; blanks
+    are nulls; a value that does not parse rejects the row with the field named.
+    """
+    fields = details.with_columns(
+        [pl.col("text").str.json_path_match(path).alias(name) for name, path in PARCEL_FIELDS.items()]
+    )
+    schema = polars_schema(StgAssessorParcels)
+    typed = {name: schema[name] for name in PARCEL_FIELDS if name in schema and schema[name] != pl.String}
+    parsed, bad = parse_text_columns(fields, typed)
+    latest_value = (
+        pl.when(pl.col("Valuations").str.starts_with("[")).then(pl.col("Valuations")).otherwise(None)
+        .str.json_decode(VALUATION)
+        .list.eval(pl.element().sort_by(pl.element().struct.field("TaxYear"), descending=True))
+        .list.first()
+    )
+    staged = parsed.with_columns(
+        normalize_apn(pl.coalesce("APN", "record_key")).alias("ParcelNumber"),
+        pl.col("PropertyAddress").str.extract(r"^(.*?\S)(?:\s{2,}|,)").fill_null(pl.col("PropertyAddress"))
+        .str.strip_chars().str.replace_all(r"\s+", " ").alias("UnparsedAddress"),
+        pl.col("PropertyAddress").str.extract(r"(\d{5})(?:-\d{4})?\s*$").alias("PostalCode"),
+        pl.col("assessor_property_type").str.strip_chars().str.to_uppercase(),
+        latest_value.struct.field("TaxYear").cast(pl.Int32, strict=False).alias("TaxYear"),
+        latest_value.struct.field("FullCashValue").cast(pl.Float64, strict=False).alias("FullCashValue"),
+        pl.col("sha256").alias("payload_sha256"),
+    )
+    rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
+    return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), rejected

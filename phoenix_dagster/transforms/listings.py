@@ -1,0 +1,64 @@
+"""Staging for listing records in RESO Data Dictionary shape."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from phoenix_dagster.schemas import conform, polars_schema
+from phoenix_dagster.schemas.staging import STANDARD_STATUS, StgListings
+from phoenix_dagster.transforms.addresses import normalize_apn
+from phoenix_dagster.transforms.casting import parse_text_columns
+
+# Columns read from the record as-is (same RESO name); the rest of the schema is lineage.
+LINEAGE = {"source", "fetched_at", "payload_sha256"}
+TEXT_FIELDS = {"ListingKey", "ListingId", "StandardStatus", "UnparsedAddress", "City", "PostalCode", "ParcelNumber",
+               "PropertyType", "PropertySubType", "PublicRemarks"}
+
+
+def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One decoded listing record per row → (stg_listings__listings, rejected rows).
+
+    Rejected: no ListingKey, a PostalCode other than the partition's, or a value that
+    does not parse as its type (the reason names each).
+    """
+    schema = polars_schema(StgListings)
+    fields = [name for name in schema if name not in LINEAGE]
+    wire = pl.Struct({name: pl.String for name in fields})
+    decoded = records.with_columns(pl.col("text").str.json_decode(wire).alias("record")).unnest("record")
+    postal = pl.col("PostalCode").str.strip_chars().str.slice(0, 5)
+    record_problem = (
+        pl.when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))
+        .then(pl.lit("listing has no ListingKey"))
+        .when(postal != zip_code)
+        .then(pl.format("PostalCode {} is outside partition ZIP {}", pl.col("PostalCode").fill_null("missing"),
+                        pl.lit(zip_code)))
+        .when(pl.col("StandardStatus").is_not_null() & ~pl.col("StandardStatus").is_in(STANDARD_STATUS))
+        .then(pl.format("StandardStatus '{}' is not a RESO StandardStatus", pl.col("StandardStatus")))
+        .otherwise(None)
+    )
+    typed = {name: schema[name] for name in fields if name not in TEXT_FIELDS}
+    parsed, bad = parse_text_columns(decoded.with_columns(record_problem.alias("record_problem")), typed)
+    checked = parsed.with_columns(pl.col("record_problem").alias("reason"))
+    quarantine_columns = ["source", "record_key", "reason", pl.col("text").alias("raw_record")]
+    rejected = pl.concat([
+        bad.with_columns(pl.concat_str(["record_problem", "reason"], separator="; ", ignore_nulls=True).alias("reason"))
+        .select(quarantine_columns),
+        checked.filter(pl.col("reason").is_not_null()).select(quarantine_columns),
+    ])
+    staged = checked.filter(pl.col("reason").is_null()).with_columns(
+        pl.col("ListingKey").str.strip_chars(),
+        postal.alias("PostalCode"),
+        pl.col("City").str.strip_chars().str.to_uppercase(),
+        pl.col("UnparsedAddress").str.strip_chars().str.replace_all(r"\s+", " "),
+        normalize_apn(pl.col("ParcelNumber")).alias("ParcelNumber"),
+        pl.col("sha256").alias("payload_sha256"),
+    )
+    return conform(staged, StgListings), rejected
+
+
+def latest_listing_records(listings: pl.DataFrame) -> pl.DataFrame:
+    """One row per (source, ListingKey): the most recently modified, when a feed repeats a listing."""
+    return (
+        listings.sort(["ModificationTimestamp", "fetched_at"], descending=True, nulls_last=True)
+        .unique(subset=["source", "ListingKey"], keep="first", maintain_order=True)
+    )

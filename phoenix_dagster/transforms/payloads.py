@@ -1,0 +1,72 @@
+"""The decoding boundary: raw bodies in, JSON text out, with every body that cannot be
+read accounted for. This is the one place that looks inside bytes; everything after it
+works on columns."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+DECODED_SCHEMA = {
+    "source": pl.String, "entity": pl.String, "record_key": pl.String, "fetched_at": pl.Datetime("us", "UTC"),
+    "sha256": pl.String, "text": pl.String,
+}
+REJECT_SCHEMA = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
+NOT_FOUND_MARKERS = ("Requested content was not found",)
+
+
+def _as_text(body: bytes) -> str:
+    return body.decode("utf-8", errors="backslashreplace")
+
+
+def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Split payloads into (decoded, not_found, rejected).
+
+    - decoded: HTTP 200 bodies that are valid UTF-8 JSON, as text;
+    - not_found: the source's "no such record" replies (404, an empty body or ``[]``);
+    - rejected: anything else, with a reason that names the failure and the raw body.
+    """
+    decoded, not_found, rejected = [], [], []
+    for row in raw.iter_rows(named=True):
+        body: bytes = row["body"] or b""
+        stripped = body.strip()
+        base = {"source": row["source"], "record_key": row["record_key"]}
+        if row["http_status"] == 404 or stripped in (b"", b"[]") or any(m.encode() in body for m in NOT_FOUND_MARKERS):
+            not_found.append({**base, "reason": f"no such record (HTTP {row['http_status']})", "raw_record": _as_text(body)})
+            continue
+        if row["http_status"] != 200:
+            rejected.append({**base, "reason": f"HTTP {row['http_status']} reply", "raw_record": _as_text(body)})
+            continue
+        try:
+            text = body.decode("utf-8")
+            json.loads(text)
+        except UnicodeDecodeError as exc:
+            rejected.append({**base, "reason": f"body is not UTF-8: {exc}", "raw_record": _as_text(body)})
+            continue
+        except json.JSONDecodeError as exc:
+            rejected.append({**base, "reason": f"invalid JSON (truncated or malformed): {exc.msg} "
+                                               f"(char {exc.pos} of {len(text)})",
+                             "raw_record": text})
+            continue
+        decoded.append({**base, "entity": row["entity"], "fetched_at": row["fetched_at"], "sha256": row["sha256"],
+                        "text": text})
+    return (pl.DataFrame(decoded, schema=DECODED_SCHEMA), pl.DataFrame(not_found, schema=REJECT_SCHEMA),
+            pl.DataFrame(rejected, schema=REJECT_SCHEMA))
+
+
+def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) -> pl.DataFrame:
+    """One row per element of ``list_field`` in each decoded page, each as its own JSON text.
+
+    ``record_key`` becomes the element's ``key_field`` when present, else ``<page key>#<index>``
+    so that a record without a key can still be named in an error.
+    """
+    rows = []
+    for page in decoded.iter_rows(named=True):
+        document = json.loads(page["text"])
+        items = document.get(list_field, []) if isinstance(document, dict) else []
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            key = item.get(key_field) if isinstance(item, dict) else None
+            rows.append({**page, "record_key": str(key) if key not in (None, "") else f"{page['record_key']}#{index}",
+                         "text": json.dumps(item)})
+    return pl.DataFrame(rows, schema=DECODED_SCHEMA)

@@ -1,0 +1,130 @@
+"""Entity resolution: the assessor's parcels and the listings become one row per property."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from phoenix_dagster.schemas import conform
+from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
+from phoenix_dagster.transforms.addresses import normalize_street, property_id
+
+DETAIL_COLUMNS = ["LotSizeSquareFeet", "LivingArea", "YearBuilt", "BathFixtures", "PoolArea", "GarageSpaces",
+                  "Latitude", "Longitude", "FullCashValue"]
+
+
+def assessor_parcels(search: pl.DataFrame, parcels: pl.DataFrame, zip_code: str,
+                     property_types: tuple[str, ...]) -> pl.DataFrame:
+    """One row per wanted parcel in the ZIP: its search row, enriched by its detail when it has one."""
+    rows = (
+        search.filter((pl.col("PostalCode") == zip_code) & pl.col("assessor_property_type").is_in(property_types))
+        .sort("search_page")
+        .group_by("ParcelNumber", maintain_order=True)
+        .agg(pl.all().first(), pl.len().alias("search_records"))
+    )
+    details = (
+        parcels.sort("fetched_at", descending=True)
+        .group_by("ParcelNumber", maintain_order=True)
+        .agg(pl.all().first(), pl.len().alias("detail_records"))
+        .select("ParcelNumber", "detail_records", "UnparsedAddress", *DETAIL_COLUMNS,
+                pl.col("fetched_at").alias("detail_fetched_at"))
+    )
+    return (
+        rows.join(details, on="ParcelNumber", how="left", suffix="_detail")
+        .with_columns(
+            pl.coalesce("UnparsedAddress", "UnparsedAddress_detail").alias("UnparsedAddress"),
+            pl.max_horizontal("fetched_at", "detail_fetched_at").alias("assessor_seen_at"),
+            (pl.col("search_records") + pl.col("detail_records").fill_null(0)).alias("assessor_records"),
+            pl.format("assessor:{}", pl.col("source")).alias("assessor_source"),
+        )
+        .with_columns(normalize_street(pl.col("UnparsedAddress")).alias("address_key"))
+    )
+
+
+def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame) -> pl.DataFrame:
+    """Give each listing a property_id: by APN, else by normalised address in the ZIP, else its own.
+
+    ``parcels`` is the output of :func:`assessor_parcels`. An address shared by several
+    parcels matches none of them (it cannot say which).
+    """
+    known_apns = parcels.select(pl.col("ParcelNumber").alias("apn_match"))
+    unique_addresses = (
+        parcels.filter(pl.col("address_key").is_not_null())
+        .group_by("address_key").agg(pl.col("ParcelNumber").first().alias("address_match"), pl.len().alias("n"))
+        .filter(pl.col("n") == 1).drop("n")
+    )
+    keyed = listings.with_columns(normalize_street(pl.col("UnparsedAddress")).alias("address_key"))
+    matched = (
+        keyed.join(known_apns, left_on="ParcelNumber", right_on="apn_match", how="left", coalesce=False)
+        .join(unique_addresses, on="address_key", how="left")
+        .with_columns(
+            pl.when(pl.col("apn_match").is_not_null()).then(pl.lit("apn"))
+            .when(pl.col("address_match").is_not_null()).then(pl.lit("address"))
+            .otherwise(pl.lit("unmatched_listing")).alias("match_method"),
+            pl.coalesce("apn_match", "address_match", "ParcelNumber").alias("resolved_apn"),
+        )
+    )
+    return matched.with_columns(
+        property_id(pl.col("resolved_apn"), pl.col("address_key"), pl.col("PostalCode")).alias("property_id")
+    ).drop("apn_match", "address_match")
+
+
+def resolve_properties(search: pl.DataFrame, parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str,
+                       observed_date: date, property_types: tuple[str, ...]) -> pl.DataFrame:
+    """Staged assessor and listing rows for one ZIP and day → int_properties_resolved."""
+    assessor = assessor_parcels(search, parcels, zip_code, property_types).with_columns(
+        property_id(pl.col("ParcelNumber"), pl.col("address_key"), pl.lit(zip_code)).alias("property_id")
+    )
+    matched = match_listings(listings, assessor)
+    per_property = (
+        matched.sort(["ModificationTimestamp", "ListingKey"], descending=True, nulls_last=True)
+        .group_by("property_id", maintain_order=True)
+        .agg(
+            pl.all().first(),
+            pl.len().alias("listing_records"),
+            pl.format("listing:{}", pl.col("source")).unique().sort().alias("listing_sources"),
+            pl.col("fetched_at").max().alias("listing_seen_at"),
+        )
+    )
+    listing_cols = per_property.select(
+        "property_id", "listing_records", "listing_sources", "listing_seen_at", "match_method",
+        pl.col("ParcelNumber").alias("listing_apn"), pl.col("resolved_apn"),
+        pl.col("UnparsedAddress").alias("listing_address"), pl.col("address_key").alias("listing_address_key"),
+        pl.col("City").alias("listing_city"), pl.col("PropertyType").alias("listing_property_type"),
+        pl.col("source").alias("listing_source"), "ListingKey", "ListingId", "StandardStatus", "ListPrice",
+        "ClosePrice", "BedroomsTotal", "BathroomsTotalInteger", "PublicRemarks",
+        pl.col("LivingArea").alias("listing_living_area"), pl.col("YearBuilt").alias("listing_year_built"),
+        pl.col("LotSizeSquareFeet").alias("listing_lot"), pl.col("GarageSpaces").alias("listing_garage"),
+        pl.col("PoolPrivateYN").alias("listing_pool"), "AssociationYN", "AssociationFee",
+        pl.col("Latitude").alias("listing_lat"), pl.col("Longitude").alias("listing_lon"),
+    )
+    joined = assessor.join(listing_cols, on="property_id", how="full", coalesce=True)
+    resolved = joined.with_columns(
+        pl.coalesce("ParcelNumber", "resolved_apn").alias("ParcelNumber"),
+        pl.coalesce("UnparsedAddress", "listing_address").alias("UnparsedAddress"),
+        pl.coalesce("address_key", "listing_address_key").alias("address_key"),
+        pl.coalesce("City", pl.col("listing_city").str.to_uppercase()).alias("City"),
+        pl.lit(zip_code).alias("PostalCode"),
+        pl.when(pl.col("assessor_property_type").str.starts_with("VACANT LAND")).then(pl.lit("Land"))
+        .when(pl.col("assessor_property_type").is_not_null()).then(pl.lit("Residential"))
+        .when(pl.col("listing_property_type").is_in(["Residential", "Land"])).then(pl.col("listing_property_type"))
+        .otherwise(None).alias("PropertyType"),
+        pl.coalesce("LivingArea", "listing_living_area").alias("LivingArea"),
+        pl.coalesce("YearBuilt", "listing_year_built").alias("YearBuilt"),
+        pl.coalesce("LotSizeSquareFeet", "listing_lot").alias("LotSizeSquareFeet"),
+        pl.coalesce("listing_garage", pl.col("GarageSpaces").cast(pl.Float64)).alias("GarageSpaces"),
+        pl.coalesce("listing_pool", pl.col("PoolArea") > 0).alias("PoolPrivateYN"),
+        pl.coalesce("Latitude", "listing_lat").alias("Latitude"),
+        pl.coalesce("Longitude", "listing_lon").alias("Longitude"),
+        pl.concat_list(
+            pl.concat_list("assessor_source").list.drop_nulls(),
+            pl.col("listing_sources").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        ).list.unique().list.sort().alias("sources"),
+        pl.col("match_method").fill_null("assessor_only"),
+        (pl.col("assessor_records").fill_null(0) + pl.col("listing_records").fill_null(0)).cast(pl.Int32)
+        .alias("records_merged"),
+        pl.lit(observed_date).alias("observed_date"),
+        pl.max_horizontal("assessor_seen_at", "listing_seen_at").alias("observed_at"),
+    )
+    return conform(resolved.sort("property_id"), IntPropertiesResolved)
