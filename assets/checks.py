@@ -1,7 +1,7 @@
 """The asset checks: one per table, generated from its schema (phoenix_dagster/checks.py)."""
 
 from assets.warehouse import SQL_MODELS
-from phoenix_dagster.checks import lake_schema_check, warehouse_schema_check
+from phoenix_dagster.checks import lake_schema_check, unique_grain_check, warehouse_schema_check
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
@@ -22,4 +22,4 @@ LAKE_TABLES = {
 schema_checks = [lake_schema_check(name, model) for name, model in LAKE_TABLES.items()] + [
     warehouse_schema_check(model.key, model.table, MART_TABLES[model.table])
     for model in SQL_MODELS if model.table in MART_TABLES
-]
+] + [unique_grain_check(model.key, model.table, model.grain) for model in SQL_MODELS if model.grain]

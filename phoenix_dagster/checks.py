@@ -75,3 +75,20 @@ def warehouse_schema_check(key: dg.AssetKey, table: str, model: type[pa.DataFram
         return validate(warehouse.query(f"select * from {table}"), model)
 
     return _check
+
+
+def unique_grain_check(key: dg.AssetKey, table: str, grain: tuple[str, ...]):
+    columns = ", ".join(grain)
+
+    @dg.asset_check(asset=key, name="unique_grain", blocking=True,
+                    description=f"No two rows of {table} share ({columns})")
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        repeated = warehouse.query(
+            f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
+            f"order by copies desc limit {SAMPLE_ROWS}")
+        total = warehouse.query(f"select count(*) as n from (select {columns} from {table} group by all "
+                                "having count(*) > 1)")["n"][0]
+        return dg.AssetCheckResult(passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))})
+
+    return _check

@@ -49,12 +49,12 @@ def _instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def run_partitions(day: str, zip_codes: list[str], settings: Settings, out=sys.stdout) -> list[PartitionOutcome]:
-    from phoenix_dagster.definitions import DAILY_REFRESH, defs
+def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdout) -> list[PartitionOutcome]:
+    """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
+    from phoenix_dagster.definitions import DAILY_REFRESH
     from phoenix_dagster.partitions import partition_key
 
-    job = defs.get_job_def(DAILY_REFRESH)
-    instance = _instance(settings)
+    job = defs.resolve_job_def(DAILY_REFRESH)
     outcomes = []
     for index, zip_code in enumerate(zip_codes, start=1):
         print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching, serving …",
@@ -82,9 +82,7 @@ def run_partitions(day: str, zip_codes: list[str], settings: Settings, out=sys.s
     return outcomes
 
 
-def print_summary(day: str, outcomes: list[PartitionOutcome], settings: Settings, out=sys.stdout) -> None:
-    from phoenix_dagster.definitions import defs
-
+def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=sys.stdout) -> None:
     warehouse = defs.resources["warehouse"]
     mongo = defs.resources["mongo"]
     counts = warehouse.query(
@@ -163,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Phoenix real estate: daily_refresh for {day}, ZIP {', '.join(zip_codes)} "
           f"(assessor: {settings.assessor_source}, listings: {', '.join(settings.listing_sources)}; "
           f"data in {settings.data_dir})", flush=True)
-    outcomes = run_partitions(day, zip_codes, settings)
-    print_summary(day, outcomes, settings)
+    from phoenix_dagster.definitions import defs
+
+    outcomes = run_partitions(defs, _instance(settings), day, zip_codes)
+    print_summary(defs, day, outcomes, settings)
     return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
 
 

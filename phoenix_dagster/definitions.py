@@ -43,7 +43,9 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
 
 
 def build_resources(settings: Settings) -> dict:
-    mongo = MongoResource(uri=dg.EnvVar("MONGODB_URI")) if os.environ.get("MONGODB_URI") else MongoResource()
+    database = settings.mongodb_database
+    mongo = (MongoResource(uri=dg.EnvVar("MONGODB_URI"), database=database) if os.environ.get("MONGODB_URI")
+             else MongoResource(database=database))
     lake = LakeResource(base_dir=str(settings.lake_dir))
     return {
         "lake": lake,
@@ -58,7 +60,7 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *dg.load_assets_from_modules([raw, staging, intermediate, enriched, serving, rollups]),
@@ -67,7 +69,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=schema_checks,
         jobs=[daily_refresh],
         schedules=[daily_refresh_schedule],
-        resources=build_resources(settings),
+        resources={**build_resources(settings), **resource_overrides},
     )
 
 

@@ -36,6 +36,7 @@ class Settings:
     assessor_source: str
     listing_sources: tuple[str, ...]
     residential_types: tuple[str, ...]
+    mongodb_database: str = "phoenix_real_estate"
 
     @property
     def lake_dir(self) -> Path:
@@ -67,6 +68,7 @@ class Settings:
             assessor_source=assessor,
             listing_sources=listings,
             residential_types=types or DEFAULT_RESIDENTIAL_TYPES,
+            mongodb_database=env.get("MONGODB_DATABASE", "").strip() or "phoenix_real_estate",
         )
 
 

@@ -3,7 +3,8 @@
 ``sql/marts/properties.sql`` builds ``marts.properties``. A model's upstream tables are read
 from the SQL itself (sqlglot), never declared twice: ``lake.<asset>`` is a lake asset
 (exposed as a view over its Parquet files), ``<layer>.<model>`` is another SQL model.
-A leading ``--`` comment block is the model's description.
+A leading ``--`` comment block is the model's description; a ``-- grain: a, b`` line in it
+names the columns that identify a row, and becomes a blocking uniqueness check.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class SqlModel:
     sql: str
     description: str
     upstream: tuple[tuple[str, str], ...]  # (schema, table), sorted
+    grain: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -46,13 +48,18 @@ class SqlModel:
         return [name for schema, name in self.upstream if schema == LAKE_SCHEMA]
 
 
-def _description(sql: str) -> str:
-    lines = []
+def _header(sql: str) -> tuple[str, tuple[str, ...]]:
+    """(description, grain) from the leading comment block."""
+    lines, grain = [], ()
     for line in sql.splitlines():
         if not line.startswith("--"):
             break
-        lines.append(line[2:].strip())
-    return " ".join(lines).strip()
+        text = line[2:].strip()
+        if text.lower().startswith("grain:"):
+            grain = tuple(column.strip() for column in text.split(":", 1)[1].split(",") if column.strip())
+        else:
+            lines.append(text)
+    return " ".join(lines).strip(), grain
 
 
 def upstream_tables(sql: str, path: Path) -> tuple[tuple[str, str], ...]:
@@ -76,7 +83,8 @@ def discover_models(sql_dir: Path) -> list[SqlModel]:
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             sql = path.read_text()
-            models.append(SqlModel(layer, path.stem, path, sql, _description(sql), upstream_tables(sql, path)))
+            description, grain = _header(sql)
+            models.append(SqlModel(layer, path.stem, path, sql, description, upstream_tables(sql, path), grain))
     names = {(m.layer, m.name) for m in models}
     for model in models:
         for schema, name in model.upstream:

@@ -12,14 +12,13 @@ import dagster as dg
 import mongomock
 import pymongo
 
-DATABASE = "phoenix_real_estate"
 _STAND_IN = mongomock.MongoClient()  # one per process, so successive runs in a process share it
 _CLIENTS: dict[str, pymongo.MongoClient] = {}  # pymongo clients pool connections: one per URI
 
 
 class MongoResource(dg.ConfigurableResource):
     uri: Optional[str] = None  # from EnvVar("MONGODB_URI"); None means the stand-in
-    database: str = DATABASE
+    database: str = "phoenix_real_estate"  # MONGODB_DATABASE
 
     @property
     def is_stand_in(self) -> bool:

@@ -1,4 +1,5 @@
 -- The latest observation of each property, with when any source first and last returned it.
+-- grain: property_id
 select * exclude (observation_rank)
 from (
     select

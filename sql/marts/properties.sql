@@ -1,5 +1,6 @@
 -- One row per property in metro Phoenix: the resolved, enriched latest state, RESO names.
 -- Contract: phoenix_dagster/schemas/marts.py (Properties); checked after every build.
+-- grain: property_id
 select
     property_id,
     ParcelNumber,

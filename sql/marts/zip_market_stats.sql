@@ -1,5 +1,6 @@
 -- Market summary per ZIP and day: how many properties were seen, how many are for sale, and
 -- the medians analysts ask for first. "Active" means Active, ActiveUnderContract or ComingSoon.
+-- grain: PostalCode, date
 select
     PostalCode,
     observed_date as date,

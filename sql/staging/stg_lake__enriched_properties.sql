@@ -1,5 +1,6 @@
 -- Every enriched property observation in the lake: one row per property per observed day.
 -- Only selects and pins types for the warehouse; nothing is joined or filtered.
+-- grain: property_id, observed_date
 select
     property_id,
     ParcelNumber,

@@ -1,0 +1,35 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test ui validate clean
+
+install: $(STAMP)
+
+# The project's own virtual environment, pinned by requirements.lock (pip freeze of a working install).
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+# Run the main job (daily_refresh) for today on the embedded sample: no network, no services.
+demo: install
+	$(BIN)/phoenix-estate run
+
+# The whole test suite.
+test: install
+	$(BIN)/python -m pytest -q
+
+# The Dagster UI over the same instance the demo records its runs in.
+ui: install
+	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$home"; \
+	  DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+clean:
+	rm -rf data/lake data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home

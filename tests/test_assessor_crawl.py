@@ -1,0 +1,69 @@
+import json
+from datetime import datetime, timezone
+
+from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR
+from phoenix_dagster.sources.assessor_crawl import crawl_zip
+from phoenix_dagster.sources.base import RawPayload
+from phoenix_dagster.sources.sample import SampleAssessorApi
+
+T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+
+
+class RecordedApi:
+    """An in-memory assessor that answers from a list of search rows; records its calls."""
+
+    name = "recorded"
+
+    def __init__(self, rows: list[dict], bad_pages: tuple[int, ...] = ()):
+        self.rows, self.bad_pages, self.calls = rows, bad_pages, []
+
+    def search_page(self, query: str, page: int) -> RawPayload:
+        self.calls.append(("search", page))
+        body = {"TOTAL": len(self.rows), "Results": self.rows[(page - 1) * 25: page * 25]}
+        text = b"{not json" if page in self.bad_pages else json.dumps(body).encode()
+        return RawPayload(self.name, "search_page", f"q={query}&page={page}", "/search", 200, T, text)
+
+    def parcel(self, apn: str) -> RawPayload:
+        self.calls.append(("parcel", apn))
+        return RawPayload(self.name, "parcel", apn, f"/parcel/{apn}", 200, T, json.dumps({"APN": apn}).encode())
+
+
+def row(apn: str, zip_code: str = "85031", kind: str = "RESIDENTIAL") -> dict:
+    return {"APN": apn, "SitusZip": zip_code, "PropertyType": kind, "SitusAddress": "1 N 1ST AVE"}
+
+
+def test_pages_through_total_and_fetches_one_detail_per_wanted_parcel():
+    rows = [row(f"1000{i:04d}") for i in range(60)]
+    rows[3] = row("OTHERZIP", zip_code="85037")
+    rows[4] = row("SHOP", kind="COMMERCIAL")
+    rows[5] = row("LOT", kind="VACANT LAND RESIDENTIAL")
+    rows[6] = row("CLOT", kind="VACANT LAND COMMERCIAL ")
+    rows[30] = rows[29]  # a paging shift repeats a row
+    api = RecordedApi(rows)
+    result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    assert [c for c in api.calls if c[0] == "search"] == [("search", 1), ("search", 2), ("search", 3)]
+    fetched = [c[1] for c in api.calls if c[0] == "parcel"]
+    assert "OTHERZIP" not in fetched and "SHOP" not in fetched and "CLOT" not in fetched and "LOT" in fetched
+    assert len(fetched) == len(set(fetched)) == 60 - 4  # other ZIP, two commercial, one repeat
+    assert result.search_rows_seen == 60
+    assert len(result.payloads) == 3 + len(fetched)
+
+
+def test_an_unreadable_search_page_is_kept_and_reported():
+    api = RecordedApi([row(f"1{i:07d}") for i in range(60)], bad_pages=(2,))
+    result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    assert result.unreadable_pages == ["q=85031&page=2"]
+    assert len(result.apns_wanted) == 35  # pages 1 and 3
+    assert any(p.body == b"{not json" for p in result.payloads)
+
+
+def test_sample_replays_the_countys_contract():
+    api = SampleAssessorApi(SAMPLE_DIR, T)
+    first = json.loads(api.search_page("85031", 1).body)
+    assert first["Results"][0]["APN"] == "10306005"  # the real captured page
+    assert json.loads(api.search_page("99999", 1).body) == {"TOTAL": 0, "Results": []}
+    missing = api.parcel("00000000")
+    assert missing.http_status == 404 and missing.body == b"[parcel]:Requested content was not found"
+    result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    statuses = [p.http_status for p in result.payloads if p.entity == "parcel"]
+    assert statuses.count(404) == 1 and len(statuses) == len(result.apns_wanted)

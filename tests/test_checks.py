@@ -1,0 +1,33 @@
+import polars as pl
+
+from phoenix_dagster.checks import validate
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.marts import ZipMarketStats
+
+
+def stats(**overrides) -> pl.DataFrame:
+    row = {"PostalCode": "85031", "date": pl.date(2026, 11, 28), "property_count": 10, "active_listings": 2,
+           "median_list_price": 300000.0, "median_price_per_sqft": 250.0, "median_year_built": 1960.0}
+    return pl.select(**{k: pl.lit(v) if not isinstance(v, pl.Expr) else v for k, v in {**row, **overrides}.items()})\
+        .cast({"property_count": pl.Int64, "active_listings": pl.Int64})
+
+
+def test_a_valid_frame_passes():
+    result = validate(stats(), ZipMarketStats)
+    assert result.passed and result.metadata["failure_cases"].value == 0
+
+
+def test_failures_are_counted_and_sampled_for_the_ui():
+    bad = pl.concat([stats(), stats(), stats(PostalCode="8503X", active_listings=-1)])
+    result = validate(bad, ZipMarketStats)
+    assert not result.passed
+    assert result.metadata["failure_cases"].value >= 3  # two duplicate keys, a bad ZIP, a negative count
+    summary = result.metadata["failures_by_check"].value
+    assert "PostalCode" in summary and "active_listings" in summary
+
+
+def test_column_docs_come_from_the_schema():
+    columns = {c.name: c for c in column_docs(ZipMarketStats).columns}
+    assert list(columns)[:2] == ["PostalCode", "date"]
+    assert "Median ListPrice of active listings" in columns["median_list_price"].description
+    assert "required" in columns["PostalCode"].description

@@ -1,0 +1,35 @@
+from datetime import date, datetime, timezone
+
+import polars as pl
+
+from phoenix_dagster.schemas import empty_frame
+from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
+from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
+from phoenix_dagster.transforms.enrich import enrich_properties
+
+T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+
+
+def rows(model, records):
+    empty = empty_frame(model)
+    return pl.DataFrame([{**{c: None for c in empty.columns}, **r} for r in records], schema=empty.schema)
+
+
+def test_text_fills_gaps_but_never_overrides_a_source():
+    properties = rows(IntPropertiesResolved, [
+        dict(property_id="apn:1", PostalCode="85031", listing_source="sample", ListingKey="A", BedroomsTotal=None,
+             LivingArea=1204.0, sources=["assessor:sample", "listing:sample"], match_method="apn", records_merged=3,
+             observed_date=date(2026, 11, 28), observed_at=T),
+        dict(property_id="apn:2", PostalCode="85031", sources=["assessor:sample"], match_method="assessor_only",
+             records_merged=1, observed_date=date(2026, 11, 28), observed_at=T),
+    ])
+    facts = rows(ListingTextFacts, [dict(source="sample", ListingKey="A", method="rules", extractor_version="rules-1",
+                                         BedroomsTotal=3, BathroomsTotal=2.5, LivingArea=1300.0, rejected=[])])
+    out = enrich_properties(properties, facts)
+    EnrichedProperties.validate(out)
+    listed, unlisted = out.row(0, named=True), out.row(1, named=True)
+    assert listed["BedroomsTotal"] == 3 and listed["BathroomsTotalInteger"] == 3
+    assert listed["LivingArea"] == 1204  # the assessor's value stays
+    assert listed["enriched_fields"] == ["BedroomsTotal", "BathroomsTotalInteger"]
+    assert listed["enrichment_method"] == "rules"
+    assert unlisted["enrichment_method"] == "none" and unlisted["enriched_fields"] == []

@@ -1,0 +1,114 @@
+"""The whole graph materialized into a temporary directory, as `make demo` runs it."""
+
+import json
+import shutil
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from conftest import DAY, ZIPS, make_platform
+from phoenix_dagster.resources.sources import SourcesResource
+from phoenix_dagster.serving.properties import COLLECTION
+from phoenix_dagster.settings import SAMPLE_DIR
+
+
+def test_every_layer_is_filled_for_every_zip(sample_run):
+    wh = sample_run.warehouse
+    per_zip = dict(wh.query("select PostalCode, count(*) as n from marts.properties group by 1").iter_rows())
+    assert set(per_zip) == set(ZIPS) and all(n > 200 for n in per_zip.values())
+    stats = wh.query("select * from marts.zip_market_stats order by PostalCode")
+    assert stats["PostalCode"].to_list() == ZIPS and stats["date"].cast(pl.String).to_list() == [DAY] * 3
+    assert (stats["active_listings"] > 0).all() and (stats["median_list_price"] > 100_000).all()
+    lake = sample_run.settings.lake_dir
+    for asset in ("raw_assessor_payloads", "raw_listing_payloads", "stg_assessor__parcels", "enriched_properties"):
+        assert sorted(p.parent.parent.name for p in lake.glob(f"{asset}/*/date={DAY}/data.parquet")) == \
+            [f"zip={z}" for z in ZIPS]
+    logged = wh.query("select asset, count(*) as n from ops.run_log group by 1")
+    assert dict(logged.iter_rows())["int_properties_resolved"] == 3
+
+
+def test_one_property_per_house_whichever_sources_saw_it(sample_run):
+    props = sample_run.warehouse.query("select * from marts.properties")
+    assert props["property_id"].n_unique() == props.height
+    methods = dict(props.group_by("match_method").len().iter_rows())
+    assert methods["apn"] > 0 and methods["address"] > 0 and methods["unmatched_listing"] == 6
+    both = props.filter(pl.col("sources").list.len() == 2)
+    assert both.height == methods["apn"] + methods["address"]
+    assert (props.filter(pl.col("match_method") == "unmatched_listing")["property_id"].str.starts_with("adr:")).all()
+
+
+def test_malformed_records_are_quarantined_and_the_rest_flows_on(sample_run):
+    quarantine = sample_run.warehouse.query("select * from ops.quarantine order by partition, asset")
+    by_asset = dict(quarantine.group_by("asset").len().iter_rows())
+    assert by_asset == {"stg_assessor__parcels": 3, "stg_listings__listings": 3}
+    truncated = quarantine.filter(pl.col("asset") == "stg_assessor__parcels").row(0, named=True)
+    assert truncated["reason"].startswith("invalid JSON (truncated or malformed)")
+    assert truncated["partition"] == f"{DAY}|85031" and truncated["raw_record"].startswith('{"APN"')
+    listing = quarantine.filter(pl.col("asset") == "stg_listings__listings").row(0, named=True)
+    assert listing["reason"] == "listing has no ListingKey; ListPrice 'Call for price' is not a valid number"
+    assert json.loads(listing["raw_record"])["ListPrice"] == "Call for price"
+    counts = sample_run.warehouse.query("select * from ops.partition_counts order by PostalCode")
+    assert counts["quarantined"].to_list() == [2, 2, 2]
+    assert (counts["properties"] == counts["served"]).all()
+
+
+def test_mongodb_holds_the_mart(sample_run):
+    collection = sample_run.mongo.db()[COLLECTION]
+    marts = sample_run.warehouse.query("select property_id, ListPrice from marts.properties")
+    assert collection.count_documents({}) == marts.height
+    listed = marts.filter(pl.col("ListPrice").is_not_null()).row(0, named=True)
+    doc = collection.find_one({"property_id": listed["property_id"]})
+    assert doc["ListPrice"] == listed["ListPrice"]
+    assert [h["ListPrice"] for h in doc["price_history"]] == [listed["ListPrice"]]
+
+
+def _state(platform):
+    wh = platform.warehouse
+    docs = sorted((dict(d, _id=None) for d in platform.mongo.db()[COLLECTION].find()), key=lambda d: d["property_id"])
+    return {
+        "properties": wh.query("select * from marts.properties order by property_id"),
+        "stats": wh.query("select * from marts.zip_market_stats order by all"),
+        "quarantine": wh.query("select source, asset, partition, record_key, reason from ops.quarantine order by all"),
+        "counts": wh.query("select * exclude (run_id, recorded_at) from ops.partition_counts order by all"),
+        "lake": sorted(str(p.relative_to(platform.settings.lake_dir)) for p in platform.settings.lake_dir.rglob("*")),
+        "docs": docs,
+    }
+
+
+def test_rerunning_a_partition_changes_nothing(platform):
+    assert all(o.success for o in platform.run(zip_codes=["85031"]))
+    first = _state(platform)
+    assert all(o.success for o in platform.run(zip_codes=["85031"]))
+    second = _state(platform)
+    for name in ("properties", "stats", "quarantine", "counts"):
+        assert first[name].equals(second[name]), name
+    assert first["lake"] == second["lake"]
+    assert first["docs"] == second["docs"]
+
+
+def test_a_later_day_moves_last_seen_and_keeps_first_seen(platform):
+    platform.run(day="2026-11-27", zip_codes=["85031"])
+    platform.run(day="2026-11-28", zip_codes=["85031"])
+    props = platform.warehouse.query("select first_seen_at, last_seen_at from marts.properties")
+    assert props["first_seen_at"].dt.date().unique().to_list() == [date(2026, 11, 27)]
+    assert props["last_seen_at"].dt.date().unique().to_list() == [date(2026, 11, 28)]
+    days = platform.warehouse.query("select count(*) as n from marts.zip_market_stats")["n"][0]
+    assert days == 2
+
+
+def test_a_failing_blocking_check_stops_what_depends_on_it(tmp_path):
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, sample)
+    page_path = sample / "listings" / "85031.json"
+    page = json.loads(page_path.read_text())
+    page["value"][0]["Latitude"] = 45.0  # far outside Maricopa County
+    page_path.write_text(json.dumps(page))
+    platform = make_platform(tmp_path / "data", sources=SourcesResource(sample_dir=str(sample)))
+    [outcome] = platform.run(zip_codes=["85031"])
+    assert not outcome.success
+    assert outcome.checks_failed == ["stg_listings__listings:matches_schema"]
+    assert not (platform.settings.lake_dir / "int_properties_resolved").exists()
+    evaluation = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "matches_schema")])
+    assert evaluation  # recorded where the UI shows it

@@ -1,0 +1,76 @@
+from datetime import date, datetime, timezone
+
+import polars as pl
+
+from phoenix_dagster.schemas import empty_frame
+from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
+from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
+from phoenix_dagster.transforms.resolve import resolve_properties
+
+T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+
+
+def frame(model, rows: list[dict]) -> pl.DataFrame:
+    empty = empty_frame(model)
+    defaults = {"source": "sample", "fetched_at": T, "payload_sha256": "0" * 64, "search_page": 1}
+    full = [{**{c: None for c in empty.columns}, **{k: v for k, v in defaults.items() if k in empty.columns}, **r}
+            for r in rows]
+    return pl.DataFrame(full, schema=empty.schema)
+
+
+def search(*rows):
+    return frame(StgAssessorSearchResults, [dict(ParcelNumber=a, UnparsedAddress=addr, City="PHOENIX", PostalCode=z,
+                                                 assessor_property_type=t) for a, addr, z, t in rows])
+
+
+def resolve(search_rows, parcels, listings):
+    return resolve_properties(search_rows, parcels, listings, zip_code="85031", observed_date=date(2026, 11, 28),
+                              property_types=DEFAULT_RESIDENTIAL_TYPES)
+
+
+def test_one_house_seen_by_two_sources_is_one_property():
+    s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),
+               ("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),  # paging repeat
+               ("10306014", "4004 N 55TH AVE", "85031", "RESIDENTIAL"),
+               ("10306099", "1 N 1ST AVE", "85031", "COMMERCIAL"),
+               ("10300001", "9 N 9TH AVE", "85037", "RESIDENTIAL"))
+    p = frame(StgAssessorParcels, [dict(ParcelNumber="10306005", LivingArea=1204.0, YearBuilt=1958,
+                                        LotSizeSquareFeet=6534.0, PoolArea=420.0, Latitude=33.49, Longitude=-112.17)])
+    l = frame(StgListings, [
+        dict(ListingKey="A", PostalCode="85031", ParcelNumber="10306005", ListPrice=316000.0, LivingArea=1300.0,
+             BedroomsTotal=3, StandardStatus="Active", UnparsedAddress="4027 North 55th Avenue"),
+        dict(ListingKey="B", PostalCode="85031", UnparsedAddress="4004 North 55th Avenue", ListPrice=280000.0,
+             StandardStatus="Pending"),
+        dict(ListingKey="C", PostalCode="85031", UnparsedAddress="8400 W New Construction Way", ListPrice=450000.0),
+    ])
+    out = resolve(s, p, l)
+    IntPropertiesResolved.validate(out)
+    rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
+    assert set(rows) == {"apn:10306005", "apn:10306014", "adr:85031:8400_W_NEW_CONSTRUCTION_WAY"}
+    house = rows["apn:10306005"]
+    assert house["match_method"] == "apn" and house["sources"] == ["assessor:sample", "listing:sample"]
+    assert house["LivingArea"] == 1204  # the assessor's record wins over the listing's
+    assert house["ListPrice"] == 316000 and house["BedroomsTotal"] == 3 and house["PoolPrivateYN"] is True
+    assert house["records_merged"] == 4  # two search rows, one detail, one listing
+    assert rows["apn:10306014"]["match_method"] == "address" and rows["apn:10306014"]["ListingKey"] == "B"
+    assert rows["apn:10306014"]["LivingArea"] is None  # no detail: the search row still makes the property
+    ghost = rows["adr:85031:8400_W_NEW_CONSTRUCTION_WAY"]
+    assert ghost["match_method"] == "unmatched_listing" and ghost["sources"] == ["listing:sample"]
+
+
+def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing():
+    s = search(("1", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"), ("2", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
+               ("3", "20 W ELM ST", "85031", "VACANT LAND RESIDENTIAL"))
+    l = frame(StgListings, [
+        dict(ListingKey="old", PostalCode="85031", ParcelNumber="3", ListPrice=100000.0,
+             ModificationTimestamp=datetime(2026, 11, 1, tzinfo=timezone.utc)),
+        dict(ListingKey="new", PostalCode="85031", ParcelNumber="3", ListPrice=95000.0,
+             ModificationTimestamp=datetime(2026, 11, 20, tzinfo=timezone.utc)),
+        dict(ListingKey="twin", PostalCode="85031", UnparsedAddress="10 West Elm Street #1"),
+    ])
+    out = resolve(s, frame(StgAssessorParcels, []), l)
+    rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
+    assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
+    assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "unmatched_listing"
+    assert out["property_id"].n_unique() == out.height == 4

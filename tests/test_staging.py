@@ -1,0 +1,109 @@
+import json
+from datetime import datetime, timezone
+
+import polars as pl
+
+from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+from phoenix_dagster.sources.base import RawPayload, payloads_frame
+from phoenix_dagster.transforms.assessor import stage_parcels, stage_search_results
+from phoenix_dagster.transforms.listings import latest_listing_records, stage_listings
+from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
+
+T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+DETAIL = {
+    "APN": "103-06-005", "PropertyAddress": "4027 N 55TH AVE   PHOENIX  85031", "PropertyType": "RESIDENTIAL",
+    "LotSize": "6534", "Geo": {"lat": "33.4951", "long": -112.1701},
+    "Owner": {"SalePrice": "185000", "SaleDate": "03/14/2019"},
+    "ResidentialPropertyData": {"ConstructionYear": "1958", "LivableSpace": 1204, "BathFixtures": "6",
+                                "Pool": "", "NumberOfGarages": "2", "Stories": "1", "SomethingNew": "kept raw"},
+    "Valuations": [{"TaxYear": "2024", "FullCashValue": "200000"}, {"TaxYear": 2026, "FullCashValue": "250000"}],
+}
+
+
+def decoded(entity: str, bodies: dict[str, object]) -> pl.DataFrame:
+    raw = payloads_frame(RawPayload("test", entity, key, "/x", 200, T,
+                                    body if isinstance(body, bytes) else json.dumps(body).encode())
+                         for key, body in bodies.items())
+    return decode_json_bodies(raw)[0]
+
+
+def test_parcel_detail_maps_tolerantly_to_reso_names():
+    staged, rejected = stage_parcels(decoded("parcel", {"10306005": DETAIL}))
+    assert rejected.is_empty()
+    StgAssessorParcels.validate(staged)
+    row = staged.row(0, named=True)
+    assert row["ParcelNumber"] == "10306005" and row["PostalCode"] == "85031"
+    assert row["UnparsedAddress"] == "4027 N 55TH AVE"
+    assert row["LivingArea"] == 1204 and row["YearBuilt"] == 1958 and row["BathFixtures"] == 6
+    assert row["PoolArea"] is None and row["GarageSpaces"] == 2 and row["Longitude"] == -112.1701
+    assert str(row["LastSaleDate"]) == "2019-03-14"
+    assert row["TaxYear"] == 2026 and row["FullCashValue"] == 250000  # the latest valuation
+
+
+def test_parcel_with_unparseable_value_is_rejected_naming_field_and_value():
+    bad = json.loads(json.dumps(DETAIL))
+    bad["ResidentialPropertyData"]["LivableSpace"] = "about 1200"
+    staged, rejected = stage_parcels(decoded("parcel", {"10306005": bad}))
+    assert staged.is_empty()
+    assert rejected["record_key"].to_list() == ["10306005"]
+    assert rejected["reason"][0] == "LivingArea 'about 1200' is not a valid number"
+    assert "about 1200" in rejected["raw_record"][0]
+
+
+def test_search_rows_keep_every_row_and_trim_the_countys_spacing():
+    page = {"TOTAL": 2, "Results": [
+        {"APN": "10236012M", "SitusAddress": "2524 N 83RD AVE", "SitusCity": "Phoenix", "SitusZip": "85035",
+         "PropertyType": "VACANT LAND COMMERCIAL ", "SubdivisonName": "AMBERLEA    PARCEL 1"},
+        {"APN": None, "SitusAddress": "?", "SitusCity": None, "SitusZip": "85035", "PropertyType": "RESIDENTIAL",
+         "SubdivisonName": None}]}
+    staged, rejected = stage_search_results(decoded("search_page", {"q=85035&page=1": page}))
+    StgAssessorSearchResults.validate(staged)
+    assert staged.row(0, named=True)["assessor_property_type"] == "VACANT LAND COMMERCIAL"
+    assert staged.row(0, named=True)["SubdivisionName"] == "AMBERLEA PARCEL 1"
+    assert staged["search_page"].to_list() == [1]
+    assert rejected["reason"].to_list() == ["search row has no usable APN (missing)"]
+
+
+def listing(**overrides) -> dict:
+    base = {"ListingKey": "L1", "ListingId": "6731000", "StandardStatus": "Active", "ListPrice": 316000,
+            "UnparsedAddress": "4027 North 55th Avenue", "City": "Phoenix", "PostalCode": "85031",
+            "ParcelNumber": "103-06-005", "BedroomsTotal": 3, "PoolPrivateYN": True, "LivingArea": "1,204",
+            "ModificationTimestamp": "2026-11-20T10:00:00Z", "PublicRemarks": "3 bed"}
+    return {**base, **overrides}
+
+
+def stage(records: list[dict], zip_code: str = "85031"):
+    pages = decoded("listing_page", {f"{zip_code}:1": {"value": records}})
+    return stage_listings(explode_json_list(pages, "value", "ListingKey"), zip_code)
+
+
+def test_listings_stage_with_reso_types():
+    staged, rejected = stage([listing()])
+    assert rejected.is_empty()
+    StgListings.validate(staged)
+    row = staged.row(0, named=True)
+    assert row["ParcelNumber"] == "10306005" and row["LivingArea"] == 1204 and row["PoolPrivateYN"] is True
+    assert row["City"] == "PHOENIX" and row["ModificationTimestamp"].year == 2026
+
+
+def test_listing_rejections_name_the_record_and_every_reason():
+    staged, rejected = stage([
+        listing(ListingKey=None, ListPrice="Call for price"),
+        listing(ListingKey="L2", PostalCode="85033"),
+        listing(ListingKey="L3", StandardStatus="Sold!"),
+        listing(ListingKey="L4"),
+    ])
+    assert staged["ListingKey"].to_list() == ["L4"]
+    reasons = dict(zip(rejected["record_key"], rejected["reason"]))
+    assert reasons == {
+        "85031:1#0": "listing has no ListingKey; ListPrice 'Call for price' is not a valid number",
+        "L2": "PostalCode 85033 is outside partition ZIP 85031",
+        "L3": "StandardStatus 'Sold!' is not a RESO StandardStatus",
+    }
+
+
+def test_a_repeated_listing_keeps_its_latest_record():
+    staged, _ = stage([listing(ListPrice=300000, ModificationTimestamp="2026-11-01T00:00:00Z"),
+                       listing(ListPrice=290000, ModificationTimestamp="2026-11-21T00:00:00Z")])
+    assert staged.height == 2  # staging keeps both
+    assert latest_listing_records(staged)["ListPrice"].to_list() == [290000]
