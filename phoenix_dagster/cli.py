@@ -2,6 +2,7 @@
 
     phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...]
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
+    phoenix-estate docs [--write]
 """
 
 from __future__ import annotations
@@ -142,7 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--zip", nargs="+", dest="zip_codes", help="ZIP codes (default: all of PHOENIX_ZIP_CODES)")
     sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
     sql.add_argument("query")
+    docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
+    docs.add_argument("--write", action="store_true", help="update the reference section of README.md")
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        from phoenix_dagster.docs import table_reference, write_readme
+
+        write_readme() if args.write else print(table_reference())
+        return 0
     try:
         settings = Settings.from_env()
         if args.command == "sql":

@@ -44,3 +44,11 @@ def test_run_then_query_from_the_command_line(tmp_path):
                             "select PostalCode, count(*) as n from marts.properties group by 1"],
                            env=env, capture_output=True, text=True, timeout=120)
     assert query.returncode == 0 and "85035" in query.stdout and "237" in query.stdout
+
+
+def test_readme_table_reference_is_generated_from_the_schemas():
+    from phoenix_dagster.docs import readme_with_reference
+    from phoenix_dagster.settings import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert readme == readme_with_reference(readme), "run `phoenix-estate docs --write`"

@@ -21,6 +21,11 @@ def conform(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame
     return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 
 
+CHECK_WORDS = {"greater_than_or_equal_to": "≥ {}", "less_than_or_equal_to": "≤ {}", "greater_than": "> {}",
+               "less_than": "< {}", "str_matches": "matches {}", "isin": "one of {}", "in_range": "in {}",
+               "str_length": "length {}"}
+
+
 def _describe_checks(column: pa.Column) -> str:
     parts = []
     if not column.nullable:
@@ -28,9 +33,10 @@ def _describe_checks(column: pa.Column) -> str:
     if column.unique:
         parts.append("unique")
     for check in column.checks:
-        stats = ", ".join(f"{v}" if not isinstance(v, (list, tuple, set)) else "/".join(map(str, v))
-                          for v in (check.statistics or {}).values())
-        parts.append(f"{check.name}({stats})" if stats else check.name)
+        values = [("/".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v))
+                  for v in (check.statistics or {}).values() if v is not None]
+        template = CHECK_WORDS.get(check.name, check.name + " {}")
+        parts.append(template.format("..".join(values)).strip())
     return "; ".join(parts)
 
 
