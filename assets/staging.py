@@ -4,11 +4,12 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
+from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.run_log import AssetRun
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
-from phoenix_dagster.transforms.assessor import stage_parcels, stage_search_results
+from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listings import stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
 
@@ -33,17 +34,22 @@ def stg_assessor__search_results(context: dg.AssetExecutionContext, raw_assessor
 
 @dg.asset(**_staging(StgAssessorParcels))
 def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
-                          warehouse: WarehouseResource) -> pl.DataFrame:
-    """One row per parcel detail that parsed; malformed or truncated bodies are quarantined,
-    "no such parcel" replies are counted."""
+                          lake: LakeResource, warehouse: WarehouseResource) -> pl.DataFrame:
+    """New versions of parcel details: one row per detail that parsed and whose body differs
+    from every earlier version of that parcel. Malformed or truncated bodies are quarantined
+    (and fetched again next run); "no such parcel" replies are counted."""
     run = AssetRun(context, warehouse)
+    day, zip_code = date_and_zip(context)
     details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
     decoded, not_found, unreadable = decode_json_bodies(details)
-    staged, rejected = stage_parcels(decoded)
+    parsed, rejected = stage_parcels(decoded)
+    versions = new_versions(parsed, lake.history("stg_assessor__parcels", zip_code, before=day,
+                                                 columns=["ParcelNumber", "payload_sha256"]))
     quarantined = run.quarantine(pl.concat([unreadable, rejected]))
-    context.add_output_metadata(run.finish(rows_in=details.height, rows_out=staged.height,
-                                           rows_quarantined=quarantined, parcels_not_found=not_found.height))
-    return staged
+    context.add_output_metadata(run.finish(rows_in=details.height, rows_out=versions.height,
+                                           rows_quarantined=quarantined, parcels_not_found=not_found.height,
+                                           unchanged_payloads=parsed.height - versions.height))
+    return versions
 
 
 @dg.asset(**_staging(StgListings))

@@ -16,7 +16,7 @@ from assets.warehouse import sql_model_assets
 from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.resources.sources import SourcesResource
+from phoenix_dagster.resources.sources import MaricopaResource, SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.settings import Settings
 
@@ -56,8 +56,20 @@ def build_resources(settings: Settings) -> dict:
             assessor=settings.assessor_source,
             listings=list(settings.listing_sources),
             assessor_property_types=list(settings.residential_types),
+            refresh_days=settings.maricopa.refresh_days,
+            concurrency=settings.maricopa.concurrency,
+            maricopa=maricopa_resource(settings),
         ),
     }
+
+
+def maricopa_resource(settings: Settings) -> MaricopaResource:
+    """The county API's settings; the token comes from the environment through EnvVar, so the
+    UI and run metadata show its name, never its value."""
+    m = settings.maricopa
+    token = dg.EnvVar("MARICOPA_API_TOKEN") if os.environ.get("MARICOPA_API_TOKEN") else None
+    return MaricopaResource(url=m.url, token=token, rate_limit_per_hour=m.rate_limit_per_hour, timeout_s=m.timeout_s,
+                            retry_budget=m.retry_budget, max_attempts=m.max_attempts)
 
 
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:

@@ -7,7 +7,7 @@ resources through Dagster's ``EnvVar`` so they never land in run metadata.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,44 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class MaricopaSettings:
+    """How the collector treats the county's API. The token is not here: it is a secret,
+    read by the resource through EnvVar("MARICOPA_API_TOKEN")."""
+
+    url: str = "https://mcassessor.maricopa.gov"
+    rate_limit_per_hour: int = 1000
+    refresh_days: int = 30
+    concurrency: int = 2
+    timeout_s: float = 30.0
+    retry_budget: int = 200
+    max_attempts: int = 5
+
+    @classmethod
+    def from_env(cls, env) -> "MaricopaSettings":
+        def number(name: str, default, kind=int, low=1):
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}: {raw!r} is not a number") from None
+            if value < low:
+                raise ConfigError(f"{name}: must be at least {low}")
+            return value
+
+        return cls(
+            url=env.get("MARICOPA_API_URL", "").strip() or cls.url,
+            rate_limit_per_hour=number("MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
+            refresh_days=number("MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
+            concurrency=number("MARICOPA_CONCURRENCY", cls.concurrency),
+            timeout_s=number("MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
+            retry_budget=number("MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
+            max_attempts=number("MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     zip_codes: tuple[str, ...]
@@ -37,6 +75,7 @@ class Settings:
     listing_sources: tuple[str, ...]
     residential_types: tuple[str, ...]
     mongodb_database: str = "phoenix_real_estate"
+    maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
 
     @property
     def lake_dir(self) -> Path:
@@ -69,9 +108,11 @@ class Settings:
             listing_sources=listings,
             residential_types=types or DEFAULT_RESIDENTIAL_TYPES,
             mongodb_database=env.get("MONGODB_DATABASE", "").strip() or "phoenix_real_estate",
+            maricopa=MaricopaSettings.from_env(env),
         )
 
 
 def _split_types(value: str) -> tuple[str, ...]:
     # Property types contain spaces ("VACANT LAND RESIDENTIAL"), so only commas separate them.
     return tuple(part.strip() for part in value.split(",") if part.strip())
+

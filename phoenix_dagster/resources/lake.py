@@ -44,6 +44,19 @@ class LakeResource(dg.ConfigurableResource):
         return pl.read_parquet(path)
 
 
+    def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
+                columns: list[str] | None = None) -> pl.DataFrame | None:
+        """The ZIP's partitions of an asset with day < ``before`` and/or ≤ ``through``, stacked
+        (only ``columns`` are read). None when there are none."""
+        paths = sorted(
+            path for path in (Path(self.base_dir) / asset_name / f"zip={zip_code}").glob("date=*/data.parquet")
+            if (before is None or path.parent.name[5:] < before) and (through is None or path.parent.name[5:] <= through)
+        )
+        if not paths:
+            return None
+        return pl.scan_parquet(paths).select(columns or pl.all()).collect()
+
+
 class LakeIOManager(dg.ConfigurableIOManager):
     """Stores partitioned assets' DataFrames in the lake."""
 

@@ -16,13 +16,14 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.ops import PartitionCounts, Quarantine, RunLog
+from phoenix_dagster.schemas.ops import PartitionCounts, Quarantine, RunLog, SourceRequests
 
 SCHEMAS = ("lake", "staging", "intermediate", "marts", "ops")
 OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.run_log": RunLog,
     "ops.quarantine": Quarantine,
     "ops.partition_counts": PartitionCounts,
+    "ops.source_requests": SourceRequests,
 }
 
 

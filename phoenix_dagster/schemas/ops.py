@@ -57,3 +57,23 @@ class PartitionCounts(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class SourceRequests(pa.DataFrameModel):
+    """ops.source_requests: what a run asked of a source, by endpoint and outcome."""
+
+    run_id: str = pa.Field(description="Dagster run id")
+    partition: str = pa.Field(description="date|zip partition")
+    source: str = pa.Field(description="Source implementation (maricopa, sample, …)")
+    endpoint: str = pa.Field(description="search, parcel, …")
+    outcome: str = pa.Field(description="ok, not_found, rate_limited, server_error, client_error, timeout, connection, auth")
+    status: Optional[pl.Int32] = pa.Field(nullable=True, description="HTTP status; null when no reply came")
+    requests: pl.Int64 = pa.Field(ge=0, description="Attempts made, retries included")
+    retries: pl.Int64 = pa.Field(ge=0, description="Attempts that were retries")
+    bytes: pl.Int64 = pa.Field(ge=0, description="Body bytes received")
+    seconds: pl.Float64 = pa.Field(ge=0, description="Time spent in requests")
+    rate_limit_wait_s: pl.Float64 = pa.Field(ge=0, description="Time held back by the rate limit")
+    recorded_at: UTC_TIME = pa.Field(description="When the run recorded it")
+
+    class Config:
+        strict = True

@@ -1,5 +1,5 @@
-"""Collect one ZIP code from the assessor: page through the search, keep the ZIP's
-residential rows, then one detail request per parcel.
+"""Collect one ZIP code from the assessor: page through the search, keep the ZIP's wanted
+rows, then one detail request per parcel that needs one.
 
 Works against anything that speaks the county's contract (the real API or the embedded
 replay), so the sample exercises the same logic as production.
@@ -9,23 +9,36 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Callable
 
-from phoenix_dagster.sources.base import AssessorApi, RawPayload
+from phoenix_dagster.sources.base import AssessorApi, FetchFailed, RawPayload
 
 ROWS_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    record_key: str
+    request: str
+    reason: str
 
 
 @dataclass
 class CrawlResult:
     payloads: list[RawPayload] = field(default_factory=list)
     apns_wanted: list[str] = field(default_factory=list)
+    apns_fetched: list[str] = field(default_factory=list)
     search_rows_seen: int = 0
     unreadable_pages: list[str] = field(default_factory=list)
+    failures: list[FetchFailure] = field(default_factory=list)
 
 
 def _rows(payload: RawPayload) -> tuple[int | None, list[dict]]:
     """TOTAL and Results of a search page, or (None, []) if the body is not the contract's JSON."""
+    if payload.http_status != 200:
+        return None, []
     try:
         document = json.loads(payload.body)
         return int(document["TOTAL"]), list(document["Results"])
@@ -33,31 +46,55 @@ def _rows(payload: RawPayload) -> tuple[int | None, list[dict]]:
         return None, []
 
 
-def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...]) -> CrawlResult:
+def _fetch(fetch: Callable[[], RawPayload], key: str, request: str, result: CrawlResult) -> None:
+    try:
+        result.payloads.append(fetch())
+    except FetchFailed as failure:
+        result.failures.append(FetchFailure(key, request, failure.reason))
+
+
+def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], *,
+              plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1) -> CrawlResult:
+    """Search pages in order (page 1 says how many there are), then the parcel details that
+    ``plan`` picks from the wanted APNs, ``concurrency`` at a time.
+
+    A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated);
+    later unreadable pages and failed details are reported in the result, not dropped.
+    """
     wanted_types = {t.strip().upper() for t in property_types}
     result = CrawlResult()
     seen: set[str] = set()
     page, pages = 1, 1
     while page <= pages:
-        payload = api.search_page(zip_code, page)
-        result.payloads.append(payload)  # landed whatever it says
-        total, rows = _rows(payload)
+        before = len(result.payloads)
+        _fetch(lambda: api.search_page(zip_code, page), f"q={zip_code}&page={page}",
+               f"/search/property/?q={zip_code}&page={page}", result)
+        total, rows = _rows(result.payloads[-1]) if len(result.payloads) > before else (None, [])
         if total is None:
-            result.unreadable_pages.append(payload.record_key)
+            if page == 1:
+                reason = result.failures[-1].reason if result.failures else "the reply is not the search contract"
+                raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
+            result.unreadable_pages.append(f"q={zip_code}&page={page}")
         elif page == 1:
             pages = math.ceil(total / ROWS_PER_PAGE)
         result.search_rows_seen += len(rows)
         for row in rows:
             apn = str(row.get("APN") or "")
-            if (
-                apn
-                and apn not in seen
-                and str(row.get("SitusZip") or "").strip() == zip_code
-                and str(row.get("PropertyType") or "").strip().upper() in wanted_types
-            ):
+            if (apn and apn not in seen and str(row.get("SitusZip") or "").strip() == zip_code
+                    and str(row.get("PropertyType") or "").strip().upper() in wanted_types):
                 seen.add(apn)
                 result.apns_wanted.append(apn)
         page += 1
-    for apn in result.apns_wanted:
-        result.payloads.append(api.parcel(apn))
+    result.apns_fetched = plan(list(result.apns_wanted))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="assessor") as pool:
+        futures = [pool.submit(_fetch, lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}", result)
+                   for apn in result.apns_fetched]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in done:
+            future.result()  # an authentication failure stops the crawl here
+    # Threads finish in any order; land details in the order they were asked for.
+    order = {apn: i for i, apn in enumerate(result.apns_fetched)}
+    result.payloads.sort(key=lambda p: (p.entity != "search_page", order.get(p.record_key, -1)))
     return result

@@ -60,17 +60,56 @@ def payloads_frame(payloads: Iterable[RawPayload]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=RAW_PAYLOAD_SCHEMA)
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """One attempt at one request, for the run's request log (ops.source_requests)."""
+
+    endpoint: str  # search | parcel | listings
+    status: int | None  # None: no HTTP reply
+    outcome: str  # ok, not_found, rate_limited, server_error, client_error, timeout, connection, auth
+    attempt: int  # 1 for the first try, 2+ for retries
+    bytes: int
+    seconds: float
+    waited_s: float  # time held by the rate limit before it started
+
+
+class FetchFailed(RuntimeError):
+    """A source got no usable reply for a record after every retry."""
+
+    def __init__(self, record_key: str, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.record_key, self.path, self.reason = record_key, path, reason
+
+
 class AssessorApi(Protocol):
     """The county assessor's two endpoints the collector uses."""
 
     name: str
+    records: list[RequestRecord]
 
     def search_page(self, query: str, page: int) -> RawPayload: ...
 
     def parcel(self, apn: str) -> RawPayload: ...
+
+    def close(self) -> None: ...
 
 
 class ListingSource(Protocol):
     name: str
 
     def fetch(self, zip_code: str) -> list[RawPayload]: ...
+
+
+def request_summary(records: list[RequestRecord]) -> pl.DataFrame:
+    """Attempts grouped by endpoint, outcome and status: requests, retries, bytes, seconds, waits."""
+    frame = pl.DataFrame(
+        [r.__dict__ for r in records],
+        schema={"endpoint": pl.String, "status": pl.Int32, "outcome": pl.String, "attempt": pl.Int64,
+                "bytes": pl.Int64, "seconds": pl.Float64, "waited_s": pl.Float64},
+    )
+    return (
+        frame.group_by("endpoint", "outcome", "status")
+        .agg(pl.len().cast(pl.Int64).alias("requests"), (pl.col("attempt") > 1).sum().cast(pl.Int64).alias("retries"),
+             pl.col("bytes").sum(), pl.col("seconds").sum(), pl.col("waited_s").sum().alias("rate_limit_wait_s"))
+        .sort("endpoint", "outcome", "status")
+    )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 
-from phoenix_dagster.sources.base import RawPayload
+from phoenix_dagster.sources.base import RawPayload, RequestRecord
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
 NOT_FOUND = b"[parcel]:Requested content was not found"
@@ -24,26 +23,31 @@ class SampleAssessorApi:
     def __init__(self, sample_dir: Path, fetched_at: datetime):
         self.dir = sample_dir / "assessor"
         self.fetched_at = fetched_at
+        self.records: list[RequestRecord] = []
+        self._parcel_replies: dict[str, dict] = {}
+        for path in sorted((self.dir / "parcels").glob("*.jsonl")):
+            for line in path.read_text().splitlines():
+                reply = json.loads(line)
+                self._parcel_replies[reply["path"]] = reply
+
+    def close(self) -> None:
+        """Nothing to release; here so every assessor API closes alike."""
+
+    def _replay(self, endpoint: str, entity: str, key: str, request: str, status: int, body: bytes) -> RawPayload:
+        outcome = {200: "ok", 404: "not_found"}.get(status, "server_error")
+        self.records.append(RequestRecord(endpoint, status, outcome, 1, len(body), 0.0, 0.0))
+        return RawPayload(self.name, entity, key, request, status, self.fetched_at, body)
 
     def search_page(self, query: str, page: int) -> RawPayload:
         path = self.dir / "search" / f"q{query}_page{page:03d}.json"
         body = path.read_bytes() if path.exists() else NO_MATCH
-        return RawPayload(self.name, "search_page", f"q={query}&page={page}",
-                          f"/search/property/?q={query}&page={page}", 200, self.fetched_at, body)
-
-    @cached_property
-    def _parcel_replies(self) -> dict[str, dict]:
-        replies = {}
-        for path in sorted((self.dir / "parcels").glob("*.jsonl")):
-            for line in path.read_text().splitlines():
-                reply = json.loads(line)
-                replies[reply["path"]] = reply
-        return replies
+        return self._replay("search", "search_page", f"q={query}&page={page}",
+                            f"/search/property/?q={query}&page={page}", 200, body)
 
     def parcel(self, apn: str) -> RawPayload:
         path = f"/parcel/{apn}"
         reply = self._parcel_replies.get(path, {"status": 404, "body": NOT_FOUND.decode()})
-        return RawPayload(self.name, "parcel", apn, path, reply["status"], self.fetched_at, reply["body"].encode())
+        return self._replay("parcel", "parcel", apn, path, reply["status"], reply["body"].encode())
 
 
 class SampleListingSource:

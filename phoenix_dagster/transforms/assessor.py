@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
@@ -100,3 +102,34 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
     return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), rejected
+
+
+def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, version_history: pl.DataFrame | None, *,
+                     as_of: datetime, refresh_days: int, full_refresh: bool = False) -> list[str]:
+    """The wanted APNs that need a detail request: every one on a full refresh, else those
+    never fetched successfully or last fetched successfully more than ``refresh_days`` ago.
+
+    ``fetch_history``: earlier raw parcel payloads (record_key, fetched_at, sha256).
+    ``version_history``: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
+    successful when its body became a staged version, so malformed or failed fetches are
+    retried by the next run.
+    """
+    if full_refresh or fetch_history is None or version_history is None:
+        return list(wanted)
+    fresh = (
+        fetch_history.with_columns(normalize_apn(pl.col("record_key")).alias("ParcelNumber"))
+        .join(version_history.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
+              on=["ParcelNumber", "sha256"], how="semi")
+        .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
+    )
+    recent = set(fresh["record_key"].to_list())
+    return [apn for apn in wanted if apn not in recent]
+
+
+def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> pl.DataFrame:
+    """Only parcels whose payload differs from every earlier version of the same parcel: an
+    unchanged body does not create a new version downstream."""
+    if version_history is None:
+        return staged
+    return staged.join(version_history.select("ParcelNumber", "payload_sha256"),
+                       on=["ParcelNumber", "payload_sha256"], how="anti")
