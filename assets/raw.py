@@ -48,7 +48,7 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     as_of = partition_start_utc(day)
     api = sources.assessor_api(replay_time=as_of)
     earlier_fetches = lake.history("raw_assessor_payloads", zip_code, before=day,
-                                   columns=["entity", "record_key", "fetched_at", "sha256"])
+                                   columns=["entity", "record_key", "http_status", "fetched_at", "sha256"])
     plan = partial(
         parcels_to_fetch,
         fetch_history=None if earlier_fetches is None else earlier_fetches.filter(pl.col("entity") == "parcel"),

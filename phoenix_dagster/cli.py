@@ -1,6 +1,6 @@
 """phoenix-estate: run the platform's main job and look at what it produced.
 
-    phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...]
+    phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
     phoenix-estate docs [--write]
 """
@@ -23,6 +23,7 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 @dataclass
 class PartitionOutcome:
     zip_code: str
+    run_id: str
     success: bool
     seconds: float
     checks_passed: int = 0
@@ -50,7 +51,8 @@ def _instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdout) -> list[PartitionOutcome]:
+def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdout, *,
+                   full_refresh: bool = False) -> list[PartitionOutcome]:
     """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
     from phoenix_dagster.definitions import DAILY_REFRESH
     from phoenix_dagster.partitions import partition_key
@@ -61,16 +63,19 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdou
         print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching, serving …",
               file=out, flush=True)
         started = time.perf_counter()
+        run_config = {**QUIET_LOGS}
+        if full_refresh:
+            run_config["ops"] = {"raw_assessor_payloads": {"config": {"full_refresh": True}}}
         result = job.execute_in_process(partition_key=partition_key(day, zip_code), instance=instance,
-                                        run_config=QUIET_LOGS, raise_on_error=False)
-        outcome = PartitionOutcome(zip_code, result.success, time.perf_counter() - started)
+                                        run_config=run_config, raise_on_error=False)
+        outcome = PartitionOutcome(zip_code, result.run_id, result.success, time.perf_counter() - started)
         for evaluation in result.get_asset_check_evaluations():
             if evaluation.passed:
                 outcome.checks_passed += 1
             else:
                 outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
         if not result.success:
-            failures = [event.message for event in result.all_events if event.is_step_failure]
+            failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
             outcome.error = failures[0] if failures else "run failed"
         status = "ok" if outcome.success and not outcome.checks_failed else "FAILED"
         print(f"      {status} in {outcome.seconds:.1f}s: {result.run_id[:8]} — "
@@ -81,6 +86,16 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdou
             print(f"      error: {outcome.error}", file=out)
         outcomes.append(outcome)
     return outcomes
+
+
+def _failure_text(event) -> str:
+    """What went wrong in a failed step, in the words the step used."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{event.step_key}: {data.user_failure_data.description}"
+    if data.error is not None:
+        return f"{event.step_key}: {data.error.message.strip().splitlines()[-1]}"
+    return event.message
 
 
 def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=sys.stdout) -> None:
@@ -141,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize the daily_refresh job for a day and ZIP codes, in-process")
     run.add_argument("--date", help="partition day, YYYY-MM-DD (default: today in Phoenix)")
     run.add_argument("--zip", nargs="+", dest="zip_codes", help="ZIP codes (default: all of PHOENIX_ZIP_CODES)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="fetch every parcel's detail again, however recent (default: incremental)")
     sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
     sql.add_argument("query")
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
@@ -171,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
           f"data in {settings.data_dir})", flush=True)
     from phoenix_dagster.definitions import defs
 
-    outcomes = run_partitions(defs, _instance(settings), day, zip_codes)
+    outcomes = run_partitions(defs, _instance(settings), day, zip_codes, full_refresh=args.full_refresh)
     print_summary(defs, day, outcomes, settings)
     return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
 

@@ -25,8 +25,10 @@ class Platform:
     defs: dg.Definitions
     instance: dg.DagsterInstance
 
-    def run(self, day: str = DAY, zip_codes: list[str] | None = None) -> list[PartitionOutcome]:
-        return run_partitions(self.defs, self.instance, day, zip_codes or ZIPS, out=io.StringIO())
+    def run(self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False
+            ) -> list[PartitionOutcome]:
+        return run_partitions(self.defs, self.instance, day, zip_codes or ZIPS, out=io.StringIO(),
+                              full_refresh=full_refresh)
 
     @property
     def warehouse(self):

@@ -109,19 +109,23 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     """The wanted APNs that need a detail request: every one on a full refresh, else those
     never fetched successfully or last fetched successfully more than ``refresh_days`` ago.
 
-    ``fetch_history``: earlier raw parcel payloads (record_key, fetched_at, sha256).
+    ``fetch_history``: earlier raw parcel payloads (record_key, http_status, fetched_at, sha256).
     ``version_history``: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
-    successful when its body became a staged version, so malformed or failed fetches are
-    retried by the next run.
+    successful when its body became a staged version, or the county said there is no such
+    parcel (404); malformed or failed fetches are retried by the next run.
     """
-    if full_refresh or fetch_history is None or version_history is None:
+    if full_refresh or fetch_history is None:
         return list(wanted)
-    fresh = (
+    versions = (version_history if version_history is not None
+                else pl.DataFrame(schema={"ParcelNumber": pl.String, "payload_sha256": pl.String}))
+    staged = (
         fetch_history.with_columns(normalize_apn(pl.col("record_key")).alias("ParcelNumber"))
-        .join(version_history.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
+        .join(versions.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
               on=["ParcelNumber", "sha256"], how="semi")
-        .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     )
+    fresh = pl.concat([staged.select("record_key", "fetched_at"),
+                       fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at")]) \
+        .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
     return [apn for apn in wanted if apn not in recent]
 

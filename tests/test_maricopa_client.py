@@ -1,0 +1,169 @@
+"""The Maricopa client against a real socket: tests/servers/maricopa.py speaks the county's contract."""
+
+import threading
+import time
+
+import pytest
+
+from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
+from phoenix_dagster.sources.assessor_crawl import crawl_zip
+from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError, RetryBudget, retry_after_seconds
+from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from servers.maricopa import EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
+
+TOKEN = "tok-3c1d-secret"
+
+
+def rows(n: int, zip_code: str = "85031") -> list[dict]:
+    out = [{"APN": f"103{i:05d}", "SitusZip": zip_code, "PropertyType": "RESIDENTIAL", "SitusAddress": f"{i} N 1ST AVE",
+            "SitusCity": "PHOENIX", "MCR": "1", "SubdivisonName": "X", "SectionTownshipRange": "1",
+            "Ownership": "(redacted)", "RentalID": None} for i in range(n)]
+    return out
+
+
+def server_for(n: int = 10, **kwargs) -> MaricopaContractServer:
+    search = rows(n)
+    parcels = {r["APN"]: (200, f'{{"APN": "{r["APN"]}", "LotSize": "6534"}}'.encode()) for r in search}
+    return MaricopaContractServer({"85031": search}, parcels, token=TOKEN, **kwargs)
+
+
+def api(server, *, token=TOKEN, limit=10_000, window=1.0, budget=100, attempts=4, timeout=2.0) -> MaricopaApi:
+    return MaricopaApi(server.url, token, limiter=SlidingWindowLimiter(limit, window), budget=RetryBudget(budget),
+                       timeout_s=timeout, max_attempts=attempts, backoff_base_s=0.01, backoff_cap_s=0.05)
+
+
+def test_headers_paging_and_the_zip_and_type_filter():
+    search = rows(60)
+    search[1]["SitusZip"] = "85037"
+    search[2]["PropertyType"] = "COMMERCIAL"
+    search[3]["PropertyType"] = "VACANT LAND RESIDENTIAL"
+    parcels = {r["APN"]: (200, b'{"APN": "x"}') for r in search}
+    with MaricopaContractServer({"85031": search}, parcels, token=TOKEN) as server:
+        client = api(server)
+        result = crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    search_paths = [r.path for r in server.requests_to("/search")]
+    assert search_paths == [f"/search/property/?q=85031&page={n}" for n in (1, 2, 3)]
+    fetched = {r.path.rsplit("/", 1)[-1] for r in server.requests_to("/parcel/")}
+    assert len(fetched) == 58 and "10300001" not in fetched and "10300002" not in fetched and "10300003" in fetched
+    assert {(r.authorization, r.user_agent) for r in server.seen} == {(TOKEN, "null")}
+    assert len(result.payloads) == 61 and not result.failures
+    assert (3 + 58) / 58 < 1.06  # requests per parcel on a full crawl
+
+
+def test_429_retry_after_is_honoured_for_everyone():
+    with server_for(3) as server:
+        server.fail("/parcel/10300000", status(429, b"slow down", Retry_After="1"))
+        client = api(server)
+        payload = client.parcel("10300000")
+        other = client.parcel("10300001")
+    assert payload.http_status == 200 and other.http_status == 200
+    first, second, third = server.requests_to("/parcel/")
+    assert second.at - first.at >= 0.95 and third.at - first.at >= 0.95
+    assert [r.outcome for r in client.records] == ["rate_limited", "ok", "ok"]
+
+
+def test_retry_after_as_an_http_date():
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
+    assert retry_after_seconds("Sat, 28 Nov 2026 12:00:30 GMT", now) == 30
+    assert retry_after_seconds("7") == 7 and retry_after_seconds("soon") is None
+
+
+def test_a_burst_of_5xx_is_retried_then_succeeds():
+    with server_for(1) as server:
+        server.fail("/parcel/10300000", status(502), status(503), status(500, b"Internal error"))
+        client = api(server, attempts=5)
+        payload = client.parcel("10300000")
+    assert payload.http_status == 200
+    assert [r.attempt for r in client.records] == [1, 2, 3, 4]
+
+
+def test_a_reply_still_failing_after_its_retries_is_landed_as_it_came():
+    with server_for(1) as server:
+        server.fail("/parcel/10300000", *[status(503, b"down")] * 4)
+        payload = api(server, attempts=4).parcel("10300000")
+    assert payload.http_status == 503 and payload.body == b"down"
+
+
+def test_timeouts_are_retried_and_then_reported_not_dropped():
+    with server_for(2) as server:
+        server.fail("/parcel/10300000", delay(1.0))
+        server.fail("/parcel/10300001", delay(1.0), delay(1.0))
+        client = api(server, timeout=0.3, attempts=2)
+        result = crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    assert [p.record_key for p in result.payloads if p.entity == "parcel"] == ["10300000"]
+    [failure] = result.failures
+    assert failure.record_key == "10300001" and "timed out" in failure.reason
+
+
+def test_a_connection_cut_mid_body_is_retried():
+    with server_for(1) as server:
+        server.fail("/parcel/10300000", TRUNCATE, RESET)
+        client = api(server)
+        payload = client.parcel("10300000")
+    assert payload.http_status == 200 and payload.body.startswith(b'{"APN"')
+    assert [r.outcome for r in client.records] == ["connection", "connection", "ok"]
+
+
+def test_malformed_and_empty_bodies_are_returned_for_landing_not_retried():
+    with server_for(2) as server:
+        server.fail("/parcel/10300000", MALFORMED)
+        server.fail("/parcel/10300001", EMPTY)
+        client = api(server)
+        cut, empty = client.parcel("10300000"), client.parcel("10300001")
+        missing = client.parcel("99999999")
+    assert cut.http_status == 200 and cut.body == b'{"APN": "10300000", "'[: len(cut.body)]
+    assert empty.body == b"" and missing.http_status == 404 and missing.body == b"[parcel]:Requested content was not found"
+    assert len(server.requests_to("/parcel/")) == 3  # none of them retried
+
+
+def test_a_refused_token_fails_fast_and_says_what_to_check():
+    with server_for(30) as server:
+        with pytest.raises(MaricopaAuthError, match="check MARICOPA_API_TOKEN"):
+            crawl_zip(api(server, token="wrong"), "85031", DEFAULT_RESIDENTIAL_TYPES)
+    assert len(server.seen) == 1
+
+
+def test_a_token_revoked_mid_crawl_stops_every_thread():
+    with server_for(60) as server:
+        client = api(server)
+        revoked_at = []
+
+        def revoke():
+            while len(server.requests_to("/parcel/")) < 5:
+                time.sleep(0.001)
+            revoked_at.append(time.monotonic())
+            server.token = "rotated"
+
+        threading.Thread(target=revoke, daemon=True).start()
+        with pytest.raises(MaricopaAuthError):
+            crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, concurrency=4)
+    after = [r for r in server.seen if r.at >= revoked_at[0]]
+    assert len(server.requests_to("/parcel/")) < 60
+    assert 1 <= len(after) <= 4  # the refusal, and at most one request already in flight per other thread
+
+
+def test_the_retry_budget_caps_retries_for_the_whole_run():
+    with server_for(3) as server:
+        for apn in ("10300000", "10300001", "10300002"):
+            server.fail(f"/parcel/{apn}", *[status(503)] * 5)
+        client = api(server, budget=2, attempts=5)
+        statuses = [client.parcel(apn).http_status for apn in ("10300000", "10300001", "10300002")]
+    assert statuses == [503, 503, 503]
+    assert len(server.requests_to("/parcel/")) == 3 + 2
+
+
+def test_the_rate_limit_holds_across_concurrent_requests():
+    limit, window = 8, 0.5
+    with server_for(40) as server:
+        client = api(server, limit=limit, window=window)
+        started = time.monotonic()
+        crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, concurrency=5)
+        elapsed = time.monotonic() - started
+    arrivals = sorted(r.at for r in server.seen)
+    assert len(arrivals) == 42
+    # any window (less 20 ms for thread scheduling between the grant and the arrival) holds ≤ limit
+    worst = max(sum(1 for t in arrivals if start <= t < start + window - 0.02) for start in arrivals)
+    assert worst <= limit
+    assert elapsed >= (42 / limit - 1) * window * 0.95

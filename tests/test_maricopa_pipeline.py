@@ -1,0 +1,126 @@
+"""The whole graph with PHOENIX_ASSESSOR_SOURCE=maricopa, against the contract server on 127.0.0.1."""
+
+import json
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from conftest import make_platform
+from phoenix_dagster.resources.sources import MaricopaResource, SourcesResource
+from phoenix_dagster.settings import SAMPLE_DIR
+from servers.maricopa import MALFORMED, MaricopaContractServer
+
+TOKEN = "mc-token-6f1e9a-do-not-leak"
+ZIP = "85031"
+
+
+@pytest.fixture
+def county(monkeypatch):
+    monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN)
+    with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
+        yield server
+
+
+def platform_for(tmp_path, server, **maricopa):
+    resource = MaricopaResource(url=server.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01,
+                                rate_limit_per_hour=maricopa.pop("rate_limit", 100_000), **maricopa)
+    sources = SourcesResource(assessor="maricopa", concurrency=4, maricopa=resource)
+    return make_platform(tmp_path / "data", sources=sources)
+
+
+def requests_by_endpoint(platform, partition):
+    frame = platform.warehouse.query(
+        "select endpoint, outcome, sum(requests) as n from ops.source_requests where partition = ? group by all",
+        [partition])
+    return {(row["endpoint"], row["outcome"]): row["n"] for row in frame.iter_rows(named=True)}
+
+
+def test_collects_the_county_and_fills_every_layer(tmp_path, county):
+    platform = platform_for(tmp_path, county)
+    [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
+    assert outcome.success, outcome.error
+    props = platform.warehouse.query("select * from marts.properties where PostalCode = ?", [ZIP])
+    assert props.height == 255 and props.filter(pl.col("sources").list.contains("assessor:maricopa")).height == 253
+    requests = requests_by_endpoint(platform, f"2026-11-27|{ZIP}")
+    assert requests == {("search", "ok"): 12, ("parcel", "ok"): 252, ("parcel", "not_found"): 1}
+    assert len(county.requests_to("/parcel/")) == 253
+    materialization = platform.instance.get_latest_materialization_event(dg.AssetKey("raw_assessor_payloads"))
+    metadata = materialization.asset_materialization.metadata
+    assert metadata["requests"].value == 265 and metadata["parcels_collected"].value == 252
+    assert metadata["requests_per_parcel"].value == pytest.approx(265 / 252, abs=1e-3)
+    quarantine = platform.warehouse.query("select record_key, reason from ops.quarantine")
+    assert quarantine.filter(pl.col("reason").str.starts_with("invalid JSON")).height == 1
+
+
+def test_the_next_run_makes_only_the_incremental_requests(tmp_path, county):
+    platform = platform_for(tmp_path, county)
+    assert platform.run(day="2026-11-27", zip_codes=[ZIP])[0].success
+    broken = platform.warehouse.query("select record_key from ops.quarantine where asset = 'stg_assessor__parcels'")
+    broken_apn = broken["record_key"][0]
+    county.parcels[broken_apn] = (200, json.dumps({"APN": broken_apn, "LotSize": "7000"}).encode())  # fixed upstream
+    new_row = dict(county.search_rows[ZIP][0], APN="10399999", SitusAddress="5555 W NEW HOME DR")
+    county.search_rows[ZIP].append(new_row)
+    county.parcels["10399999"] = (200, json.dumps({"APN": "10399999", "LotSize": "6000"}).encode())
+    before = len(county.requests_to("/parcel/"))
+    assert platform.run(day="2026-11-28", zip_codes=[ZIP])[0].success
+    day_two = [r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]]
+    assert sorted(day_two) == sorted([broken_apn, "10399999"])  # new, and failed last time; not the 404
+    props = platform.warehouse.query("select property_id, LotSizeSquareFeet from marts.properties")
+    assert props.height == 256
+    assert props.filter(pl.col("property_id") == f"apn:{broken_apn}")["LotSizeSquareFeet"].to_list() == [7000]
+    # parcels not re-fetched keep their details through the lake's history
+    assert props.filter(pl.col("LotSizeSquareFeet").is_not_null()).height >= 252
+    # a re-run of day two repeats exactly day two's requests and changes no fact; only the
+    # sightings move, since the county really was asked again
+    facts = "select * exclude (first_seen_at, last_seen_at) from marts.properties order by property_id"
+    marts = platform.warehouse.query(facts)
+    before = len(county.requests_to("/parcel/"))
+    assert platform.run(day="2026-11-28", zip_codes=[ZIP])[0].success
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]) == sorted(day_two)
+    assert platform.warehouse.query(facts).equals(marts)
+
+
+def test_unchanged_payloads_make_no_new_version_and_a_full_refresh_fetches_all(tmp_path, county):
+    platform = platform_for(tmp_path, county)
+    platform.run(day="2026-11-27", zip_codes=[ZIP])
+    before = len(county.requests_to("/parcel/"))
+    assert platform.run(day="2026-11-28", zip_codes=[ZIP], full_refresh=True)[0].success
+    assert len(county.requests_to("/parcel/")) - before == 253
+    staged = platform.defs.resources["lake"].read("stg_assessor__parcels", "2026-11-28", ZIP)
+    assert staged.height == 0  # every body is the same as on day one: no new versions
+    raw = platform.defs.resources["lake"].read("raw_assessor_payloads", "2026-11-28", ZIP)
+    assert raw.filter(pl.col("entity") == "parcel").height == 253  # though every one was landed
+
+
+def test_a_refused_token_fails_the_run_with_a_clear_message(tmp_path, county, monkeypatch):
+    monkeypatch.setenv("MARICOPA_API_TOKEN", "expired-token")
+    platform = platform_for(tmp_path, county)
+    [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])
+    assert not outcome.success
+    assert "check MARICOPA_API_TOKEN" in outcome.error
+    assert len(county.seen) == 1
+    assert not (platform.settings.lake_dir / "raw_assessor_payloads").exists()
+
+
+def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, county, caplog, capfd):
+    platform = platform_for(tmp_path, county)
+    caplog.set_level("DEBUG")
+    [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])
+    assert outcome.success
+    assert all(r.authorization == TOKEN for r in county.seen)  # it was sent …
+    places = {"python logs": caplog.text, "stdout/stderr": "".join(capfd.readouterr())}
+    places["dagster events"] = "\n".join(repr(e) for e in platform.instance.all_logs(outcome.run_id))
+    for path in platform.settings.lake_dir.rglob("*.parquet"):
+        frame = pl.read_parquet(path)
+        places[str(path)] = "\n".join(str(v) for column in frame.columns for v in frame[column].to_list())
+    warehouse = platform.warehouse
+    tables = warehouse.query("select table_schema, table_name from information_schema.tables "
+                             "where table_type = 'BASE TABLE'")
+    for schema, table in tables.iter_rows():
+        frame = warehouse.query(f"select * from {schema}.{table}")
+        places[f"{schema}.{table}"] = "\n".join(str(row) for row in frame.iter_rows())
+    places["warehouse file"] = platform.settings.warehouse_path.read_bytes().decode("latin-1")
+    leaks = [name for name, text in places.items() if TOKEN in text]
+    assert leaks == []  # … and kept nowhere
+    assert len(places) >= 15  # logs, events, every lake file, every warehouse table, the file itself
