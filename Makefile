@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test ui validate clean
+.PHONY: install demo test ui validate bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ test: install
 ui: install
 	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$home"; \
 	  DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
+
+# Benchmarks (not tests): collector throughput against the local contract server.
+bench: install
+	$(BIN)/python tests/benchmarks/bench_assessor_collect.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
