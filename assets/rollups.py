@@ -28,12 +28,19 @@ def partition_counts(context: dg.AssetExecutionContext, lake: LakeResource,
     properties = frames["enriched_properties"]
     quarantined = warehouse.query("select count(*) as n from ops.quarantine where partition = ?",
                                   [context.partition_key])["n"][0]
+    requests = warehouse.query(
+        "select coalesce(sum(requests), 0) as n from ops.source_requests where run_id = ? and partition = ? "
+        "and endpoint in ('search', 'parcel')", [context.run.run_id, context.partition_key])["n"][0]
+    raw = frames["raw_assessor_payloads"]
+    collected = raw.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
     served = warehouse.query(
         "select coalesce(sum(rows_out), 0) as n from ops.run_log where run_id = ? and asset = 'mongo_properties'",
         [context.run.run_id])["n"][0]
     counts = {
         "date": date.fromisoformat(day), "PostalCode": zip_code, "run_id": context.run.run_id,
-        "raw_payloads": frames["raw_assessor_payloads"].height + frames["raw_listing_payloads"].height,
+        "raw_payloads": raw.height + frames["raw_listing_payloads"].height,
+        "assessor_requests": int(requests), "parcels_collected": collected,
+        "requests_per_parcel": round(requests / collected, 4) if collected else None,
         "parcels": frames["stg_assessor__parcels"].height, "listings": frames["stg_listings__listings"].height,
         "properties": properties.height,
         "with_listing": properties.filter(pl.col("ListingKey").is_not_null()).height,
@@ -42,6 +49,6 @@ def partition_counts(context: dg.AssetExecutionContext, lake: LakeResource,
     }
     warehouse.replace_rows("ops.partition_counts", pl.DataFrame([counts]),
                            where={"date": counts["date"], "PostalCode": zip_code})
-    metadata = {k: v for k, v in counts.items() if isinstance(v, int)}
+    metadata = {k: v for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return dg.MaterializeResult(metadata=run.finish(rows_in=sum(f.height for f in frames.values()), rows_out=1,
                                                     **metadata))

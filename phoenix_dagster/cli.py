@@ -144,8 +144,10 @@ def run_sql(query: str, settings: Settings, out=sys.stdout) -> None:
     if not settings.warehouse_path.exists():
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        conn.execute("set TimeZone = 'UTC'")
         frame = conn.execute(query).pl()
-    with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40):
+    with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=40, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
         print(frame, file=out)
 
 
