@@ -7,7 +7,8 @@ import pytest
 
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
-from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError, RetryBudget, retry_after_seconds
+from phoenix_dagster.sources.http import RetryBudget, retry_after_seconds
+from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 from servers.maricopa import EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
 

@@ -11,7 +11,8 @@ import dagster as dg
 
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, MaricopaSettings
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
-from phoenix_dagster.sources.maricopa import MaricopaApi, RetryBudget
+from phoenix_dagster.sources.http import RetryBudget
+from phoenix_dagster.sources.maricopa import MaricopaApi
 from phoenix_dagster.sources.rate_limit import shared_limiter
 from phoenix_dagster.sources.sample import SampleAssessorApi, SampleListingSource
 

@@ -1,0 +1,163 @@
+"""Polite HTTP for every source: one rate limit per host for the whole process, retries
+with exponential backoff and full jitter (tenacity) within a per-attempt limit and a
+per-run budget, Retry-After honoured for every thread, and a record of every attempt.
+
+A source supplies what is specific to its contract: headers, and ``classify`` to tell an
+authentication failure from a transient one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import httpx
+import tenacity
+
+from phoenix_dagster.sources.base import FetchFailed, RequestRecord
+from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+
+
+class AuthenticationFailed(RuntimeError):
+    """The source refused the credentials; the message says which setting to check."""
+
+
+class _RetryableReply(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+@dataclass
+class RetryBudget:
+    """Retries the whole run may spend, shared by every request."""
+
+    remaining: int
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.remaining <= 0:
+                return False
+            self.remaining -= 1
+            return True
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def default_outcome(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 200:
+        return "ok"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else "client_error"
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    max_retry_after_s: float = 600.0
+
+
+class PoliteClient:
+    """GETs through an httpx client under a shared limiter, retrying what is transient.
+
+    ``auth_failure(response)`` returns a message when the reply means the credentials were
+    refused; the client then raises AuthenticationFailed and makes no further requests.
+    """
+
+    def __init__(self, client: httpx.Client, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
+                 policy: RetryPolicy | None = None, auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client, self.limiter, self.budget = client, limiter, budget
+        self.policy = policy or RetryPolicy()
+        self.auth_failure = auth_failure
+        self._sleep = sleep
+        self.records: list[RequestRecord] = []
+        self._refused: str | None = None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, endpoint: str, url: str, record_key: str, **kwargs) -> httpx.Response:
+        """The reply (a 2xx, 404, or an error still failing after its retries), or FetchFailed."""
+        retrying = tenacity.Retrying(
+            stop=self._stop, wait=self._wait, sleep=self._sleep, reraise=True,
+            retry=tenacity.retry_if_exception_type((_RetryableReply, httpx.TimeoutException, httpx.TransportError)),
+        )
+        try:
+            return retrying(self._attempt, endpoint, url, retrying, kwargs)
+        except _RetryableReply as exhausted:
+            return exhausted.response
+        except httpx.TimeoutException as exc:
+            raise FetchFailed(record_key, url, f"timed out on every attempt or the retry budget ran out "
+                                               f"({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise FetchFailed(record_key, url, f"no complete reply ({type(exc).__name__}: {exc})") from None
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableReply):
+            told = retry_after_seconds(error.response.headers.get("Retry-After"))
+            if told is not None:
+                told = min(told, self.policy.max_retry_after_s)
+                self.limiter.pause(told)  # everybody waits, not only this request
+                return told
+        backoff = tenacity.wait_random_exponential(multiplier=self.policy.backoff_base_s, max=self.policy.backoff_cap_s)
+        return backoff(state)
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        return (state.attempt_number >= self.policy.max_attempts or self._refused is not None
+                or not self.budget.take())
+
+    def _attempt(self, endpoint: str, url: str, retrying: tenacity.Retrying, kwargs: dict) -> httpx.Response:
+        if self._refused is not None:
+            raise AuthenticationFailed(self._refused)
+        waited = self.limiter.acquire()
+        started = time.perf_counter()
+        attempt = retrying.statistics.get("attempt_number", 1)
+        try:
+            response = self.client.get(url, **kwargs)
+            response.read()
+        except httpx.TimeoutException:
+            self._record(endpoint, None, "timeout", attempt, 0, started, waited)
+            raise
+        except httpx.TransportError:
+            self._record(endpoint, None, "connection", attempt, 0, started, waited)
+            raise
+        refused = self.auth_failure(response)
+        if refused:
+            self._refused = refused
+            self._record(endpoint, response.status_code, "auth", attempt, len(response.content), started, waited)
+            raise AuthenticationFailed(refused)
+        outcome = default_outcome(response)
+        self._record(endpoint, response.status_code, outcome, attempt, len(response.content), started, waited)
+        if outcome in ("rate_limited", "server_error"):
+            raise _RetryableReply(response)
+        return response
+
+    def _record(self, endpoint: str, status: int | None, outcome: str, attempt: int, size: int, started: float,
+                waited: float) -> None:
+        self.records.append(RequestRecord(endpoint, status, outcome, attempt, size,
+                                          time.perf_counter() - started, waited))
