@@ -3,7 +3,7 @@
 from assets.warehouse import SQL_MODELS
 from phoenix_dagster.checks import lake_schema_check, unique_grain_check, warehouse_schema_check
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
-from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
+from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
@@ -14,6 +14,8 @@ LAKE_TABLES = {
     "stg_assessor__search_results": StgAssessorSearchResults,
     "stg_assessor__parcels": StgAssessorParcels,
     "stg_listings__listings": StgListings,
+    "int_assessor_parcels": IntAssessorParcels,
+    "int_listings_matched": IntListingsMatched,
     "int_properties_resolved": IntPropertiesResolved,
     "listing_text_facts": ListingTextFacts,
     "enriched_properties": EnrichedProperties,

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_run_then_query_from_the_command_line(tmp_path):
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "[1/1] 2026-11-28 × 85035" in run.stdout
-    assert "Checks: 14 passed, 0 failed" in run.stdout
+    assert re.search(r"Checks: [1-9]\d* passed, 0 failed", run.stdout)
     assert "in-process stand-in" in run.stdout
     assert (tmp_path / "home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks
     query = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "sql",

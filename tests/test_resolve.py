@@ -3,10 +3,10 @@ from datetime import date, datetime, timezone
 import polars as pl
 
 from phoenix_dagster.schemas import empty_frame
-from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
+from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
-from phoenix_dagster.transforms.resolve import resolve_properties
+from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
 
 T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
 
@@ -24,9 +24,13 @@ def search(*rows):
                                                  assessor_property_type=t) for a, addr, z, t in rows])
 
 
-def resolve(search_rows, parcels, listings):
-    return resolve_properties(search_rows, parcels, listings, zip_code="85031", observed_date=date(2026, 11, 28),
-                              property_types=DEFAULT_RESIDENTIAL_TYPES)
+def resolve(search_rows, parcel_versions, listings):
+    day = date(2026, 11, 28)
+    parcels = assessor_parcels(search_rows, parcel_versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    IntAssessorParcels.validate(parcels)
+    matched = match_listings(listings, parcels, zip_code="85031", observed_date=day)
+    IntListingsMatched.validate(matched)
+    return resolve_properties(parcels, matched, zip_code="85031", observed_date=day)
 
 
 def test_one_house_seen_by_two_sources_is_one_property():
@@ -74,3 +78,25 @@ def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing():
     assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
     assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "unmatched_listing"
     assert out["property_id"].n_unique() == out.height == 4
+
+
+def test_the_latest_parcel_version_wins_whichever_day_it_came():
+    s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
+    versions = frame(StgAssessorParcels, [
+        dict(ParcelNumber="10306005", LivingArea=1100.0, fetched_at=datetime(2026, 10, 1, tzinfo=timezone.utc),
+             payload_sha256="a" * 64),
+        dict(ParcelNumber="10306005", LivingArea=1204.0, fetched_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+             payload_sha256="b" * 64),
+    ])
+    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    row = parcels.row(0, named=True)
+    assert row["LivingArea"] == 1204 and row["detail_sha256"] == "b" * 64 and row["assessor_records"] == 3
+
+
+def test_an_address_usaddress_cannot_parse_still_matches_and_is_flagged():
+    s = search(("1", "LOT 5 DESERT RANCH", "85031", "VACANT LAND RESIDENTIAL"))
+    l = frame(StgListings, [dict(ListingKey="L", PostalCode="85031", UnparsedAddress="Lot 5, Desert Ranch")])
+    parcels = assessor_parcels(s, frame(StgAssessorParcels, []), "85031", DEFAULT_RESIDENTIAL_TYPES)
+    matched = match_listings(l, parcels, zip_code="85031", observed_date=date(2026, 11, 28))
+    row = matched.row(0, named=True)
+    assert row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:1"

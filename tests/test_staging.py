@@ -90,7 +90,7 @@ def test_listing_rejections_name_the_record_and_every_reason():
     staged, rejected = stage([
         listing(ListingKey=None, ListPrice="Call for price"),
         listing(ListingKey="L2", PostalCode="85033"),
-        listing(ListingKey="L3", StandardStatus="Sold!"),
+        listing(ListingKey="L3", StandardStatus="Under review"),
         listing(ListingKey="L4"),
     ])
     assert staged["ListingKey"].to_list() == ["L4"]
@@ -98,7 +98,7 @@ def test_listing_rejections_name_the_record_and_every_reason():
     assert reasons == {
         "85031:1#0": "listing has no ListingKey; ListPrice 'Call for price' is not a valid number",
         "L2": "PostalCode 85033 is outside partition ZIP 85031",
-        "L3": "StandardStatus 'Sold!' is not a RESO StandardStatus",
+        "L3": "StandardStatus 'Under review' is not a known listing status",
     }
 
 
@@ -107,3 +107,13 @@ def test_a_repeated_listing_keeps_its_latest_record():
                        listing(ListPrice=290000, ModificationTimestamp="2026-11-21T00:00:00Z")])
     assert staged.height == 2  # staging keeps both
     assert latest_listing_records(staged)["ListPrice"].to_list() == [290000]
+
+
+def test_statuses_map_to_reso_standard_status():
+    staged, rejected = stage([listing(ListingKey=k, StandardStatus=v) for k, v in
+                              [("a", "Active"), ("b", "UCB"), ("c", "Sold"), ("d", "Coming Soon"),
+                               ("e", "ActiveUnderContract"), ("f", "Temp Off Market"), ("g", "Maybe")]])
+    assert dict(zip(staged["ListingKey"], staged["StandardStatus"])) == {
+        "a": "Active", "b": "ActiveUnderContract", "c": "Closed", "d": "ComingSoon", "e": "ActiveUnderContract",
+        "f": "Hold"}
+    assert rejected["reason"].to_list() == ["StandardStatus 'Maybe' is not a known listing status"]

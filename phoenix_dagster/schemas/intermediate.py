@@ -5,19 +5,67 @@ from typing import Optional
 import pandera.polars as pa
 import polars as pl
 
-from phoenix_dagster.schemas.staging import LATITUDE, LONGITUDE, STANDARD_STATUS, UTC_TIME, ZIP_PATTERN
+from phoenix_dagster.schemas.staging import LATITUDE, LONGITUDE, STANDARD_STATUS, UTC_TIME, ZIP_PATTERN, StgListings
 
 MATCH_METHODS = ["apn", "address", "unmatched_listing", "assessor_only"]
+PROPERTY_ID = r"^(apn:[0-9A-Z]+|adr:\d{5}:[0-9A-Z_]+)$"
+ADDRESS_PARSE = ["usps", "fallback"]
+
+
+class IntAssessorParcels(pa.DataFrameModel):
+    """int_assessor_parcels: one row per wanted parcel in the ZIP, with its latest detail version."""
+
+    property_id: str = pa.Field(unique=True, str_matches=PROPERTY_ID, description="apn:<APN>")
+    ParcelNumber: str = pa.Field(unique=True, description="APN, normalised")
+    UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Situs address (search row, else detail)")
+    address_key: Optional[str] = pa.Field(nullable=True, description="USPS-normalised street line used for matching")
+    address_parse: Optional[str] = pa.Field(nullable=True, isin=ADDRESS_PARSE, description="usps, or fallback when usaddress could not parse it")
+    City: Optional[str] = pa.Field(nullable=True, description="SitusCity")
+    PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="The partition's ZIP")
+    assessor_property_type: str = pa.Field(description="The county's PropertyType")
+    LotSizeSquareFeet: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Lot size (sq ft)")
+    LivingArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Livable space (sq ft)")
+    YearBuilt: Optional[pl.Int32] = pa.Field(nullable=True, ge=1800, le=2100, description="Construction year")
+    BathFixtures: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="Plumbing fixtures")
+    PoolArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Pool area (sq ft)")
+    GarageSpaces: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="Garages")
+    Latitude: Optional[pl.Float64] = pa.Field(nullable=True, **LATITUDE, description="Geo.lat")
+    Longitude: Optional[pl.Float64] = pa.Field(nullable=True, **LONGITUDE, description="Geo.long")
+    FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Latest full cash value")
+    source: str = pa.Field(description="Assessor source implementation")
+    detail_sha256: Optional[str] = pa.Field(nullable=True, description="Payload hash of the detail version used; null when none parsed yet")
+    assessor_records: pl.Int32 = pa.Field(ge=1, description="Search rows and detail versions folded into the row")
+    seen_at: UTC_TIME = pa.Field(description="Latest fetch of the search row or the detail")
+
+    class Config:
+        strict = True
+
+
+class IntListingsMatched(StgListings):
+    """int_listings_matched: one row per listing (its latest record), with the property it belongs to."""
+
+    property_id: str = pa.Field(str_matches=PROPERTY_ID, description="The property the listing resolved to")
+    match_method: str = pa.Field(isin=["apn", "address", "unmatched_listing"], description="How it found its parcel")
+    resolved_parcel: Optional[str] = pa.Field(nullable=True, description="APN of the matched parcel (or the listing's own)")
+    address_key: Optional[str] = pa.Field(nullable=True, description="USPS-normalised street line used for matching")
+    address_parse: Optional[str] = pa.Field(nullable=True, isin=ADDRESS_PARSE, description="usps, or fallback when usaddress could not parse it")
+    listing_records: pl.Int32 = pa.Field(ge=1, description="Records of this listing in the partition (repeats included)")
+    observed_date: pl.Date = pa.Field(description="Partition day")
+
+    class Config:
+        strict = True
+        unique = ["source", "ListingKey"]
 
 
 class IntPropertiesResolved(pa.DataFrameModel):
     """int_properties_resolved: one row per property for the partition's ZIP and day."""
 
-    property_id: str = pa.Field(unique=True, str_matches=r"^(apn:[0-9A-Z]+|adr:\d{5}:[0-9A-Z_]+)$",
+    property_id: str = pa.Field(unique=True, str_matches=PROPERTY_ID,
                                 description="apn:<APN> when the parcel is known, else adr:<ZIP>:<normalised address>")
     ParcelNumber: Optional[str] = pa.Field(nullable=True, description="APN, normalised")
     UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Street address (assessor's when known)")
     address_key: Optional[str] = pa.Field(nullable=True, description="Normalised street address used for matching")
+    address_parse: Optional[str] = pa.Field(nullable=True, isin=ADDRESS_PARSE, description="usps, or fallback when usaddress could not parse the address")
     City: Optional[str] = pa.Field(nullable=True, description="City")
     PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")
     PropertyType: Optional[str] = pa.Field(nullable=True, isin=["Residential", "Land"], description="RESO PropertyType")

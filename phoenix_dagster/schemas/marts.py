@@ -61,5 +61,42 @@ class ZipMarketStats(pa.DataFrameModel):
         unique = ["PostalCode", "date"]
 
 
+class ListingEvents(pa.DataFrameModel):
+    """marts.listing_events: what happened to each listing, from one observation to the next."""
+
+    property_id: str = pa.Field(description="The property the listing belongs to")
+    ListingId: Optional[str] = pa.Field(nullable=True, description="MLS number")
+    ListingKey: str = pa.Field(description="The source's key for the listing")
+    source: str = pa.Field(description="Listing source")
+    event: str = pa.Field(isin=["listed", "price_change", "status_change", "sold"], description="What changed")
+    old_value: Optional[str] = pa.Field(nullable=True, description="Price or status before (null for listed/first-seen sold)")
+    new_value: Optional[str] = pa.Field(nullable=True, description="Price or status after (sold: the close price)")
+    observed_at: UTC_TIME = pa.Field(description="When the observation that showed the change was fetched")
+
+    class Config:
+        strict = True
+
+
+class ListingMatchRates(pa.DataFrameModel):
+    """marts.listing_match_rates: per listing source, ZIP and day, how listings found their parcels."""
+
+    source: str = pa.Field(description="Listing source")
+    PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")
+    date: pl.Date = pa.Field(description="Day observed")
+    listings: pl.Int64 = pa.Field(ge=1, description="Listings seen")
+    matched_by_apn: pl.Int64 = pa.Field(ge=0, description="Matched by parcel number")
+    matched_by_address: pl.Int64 = pa.Field(ge=0, description="Matched by USPS-normalised address")
+    unmatched: pl.Int64 = pa.Field(ge=0, description="Kept as their own property")
+    match_rate: pl.Float64 = pa.Field(ge=0, le=1, description="(apn + address) / listings")
+
+    class Config:
+        strict = True
+
+
 # Warehouse table → its contract. Checks and docs look tables up here.
-MART_TABLES = {"marts.properties": Properties, "marts.zip_market_stats": ZipMarketStats}
+MART_TABLES = {
+    "marts.properties": Properties,
+    "marts.zip_market_stats": ZipMarketStats,
+    "marts.listing_events": ListingEvents,
+    "marts.listing_match_rates": ListingMatchRates,
+}

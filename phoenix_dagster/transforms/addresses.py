@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+from scourgify import normalize_address_record
+from scourgify.exceptions import AddressNormalizationError
 
 # USPS Publication 28 abbreviations for the words that vary between sources.
 STREET_WORDS = {
@@ -45,3 +47,31 @@ def property_id(apn: pl.Expr, address_key: pl.Expr, postal_code: pl.Expr) -> pl.
     """apn:<APN> when the parcel is known, else adr:<ZIP>:<address key with _ for spaces>."""
     by_address = pl.format("adr:{}:{}", postal_code, address_key.str.replace_all(" ", "_"))
     return pl.when(apn.is_not_null()).then(pl.format("apn:{}", apn)).otherwise(by_address)
+
+
+def usps_street(address: str, zip_code: str) -> str | None:
+    """The street line in USPS Publication 28 form (usaddress-scourgify), or None when the
+    library cannot parse it."""
+    try:
+        record = normalize_address_record(f"{address}, Phoenix, AZ {zip_code}")
+    except (AddressNormalizationError, ValueError, TypeError):
+        return None
+    return " ".join(part for part in (record["address_line_1"], record["address_line_2"]) if part)
+
+
+def with_address_key(frame: pl.DataFrame, address: str, zip_code: str) -> pl.DataFrame:
+    """Add ``address_key`` (the normalised street line used for matching) and
+    ``address_parse`` (``usps`` when usaddress-scourgify parsed it, ``fallback`` when the
+    simple normalisation had to do, null when there is no address).
+
+    The library is called once per distinct address, not per row.
+    """
+    distinct = frame.select(pl.col(address).drop_nulls().unique()).to_series().to_list()
+    parsed = pl.DataFrame({"_address": distinct, "_usps": [usps_street(a, zip_code) for a in distinct]},
+                          schema={"_address": pl.String, "_usps": pl.String})
+    keyed = frame.join(parsed, left_on=address, right_on="_address", how="left", coalesce=False)
+    return keyed.with_columns(
+        normalize_street(pl.coalesce("_usps", pl.col(address))).alias("address_key"),
+        pl.when(pl.col(address).is_null()).then(None)
+        .when(pl.col("_usps").is_not_null()).then(pl.lit("usps")).otherwise(pl.lit("fallback")).alias("address_parse"),
+    ).drop("_address", "_usps")

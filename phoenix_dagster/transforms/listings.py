@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.staging import STANDARD_STATUS, StgListings
+from phoenix_dagster.schemas.staging import StgListings
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
+from phoenix_dagster.transforms.listing_status import standard_status
 
 # Columns read from the record as-is (same RESO name); the rest of the schema is lineage.
 LINEAGE = {"source", "fetched_at", "payload_sha256"}
@@ -32,8 +33,8 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
         .when(postal != zip_code)
         .then(pl.format("PostalCode {} is outside partition ZIP {}", pl.col("PostalCode").fill_null("missing"),
                         pl.lit(zip_code)))
-        .when(pl.col("StandardStatus").is_not_null() & ~pl.col("StandardStatus").is_in(STANDARD_STATUS))
-        .then(pl.format("StandardStatus '{}' is not a RESO StandardStatus", pl.col("StandardStatus")))
+        .when(pl.col("StandardStatus").is_not_null() & standard_status(pl.col("StandardStatus")).is_null())
+        .then(pl.format("StandardStatus '{}' is not a known listing status", pl.col("StandardStatus")))
         .otherwise(None)
     )
     typed = {name: schema[name] for name in fields if name not in TEXT_FIELDS}
@@ -47,6 +48,7 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
     ])
     staged = checked.filter(pl.col("reason").is_null()).with_columns(
         pl.col("ListingKey").str.strip_chars(),
+        standard_status(pl.col("StandardStatus")).alias("StandardStatus"),
         postal.alias("PostalCode"),
         pl.col("City").str.strip_chars().str.to_uppercase(),
         pl.col("UnparsedAddress").str.strip_chars().str.replace_all(r"\s+", " "),

@@ -1,4 +1,10 @@
-"""Entity resolution: the assessor's parcels and the listings become one row per property."""
+"""Entity resolution: the assessor's parcels and the listings become one row per property.
+
+Three steps, each an intermediate asset:
+1. assessor_parcels: the ZIP's wanted parcels, each with its latest detail version;
+2. match_listings: every listing finds its parcel by APN, else by USPS-normalised address;
+3. resolve_properties: one row per property, whichever sources saw it.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,18 @@ from datetime import date
 import polars as pl
 
 from phoenix_dagster.schemas import conform
-from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
-from phoenix_dagster.transforms.addresses import normalize_street, property_id
+from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
+from phoenix_dagster.transforms.addresses import property_id, with_address_key
+from phoenix_dagster.transforms.listings import latest_listing_records
 
 DETAIL_COLUMNS = ["LotSizeSquareFeet", "LivingArea", "YearBuilt", "BathFixtures", "PoolArea", "GarageSpaces",
                   "Latitude", "Longitude", "FullCashValue"]
 
 
-def assessor_parcels(search: pl.DataFrame, parcels: pl.DataFrame, zip_code: str,
+def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str,
                      property_types: tuple[str, ...]) -> pl.DataFrame:
-    """One row per wanted parcel in the ZIP: its search row, enriched by its detail when it has one."""
+    """One row per wanted parcel in the ZIP: its search row, with its latest detail version
+    (from whichever day it was fetched) when it has one."""
     rows = (
         search.filter((pl.col("PostalCode") == zip_code) & pl.col("assessor_property_type").is_in(property_types))
         .sort("search_page")
@@ -24,73 +32,68 @@ def assessor_parcels(search: pl.DataFrame, parcels: pl.DataFrame, zip_code: str,
         .agg(pl.all().first(), pl.len().alias("search_records"))
     )
     details = (
-        parcels.sort("fetched_at", descending=True)
+        parcel_versions.sort("fetched_at", descending=True)
         .group_by("ParcelNumber", maintain_order=True)
-        .agg(pl.all().first(), pl.len().alias("detail_records"))
-        .select("ParcelNumber", "detail_records", "UnparsedAddress", *DETAIL_COLUMNS,
-                pl.col("fetched_at").alias("detail_fetched_at"))
+        .agg(pl.all().first(), pl.len().alias("detail_versions"))
+        .select("ParcelNumber", "detail_versions", "UnparsedAddress", *DETAIL_COLUMNS,
+                pl.col("fetched_at").alias("detail_fetched_at"), pl.col("payload_sha256").alias("detail_sha256"))
     )
-    return (
-        rows.join(details, on="ParcelNumber", how="left", suffix="_detail")
-        .with_columns(
-            pl.coalesce("UnparsedAddress", "UnparsedAddress_detail").alias("UnparsedAddress"),
-            pl.max_horizontal("fetched_at", "detail_fetched_at").alias("assessor_seen_at"),
-            (pl.col("search_records") + pl.col("detail_records").fill_null(0)).alias("assessor_records"),
-            pl.format("assessor:{}", pl.col("source")).alias("assessor_source"),
-        )
-        .with_columns(normalize_street(pl.col("UnparsedAddress")).alias("address_key"))
+    joined = rows.join(details, on="ParcelNumber", how="left", suffix="_detail").with_columns(
+        pl.coalesce("UnparsedAddress", "UnparsedAddress_detail").alias("UnparsedAddress"),
+        pl.max_horizontal("fetched_at", "detail_fetched_at").alias("seen_at"),
+        (pl.col("search_records") + pl.col("detail_versions").fill_null(0)).cast(pl.Int32).alias("assessor_records"),
+        pl.lit(zip_code).alias("PostalCode"),
+        property_id(pl.col("ParcelNumber"), pl.lit(None, pl.String), pl.lit(zip_code)).alias("property_id"),
     )
+    return conform(with_address_key(joined, "UnparsedAddress", zip_code).sort("ParcelNumber"), IntAssessorParcels)
 
 
-def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame) -> pl.DataFrame:
-    """Give each listing a property_id: by APN, else by normalised address in the ZIP, else its own.
-
-    ``parcels`` is the output of :func:`assessor_parcels`. An address shared by several
-    parcels matches none of them (it cannot say which).
-    """
+def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, *, zip_code: str, observed_date: date) -> pl.DataFrame:
+    """Each listing (its latest record) → property_id: by APN among the ZIP's parcels, else by
+    USPS-normalised address, else an address-based id of its own (``unmatched_listing``).
+    An address shared by several parcels matches none of them (it cannot say which)."""
+    repeats = listings.group_by("source", "ListingKey").agg(pl.len().cast(pl.Int32).alias("listing_records"))
+    latest = latest_listing_records(listings).join(repeats, on=["source", "ListingKey"], how="left")
     known_apns = parcels.select(pl.col("ParcelNumber").alias("apn_match"))
     unique_addresses = (
         parcels.filter(pl.col("address_key").is_not_null())
         .group_by("address_key").agg(pl.col("ParcelNumber").first().alias("address_match"), pl.len().alias("n"))
         .filter(pl.col("n") == 1).drop("n")
     )
-    keyed = listings.with_columns(normalize_street(pl.col("UnparsedAddress")).alias("address_key"))
     matched = (
-        keyed.join(known_apns, left_on="ParcelNumber", right_on="apn_match", how="left", coalesce=False)
+        with_address_key(latest, "UnparsedAddress", zip_code)
+        .join(known_apns, left_on="ParcelNumber", right_on="apn_match", how="left", coalesce=False)
         .join(unique_addresses, on="address_key", how="left")
         .with_columns(
             pl.when(pl.col("apn_match").is_not_null()).then(pl.lit("apn"))
             .when(pl.col("address_match").is_not_null()).then(pl.lit("address"))
             .otherwise(pl.lit("unmatched_listing")).alias("match_method"),
-            pl.coalesce("apn_match", "address_match", "ParcelNumber").alias("resolved_apn"),
+            pl.coalesce("apn_match", "address_match", "ParcelNumber").alias("resolved_parcel"),
+            pl.lit(observed_date).alias("observed_date"),
         )
+        .with_columns(property_id(pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode"))
+                      .alias("property_id"))
     )
-    return matched.with_columns(
-        property_id(pl.col("resolved_apn"), pl.col("address_key"), pl.col("PostalCode")).alias("property_id")
-    ).drop("apn_match", "address_match")
+    return conform(matched.sort("source", "ListingKey"), IntListingsMatched)
 
 
-def resolve_properties(search: pl.DataFrame, parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str,
-                       observed_date: date, property_types: tuple[str, ...]) -> pl.DataFrame:
-    """Staged assessor and listing rows for one ZIP and day → int_properties_resolved."""
-    assessor = assessor_parcels(search, parcels, zip_code, property_types).with_columns(
-        property_id(pl.col("ParcelNumber"), pl.col("address_key"), pl.lit(zip_code)).alias("property_id")
-    )
-    matched = match_listings(listings, assessor)
+def resolve_properties(parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str,
+                       observed_date: date) -> pl.DataFrame:
+    """int_assessor_parcels + int_listings_matched → int_properties_resolved."""
     per_property = (
-        matched.sort(["ModificationTimestamp", "ListingKey"], descending=True, nulls_last=True)
+        listings.sort(["ModificationTimestamp", "ListingKey"], descending=True, nulls_last=True)
         .group_by("property_id", maintain_order=True)
         .agg(
             pl.all().first(),
-            pl.len().alias("listing_records"),
+            pl.col("listing_records").sum().alias("listing_records_total"),
             pl.format("listing:{}", pl.col("source")).unique().sort().alias("listing_sources"),
             pl.col("fetched_at").max().alias("listing_seen_at"),
         )
     )
     listing_cols = per_property.select(
-        "property_id", "listing_records", "listing_sources", "listing_seen_at", "match_method",
-        pl.col("ParcelNumber").alias("listing_apn"), pl.col("resolved_apn"),
-        pl.col("UnparsedAddress").alias("listing_address"), pl.col("address_key").alias("listing_address_key"),
+        "property_id", "listing_records_total", "listing_sources", "listing_seen_at", "match_method",
+        "resolved_parcel", pl.col("UnparsedAddress").alias("listing_address"),
+        pl.col("address_key").alias("listing_address_key"), pl.col("address_parse").alias("listing_address_parse"),
         pl.col("City").alias("listing_city"), pl.col("PropertyType").alias("listing_property_type"),
         pl.col("source").alias("listing_source"), "ListingKey", "ListingId", "StandardStatus", "ListPrice",
         "ClosePrice", "BedroomsTotal", "BathroomsTotalInteger", "PublicRemarks",
@@ -99,11 +102,13 @@ def resolve_properties(search: pl.DataFrame, parcels: pl.DataFrame, listings: pl
         pl.col("PoolPrivateYN").alias("listing_pool"), "AssociationYN", "AssociationFee",
         pl.col("Latitude").alias("listing_lat"), pl.col("Longitude").alias("listing_lon"),
     )
-    joined = assessor.join(listing_cols, on="property_id", how="full", coalesce=True)
+    joined = parcels.join(listing_cols, on="property_id", how="full", coalesce=True)
     resolved = joined.with_columns(
-        pl.coalesce("ParcelNumber", "resolved_apn").alias("ParcelNumber"),
+        pl.coalesce("ParcelNumber", "resolved_parcel").alias("ParcelNumber"),
         pl.coalesce("UnparsedAddress", "listing_address").alias("UnparsedAddress"),
         pl.coalesce("address_key", "listing_address_key").alias("address_key"),
+        pl.when(pl.col("address_key").is_not_null()).then(pl.col("address_parse"))
+        .otherwise(pl.col("listing_address_parse")).alias("address_parse"),
         pl.coalesce("City", pl.col("listing_city").str.to_uppercase()).alias("City"),
         pl.lit(zip_code).alias("PostalCode"),
         pl.when(pl.col("assessor_property_type").str.starts_with("VACANT LAND")).then(pl.lit("Land"))
@@ -118,13 +123,13 @@ def resolve_properties(search: pl.DataFrame, parcels: pl.DataFrame, listings: pl
         pl.coalesce("Latitude", "listing_lat").alias("Latitude"),
         pl.coalesce("Longitude", "listing_lon").alias("Longitude"),
         pl.concat_list(
-            pl.concat_list("assessor_source").list.drop_nulls(),
+            pl.concat_list(pl.format("assessor:{}", pl.col("source"))).list.drop_nulls(),
             pl.col("listing_sources").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         ).list.unique().list.sort().alias("sources"),
         pl.col("match_method").fill_null("assessor_only"),
-        (pl.col("assessor_records").fill_null(0) + pl.col("listing_records").fill_null(0)).cast(pl.Int32)
+        (pl.col("assessor_records").fill_null(0) + pl.col("listing_records_total").fill_null(0)).cast(pl.Int32)
         .alias("records_merged"),
         pl.lit(observed_date).alias("observed_date"),
-        pl.max_horizontal("assessor_seen_at", "listing_seen_at").alias("observed_at"),
+        pl.max_horizontal("seen_at", "listing_seen_at").alias("observed_at"),
     )
     return conform(resolved.sort("property_id"), IntPropertiesResolved)
