@@ -13,6 +13,7 @@ from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.run_log import AssetRun
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
+from phoenix_dagster.transforms.listings import current_listings
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
 
 
@@ -41,17 +42,21 @@ def int_assessor_parcels(context: dg.AssetExecutionContext, stg_assessor__search
 
 @dg.asset(**_intermediate(IntListingsMatched))
 def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
-                         int_assessor_parcels: pl.DataFrame, warehouse: WarehouseResource) -> pl.DataFrame:
-    """Every listing (its latest record) with the property it belongs to: by APN, else by
-    USPS-normalised address in the ZIP; what matches nothing is flagged ``unmatched_listing``."""
+                         int_assessor_parcels: pl.DataFrame, sources: SourcesResource, lake: LakeResource,
+                         warehouse: WarehouseResource) -> pl.DataFrame:
+    """Every current listing of the ZIP (its latest record) with the property it belongs to: by
+    APN, else by USPS-normalised address; what matches nothing is flagged ``unmatched_listing``.
+    Incremental sources' listings carry over from earlier days until they change."""
     run = AssetRun(context, warehouse)
     day, zip_code = date_and_zip(context)
-    matched = match_listings(stg_listings__listings, int_assessor_parcels, zip_code=zip_code,
-                             observed_date=date.fromisoformat(day))
+    listings = current_listings(stg_listings__listings,
+                                lake.history("stg_listings__listings", zip_code, before=day),
+                                complete_sources=sources.complete_listing_sources())
+    matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
     rates = {f"match_{source}_{method}": n for source, method, n in
              matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}
     context.add_output_metadata(run.finish(
-        rows_in=stg_listings__listings.height, rows_out=matched.height, **rates,
+        rows_in=listings.height, rows_out=matched.height, **rates,
         match_rate=round(matched.filter(pl.col("match_method") != "unmatched_listing").height / max(matched.height, 1), 4),
         address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height))
     return matched

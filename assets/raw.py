@@ -26,6 +26,7 @@ class AssessorCollection(dg.Config):
 
 
 def _log_requests(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: str, api) -> dict:
+    """Append the source's request summary to ops.source_requests; return run totals."""
     summary = request_summary(api.records)
     warehouse.append_rows("ops.source_requests", summary.with_columns(
         pl.lit(context.run.run_id).alias("run_id"), pl.lit(context.partition_key).alias("partition"),
@@ -81,13 +82,37 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
 
 
 @dg.asset(**RAW)
-def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesResource,
+def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesResource, lake: LakeResource,
                          warehouse: WarehouseResource) -> pl.DataFrame:
-    """Every listing page the configured listing sources returned for the ZIP, unchanged."""
+    """Every page or file the configured listing sources returned for the ZIP, unchanged:
+    RESO JSON pages (since the last ModificationTimestamp staged), MLS search and detail
+    pages, CSV exports taken from the inbox. What could not be fetched goes to ops.quarantine."""
     run = AssetRun(context, warehouse)
     day, zip_code = date_and_zip(context)
-    payloads = payloads_frame(
-        payload for source in sources.listing_sources(partition_start_utc(day)) for payload in source.fetch(zip_code)
-    )
-    context.add_output_metadata(run.finish(rows_in=0, rows_out=payloads.height, sources=", ".join(sources.listings)))
-    return payloads
+    earlier = lake.history("stg_listings__listings", zip_code, before=day, columns=["source", "ModificationTimestamp"])
+    payloads, failures, metadata = [], [], {}
+    for source in sources.listing_sources(replay_time=partition_start_utc(day), day=day):
+        since = None
+        if earlier is not None and not source.complete:
+            since = earlier.filter(pl.col("source") == source.name)["ModificationTimestamp"].max()
+        try:
+            fetched = source.fetch(zip_code, since=since)
+        except RuntimeError as exc:  # a refused token: this run cannot be complete
+            raise dg.Failure(f"{source.name}: {exc}", metadata=_log_requests(context, warehouse, source.name,
+                                                                             source)) from None
+        finally:
+            getattr(source, "close", lambda: None)()
+        requests = _log_requests(context, warehouse, source.name, source)
+        payloads += fetched.payloads
+        failures += [{"source": source.name, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
+                      "raw_record": ""} for f in fetched.failures]
+        metadata[f"{source.name}_payloads"] = len(fetched.payloads)
+        metadata[f"{source.name}_requests"] = requests["requests"]
+        if since is not None:
+            metadata[f"{source.name}_since"] = since.isoformat()
+    quarantined = run.quarantine(pl.DataFrame(failures, schema={"source": pl.String, "record_key": pl.String,
+                                                                "reason": pl.String, "raw_record": pl.String}))
+    frame = payloads_frame(payloads)
+    context.add_output_metadata(run.finish(rows_in=0, rows_out=frame.height, rows_quarantined=quarantined,
+                                           sources=", ".join(sources.listings), **metadata))
+    return frame

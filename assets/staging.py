@@ -5,13 +5,15 @@ import polars as pl
 
 from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.sources import SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.run_log import AssetRun
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listings import stage_listings
-from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
+from phoenix_dagster.transforms.listing_formats import listing_records
+from phoenix_dagster.transforms.payloads import decode_json_bodies
 
 
 def _staging(model) -> dict:
@@ -54,13 +56,14 @@ def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloa
 
 @dg.asset(**_staging(StgListings))
 def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloads: pl.DataFrame,
-                           warehouse: WarehouseResource) -> pl.DataFrame:
-    """One row per listing record (RESO names), from every configured listing source."""
+                           sources: SourcesResource, warehouse: WarehouseResource) -> pl.DataFrame:
+    """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
+    configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
     run = AssetRun(context, warehouse)
     _, zip_code = date_and_zip(context)
     decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
-    records = explode_json_list(decoded, list_field="value", key_field="ListingKey")
+    records, unreadable_formats = listing_records(decoded, zip_code, sources.mls_selectors())
     staged, rejected = stage_listings(records, zip_code)
-    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
+    quarantined = run.quarantine(pl.concat([unreadable, unreadable_formats, rejected]))
     context.add_output_metadata(run.finish(rows_in=records.height, rows_out=staged.height, rows_quarantined=quarantined))
     return staged

@@ -16,7 +16,7 @@ from assets.warehouse import sql_model_assets
 from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.resources.sources import MaricopaResource, SourcesResource
+from phoenix_dagster.resources.sources import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.settings import Settings
 
@@ -59,8 +59,31 @@ def build_resources(settings: Settings) -> dict:
             refresh_days=settings.maricopa.refresh_days,
             concurrency=settings.maricopa.concurrency,
             maricopa=maricopa_resource(settings),
+            inbox_dir=str(settings.inbox_dir),
+            reso=reso_resource(settings),
+            mls_html=mls_html_resource(settings),
         ),
     }
+
+
+def reso_resource(settings: Settings) -> ResoResource | None:
+    listings = settings.listings
+    if not listings.reso_url:
+        return None
+    token = dg.EnvVar("RESO_API_TOKEN") if os.environ.get("RESO_API_TOKEN") else None
+    return ResoResource(url=listings.reso_url, token=token, page_size=listings.reso_page_size,
+                        rate_limit_per_minute=listings.reso_rate_limit_per_minute)
+
+
+def mls_html_resource(settings: Settings) -> MlsHtmlResource | None:
+    listings = settings.listings
+    if not listings.mls_url:
+        return None
+    resource = MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
+                               rate_limit_per_minute=listings.mls_rate_limit_per_minute,
+                               proxies=list(listings.mls_proxies), user_agent=listings.mls_user_agent)
+    resource.selectors()  # validated at start-up: a broken selector file stops the code location loading
+    return resource
 
 
 def maricopa_resource(settings: Settings) -> MaricopaResource:

@@ -18,11 +18,24 @@ DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 # Assessor PropertyType values collected by default: houses and residential lots.
 DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 ASSESSOR_SOURCES = ("sample", "maricopa")
-LISTING_SOURCES = ("sample",)
+LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 
 
 class ConfigError(ValueError):
     """A setting in the environment is invalid; the message names the variable."""
+
+
+def _number(env, name: str, default, kind=int, low=1):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if value < low:
+        raise ConfigError(f"{name}: must be at least {low}")
+    return value
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -45,16 +58,7 @@ class MaricopaSettings:
     @classmethod
     def from_env(cls, env) -> "MaricopaSettings":
         def number(name: str, default, kind=int, low=1):
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name}: {raw!r} is not a number") from None
-            if value < low:
-                raise ConfigError(f"{name}: must be at least {low}")
-            return value
+            return _number(env, name, default, kind, low)
 
         return cls(
             url=env.get("MARICOPA_API_URL", "").strip() or cls.url,
@@ -68,6 +72,33 @@ class MaricopaSettings:
 
 
 @dataclass(frozen=True)
+class ListingSettings:
+    """Listing sources' non-secret settings. RESO_API_TOKEN is read by its resource through EnvVar."""
+
+    reso_url: str | None = None
+    reso_page_size: int = 200
+    reso_rate_limit_per_minute: int = 120
+    mls_url: str | None = None
+    mls_rate_limit_per_minute: int = 54
+    mls_proxies: tuple[str, ...] = ()
+    mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
+    mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
+
+    @classmethod
+    def from_env(cls, env) -> "ListingSettings":
+        return cls(
+            reso_url=env.get("RESO_API_URL", "").strip() or None,
+            reso_page_size=_number(env, "RESO_PAGE_SIZE", cls.reso_page_size),
+            reso_rate_limit_per_minute=_number(env, "RESO_RATE_LIMIT_PER_MINUTE", cls.reso_rate_limit_per_minute),
+            mls_url=env.get("MLS_BASE_URL", "").strip() or None,
+            mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
+            mls_proxies=_split(env.get("MLS_PROXIES", "")),
+            mls_user_agent=env.get("MLS_USER_AGENT", "").strip() or cls.mls_user_agent,
+            mls_selectors_file=env.get("MLS_SELECTORS_FILE", "").strip() or cls.mls_selectors_file,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     zip_codes: tuple[str, ...]
@@ -76,6 +107,11 @@ class Settings:
     residential_types: tuple[str, ...]
     mongodb_database: str = "phoenix_real_estate"
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
+    listings: ListingSettings = field(default_factory=ListingSettings)
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
 
     @property
     def lake_dir(self) -> Path:
@@ -109,6 +145,7 @@ class Settings:
             residential_types=types or DEFAULT_RESIDENTIAL_TYPES,
             mongodb_database=env.get("MONGODB_DATABASE", "").strip() or "phoenix_real_estate",
             maricopa=MaricopaSettings.from_env(env),
+            listings=ListingSettings.from_env(env),
         )
 
 

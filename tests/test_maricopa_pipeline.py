@@ -31,7 +31,8 @@ def platform_for(tmp_path, server, **maricopa):
 
 def requests_by_endpoint(platform, partition):
     frame = platform.warehouse.query(
-        "select endpoint, outcome, sum(requests) as n from ops.source_requests where partition = ? group by all",
+        "select endpoint, outcome, sum(requests)::bigint as n from ops.source_requests "
+        "where partition = ? and source = 'maricopa' group by all",
         [partition])
     return {(row["endpoint"], row["outcome"]): row["n"] for row in frame.iter_rows(named=True)}
 

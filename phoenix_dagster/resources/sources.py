@@ -9,14 +9,66 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, MaricopaSettings
+from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
-from phoenix_dagster.sources.http import RetryBudget
+from phoenix_dagster.sources.csv_inbox import CsvInbox
+from phoenix_dagster.sources.http import RetryBudget, RetryPolicy
 from phoenix_dagster.sources.maricopa import MaricopaApi
+from phoenix_dagster.sources.mls_html import MlsHtmlSource
+from phoenix_dagster.sources.mls_selectors import MlsSelectors, load_selectors
 from phoenix_dagster.sources.rate_limit import shared_limiter
+from phoenix_dagster.sources.reso import ResoWebApi
 from phoenix_dagster.sources.sample import SampleAssessorApi, SampleListingSource
 
 _DEFAULTS = MaricopaSettings()
+_LISTING_DEFAULTS = ListingSettings()
+
+
+class HttpPolicy(dg.Config):
+    """Retries and timeouts for one HTTP source."""
+
+    timeout_s: float = 30.0
+    retry_budget: int = 200
+    max_attempts: int = 5
+    backoff_base_s: float = 1.0
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
+
+
+class ResoResource(dg.ConfigurableResource):
+    """A RESO Web API feed: RESO_API_URL, RESO_API_TOKEN (secret, via EnvVar)."""
+
+    url: str
+    token: Optional[str] = None
+    page_size: int = _LISTING_DEFAULTS.reso_page_size
+    rate_limit_per_minute: int = _LISTING_DEFAULTS.reso_rate_limit_per_minute
+    http: HttpPolicy = HttpPolicy()
+
+    def source(self) -> ResoWebApi:
+        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
+        return ResoWebApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.http.retry_budget),
+                          policy=self.http.retry_policy(), page_size=self.page_size, timeout_s=self.http.timeout_s)
+
+
+class MlsHtmlResource(dg.ConfigurableResource):
+    """The MLS public search pages: MLS_BASE_URL, the selector file, rate, proxies."""
+
+    url: str
+    selectors_file: str = _LISTING_DEFAULTS.mls_selectors_file
+    rate_limit_per_minute: int = _LISTING_DEFAULTS.mls_rate_limit_per_minute
+    proxies: list[str] = []
+    user_agent: str = _LISTING_DEFAULTS.mls_user_agent
+    http: HttpPolicy = HttpPolicy()
+
+    def selectors(self) -> MlsSelectors:
+        return load_selectors(Path(self.selectors_file))
+
+    def source(self) -> MlsHtmlSource:
+        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
+        return MlsHtmlSource(self.url, self.selectors(), limiter=limiter, budget=RetryBudget(self.http.retry_budget),
+                             policy=self.http.retry_policy(), user_agent=self.user_agent, proxies=self.proxies,
+                             timeout_s=self.http.timeout_s)
 
 
 class MaricopaResource(dg.ConfigurableResource):
@@ -45,7 +97,10 @@ class SourcesResource(dg.ConfigurableResource):
     refresh_days: int = _DEFAULTS.refresh_days  # MARICOPA_REFRESH_DAYS
     concurrency: int = _DEFAULTS.concurrency  # MARICOPA_CONCURRENCY
     sample_dir: str = str(SAMPLE_DIR)
+    inbox_dir: Optional[str] = None  # $PHOENIX_DATA_DIR/inbox, for csv_inbox
     maricopa: Optional[MaricopaResource] = None  # required when assessor == "maricopa"
+    reso: Optional[ResoResource] = None  # required when listings include "reso"
+    mls_html: Optional[MlsHtmlResource] = None  # required when listings include "mls_html"
 
     def assessor_api(self, replay_time: datetime) -> AssessorApi:
         """The configured assessor; the sample stamps its replies with ``replay_time``."""
@@ -57,10 +112,31 @@ class SourcesResource(dg.ConfigurableResource):
             return self.maricopa.api()
         raise dg.Failure(f"PHOENIX_ASSESSOR_SOURCE={self.assessor!r} is not a known assessor source")
 
-    def listing_sources(self, fetched_at: datetime) -> list[ListingSource]:
+    def listing_sources(self, replay_time: datetime, day: str) -> list[ListingSource]:
+        """The configured listing sources; the sample stamps its replies with ``replay_time``."""
         sources: list[ListingSource] = []
         for name in self.listings:
-            if name != "sample":
+            if name == "sample":
+                sources.append(SampleListingSource(Path(self.sample_dir), replay_time))
+            elif name == "reso":
+                sources.append(self._required("reso", self.reso, "RESO_API_URL").source())
+            elif name == "mls_html":
+                sources.append(self._required("mls_html", self.mls_html, "MLS_BASE_URL").source())
+            elif name == "csv_inbox":
+                sources.append(CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day))
+            else:
                 raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
-            sources.append(SampleListingSource(Path(self.sample_dir), fetched_at))
         return sources
+
+    def complete_listing_sources(self) -> set[str]:
+        """Sources whose every fetch returns all current listings of the ZIP."""
+        return {name for name in self.listings if name in ("sample", "mls_html")}
+
+    def mls_selectors(self) -> MlsSelectors | None:
+        return self.mls_html.selectors() if self.mls_html is not None else None
+
+    @staticmethod
+    def _required(name: str, value, setting: str):
+        if value is None:
+            raise dg.Failure(f"PHOENIX_LISTING_SOURCE includes {name} but {setting} is not set")
+        return value

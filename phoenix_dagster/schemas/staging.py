@@ -95,6 +95,7 @@ class StgListings(pa.DataFrameModel):
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, **LATITUDE, description="Latitude")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, **LONGITUDE, description="Longitude")
     PublicRemarks: Optional[str] = pa.Field(nullable=True, description="Listing description text")
+    PhotoURLs: Optional[pl.List(pl.String)] = pa.Field(nullable=True, description="Photo URLs (MLS pages)")
     ModificationTimestamp: Optional[UTC_TIME] = pa.Field(nullable=True, description="Last change at the source")
     fetched_at: UTC_TIME = pa.Field(description="When the page was received")
     payload_sha256: str = pa.Field(description="SHA-256 of the raw page this row came from")

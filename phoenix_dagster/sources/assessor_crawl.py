@@ -13,16 +13,9 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
-from phoenix_dagster.sources.base import AssessorApi, FetchFailed, RawPayload
+from phoenix_dagster.sources.base import AssessorApi, FetchFailed, FetchFailure, RawPayload
 
 ROWS_PER_PAGE = 25
-
-
-@dataclass(frozen=True)
-class FetchFailure:
-    record_key: str
-    request: str
-    reason: str
 
 
 @dataclass

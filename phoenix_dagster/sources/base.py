@@ -94,10 +94,34 @@ class AssessorApi(Protocol):
     def close(self) -> None: ...
 
 
-class ListingSource(Protocol):
-    name: str
+@dataclass(frozen=True)
+class FetchFailure:
+    """A record a source could not get, with the reason; it goes to ops.quarantine."""
 
-    def fetch(self, zip_code: str) -> list[RawPayload]: ...
+    record_key: str
+    request: str
+    reason: str
+
+
+@dataclass
+class ListingFetch:
+    payloads: list[RawPayload] = field(default_factory=list)
+    failures: list[FetchFailure] = field(default_factory=list)
+
+
+class ListingSource(Protocol):
+    """A listing feed for one ZIP code.
+
+    ``complete`` sources return every current listing of the ZIP on each fetch (a listing
+    missing from today's fetch is gone); incremental ones return only what changed since
+    ``since`` (the latest ModificationTimestamp already staged).
+    """
+
+    name: str
+    complete: bool
+    records: list[RequestRecord]
+
+    def fetch(self, zip_code: str, since: datetime | None) -> ListingFetch: ...
 
 
 def request_summary(records: list[RequestRecord]) -> pl.DataFrame:

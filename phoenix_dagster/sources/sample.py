@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from phoenix_dagster.sources.base import RawPayload, RequestRecord
+from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
 NOT_FOUND = b"[parcel]:Requested content was not found"
@@ -51,16 +51,19 @@ class SampleAssessorApi:
 
 
 class SampleListingSource:
-    """One RESO-shaped page (``{"value": [...]}``) per ZIP code."""
+    """One RESO-shaped page (``{"value": [...]}``) per ZIP code, the complete set each time."""
 
     name = "sample"
+    complete = True
 
     def __init__(self, sample_dir: Path, fetched_at: datetime):
         self.dir = sample_dir / "listings"
         self.fetched_at = fetched_at
+        self.records: list[RequestRecord] = []
 
-    def fetch(self, zip_code: str) -> list[RawPayload]:
+    def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         path = self.dir / f"{zip_code}.json"
         body = path.read_bytes() if path.exists() else b'{"value": []}'
-        return [RawPayload(self.name, "listing_page", f"{zip_code}:1", f"/Property?PostalCode={zip_code}",
-                           200, self.fetched_at, body)]
+        self.records.append(RequestRecord("listings", 200, "ok", 1, len(body), 0.0, 0.0))
+        return ListingFetch([RawPayload(self.name, "listing_page", f"{zip_code}:1", f"/Property?PostalCode={zip_code}",
+                                        200, self.fetched_at, body)])

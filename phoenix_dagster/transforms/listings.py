@@ -13,7 +13,7 @@ from phoenix_dagster.transforms.listing_status import standard_status
 # Columns read from the record as-is (same RESO name); the rest of the schema is lineage.
 LINEAGE = {"source", "fetched_at", "payload_sha256"}
 TEXT_FIELDS = {"ListingKey", "ListingId", "StandardStatus", "UnparsedAddress", "City", "PostalCode", "ParcelNumber",
-               "PropertyType", "PropertySubType", "PublicRemarks"}
+               "PropertyType", "PropertySubType", "PublicRemarks", "PhotoURLs"}
 
 
 def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -24,7 +24,7 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
     """
     schema = polars_schema(StgListings)
     fields = [name for name in schema if name not in LINEAGE]
-    wire = pl.Struct({name: pl.String for name in fields})
+    wire = pl.Struct({name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String for name in fields})
     decoded = records.with_columns(pl.col("text").str.json_decode(wire).alias("record")).unnest("record")
     postal = pl.col("PostalCode").str.strip_chars().str.slice(0, 5)
     record_problem = (
@@ -64,3 +64,19 @@ def latest_listing_records(listings: pl.DataFrame) -> pl.DataFrame:
         listings.sort(["ModificationTimestamp", "fetched_at"], descending=True, nulls_last=True)
         .unique(subset=["source", "ListingKey"], keep="first", maintain_order=True)
     )
+
+
+def current_listings(today: pl.DataFrame, earlier: pl.DataFrame | None, complete_sources: set[str]) -> pl.DataFrame:
+    """The listing records that describe the ZIP as of today.
+
+    A complete source (one that returns every current listing on each fetch) that delivered
+    today speaks for itself: its earlier records are dropped, so a listing it no longer shows
+    is gone. Incremental sources (RESO) only send changes, and a complete source that
+    delivered nothing today (an outage) keeps its earlier records; the latest record per
+    listing wins downstream.
+    """
+    if earlier is None or earlier.is_empty():
+        return today
+    delivered = set(today["source"].unique().to_list())
+    superseded = pl.col("source").is_in(sorted(complete_sources & delivered))
+    return pl.concat([earlier.filter(~superseded), today])

@@ -14,6 +14,8 @@ DECODED_SCHEMA = {
 }
 REJECT_SCHEMA = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
 NOT_FOUND_MARKERS = ("Requested content was not found",)
+# Entities whose bodies must be JSON; others (HTML pages, CSV files) only need to be UTF-8 text.
+JSON_ENTITIES = {"search_page", "parcel", "listing_page"}
 
 
 def _as_text(body: bytes) -> str:
@@ -23,7 +25,7 @@ def _as_text(body: bytes) -> str:
 def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Split payloads into (decoded, not_found, rejected).
 
-    - decoded: HTTP 200 bodies that are valid UTF-8 JSON, as text;
+    - decoded: HTTP 200 bodies that are valid UTF-8 (and valid JSON for JSON entities), as text;
     - not_found: the source's "no such record" replies (404, an empty body or ``[]``);
     - rejected: anything else, with a reason that names the failure and the raw body.
     """
@@ -32,7 +34,8 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
         body: bytes = row["body"] or b""
         stripped = body.strip()
         base = {"source": row["source"], "record_key": row["record_key"]}
-        if row["http_status"] == 404 or stripped in (b"", b"[]") or any(m.encode() in body for m in NOT_FOUND_MARKERS):
+        if row["http_status"] == 404 or (row["entity"] in JSON_ENTITIES and stripped in (b"", b"[]")) \
+                or any(m.encode() in body for m in NOT_FOUND_MARKERS):
             not_found.append({**base, "reason": f"no such record (HTTP {row['http_status']})", "raw_record": _as_text(body)})
             continue
         if row["http_status"] != 200:
@@ -40,7 +43,8 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
             continue
         try:
             text = body.decode("utf-8")
-            json.loads(text)
+            if row["entity"] in JSON_ENTITIES:
+                json.loads(text)
         except UnicodeDecodeError as exc:
             rejected.append({**base, "reason": f"body is not UTF-8: {exc}", "raw_record": _as_text(body)})
             continue

@@ -1,0 +1,65 @@
+"""Portal CSV exports (Redfin's search download) dropped into $PHOENIX_DATA_DIR/inbox/.
+
+Each file is taken in once, by content hash: the first partition of a day that runs moves
+``inbox/*.csv`` to ``inbox/archive/<day>/<sha256>__<name>``; a file whose content was
+already archived goes to ``inbox/archive/duplicates/`` instead and is not ingested again.
+Every ZIP partition of that day lands the day's archived files whole (staging keeps the
+ZIP's rows). Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
+
+
+class CsvInbox:
+    name = "csv_inbox"
+    complete = False  # an export is whatever someone saved; listings not in it are not gone
+
+    def __init__(self, inbox_dir: Path, day: str):
+        self.inbox, self.day = inbox_dir, day
+        self.archive = inbox_dir / "archive"
+        self.records: list[RequestRecord] = []
+        self.duplicates: list[str] = []
+
+    def _archived_hashes(self) -> set[str]:
+        return {path.name.split("__", 1)[0] for path in self.archive.glob("*/*__*")}
+
+    def take_arrivals(self) -> list[Path]:
+        """Move new files from the inbox into today's archive folder; returns what was taken."""
+        taken = []
+        known = self._archived_hashes()
+        for path in sorted(self.inbox.glob("*.csv")):
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                folder = self.archive / ("duplicates" if digest in known else self.day)
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / f"{digest}__{path.name}"
+                os.replace(path, target)  # keeps the file's modification time: when it arrived
+            except FileNotFoundError:
+                continue  # another partition's run took it first
+            if digest in known:
+                self.duplicates.append(path.name)
+            else:
+                known.add(digest)
+                taken.append(target)
+        return taken
+
+    def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
+        self.take_arrivals()
+        result = ListingFetch()
+        for path in sorted((self.archive / self.day).glob("*__*.csv")):
+            digest, original = path.name.split("__", 1)
+            body = path.read_bytes()
+            arrived = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            self.records.append(RequestRecord("inbox", 200, "ok", 1, len(body), 0.0, 0.0))
+            result.payloads.append(RawPayload(self.name, "csv_export", digest, f"inbox/{original}", 200, arrived, body))
+        for name in self.duplicates:
+            result.failures.append(FetchFailure(name, f"inbox/{name}", "already ingested (same content hash); "
+                                                                      "moved to inbox/archive/duplicates"))
+        return result

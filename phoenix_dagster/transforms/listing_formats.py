@@ -1,0 +1,157 @@
+"""Listing payloads in each source's format → one JSON record per listing in RESO names.
+
+The record's text then goes through the same typed staging as every other source
+(transforms/listings.py). This is a decoding boundary: the formats are parsed here, row by
+row where the format requires it (CSV), and nowhere else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import datetime
+
+import polars as pl
+
+from phoenix_dagster.transforms.payloads import DECODED_SCHEMA
+
+# Redfin search download → RESO. Keys are matched after upper-casing and trimming; the URL
+# column's name has changed over the years, so it is matched by prefix.
+REDFIN_COLUMNS = {
+    "SALE TYPE": "sale_type", "SOLD DATE": "sold_date", "PROPERTY TYPE": "property_type", "ADDRESS": "UnparsedAddress",
+    "CITY": "City", "STATE OR PROVINCE": "StateOrProvince", "STATE": "StateOrProvince",
+    "ZIP OR POSTAL CODE": "PostalCode", "ZIP": "PostalCode", "PRICE": "price", "BEDS": "BedroomsTotal",
+    "BATHS": "baths", "SQUARE FEET": "LivingArea", "LOT SIZE": "LotSizeSquareFeet", "YEAR BUILT": "YearBuilt",
+    "DAYS ON MARKET": "DaysOnMarket", "HOA/MONTH": "AssociationFee", "STATUS": "status", "MLS#": "ListingId",
+    "LATITUDE": "Latitude", "LONGITUDE": "Longitude",
+}
+URL_PREFIX = "URL (SEE"
+DISCLAIMER = "In accordance with local MLS rules"
+PROPERTY_TYPES = {
+    "single family residential": ("Residential", "SingleFamilyResidence"),
+    "condo/co-op": ("Residential", "Condominium"), "townhouse": ("Residential", "Townhouse"),
+    "mobile/manufactured home": ("Residential", "ManufacturedHome"), "vacant land": ("Land", None),
+    "multi-family (2-4 unit)": ("ResidentialIncome", None), "multi-family (5+ unit)": ("ResidentialIncome", None),
+}
+
+
+def _sold_date(text: str) -> str | None:
+    """'October-31-2025' → '2025-10-31' (the format is Redfin's); anything else is kept for staging to judge."""
+    try:
+        return datetime.strptime(text.strip(), "%B-%d-%Y").date().isoformat()
+    except ValueError:
+        return text or None
+
+
+def _baths(text: str) -> dict:
+    try:
+        value = float(text)
+    except ValueError:
+        return {"BathroomsTotalInteger": text or None}
+    half = 1 if value % 1 else 0
+    return {"BathroomsTotalInteger": str(math.ceil(value)), "BathroomsFull": str(int(value)), "BathroomsHalf": str(half)}
+
+
+def redfin_row_to_reso(row: dict[str, str]) -> dict:
+    """One row of a Redfin download (already keyed by RESO-ish names) → a RESO record."""
+    record = {k: v for k, v in row.items() if k[0].isupper() and v != ""}
+    sale_type = row.get("sale_type", "").strip().upper()
+    status = row.get("status", "").strip() or ("Sold" if sale_type == "PAST SALE" else "")
+    kind, subtype = PROPERTY_TYPES.get(row.get("property_type", "").strip().lower(), (None, None))
+    record.update({
+        "ListingKey": row.get("ListingId") or row.get("url", "").rstrip("/").rsplit("/", 1)[-1] or None,
+        "StandardStatus": status or None,
+        "PropertyType": kind, "PropertySubType": subtype,
+        "NewConstructionYN": "true" if sale_type == "NEW CONSTRUCTION HOME" else None,
+    })
+    record.update(_baths(row.get("baths", "")))
+    fee = row.get("AssociationFee", "").strip()
+    if fee:
+        record["AssociationYN"] = "false" if fee.replace("$", "").strip() in ("0", "0.00") else "true"
+    if sale_type == "PAST SALE" or record["StandardStatus"] in ("Sold", "Closed"):
+        record["ClosePrice"] = row.get("price") or None
+        record["CloseDate"] = _sold_date(row.get("sold_date", ""))
+    record["ListPrice"] = row.get("price") or None
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def _header_key(name: str) -> str | None:
+    name = name.strip().upper()
+    if name.startswith(URL_PREFIX) or name == "URL":
+        return "url"
+    return REDFIN_COLUMNS.get(name)
+
+
+def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded CSV exports (``text``) → (the ZIP's records as RESO JSON, rejected files). An
+    export covers many ZIPs: rows of other ZIPs are left for their own partitions. The
+    disclaimer line may stand before the header or as a row; both are skipped."""
+    records, rejected = [], []
+    for payload in payloads.iter_rows(named=True):
+        lines = payload["text"].lstrip("\ufeff").splitlines()
+        start = next((i for i, line in enumerate(lines) if line.strip().upper().startswith(("SALE TYPE", '"SALE TYPE'))),
+                     None)
+        if start is None:
+            rejected.append({"source": payload["source"], "record_key": payload["record_key"],
+                             "reason": "no 'SALE TYPE,…' header line: not a Redfin search download",
+                             "raw_record": payload["text"][:2000]})
+            continue
+        reader = csv.reader(io.StringIO("\n".join(lines[start:])))
+        header = [_header_key(name) for name in next(reader)]
+        for number, cells in enumerate(reader, start=start + 2):
+            if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(DISCLAIMER):
+                continue
+            row = {key: cell.strip() for key, cell in zip(header, cells) if key}
+            if row.get("PostalCode", "")[:5] != zip_code:
+                continue
+            record = redfin_row_to_reso(row)
+            records.append({**{k: payload[k] for k in ("source", "entity", "fetched_at", "sha256")},
+                            "record_key": record.get("ListingKey") or f"{payload['record_key'][:12]}#line{number}",
+                            "text": json.dumps(record)})
+    reject_schema = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
+    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=reject_schema)
+
+
+def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded MLS detail pages (``text`` is the HTML) → (records as RESO JSON, rejected pages).
+    A page the selectors no longer fit is rejected as "selectors out of date", naming the fields."""
+    from phoenix_dagster.sources.mls_selectors import SelectorsOutOfDate
+
+    records, rejected = [], []
+    for page in pages.iter_rows(named=True):
+        try:
+            record = selectors.read_detail(page["text"], page["record_key"])
+        except SelectorsOutOfDate as exc:
+            rejected.append({"source": page["source"], "record_key": page["record_key"], "reason": str(exc),
+                             "raw_record": page["text"]})
+            continue
+        record["SelectorsVersion"] = str(selectors.version)
+        records.append({**{k: page[k] for k in ("source", "entity", "fetched_at", "sha256")},
+                        "record_key": record.get("ListingKey") or page["record_key"], "text": json.dumps(record)})
+    reject_schema = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
+    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=reject_schema)
+
+
+def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded listing payloads of any source → (one RESO JSON record per listing, rejects).
+
+    listing_page: RESO/OData JSON pages (``value``); csv_export: Redfin downloads;
+    mls_listing_page: MLS detail pages read with ``selectors``; mls_search_page: only the
+    crawl's map, no listings in it.
+    """
+    from phoenix_dagster.transforms.payloads import explode_json_list
+
+    parts, rejects = [explode_json_list(decoded.filter(pl.col("entity") == "listing_page"), "value", "ListingKey")], []
+    csv_records, csv_rejects = redfin_csv_records(decoded.filter(pl.col("entity") == "csv_export"), zip_code)
+    parts.append(csv_records)
+    rejects.append(csv_rejects)
+    pages = decoded.filter(pl.col("entity") == "mls_listing_page")
+    if pages.height:
+        if selectors is None:
+            raise ValueError("MLS pages were landed but no MLS selectors are configured")
+        html_records, html_rejects = mls_html_records(pages, selectors)
+        parts.append(html_records)
+        rejects.append(html_rejects)
+    return pl.concat(parts), pl.concat(rejects)
