@@ -1,0 +1,234 @@
+"""Each listing source against a server on 127.0.0.1 speaking its contract."""
+
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from listing_fixtures import sample_listings
+from phoenix_dagster.sources.base import payloads_frame
+from phoenix_dagster.sources.csv_inbox import CsvInbox
+from phoenix_dagster.sources.http import AuthenticationFailed, RetryBudget, RetryPolicy
+from phoenix_dagster.sources.mls_html import MlsHtmlSource, ProxyPool
+from phoenix_dagster.sources.mls_selectors import load_selectors
+from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.reso import ResoWebApi
+from phoenix_dagster.transforms.listing_formats import listing_records
+from phoenix_dagster.transforms.listings import stage_listings
+from phoenix_dagster.transforms.payloads import decode_json_bodies
+from servers.forward_proxy import ForwardProxy, dead_proxy_url
+from servers.mls_html import MlsHtmlServer
+from servers.reso import ResoContractServer
+
+FAST = RetryPolicy(max_attempts=3, backoff_base_s=0.01, backoff_cap_s=0.02)
+
+
+def staged(fetch, zip_code="85031", selectors=None):
+    decoded, _, unreadable = decode_json_bodies(payloads_frame(fetch.payloads))
+    records, rejected_formats = listing_records(decoded, zip_code, selectors)
+    return (*stage_listings(records, zip_code), rejected_formats, unreadable)
+
+
+# -- RESO Web API ----------------------------------------------------------------------
+def reso(server, token="reso-token", page_size=25) -> ResoWebApi:
+    return ResoWebApi(server.url, token, limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10), policy=FAST,
+                      page_size=page_size)
+
+
+def test_reso_pages_through_nextlink_with_a_bearer_token():
+    with ResoContractServer(sample_listings()) as server:
+        fetch = reso(server).fetch("85031")
+    assert len(fetch.payloads) == 3 and not fetch.failures  # 74 listings, 25 a page
+    assert {s["authorization"] for s in server.seen} == {"Bearer reso-token"}
+    assert server.seen[0]["query"]["$filter"] == "PostalCode eq '85031'"
+    assert server.seen[0]["query"]["$orderby"] == "ModificationTimestamp"
+    listings, rejected, *_ = staged(fetch)
+    assert listings.height == 74 and rejected.is_empty()
+
+
+def test_reso_is_incremental_from_the_last_modification_seen():
+    records = sample_listings()
+    since = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    with ResoContractServer(records) as server:
+        fetch = reso(server).fetch("85031", since=since)
+    assert server.seen[0]["query"]["$filter"] == "PostalCode eq '85031' and ModificationTimestamp gt 2026-11-20T00:00:00Z"
+    listings, *_ = staged(fetch)
+    expected = sum(1 for r in records if r["ModificationTimestamp"] > "2026-11-20T00:00:00Z")
+    assert listings.height == expected and (listings["ModificationTimestamp"] > since).all()
+
+
+def test_reso_refuses_a_nextlink_to_another_host():
+    with ResoContractServer(sample_listings()) as server:
+        server.next_link_host = "evil.example:8080"
+        fetch = reso(server).fetch("85031")
+    assert len(server.seen) == 1 and len(fetch.payloads) == 1
+    [failure] = fetch.failures
+    assert "refused @odata.nextLink to another host (evil.example:8080)" in failure.reason
+
+
+def test_reso_retries_429_and_5xx_and_fails_fast_on_a_bad_token():
+    with ResoContractServer(sample_listings()) as server:
+        server.fail_statuses.extend([429, 503])
+        fetch = reso(server).fetch("85031")
+        assert len(fetch.payloads) == 3 and [s["query"].get("$skip") for s in server.seen][:3] == [None, None, None]
+        with pytest.raises(AuthenticationFailed, match="check RESO_API_TOKEN"):
+            reso(server, token="stale").fetch("85031")
+
+
+# -- CSV inbox (Redfin downloads) ----------------------------------------------------------
+HEADER = ("SALE TYPE,SOLD DATE,PROPERTY TYPE,ADDRESS,CITY,STATE OR PROVINCE,ZIP OR POSTAL CODE,PRICE,BEDS,BATHS,"
+          "LOCATION,SQUARE FEET,LOT SIZE,YEAR BUILT,DAYS ON MARKET,$/SQUARE FEET,HOA/MONTH,STATUS,"
+          "NEXT OPEN HOUSE START TIME,NEXT OPEN HOUSE END TIME,"
+          "URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis FOR INFO ON PRICING),"
+          "SOURCE,MLS#,FAVORITE,INTERESTED,LATITUDE,LONGITUDE")
+DISCLAIMER = '"In accordance with local MLS rules, some MLS listings are not included in the download"'
+ROWS = [
+    'MLS Listing,,Single Family Residential,4027 N 55th Ave,Phoenix,AZ,85031,"$425,000",3,2.5,Maryvale,"1,980",'
+    '"6,534 sqft",1958,12,215,,Active,,,https://www.redfin.com/AZ/Phoenix/4027-N-55th-Ave-85031/home/1,ARMLS,6731000,N,Y,'
+    '33.49,-112.17',
+    'PAST SALE,October-31-2025,Single Family Residential,4004 N 55th Ave,Phoenix,AZ,85031,310000,3,2,Maryvale,1400,'
+    '6100,1960,,221,,Sold,,,https://www.redfin.com/AZ/Phoenix/4004-N-55th-Ave-85031/home/2,ARMLS,6722222,N,Y,33.49,'
+    '-112.17',
+    'MLS Listing,,Condo/Co-op,1820 W Palm Ln #12,Phoenix,AZ,85035,199000,2,1,Amberlea,900,,1985,3,221,$45,Pending,,,'
+    'https://www.redfin.com/x/3,ARMLS,6733333,N,Y,33.47,-112.19',
+]
+
+
+def write_export(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_redfin_exports_with_every_known_quirk(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_export(inbox, "a.csv", "\n".join([DISCLAIMER, HEADER, *ROWS[:2]]) + "\n")
+    write_export(inbox, "b.csv", "\n".join([HEADER.replace("STATE OR PROVINCE", "STATE").replace(
+        "ZIP OR POSTAL CODE", "ZIP").replace("URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis "
+                                             "FOR INFO ON PRICING)", "URL (SEE http://www.redfin.com/buy FOR INFO)"),
+                                            DISCLAIMER, ROWS[2]]) + "\n")
+    fetch = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    assert len(fetch.payloads) == 2
+    listings, rejected, *_ = staged(fetch)
+    rows = {r["ListingId"]: r for r in listings.iter_rows(named=True)}
+    assert set(rows) == {"6731000", "6722222"}  # the 85035 row waits for its own partition
+    active = rows["6731000"]
+    assert active["ListPrice"] == 425000 and active["LivingArea"] == 1980 and active["LotSizeSquareFeet"] == 6534
+    assert active["BathroomsTotalInteger"] == 3 and active["BathroomsHalf"] == 1
+    assert active["PropertySubType"] == "SingleFamilyResidence" and active["StandardStatus"] == "Active"
+    sold = rows["6722222"]
+    assert sold["StandardStatus"] == "Closed" and sold["ClosePrice"] == 310000 and str(sold["CloseDate"]) == "2025-10-31"
+    condo, *_ = staged(CsvInbox(inbox, "2026-11-28").fetch("85035"), zip_code="85035")
+    assert condo["AssociationFee"].to_list() == [45] and condo["UnparsedAddress"].to_list() == ["1820 W Palm Ln #12"]
+
+
+def test_each_export_is_ingested_once_by_content_then_archived(tmp_path):
+    inbox = tmp_path / "inbox"
+    first = write_export(inbox, "export.csv", "\n".join([HEADER, *ROWS]) + "\n")
+    os.utime(first, (1_790_000_000, 1_790_000_000))
+    day_one = CsvInbox(inbox, "2026-11-27").fetch("85031")
+    assert not list(inbox.glob("*.csv")) and len(day_one.payloads) == 1
+    assert day_one.payloads[0].fetched_at == datetime.fromtimestamp(1_790_000_000, timezone.utc)  # when it arrived
+    assert len(CsvInbox(inbox, "2026-11-27").fetch("85035").payloads) == 1  # every ZIP of the day sees it
+    write_export(inbox, "export (1).csv", "\n".join([HEADER, *ROWS]) + "\n")  # the same file, saved again
+    day_two = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    assert day_two.payloads == [] and "already ingested" in day_two.failures[0].reason
+    assert len(list((inbox / "archive" / "duplicates").glob("*"))) == 1  # kept, not deleted
+
+
+def test_a_file_that_is_not_a_redfin_download_is_rejected_with_the_reason(tmp_path):
+    write_export(tmp_path / "inbox", "notes.csv", "name,phone\nBob,555\n")
+    *_, rejected_formats, _ = staged(CsvInbox(tmp_path / "inbox", "2026-11-28").fetch("85031"))
+    assert rejected_formats["reason"].to_list() == ["no 'SALE TYPE,…' header line: not a Redfin search download"]
+
+
+# -- MLS HTML pages ----------------------------------------------------------------------------
+def mls(site, **kwargs) -> MlsHtmlSource:
+    return MlsHtmlSource(site.url, load_selectors(), limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10),
+                         policy=FAST, **kwargs)
+
+
+def test_mls_pages_results_details_and_pagination():
+    with MlsHtmlServer(sample_listings(), per_page=20) as site:
+        fetch = mls(site).fetch("85031")
+    searches = [s for s in site.seen if s["path"] == "/search"]
+    assert len(searches) == 4 and not fetch.failures  # 74 listings, 20 a page
+    assert site.seen[0]["path"] == "/robots.txt" and site.seen[0]["user_agent"].startswith("PhoenixEstateBot")
+    listings, rejected, rejected_formats, _ = staged(fetch, selectors=load_selectors())
+    assert listings.height == 74 and rejected.is_empty() and rejected_formats.is_empty()
+    row = listings.row(0, named=True)
+    assert row["ListPrice"] > 100_000 and row["PhotoURLs"][0].startswith("/photos/") and row["PostalCode"] == "85031"
+
+
+def test_mls_zip_with_no_listings_is_empty_not_out_of_date():
+    with MlsHtmlServer(sample_listings()) as site:
+        fetch = mls(site).fetch("85099")
+    assert not fetch.failures and len(fetch.payloads) == 1
+
+
+def test_a_changed_layout_is_reported_as_selectors_out_of_date_with_the_page_landed():
+    with MlsHtmlServer(sample_listings()) as site:
+        site.layout = "v2"
+        fetch = mls(site).fetch("85031")
+    assert len(fetch.payloads) == 1 and fetch.payloads[0].entity == "mls_search_page"
+    [failure] = fetch.failures
+    assert failure.reason.startswith("selectors out of date (v1): search page matched neither")
+
+
+def test_a_detail_page_that_no_longer_fits_is_quarantined_as_out_of_date():
+    with MlsHtmlServer(sample_listings()[:3]) as site:
+        fetch = mls(site).fetch("85031")
+    broken = fetch.payloads[-1]
+    object.__setattr__(broken, "body", broken.body.replace(b'class="price"', b'class="amount"'))
+    listings, _, rejected_formats, _ = staged(fetch, selectors=load_selectors())
+    assert listings.height == 2
+    assert rejected_formats["reason"][0].endswith("has no ListPrice (div.price)")
+
+
+def test_mls_honours_robots_and_retries_429():
+    with MlsHtmlServer(sample_listings()[:5]) as site:
+        site.disallow = ["/listing/"]
+        site.fail_statuses.append(429)
+        fetch = mls(site).fetch("85031")
+    assert not [s for s in site.seen if s["path"].startswith("/listing/")]
+    assert len(fetch.failures) == 5 and all("robots.txt" in f.reason for f in fetch.failures)
+    assert [s["path"] for s in site.seen].count("/search") == 2  # the 429, then the page
+
+
+def test_proxies_rotate_and_a_failing_one_is_parked():
+    with MlsHtmlServer(sample_listings()[:6]) as site, ForwardProxy() as good:
+        source = mls(site, proxies=[dead_proxy_url(), good.url])
+        fetch = source.fetch("85031")
+        pool = source.proxies.pool
+    assert len(fetch.payloads) == 7 and not fetch.failures  # 1 search page + 6 details, all through the good proxy
+    assert len(good.forwarded) == 8 and all(s["via_proxy"] == good.url for s in site.seen)
+    assert pool.parked() == [pool.urls[0]]
+
+
+def test_the_proxy_pool_parks_after_three_failures_for_five_minutes():
+    now = [0.0]
+    pool = ProxyPool(["a", "b"], clock=lambda: now[0])
+    for _ in range(3):
+        pool.failed("a")
+    assert [pool.choose() for _ in range(3)] == ["b", "b", "b"]
+    now[0] = 301.0
+    assert {pool.choose() for _ in range(2)} == {"a", "b"}
+
+
+def test_selector_files_are_validated_at_load(tmp_path):
+    good = Path(load_selectors.__defaults__[0]).read_text()
+    for broken, message in [
+        (good.replace('result: "article.listing-card"', 'result: "article[[["'), "not a CSS selector"),
+        (good.replace("required: [ListingId, ListPrice, UnparsedAddress]", "required: [ListingId, Garage]"),
+         "have no selector"),
+        (good.replace("    PublicRemarks:", "    Remarks:"), "unknown field"),
+        (good.replace('regex: "(\\\\d{5,})"', 'regex: "\\\\d{5,}"'), "exactly one capture group"),
+    ]:
+        path = tmp_path / "selectors.yaml"
+        path.write_text(broken)
+        with pytest.raises(ValueError, match=message):
+            load_selectors(path)
