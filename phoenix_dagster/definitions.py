@@ -16,6 +16,7 @@ from assets.warehouse import sql_model_assets
 from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.sources import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.settings import Settings
@@ -52,6 +53,9 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": LakeIOManager(lake=lake),
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "mongo": mongo,
+        "ollama": OllamaResource(host=settings.ollama.host, model=settings.ollama.model,
+                                 timeout_s=settings.ollama.timeout_s, batch_size=settings.ollama.batch_size,
+                                 concurrency=settings.ollama.concurrency),
         "sources": SourcesResource(
             assessor=settings.assessor_source,
             listings=list(settings.listing_sources),

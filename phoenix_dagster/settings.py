@@ -99,6 +99,25 @@ class ListingSettings:
 
 
 @dataclass(frozen=True)
+class OllamaSettings:
+    host: str = "http://127.0.0.1:11434"
+    model: str = "llama3.2"
+    timeout_s: float = 60.0
+    batch_size: int = 10
+    concurrency: int = 5
+
+    @classmethod
+    def from_env(cls, env) -> "OllamaSettings":
+        return cls(
+            host=env.get("OLLAMA_HOST", "").strip() or cls.host,
+            model=env.get("OLLAMA_MODEL", "").strip() or cls.model,
+            timeout_s=_number(env, "OLLAMA_TIMEOUT_S", cls.timeout_s, float),
+            batch_size=_number(env, "OLLAMA_BATCH_SIZE", cls.batch_size),
+            concurrency=_number(env, "OLLAMA_CONCURRENCY", cls.concurrency),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     zip_codes: tuple[str, ...]
@@ -108,6 +127,7 @@ class Settings:
     mongodb_database: str = "phoenix_real_estate"
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
+    ollama: OllamaSettings = field(default_factory=OllamaSettings)
 
     @property
     def inbox_dir(self) -> Path:
@@ -146,6 +166,7 @@ class Settings:
             mongodb_database=env.get("MONGODB_DATABASE", "").strip() or "phoenix_real_estate",
             maricopa=MaricopaSettings.from_env(env),
             listings=ListingSettings.from_env(env),
+            ollama=OllamaSettings.from_env(env),
         )
 
 

@@ -16,7 +16,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.ops import PartitionCounts, Quarantine, RunLog, SourceRequests
+from phoenix_dagster.schemas.ops import LlmCache, PartitionCounts, Quarantine, RunLog, SourceRequests
 
 SCHEMAS = ("lake", "staging", "intermediate", "marts", "ops")
 OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
@@ -24,6 +24,7 @@ OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.quarantine": Quarantine,
     "ops.partition_counts": PartitionCounts,
     "ops.source_requests": SourceRequests,
+    "ops.llm_cache": LlmCache,
 }
 
 
@@ -50,6 +51,16 @@ class WarehouseResource(DuckDBResource):
         with self.connect() as conn:
             conn.execute("begin")
             conn.execute(f"delete from {table} where {clause}", list(where.values()))
+            conn.execute(f"insert into {table} by name select * from rows")
+            conn.execute("commit")
+
+    def upsert_rows(self, table: str, frame: pl.DataFrame, keys: list[str]) -> None:
+        """Insert ``frame``, replacing rows with the same ``keys``."""
+        rows = conform(frame, OPS_TABLES[table])  # noqa: F841 (read by DuckDB below)
+        match = " and ".join(f"{table}.{k} = rows.{k}" for k in keys)
+        with self.connect() as conn:
+            conn.execute("begin")
+            conn.execute(f"delete from {table} where exists (select 1 from rows where {match})")
             conn.execute(f"insert into {table} by name select * from rows")
             conn.execute("commit")
 

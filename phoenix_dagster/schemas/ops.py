@@ -80,3 +80,20 @@ class SourceRequests(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class LlmCache(pa.DataFrameModel):
+    """ops.llm_cache: every model reply, keyed by model, prompt version and text hash."""
+
+    model: str = pa.Field(description="Ollama model")
+    prompt_version: str = pa.Field(description="Prompt version")
+    text_sha256: str = pa.Field(description="SHA-256 of the whitespace-normalised listing text")
+    content: str = pa.Field(description="The model's reply, as it came")
+    prompt_tokens: pl.Int64 = pa.Field(ge=0, description="Prompt tokens of the call")
+    completion_tokens: pl.Int64 = pa.Field(ge=0, description="Completion tokens of the call")
+    model_seconds: pl.Float64 = pa.Field(ge=0, description="Ollama total_duration of the call")
+    created_at: UTC_TIME = pa.Field(description="When the call was made")
+
+    class Config:
+        strict = True
+        unique = ["model", "prompt_version", "text_sha256"]

@@ -79,15 +79,30 @@ def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
     hoa_fee = _first(text, HOA_FEE).cast(pl.Float64, strict=False)
     hoa = (pl.when(text.str.contains(NO_HOA)).then(False)
            .when(text.str.contains(HOA)).then(True).otherwise(None))
+    total_baths = pl.col("BathroomsTotal")
     facts = latest_listing_records(listings).select(
         "source", "ListingKey",
+        pl.lit(None, pl.String).alias("text_sha256"),
         pl.when(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "").then(pl.lit("rules"))
         .otherwise(pl.lit("none")).alias("method"),
+        pl.lit(None, pl.String).alias("model"),
+        pl.lit(None, pl.String).alias("prompt_version"),
         pl.lit(EXTRACTOR_VERSION).alias("extractor_version"),
         *[expr.alias(name) for name, expr in kept.items()],
         pool.alias("PoolPrivateYN"),
         hoa.alias("AssociationYN"),
         pl.when(hoa == False).then(None).otherwise(hoa_fee).alias("AssociationFee"),  # noqa: E712
+        pl.lit(None, pl.Boolean).alias("NewConstructionYN"),
+        pl.lit(None, pl.String).alias("Condition"),
+        pl.lit([], pl.List(pl.String)).alias("NotableFeatures"),
+        pl.lit("{}").alias("evidence"),
         pl.concat_list(reasons).list.drop_nulls().alias("rejected"),
+        pl.lit(None, pl.String).alias("fallback_reason"),
+        pl.lit(0, pl.Int64).alias("prompt_tokens"),
+        pl.lit(0, pl.Int64).alias("completion_tokens"),
+        pl.lit(0.0).alias("model_seconds"),
+    ).with_columns(
+        total_baths.floor().cast(pl.Int32).alias("BathroomsFull"),
+        ((total_baths % 1) > 0).cast(pl.Int32).alias("BathroomsHalf"),
     )
     return conform(facts, ListingTextFacts)

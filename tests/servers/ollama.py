@@ -1,0 +1,143 @@
+"""A server on 127.0.0.1 that speaks Ollama's REST API (/api/chat, /api/generate, /api/tags,
+/api/version) for the enrichment tests and benchmark. It is a stand-in for the protocol, not
+a model: its answers come from a few regular expressions over the description.
+
+``mode`` decides how /api/chat answers: ``good``, ``slow`` (``delay_s`` first), ``error``
+(HTTP 500), ``not_json`` (prose), ``bad_schema`` (JSON of the wrong shape), ``out_of_range``
+(values beyond the platform's bounds). ``die_after`` closes the server after that many chat
+requests, as a crashed Ollama would. ``max_in_flight`` records the most concurrent requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea", "YearBuilt", "GarageSpaces",
+          "PoolPrivateYN", "AssociationYN", "AssociationFee", "NewConstructionYN", "Condition"]
+
+
+def regex_answer(text: str) -> dict:
+    """What a careful reader would answer, for the patterns the sample uses."""
+    answer = {name: {"value": None, "evidence": None} for name in FIELDS}
+
+    def put(name, value, evidence):
+        answer[name] = {"value": value, "evidence": evidence}
+
+    if m := re.search(r"(\d+)\s*(?:bed(?:room)?s?|BR)\b", text, re.I):
+        put("BedroomsTotal", int(m[1]), m[0])
+    if m := re.search(r"(\d+(?:\.5)?)\s*(?:bath(?:room)?s?|BA)\b", text, re.I):
+        put("BathroomsFull", int(float(m[1])), m[0])
+        put("BathroomsHalf", 1 if m[1].endswith(".5") else 0, m[0])
+    if m := re.search(r"([\d,]{3,6})\s*(?:sq\.?\s*ft|SF|square feet)", text, re.I):
+        put("LivingArea", float(m[1].replace(",", "")), m[0])
+    if m := re.search(r"(?:[Bb]uilt in|Year built:|Solid)\s*(\d{4})", text):
+        put("YearBuilt", int(m[1]), m[0])
+    if re.search(r"no HOA", text, re.I):
+        put("AssociationYN", False, "No HOA")
+    return {**answer, "NotableFeatures": ["RV gate"] if "RV gate" in text else []}
+
+
+class OllamaServer:
+    def __init__(self, models: tuple[str, ...] = ("llama3.2:latest",)):
+        self.models = list(models)
+        self.mode, self.delay_s, self.die_after = "good", 0.0, None
+        self.chat_requests: list[dict] = []
+        self.in_flight = self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> "OllamaServer":
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"ollama": self}))
+        self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"  # kept after stop(): tests name the host that went away
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def content_for(self, text: str) -> str:
+        if self.mode == "not_json":
+            return "Sure! This lovely home has 3 bedrooms and 2 baths."
+        if self.mode == "bad_schema":
+            return json.dumps({"beds": 3, "baths": "two"})
+        answer = regex_answer(text)
+        if self.mode == "out_of_range":
+            answer["BedroomsTotal"] = {"value": 45, "evidence": "45 bedrooms"}
+            answer["YearBuilt"] = {"value": 2099, "evidence": "built 2099"}
+        return json.dumps(answer)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    ollama: OllamaServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/api/version":
+            return self._send(200, {"version": "0.6.0-standin"})
+        if self.path == "/api/tags":
+            return self._send(200, {"models": [
+                {"name": name, "model": name, "modified_at": "2026-11-01T00:00:00Z", "size": 2_019_393_189,
+                 "digest": "a80c4f17acd5", "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B",
+                                                       "quantization_level": "Q4_K_M"}}
+                for name in self.ollama.models]})
+        self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        server = self.ollama
+        if self.path not in ("/api/chat", "/api/generate"):
+            return self._send(404, {"error": "not found"})
+        model = request.get("model", "")
+        if model not in server.models and f"{model}:latest" not in server.models:
+            return self._send(404, {"error": f"model '{model}' not found, try pulling it first"})
+        with server._lock:
+            server.chat_requests.append(request)
+            count = len(server.chat_requests)
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            if server.die_after is not None and count > server.die_after:
+                threading.Thread(target=server.stop, daemon=True).start()
+                self.close_connection = True
+                return
+            if server.mode == "slow":
+                time.sleep(server.delay_s)
+            if server.mode == "error":
+                return self._send(500, {"error": "llama runner process has terminated: signal: killed"})
+            text = (request.get("messages") or [{}])[-1].get("content", "") if self.path == "/api/chat" \
+                else request.get("prompt", "")
+            content = server.content_for(text)
+            timing = {"total_duration": 850_000_000, "load_duration": 12_000_000, "prompt_eval_count": 180 + len(text) // 4,
+                      "prompt_eval_duration": 150_000_000, "eval_count": len(content) // 4,
+                      "eval_duration": 690_000_000}
+            common = {"model": model, "created_at": "2026-11-28T12:00:00Z", "done": True, "done_reason": "stop", **timing}
+            if self.path == "/api/chat":
+                return self._send(200, {**common, "message": {"role": "assistant", "content": content}})
+            return self._send(200, {**common, "response": content})
+        finally:
+            with server._lock:
+                server.in_flight -= 1
+
+    def _send(self, code: int, document: dict) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

@@ -1,0 +1,115 @@
+"""Listing enrichment through the real ollama client against tests/servers/ollama.py on 127.0.0.1."""
+
+import json
+from datetime import date
+
+import pytest
+
+from listing_fixtures import sample_listings
+from phoenix_dagster.llm.client import OllamaExtractor
+from phoenix_dagster.llm.runner import run_extraction, text_key
+from servers.ollama import OllamaServer
+
+TODAY = date(2026, 11, 28)
+
+
+def texts(n: int = 20) -> dict[str, str]:
+    remarks = [r["PublicRemarks"] for r in sample_listings()[:n]]
+    return {text_key(t): t for t in remarks}
+
+
+def run(server, items, cached=None, *, model="llama3.2", timeout=5.0, batch=10, concurrency=5):
+    return run_extraction(items, cached or {}, OllamaExtractor(server.url, model, timeout), today=TODAY,
+                          batch_size=batch, concurrency=concurrency)
+
+
+def test_good_replies_are_validated_facts_with_evidence_and_token_counts():
+    items = texts(20)
+    with OllamaServer() as server:
+        outcomes, stats = run(server, items)
+    assert {o.method for o in outcomes.values()} == {"llm"} and stats.calls == 20
+    request = server.chat_requests[0]
+    assert request["format"]["properties"]["BedroomsTotal"] and request["options"] == {"temperature": 0.1, "seed": 42}
+    assert request["stream"] is False and request["model"] == "llama3.2"
+    some = next(o for o in outcomes.values() if "BedroomsTotal" in o.values)
+    assert some.evidence["BedroomsTotal"] and some.reply.prompt_tokens > 0 and some.reply.model_seconds == 0.85
+
+
+def test_concurrency_never_exceeds_its_bound_and_batches_are_bounded():
+    with OllamaServer() as server:
+        server.mode, server.delay_s = "slow", 0.05
+        _, stats = run(server, texts(30), concurrency=3, batch=7)
+    assert server.max_in_flight <= 3 and stats.max_in_flight <= 3 and stats.calls == 30
+    with OllamaServer() as server:
+        server.mode, server.delay_s = "slow", 0.05
+        _, stats = run(server, texts(12), concurrency=50, batch=1000)  # clamped to 5 and 100
+    assert server.max_in_flight <= 5
+
+
+@pytest.mark.parametrize("mode,reason", [
+    ("error", "model call failed (ResponseError"),
+    ("not_json", "reply does not match the facts schema"),
+    ("bad_schema", "reply does not match the facts schema"),
+])
+def test_failures_fall_back_to_rules_with_the_reason(mode, reason):
+    items = texts(4)
+    with OllamaServer() as server:
+        server.mode = mode
+        outcomes, _ = run(server, items)
+    assert len(outcomes) == 4 and all(o.method == "rules" and o.reason.startswith(reason) for o in outcomes.values())
+
+
+def test_a_slow_reply_times_out_into_the_rules():
+    with OllamaServer() as server:
+        server.mode, server.delay_s = "slow", 1.0
+        outcomes, _ = run(server, texts(2), timeout=0.2)
+    assert all(o.method == "rules" and "timed out" in o.reason for o in outcomes.values())
+
+
+def test_out_of_range_values_are_dropped_with_the_reason_not_guessed():
+    with OllamaServer() as server:
+        server.mode = "out_of_range"
+        outcomes, _ = run(server, texts(2))
+    for outcome in outcomes.values():
+        assert outcome.method == "llm" and "BedroomsTotal" not in outcome.values and "YearBuilt" not in outcome.values
+        assert outcome.rejected == ["BedroomsTotal=45 outside 0..20", "YearBuilt=2099 outside 1900..2027"]
+
+
+def test_a_missing_model_is_named_with_what_the_server_has():
+    with OllamaServer(models=("qwen2.5:7b", "mistral:latest")) as server:
+        outcomes, stats = run(server, texts(3))
+    assert server.chat_requests == []
+    assert stats.model_state == (f"model 'llama3.2' is not available at {server.url}; it has: mistral:latest, "
+                                 "qwen2.5:7b")
+    assert all(o.method == "rules" and o.reason == stats.model_state for o in outcomes.values())
+
+
+def test_no_server_at_all():
+    with OllamaServer() as server:
+        url = server.url
+    outcomes, stats = run_extraction(texts(2), {}, OllamaExtractor(url, "llama3.2", 1.0), today=TODAY)
+    assert stats.model_state.startswith(f"Ollama not reachable at {url}")
+    assert all(o.method == "rules" for o in outcomes.values())
+
+
+def test_the_server_going_away_mid_batch_leaves_every_listing_enriched():
+    items = texts(40)
+    with OllamaServer() as server:
+        server.die_after = 8
+        outcomes, stats = run(server, items, concurrency=2)
+    assert len(outcomes) == 40
+    by_method = {m: sum(o.method == m for o in outcomes.values()) for m in ("llm", "rules")}
+    assert by_method["llm"] == 8 and by_method["rules"] == 32
+    assert stats.calls < 40  # it stopped calling once the server was clearly gone
+    assert all(o.reason for o in outcomes.values() if o.method == "rules")
+
+
+def test_a_rerun_over_cached_replies_makes_no_calls():
+    items = texts(10)
+    with OllamaServer() as server:
+        first, _ = run(server, items)
+        cache = {key: o.reply for key, o in first.items()}
+        second, stats = run(server, items, cached=cache)
+    assert len(server.chat_requests) == 10 and stats.calls == 0
+    assert {o.method for o in second.values()} == {"cache"}
+    assert all(second[k].values == first[k].values for k in items)
