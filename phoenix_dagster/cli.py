@@ -29,6 +29,8 @@ class PartitionOutcome:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     error: str | None = None
+    enrichment_methods: dict[str, int] = field(default_factory=dict)
+    model_state: str = ""
 
 
 def _today_in_phoenix() -> str:
@@ -74,6 +76,13 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdou
                 outcome.checks_passed += 1
             else:
                 outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+        for event in result.get_asset_materialization_events():
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key.to_user_string() == "listing_text_facts":
+                metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+                outcome.model_state = str(metadata.get("model_state", ""))
+                outcome.enrichment_methods = {k[len("method_"):]: int(v) for k, v in metadata.items()
+                                              if k.startswith("method_")}
         if not result.success:
             failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
             outcome.error = failures[0] if failures else "run failed"
@@ -124,7 +133,13 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
               f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
               f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}", file=out)
     print(f"  Checks: {passed} passed, {failed} failed", file=out)
-    print(f"  Enrichment: rules extractor (no LLM in this build)", file=out)
+    methods: dict[str, int] = {}
+    for outcome in outcomes:
+        for method, count in outcome.enrichment_methods.items():
+            methods[method] = methods.get(method, 0) + count
+    states = sorted({o.model_state for o in outcomes if o.model_state})
+    print(f"  Enrichment: {', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'nothing to read'}"
+          f" — {'; '.join(states) or 'no listing text'}", file=out)
     print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
     print(f"  Lake: {settings.lake_dir}", file=out)

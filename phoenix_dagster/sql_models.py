@@ -100,7 +100,7 @@ def dependency_key(schema: str, name: str) -> dg.AssetKey:
 def lake_view_sql(asset_name: str, lake_dir: Path) -> str:
     pattern = (lake_dir / asset_name / "*" / "*" / "data.parquet").as_posix().replace("'", "''")
     return (f"create or replace view {LAKE_SCHEMA}.{asset_name} as "
-            f"select * from read_parquet('{pattern}', union_by_name = true)")
+            f"select * from read_parquet('{pattern}', union_by_name = true, hive_partitioning = false)")
 
 
 def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_dir: Path) -> int:

@@ -14,6 +14,7 @@ import pytest
 from phoenix_dagster.cli import PartitionOutcome, run_partitions
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.settings import Settings
+from servers.forward_proxy import dead_proxy_url
 
 DAY = "2026-11-28"
 ZIPS = ["85031", "85033", "85035"]
@@ -40,7 +41,9 @@ class Platform:
 
 
 def make_platform(data_dir: Path, **resource_overrides) -> Platform:
-    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(data_dir), "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}"})
+    # No model unless a test brings one: a closed port, so a developer's own Ollama is never used.
+    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(data_dir), "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
+                                  "OLLAMA_HOST": dead_proxy_url()})
     defs = build_definitions(settings, **resource_overrides)
     return Platform(settings, defs, dg.DagsterInstance.ephemeral())
 

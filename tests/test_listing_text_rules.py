@@ -7,7 +7,8 @@ from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
 
 
 def facts(text: str | None) -> dict:
-    frame = pl.DataFrame({"source": ["s"], "ListingKey": ["k"], "PublicRemarks": [text],
+    frame = pl.DataFrame({"source": ["s"], "ListingKey": ["k"], "property_id": ["apn:1"], "PostalCode": ["85031"],
+                          "PublicRemarks": [text],
                           "ModificationTimestamp": [None], "fetched_at": [None]},
                          schema_overrides={"PublicRemarks": pl.String, "ModificationTimestamp": pl.Datetime("us", "UTC"),
                                            "fetched_at": pl.Datetime("us", "UTC")})

@@ -16,6 +16,9 @@ class ListingTextFacts(pa.DataFrameModel):
 
     source: str = pa.Field(description="Listing source")
     ListingKey: str = pa.Field(description="Listing key")
+    property_id: str = pa.Field(description="The property the listing belongs to")
+    PostalCode: str = pa.Field(description="5-digit ZIP")
+    observed_date: pl.Date = pa.Field(description="Partition day")
     text_sha256: Optional[str] = pa.Field(nullable=True, description="SHA-256 of the whitespace-normalised text (the cache key's text part)")
     method: str = pa.Field(isin=ENRICHMENT_METHODS, description="llm (model called), cache (earlier reply reused), rules, none (no text)")
     model: Optional[str] = pa.Field(nullable=True, description="Ollama model, for llm and cache rows")

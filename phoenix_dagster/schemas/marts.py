@@ -5,6 +5,7 @@ from typing import Optional
 import pandera.polars as pa
 import polars as pl
 
+from phoenix_dagster.schemas.enriched import ListingTextFacts
 from phoenix_dagster.schemas.staging import STANDARD_STATUS, ZIP_PATTERN
 
 UTC_TIME = pl.Datetime("us", "UTC")
@@ -93,10 +94,15 @@ class ListingMatchRates(pa.DataFrameModel):
         strict = True
 
 
+class ListingFacts(ListingTextFacts):
+    """marts.listing_facts: one row per listing, its latest text reading (see listing_text_facts)."""
+
+
 # Warehouse table → its contract. Checks and docs look tables up here.
 MART_TABLES = {
     "marts.properties": Properties,
     "marts.zip_market_stats": ZipMarketStats,
     "marts.listing_events": ListingEvents,
     "marts.listing_match_rates": ListingMatchRates,
+    "marts.listing_facts": ListingFacts,
 }

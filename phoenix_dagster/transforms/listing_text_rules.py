@@ -56,8 +56,8 @@ def _bounded(name: str, value: pl.Expr, next_year: int) -> tuple[pl.Expr, pl.Exp
 
 
 def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
-    """stg_listings__listings → listing_text_facts, one row per listing (the latest record of a
-    repeated one); method ``rules``, or ``none`` when the listing has no text."""
+    """int_listings_matched → listing_text_facts as the rules read them, one row per listing
+    (the latest record of a repeated one); method ``rules``, or ``none`` when there is no text."""
     text = pl.col("PublicRemarks").fill_null("")
     garage_word = _first(text, GARAGE).str.to_lowercase()
     raw = {
@@ -81,7 +81,8 @@ def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
            .when(text.str.contains(HOA)).then(True).otherwise(None))
     total_baths = pl.col("BathroomsTotal")
     facts = latest_listing_records(listings).select(
-        "source", "ListingKey",
+        "source", "ListingKey", "property_id", "PostalCode",
+        pl.lit(today).alias("observed_date"),
         pl.lit(None, pl.String).alias("text_sha256"),
         pl.when(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "").then(pl.lit("rules"))
         .otherwise(pl.lit("none")).alias("method"),
