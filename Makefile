@@ -28,9 +28,10 @@ ui: install
 	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$home"; \
 	  DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
 
-# Benchmarks (not tests): collector throughput against the local contract server.
+# Benchmarks (not tests): collector and enrichment throughput against the local servers.
 bench: install
 	$(BIN)/python tests/benchmarks/bench_assessor_collect.py
+	$(BIN)/python tests/benchmarks/bench_enrichment.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -2,6 +2,7 @@
 
     phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
+    phoenix-estate eval-extractor [--extractor rules|llm]
     phoenix-estate docs [--write]
 """
 
@@ -166,6 +167,34 @@ def run_sql(query: str, settings: Settings, out=sys.stdout) -> None:
         print(frame, file=out)
 
 
+def evaluate_extractor(kind: str, out=sys.stdout) -> int:
+    import polars as pl
+
+    from phoenix_dagster.llm.client import OllamaExtractor
+    from phoenix_dagster.llm.evaluate import llm_predictions, load_examples, rules_predictions, score
+
+    examples, today = load_examples(), datetime.now().date()
+    if kind == "rules":
+        predictions, label = rules_predictions(examples, today), "rules extractor"
+    else:
+        settings = Settings.from_env().ollama
+        try:
+            predictions = llm_predictions(examples, OllamaExtractor(settings.host, settings.model, settings.timeout_s),
+                                          today)
+        except RuntimeError as exc:
+            print(f"phoenix-estate: {exc}", file=sys.stderr)
+            return 2
+        label = f"{settings.model} at {settings.host}"
+    table = score(examples, predictions)
+    totals = table.select(pl.col("correct").sum(), pl.col("answered").sum(), pl.col("stated").sum()).row(0)
+    print(f"{label} on {len(examples)} labelled descriptions:", file=out)
+    with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(table, file=out)
+    print(f"overall: precision {totals[0] / max(totals[1], 1):.3f}, recall {totals[0] / max(totals[2], 1):.3f}",
+          file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="phoenix-estate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,9 +206,13 @@ def main(argv: list[str] | None = None) -> int:
                      help="fetch every parcel's detail again, however recent (default: incremental)")
     sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
     sql.add_argument("query")
+    evaluate = commands.add_parser("eval-extractor", help="score a listing-facts extractor on the labelled set")
+    evaluate.add_argument("--extractor", choices=["rules", "llm"], default="rules")
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
     docs.add_argument("--write", action="store_true", help="update the reference section of README.md")
     args = parser.parse_args(argv)
+    if args.command == "eval-extractor":
+        return evaluate_extractor(args.extractor)
     if args.command == "docs":
         from phoenix_dagster.docs import table_reference, write_readme
 
