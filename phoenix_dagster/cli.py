@@ -54,9 +54,10 @@ def _instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def run_partitions(defs, instance, day: str, zip_codes: list[str], out=sys.stdout, *,
+def run_partitions(defs, instance, day: str, zip_codes: list[str], out=None, *,
                    full_refresh: bool = False) -> list[PartitionOutcome]:
     """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
+    out = out or sys.stdout
     from phoenix_dagster.definitions import DAILY_REFRESH
     from phoenix_dagster.partitions import partition_key
 
@@ -108,7 +109,8 @@ def _failure_text(event) -> str:
     return event.message
 
 
-def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=sys.stdout) -> None:
+def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None) -> None:
+    out = out or sys.stdout
     warehouse = defs.resources["warehouse"]
     mongo = defs.resources["mongo"]
     counts = warehouse.query(
@@ -153,7 +155,8 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
     print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)
 
 
-def run_sql(query: str, settings: Settings, out=sys.stdout) -> None:
+def run_sql(query: str, settings: Settings, out=None) -> None:
+    out = out or sys.stdout
     import duckdb
     import polars as pl
 
@@ -167,7 +170,8 @@ def run_sql(query: str, settings: Settings, out=sys.stdout) -> None:
         print(frame, file=out)
 
 
-def evaluate_extractor(kind: str, out=sys.stdout) -> int:
+def evaluate_extractor(kind: str, out=None) -> int:
+    out = out or sys.stdout
     import polars as pl
 
     from phoenix_dagster.llm.client import OllamaExtractor
