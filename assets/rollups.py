@@ -1,6 +1,8 @@
 """Rollups: what each day × ZIP produced, from the data itself."""
 
+import os
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -10,7 +12,22 @@ from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.run_log import AssetRun
 from phoenix_dagster.schemas import column_docs
-from phoenix_dagster.schemas.ops import PartitionCounts
+from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.schemas.ops import PartitionCounts, QualityDaily
+from phoenix_dagster.serving.daily_report import COLLECTION as REPORTS
+from phoenix_dagster.serving.daily_report import report_update, upsert_report
+from phoenix_dagster.transforms.costs import (BUDGET_STATUS_SQL, COST_DAILY_SQL, load_prices, partition_cost_events,
+                                              stamp, storage_cost_events)
+from phoenix_dagster.transforms.quality import QualityTargets, quality_rows
+
+
+def quality_targets() -> QualityTargets:
+    hours = os.environ.get("PHOENIX_FRESHNESS_TARGET_HOURS", "").strip()
+    return QualityTargets(freshness_target_hours=float(hours)) if hours else QualityTargets()
+
+
+def directory_bytes(path: str) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
 @dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"duckdb"},
@@ -52,3 +69,91 @@ def partition_counts(context: dg.AssetExecutionContext, lake: LakeResource,
     metadata = {k: v for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return dg.MaterializeResult(metadata=run.finish(rows_in=sum(f.height for f in frames.values()), rows_out=1,
                                                     **metadata))
+
+
+@dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"duckdb"},
+          deps=["int_assessor_parcels", "stg_assessor__search_results", "stg_listings__listings",
+                "int_listings_matched", "int_properties_resolved", "listing_text_facts"],
+          metadata={"dagster/column_schema": column_docs(QualityDaily), "dagster/table_name": "ops.quality_daily"})
+def quality_daily(context: dg.AssetExecutionContext, lake: LakeResource,
+                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Completeness, validity, freshness, duplicates, cross-source agreement and enrichment
+    per source for the partition, with an overall score and status, into ops.quality_daily."""
+    run = AssetRun(context, warehouse)
+    day, zip_code = date_and_zip(context)
+    read = lambda name: lake.read(name, day, zip_code)  # noqa: E731
+    quarantine = warehouse.query("select asset, source, count(*) as n from ops.quarantine where partition = ? "
+                                 "group by all", [context.partition_key])
+    by_label: dict[str, int] = {}
+    for asset, source, n in quarantine.iter_rows():
+        label = f"{'assessor' if 'assessor' in asset else 'listing'}:{source}"
+        by_label[label] = by_label.get(label, 0) + int(n)
+    rows = quality_rows(
+        day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(timezone.utc),
+        search=read("stg_assessor__search_results"), parcels=read("int_assessor_parcels"),
+        listing_records=read("stg_listings__listings"), listings=read("int_listings_matched"),
+        properties=read("int_properties_resolved"), facts=read("listing_text_facts"), quarantined=by_label,
+        targets=quality_targets())
+    warehouse.replace_rows("ops.quality_daily", rows, where={"date": date.fromisoformat(day), "PostalCode": zip_code})
+    scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
+    statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
+    return dg.MaterializeResult(metadata=run.finish(rows_in=0, rows_out=rows.height, **scores, **statuses))
+
+
+@dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"duckdb"},
+          deps=["partition_counts", "quality_daily"], metadata={"dagster/table_name": "ops.cost_events"})
+def cost_ledger(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource,
+                mongo: MongoResource) -> dg.MaterializeResult:
+    """The run's billable events (requests per source, model tokens and seconds, compute
+    seconds of the run's assets, the day's storage) priced from data/unit_prices.yaml into
+    ops.cost_events; ops.cost_daily and ops.budget_status rebuilt from them."""
+    run = AssetRun(context, warehouse)
+    day, zip_code = date_and_zip(context)
+    prices, now = load_prices(), datetime.now(timezone.utc)
+    requests = warehouse.query("select source, requests from ops.source_requests where run_id = ? and partition = ?",
+                               [context.run.run_id, context.partition_key])
+    seconds = warehouse.query("select coalesce(sum(duration_s), 0) as s from ops.run_log where run_id = ? and "
+                              "partition = ?", [context.run.run_id, context.partition_key])["s"][0]
+    events = partition_cost_events(prices, requests=requests, facts=lake.read("listing_text_facts", day, zip_code),
+                                   asset_seconds=float(seconds))
+    stamp_args = dict(day=date.fromisoformat(day), run_id=context.run.run_id, when=now)
+    warehouse.replace_rows("ops.cost_events", stamp(events, partition=context.partition_key, **stamp_args),
+                           where={"partition": context.partition_key})
+    stored = storage_cost_events(prices, day=date.fromisoformat(day), lake_bytes=directory_bytes(lake.base_dir),
+                                 warehouse_bytes=warehouse.size_bytes(), mongodb_bytes=mongo.data_bytes())
+    warehouse.replace_rows("ops.cost_events", stamp(stored, partition=day, **stamp_args), where={"partition": day})
+    with warehouse.connect() as conn:
+        conn.execute(COST_DAILY_SQL)
+        conn.execute(BUDGET_STATUS_SQL, {"budget": prices["monthly_budget_usd"]})
+    budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]]).row(0, named=True)
+    return dg.MaterializeResult(metadata=run.finish(
+        rows_in=0, rows_out=len(events) + len(stored), partition_cost_usd=round(sum(e["cost_usd"] for e in events), 6),
+        month_to_date_usd=round(budget["month_to_date_usd"], 6), budget_level=budget["level"],
+        cost_per_property_usd=round(budget["cost_per_property_usd"] or 0.0, 8)))
+
+
+@dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"mongodb"},
+          deps=["cost_ledger", "quality_daily", "partition_counts"])
+def daily_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 mongo: MongoResource) -> dg.MaterializeResult:
+    """The day's report in MongoDB ``daily_reports`` (unique by date): this ZIP's counts by
+    source, quality per source, cost and errors, and the month's budget status."""
+    run = AssetRun(context, warehouse)
+    day, zip_code = date_and_zip(context)
+    partition = context.partition_key
+    counts = warehouse.query("select * exclude (run_id, recorded_at, date, PostalCode) from ops.partition_counts "
+                             "where date = ? and PostalCode = ?", [date.fromisoformat(day), zip_code])
+    quality = warehouse.query("select source, records, completeness, validity, freshness_hours, duplicate_rate, "
+                              "agreement, overall_score, status, issues from ops.quality_daily "
+                              "where date = ? and PostalCode = ?", [date.fromisoformat(day), zip_code])
+    cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events where partition = ?",
+                           [partition])["usd"][0]
+    errors = warehouse.query("select asset, reason, count(*) as records from ops.quarantine where partition = ? "
+                             "group by all order by records desc limit 20", [partition])
+    budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
+    update = report_update(
+        zip_code=zip_code, counts=counts.to_dicts()[0] if counts.height else {},
+        sources={r["source"]: r["records"] for r in quality.iter_rows(named=True)}, quality=quality.to_dicts(),
+        cost_usd=float(cost), errors=errors.to_dicts(), budget=budget.to_dicts()[0] if budget.height else None)
+    upsert_report(mongo.db()[REPORTS], date.fromisoformat(day), update)
+    return dg.MaterializeResult(metadata=run.finish(rows_in=quality.height, rows_out=1, target=mongo.describe()))

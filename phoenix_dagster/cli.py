@@ -99,6 +99,11 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=None, *,
     return outcomes
 
 
+def _has_table(warehouse, name: str) -> bool:
+    return bool(warehouse.query("select count(*) as n from information_schema.tables where table_name = ?",
+                                [name])["n"][0])
+
+
 def _failure_text(event) -> str:
     """What went wrong in a failed step, in the words the step used."""
     data = event.step_failure_data
@@ -122,11 +127,14 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
     stats = warehouse.query(
         "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
         "from marts.zip_market_stats where date = ? order by PostalCode", [day])
+    quality = dict(warehouse.query(
+        "select PostalCode, min(overall_score) || ' ' || arg_min(status, overall_score) from ops.quality_daily "
+        "where date = ? group by 1", [day]).iter_rows()) if _has_table(warehouse, "quality_daily") else {}
     passed = sum(o.checks_passed for o in outcomes)
     failed = sum(len(o.checks_failed) for o in outcomes)
     print(f"\nSummary for {day}", file=out)
     print(f"  {'ZIP':<7}{'properties':>11}{'listed':>8}{'unmatched':>11}{'quarantined':>13}{'served':>8}"
-          f"{'active':>8}{'median $':>11}{'$/sqft':>8}", file=out)
+          f"{'active':>8}{'median $':>11}{'$/sqft':>8}  quality (worst source)", file=out)
     medians = {row["PostalCode"]: row for row in stats.iter_rows(named=True)}
     for row in counts.iter_rows(named=True):
         stat = medians.get(row["PostalCode"], {})
@@ -134,7 +142,8 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
         per_sqft = stat.get("median_price_per_sqft")
         print(f"  {row['PostalCode']:<7}{row['properties']:>11}{row['with_listing']:>8}{row['unmatched_listings']:>11}"
               f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
-              f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}", file=out)
+              f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}"
+              f"  {quality.get(row['PostalCode'], '-')}", file=out)
     print(f"  Checks: {passed} passed, {failed} failed", file=out)
     methods: dict[str, int] = {}
     for outcome in outcomes:
@@ -143,6 +152,18 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
     states = sorted({o.model_state for o in outcomes if o.model_state})
     print(f"  Enrichment: {', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'nothing to read'}"
           f" — {'; '.join(states) or 'no listing text'}", file=out)
+    if _has_table(warehouse, "budget_status"):
+        run_ids = [o.run_id for o in outcomes]
+        run_cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events "
+                                   "where run_id in (select unnest(?))", [run_ids])["usd"][0]
+        properties = int(counts["properties"].sum()) if counts.height else 0
+        budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
+        line = f"  Cost: ${run_cost:.6f} for these runs (${run_cost / max(properties, 1):.8f} per property)"
+        if budget.height:
+            b = budget.row(0, named=True)
+            line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
+                     f"projected ${b['projected_month_usd']:.4f}")
+        print(line, file=out)
     print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
     print(f"  Lake: {settings.lake_dir}", file=out)

@@ -14,11 +14,13 @@ from assets import enriched, intermediate, raw, rollups, serving, staging
 from assets.checks import schema_checks
 from assets.warehouse import sql_model_assets
 from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
+from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.sources import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.sensors import quality_and_budget_alerts
 from phoenix_dagster.settings import Settings
 
 DAILY_REFRESH = "daily_refresh"
@@ -53,6 +55,7 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": LakeIOManager(lake=lake),
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
         "mongo": mongo,
+        "alert_channels": alert_channels(),
         "ollama": OllamaResource(host=settings.ollama.host, model=settings.ollama.model,
                                  timeout_s=settings.ollama.timeout_s, batch_size=settings.ollama.batch_size,
                                  concurrency=settings.ollama.concurrency),
@@ -99,6 +102,19 @@ def maricopa_resource(settings: Settings) -> MaricopaResource:
                             retry_budget=m.retry_budget, max_attempts=m.max_attempts)
 
 
+def alert_channels() -> AlertChannelsResource:
+    """PHOENIX_ALERT_WEBHOOK_URL and SMTP_* from the environment; the SMTP password via EnvVar."""
+    env = os.environ
+    return AlertChannelsResource(
+        webhook_url=env.get("PHOENIX_ALERT_WEBHOOK_URL") or None,
+        smtp_host=env.get("SMTP_HOST") or None, smtp_port=int(env.get("SMTP_PORT") or 587),
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=dg.EnvVar("SMTP_PASSWORD") if env.get("SMTP_PASSWORD") else None,
+        email_from=env.get("ALERT_EMAIL_FROM") or None,
+        email_to=[a.strip() for a in (env.get("ALERT_EMAIL_TO") or "").split(",") if a.strip()],
+    )
+
+
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
     return dg.Definitions(
         assets=[
@@ -108,6 +124,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         asset_checks=schema_checks,
         jobs=[daily_refresh],
         schedules=[daily_refresh_schedule],
+        sensors=[quality_and_budget_alerts],
         resources={**build_resources(settings), **resource_overrides},
     )
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from conftest import DAY, ZIPS, make_platform
 from phoenix_dagster.resources.sources import SourcesResource
@@ -112,3 +113,21 @@ def test_a_failing_blocking_check_stops_what_depends_on_it(tmp_path):
     evaluation = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "matches_schema")])
     assert evaluation  # recorded where the UI shows it
+
+
+def test_quality_cost_and_the_daily_report_come_from_the_run(sample_run):
+    wh = sample_run.warehouse
+    quality = wh.query("select * from ops.quality_daily")
+    assert set(quality["source"]) == {"assessor:sample", "listing:sample", "resolved"} and quality.height == 9
+    listing = quality.filter((pl.col("source") == "listing:sample") & (pl.col("PostalCode") == "85031")).row(0, named=True)
+    assert listing["quarantined"] == 1 and listing["validity"] == round(74 / 75, 4)  # 74 listings, 1 keyless record
+    assert listing["enriched_rules"] == 1.0 and listing["agreement"] is not None
+    budget = wh.query("select * from ops.budget_status").row(0, named=True)
+    events = wh.query("select sum(cost_usd) as usd from ops.cost_events where strftime(date, '%Y-%m') = ?",
+                      [budget["month"]])["usd"][0]
+    assert budget["month_to_date_usd"] == pytest.approx(events) and budget["level"] == "OK"
+    assert budget["properties_collected"] == wh.query("select count(*) as n from marts.properties")["n"][0]
+    report = sample_run.mongo.db().daily_reports.find_one({"date": DAY})
+    assert sorted(report["zips"]) == ZIPS and sample_run.mongo.db().daily_reports.count_documents({}) == 1
+    assert report["zips"]["85031"]["records_by_source"]["resolved"] == 255
+    assert report["zips"]["85031"]["errors"][0]["records"] >= 1 and report["budget"]["level"] == "OK"

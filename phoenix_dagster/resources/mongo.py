@@ -36,3 +36,13 @@ class MongoResource(dg.ConfigurableResource):
 
     def describe(self) -> str:
         return "in-process stand-in (mongomock, not persisted)" if self.is_stand_in else "MongoDB at MONGODB_URI"
+
+    def data_bytes(self) -> int:
+        """Bytes of data in the database (dbStats.dataSize); the stand-in has no dbStats, so
+        its documents are measured as BSON."""
+        if self.is_stand_in:
+            from bson import encode
+
+            database = self.db()
+            return sum(len(encode(doc)) for name in database.list_collection_names() for doc in database[name].find())
+        return int(self.db().command("dbStats")["dataSize"])

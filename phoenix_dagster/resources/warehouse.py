@@ -16,7 +16,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.ops import LlmCache, PartitionCounts, Quarantine, RunLog, SourceRequests
+from phoenix_dagster.schemas.ops import (Alerts, CostEvents, LlmCache, PartitionCounts, QualityDaily, Quarantine,
+                                         RunLog, SourceRequests)
 
 SCHEMAS = ("lake", "staging", "intermediate", "marts", "ops")
 OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
@@ -25,6 +26,9 @@ OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.partition_counts": PartitionCounts,
     "ops.source_requests": SourceRequests,
     "ops.llm_cache": LlmCache,
+    "ops.quality_daily": QualityDaily,
+    "ops.cost_events": CostEvents,
+    "ops.alerts": Alerts,
 }
 
 
@@ -68,6 +72,10 @@ class WarehouseResource(DuckDBResource):
         rows = conform(frame, OPS_TABLES[table])  # noqa: F841 (read by DuckDB below)
         with self.connect() as conn:
             conn.execute(f"insert into {table} by name select * from rows")
+
+    def size_bytes(self) -> int:
+        path = Path(self.database)
+        return sum(p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists())
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         with self.connect() as conn:

@@ -97,3 +97,88 @@ class LlmCache(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["model", "prompt_version", "text_sha256"]
+
+
+class QualityDaily(pa.DataFrameModel):
+    """ops.quality_daily: data quality per day × ZIP × source, from the data (formulas: transforms/quality.py)."""
+
+    date: pl.Date = pa.Field(description="Partition day")
+    PostalCode: str = pa.Field(description="Partition ZIP")
+    source: str = pa.Field(description="assessor:<impl>, listing:<impl>, or resolved (the properties)")
+    records: pl.Int64 = pa.Field(ge=0, description="Records the source contributed (current listings for listing sources)")
+    completeness: pl.Float64 = pa.Field(ge=0, le=1, description="Share of records with every required field")
+    field_completeness: pl.List(pl.Struct({"field": pl.String, "share": pl.Float64})) = pa.Field(description="Share present, per required field")
+    validity: pl.Float64 = pa.Field(ge=0, le=1, description="Records passing staging / (those + quarantined)")
+    quarantined: pl.Int64 = pa.Field(ge=0, description="Records of the source quarantined in the partition")
+    freshness_hours: Optional[pl.Float64] = pa.Field(nullable=True, description="Hours from the newest record's fetch to the evaluation")
+    duplicates: pl.Int64 = pa.Field(ge=0, description="Records resolving to a property already seen from the source (resolved: same house, two ids)")
+    duplicate_rate: pl.Float64 = pa.Field(ge=0, description="duplicates / records")
+    agreement: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Assessor vs listing agreement within tolerances")
+    agreement_checked: pl.Int64 = pa.Field(ge=0, description="Comparisons behind agreement")
+    enriched_llm: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Share of listings with text read by the model")
+    enriched_cache: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="… from the model's cached replies")
+    enriched_rules: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="… by the rules extractor")
+    model_validation_rate: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Model replies that passed validation")
+    overall_score: pl.Float64 = pa.Field(ge=0, le=1, description="Weighted mean of the metrics (see README)")
+    status: str = pa.Field(isin=["EXCELLENT", "GOOD", "FAIR", "POOR"], description="From overall_score: ≥0.95, ≥0.85, ≥0.70, below")
+    issues: pl.List(pl.String) = pa.Field(description="Metrics beyond the old system's fair thresholds")
+    evaluated_at: UTC_TIME = pa.Field(description="When the rollup ran")
+
+    class Config:
+        strict = True
+        unique = ["date", "PostalCode", "source"]
+
+
+class CostEvents(pa.DataFrameModel):
+    """ops.cost_events: every billable thing a run did, with its quantity and price."""
+
+    date: pl.Date = pa.Field(description="Partition day")
+    partition: str = pa.Field(description="date|zip partition, or the date alone for storage snapshots")
+    run_id: str = pa.Field(description="Run that recorded it")
+    service: str = pa.Field(description="Priced item in data/unit_prices.yaml")
+    quantity: pl.Float64 = pa.Field(ge=0, description="How much")
+    unit: str = pa.Field(description="Unit of quantity")
+    unit_price_usd: pl.Float64 = pa.Field(ge=0, description="Price per unit")
+    cost_usd: pl.Float64 = pa.Field(ge=0, description="quantity × unit price")
+    recorded_at: UTC_TIME = pa.Field(description="When it was recorded")
+
+    class Config:
+        strict = True
+
+
+class Alerts(pa.DataFrameModel):
+    """ops.alerts: alerts sent, one per condition per day."""
+
+    day: pl.Date = pa.Field(description="Day the condition was alerted for")
+    condition: str = pa.Field(description="What is wrong, as a stable key")
+    severity: str = pa.Field(isin=["WARNING", "CRITICAL"], description="How bad")
+    message: str = pa.Field(description="What the operator is told")
+    channels: pl.List(pl.String) = pa.Field(description="Where it went: log, webhook, email")
+    sent_at: UTC_TIME = pa.Field(description="When it was sent")
+
+    class Config:
+        strict = True
+        unique = ["day", "condition"]
+
+
+class CostDaily(pa.DataFrameModel):
+    """ops.cost_daily: cost per day and service (rebuilt from ops.cost_events)."""
+
+    date: pl.Date = pa.Field(description="Day")
+    service: str = pa.Field(description="Priced item")
+    quantity: pl.Float64 = pa.Field(ge=0, description="Total quantity")
+    unit: str = pa.Field(description="Unit")
+    cost_usd: pl.Float64 = pa.Field(ge=0, description="Total cost")
+
+
+class BudgetStatus(pa.DataFrameModel):
+    """ops.budget_status: the month against the budget (rebuilt from ops.cost_events)."""
+
+    month: str = pa.Field(description="YYYY-MM")
+    month_to_date_usd: pl.Float64 = pa.Field(ge=0, description="Cost so far this month")
+    projected_month_usd: pl.Float64 = pa.Field(ge=0, description="Month to date / days with data × days in month")
+    budget_usd: pl.Float64 = pa.Field(ge=0, description="monthly_budget_usd in data/unit_prices.yaml")
+    cost_per_property_usd: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Month to date / distinct properties collected this month")
+    properties_collected: pl.Int64 = pa.Field(ge=0, description="Distinct properties observed this month")
+    level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="Month to date ≥ 80% of budget: WARNING; ≥ 95%: CRITICAL")
+    projected_level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="The same for the projection")

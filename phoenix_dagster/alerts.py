@@ -1,0 +1,62 @@
+"""Alerts: failed checks, quality below fair, stale data and budget thresholds, found from
+the ops tables and the Dagster event log, sent once per condition per day to the Dagster
+log, plus a webhook (JSON POST) and e-mail when configured."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+
+import httpx
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Alert:
+    condition: str  # a stable key: the same problem on the same day has the same key
+    severity: str  # WARNING | CRITICAL
+    message: str
+
+
+def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, failed_checks: list[str],
+                freshness_target_hours: float) -> list[Alert]:
+    """``quality``: ops.quality_daily rows of the day; ``budget``: ops.budget_status of the month;
+    ``failed_checks``: "asset:check" names whose latest evaluation today failed."""
+    alerts = [Alert(f"check:{name}", "CRITICAL", f"Asset check {name} failed on {day}") for name in sorted(failed_checks)]
+    for row in quality.sort("PostalCode", "source").iter_rows(named=True):
+        where = f"{row['source']} in {row['PostalCode']} on {row['date']}"
+        if row["status"] == "POOR":
+            alerts.append(Alert(f"quality:{row['PostalCode']}:{row['source']}", "WARNING",
+                                f"Data quality POOR ({row['overall_score']:.2f}) for {where}: "
+                                + "; ".join(row["issues"] or ["no single metric below fair"])))
+        if row["freshness_hours"] is not None and row["freshness_hours"] > freshness_target_hours:
+            alerts.append(Alert(f"stale:{row['PostalCode']}:{row['source']}", "WARNING",
+                                f"Stale data: newest record {row['freshness_hours']:.1f} h old (target "
+                                f"{freshness_target_hours:g} h) for {where}"))
+    for row in budget.iter_rows(named=True):
+        if row["level"] != "OK":
+            alerts.append(Alert(f"budget:{row['month']}:{row['level']}", row["level"],
+                                f"Budget {row['level']}: ${row['month_to_date_usd']:.2f} of ${row['budget_usd']:.2f} "
+                                f"spent in {row['month']} (projected ${row['projected_month_usd']:.2f})"))
+    return alerts
+
+
+def post_webhook(url: str, alert: Alert, day: date) -> None:
+    response = httpx.post(url, json={"day": str(day), "condition": alert.condition, "severity": alert.severity,
+                                     "message": alert.message, "source": "phoenix-real-estate"}, timeout=10)
+    response.raise_for_status()
+
+
+def send_email(alert: Alert, *, host: str, port: int, sender: str, recipients: list[str], user: str | None,
+               password: str | None) -> None:
+    message = EmailMessage()
+    message["Subject"] = f"[phoenix-estate {alert.severity}] {alert.condition}"
+    message["From"], message["To"] = sender, ", ".join(recipients)
+    message.set_content(alert.message)
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        if user and password:
+            smtp.starttls()
+            smtp.login(user, password)
+        smtp.send_message(message)
