@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.llm.prompt import PROMPT_VERSION
-from phoenix_dagster.llm.runner import run_extraction, text_key
+from phoenix_dagster.llm.runner import BATCH_BOUNDS, CONCURRENCY_BOUNDS, clamp, run_extraction, text_key
 from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
 from phoenix_dagster.resources.ollama import OllamaResource, cached_replies, remember_replies
 from phoenix_dagster.resources.warehouse import WarehouseResource
@@ -17,6 +17,8 @@ from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFact
 from phoenix_dagster.transforms.enrich import enrich_properties
 from phoenix_dagster.transforms.listing_facts import apply_model_outcomes
 from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
+from phoenix_dagster.tuning.metrics import as_metadata, stage_metrics
+from phoenix_dagster.tuning.state import current_setting
 
 
 @dg.asset(group_name="enriched", partitions_def=ZIP_DAY_PARTITIONS, kinds={"ollama", "polars", "parquet"},
@@ -35,8 +37,10 @@ def listing_text_facts(context: dg.AssetExecutionContext, int_listings_matched: 
     keys = {(r["source"], r["ListingKey"]): text_key(r["PublicRemarks"]) for r in with_text.iter_rows(named=True)}
     texts = {key: text for key, text in zip(keys.values(), with_text["PublicRemarks"])}
     cached = cached_replies(warehouse, ollama.model, PROMPT_VERSION, sorted(texts))
-    outcomes, stats = run_extraction(texts, cached, ollama.extractor(), today=today, batch_size=ollama.batch_size,
-                                     concurrency=ollama.concurrency)
+    batch, concurrency, origin = current_setting(warehouse, "enrichment", pinned_batch=ollama.batch_size,
+                                                 pinned_concurrency=ollama.concurrency)
+    outcomes, stats = run_extraction(texts, cached, ollama.extractor(), today=today, batch_size=batch,
+                                     concurrency=concurrency)
     remember_replies(warehouse, ollama.model, PROMPT_VERSION,
                      {key: o.reply for key, o in outcomes.items() if o.reply is not None}, datetime.now(timezone.utc))
     facts = apply_model_outcomes(rules, keys, outcomes, model=ollama.model, prompt_version=PROMPT_VERSION)
@@ -52,7 +56,14 @@ def listing_text_facts(context: dg.AssetExecutionContext, int_listings_matched: 
         prompt_tokens=int(facts["prompt_tokens"].sum()), completion_tokens=int(facts["completion_tokens"].sum()),
         model_seconds=round(float(facts["model_seconds"].sum()), 3),
         **{f"method_{m}": n for m, n in sorted(methods.items())},
-        values_rejected=int(facts["rejected"].list.len().sum())))
+        values_rejected=int(facts["rejected"].list.len().sum()), batch_size=clamp(batch, BATCH_BOUNDS),
+        concurrency=clamp(concurrency, CONCURRENCY_BOUNDS), tuning=origin)
+        | as_metadata(stage_metrics(
+            "enrichment", items=len(texts), duration_s=run.elapsed_s,
+            latencies_s=[o.call_seconds for o in outcomes.values() if o.call_seconds is not None],
+            errors=sum(o.failed_call for o in outcomes.values()), retries=0, rate_limited=0,
+            timeouts=sum(o.timed_out for o in outcomes.values()), batch_size=clamp(batch, BATCH_BOUNDS),
+            concurrency=clamp(concurrency, CONCURRENCY_BOUNDS), cpu_pct=run.cpu_pct(), peak_rss_mb=run.peak_rss_mb())))
     return facts
 
 

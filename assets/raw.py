@@ -16,6 +16,8 @@ from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import payloads_frame, request_summary
 from phoenix_dagster.transforms.assessor import parcels_to_fetch
+from phoenix_dagster.tuning.metrics import as_metadata, from_requests
+from phoenix_dagster.tuning.state import current_setting
 
 RAW = dict(group_name="raw", partitions_def=ZIP_DAY_PARTITIONS, kinds={"parquet"},
            metadata={"dagster/column_schema": column_docs(RawPayloads)})
@@ -57,9 +59,10 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
                                      columns=["ParcelNumber", "payload_sha256"]),
         as_of=as_of, refresh_days=sources.refresh_days, full_refresh=config.full_refresh,
     )
+    batch, concurrency, origin = current_setting(warehouse, "collection:assessor",
+                                                 pinned_concurrency=sources.concurrency)
     try:
-        crawl = crawl_zip(api, zip_code, tuple(sources.assessor_property_types), plan=plan,
-                          concurrency=sources.concurrency)
+        crawl = crawl_zip(api, zip_code, tuple(sources.assessor_property_types), plan=plan, concurrency=concurrency)
     except RuntimeError as exc:  # the token was refused, or the ZIP could not be enumerated
         raise dg.Failure(str(exc), metadata=_log_requests(context, warehouse, api.name, api)) from None
     finally:
@@ -76,8 +79,10 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
         search_rows_seen=crawl.search_rows_seen, parcels_wanted=len(crawl.apns_wanted),
         parcels_requested=len(crawl.apns_fetched), parcels_collected=collected,
         unreadable_search_pages=len(crawl.unreadable_pages), full_refresh=config.full_refresh,
-        requests_per_parcel=round(requests["requests"] / max(collected, 1), 4), **requests,
-    ))
+        requests_per_parcel=round(requests["requests"] / max(collected, 1), 4), concurrency=concurrency,
+        tuning=origin, **requests,
+    ) | as_metadata(from_requests("collection:assessor", api.records, duration_s=run.elapsed_s, batch_size=batch,
+                                  concurrency=concurrency, cpu_pct=run.cpu_pct(), peak_rss_mb=run.peak_rss_mb())))
     return payloads
 
 
@@ -90,7 +95,7 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
     run = AssetRun(context, warehouse)
     day, zip_code = date_and_zip(context)
     earlier = lake.history("stg_listings__listings", zip_code, before=day, columns=["source", "ModificationTimestamp"])
-    payloads, failures, metadata = [], [], {}
+    payloads, failures, metadata, records = [], [], {}, []
     for source in sources.listing_sources(replay_time=partition_start_utc(day), day=day):
         since = None
         if earlier is not None and not source.complete:
@@ -103,6 +108,7 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
         finally:
             getattr(source, "close", lambda: None)()
         requests = _log_requests(context, warehouse, source.name, source)
+        records += source.records
         payloads += fetched.payloads
         failures += [{"source": source.name, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
                       "raw_record": ""} for f in fetched.failures]
@@ -114,5 +120,8 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
                                                                 "reason": pl.String, "raw_record": pl.String}))
     frame = payloads_frame(payloads)
     context.add_output_metadata(run.finish(rows_in=0, rows_out=frame.height, rows_quarantined=quarantined,
-                                           sources=", ".join(sources.listings), **metadata))
+                                           sources=", ".join(sources.listings), **metadata)
+                                | as_metadata(from_requests("collection:listings", records, duration_s=run.elapsed_s,
+                                                            batch_size=None, concurrency=1, cpu_pct=run.cpu_pct(),
+                                                            peak_rss_mb=run.peak_rss_mb())))
     return frame

@@ -13,7 +13,7 @@ from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.run_log import AssetRun
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.schemas.ops import PartitionCounts, QualityDaily
+from phoenix_dagster.schemas.ops import PartitionCounts, QualityDaily, RunMetrics
 from phoenix_dagster.serving.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.serving.daily_report import report_update, upsert_report
 from phoenix_dagster.transforms.costs import (BUDGET_STATUS_SQL, COST_DAILY_SQL, load_prices, partition_cost_events,
@@ -157,3 +157,30 @@ def daily_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         cost_usd=float(cost), errors=errors.to_dicts(), budget=budget.to_dicts()[0] if budget.height else None)
     upsert_report(mongo.db()[REPORTS], date.fromisoformat(day), update)
     return dg.MaterializeResult(metadata=run.finish(rows_in=quality.height, rows_out=1, target=mongo.describe()))
+
+
+@dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"duckdb"},
+          deps=["raw_assessor_payloads", "raw_listing_payloads", "listing_text_facts", "mongo_properties"],
+          metadata={"dagster/column_schema": column_docs(RunMetrics), "dagster/table_name": "ops.run_metrics"})
+def run_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per stage of this run (collection per source kind, enrichment, serving): items, duration,
+    throughput, p50/p95 latency, error and retry rates, 429s, timeouts, CPU, peak memory, and the
+    batch size and concurrency used. Each materialization carries the rows; the tuning sensor
+    reads every one of them."""
+    run = AssetRun(context, warehouse)
+    records = context.instance.get_records_for_run(context.run.run_id,
+                                                   of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    stages = []
+    for record in records:
+        metadata = record.event_log_entry.dagster_event.event_specific_data.materialization.metadata
+        if "stage_metrics" in metadata and record.event_log_entry.dagster_event.partition == context.partition_key:
+            stages.append(metadata["stage_metrics"].data)
+    now = datetime.now(timezone.utc)
+    rows = pl.DataFrame([{**s, "run_id": context.run.run_id, "partition": context.partition_key, "recorded_at": now}
+                         for s in stages], schema_overrides={"p50_ms": pl.Float64, "p95_ms": pl.Float64,
+                                                             "batch_size": pl.Int64, "concurrency": pl.Int64})
+    if rows.height:
+        warehouse.replace_rows("ops.run_metrics", rows, where={"run_id": context.run.run_id,
+                                                              "partition": context.partition_key})
+    return dg.MaterializeResult(metadata=run.finish(rows_in=len(stages), rows_out=rows.height)
+                                | {"stages": dg.MetadataValue.json(stages)})

@@ -1,6 +1,6 @@
 """phoenix-estate: run the platform's main job and look at what it produced.
 
-    phoenix-estate run [--date YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
+    phoenix-estate run [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
     phoenix-estate eval-extractor [--extractor rules|llm]
     phoenix-estate docs [--write]
@@ -97,6 +97,28 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=None, *,
             print(f"      error: {outcome.error}", file=out)
         outcomes.append(outcome)
     return outcomes
+
+
+CLI_TUNING_CURSOR = "phoenix/cli/retune_from_run_metrics"
+
+
+def retune(defs, instance, out=None) -> list[str]:
+    """Tick the tuning sensor once, as the daemon would after these runs; its cursor is kept
+    in the instance, so the next command continues where this one stopped."""
+    import dagster as dg
+
+    from phoenix_dagster.sensors import retune_from_run_metrics
+
+    out = out or sys.stdout
+    cursor = instance.run_storage.get_cursor_values({CLI_TUNING_CURSOR}).get(CLI_TUNING_CURSOR)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": defs.resources["warehouse"]},
+                                 definitions=defs) as context:
+        result = retune_from_run_metrics(context)
+        if context.cursor:
+            instance.run_storage.set_cursor_values({CLI_TUNING_CURSOR: context.cursor})
+    message = getattr(result, "skip_message", None) or str(result)
+    print(f"  Tuning: {message}", file=out)
+    return [message]
 
 
 def _has_table(warehouse, name: str) -> bool:
@@ -220,12 +242,35 @@ def evaluate_extractor(kind: str, out=None) -> int:
     return 0
 
 
+def _days(args) -> list[str]:
+    """The partition days a run command covers: --date, or --from … --to, or today."""
+    from datetime import date, timedelta
+
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to) or args.date:
+            raise ConfigError("a backfill needs both --from and --to, and no --date")
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+        if last < first:
+            raise ConfigError(f"--to {last} is before --from {first}")
+        days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    else:
+        days = [args.date or _today_in_phoenix()]
+        date.fromisoformat(days[0])
+    from phoenix_dagster.partitions import FIRST_DATE
+
+    if days[-1] > _today_in_phoenix() or days[0] < FIRST_DATE:
+        raise ConfigError(f"partition days run from {FIRST_DATE} to today in Phoenix ({_today_in_phoenix()})")
+    return days
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="phoenix-estate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="materialize the daily_refresh job for a day and ZIP codes, in-process")
     run.add_argument("--date", help="partition day, YYYY-MM-DD (default: today in Phoenix)")
+    run.add_argument("--from", dest="date_from", help="backfill: first day, YYYY-MM-DD (with --to)")
+    run.add_argument("--to", dest="date_to", help="backfill: last day, YYYY-MM-DD (inclusive)")
     run.add_argument("--zip", nargs="+", dest="zip_codes", help="ZIP codes (default: all of PHOENIX_ZIP_CODES)")
     run.add_argument("--full-refresh", action="store_true",
                      help="fetch every parcel's detail again, however recent (default: incremental)")
@@ -248,8 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sql":
             run_sql(args.query, settings)
             return 0
-        day = args.date or _today_in_phoenix()
-        datetime.strptime(day, "%Y-%m-%d")
+        days = _days(args)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))
         if unknown:
@@ -258,13 +302,18 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"phoenix-estate: {exc}", file=sys.stderr)
         return 2
-    print(f"Phoenix real estate: daily_refresh for {day}, ZIP {', '.join(zip_codes)} "
+    print(f"Phoenix real estate: daily_refresh for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}, ZIP {', '.join(zip_codes)} "
           f"(assessor: {settings.assessor_source}, listings: {', '.join(settings.listing_sources)}; "
           f"data in {settings.data_dir})", flush=True)
     from phoenix_dagster.definitions import defs
 
-    outcomes = run_partitions(defs, _instance(settings), day, zip_codes, full_refresh=args.full_refresh)
-    print_summary(defs, day, outcomes, settings)
+    instance = _instance(settings)
+    outcomes = []
+    for day in days:
+        todays = run_partitions(defs, instance, day, zip_codes, full_refresh=args.full_refresh)
+        print_summary(defs, day, todays, settings)
+        retune(defs, instance)
+        outcomes += todays
     return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -20,7 +21,7 @@ from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.sources import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
-from phoenix_dagster.sensors import quality_and_budget_alerts
+from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics
 from phoenix_dagster.settings import Settings
 
 DAILY_REFRESH = "daily_refresh"
@@ -45,6 +46,17 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
         yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=key)
 
 
+@dg.schedule(job=daily_refresh, cron_schedule="0 4 * * 0", execution_timezone=TIMEZONE,
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def weekly_full_assessor_refresh(context: dg.ScheduleEvaluationContext):
+    """Sundays at 04:00 in Phoenix: every ZIP with every parcel's detail fetched again."""
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
+    config = {"ops": {"raw_assessor_payloads": {"config": {"full_refresh": True}}}}
+    for zip_code in ZIP_DAY_PARTITIONS.get_partitions_def_for_dimension("zip").get_partition_keys():
+        yield dg.RunRequest(run_key=f"full|{day}|{zip_code}", partition_key=partition_key(day, zip_code),
+                            run_config=config, tags={"phoenix/refresh": "full"})
+
+
 def build_resources(settings: Settings) -> dict:
     database = settings.mongodb_database
     mongo = (MongoResource(uri=dg.EnvVar("MONGODB_URI"), database=database) if os.environ.get("MONGODB_URI")
@@ -58,7 +70,7 @@ def build_resources(settings: Settings) -> dict:
         "alert_channels": alert_channels(),
         "ollama": OllamaResource(host=settings.ollama.host, model=settings.ollama.model,
                                  timeout_s=settings.ollama.timeout_s, batch_size=settings.ollama.batch_size,
-                                 concurrency=settings.ollama.concurrency),
+                                 concurrency=settings.ollama.concurrency),  # None: the tuning state decides
         "sources": SourcesResource(
             assessor=settings.assessor_source,
             listings=list(settings.listing_sources),
@@ -115,16 +127,39 @@ def alert_channels() -> AlertChannelsResource:
     )
 
 
+# Cross-cutting policy, applied once to the whole graph (not repeated on every asset):
+# marts and rollups follow their inputs for every updated partition, and only once the
+# blocking checks upstream have passed; marts say how fresh they must be.
+FOLLOW_INPUTS = (
+    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
+AUTOMATED_GROUPS = {"marts", "rollups", "serving"}
+
+
+def apply_policies(assets: list) -> list:
+    def policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+        changes = {}
+        if spec.group_name in AUTOMATED_GROUPS:
+            changes["automation_condition"] = FOLLOW_INPUTS
+        if spec.group_name == "marts":
+            changes["freshness_policy"] = MART_FRESHNESS
+        return spec.replace_attributes(**changes) if changes else spec
+
+    return dg.map_asset_specs(policy, assets)
+
+
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
+        assets=apply_policies([
             *dg.load_assets_from_modules([raw, staging, intermediate, enriched, serving, rollups]),
             *sql_model_assets,
-        ],
+        ]),
         asset_checks=schema_checks,
         jobs=[daily_refresh],
-        schedules=[daily_refresh_schedule],
-        sensors=[quality_and_budget_alerts],
+        schedules=[daily_refresh_schedule, weekly_full_assessor_refresh],
+        sensors=[quality_and_budget_alerts, retune_from_run_metrics],
         resources={**build_resources(settings), **resource_overrides},
     )
 

@@ -3,11 +3,13 @@ the same counts as Dagster metadata."""
 
 from __future__ import annotations
 
+import resource
 import time
 from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
+import psutil
 
 from phoenix_dagster.resources.warehouse import WarehouseResource
 
@@ -22,6 +24,20 @@ class AssetRun:
     def __init__(self, context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         self.context, self.warehouse = context, warehouse
         self.started = time.perf_counter()
+        self._cpu_started = sum(psutil.Process().cpu_times()[:2])
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def cpu_pct(self) -> float:
+        """Process CPU time over the machine's CPU capacity since the asset started (100 = every core busy)."""
+        wall = self.elapsed_s * (psutil.cpu_count() or 1)
+        return 100 * (sum(psutil.Process().cpu_times()[:2]) - self._cpu_started) / wall if wall > 0 else 0.0
+
+    @staticmethod
+    def peak_rss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def quarantine(self, rejected: pl.DataFrame) -> int:
         """Replace this asset's quarantine rows for the partition with ``rejected``
@@ -46,4 +62,5 @@ class AssetRun:
             "finished_at": datetime.now(timezone.utc),
         }]))
         return {"rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": rows_quarantined,
-                "duration_s": round(duration, 3), **extra}
+                "duration_s": round(duration, 3), "cpu_pct": round(self.cpu_pct(), 1),
+                "peak_rss_mb": round(self.peak_rss_mb(), 1), **extra}

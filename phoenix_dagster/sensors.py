@@ -54,3 +54,42 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Wa
             for a in new]
     warehouse.append_rows("ops.alerts", pl.DataFrame(rows))
     return dg.SkipReason(f"sent {len(new)} alert(s): {', '.join(a.condition for a in new)}")
+
+
+RUN_METRICS = dg.AssetKey("run_metrics")
+TUNED_STAGES = ("collection:assessor", "enrichment")
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def retune_from_run_metrics(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """Reads every run_metrics materialization since the last one it saw (a storage-id cursor,
+    not @asset_sensor, which sees only the latest between ticks) and lets the controller decide
+    each tuned stage's next batch size and concurrency into ops.batch_tuning."""
+    from phoenix_dagster.tuning.controller import decide
+    from phoenix_dagster.tuning.state import current_setting
+
+    cursor = int(context.cursor) if context.cursor else None
+    result = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
+    if not result.records:
+        return dg.SkipReason("no new run metrics")
+    decisions = []
+    try:
+        for record in result.records:
+            materialization = record.asset_materialization
+            stages = materialization.metadata["stages"].data if "stages" in materialization.metadata else []
+            for metrics in stages:
+                if metrics["stage"] not in TUNED_STAGES:
+                    continue
+                batch, concurrency, origin = current_setting(warehouse, metrics["stage"])
+                decision = decide(batch, concurrency, metrics)
+                row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": record.run_id,
+                       "batch_size_old": batch, "batch_size_new": decision.batch_size, "concurrency_old": concurrency,
+                       "concurrency_new": decision.concurrency, "reason": decision.reason}
+                warehouse.append_rows("ops.batch_tuning", pl.DataFrame([row]))
+                decisions.append(row)
+    except duckdb.Error as exc:
+        return dg.SkipReason(f"warehouse busy, will read these metrics again: {exc}")
+    context.update_cursor(str(result.records[-1].storage_id))
+    return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions: "
+                         + "; ".join(f"{d['stage']} {d['batch_size_new']}/{d['concurrency_new']}" for d in decisions))

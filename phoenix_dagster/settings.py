@@ -50,7 +50,7 @@ class MaricopaSettings:
     url: str = "https://mcassessor.maricopa.gov"
     rate_limit_per_hour: int = 1000
     refresh_days: int = 30
-    concurrency: int = 2
+    concurrency: int | None = None  # pinned when set; otherwise the tuning state decides (default 2)
     timeout_s: float = 30.0
     retry_budget: int = 200
     max_attempts: int = 5
@@ -64,7 +64,7 @@ class MaricopaSettings:
             url=env.get("MARICOPA_API_URL", "").strip() or cls.url,
             rate_limit_per_hour=number("MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
             refresh_days=number("MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
-            concurrency=number("MARICOPA_CONCURRENCY", cls.concurrency),
+            concurrency=number("MARICOPA_CONCURRENCY", None),
             timeout_s=number("MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
             retry_budget=number("MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
             max_attempts=number("MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
@@ -103,8 +103,8 @@ class OllamaSettings:
     host: str = "http://127.0.0.1:11434"
     model: str = "llama3.2"
     timeout_s: float = 60.0
-    batch_size: int = 10
-    concurrency: int = 5
+    batch_size: int | None = None  # pinned when set; otherwise the tuning state decides (default 10)
+    concurrency: int | None = None  # likewise (default 5)
 
     @classmethod
     def from_env(cls, env) -> "OllamaSettings":
@@ -112,8 +112,8 @@ class OllamaSettings:
             host=env.get("OLLAMA_HOST", "").strip() or cls.host,
             model=env.get("OLLAMA_MODEL", "").strip() or cls.model,
             timeout_s=_number(env, "OLLAMA_TIMEOUT_S", cls.timeout_s, float),
-            batch_size=_number(env, "OLLAMA_BATCH_SIZE", cls.batch_size),
-            concurrency=_number(env, "OLLAMA_CONCURRENCY", cls.concurrency),
+            batch_size=_number(env, "OLLAMA_BATCH_SIZE", None),
+            concurrency=_number(env, "OLLAMA_CONCURRENCY", None),
         )
 
 

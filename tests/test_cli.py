@@ -45,6 +45,24 @@ def test_run_then_query_from_the_command_line(tmp_path):
                             "select PostalCode, count(*) as n from marts.properties group by 1"],
                            env=env, capture_output=True, text=True, timeout=120)
     assert query.returncode == 0 and "85035" in query.stdout and "237" in query.stdout
+    assert "Tuning: 1 run metrics read, 2 decisions" in run.stdout
+    again = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-27", "--zip", "85035"],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "Tuning: 1 run metrics read, 2 decisions" in again.stdout  # only the new run
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        history = conn.execute("select count(*), count(distinct run_id) from ops.batch_tuning").fetchone()
+    assert history == (4, 2)  # two stages tuned after each of the two runs
+
+
+def test_backfill_ranges_are_checked(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOENIX_DATA_DIR", str(tmp_path))
+    assert main(["run", "--from", "2026-11-20"]) == 2
+    assert "needs both --from and --to" in capsys.readouterr().err
+    assert main(["run", "--from", "2026-11-20", "--to", "2026-11-19"]) == 2
+    assert main(["run", "--date", "2099-01-01"]) == 2
+    assert "partition days run from 2025-01-01" in capsys.readouterr().err
 
 
 def test_readme_table_reference_is_generated_from_the_schemas():

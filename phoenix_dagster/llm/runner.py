@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,9 @@ class Outcome:
     rejected: list[str] = field(default_factory=list)
     reason: str | None = None  # why the rules answered
     reply: LlmReply | None = None  # a new model reply (to cache and to cost)
+    call_seconds: float | None = None  # wall time of the call made in this run
+    failed_call: bool = False  # a call was made and did not return a usable reply
+    timed_out: bool = False
 
 
 @dataclass
@@ -72,19 +76,24 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
             in_flight[0] += 1
             stats.calls += 1
             stats.max_in_flight = max(stats.max_in_flight, in_flight[0])
+        started = time.perf_counter()
         try:
             reply = extractor.extract(texts[key])
         except httpx.TimeoutException as exc:
-            outcome = Outcome("rules", reason=f"model call timed out ({type(exc).__name__})")
+            outcome = Outcome("rules", reason=f"model call timed out ({type(exc).__name__})", failed_call=True,
+                              timed_out=True)
         except CALL_ERRORS as exc:
             with lock:
                 failures_in_a_row[0] += 1
-            return key, Outcome("rules", reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})")
+            return key, Outcome("rules", reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})",
+                                call_seconds=time.perf_counter() - started, failed_call=True)
         else:
             outcome = _judge(reply, today, method="llm")
+            outcome.failed_call = outcome.method != "llm"
         finally:
             with lock:
                 in_flight[0] -= 1
+        outcome.call_seconds = time.perf_counter() - started
         with lock:
             failures_in_a_row[0] = 0
         return key, outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import dagster as dg
 import polars as pl
 
@@ -13,8 +15,8 @@ class OllamaResource(dg.ConfigurableResource):
     host: str = DEFAULT_HOST
     model: str = DEFAULT_MODEL
     timeout_s: float = 60.0
-    batch_size: int = 10  # bounded 5–100 when used
-    concurrency: int = 5  # bounded 1–5 when used
+    batch_size: Optional[int] = None  # OLLAMA_BATCH_SIZE pins it (bounded 5–100); else the tuning state decides
+    concurrency: Optional[int] = None  # OLLAMA_CONCURRENCY pins it (bounded 1–5); else the tuning state decides
 
     def extractor(self) -> OllamaExtractor:
         return OllamaExtractor(self.host, self.model, self.timeout_s)

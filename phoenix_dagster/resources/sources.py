@@ -95,7 +95,7 @@ class SourcesResource(dg.ConfigurableResource):
     listings: list[str] = ["sample"]  # PHOENIX_LISTING_SOURCE
     assessor_property_types: list[str] = list(DEFAULT_RESIDENTIAL_TYPES)  # PHOENIX_ASSESSOR_PROPERTY_TYPES
     refresh_days: int = _DEFAULTS.refresh_days  # MARICOPA_REFRESH_DAYS
-    concurrency: int = _DEFAULTS.concurrency  # MARICOPA_CONCURRENCY
+    concurrency: Optional[int] = None  # MARICOPA_CONCURRENCY pins it; else the tuning state decides
     sample_dir: str = str(SAMPLE_DIR)
     inbox_dir: Optional[str] = None  # $PHOENIX_DATA_DIR/inbox, for csv_inbox
     maricopa: Optional[MaricopaResource] = None  # required when assessor == "maricopa"

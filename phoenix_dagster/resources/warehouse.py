@@ -16,8 +16,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.ops import (Alerts, CostEvents, LlmCache, PartitionCounts, QualityDaily, Quarantine,
-                                         RunLog, SourceRequests)
+from phoenix_dagster.schemas.ops import (Alerts, BatchTuning, CostEvents, LlmCache, PartitionCounts, QualityDaily,
+                                         Quarantine, RunLog, RunMetrics, SourceRequests)
 
 SCHEMAS = ("lake", "staging", "intermediate", "marts", "ops")
 OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
@@ -29,6 +29,8 @@ OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.quality_daily": QualityDaily,
     "ops.cost_events": CostEvents,
     "ops.alerts": Alerts,
+    "ops.run_metrics": RunMetrics,
+    "ops.batch_tuning": BatchTuning,
 }
 
 

@@ -182,3 +182,44 @@ class BudgetStatus(pa.DataFrameModel):
     properties_collected: pl.Int64 = pa.Field(ge=0, description="Distinct properties observed this month")
     level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="Month to date ≥ 80% of budget: WARNING; ≥ 95%: CRITICAL")
     projected_level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="The same for the projection")
+
+
+class RunMetrics(pa.DataFrameModel):
+    """ops.run_metrics: per run and stage, what the run measured; the tuning sensor reads it."""
+
+    run_id: str = pa.Field(description="Dagster run id")
+    partition: str = pa.Field(description="date|zip partition")
+    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment, serving")
+    items: pl.Int64 = pa.Field(ge=0, description="Items the stage handled (requests, listings, documents)")
+    duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the stage")
+    items_per_s: pl.Float64 = pa.Field(ge=0, description="items / duration_s")
+    p50_ms: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median item latency")
+    p95_ms: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="95th percentile item latency")
+    error_rate: pl.Float64 = pa.Field(ge=0, le=1, description="Items that failed / items")
+    retry_rate: pl.Float64 = pa.Field(ge=0, description="Retries / items")
+    rate_limited: pl.Int64 = pa.Field(ge=0, description="429 replies")
+    timeouts: pl.Int64 = pa.Field(ge=0, description="Timed-out items")
+    cpu_pct: pl.Float64 = pa.Field(ge=0, description="Process CPU time / (wall time × cores) during the stage (100 = the whole machine)")
+    peak_rss_mb: pl.Float64 = pa.Field(ge=0, description="Peak resident memory of the process so far")
+    batch_size: Optional[pl.Int64] = pa.Field(nullable=True, description="Batch size used")
+    concurrency: Optional[pl.Int64] = pa.Field(nullable=True, description="Concurrency used")
+    recorded_at: UTC_TIME = pa.Field(description="When recorded")
+
+    class Config:
+        strict = True
+
+
+class BatchTuning(pa.DataFrameModel):
+    """ops.batch_tuning: every decision of the tuning controller; the next run reads the latest."""
+
+    decided_at: UTC_TIME = pa.Field(description="When decided")
+    stage: str = pa.Field(description="Stage tuned")
+    run_id: str = pa.Field(description="Run whose metrics drove it")
+    batch_size_old: pl.Int64 = pa.Field(ge=1, description="Batch size before")
+    batch_size_new: pl.Int64 = pa.Field(ge=5, le=100, description="Batch size after")
+    concurrency_old: pl.Int64 = pa.Field(ge=1, description="Concurrency before")
+    concurrency_new: pl.Int64 = pa.Field(ge=1, le=5, description="Concurrency after")
+    reason: str = pa.Field(description="Why (the controller's rule and the numbers)")
+
+    class Config:
+        strict = True

@@ -1,0 +1,1 @@
+"""Self-tuning: run metrics in, batch size and concurrency out."""

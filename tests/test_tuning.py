@@ -1,0 +1,115 @@
+"""The tuning controller, the sensor that feeds it, the schedules and the automation."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from phoenix_dagster.definitions import build_definitions, daily_refresh_schedule, weekly_full_assessor_refresh
+from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.sensors import retune_from_run_metrics
+from phoenix_dagster.settings import Settings
+from phoenix_dagster.tuning.controller import TuningTargets, decide
+from phoenix_dagster.tuning.state import current_setting
+
+CLEAN = {"p95_ms": 300, "error_rate": 0.0, "rate_limited": 0, "timeouts": 0, "cpu_pct": 30, "peak_rss_mb": 500}
+
+
+def run_sequence(start, metrics_seq):
+    batch, concurrency = start
+    trail = []
+    for metrics in metrics_seq:
+        decision = decide(batch, concurrency, metrics)
+        batch, concurrency = decision.batch_size, decision.concurrency
+        trail.append((batch, concurrency, decision.reason.split(":")[0]))
+    return trail
+
+
+def test_fast_and_clean_runs_grow_additively_to_the_bounds():
+    trail = run_sequence((10, 1), [CLEAN] * 20)
+    assert trail[:3] == [(15, 2, "grow"), (20, 3, "grow"), (25, 4, "grow")]
+    assert trail[-1] == (100, 5, "hold")  # 5–100 and 1–5 hold
+
+
+def test_errors_429s_timeouts_and_memory_pressure_halve():
+    for trouble in ({"error_rate": 0.2}, {"rate_limited": 3}, {"timeouts": 1}, {"peak_rss_mb": 9000}):
+        decision = decide(40, 4, CLEAN | trouble)
+        assert (decision.batch_size, decision.concurrency) == (20, 2) and decision.reason.startswith("back off")
+    assert (decide(6, 1, CLEAN | {"rate_limited": 1}).batch_size, decide(6, 1, CLEAN | {"timeouts": 2}).concurrency) \
+        == (5, 1)  # never below the bounds
+
+
+def test_slow_runs_hold_inside_the_dead_band_and_do_not_oscillate():
+    slow = CLEAN | {"p95_ms": 1800}  # target 2000 ms, dead band 20%: 1600..2000 holds
+    assert {t[:2] for t in run_sequence((30, 3), [slow] * 5)} == {(30, 3)}
+    busy = CLEAN | {"cpu_pct": 95}
+    assert decide(30, 3, busy).reason.startswith("hold: CPU")
+    alternating = run_sequence((30, 3), [CLEAN, CLEAN | {"p95_ms": 1700}] * 3)
+    assert [t[2] for t in alternating] == ["grow", "hold"] * 3  # grows, then holds; never thrashes down
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return WarehouseResource(database=str(tmp_path / "w.duckdb"))
+
+
+def test_pinned_values_win_over_the_tuning_state(warehouse):
+    assert current_setting(warehouse, "enrichment") == (10, 5, "default")
+    warehouse.append_rows("ops.batch_tuning", pl.DataFrame([{
+        "decided_at": datetime.now(ZoneInfo("UTC")), "stage": "enrichment", "run_id": "r", "batch_size_old": 10,
+        "batch_size_new": 15, "concurrency_old": 5, "concurrency_new": 4, "reason": "test"}]))
+    assert current_setting(warehouse, "enrichment") == (15, 4, "tuning")
+    assert current_setting(warehouse, "enrichment", pinned_batch=50) == (50, 4, "pinned")
+
+
+def test_three_materializations_between_two_ticks_make_three_decisions(warehouse):
+    instance = dg.DagsterInstance.ephemeral()
+    for p95 in (300, 350, 400):
+        instance.report_runless_asset_event(dg.AssetMaterialization("run_metrics", metadata={"stages": dg.MetadataValue.json(
+            [{"stage": "enrichment", **CLEAN, "p95_ms": p95}, {"stage": "serving", **CLEAN}])}))
+    with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as context:
+        result = retune_from_run_metrics(context)
+        cursor = context.cursor
+    assert "3 run metrics read, 3 decisions" in result.skip_message
+    tuning = warehouse.query("select batch_size_old, batch_size_new from ops.batch_tuning order by decided_at")
+    assert tuning.rows() == [(10, 15), (15, 20), (20, 25)]  # each decision builds on the last
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": warehouse}) as context:
+        assert retune_from_run_metrics(context).skip_message == "no new run metrics"
+
+
+def test_schedules_ask_for_every_zip_of_the_day():
+    phoenix = ZoneInfo("America/Phoenix")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 28, 3, tzinfo=phoenix)) as context:
+        daily = list(daily_refresh_schedule(context))
+    assert [r.partition_key for r in daily] == ["2026-11-28|85031", "2026-11-28|85033", "2026-11-28|85035"]
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 29, 4, tzinfo=phoenix)) as context:
+        weekly = list(weekly_full_assessor_refresh(context))
+    assert [r.partition_key for r in weekly] == ["2026-11-29|85031", "2026-11-29|85033", "2026-11-29|85035"]
+    assert all(r.run_config["ops"]["raw_assessor_payloads"]["config"]["full_refresh"] for r in weekly)
+
+
+def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_path):
+    defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
+    instance = dg.DagsterInstance.ephemeral()
+    target = dg.AssetKey("quality_daily")
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(target).parent_keys
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                               asset_selection=dg.AssetSelection.assets(target))
+    for day in ("2026-11-20", "2026-11-27"):
+        for parent in parents:
+            instance.report_runless_asset_event(dg.AssetMaterialization(parent, partition=f"{day}|85031"))
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
+                                               asset_selection=dg.AssetSelection.assets(target))
+    assert result.get_requested_partitions(target) == set()  # blocking checks upstream have not passed yet
+    for parent in parents:
+        for check in graph.get(parent).check_keys:
+            instance.report_runless_asset_event(dg.AssetCheckEvaluation(asset_key=parent, check_name=check.name,
+                                                                        passed=True))
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
+                                               asset_selection=dg.AssetSelection.assets(target))
+    requested = sorted(key for key in result.get_requested_partitions(target))
+    assert requested == ["2026-11-20|85031", "2026-11-27|85031"]
+    assert graph.get(dg.AssetKey(["marts", "properties"])).freshness_policy is not None
