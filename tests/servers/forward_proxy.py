@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from servers.loopback import LoopbackServer, QuietHandler
 
-class ForwardProxy:
+
+class ForwardProxy(LoopbackServer):
     def __init__(self):
         self.forwarded: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "ForwardProxy":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"proxy": self}))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def dead_proxy_url() -> str:
@@ -38,20 +22,13 @@ def dead_proxy_url() -> str:
     return f"http://127.0.0.1:{port}"  # closed again: connections are refused
 
 
-class _Handler(BaseHTTPRequestHandler):
-    proxy: ForwardProxy
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802
         target = urlsplit(self.path)
-        self.proxy.forwarded.append(self.path)
+        self.owner.forwarded.append(self.path)
         upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
-        headers["X-Forwarded-By"] = self.proxy.url
+        headers["X-Forwarded-By"] = self.owner.url
         upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
         reply = upstream.getresponse()
         body = reply.read()
@@ -63,3 +40,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         upstream.close()
+
+
+ForwardProxy.handler = _Handler

@@ -20,9 +20,10 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from servers.loopback import LoopbackServer, QuietHandler
 
 ROWS_PER_PAGE = 25
 UNAUTHORIZED = b"[search]:Unauthorized access! Please contact support."
@@ -57,14 +58,13 @@ class SeenRequest:
     user_agent: str | None
 
 
-class MaricopaContractServer:
+class MaricopaContractServer(LoopbackServer):
     def __init__(self, search_rows: dict[str, list[dict]], parcels: dict[str, tuple[int, bytes]],
                  token: str = "test-token"):
         self.search_rows, self.parcels, self.token = search_rows, parcels, token
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.seen: list[SeenRequest] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_sample(cls, sample_dir: Path, token: str = "test-token") -> "MaricopaContractServer":
@@ -87,22 +87,6 @@ class MaricopaContractServer:
         with self._lock:
             return [r for r in self.seen if r.path.startswith(prefix)]
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "MaricopaContractServer":
-        handler = type("Handler", (_Handler,), {"contract": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     # -- the contract ---------------------------------------------------------------
     def _next_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -123,17 +107,10 @@ class MaricopaContractServer:
         return 404, b"Not Found", "text/plain"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    contract: MaricopaContractServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in two writes; without this each reply waits ~40 ms
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         parts = urlsplit(self.path)
-        contract = self.contract
+        contract = self.owner
         with contract._lock:
             contract.seen.append(SeenRequest(time.monotonic(), self.path, self.headers.get("AUTHORIZATION"),
                                              self.headers.get("user-agent")))
@@ -176,3 +153,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+MaricopaContractServer.handler = _Handler

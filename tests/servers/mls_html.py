@@ -14,15 +14,16 @@ from __future__ import annotations
 import html
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from servers.loopback import LoopbackServer, QuietHandler
 
 
 def _money(value) -> str:
     return f"${value:,.0f}" if isinstance(value, (int, float)) else str(value)
 
 
-class MlsHtmlServer:
+class MlsHtmlServer(LoopbackServer):
     def __init__(self, listings: list[dict], per_page: int = 20):
         self.listings = [r for r in listings if r.get("ListingId") and r.get("ListingKey")]
         self.per_page = per_page
@@ -31,22 +32,6 @@ class MlsHtmlServer:
         self.fail_statuses: deque[int] = deque()
         self.seen: list[dict] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "MlsHtmlServer":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"site": self}))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def cls(self, name: str) -> str:
         return name if self.layout == "v1" else f"x-{name}-2025"
@@ -94,17 +79,10 @@ class MlsHtmlServer:
         )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    site: MlsHtmlServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
-        site = self.site
+        site = self.owner
         with site._lock:
             site.seen.append({"path": parts.path, "query": parts.query, "user_agent": self.headers.get("User-Agent"),
                               "via_proxy": self.headers.get("X-Forwarded-By")})
@@ -132,3 +110,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+MlsHtmlServer.handler = _Handler

@@ -14,7 +14,8 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from servers.loopback import LoopbackServer, QuietHandler
 
 FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea", "YearBuilt", "GarageSpaces",
           "PoolPrivateYN", "AssociationYN", "AssociationFee", "NewConstructionYN", "Condition"]
@@ -41,31 +42,13 @@ def regex_answer(text: str) -> dict:
     return {**answer, "NotableFeatures": ["RV gate"] if "RV gate" in text else []}
 
 
-class OllamaServer:
+class OllamaServer(LoopbackServer):
     def __init__(self, models: tuple[str, ...] = ("llama3.2:latest",)):
         self.models = list(models)
         self.mode, self.delay_s, self.die_after = "good", 0.0, None
         self.chat_requests: list[dict] = []
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    def __enter__(self) -> "OllamaServer":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"ollama": self}))
-        self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"  # kept after stop(): tests name the host that went away
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def content_for(self, text: str) -> str:
         if self.mode == "not_json":
@@ -79,14 +62,7 @@ class OllamaServer:
         return json.dumps(answer)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    ollama: OllamaServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802
         if self.path == "/api/version":
             return self._send(200, {"version": "0.6.0-standin"})
@@ -95,12 +71,12 @@ class _Handler(BaseHTTPRequestHandler):
                 {"name": name, "model": name, "modified_at": "2026-11-01T00:00:00Z", "size": 2_019_393_189,
                  "digest": "a80c4f17acd5", "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B",
                                                        "quantization_level": "Q4_K_M"}}
-                for name in self.ollama.models]})
+                for name in self.owner.models]})
         self._send(404, {"error": "not found"})
 
     def do_POST(self) -> None:  # noqa: N802
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        server = self.ollama
+        server = self.owner
         if self.path not in ("/api/chat", "/api/generate"):
             return self._send(404, {"error": "not found"})
         model = request.get("model", "")
@@ -141,3 +117,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+OllamaServer.handler = _Handler

@@ -13,35 +13,22 @@ import json
 import re
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from servers.loopback import LoopbackServer, QuietHandler
 
 FILTER = re.compile(r"PostalCode eq '(?P<zip>\d{5})'(?: and ModificationTimestamp gt (?P<since>[0-9T:\-Z.]+))?$")
 
 
-class ResoContractServer:
+class ResoContractServer(LoopbackServer):
+    url_path = "/reso/odata"
+
     def __init__(self, listings: list[dict], token: str = "reso-token"):
         self.listings, self.token = listings, token
         self.next_link_host: str | None = None
         self.fail_statuses: deque[int] = deque()
         self.seen: list[dict] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/reso/odata"
-
-    def __enter__(self) -> "ResoContractServer":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"contract": self}))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def page(self, query: dict[str, list[str]]) -> tuple[int, dict]:
         match = FILTER.match((query.get("$filter") or [""])[0])
@@ -55,33 +42,26 @@ class ResoContractServer:
         body = {"@odata.context": "$metadata#Property", "value": rows[skip: skip + top]}
         if skip + top < len(rows):
             following = {k: v[0] for k, v in query.items()} | {"$skip": str(skip + top)}
-            host = self.next_link_host or f"{self._server.server_address[0]}:{self._server.server_address[1]}"
+            host = self.next_link_host or self.address
             body["@odata.nextLink"] = f"http://{host}/reso/odata/Property?{urlencode(following)}"
         return 200, body
 
 
-class _Handler(BaseHTTPRequestHandler):
-    contract: ResoContractServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
-        with self.contract._lock:
-            self.contract.seen.append({"path": parts.path, "query": {k: v[0] for k, v in query.items()},
+        with self.owner._lock:
+            self.owner.seen.append({"path": parts.path, "query": {k: v[0] for k, v in query.items()},
                                        "authorization": self.headers.get("Authorization")})
-            failing = self.contract.fail_statuses.popleft() if self.contract.fail_statuses else None
-        if self.headers.get("Authorization") != f"Bearer {self.contract.token}":
+            failing = self.owner.fail_statuses.popleft() if self.owner.fail_statuses else None
+        if self.headers.get("Authorization") != f"Bearer {self.owner.token}":
             return self._send(401, {"error": {"code": "401", "message": "Unauthorized"}})
         if failing:
             return self._send(failing, {"error": {"code": str(failing)}}, {"Retry-After": "0"} if failing == 429 else {})
         if parts.path != "/reso/odata/Property":
             return self._send(404, {"error": {"code": "404"}})
-        self._send(*self.contract.page(query))
+        self._send(*self.owner.page(query))
 
     def _send(self, code: int, document: dict, headers: dict | None = None) -> None:
         body = json.dumps(document).encode()
@@ -92,3 +72,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+ResoContractServer.handler = _Handler
