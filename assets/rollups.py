@@ -73,7 +73,7 @@ def partition_counts(context: dg.AssetExecutionContext, lake: LakeResource,
 
 @dg.asset(group_name="rollups", partitions_def=ZIP_DAY_PARTITIONS, kinds={"duckdb"},
           deps=["int_assessor_parcels", "stg_assessor__search_results", "stg_listings__listings",
-                "int_listings_matched", "int_properties_resolved", "listing_text_facts"],
+                "int_listings_matched", "enriched_properties", "listing_text_facts"],
           metadata={"dagster/column_schema": column_docs(QualityDaily), "dagster/table_name": "ops.quality_daily"})
 def quality_daily(context: dg.AssetExecutionContext, lake: LakeResource,
                   warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -92,7 +92,7 @@ def quality_daily(context: dg.AssetExecutionContext, lake: LakeResource,
         day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(timezone.utc),
         search=read("stg_assessor__search_results"), parcels=read("int_assessor_parcels"),
         listing_records=read("stg_listings__listings"), listings=read("int_listings_matched"),
-        properties=read("int_properties_resolved"), facts=read("listing_text_facts"), quarantined=by_label,
+        properties=read("enriched_properties"), facts=read("listing_text_facts"), quarantined=by_label,
         targets=quality_targets())
     warehouse.replace_rows("ops.quality_daily", rows, where={"date": date.fromisoformat(day), "PostalCode": zip_code})
     scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
@@ -112,10 +112,10 @@ def cost_ledger(context: dg.AssetExecutionContext, lake: LakeResource, warehouse
     prices, now = load_prices(), datetime.now(timezone.utc)
     requests = warehouse.query("select source, requests from ops.source_requests where run_id = ? and partition = ?",
                                [context.run.run_id, context.partition_key])
-    seconds = warehouse.query("select coalesce(sum(duration_s), 0) as s from ops.run_log where run_id = ? and "
-                              "partition = ?", [context.run.run_id, context.partition_key])["s"][0]
+    seconds = dict(warehouse.query("select asset, sum(duration_s) from ops.run_log where run_id = ? and "
+                                   "partition = ? group by 1", [context.run.run_id, context.partition_key]).iter_rows())
     events = partition_cost_events(prices, requests=requests, facts=lake.read("listing_text_facts", day, zip_code),
-                                   asset_seconds=float(seconds))
+                                   asset_seconds=seconds)
     stamp_args = dict(day=date.fromisoformat(day), run_id=context.run.run_id, when=now)
     warehouse.replace_rows("ops.cost_events", stamp(events, partition=context.partition_key, **stamp_args),
                            where={"partition": context.partition_key})

@@ -32,7 +32,7 @@ def warehouse(tmp_path):
 
 
 def spend(warehouse, day: date, usd: float) -> None:
-    event = {"service": "llm_model_hour", "quantity": usd / 0.4, "unit": "model hour", "unit_price_usd": 0.4,
+    event = {"service": "llm_model_hour", "item": "llama3.2", "quantity": usd / 0.4, "unit": "model hour", "unit_price_usd": 0.4,
              "cost_usd": usd}
     warehouse.append_rows("ops.cost_events", stamp([event], day=day, partition=f"{day}|85031", run_id="r", when=NOW))
 
@@ -48,11 +48,15 @@ def test_events_are_priced_from_the_prices_file_and_the_ledger_adds_up():
     prices = load_prices()
     requests = pl.DataFrame({"source": ["maricopa", "maricopa", "reso"], "requests": [200, 65, 4]})
     facts = pl.DataFrame({"prompt_tokens": [1000, 500], "completion_tokens": [300, 200], "model_seconds": [1.8, 1.8]})
-    events = {e["service"]: e for e in partition_cost_events(prices, requests=requests, facts=facts, asset_seconds=7200)}
+    listed = partition_cost_events(prices, requests=requests, facts=facts,
+                                   asset_seconds={"raw_assessor_payloads": 3600, "listing_text_facts": 3600})
+    events = {e["service"]: e for e in listed}
+    compute = [e for e in listed if e["service"] == "compute_hour"]
+    assert [e["item"] for e in compute] == ["listing_text_facts", "raw_assessor_payloads"]  # per asset
     assert events["maricopa_request"]["quantity"] == 265 and events["reso_request"]["quantity"] == 4
     assert events["llm_model_hour"]["quantity"] == pytest.approx(0.001)
     assert events["llm_model_hour"]["cost_usd"] == pytest.approx(0.001 * prices["prices"]["llm_model_hour"]["usd"])
-    assert events["compute_hour"]["cost_usd"] == pytest.approx(2 * prices["prices"]["compute_hour"]["usd"])
+    assert sum(e["cost_usd"] for e in compute) == pytest.approx(2 * prices["prices"]["compute_hour"]["usd"])
 
 
 def test_cost_daily_and_budget_status_come_from_the_events(warehouse):
@@ -77,7 +81,8 @@ def quality_row(**overrides) -> dict:
     return {"date": date(2026, 11, 28), "PostalCode": "85031", "source": "listing:reso", "records": 10,
             "completeness": 1.0, "field_completeness": [], "validity": 1.0, "quarantined": 0, "freshness_hours": 2.0,
             "duplicates": 0, "duplicate_rate": 0.0, "agreement": None, "agreement_checked": 0, "enriched_llm": None,
-            "enriched_cache": None, "enriched_rules": None, "model_validation_rate": None, "overall_score": 0.9,
+            "enriched_cache": None, "enriched_rules": None, "model_validation_rate": None, "text_disagreements": None,
+            "overall_score": 0.9,
             "status": "GOOD", "issues": [], "evaluated_at": NOW, **overrides}
 
 

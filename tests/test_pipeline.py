@@ -122,6 +122,8 @@ def test_quality_cost_and_the_daily_report_come_from_the_run(sample_run):
     listing = quality.filter((pl.col("source") == "listing:sample") & (pl.col("PostalCode") == "85031")).row(0, named=True)
     assert listing["quarantined"] == 1 and listing["validity"] == round(74 / 75, 4)  # 74 listings, 1 keyless record
     assert listing["enriched_rules"] == 1.0 and listing["agreement"] is not None
+    resolved = quality.filter(pl.col("source") == "resolved")
+    assert resolved["text_disagreements"].is_not_null().all()  # counted from enriched_properties
     budget = wh.query("select * from ops.budget_status").row(0, named=True)
     events = wh.query("select sum(cost_usd) as usd from ops.cost_events where strftime(date, '%Y-%m') = ?",
                       [budget["month"]])["usd"][0]

@@ -21,23 +21,24 @@ def load_prices(path: Path = PRICES_FILE) -> dict:
     return {"prices": document["prices"], "monthly_budget_usd": float(document["monthly_budget_usd"])}
 
 
-def _event(prices: dict, service: str, quantity: float, unit: str | None = None) -> dict:
+def _event(prices: dict, service: str, quantity: float, unit: str | None = None, item: str = "") -> dict:
     price = prices["prices"].get(service, {"unit": unit or "unit", "usd": 0.0})
-    return {"service": service, "quantity": float(quantity), "unit": price["unit"], "unit_price_usd": float(price["usd"]),
-            "cost_usd": round(float(quantity) * float(price["usd"]), 8)}
+    return {"service": service, "item": item, "quantity": float(quantity), "unit": price["unit"],
+            "unit_price_usd": float(price["usd"]), "cost_usd": round(float(quantity) * float(price["usd"]), 8)}
 
 
 def partition_cost_events(prices: dict, *, requests: pl.DataFrame, facts: pl.DataFrame,
-                          asset_seconds: float) -> list[dict]:
+                          asset_seconds: dict[str, float]) -> list[dict]:
     """Events of one partition's run. ``requests``: ops.source_requests rows of the run;
-    ``facts``: listing_text_facts of the partition (tokens and model seconds of this run's calls)."""
+    ``facts``: listing_text_facts of the partition (tokens and model seconds of this run's calls);
+    ``asset_seconds``: wall seconds of each asset's body in the run (ops.run_log)."""
     events = []
     for source, count in requests.group_by("source").agg(pl.col("requests").sum()).sort("source").iter_rows():
-        events.append(_event(prices, REQUEST_SERVICES.get(source, f"{source}_request"), count, "request"))
+        events.append(_event(prices, REQUEST_SERVICES.get(source, f"{source}_request"), count, "request", source))
     events.append(_event(prices, "llm_prompt_1k_tokens", facts["prompt_tokens"].sum() / 1000))
     events.append(_event(prices, "llm_completion_1k_tokens", facts["completion_tokens"].sum() / 1000))
     events.append(_event(prices, "llm_model_hour", facts["model_seconds"].sum() / 3600))
-    events.append(_event(prices, "compute_hour", asset_seconds / 3600))
+    events += [_event(prices, "compute_hour", seconds / 3600, item=asset) for asset, seconds in sorted(asset_seconds.items())]
     return events
 
 
@@ -46,8 +47,9 @@ def storage_cost_events(prices: dict, *, day: date, lake_bytes: int, warehouse_b
     """One day's share of a GB-month for what is stored now."""
     days = calendar.monthrange(day.year, day.month)[1]
     return [
-        _event(prices, "storage_gb_month", (lake_bytes + warehouse_bytes) / 1e9 / days),
-        _event(prices, "mongodb_gb_month", mongodb_bytes / 1e9 / days),
+        _event(prices, "storage_gb_month", lake_bytes / 1e9 / days, item="lake"),
+        _event(prices, "storage_gb_month", warehouse_bytes / 1e9 / days, item="warehouse"),
+        _event(prices, "mongodb_gb_month", mongodb_bytes / 1e9 / days, item="mongodb"),
     ]
 
 

@@ -12,7 +12,8 @@ properties (``resolved``):
   ``resolved``, properties that look like the same house under two ids (same address key);
 - agreement (listing sources): share of assessor-vs-listing comparisons within tolerance on
   LivingArea (±5%), YearBuilt (±1 year) and lot size (±10%);
-- enrichment shares by method and the model's validation pass rate (listing sources);
+- enrichment shares by method and the model's validation pass rate (listing sources); for
+  ``resolved``, how many properties' listing text contradicts a source's structured value;
 - overall_score: weighted mean (completeness 0.30, validity 0.30, 1 − duplicate_rate 0.15,
   freshness 0.10 as max(0, 1 − hours / target), agreement 0.15), weights of missing metrics
   dropped; status EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, else POOR;
@@ -134,7 +135,7 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
                      "quarantined": rejected, "freshness_hours": hours, "duplicates": duplicates,
                      "duplicate_rate": metrics["duplicate_rate"], "agreement": None, "agreement_checked": 0,
                      "enriched_llm": None, "enriched_cache": None, "enriched_rules": None,
-                     "model_validation_rate": None, **extra, "overall_score": overall, "status": status,
+                     "model_validation_rate": None, "text_disagreements": None, **extra, "overall_score": overall, "status": status,
                      "issues": issues, "evaluated_at": evaluated_at})
 
     for source in sorted(parcels["source"].unique().to_list()):
@@ -163,6 +164,8 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
             max(records.height - mine.height, 0) + shared, mine["fetched_at"].max(), extra)
 
     same_house = properties.filter(pl.col("address_key").is_not_null()).group_by("address_key").len()
+    contradicted = (properties.filter(pl.col("text_disagreements").list.len() > 0).height
+                    if "text_disagreements" in properties.columns else None)
     add("resolved", properties, {f: pl.lit(True) for f in RESOLVED_REQUIRED},
-        int((same_house["len"] - 1).sum()), properties["observed_at"].max(), {})
+        int((same_house["len"] - 1).sum()), properties["observed_at"].max(), {"text_disagreements": contradicted})
     return conform(pl.DataFrame(rows), QualityDaily)
