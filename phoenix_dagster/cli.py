@@ -102,23 +102,20 @@ def run_partitions(defs, instance, day: str, zip_codes: list[str], out=None, *,
 CLI_TUNING_CURSOR = "phoenix/cli/retune_from_run_metrics"
 
 
-def retune(defs, instance, out=None) -> list[str]:
+def retune(defs, instance) -> str:
     """Tick the tuning sensor once, as the daemon would after these runs; its cursor is kept
     in the instance, so the next command continues where this one stopped."""
     import dagster as dg
 
     from phoenix_dagster.sensors import retune_from_run_metrics
 
-    out = out or sys.stdout
     cursor = instance.run_storage.get_cursor_values({CLI_TUNING_CURSOR}).get(CLI_TUNING_CURSOR)
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": defs.resources["warehouse"]},
                                  definitions=defs) as context:
         result = retune_from_run_metrics(context)
         if context.cursor:
             instance.run_storage.set_cursor_values({CLI_TUNING_CURSOR: context.cursor})
-    message = getattr(result, "skip_message", None) or str(result)
-    print(f"  Tuning: {message}", file=out)
-    return [message]
+    return getattr(result, "skip_message", None) or str(result)
 
 
 def _has_table(warehouse, name: str) -> bool:
@@ -136,7 +133,8 @@ def _failure_text(event) -> str:
     return event.message
 
 
-def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None) -> None:
+def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None,
+                  tuning: str = "") -> None:
     out = out or sys.stdout
     warehouse = defs.resources["warehouse"]
     mongo = defs.resources["mongo"]
@@ -186,6 +184,8 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
             line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
                      f"projected ${b['projected_month_usd']:.4f}")
         print(line, file=out)
+    if tuning:
+        print(f"  Tuning: {tuning}", file=out)
     print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
     print(f"  Lake: {settings.lake_dir}", file=out)
@@ -311,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for day in days:
         todays = run_partitions(defs, instance, day, zip_codes, full_refresh=args.full_refresh)
-        print_summary(defs, day, todays, settings)
-        retune(defs, instance)
+        print_summary(defs, day, todays, settings, tuning=retune(defs, instance))
         outcomes += todays
     return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
 
