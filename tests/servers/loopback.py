@@ -35,8 +35,12 @@ class LoopbackServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    _stopping = threading.Lock()
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop once, however many threads ask (a server told to die mid-batch asks from each)."""
+        with self._stopping:
+            server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
