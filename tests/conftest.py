@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from phoenix_dagster.cli import PartitionOutcome, run_partitions
+from phoenix_dagster.runner import PartitionOutcome, run_partitions
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.settings import Settings
 from servers.forward_proxy import dead_proxy_url

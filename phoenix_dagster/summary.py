@@ -1,0 +1,79 @@
+"""The summary a run command ends with: per-ZIP counts and market medians, quality, checks,
+enrichment, cost, tuning, and where everything is."""
+
+from __future__ import annotations
+
+import sys
+
+from phoenix_dagster.runner import PartitionOutcome
+from phoenix_dagster.settings import Settings
+
+
+def _has_table(warehouse, name: str) -> bool:
+    return bool(warehouse.query("select count(*) as n from information_schema.tables where table_name = ?",
+                                [name])["n"][0])
+
+
+def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None,
+                  tuning: str = "") -> None:
+    out = out or sys.stdout
+    warehouse = defs.resources["warehouse"]
+    mongo = defs.resources["mongo"]
+    counts = warehouse.query(
+        "select PostalCode, properties, with_listing, unmatched_listings, quarantined, served "
+        "from ops.partition_counts where date = ? order by PostalCode", [day])
+    marts = warehouse.query(
+        "select (select count(*) from marts.properties) as properties, "
+        "(select count(*) from marts.zip_market_stats) as zip_days")
+    stats = warehouse.query(
+        "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
+        "from marts.zip_market_stats where date = ? order by PostalCode", [day])
+    quality = dict(warehouse.query(
+        "select PostalCode, min(overall_score) || ' ' || arg_min(status, overall_score) from ops.quality_daily "
+        "where date = ? group by 1", [day]).iter_rows()) if _has_table(warehouse, "quality_daily") else {}
+    passed = sum(o.checks_passed for o in outcomes)
+    failed = sum(len(o.checks_failed) for o in outcomes)
+    print(f"\nSummary for {day}", file=out)
+    print(f"  {'ZIP':<7}{'properties':>11}{'listed':>8}{'unmatched':>11}{'quarantined':>13}{'served':>8}"
+          f"{'active':>8}{'median $':>11}{'$/sqft':>8}  quality (worst source)", file=out)
+    medians = {row["PostalCode"]: row for row in stats.iter_rows(named=True)}
+    for row in counts.iter_rows(named=True):
+        stat = medians.get(row["PostalCode"], {})
+        price = stat.get("median_list_price")
+        per_sqft = stat.get("median_price_per_sqft")
+        print(f"  {row['PostalCode']:<7}{row['properties']:>11}{row['with_listing']:>8}{row['unmatched_listings']:>11}"
+              f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
+              f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}"
+              f"  {quality.get(row['PostalCode'], '-')}", file=out)
+    print(f"  Checks: {passed} passed, {failed} failed", file=out)
+    methods: dict[str, int] = {}
+    for outcome in outcomes:
+        for method, count in outcome.enrichment_methods.items():
+            methods[method] = methods.get(method, 0) + count
+    states = sorted({o.model_state for o in outcomes if o.model_state})
+    print(f"  Enrichment: {', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'nothing to read'}"
+          f" — {'; '.join(states) or 'no listing text'}", file=out)
+    if _has_table(warehouse, "budget_status"):
+        run_ids = [o.run_id for o in outcomes]
+        run_cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events "
+                                   "where run_id in (select unnest(?))", [run_ids])["usd"][0]
+        properties = int(counts["properties"].sum()) if counts.height else 0
+        budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
+        line = f"  Cost: ${run_cost:.6f} for these runs (${run_cost / max(properties, 1):.8f} per property)"
+        if budget.height:
+            b = budget.row(0, named=True)
+            line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
+                     f"projected ${b['projected_month_usd']:.4f}")
+        print(line, file=out)
+    if tuning:
+        print(f"  Tuning: {tuning}", file=out)
+    print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
+          f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
+    print(f"  Lake: {settings.lake_dir}", file=out)
+    from phoenix_dagster.serving.properties import COLLECTION
+
+    documents = mongo.db()[COLLECTION].count_documents({})
+    print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
+    print("\nNext:", file=out)
+    print("  make ui          # Dagster UI at http://127.0.0.1:3000 (lineage, checks, runs)", file=out)
+    print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)
