@@ -28,8 +28,14 @@ class AssessorCollection(dg.Config):
 
 
 def _log_requests(context: dg.AssetExecutionContext, warehouse: WarehouseResource, source: str, api) -> dict:
-    """Append the source's request summary to ops.source_requests; return run totals."""
+    """Append the source's request summary to ops.source_requests (with a ``proxy`` row for
+    traffic that went through proxies); return run totals."""
     summary = request_summary(api.records)
+    proxied = getattr(api, "proxy_bytes", 0)
+    if proxied:
+        summary = pl.concat([summary, pl.DataFrame([{"endpoint": "proxy", "outcome": "ok", "status": None, "requests": 0,
+                                                     "retries": 0, "bytes": proxied, "seconds": 0.0,
+                                                     "rate_limit_wait_s": 0.0}], schema=summary.schema)])
     warehouse.append_rows("ops.source_requests", summary.with_columns(
         pl.lit(context.run.run_id).alias("run_id"), pl.lit(context.partition_key).alias("partition"),
         pl.lit(source).alias("source"), pl.lit(datetime.now(timezone.utc)).alias("recorded_at")))

@@ -110,7 +110,8 @@ def cost_ledger(context: dg.AssetExecutionContext, lake: LakeResource, warehouse
     run = AssetRun(context, warehouse)
     day, zip_code = date_and_zip(context)
     prices, now = load_prices(), datetime.now(timezone.utc)
-    requests = warehouse.query("select source, requests from ops.source_requests where run_id = ? and partition = ?",
+    requests = warehouse.query("select source, endpoint, requests, bytes from ops.source_requests "
+                               "where run_id = ? and partition = ?",
                                [context.run.run_id, context.partition_key])
     seconds = dict(warehouse.query("select asset, sum(duration_s) from ops.run_log where run_id = ? and "
                                    "partition = ? group by 1", [context.run.run_id, context.partition_key]).iter_rows())

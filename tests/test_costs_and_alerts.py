@@ -46,7 +46,9 @@ def rebuild(warehouse, budget=25.0):
 
 def test_events_are_priced_from_the_prices_file_and_the_ledger_adds_up():
     prices = load_prices()
-    requests = pl.DataFrame({"source": ["maricopa", "maricopa", "reso"], "requests": [200, 65, 4]})
+    requests = pl.DataFrame({"source": ["maricopa", "maricopa", "reso", "mls_html"],
+                             "endpoint": ["search", "parcel", "listings", "proxy"], "requests": [200, 65, 4, 0],
+                             "bytes": [1000, 2000, 300, 2_500_000_000]})
     facts = pl.DataFrame({"prompt_tokens": [1000, 500], "completion_tokens": [300, 200], "model_seconds": [1.8, 1.8]})
     listed = partition_cost_events(prices, requests=requests, facts=facts,
                                    asset_seconds={"raw_assessor_payloads": 3600, "listing_text_facts": 3600})
@@ -54,6 +56,8 @@ def test_events_are_priced_from_the_prices_file_and_the_ledger_adds_up():
     compute = [e for e in listed if e["service"] == "compute_hour"]
     assert [e["item"] for e in compute] == ["listing_text_facts", "raw_assessor_payloads"]  # per asset
     assert events["maricopa_request"]["quantity"] == 265 and events["reso_request"]["quantity"] == 4
+    assert events["proxy_gb"]["quantity"] == 2.5 and events["proxy_gb"]["cost_usd"] == pytest.approx(
+        2.5 * prices["prices"]["proxy_gb"]["usd"])  # proxied traffic is metered
     assert events["llm_model_hour"]["quantity"] == pytest.approx(0.001)
     assert events["llm_model_hour"]["cost_usd"] == pytest.approx(0.001 * prices["prices"]["llm_model_hour"]["usd"])
     assert sum(e["cost_usd"] for e in compute) == pytest.approx(2 * prices["prices"]["compute_hour"]["usd"])

@@ -207,6 +207,7 @@ def test_proxies_rotate_and_a_failing_one_is_parked():
     assert len(fetch.payloads) == 7 and not fetch.failures  # 1 search page + 6 details, all through the good proxy
     assert len(good.forwarded) == 8 and all(s["via_proxy"] == good.url for s in site.seen)
     assert pool.parked() == [pool.urls[0]]
+    assert source.proxy_bytes > 5_000  # 7 pages through the proxy, for the cost ledger
 
 
 def test_the_proxy_pool_parks_after_three_failures_for_five_minutes():

@@ -111,6 +111,11 @@ class MlsHtmlSource:
     def records(self) -> list[RequestRecord]:
         return self._http.records
 
+    @property
+    def proxy_bytes(self) -> int:
+        """Bytes received through proxies (announced lengths), for the cost ledger."""
+        return sum(self.proxies.bytes_by_proxy.values()) if self.proxies else 0
+
     def close(self) -> None:
         self._http.close()
 

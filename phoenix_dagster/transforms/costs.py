@@ -29,7 +29,8 @@ def _event(prices: dict, service: str, quantity: float, unit: str | None = None,
 
 def partition_cost_events(prices: dict, *, requests: pl.DataFrame, facts: pl.DataFrame,
                           asset_seconds: dict[str, float]) -> list[dict]:
-    """Events of one partition's run. ``requests``: ops.source_requests rows of the run;
+    """Events of one partition's run. ``requests``: ops.source_requests rows of the run (source,
+    endpoint, requests, bytes; the ``proxy`` endpoint carries proxied bytes);
     ``facts``: listing_text_facts of the partition (tokens and model seconds of this run's calls);
     ``asset_seconds``: wall seconds of each asset's body in the run (ops.run_log)."""
     events = []
@@ -38,6 +39,9 @@ def partition_cost_events(prices: dict, *, requests: pl.DataFrame, facts: pl.Dat
     events.append(_event(prices, "llm_prompt_1k_tokens", facts["prompt_tokens"].sum() / 1000))
     events.append(_event(prices, "llm_completion_1k_tokens", facts["completion_tokens"].sum() / 1000))
     events.append(_event(prices, "llm_model_hour", facts["model_seconds"].sum() / 3600))
+    for source, proxied in (requests.filter(pl.col("endpoint") == "proxy").group_by("source")
+                            .agg(pl.col("bytes").sum()).sort("source").iter_rows()):
+        events.append(_event(prices, "proxy_gb", proxied / 1e9, item=source))
     events += [_event(prices, "compute_hour", seconds / 3600, item=asset) for asset, seconds in sorted(asset_seconds.items())]
     return events
 
