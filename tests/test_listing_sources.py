@@ -1,11 +1,9 @@
 """Each listing source against a server on 127.0.0.1 speaking its contract."""
 
 import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from listing_fixtures import sample_listings

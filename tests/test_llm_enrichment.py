@@ -1,6 +1,5 @@
 """Listing enrichment through the real ollama client against tests/servers/ollama.py on 127.0.0.1."""
 
-import json
 from datetime import date
 
 import pytest

@@ -9,7 +9,7 @@ import pytest
 from conftest import make_platform
 from phoenix_dagster.resources.sources import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
-from servers.maricopa import MALFORMED, MaricopaContractServer
+from servers.maricopa import MaricopaContractServer
 
 TOKEN = "mc-token-6f1e9a-do-not-leak"
 ZIP = "85031"

@@ -11,7 +11,7 @@ from phoenix_dagster.definitions import build_definitions, daily_refresh_schedul
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.sensors import retune_from_run_metrics
 from phoenix_dagster.settings import Settings
-from phoenix_dagster.tuning.controller import TuningTargets, decide
+from phoenix_dagster.tuning.controller import decide
 from phoenix_dagster.tuning.state import current_setting
 
 CLEAN = {"p95_ms": 300, "error_rate": 0.0, "rate_limited": 0, "timeouts": 0, "cpu_pct": 30, "peak_rss_mb": 500}

@@ -60,7 +60,7 @@ def main() -> None:
     from phoenix_dagster.sources.assessor_crawl import crawl_zip
     from phoenix_dagster.sources.base import payloads_frame
     from phoenix_dagster.sources.http import RetryBudget
-from phoenix_dagster.sources.maricopa import MaricopaApi
+    from phoenix_dagster.sources.maricopa import MaricopaApi
     from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
     from phoenix_dagster.transforms.assessor import stage_parcels
     from phoenix_dagster.transforms.payloads import decode_json_bodies
