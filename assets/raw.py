@@ -16,6 +16,7 @@ from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import payloads_frame, request_summary
 from phoenix_dagster.transforms.assessor import parcels_to_fetch
+from phoenix_dagster.transforms.payloads import REJECT_SCHEMA
 from phoenix_dagster.tuning.metrics import as_metadata, from_requests
 from phoenix_dagster.tuning.state import current_setting
 
@@ -78,7 +79,7 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     quarantined = run.quarantine(pl.DataFrame(
         [{"source": api.name, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}", "raw_record": ""}
          for f in crawl.failures],
-        schema={"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}))
+        schema=REJECT_SCHEMA))
     collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
     context.add_output_metadata(run.finish(
         rows_in=0, rows_out=payloads.height, rows_quarantined=quarantined, source=api.name,
@@ -122,8 +123,7 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
         metadata[f"{source.name}_requests"] = requests["requests"]
         if since is not None:
             metadata[f"{source.name}_since"] = since.isoformat()
-    quarantined = run.quarantine(pl.DataFrame(failures, schema={"source": pl.String, "record_key": pl.String,
-                                                                "reason": pl.String, "raw_record": pl.String}))
+    quarantined = run.quarantine(pl.DataFrame(failures, schema=REJECT_SCHEMA))
     frame = payloads_frame(payloads)
     context.add_output_metadata(run.finish(rows_in=0, rows_out=frame.height, rows_quarantined=quarantined,
                                            sources=", ".join(sources.listings), **metadata)

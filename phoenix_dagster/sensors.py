@@ -37,9 +37,8 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Wa
     target = float(os.environ.get("PHOENIX_FRESHNESS_TARGET_HOURS", "24") or 24)
     try:
         quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
-        budget = warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")]) \
-            if warehouse.query("select count(*) as n from information_schema.tables where table_name = "
-                               "'budget_status'")["n"][0] else pl.DataFrame()
+        budget = (warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
+                  if warehouse.has_table("budget_status") else pl.DataFrame())
         sent = set(warehouse.query("select condition from ops.alerts where day = ?", [day])["condition"].to_list())
     except duckdb.Error as exc:  # a run holds the warehouse: look again next tick
         return dg.SkipReason(f"warehouse busy: {exc}")

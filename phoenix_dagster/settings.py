@@ -57,17 +57,14 @@ class MaricopaSettings:
 
     @classmethod
     def from_env(cls, env) -> "MaricopaSettings":
-        def number(name: str, default, kind=int, low=1):
-            return _number(env, name, default, kind, low)
-
         return cls(
             url=env.get("MARICOPA_API_URL", "").strip() or cls.url,
-            rate_limit_per_hour=number("MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
-            refresh_days=number("MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
-            concurrency=number("MARICOPA_CONCURRENCY", None),
-            timeout_s=number("MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
-            retry_budget=number("MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
-            max_attempts=number("MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
+            rate_limit_per_hour=_number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
+            refresh_days=_number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
+            concurrency=_number(env, "MARICOPA_CONCURRENCY", None),
+            timeout_s=_number(env, "MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
+            retry_budget=_number(env, "MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
+            max_attempts=_number(env, "MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
         )
 
 

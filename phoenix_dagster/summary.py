@@ -9,11 +9,6 @@ from phoenix_dagster.runner import PartitionOutcome
 from phoenix_dagster.settings import Settings
 
 
-def _has_table(warehouse, name: str) -> bool:
-    return bool(warehouse.query("select count(*) as n from information_schema.tables where table_name = ?",
-                                [name])["n"][0])
-
-
 def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None,
                   tuning: str = "") -> None:
     out = out or sys.stdout
@@ -30,7 +25,7 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
         "from marts.zip_market_stats where date = ? order by PostalCode", [day])
     quality = dict(warehouse.query(
         "select PostalCode, min(overall_score) || ' ' || arg_min(status, overall_score) from ops.quality_daily "
-        "where date = ? group by 1", [day]).iter_rows()) if _has_table(warehouse, "quality_daily") else {}
+        "where date = ? group by 1", [day]).iter_rows()) if warehouse.has_table("quality_daily") else {}
     passed = sum(o.checks_passed for o in outcomes)
     failed = sum(len(o.checks_failed) for o in outcomes)
     print(f"\nSummary for {day}", file=out)
@@ -53,7 +48,7 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
     states = sorted({o.model_state for o in outcomes if o.model_state})
     print(f"  Enrichment: {', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'nothing to read'}"
           f" — {'; '.join(states) or 'no listing text'}", file=out)
-    if _has_table(warehouse, "budget_status"):
+    if warehouse.has_table("budget_status"):
         run_ids = [o.run_id for o in outcomes]
         run_cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events "
                                    "where run_id in (select unnest(?))", [run_ids])["usd"][0]

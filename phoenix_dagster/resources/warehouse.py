@@ -6,6 +6,7 @@ DuckDB allows one writer process; every write goes through this resource, and th
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -34,6 +35,9 @@ OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
 }
 
 
+_PREPARED: set[tuple[str, int]] = set()
+
+
 class WarehouseResource(DuckDBResource):
     """DuckDBResource plus the few write patterns the pipeline uses."""
 
@@ -42,11 +46,16 @@ class WarehouseResource(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with self.get_connection() as conn:
             conn.execute("set TimeZone = 'UTC'")
-            for schema in SCHEMAS:
-                conn.execute(f"create schema if not exists {schema}")
-            for table, model in OPS_TABLES.items():
-                empty = pl.DataFrame(schema=polars_schema(model))  # noqa: F841 (read by DuckDB below)
-                conn.execute(f"create table if not exists {table} as select * from empty")
+            # The schemas and ops tables are created once per warehouse file and process, not on
+            # every query; the file's inode tells a file recreated under the same path.
+            prepared = (self.database, os.stat(self.database).st_ino)
+            if prepared not in _PREPARED:
+                for schema in SCHEMAS:
+                    conn.execute(f"create schema if not exists {schema}")
+                for table, model in OPS_TABLES.items():
+                    empty = pl.DataFrame(schema=polars_schema(model))  # noqa: F841 (read by DuckDB below)
+                    conn.execute(f"create table if not exists {table} as select * from empty")
+                _PREPARED.add(prepared)
             yield conn
 
     def replace_rows(self, table: str, frame: pl.DataFrame, where: dict[str, object]) -> None:
@@ -74,6 +83,10 @@ class WarehouseResource(DuckDBResource):
         rows = conform(frame, OPS_TABLES[table])  # noqa: F841 (read by DuckDB below)
         with self.connect() as conn:
             conn.execute(f"insert into {table} by name select * from rows")
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.query("select count(*) as n from information_schema.tables where table_name = ?",
+                               [name])["n"][0])
 
     def size_bytes(self) -> int:
         path = Path(self.database)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import polars as pl
 
-from phoenix_dagster.transforms.payloads import DECODED_SCHEMA
+from phoenix_dagster.transforms.payloads import DECODED_SCHEMA, REJECT_SCHEMA
 
 # Redfin search download → RESO. Keys are matched after upper-casing and trimming; the URL
 # column's name has changed over the years, so it is matched by prefix.
@@ -110,8 +110,7 @@ def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFr
             records.append({**{k: payload[k] for k in ("source", "entity", "fetched_at", "sha256")},
                             "record_key": record.get("ListingKey") or f"{payload['record_key'][:12]}#line{number}",
                             "text": json.dumps(record)})
-    reject_schema = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
-    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=reject_schema)
+    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=REJECT_SCHEMA)
 
 
 def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -130,8 +129,7 @@ def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.D
         record["SelectorsVersion"] = str(selectors.version)
         records.append({**{k: page[k] for k in ("source", "entity", "fetched_at", "sha256")},
                         "record_key": record.get("ListingKey") or page["record_key"], "text": json.dumps(record)})
-    reject_schema = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
-    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=reject_schema)
+    return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=REJECT_SCHEMA)
 
 
 def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tuple[pl.DataFrame, pl.DataFrame]:
