@@ -6,48 +6,42 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
+from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.sources import SourcesResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
-from phoenix_dagster.run_log import AssetRun
-from phoenix_dagster.schemas import column_docs
-from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.listings import current_listings
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
 
 
-def _intermediate(model) -> dict:
-    return dict(group_name="intermediate", partitions_def=ZIP_DAY_PARTITIONS, kinds={"polars", "parquet"},
-                metadata={"dagster/column_schema": column_docs(model)})
-
-
-@dg.asset(**_intermediate(IntAssessorParcels))
+@lake_asset()
 def int_assessor_parcels(context: dg.AssetExecutionContext, stg_assessor__search_results: pl.DataFrame,
-                         stg_assessor__parcels: pl.DataFrame, sources: SourcesResource, lake: LakeResource,
-                         warehouse: WarehouseResource) -> pl.DataFrame:
+                         stg_assessor__parcels: pl.DataFrame, sources: SourcesResource,
+                         lake: LakeResource) -> pl.DataFrame:
     """The ZIP's wanted parcels (PHOENIX_ASSESSOR_PROPERTY_TYPES), one row each, with the latest
-    detail version from whichever day it was fetched, and a USPS-normalised address key."""
-    run = AssetRun(context, warehouse)
+    detail version from whichever day it was fetched (earlier days of stg_assessor__parcels
+    included), and a USPS-normalised address key."""
+    books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
     earlier = lake.history("stg_assessor__parcels", zip_code, before=day)
     versions = pl.concat([v for v in (earlier, stg_assessor__parcels) if v is not None])
     parcels = assessor_parcels(stg_assessor__search_results, versions, zip_code, tuple(sources.assessor_property_types))
-    context.add_output_metadata(run.finish(
+    context.add_output_metadata(books.finish(
         rows_in=stg_assessor__search_results.height + versions.height, rows_out=parcels.height,
         without_detail=parcels.filter(pl.col("detail_sha256").is_null()).height,
         address_fallbacks=parcels.filter(pl.col("address_parse") == "fallback").height))
     return parcels
 
 
-@dg.asset(**_intermediate(IntListingsMatched))
+@lake_asset()
 def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
-                         int_assessor_parcels: pl.DataFrame, sources: SourcesResource, lake: LakeResource,
-                         warehouse: WarehouseResource) -> pl.DataFrame:
+                         int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
+                         lake: LakeResource) -> pl.DataFrame:
     """Every current listing of the ZIP (its latest record) with the property it belongs to: by
     APN, else by USPS-normalised address; what matches nothing is flagged ``unmatched_listing``.
-    Incremental sources' listings carry over from earlier days until they change."""
-    run = AssetRun(context, warehouse)
+    Incremental sources' listings carry over from earlier days of stg_listings__listings until
+    they change."""
+    books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
     listings = current_listings(stg_listings__listings,
                                 lake.history("stg_listings__listings", zip_code, before=day),
@@ -55,24 +49,24 @@ def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listin
     matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
     rates = {f"match_{source}_{method}": n for source, method, n in
              matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}
-    context.add_output_metadata(run.finish(
+    context.add_output_metadata(books.finish(
         rows_in=listings.height, rows_out=matched.height, **rates,
         match_rate=round(matched.filter(pl.col("match_method") != "unmatched_listing").height / max(matched.height, 1), 4),
         address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height))
     return matched
 
 
-@dg.asset(**_intermediate(IntPropertiesResolved))
+@lake_asset()
 def int_properties_resolved(context: dg.AssetExecutionContext, int_assessor_parcels: pl.DataFrame,
-                            int_listings_matched: pl.DataFrame, warehouse: WarehouseResource) -> pl.DataFrame:
+                            int_listings_matched: pl.DataFrame, lake: LakeResource) -> pl.DataFrame:
     """One row per property in the ZIP: each parcel with its most recently modified listing,
     and each unmatched listing as its own property."""
-    run = AssetRun(context, warehouse)
+    books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
     resolved = resolve_properties(int_assessor_parcels, int_listings_matched, zip_code=zip_code,
                                   observed_date=date.fromisoformat(day))
     matches = dict(resolved.group_by("match_method").len().iter_rows())
-    context.add_output_metadata(run.finish(rows_in=int_assessor_parcels.height + int_listings_matched.height,
-                                           rows_out=resolved.height,
-                                           **{f"match_{method}": n for method, n in sorted(matches.items())}))
+    context.add_output_metadata(books.finish(rows_in=int_assessor_parcels.height + int_listings_matched.height,
+                                             rows_out=resolved.height,
+                                             **{f"match_{method}": n for method, n in sorted(matches.items())}))
     return resolved

@@ -1,69 +1,61 @@
-"""Staging layer: decode and type each source entity; rejects go to ops.quarantine."""
+"""Staging layer: decode and type each source entity; rejects are quarantined."""
 
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.partitions import ZIP_DAY_PARTITIONS, date_and_zip
+from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.sources import SourcesResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
-from phoenix_dagster.run_log import AssetRun
-from phoenix_dagster.schemas import column_docs
-from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
-from phoenix_dagster.transforms.listings import stage_listings
 from phoenix_dagster.transforms.listing_formats import listing_records
+from phoenix_dagster.transforms.listings import stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies
 
 
-def _staging(model) -> dict:
-    return dict(group_name="staging", partitions_def=ZIP_DAY_PARTITIONS, kinds={"polars", "parquet"},
-                metadata={"dagster/column_schema": column_docs(model)})
-
-
-@dg.asset(**_staging(StgAssessorSearchResults))
+@lake_asset(records=("quarantine",))
 def stg_assessor__search_results(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
-                                 warehouse: WarehouseResource) -> pl.DataFrame:
+                                 lake: LakeResource) -> pl.DataFrame:
     """One row per search result row the county returned (every type and ZIP, duplicates kept)."""
-    run = AssetRun(context, warehouse)
+    books = Bookkeeping(context, lake)
     pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
     decoded, _, unreadable = decode_json_bodies(pages)
     staged, rejected = stage_search_results(decoded)
-    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
-    context.add_output_metadata(run.finish(rows_in=pages.height, rows_out=staged.height, rows_quarantined=quarantined))
+    books.quarantine(pl.concat([unreadable, rejected]))
+    context.add_output_metadata(books.finish(rows_in=pages.height, rows_out=staged.height))
     return staged
 
 
-@dg.asset(**_staging(StgAssessorParcels))
+@lake_asset(records=("quarantine",))
 def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
-                          lake: LakeResource, warehouse: WarehouseResource) -> pl.DataFrame:
+                          lake: LakeResource) -> pl.DataFrame:
     """New versions of parcel details: one row per detail that parsed and whose body differs
     from every earlier version of that parcel. Malformed or truncated bodies are quarantined
     (and fetched again next run); "no such parcel" replies are counted."""
-    run = AssetRun(context, warehouse)
+    books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
     details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
     decoded, not_found, unreadable = decode_json_bodies(details)
     parsed, rejected = stage_parcels(decoded)
     versions = new_versions(parsed, lake.history("stg_assessor__parcels", zip_code, before=day,
                                                  columns=["ParcelNumber", "payload_sha256"]))
-    quarantined = run.quarantine(pl.concat([unreadable, rejected]))
-    context.add_output_metadata(run.finish(rows_in=details.height, rows_out=versions.height,
-                                           rows_quarantined=quarantined, parcels_not_found=not_found.height,
-                                           unchanged_payloads=parsed.height - versions.height))
+    books.quarantine(pl.concat([unreadable, rejected]))
+    context.add_output_metadata(books.finish(rows_in=details.height, rows_out=versions.height,
+                                             parcels_not_found=not_found.height,
+                                             unchanged_payloads=parsed.height - versions.height))
     return versions
 
 
-@dg.asset(**_staging(StgListings))
+@lake_asset(records=("quarantine",))
 def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloads: pl.DataFrame,
-                           sources: SourcesResource, warehouse: WarehouseResource) -> pl.DataFrame:
+                           sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
     """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
     configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
-    run = AssetRun(context, warehouse)
+    books = Bookkeeping(context, lake)
     _, zip_code = date_and_zip(context)
     decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
     records, unreadable_formats = listing_records(decoded, zip_code, sources.mls_selectors())
     staged, rejected = stage_listings(records, zip_code)
-    quarantined = run.quarantine(pl.concat([unreadable, unreadable_formats, rejected]))
-    context.add_output_metadata(run.finish(rows_in=records.height, rows_out=staged.height, rows_quarantined=quarantined))
+    books.quarantine(pl.concat([unreadable, unreadable_formats, rejected]))
+    context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height))
     return staged

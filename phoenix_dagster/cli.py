@@ -12,9 +12,8 @@ import argparse
 import sys
 from datetime import datetime
 
-from phoenix_dagster.runner import local_instance, retune, run_partitions, today_in_phoenix
+from phoenix_dagster.partitions import today_in_phoenix
 from phoenix_dagster.settings import ConfigError, Settings
-from phoenix_dagster.summary import print_summary
 
 
 def run_sql(query: str, settings: Settings, out=None) -> None:
@@ -24,6 +23,7 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
 
     if not settings.warehouse_path.exists():
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
+    # The published copy: reading it never holds a lock a run needs.
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         conn.execute("set TimeZone = 'UTC'")
         frame = conn.execute(query).pl()
@@ -61,7 +61,7 @@ def evaluate_extractor(kind: str, out=None) -> int:
     return 0
 
 
-def _days(args) -> list[str]:
+def _days(args, first_date: str) -> list[str]:
     """The partition days a run command covers: --date, or --from … --to, or today."""
     from datetime import date, timedelta
 
@@ -75,10 +75,9 @@ def _days(args) -> list[str]:
     else:
         days = [args.date or today_in_phoenix()]
         date.fromisoformat(days[0])
-    from phoenix_dagster.partitions import FIRST_DATE
-
-    if days[-1] > today_in_phoenix() or days[0] < FIRST_DATE:
-        raise ConfigError(f"partition days run from {FIRST_DATE} to today in Phoenix ({today_in_phoenix()})")
+    if days[-1] > today_in_phoenix() or days[0] < first_date:
+        raise ConfigError(f"partition days run from {first_date} (PHOENIX_FIRST_DATE) to today in Phoenix "
+                          f"({today_in_phoenix()})")
     return days
 
 
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sql":
             run_sql(args.query, settings)
             return 0
-        days = _days(args)
+        days = _days(args, settings.first_date)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))
         if unknown:
@@ -121,18 +120,28 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"phoenix-estate: {exc}", file=sys.stderr)
         return 2
-    print(f"Phoenix real estate: daily_refresh for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}, ZIP {', '.join(zip_codes)} "
-          f"(assessor: {settings.assessor_source}, listings: {', '.join(settings.listing_sources)}; "
-          f"data in {settings.data_dir})", flush=True)
-    from phoenix_dagster.definitions import defs
+    print(f"Phoenix real estate: daily_refresh for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}, "
+          f"ZIP {', '.join(zip_codes)} (assessor: {settings.assessor_source}, listings: "
+          f"{', '.join(settings.listing_sources)}; data in {settings.data_dir})", flush=True)
+    return run_days(settings, days, zip_codes, full_refresh=args.full_refresh)
 
+
+def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_refresh: bool = False) -> int:
+    """The days' partitions (each day's ZIPs), the tuning tick the daemon would make after them, one
+    warehouse build over all of it, and the summary."""
+    from phoenix_dagster.definitions import build_definitions
+    from phoenix_dagster.local_runs import build_warehouse, local_instance, retune, run_partitions
+    from phoenix_dagster.summary import print_summary
+
+    defs = build_definitions(settings)
     instance = local_instance(settings)
     outcomes = []
     for day in days:
-        todays = run_partitions(defs, instance, day, zip_codes, full_refresh=args.full_refresh)
-        print_summary(defs, day, todays, settings, tuning=retune(defs, instance))
-        outcomes += todays
-    return 0 if all(o.success and not o.checks_failed for o in outcomes) else 1
+        outcomes += run_partitions(defs, instance, day, zip_codes, full_refresh=full_refresh)
+    tuning = retune(defs, instance)
+    build = build_warehouse(defs, instance)
+    print_summary(defs, days[-1], outcomes, build, settings, tuning=tuning)
+    return 0 if all(o.ok for o in [*outcomes, build]) else 1
 
 
 if __name__ == "__main__":

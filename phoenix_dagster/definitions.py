@@ -1,164 +1,161 @@
-"""The code location: every asset, check, job, schedule and resource, assembled once.
+"""The code location, assembled once from settings: every asset with its group and
+partitions, the checks generated from the table schemas, the jobs, schedules, sensors and the
+resources of this deployment.
 
-``dagster dev -w workspace.yaml`` and ``phoenix-estate run`` both load ``defs`` from here.
+``dagster dev -w workspace.yaml`` and ``phoenix-estate run`` both load ``defs`` from here;
+``build_definitions(settings)`` is the only path from settings to definitions.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from assets import enriched, intermediate, raw, rollups, serving, staging
-from assets.checks import schema_checks
-from assets.warehouse import sql_model_assets
-from phoenix_dagster.partitions import TIMEZONE, ZIP_DAY_PARTITIONS, partition_key
+from assets import enriched, intermediate, partition_rollups, raw, serving, staging, warehouse_build
+from phoenix_dagster.bookkeeping import recorded_tables
+from phoenix_dagster.check_factories import lake_schema_check, unique_grain_check, warehouse_schema_check
+from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
+from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
-from phoenix_dagster.resources.sources import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
+from phoenix_dagster.resources.quality_targets import QualityTargetsResource
+from phoenix_dagster.resources.source_clients import (MaricopaResource, MlsHtmlResource, ResoResource,
+                                                      SourcesResource)
 from phoenix_dagster.resources.warehouse import WarehouseResource
-from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics
-from phoenix_dagster.settings import Settings
+from phoenix_dagster.schedules import build_schedules
+from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
+from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics, warehouse_after_partitions
+from phoenix_dagster.settings import SQL_DIR, Settings
+from phoenix_dagster.sql_project import discover_models
 
 DAILY_REFRESH = "daily_refresh"
+BUILD_WAREHOUSE = "build_warehouse"
+WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue runs one run with this tag at a time
 
-daily_refresh = dg.define_asset_job(
-    DAILY_REFRESH,
-    selection=dg.AssetSelection.all(),  # partitioned day × ZIP, inferred from the assets
-    # DuckDB takes one writer process: run every step in the run's own process.
-    executor_def=dg.in_process_executor,
-    description="Collect, stage, resolve, enrich, build the marts and serve one day × ZIP partition.",
-)
+# Groups are assigned here, where the graph is assembled: lake layers (partitioned day × ZIP)
+# and warehouse layers (built once after the day's partitions) each in groups of their own.
+LAKE_GROUPS = {raw: "lake_raw", staging: "lake_staging", intermediate: "lake_intermediate",
+               enriched: "lake_enriched", partition_rollups: "lake_rollups"}
+WAREHOUSE_OPS, SERVING = "warehouse_ops", "serving"
 
-
-@dg.schedule(job=daily_refresh, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
-    """03:00 in Phoenix: one run per configured ZIP code for that day."""
-    day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
-    for zip_code in ZIP_DAY_PARTITIONS.get_partitions_def_for_dimension("zip").get_partition_keys():
-        key = partition_key(day, zip_code)
-        yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=key)
-
-
-@dg.schedule(job=daily_refresh, cron_schedule="0 4 * * 0", execution_timezone=TIMEZONE,
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def weekly_full_assessor_refresh(context: dg.ScheduleEvaluationContext):
-    """Sundays at 04:00 in Phoenix: every ZIP with every parcel's detail fetched again."""
-    day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
-    config = {"ops": {"raw_assessor_payloads": {"config": {"full_refresh": True}}}}
-    for zip_code in ZIP_DAY_PARTITIONS.get_partitions_def_for_dimension("zip").get_partition_keys():
-        yield dg.RunRequest(run_key=f"full|{day}|{zip_code}", partition_key=partition_key(day, zip_code),
-                            run_config=config, tags={"phoenix/refresh": "full"})
-
-
-def build_resources(settings: Settings) -> dict:
-    database = settings.mongodb_database
-    mongo = (MongoResource(uri=dg.EnvVar("MONGODB_URI"), database=database) if os.environ.get("MONGODB_URI")
-             else MongoResource(database=database))
-    lake = LakeResource(base_dir=str(settings.lake_dir))
-    return {
-        "lake": lake,
-        "io_manager": LakeIOManager(lake=lake),
-        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
-        "mongo": mongo,
-        "alert_channels": alert_channels(),
-        "ollama": OllamaResource(host=settings.ollama.host, model=settings.ollama.model,
-                                 timeout_s=settings.ollama.timeout_s, batch_size=settings.ollama.batch_size,
-                                 concurrency=settings.ollama.concurrency),  # None: the tuning state decides
-        "sources": SourcesResource(
-            assessor=settings.assessor_source,
-            listings=list(settings.listing_sources),
-            assessor_property_types=list(settings.residential_types),
-            refresh_days=settings.maricopa.refresh_days,
-            concurrency=settings.maricopa.concurrency,
-            maricopa=maricopa_resource(settings),
-            inbox_dir=str(settings.inbox_dir),
-            reso=reso_resource(settings),
-            mls_html=mls_html_resource(settings),
-        ),
-    }
-
-
-def reso_resource(settings: Settings) -> ResoResource | None:
-    listings = settings.listings
-    if not listings.reso_url:
-        return None
-    token = dg.EnvVar("RESO_API_TOKEN") if os.environ.get("RESO_API_TOKEN") else None
-    return ResoResource(url=listings.reso_url, token=token, page_size=listings.reso_page_size,
-                        rate_limit_per_minute=listings.reso_rate_limit_per_minute)
-
-
-def mls_html_resource(settings: Settings) -> MlsHtmlResource | None:
-    listings = settings.listings
-    if not listings.mls_url:
-        return None
-    resource = MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
-                               rate_limit_per_minute=listings.mls_rate_limit_per_minute,
-                               proxies=list(listings.mls_proxies), user_agent=listings.mls_user_agent)
-    resource.selectors()  # validated at start-up: a broken selector file stops the code location loading
-    return resource
-
-
-def maricopa_resource(settings: Settings) -> MaricopaResource:
-    """The county API's settings; the token comes from the environment through EnvVar, so the
-    UI and run metadata show its name, never its value."""
-    m = settings.maricopa
-    token = dg.EnvVar("MARICOPA_API_TOKEN") if os.environ.get("MARICOPA_API_TOKEN") else None
-    return MaricopaResource(url=m.url, token=token, rate_limit_per_hour=m.rate_limit_per_hour, timeout_s=m.timeout_s,
-                            retry_budget=m.retry_budget, max_attempts=m.max_attempts)
-
-
-def alert_channels() -> AlertChannelsResource:
-    """PHOENIX_ALERT_WEBHOOK_URL and SMTP_* from the environment; the SMTP password via EnvVar."""
-    env = os.environ
-    return AlertChannelsResource(
-        webhook_url=env.get("PHOENIX_ALERT_WEBHOOK_URL") or None,
-        smtp_host=env.get("SMTP_HOST") or None, smtp_port=int(env.get("SMTP_PORT") or 587),
-        smtp_user=env.get("SMTP_USER") or None,
-        smtp_password=dg.EnvVar("SMTP_PASSWORD") if env.get("SMTP_PASSWORD") else None,
-        email_from=env.get("ALERT_EMAIL_FROM") or None,
-        email_to=[a.strip() for a in (env.get("ALERT_EMAIL_TO") or "").split(",") if a.strip()],
-    )
-
-
-# Cross-cutting policy, applied once to the whole graph (not repeated on every asset):
-# marts and rollups follow their inputs for every updated partition, and only once the
-# blocking checks upstream have passed; marts say how fresh they must be.
+# Cross-cutting policy, applied once to the whole graph (not repeated on every asset): the
+# partition rollups follow their inputs for every updated partition once the blocking checks
+# upstream have passed; marts say how fresh they must be.
 FOLLOW_INPUTS = (
     dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
     & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
-AUTOMATED_GROUPS = {"marts", "rollups", "serving"}
 
 
-def apply_policies(assets: list) -> list:
-    def policy(spec: dg.AssetSpec) -> dg.AssetSpec:
-        changes = {}
-        if spec.group_name in AUTOMATED_GROUPS:
-            changes["automation_condition"] = FOLLOW_INPUTS
-        if spec.group_name == "marts":
-            changes["freshness_policy"] = MART_FRESHNESS
-        return spec.replace_attributes(**changes) if changes else spec
+def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    partitions = daily_zip_partitions(settings)
+    assets = []
+    for module, group in LAKE_GROUPS.items():
+        def policy(spec: dg.AssetSpec, group=group) -> dg.AssetSpec:
+            return spec.replace_attributes(
+                group_name=group, partitions_def=partitions,
+                automation_condition=FOLLOW_INPUTS if group == "lake_rollups" else spec.automation_condition)
+        assets += dg.map_asset_specs(policy, dg.load_assets_from_modules([module]))
+    return assets
 
-    return dg.map_asset_specs(policy, assets)
+
+def bookkeeping_writers(assets: list[dg.AssetsDefinition]) -> dict[str, list[dg.AssetKey]]:
+    """Bookkeeping table → the assets that declare they record it."""
+    writers: dict[str, list[dg.AssetKey]] = {}
+    for asset in assets:
+        for spec in asset.specs:
+            for table in recorded_tables(spec.metadata):
+                writers.setdefault(table, []).append(spec.key)
+    return writers
+
+
+def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.AssetsDefinition], list]:
+    """The SQL models, seeds, storage measurement and published copy, and their checks."""
+    models = discover_models(SQL_DIR, seeds=frozenset(warehouse_build.SEEDS))
+    writers = bookkeeping_writers(recorders)
+    built = [dg.map_asset_specs(lambda spec, m=m: spec.replace_attributes(
+                 group_name=f"warehouse_{m.layer}",
+                 freshness_policy=MART_FRESHNESS if m.layer == "marts" else None),
+             [warehouse_build.sql_model_asset(m, writers)])[0] for m in models]
+    seeds = [warehouse_build.seed_asset(table) for table in warehouse_build.SEEDS]
+    keys = [m.key for m in models] + [key for seed in seeds for key in seed.keys]
+    published = warehouse_build.published_warehouse_asset(keys)
+    ops = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
+                             [*seeds, warehouse_build.storage_measurement, published])
+    checks = [warehouse_schema_check(m.key, m.table, WAREHOUSE_TABLES[m.table]) for m in models
+              if m.table in WAREHOUSE_TABLES]
+    checks += [unique_grain_check(m.key, m.table, m.grain) for m in models if m.grain]
+    return built + ops, checks
+
+
+def build_resources(settings: Settings) -> dict:
+    """This deployment's resources. Secrets go in as EnvVar, so the UI shows their names only."""
+    lake = LakeResource(base_dir=str(settings.lake_dir))
+    secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
+    m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
+    reso = (ResoResource(url=listings.reso_url, token=secret("RESO_API_TOKEN"), page_size=listings.reso_page_size,
+                         rate_limit_per_minute=listings.reso_rate_limit_per_minute) if listings.reso_url else None)
+    mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
+                           rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=list(listings.mls_proxies),
+                           user_agent=listings.mls_user_agent) if listings.mls_url else None)
+    if mls is not None:
+        mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
+    return {
+        "lake": lake,
+        "io_manager": LakeIOManager(lake=lake),
+        "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake),
+        "warehouse": WarehouseResource(build_path=str(settings.warehouse_build_path),
+                                       published_path=str(settings.warehouse_path)),
+        "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database),
+        "alert_channels": AlertChannelsResource(
+            webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
+            smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), email_from=alerts.email_from,
+            email_to=list(alerts.email_to)),
+        "quality_targets": QualityTargetsResource(freshness_target_hours=alerts.freshness_target_hours),
+        "ollama": OllamaResource(host=llm.host, model=llm.model, timeout_s=llm.timeout_s, batch_size=llm.batch_size,
+                                 concurrency=llm.concurrency),
+        "sources": SourcesResource(
+            assessor=settings.assessor_source,
+            listings=list(settings.listing_sources),
+            assessor_property_types=list(settings.residential_types),
+            refresh_days=m.refresh_days,
+            concurrency=m.concurrency,
+            maricopa=MaricopaResource(url=m.url, token=secret("MARICOPA_API_TOKEN"),
+                                      rate_limit_per_hour=m.rate_limit_per_hour, timeout_s=m.timeout_s,
+                                      retry_budget=m.retry_budget, max_attempts=m.max_attempts),
+            inbox_dir=str(settings.inbox_dir),
+            reso=reso,
+            mls_html=mls,
+        ),
+    }
 
 
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
+    lake = lake_assets(settings)
+    served = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=SERVING),
+                                dg.load_assets_from_modules([serving]))
+    warehouse, warehouse_checks = warehouse_assets([*lake, *served, warehouse_build.storage_measurement])
+    lake_keys = [key for asset in lake for key in asset.keys]
+    build_keys = [key for asset in (*warehouse, *served) for key in asset.keys]
+    daily_refresh = dg.define_asset_job(
+        DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys),
+        executor_def=dg.multiprocess_executor if settings.executor == "multiprocess" else dg.in_process_executor,
+        description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.")
+    build_warehouse = dg.define_asset_job(
+        BUILD_WAREHOUSE, selection=dg.AssetSelection.assets(*build_keys), executor_def=dg.in_process_executor,
+        tags={WAREHOUSE_WRITER_TAG: "true"},
+        description="Build the warehouse from the lake (SQL models, ops rollups, checks), serve MongoDB and "
+                    "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.")
     return dg.Definitions(
-        assets=apply_policies([
-            *dg.load_assets_from_modules([raw, staging, intermediate, enriched, serving, rollups]),
-            *sql_model_assets,
-        ]),
-        asset_checks=schema_checks,
-        jobs=[daily_refresh],
-        schedules=[daily_refresh_schedule, weekly_full_assessor_refresh],
-        sensors=[quality_and_budget_alerts, retune_from_run_metrics],
+        assets=[*lake, *warehouse, *served],
+        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()] + warehouse_checks,
+        jobs=[daily_refresh, build_warehouse],
+        schedules=build_schedules(daily_refresh, settings.zip_codes),
+        sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],
         resources={**build_resources(settings), **resource_overrides},
     )
 

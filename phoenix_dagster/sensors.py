@@ -1,19 +1,49 @@
-"""Sensors: the alerting sensor (this file) reads the ops tables and the check history."""
+"""Sensors: build the warehouse after the day's partitions, alert on what the published
+warehouse and the check history show, and re-tune from run metrics.
+
+None of them opens the warehouse's build file: they read the published copy, the Dagster
+instance, and the control state under the data directory.
+"""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from phoenix_dagster.alerts import find_alerts
-from phoenix_dagster.partitions import TIMEZONE
 from phoenix_dagster.resources.alerting import AlertChannelsResource
+from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.settings import TIMEZONE
+from phoenix_dagster.tuning.controller import decide
+
+PARTITION_JOB, BUILD_JOB = "daily_refresh", "build_warehouse"
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+
+
+@dg.sensor(job_name=BUILD_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def warehouse_after_partitions(context: dg.SensorEvaluationContext):
+    """Requests one warehouse build once partition runs have finished and none is queued or
+    running: the day's ZIPs are built together, not once per partition run."""
+    since = datetime.fromtimestamp(float(context.cursor), timezone.utc) if context.cursor else None
+    finished = context.instance.get_run_records(
+        dg.RunsFilter(job_name=PARTITION_JOB, statuses=FINISHED, updated_after=since), limit=500)
+    finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since.timestamp())]
+    if not finished:
+        return dg.SkipReason("no partition run finished since the last build")
+    waiting = context.instance.get_runs_count(dg.RunsFilter(job_name=PARTITION_JOB, statuses=IN_FLIGHT))
+    if waiting:
+        return dg.SkipReason(f"{len(finished)} partition run(s) finished; waiting for {waiting} still queued or running")
+    newest = max(r.end_time for r in finished)
+    context.update_cursor(str(newest))
+    return dg.RunRequest(run_key=f"after-partitions-{newest}",
+                         tags={"phoenix/after_partition_runs": str(len(finished))})
 
 
 def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[str]:
@@ -30,28 +60,27 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
 def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+                              control_state: ControlStateResource, quality_targets: QualityTargetsResource,
                               alert_channels: AlertChannelsResource):
     """Failed checks, quality below fair (POOR), stale data and budget thresholds: one alert per
     condition per day, to the Dagster log and to the configured webhook and e-mail."""
     day = datetime.now(ZoneInfo(TIMEZONE)).date()
-    target = float(os.environ.get("PHOENIX_FRESHNESS_TARGET_HOURS", "24") or 24)
-    try:
-        quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
-        budget = (warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
-                  if warehouse.has_table("budget_status") else pl.DataFrame())
-        sent = set(warehouse.query("select condition from ops.alerts where day = ?", [day])["condition"].to_list())
-    except duckdb.Error as exc:  # a run holds the warehouse: look again next tick
-        return dg.SkipReason(f"warehouse busy: {exc}")
+    if not warehouse.is_published:
+        return dg.SkipReason("no warehouse published yet")
+    quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
+    budget = warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
     check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else []
-    alerts = find_alerts(day=day, quality=quality, budget=budget, freshness_target_hours=target,
+    alerts = find_alerts(day=day, quality=quality, budget=budget,
+                         freshness_target_hours=quality_targets.freshness_target_hours,
                          failed_checks=failed_checks_today(context.instance, check_keys, day))
+    sent = control_state.alerts_sent(day)
     new = [a for a in alerts if a.condition not in sent]
     if not new:
         return dg.SkipReason(f"{len(alerts)} condition(s), all alerted already today" if alerts else "all clear")
     rows = [{"day": day, "condition": a.condition, "severity": a.severity, "message": a.message,
              "channels": alert_channels.deliver(a, day, context.log), "sent_at": datetime.now(timezone.utc)}
             for a in new]
-    warehouse.append_rows("ops.alerts", pl.DataFrame(rows))
+    control_state.record_alerts(pl.DataFrame(rows))
     return dg.SkipReason(f"sent {len(new)} alert(s): {', '.join(a.condition for a in new)}")
 
 
@@ -60,35 +89,30 @@ TUNED_STAGES = ("collection:assessor", "enrichment")
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def retune_from_run_metrics(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: ControlStateResource):
     """Reads every run_metrics materialization since the last one it saw (a storage-id cursor,
     not @asset_sensor, which sees only the latest between ticks) and lets the controller decide
-    each tuned stage's next batch size and concurrency into ops.batch_tuning."""
-    from phoenix_dagster.tuning.controller import decide
-    from phoenix_dagster.tuning.state import current_setting
-
+    each tuned stage's next batch size and concurrency (control state ``batch_tuning``)."""
     cursor = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
     if not result.records:
         return dg.SkipReason("no new run metrics")
     decisions = []
-    try:
-        for record in result.records:
-            materialization = record.asset_materialization
-            stages = materialization.metadata["stages"].data if "stages" in materialization.metadata else []
-            for metrics in stages:
-                if metrics["stage"] not in TUNED_STAGES:
-                    continue
-                batch, concurrency, origin = current_setting(warehouse, metrics["stage"])
-                decision = decide(batch, concurrency, metrics)
-                row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": record.run_id,
-                       "batch_size_old": batch, "batch_size_new": decision.batch_size, "concurrency_old": concurrency,
-                       "concurrency_new": decision.concurrency, "reason": decision.reason}
-                warehouse.append_rows("ops.batch_tuning", pl.DataFrame([row]))
-                decisions.append(row)
-    except duckdb.Error as exc:
-        return dg.SkipReason(f"warehouse busy, will read these metrics again: {exc}")
+    for record in result.records:
+        materialization = record.asset_materialization
+        stages = materialization.metadata["stages"].data if "stages" in materialization.metadata else []
+        for metrics in stages:
+            if metrics["stage"] not in TUNED_STAGES:
+                continue
+            setting = control_state.tuning_setting(metrics["stage"])
+            decision = decide(setting.batch_size, setting.concurrency, metrics)
+            row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": record.run_id,
+                   "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,
+                   "concurrency_old": setting.concurrency, "concurrency_new": decision.concurrency,
+                   "reason": decision.reason}
+            control_state.record_tuning(pl.DataFrame([row]))
+            decisions.append(row)
     context.update_cursor(str(result.records[-1].storage_id))
     return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions: "
                          + "; ".join(f"{d['stage']} {d['batch_size_new']}/{d['concurrency_new']}" for d in decisions))

@@ -1,28 +1,41 @@
-"""Configuration read from the environment, in one place.
+"""Configuration, read from the environment in one place: the only module that reads ``os.environ``.
 
-Only non-secret settings live here. Secrets (API tokens, the MongoDB URI) are read by
-resources through Dagster's ``EnvVar`` so they never land in run metadata.
+Every default is stated once, here. Secrets (API tokens, the MongoDB URI, the SMTP password,
+the alert webhook) are not read: only *whether* each is set is recorded, and resources take
+them through Dagster's ``EnvVar`` so their values never land in run metadata.
+``definitions.build_definitions(settings)`` is the only path from settings to definitions.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SQL_DIR = PROJECT_ROOT / "sql"
+PRICES_FILE = PROJECT_ROOT / "data" / "unit_prices.yaml"
+TIMEZONE = "America/Phoenix"
 
 DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 # Assessor PropertyType values collected by default: houses and residential lots.
 DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 ASSESSOR_SOURCES = ("sample", "maricopa")
 LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
+EXECUTORS = ("in_process", "multiprocess")
+# Read by resources through EnvVar; settings only note whether each is set.
+SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
+                    "PHOENIX_ALERT_WEBHOOK_URL")
 
 
 class ConfigError(ValueError):
     """A setting in the environment is invalid; the message names the variable."""
+
+
+def _text(env, name: str, default: str | None) -> str | None:
+    return env.get(name, "").strip() or default
 
 
 def _number(env, name: str, default, kind=int, low=1):
@@ -42,15 +55,21 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(";", ",").replace(" ", ",").split(",") if part.strip())
 
 
+def _one_of(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _text(env, name, default)
+    if value not in allowed:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 @dataclass(frozen=True)
 class MaricopaSettings:
-    """How the collector treats the county's API. The token is not here: it is a secret,
-    read by the resource through EnvVar("MARICOPA_API_TOKEN")."""
+    """How the collector treats the county's API (the token is a secret: MARICOPA_API_TOKEN)."""
 
     url: str = "https://mcassessor.maricopa.gov"
     rate_limit_per_hour: int = 1000
     refresh_days: int = 30
-    concurrency: int | None = None  # pinned when set; otherwise the tuning state decides (default 2)
+    concurrency: int | None = None  # pinned when set; otherwise the tuning state decides
     timeout_s: float = 30.0
     retry_budget: int = 200
     max_attempts: int = 5
@@ -58,7 +77,7 @@ class MaricopaSettings:
     @classmethod
     def from_env(cls, env) -> "MaricopaSettings":
         return cls(
-            url=env.get("MARICOPA_API_URL", "").strip() or cls.url,
+            url=_text(env, "MARICOPA_API_URL", cls.url),
             rate_limit_per_hour=_number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
             refresh_days=_number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
             concurrency=_number(env, "MARICOPA_CONCURRENCY", None),
@@ -70,7 +89,7 @@ class MaricopaSettings:
 
 @dataclass(frozen=True)
 class ListingSettings:
-    """Listing sources' non-secret settings. RESO_API_TOKEN is read by its resource through EnvVar."""
+    """Listing sources' settings (RESO_API_TOKEN is a secret)."""
 
     reso_url: str | None = None
     reso_page_size: int = 200
@@ -84,14 +103,14 @@ class ListingSettings:
     @classmethod
     def from_env(cls, env) -> "ListingSettings":
         return cls(
-            reso_url=env.get("RESO_API_URL", "").strip() or None,
+            reso_url=_text(env, "RESO_API_URL", None),
             reso_page_size=_number(env, "RESO_PAGE_SIZE", cls.reso_page_size),
             reso_rate_limit_per_minute=_number(env, "RESO_RATE_LIMIT_PER_MINUTE", cls.reso_rate_limit_per_minute),
-            mls_url=env.get("MLS_BASE_URL", "").strip() or None,
+            mls_url=_text(env, "MLS_BASE_URL", None),
             mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
             mls_proxies=_split(env.get("MLS_PROXIES", "")),
-            mls_user_agent=env.get("MLS_USER_AGENT", "").strip() or cls.mls_user_agent,
-            mls_selectors_file=env.get("MLS_SELECTORS_FILE", "").strip() or cls.mls_selectors_file,
+            mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
+            mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
         )
 
 
@@ -100,14 +119,14 @@ class OllamaSettings:
     host: str = "http://127.0.0.1:11434"
     model: str = "llama3.2"
     timeout_s: float = 60.0
-    batch_size: int | None = None  # pinned when set; otherwise the tuning state decides (default 10)
-    concurrency: int | None = None  # likewise (default 5)
+    batch_size: int | None = None  # pinned when set; otherwise the tuning state decides
+    concurrency: int | None = None  # likewise
 
     @classmethod
     def from_env(cls, env) -> "OllamaSettings":
         return cls(
-            host=env.get("OLLAMA_HOST", "").strip() or cls.host,
-            model=env.get("OLLAMA_MODEL", "").strip() or cls.model,
+            host=_text(env, "OLLAMA_HOST", cls.host),
+            model=_text(env, "OLLAMA_MODEL", cls.model),
             timeout_s=_number(env, "OLLAMA_TIMEOUT_S", cls.timeout_s, float),
             batch_size=_number(env, "OLLAMA_BATCH_SIZE", None),
             concurrency=_number(env, "OLLAMA_CONCURRENCY", None),
@@ -115,16 +134,45 @@ class OllamaSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go besides the Dagster log. The webhook URL and SMTP password are secrets."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
+    freshness_target_hours: float = 24.0
+
+    @classmethod
+    def from_env(cls, env) -> "AlertSettings":
+        return cls(
+            smtp_host=_text(env, "SMTP_HOST", None),
+            smtp_port=_number(env, "SMTP_PORT", cls.smtp_port),
+            smtp_user=_text(env, "SMTP_USER", None),
+            email_from=_text(env, "ALERT_EMAIL_FROM", None),
+            email_to=tuple(a.strip() for a in env.get("ALERT_EMAIL_TO", "").split(",") if a.strip()),
+            freshness_target_hours=_number(env, "PHOENIX_FRESHNESS_TARGET_HOURS", cls.freshness_target_hours, float),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    zip_codes: tuple[str, ...]
-    assessor_source: str
-    listing_sources: tuple[str, ...]
-    residential_types: tuple[str, ...]
+    zip_codes: tuple[str, ...] = DEFAULT_ZIP_CODES
+    assessor_source: str = "sample"
+    listing_sources: tuple[str, ...] = ("sample",)
+    residential_types: tuple[str, ...] = DEFAULT_RESIDENTIAL_TYPES
+    first_date: str = "2025-01-01"  # the first partition day
+    executor: str = "in_process"  # how a partition run executes its steps
+    lake_dir_override: Path | None = None
+    dagster_home_override: Path | None = None
     mongodb_database: str = "phoenix_real_estate"
+    secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def inbox_dir(self) -> Path:
@@ -132,42 +180,69 @@ class Settings:
 
     @property
     def lake_dir(self) -> Path:
-        return self.data_dir / "lake"
+        return self.lake_dir_override or self.data_dir / "lake"
+
+    @property
+    def control_dir(self) -> Path:
+        """Control state the pipeline steers itself by: tuning decisions and alerts sent."""
+        return self.data_dir / "control"
 
     @property
     def warehouse_path(self) -> Path:
+        """The published, read-only copy analysts, sensors and the CLI read."""
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse_build_path(self) -> Path:
+        """The file the warehouse build writes; only the build opens it."""
+        return self.data_dir / "warehouse.build.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.dagster_home_override or self.data_dir / "dagster_home"
+
+    def has_secret(self, name: str) -> bool:
+        return name in self.secrets_set
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        data_dir = Path(env.get("PHOENIX_DATA_DIR") or PROJECT_ROOT / "data").expanduser().resolve()
+        data_dir = Path(_text(env, "PHOENIX_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser().resolve()
         zip_codes = _split(env.get("PHOENIX_ZIP_CODES", "")) or DEFAULT_ZIP_CODES
         for zip_code in zip_codes:
             if not (len(zip_code) == 5 and zip_code.isdigit()):
                 raise ConfigError(f"PHOENIX_ZIP_CODES: {zip_code!r} is not a 5-digit ZIP code")
-        assessor = env.get("PHOENIX_ASSESSOR_SOURCE", "sample").strip() or "sample"
-        if assessor not in ASSESSOR_SOURCES:
-            raise ConfigError(f"PHOENIX_ASSESSOR_SOURCE: {assessor!r} is not one of {', '.join(ASSESSOR_SOURCES)}")
+        assessor = _one_of(env, "PHOENIX_ASSESSOR_SOURCE", "sample", ASSESSOR_SOURCES)
         listings = _split(env.get("PHOENIX_LISTING_SOURCE", "")) or ("sample",)
         for name in listings:
             if name not in LISTING_SOURCES:
                 raise ConfigError(f"PHOENIX_LISTING_SOURCE: {name!r} is not one of {', '.join(LISTING_SOURCES)}")
         types = tuple(t.upper() for t in _split_types(env.get("PHOENIX_ASSESSOR_PROPERTY_TYPES", "")))
+        first_date = _text(env, "PHOENIX_FIRST_DATE", cls.first_date)
+        try:
+            date.fromisoformat(first_date)
+        except ValueError:
+            raise ConfigError(f"PHOENIX_FIRST_DATE: {first_date!r} is not a YYYY-MM-DD day") from None
+        lake, home = _text(env, "PHOENIX_LAKE_DIR", None), _text(env, "DAGSTER_HOME", None)
         return cls(
             data_dir=data_dir,
             zip_codes=tuple(sorted(set(zip_codes))),
             assessor_source=assessor,
             listing_sources=listings,
             residential_types=types or DEFAULT_RESIDENTIAL_TYPES,
-            mongodb_database=env.get("MONGODB_DATABASE", "").strip() or "phoenix_real_estate",
+            first_date=first_date,
+            executor=_one_of(env, "PHOENIX_EXECUTOR", cls.executor, EXECUTORS),
+            lake_dir_override=Path(lake).expanduser().resolve() if lake else None,
+            dagster_home_override=Path(home).expanduser().resolve() if home else None,
+            mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
+            secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
             maricopa=MaricopaSettings.from_env(env),
             listings=ListingSettings.from_env(env),
             ollama=OllamaSettings.from_env(env),
+            alerts=AlertSettings.from_env(env),
         )
 
 
 def _split_types(value: str) -> tuple[str, ...]:
     # Property types contain spaces ("VACANT LAND RESIDENTIAL"), so only commas separate them.
     return tuple(part.strip() for part in value.split(",") if part.strip())
-

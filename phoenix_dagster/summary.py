@@ -1,46 +1,49 @@
-"""The summary a run command ends with: per-ZIP counts and market medians, quality, checks,
-enrichment, cost, tuning, and where everything is."""
+"""The summary a run command ends with, read from the published warehouse: per-ZIP counts and
+market medians, quality, checks, enrichment, cost, tuning, and where everything is."""
 
 from __future__ import annotations
 
 import sys
 
-from phoenix_dagster.runner import PartitionOutcome
+from phoenix_dagster.documents.properties import COLLECTION
+from phoenix_dagster.local_runs import RunOutcome
 from phoenix_dagster.settings import Settings
 
 
-def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Settings, out=None,
+def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome, settings: Settings, out=None,
                   tuning: str = "") -> None:
     out = out or sys.stdout
-    warehouse = defs.resources["warehouse"]
-    mongo = defs.resources["mongo"]
+    warehouse, mongo = defs.resources["warehouse"], defs.resources["mongo"]
+    print(f"\nSummary for {day}", file=out)
+    if not warehouse.is_published:
+        print(f"  No warehouse published yet: the build did not finish ({build.error or 'checks failed'}).", file=out)
+        return
     counts = warehouse.query(
-        "select PostalCode, properties, with_listing, unmatched_listings, quarantined, served "
-        "from ops.partition_counts where date = ? order by PostalCode", [day])
+        "select counts.PostalCode, properties, with_listing, unmatched_listings, quarantined, "
+        "coalesce(served.documents, 0) as served from ops.partition_counts as counts "
+        "left join (select PostalCode, arg_max(documents, served_at) as documents from ops.served_documents "
+        "group by 1) as served using (PostalCode) where date = ? order by PostalCode", [day])
     marts = warehouse.query(
         "select (select count(*) from marts.properties) as properties, "
         "(select count(*) from marts.zip_market_stats) as zip_days")
-    stats = warehouse.query(
+    stats = {row["PostalCode"]: row for row in warehouse.query(
         "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
-        "from marts.zip_market_stats where date = ? order by PostalCode", [day])
+        "from marts.zip_market_stats where date = ? order by PostalCode", [day]).iter_rows(named=True)}
     quality = dict(warehouse.query(
         "select PostalCode, min(overall_score) || ' ' || arg_min(status, overall_score) from ops.quality_daily "
-        "where date = ? group by 1", [day]).iter_rows()) if warehouse.has_table("quality_daily") else {}
-    passed = sum(o.checks_passed for o in outcomes)
-    failed = sum(len(o.checks_failed) for o in outcomes)
-    print(f"\nSummary for {day}", file=out)
+        "where date = ? group by 1", [day]).iter_rows())
     print(f"  {'ZIP':<7}{'properties':>11}{'listed':>8}{'unmatched':>11}{'quarantined':>13}{'served':>8}"
           f"{'active':>8}{'median $':>11}{'$/sqft':>8}  quality (worst source)", file=out)
-    medians = {row["PostalCode"]: row for row in stats.iter_rows(named=True)}
     for row in counts.iter_rows(named=True):
-        stat = medians.get(row["PostalCode"], {})
-        price = stat.get("median_list_price")
-        per_sqft = stat.get("median_price_per_sqft")
+        stat = stats.get(row["PostalCode"], {})
+        price, per_sqft = stat.get("median_list_price"), stat.get("median_price_per_sqft")
         print(f"  {row['PostalCode']:<7}{row['properties']:>11}{row['with_listing']:>8}{row['unmatched_listings']:>11}"
               f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
               f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}"
               f"  {quality.get(row['PostalCode'], '-')}", file=out)
-    print(f"  Checks: {passed} passed, {failed} failed", file=out)
+    runs = [*outcomes, build]
+    print(f"  Checks: {sum(o.checks_passed for o in runs)} passed, {sum(len(o.checks_failed) for o in runs)} failed",
+          file=out)
     methods: dict[str, int] = {}
     for outcome in outcomes:
         for method, count in outcome.enrichment_methods.items():
@@ -48,25 +51,22 @@ def print_summary(defs, day: str, outcomes: list[PartitionOutcome], settings: Se
     states = sorted({o.model_state for o in outcomes if o.model_state})
     print(f"  Enrichment: {', '.join(f'{m} {n}' for m, n in sorted(methods.items())) or 'nothing to read'}"
           f" — {'; '.join(states) or 'no listing text'}", file=out)
-    if warehouse.has_table("budget_status"):
-        run_ids = [o.run_id for o in outcomes]
-        run_cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events "
-                                   "where run_id in (select unnest(?))", [run_ids])["usd"][0]
-        properties = int(counts["properties"].sum()) if counts.height else 0
-        budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
-        line = f"  Cost: ${run_cost:.6f} for these runs (${run_cost / max(properties, 1):.8f} per property)"
-        if budget.height:
-            b = budget.row(0, named=True)
-            line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
-                     f"projected ${b['projected_month_usd']:.4f}")
-        print(line, file=out)
+    run_ids = [o.run_id for o in runs]
+    run_cost = warehouse.query("select coalesce(sum(cost_usd), 0) as usd from ops.cost_events "
+                               "where run_id in (select unnest(?))", [run_ids])["usd"][0]
+    properties = int(counts["properties"].sum()) if counts.height else 0
+    budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
+    line = f"  Cost: ${run_cost:.6f} for these runs (${run_cost / max(properties, 1):.8f} per property)"
+    if budget.height:
+        b = budget.row(0, named=True)
+        line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
+                 f"projected ${b['projected_month_usd']:.4f}")
+    print(line, file=out)
     if tuning:
         print(f"  Tuning: {tuning}", file=out)
-    print(f"  Warehouse: {settings.warehouse_path} — marts.properties {marts['properties'][0]} rows, "
+    print(f"  Warehouse: {settings.warehouse_path} (published copy) — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
     print(f"  Lake: {settings.lake_dir}", file=out)
-    from phoenix_dagster.serving.properties import COLLECTION
-
     documents = mongo.db()[COLLECTION].count_documents({})
     print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
     print("\nNext:", file=out)

@@ -3,6 +3,8 @@ import pytest
 
 from phoenix_dagster.transforms.addresses import normalize_apn, normalize_street, property_id
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("spelling", ["4027 North 55th Avenue", "4027 N 55TH AVE", "4027 n. 55th ave.",
                                       "  4027   N 55th   Av "])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 BENCHMARKS = sorted((Path(__file__).parent / "benchmarks").glob("bench_*.py"))
 
 

@@ -1,6 +1,9 @@
 import polars as pl
 
 from phoenix_dagster.transforms.casting import parse_text_columns
+import pytest
+
+pytestmark = pytest.mark.unit
 
 
 def test_parses_human_written_numbers_dates_and_flags():

@@ -1,8 +1,11 @@
 import polars as pl
 
-from phoenix_dagster.checks import validate
+from phoenix_dagster.check_factories import validate
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.marts import ZipMarketStats
+import pytest
+
+pytestmark = pytest.mark.unit
 
 
 def stats(**overrides) -> pl.DataFrame:

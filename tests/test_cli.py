@@ -8,6 +8,8 @@ import pytest
 from phoenix_dagster.cli import main
 from phoenix_dagster.settings import ConfigError, Settings
 
+pytestmark = pytest.mark.integration
+
 
 def test_settings_defaults_and_validation(tmp_path):
     settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)})

@@ -5,70 +5,115 @@ import json
 import threading
 from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
 from phoenix_dagster.alerts import find_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
+from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.sensors import quality_and_budget_alerts
-from phoenix_dagster.transforms.costs import (BUDGET_STATUS_SQL, COST_DAILY_SQL, load_prices, partition_cost_events,
-                                              stamp)
+from phoenix_dagster.settings import SQL_DIR
+from phoenix_dagster.sql_project import build_model, discover_models, write_seed
+from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, request_usage, unit_prices_frame
+
+pytestmark = pytest.mark.integration  # builds SQL models in DuckDB; a webhook on 127.0.0.1
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+MODELS = {m.table: m for m in discover_models(SQL_DIR, seeds=frozenset({"ops.unit_prices", "ops.monthly_budget"}))}
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    resource = WarehouseResource(database=str(tmp_path / "w.duckdb"))
-    with resource.connect() as conn:
-        conn.execute("create table staging.stg_lake__enriched_properties as "
-                     "select 'apn:' || i as property_id, date '2026-11-01' + cast(i % 3 as integer) as observed_date "
-                     "from range(100) t(i)")
-    return resource
+class Ledger:
+    """Bookkeeping written to a lake the way assets write it, and the cost models built over it."""
+
+    def __init__(self, tmp_path, budget: float | None = None):
+        self.lake = LakeResource(base_dir=str(tmp_path / "lake"))
+        self.control_dir = tmp_path / "control"
+        self.conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+        self.conn.execute("set TimeZone = 'UTC'")
+        prices = load_prices()
+        if budget is not None:
+            prices["monthly_budget_usd"] = budget
+        write_seed(self.conn, "ops.unit_prices", unit_prices_frame(prices))
+        write_seed(self.conn, "ops.monthly_budget", monthly_budget_frame(prices))
+        self.conn.execute("create schema staging")
+        self.conn.execute("create table staging.stg_lake__enriched_properties as "
+                          "select 'apn:' || i as property_id, date '2026-11-01' + cast(i % 3 as integer) as observed_date "
+                          "from range(100) t(i)")
+
+    def record(self, table: str, day: date, asset: str, run_id: str, rows: list[dict]) -> None:
+        base = {"run_id": run_id, "asset": asset, "partition": f"{day}|85031", "date": day, "recorded_at": NOW}
+        self.lake.write_bookkeeping(table, pl.DataFrame([{**base, **row} for row in rows]), asset=asset, day=str(day),
+                                    zip_code="85031", run_id=run_id)
+
+    def spend(self, day: date, usd: float, run_id: str = "r") -> None:
+        self.record("usage", day, "listing_text_facts", f"{run_id}-{day}",
+                    [{"service": "llm_model_hour", "item": "llama3.2", "quantity": usd / 0.4}])
+
+    def build(self, *tables: str) -> None:
+        for table in ("ops.cost_events", "ops.cost_daily", "ops.budget_status", *tables):
+            build_model(self.conn, MODELS[table], Path(self.lake.base_dir), self.control_dir)
+
+    def query(self, sql: str) -> pl.DataFrame:
+        return self.conn.execute(sql).pl()
 
 
-def spend(warehouse, day: date, usd: float) -> None:
-    event = {"service": "llm_model_hour", "item": "llama3.2", "quantity": usd / 0.4, "unit": "model hour", "unit_price_usd": 0.4,
-             "cost_usd": usd}
-    warehouse.append_rows("ops.cost_events", stamp([event], day=day, partition=f"{day}|85031", run_id="r", when=NOW))
+def test_usage_is_priced_from_the_prices_file_and_the_ledger_adds_up(tmp_path):
+    prices = load_prices()["prices"]
+    ledger = Ledger(tmp_path)
+    day = date(2026, 11, 28)
+    usage = request_usage("maricopa", requests=265, proxied_bytes=0) + request_usage(
+        "mls_html", requests=4, proxied_bytes=2_500_000_000)
+    ledger.record("usage", day, "raw_assessor_payloads", "r1", usage)
+    ledger.record("usage", day, "listing_text_facts", "r1", [
+        {"service": "llm_model_hour", "item": "llama3.2", "quantity": 0.001}])
+    log = {"succeeded": True, "rows_in": 0, "rows_out": 1, "rows_quarantined": 0, "duration_s": 3600.0,
+           "finished_at": NOW}
+    ledger.record("run_log", day, "raw_assessor_payloads", "r1", [{**log, "asset": "raw_assessor_payloads"}])
+    ledger.record("run_log", day, "listing_text_facts", "r1", [{**log, "asset": "listing_text_facts"}])
+    ledger.build()
+    events = {(e["service"], e["item"]): e for e in ledger.query("select * from ops.cost_events").iter_rows(named=True)}
+    compute = [item for service, item in events if service == "compute_hour"]
+    assert sorted(compute) == ["listing_text_facts", "raw_assessor_payloads"]  # per asset
+    assert events[("maricopa_request", "maricopa")]["quantity"] == 265
+    assert events[("mls_html_request", "mls_html")]["quantity"] == 4
+    proxy = events[("proxy_gb", "mls_html")]
+    assert proxy["quantity"] == 2.5 and proxy["cost_usd"] == pytest.approx(2.5 * prices["proxy_gb"]["usd"])
+    model = events[("llm_model_hour", "llama3.2")]
+    assert model["cost_usd"] == pytest.approx(0.001 * prices["llm_model_hour"]["usd"])
+    assert sum(events[("compute_hour", a)]["cost_usd"] for a in compute) == pytest.approx(
+        2 * prices["compute_hour"]["usd"])
+    assert ledger.query("select sum(cost_usd) as usd from ops.cost_daily")["usd"][0] == pytest.approx(
+        sum(e["cost_usd"] for e in events.values()))
 
 
-def rebuild(warehouse, budget=25.0):
-    with warehouse.connect() as conn:
-        conn.execute(COST_DAILY_SQL)
-        conn.execute(BUDGET_STATUS_SQL, {"budget": budget})
-    return warehouse.query("select * from ops.budget_status").row(0, named=True)
+def test_storage_is_one_days_share_of_a_gb_month_from_the_days_last_measurement(tmp_path):
+    ledger = Ledger(tmp_path)
+    for when, size in ((datetime(2026, 11, 28, 1, tzinfo=timezone.utc), 10**9),
+                       (datetime(2026, 11, 28, 9, tzinfo=timezone.utc), 3 * 10**9)):
+        ledger.lake.write_bookkeeping("storage_usage", pl.DataFrame([{
+            "run_id": f"b{when.hour}", "date": date(2026, 11, 28), "store": "lake", "bytes": size, "measured_at": when}]),
+            asset="storage_measurement", day="2026-11-28", zip_code="all", run_id=f"b{when.hour}")
+    ledger.build()
+    storage = ledger.query("select * from ops.cost_events where service = 'storage_gb_month'").row(0, named=True)
+    assert storage["quantity"] == pytest.approx(3 / 30) and storage["run_id"] == "b9"
 
 
-def test_events_are_priced_from_the_prices_file_and_the_ledger_adds_up():
-    prices = load_prices()
-    requests = pl.DataFrame({"source": ["maricopa", "maricopa", "reso", "mls_html"],
-                             "endpoint": ["search", "parcel", "listings", "proxy"], "requests": [200, 65, 4, 0],
-                             "bytes": [1000, 2000, 300, 2_500_000_000]})
-    facts = pl.DataFrame({"prompt_tokens": [1000, 500], "completion_tokens": [300, 200], "model_seconds": [1.8, 1.8]})
-    listed = partition_cost_events(prices, requests=requests, facts=facts,
-                                   asset_seconds={"raw_assessor_payloads": 3600, "listing_text_facts": 3600})
-    events = {e["service"]: e for e in listed}
-    compute = [e for e in listed if e["service"] == "compute_hour"]
-    assert [e["item"] for e in compute] == ["listing_text_facts", "raw_assessor_payloads"]  # per asset
-    assert events["maricopa_request"]["quantity"] == 265 and events["reso_request"]["quantity"] == 4
-    assert events["proxy_gb"]["quantity"] == 2.5 and events["proxy_gb"]["cost_usd"] == pytest.approx(
-        2.5 * prices["prices"]["proxy_gb"]["usd"])  # proxied traffic is metered
-    assert events["llm_model_hour"]["quantity"] == pytest.approx(0.001)
-    assert events["llm_model_hour"]["cost_usd"] == pytest.approx(0.001 * prices["prices"]["llm_model_hour"]["usd"])
-    assert sum(e["cost_usd"] for e in compute) == pytest.approx(2 * prices["prices"]["compute_hour"]["usd"])
-
-
-def test_cost_daily_and_budget_status_come_from_the_events(warehouse):
-    spend(warehouse, date(2026, 11, 1), 3.0)
-    spend(warehouse, date(2026, 11, 2), 5.0)
-    status = rebuild(warehouse)
-    daily = warehouse.query("select sum(cost_usd) as usd from ops.cost_daily")["usd"][0]
-    events = warehouse.query("select sum(cost_usd) as usd from ops.cost_events")["usd"][0]
+def test_cost_daily_and_budget_status_come_from_the_events(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.spend(date(2026, 11, 1), 3.0)
+    ledger.spend(date(2026, 11, 2), 5.0)
+    ledger.build()
+    status = ledger.query("select * from ops.budget_status").row(0, named=True)
+    daily = ledger.query("select sum(cost_usd) as usd from ops.cost_daily")["usd"][0]
+    events = ledger.query("select sum(cost_usd) as usd from ops.cost_events")["usd"][0]
     assert daily == pytest.approx(events) == pytest.approx(8.0)
     assert status["month_to_date_usd"] == pytest.approx(8.0) and status["level"] == "OK"
     assert status["projected_month_usd"] == pytest.approx(8.0 / 2 * 30) and status["projected_level"] == "CRITICAL"
@@ -76,9 +121,11 @@ def test_cost_daily_and_budget_status_come_from_the_events(warehouse):
 
 
 @pytest.mark.parametrize("spent,level", [(19.99, "OK"), (20.0, "WARNING"), (23.74, "WARNING"), (23.75, "CRITICAL")])
-def test_budget_levels_at_80_and_95_percent(warehouse, spent, level):
-    spend(warehouse, date(2026, 11, 1), spent)
-    assert rebuild(warehouse)["level"] == level
+def test_budget_levels_at_80_and_95_percent(tmp_path, spent, level):
+    ledger = Ledger(tmp_path, budget=25.0)
+    ledger.spend(date(2026, 11, 1), spent)
+    ledger.build()
+    assert ledger.query("select level from ops.budget_status")["level"][0] == level
 
 
 def quality_row(**overrides) -> dict:
@@ -122,17 +169,31 @@ class Webhook:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts"
 
 
-def test_the_sensor_alerts_once_per_condition_per_day(warehouse):
+def published_warehouse(tmp_path, quality: pl.DataFrame) -> WarehouseResource:
+    """A published warehouse holding only what the alert sensor reads."""
+    warehouse = WarehouseResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+    with duckdb.connect(warehouse.published_path) as conn:
+        conn.execute("create schema ops")
+        conn.execute("create table ops.quality_daily as select * from quality")  # the frame passed in
+        conn.execute("create table ops.budget_status (month varchar, month_to_date_usd double, budget_usd double, "
+                     "projected_month_usd double, level varchar)")
+    return warehouse
+
+
+def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
     today = datetime.now(ZoneInfo("America/Phoenix")).date()  # the sensor's day
-    warehouse.append_rows("ops.quality_daily", pl.DataFrame([quality_row(date=today, status="POOR", overall_score=0.5),
-                                                             quality_row(date=today, PostalCode="85035",
-                                                                         freshness_hours=48.0)]))
+    quality = pl.DataFrame([quality_row(date=today, status="POOR", overall_score=0.5),
+                            quality_row(date=today, PostalCode="85035", freshness_hours=48.0)])
     hook = Webhook()
-    resources = {"warehouse": warehouse, "alert_channels": AlertChannelsResource(webhook_url=hook.url)}
+    control = ControlStateResource(control_dir=str(tmp_path / "control"),
+                                   lake=LakeResource(base_dir=str(tmp_path / "lake")))
+    resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
+                 "quality_targets": QualityTargetsResource(freshness_target_hours=24),
+                 "alert_channels": AlertChannelsResource(webhook_url=hook.url)}
     for _ in range(2):  # two ticks, same conditions
         with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
             quality_and_budget_alerts(context)
     assert sorted(a["condition"] for a in hook.received) == ["quality:85031:listing:reso", "stale:85035:listing:reso"]
-    sent = warehouse.query("select condition, channels from ops.alerts order by condition")
+    sent = control.read("alerts").sort("condition")
     assert sent["channels"].to_list() == [["log", "webhook"], ["log", "webhook"]]
     hook.server.shutdown()

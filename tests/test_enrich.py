@@ -6,6 +6,9 @@ from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
 from phoenix_dagster.transforms.enrich import enrich_properties
+import pytest
+
+pytestmark = pytest.mark.unit
 
 T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
 

@@ -2,6 +2,9 @@ from datetime import date
 
 from phoenix_dagster.cli import main
 from phoenix_dagster.llm.evaluate import load_examples, rules_predictions, score
+import pytest
+
+pytestmark = pytest.mark.unit
 
 
 def test_scoring_counts_right_wrong_and_missing_answers():

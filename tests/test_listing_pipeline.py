@@ -7,12 +7,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from conftest import make_platform
+from platform_harness import make_platform
 from listing_fixtures import sample_listings
-from phoenix_dagster.resources.sources import HttpPolicy, MlsHtmlResource, ResoResource, SourcesResource
+from phoenix_dagster.resources.source_clients import HttpPolicy, MlsHtmlResource, ResoResource, SourcesResource
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 from test_listing_sources import HEADER
+
+pytestmark = pytest.mark.integration
 
 ZIP = "85031"
 

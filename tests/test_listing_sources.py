@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from listing_fixtures import sample_listings
+from phoenix_dagster.settings import ListingSettings
 from phoenix_dagster.sources.base import payloads_frame
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import AuthenticationFailed, RetryBudget, RetryPolicy
@@ -20,6 +21,8 @@ from phoenix_dagster.transforms.payloads import decode_json_bodies
 from servers.forward_proxy import ForwardProxy, dead_proxy_url
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
+
+pytestmark = pytest.mark.integration
 
 FAST = RetryPolicy(max_attempts=3, backoff_base_s=0.01, backoff_cap_s=0.02)
 
@@ -147,7 +150,7 @@ def test_a_file_that_is_not_a_redfin_download_is_rejected_with_the_reason(tmp_pa
 # -- MLS HTML pages ----------------------------------------------------------------------------
 def mls(site, **kwargs) -> MlsHtmlSource:
     return MlsHtmlSource(site.url, load_selectors(), limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10),
-                         policy=FAST, **kwargs)
+                         policy=FAST, user_agent=ListingSettings().mls_user_agent, **kwargs)
 
 
 def test_mls_pages_results_details_and_pagination():

@@ -5,6 +5,8 @@ import pytest
 
 from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
 
+pytestmark = pytest.mark.unit
+
 
 def facts(text: str | None) -> dict:
     frame = pl.DataFrame({"source": ["s"], "ListingKey": ["k"], "property_id": ["apn:1"], "PostalCode": ["85031"],

@@ -6,8 +6,10 @@ import pytest
 
 from listing_fixtures import sample_listings
 from phoenix_dagster.llm.client import OllamaExtractor
-from phoenix_dagster.llm.runner import run_extraction, text_key
+from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
 from servers.ollama import OllamaServer
+
+pytestmark = pytest.mark.integration
 
 TODAY = date(2026, 11, 28)
 

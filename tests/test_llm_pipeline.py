@@ -4,17 +4,21 @@ import json
 
 import polars as pl
 
+import pytest
+
 import assets.enriched
-from conftest import make_platform
-from phoenix_dagster.resources.ollama import OllamaResource
+from platform_harness import make_platform
 from servers.ollama import OllamaServer
+
+pytestmark = pytest.mark.integration
 
 ZIP = "85031"
 
 
 def test_model_facts_reach_the_marts_and_a_rerun_makes_no_calls(tmp_path, monkeypatch):
     with OllamaServer(models=("llama3.2:latest", "qwen2.5:latest")) as server:
-        platform = make_platform(tmp_path / "data", ollama=OllamaResource(host=server.url, batch_size=10, concurrency=3))
+        platform = make_platform(tmp_path / "data", env={"OLLAMA_HOST": server.url, "OLLAMA_BATCH_SIZE": "10",
+                                                             "OLLAMA_CONCURRENCY": "3"})
         [outcome] = platform.run(zip_codes=[ZIP])
         assert outcome.success, outcome.error
         assert outcome.enrichment_methods == {"llm": 74} and outcome.model_state == f"llama3.2 at {server.url}"
@@ -31,7 +35,7 @@ def test_model_facts_reach_the_marts_and_a_rerun_makes_no_calls(tmp_path, monkey
         cached = platform.defs.resources["lake"].read("listing_text_facts", "2026-11-28", ZIP)
         assert cached["prompt_tokens"].sum() == 0  # a cache hit costs nothing
 
-        other = make_platform(tmp_path / "data", ollama=OllamaResource(host=server.url, model="qwen2.5"))
+        other = make_platform(tmp_path / "data", env={"OLLAMA_HOST": server.url, "OLLAMA_MODEL": "qwen2.5"})
         [switched] = other.run(zip_codes=[ZIP])
         assert switched.enrichment_methods == {"llm": 74} and len(server.chat_requests) == 148  # a new model: new calls
 

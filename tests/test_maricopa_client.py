@@ -12,6 +12,8 @@ from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 from servers.maricopa import EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "tok-3c1d-secret"
 
 

@@ -6,10 +6,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from conftest import make_platform
-from phoenix_dagster.resources.sources import MaricopaResource, SourcesResource
+from platform_harness import make_platform
+from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from servers.maricopa import MaricopaContractServer
+
+pytestmark = pytest.mark.integration
 
 TOKEN = "mc-token-6f1e9a-do-not-leak"
 ZIP = "85031"

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pytest
 
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.serving.properties import upsert_properties
+from phoenix_dagster.documents.properties import upsert_properties
 from test_serving import mart
 
-pytestmark = [pytest.mark.mongodb,
+pytestmark = [pytest.mark.integration, pytest.mark.mongodb,
               pytest.mark.skipif(not os.environ.get("MONGODB_URI"), reason="MONGODB_URI is not set")]
 
 

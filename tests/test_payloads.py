@@ -2,6 +2,9 @@ from datetime import datetime, timezone
 
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
+import pytest
+
+pytestmark = pytest.mark.unit
 
 T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
 

@@ -9,6 +9,9 @@ from phoenix_dagster.schemas.enriched import ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.staging import StgAssessorSearchResults, StgListings
 from phoenix_dagster.transforms.quality import QualityTargets, quality_rows, score
+import pytest
+
+pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 FETCHED = NOW - timedelta(hours=30)  # stale against the 24 h target
@@ -63,7 +66,7 @@ def test_every_metric_counts_the_planted_defects():
         listing_records=frame(StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns}
                                             for r in records]),
         listings=frame(IntListingsMatched, listings), properties=frame(IntPropertiesResolved, properties),
-        facts=frame(ListingTextFacts, facts), quarantined={"listing:reso": 2}, targets=QualityTargets())
+        facts=frame(ListingTextFacts, facts), quarantined={"listing:reso": 2}, targets=QualityTargets(freshness_target_hours=24))
     by = {r["source"]: r for r in rows.iter_rows(named=True)}
     assessor, reso, resolved = by["assessor:sample"], by["listing:reso"], by["resolved"]
     assert assessor["records"] == 20 and assessor["completeness"] == 0.9  # 18 of 20
@@ -81,7 +84,7 @@ def test_every_metric_counts_the_planted_defects():
 
 
 def test_the_overall_score_is_the_documented_weighted_mean():
-    targets = QualityTargets()
+    targets = QualityTargets(freshness_target_hours=24)
     metrics = {"completeness": 1.0, "validity": 1.0, "duplicate_rate": 0.0, "freshness_hours": 0.0, "agreement": None}
     assert score(metrics, targets) == (1.0, "EXCELLENT", [])
     metrics |= {"completeness": 0.5, "freshness_hours": 12.0}

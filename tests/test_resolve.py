@@ -7,6 +7,9 @@ from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListings
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
+import pytest
+
+pytestmark = pytest.mark.unit
 
 T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
 

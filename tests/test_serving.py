@@ -5,7 +5,10 @@ import polars as pl
 
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.marts import Properties
-from phoenix_dagster.serving.properties import property_update, upsert_properties
+from phoenix_dagster.documents.properties import property_update, upsert_properties
+import pytest
+
+pytestmark = pytest.mark.unit
 
 
 def mart(price: float | None, first: datetime, last: datetime, property_id: str = "apn:1") -> pl.DataFrame:

@@ -8,6 +8,9 @@ from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.transforms.assessor import stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listings import latest_listing_records, stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
+import pytest
+
+pytestmark = pytest.mark.unit
 
 T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
 DETAIL = {

@@ -7,12 +7,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from phoenix_dagster.definitions import build_definitions, daily_refresh_schedule, weekly_full_assessor_refresh
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.definitions import build_definitions
+from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.sensors import retune_from_run_metrics
 from phoenix_dagster.settings import Settings
 from phoenix_dagster.tuning.controller import decide
-from phoenix_dagster.tuning.state import current_setting
+
+pytestmark = pytest.mark.integration  # sensors and automation against a Dagster instance
 
 CLEAN = {"p95_ms": 300, "error_rate": 0.0, "rate_limited": 0, "timeouts": 0, "cpu_pct": 30, "peak_rss_mb": 500}
 
@@ -51,35 +53,47 @@ def test_slow_runs_hold_inside_the_dead_band_and_do_not_oscillate():
 
 
 @pytest.fixture
-def warehouse(tmp_path):
-    return WarehouseResource(database=str(tmp_path / "w.duckdb"))
+def control(tmp_path):
+    return ControlStateResource(control_dir=str(tmp_path / "control"), lake=LakeResource(base_dir=str(tmp_path / "lake")))
 
 
-def test_pinned_values_win_over_the_tuning_state(warehouse):
-    assert current_setting(warehouse, "enrichment") == (10, 5, "default")
-    warehouse.append_rows("ops.batch_tuning", pl.DataFrame([{
+def test_pinned_values_win_over_the_tuning_state(control):
+    assert control.tuning_setting("enrichment") == (10, 5, "default")
+    control.record_tuning(pl.DataFrame([{
         "decided_at": datetime.now(ZoneInfo("UTC")), "stage": "enrichment", "run_id": "r", "batch_size_old": 10,
         "batch_size_new": 15, "concurrency_old": 5, "concurrency_new": 4, "reason": "test"}]))
-    assert current_setting(warehouse, "enrichment") == (15, 4, "tuning")
-    assert current_setting(warehouse, "enrichment", pinned_batch=50) == (50, 4, "pinned")
+    assert control.tuning_setting("enrichment") == (15, 4, "tuning")
+    assert control.tuning_setting("enrichment", pinned_batch=50) == (50, 4, "pinned")
 
 
-def test_three_materializations_between_two_ticks_make_three_decisions(warehouse):
+def test_three_materializations_between_two_ticks_make_three_decisions(control):
     instance = dg.DagsterInstance.ephemeral()
-    for p95 in (300, 350, 400):
-        instance.report_runless_asset_event(dg.AssetMaterialization("run_metrics", metadata={"stages": dg.MetadataValue.json(
-            [{"stage": "enrichment", **CLEAN, "p95_ms": p95}, {"stage": "serving", **CLEAN}])}))
-    with dg.build_sensor_context(instance=instance, resources={"warehouse": warehouse}) as context:
+
+    class Measured(dg.Config):
+        p95_ms: float
+
+    @dg.asset(name="run_metrics")
+    def measured_run(config: Measured) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"stages": dg.MetadataValue.json(
+            [{"stage": "enrichment", **CLEAN, "p95_ms": config.p95_ms}, {"stage": "serving", **CLEAN}])})
+
+    for p95 in (300, 350, 400):  # three runs, each materializing run_metrics
+        dg.materialize([measured_run], instance=instance,
+                       run_config={"ops": {"run_metrics": {"config": {"p95_ms": p95}}}})
+    with dg.build_sensor_context(instance=instance, resources={"control_state": control}) as context:
         result = retune_from_run_metrics(context)
         cursor = context.cursor
     assert "3 run metrics read, 3 decisions" in result.skip_message
-    tuning = warehouse.query("select batch_size_old, batch_size_new from ops.batch_tuning order by decided_at")
+    tuning = control.read("batch_tuning").sort("decided_at").select("batch_size_old", "batch_size_new")
     assert tuning.rows() == [(10, 15), (15, 20), (20, 25)]  # each decision builds on the last
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": warehouse}) as context:
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"control_state": control}) as context:
         assert retune_from_run_metrics(context).skip_message == "no new run metrics"
 
 
-def test_schedules_ask_for_every_zip_of_the_day():
+def test_schedules_ask_for_every_zip_of_the_day(tmp_path):
+    defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
+    daily_refresh_schedule = defs.resolve_schedule_def("daily_refresh_schedule")
+    weekly_full_assessor_refresh = defs.resolve_schedule_def("weekly_full_assessor_refresh")
     phoenix = ZoneInfo("America/Phoenix")
     with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 28, 3, tzinfo=phoenix)) as context:
         daily = list(daily_refresh_schedule(context))

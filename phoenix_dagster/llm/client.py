@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import ollama
+import polars as pl
 
 from phoenix_dagster.llm.facts import REPLY_SCHEMA
 from phoenix_dagster.llm.prompt import messages
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "llama3.2"
 OPTIONS = {"temperature": 0.1, "seed": 42}  # as the old system used them: near-deterministic
 CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError)
 
@@ -25,7 +25,7 @@ class LlmReply:
 
 
 class OllamaExtractor:
-    def __init__(self, host: str = DEFAULT_HOST, model: str = DEFAULT_MODEL, timeout_s: float = 60.0):
+    def __init__(self, host: str, model: str, timeout_s: float):
         self.host, self.model = host, model
         self._client = ollama.Client(host=host, timeout=timeout_s)
 
@@ -44,3 +44,13 @@ class OllamaExtractor:
                                      options=OPTIONS, stream=False)
         return LlmReply(response.message.content or "", response.prompt_eval_count or 0, response.eval_count or 0,
                         (response.total_duration or 0) / 1e9)
+
+
+def replies_frame(model: str, prompt_version: str, replies: dict[str, LlmReply], when: datetime) -> pl.DataFrame:
+    """New replies (text key → reply) as rows of the reply cache."""
+    return pl.DataFrame([{"model": model, "prompt_version": prompt_version, "text_sha256": key, "content": r.content,
+                          "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+                          "model_seconds": r.model_seconds, "created_at": when} for key, r in replies.items()],
+                        schema={"model": pl.String, "prompt_version": pl.String, "text_sha256": pl.String,
+                                "content": pl.String, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
+                                "model_seconds": pl.Float64, "created_at": pl.Datetime("us", "UTC")})

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from phoenix_dagster.llm.client import OllamaExtractor
-from phoenix_dagster.llm.runner import run_extraction, text_key
+from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
 from phoenix_dagster.settings import PROJECT_ROOT
 from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
 

@@ -1,9 +1,11 @@
-"""The data lake: one Parquet file per asset and partition, in hive-style folders.
+"""The data lake: every partitioned asset's output and every asset's bookkeeping, as Parquet.
 
-    $PHOENIX_DATA_DIR/lake/<asset>/zip=<ZIP>/date=<YYYY-MM-DD>/data.parquet
+    <lake>/<asset>/zip=<ZIP>/date=<YYYY-MM-DD>/data.parquet                   an asset's output
+    <lake>/_bookkeeping/<table>/zip=<ZIP>/date=<YYYY-MM-DD>/<asset>__<run>.parquet   what it recorded
 
-A re-run of a partition replaces its file atomically, so the lake never holds duplicates.
-Analysts can read any layer with DuckDB's read_parquet('…/lake/<asset>/*/*/data.parquet').
+Every file is written atomically (a temporary file renamed into place): a re-run replaces an
+asset's output, and adds its own bookkeeping beside the earlier runs'. Partitioned work writes
+only here, never to the warehouse, so partitions of one day run side by side.
 """
 
 from __future__ import annotations
@@ -15,9 +17,27 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from phoenix_dagster.schemas import conform
+from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
+
+BOOKKEEPING_DIR = "_bookkeeping"
+
+
+def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
+    os.close(handle)
+    try:
+        frame.write_parquet(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
 
 class LakeResource(dg.ConfigurableResource):
-    """Reads and writes lake partitions; used by the IO manager, checks and rollups."""
+    """Reads and writes lake partitions and bookkeeping; used by the IO manager, assets and checks."""
 
     base_dir: str
 
@@ -25,24 +45,13 @@ class LakeResource(dg.ConfigurableResource):
         return Path(self.base_dir) / asset_name / f"zip={zip_code}" / f"date={day}" / "data.parquet"
 
     def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> Path:
-        path = self.path_for(asset_name, day, zip_code)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
-        os.close(handle)
-        try:
-            frame.write_parquet(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        return write_parquet_atomically(frame, self.path_for(asset_name, day, zip_code))
 
     def read(self, asset_name: str, day: str, zip_code: str) -> pl.DataFrame:
         path = self.path_for(asset_name, day, zip_code)
         if not path.exists():
             raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code} (no {path})")
         return pl.read_parquet(path)
-
 
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
                 columns: list[str] | None = None) -> pl.DataFrame | None:
@@ -55,6 +64,40 @@ class LakeResource(dg.ConfigurableResource):
         if not paths:
             return None
         return pl.scan_parquet(paths).select(columns or pl.all()).collect()
+
+    # Bookkeeping -------------------------------------------------------------------------
+
+    def bookkeeping_dir(self, table: str) -> Path:
+        return Path(self.base_dir) / BOOKKEEPING_DIR / table
+
+    def write_bookkeeping(self, table: str, frame: pl.DataFrame, *, asset: str, day: str, zip_code: str,
+                          run_id: str) -> Path:
+        rows = conform(frame, BOOKKEEPING_TABLES[table])
+        name = f"{asset.replace('/', '.')}__{run_id}.parquet"
+        return write_parquet_atomically(rows, self.bookkeeping_dir(table) / f"zip={zip_code}" / f"date={day}" / name)
+
+    def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*") -> pl.LazyFrame | None:
+        """Every file of a bookkeeping table (of one partition, when given); None when there are none."""
+        paths = sorted(self.bookkeeping_dir(table).glob(f"zip={zip_code}/date={day}/*.parquet"))
+        return pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
+
+    def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str]) -> pl.DataFrame:
+        """``table``'s rows of the partition written by the latest successful run of each of ``assets``."""
+        log, rows = self.scan_bookkeeping("run_log", day, zip_code), self.scan_bookkeeping(table, day, zip_code)
+        empty = pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
+        if log is None or rows is None:
+            return empty
+        latest = (log.filter(pl.col("succeeded") & pl.col("asset").is_in(assets))
+                  .group_by("asset").agg(pl.col("run_id").sort_by("finished_at").last()))
+        return rows.join(latest, on=["asset", "run_id"], how="semi").collect()
+
+
+    def run_bookkeeping(self, table: str, day: str, zip_code: str, run_id: str, assets: list[str]) -> pl.DataFrame:
+        """``table``'s rows of the partition written in run ``run_id`` by ``assets``."""
+        rows = self.scan_bookkeeping(table, day, zip_code)
+        if rows is None:
+            return pl.DataFrame()
+        return rows.filter((pl.col("run_id") == run_id) & pl.col("asset").is_in(assets)).collect()
 
 
 class LakeIOManager(dg.ConfigurableIOManager):

@@ -1,99 +1,153 @@
-"""The DuckDB warehouse: marts for analysts and the pipeline's own ops tables.
+"""The DuckDB warehouse: one writer, and a published read-only copy for everyone else.
 
-DuckDB allows one writer process; every write goes through this resource, and the
-``daily_refresh`` job runs its steps in one process (see definitions.py).
+- The warehouse build (the unpartitioned ``build_warehouse`` job) is the only writer. It opens
+  ``warehouse.build.duckdb`` under an exclusive file lock (``warehouse.build.lock``), so two
+  builds, from two processes or two runs, take turns instead of failing on DuckDB's own lock.
+- When a build's models and checks are done, ``publish`` copies the build file and renames the
+  copy over ``warehouse.duckdb`` in one step. Readers — analysts, ``phoenix-estate sql``, the
+  summary, sensors, the UI's metadata — open only that copy, read-only: they never hold a lock
+  a run needs (a reader on the build file would block the writer) and never see a half-built
+  warehouse.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import dagster as dg
 import duckdb
-import pandera.polars as pa
 import polars as pl
-from dagster_duckdb import DuckDBResource
-
-from phoenix_dagster.schemas import conform, polars_schema
-from phoenix_dagster.schemas.ops import (Alerts, BatchTuning, CostEvents, LlmCache, PartitionCounts, QualityDaily,
-                                         Quarantine, RunLog, RunMetrics, SourceRequests)
-
-SCHEMAS = ("lake", "staging", "intermediate", "marts", "ops")
-OPS_TABLES: dict[str, type[pa.DataFrameModel]] = {
-    "ops.run_log": RunLog,
-    "ops.quarantine": Quarantine,
-    "ops.partition_counts": PartitionCounts,
-    "ops.source_requests": SourceRequests,
-    "ops.llm_cache": LlmCache,
-    "ops.quality_daily": QualityDaily,
-    "ops.cost_events": CostEvents,
-    "ops.alerts": Alerts,
-    "ops.run_metrics": RunMetrics,
-    "ops.batch_tuning": BatchTuning,
-}
 
 
-_PREPARED: set[tuple[str, int]] = set()
+class WarehouseBusy(RuntimeError):
+    """Another build held the writer's lock for longer than we were willing to wait."""
 
 
-class WarehouseResource(DuckDBResource):
-    """DuckDBResource plus the few write patterns the pipeline uses."""
+class _WriterLock:
+    """An exclusive ``flock`` on a lock file, re-entrant within one process (the CLI holds it for a
+    whole build run while each step takes it again for its connection)."""
+
+    _held: dict[str, tuple[int, int]] = {}  # lock path → (fd, depth)
+    _guard = threading.RLock()
+
+    @classmethod
+    @contextmanager
+    def hold(cls, path: Path, timeout_s: float) -> Iterator[None]:
+        key = str(path)
+        with cls._guard:
+            if key in cls._held:
+                fd, depth = cls._held[key]
+                cls._held[key] = (fd, depth + 1)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+                deadline = time.monotonic() + timeout_s
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            os.close(fd)
+                            raise WarehouseBusy(f"another warehouse build held {key} for more than {timeout_s:.0f} s")
+                        time.sleep(0.05)
+                cls._held[key] = (fd, 1)
+        try:
+            yield
+        finally:
+            with cls._guard:
+                fd, depth = cls._held[key]
+                if depth > 1:
+                    cls._held[key] = (fd, depth - 1)
+                else:
+                    del cls._held[key]
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+
+
+def _utc(frame: pl.DataFrame) -> pl.DataFrame:
+    # DuckDB names UTC after the machine's zone database ("Etc/UTC"); the schemas say "UTC".
+    return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    build_path: str  # the writer's file
+    published_path: str  # the copy readers open
+    lock_timeout_s: float = 1800.0
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(self.build_path).with_suffix(".lock")
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as conn:
+    def writer_lock(self) -> Iterator[None]:
+        with _WriterLock.hold(self.lock_path, self.lock_timeout_s):
+            yield
+
+    @contextmanager
+    def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build file, holding the writer's lock while it is open."""
+        with self.writer_lock():
+            Path(self.build_path).parent.mkdir(parents=True, exist_ok=True)
+            with duckdb.connect(self.build_path) as conn:
+                conn.execute("set TimeZone = 'UTC'")
+                yield conn
+
+    def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Read the build file (the build's own steps: checks, serving, reports)."""
+        with self.build_connection() as conn:
+            return _utc(conn.execute(sql, params or []).pl())
+
+    def publish(self) -> int:
+        """Swap a copy of the build file in as the published warehouse; returns its size in bytes."""
+        with self.writer_lock():
+            with duckdb.connect(self.build_path) as conn:
+                conn.execute("checkpoint")
+            published = Path(self.published_path)
+            handle, tmp = tempfile.mkstemp(dir=published.parent, prefix=".warehouse-", suffix=".duckdb.tmp")
+            os.close(handle)
+            stale_wal = published.with_name(published.name + ".wal")  # left by a warehouse written in place
+            try:
+                shutil.copyfile(self.build_path, tmp)
+                stale_wal.unlink(missing_ok=True)  # DuckDB would replay it into the new copy
+                os.replace(tmp, published)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+            return published.stat().st_size
+
+    @property
+    def is_published(self) -> bool:
+        return Path(self.published_path).exists()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self.is_published:
+            raise FileNotFoundError(f"no warehouse at {self.published_path}: run `phoenix-estate run` first")
+        with duckdb.connect(self.published_path, read_only=True) as conn:
             conn.execute("set TimeZone = 'UTC'")
-            # The schemas and ops tables are created once per warehouse file and process, not on
-            # every query; the file's inode tells a file recreated under the same path.
-            prepared = (self.database, os.stat(self.database).st_ino)
-            if prepared not in _PREPARED:
-                for schema in SCHEMAS:
-                    conn.execute(f"create schema if not exists {schema}")
-                for table, model in OPS_TABLES.items():
-                    empty = pl.DataFrame(schema=polars_schema(model))  # noqa: F841 (read by DuckDB below)
-                    conn.execute(f"create table if not exists {table} as select * from empty")
-                _PREPARED.add(prepared)
             yield conn
 
-    def replace_rows(self, table: str, frame: pl.DataFrame, where: dict[str, object]) -> None:
-        """Delete the rows matching ``where`` and insert ``frame``: the idempotent write of a partition."""
-        model = OPS_TABLES.get(table)
-        rows = conform(frame, model) if model else frame  # noqa: F841 (read by DuckDB below)
-        clause = " and ".join(f"{column} is not distinct from ?" for column in where) or "true"
-        with self.connect() as conn:
-            conn.execute("begin")
-            conn.execute(f"delete from {table} where {clause}", list(where.values()))
-            conn.execute(f"insert into {table} by name select * from rows")
-            conn.execute("commit")
+    def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """Read the published copy."""
+        with self.read_connection() as conn:
+            return _utc(conn.execute(sql, params or []).pl())
 
-    def upsert_rows(self, table: str, frame: pl.DataFrame, keys: list[str]) -> None:
-        """Insert ``frame``, replacing rows with the same ``keys``."""
-        rows = conform(frame, OPS_TABLES[table])  # noqa: F841 (read by DuckDB below)
-        match = " and ".join(f"{table}.{k} = rows.{k}" for k in keys)
-        with self.connect() as conn:
-            conn.execute("begin")
-            conn.execute(f"delete from {table} where exists (select 1 from rows where {match})")
-            conn.execute(f"insert into {table} by name select * from rows")
-            conn.execute("commit")
-
-    def append_rows(self, table: str, frame: pl.DataFrame) -> None:
-        rows = conform(frame, OPS_TABLES[table])  # noqa: F841 (read by DuckDB below)
-        with self.connect() as conn:
-            conn.execute(f"insert into {table} by name select * from rows")
-
-    def has_table(self, name: str) -> bool:
-        return bool(self.query("select count(*) as n from information_schema.tables where table_name = ?",
-                               [name])["n"][0])
+    def has_table(self, qualified_name: str) -> bool:
+        schema, name = qualified_name.split(".")
+        if not self.is_published:
+            return False
+        return bool(self.query("select count(*) as n from information_schema.tables where table_schema = ? "
+                               "and table_name = ?", [schema, name])["n"][0])
 
     def size_bytes(self) -> int:
-        path = Path(self.database)
-        return sum(p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists())
-
-    def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        with self.connect() as conn:
-            frame = conn.execute(sql, params or []).pl()
-        # DuckDB names UTC after the machine's zone database ("Etc/UTC"); the schemas say "UTC".
-        return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
+        path = Path(self.published_path)
+        return path.stat().st_size if path.exists() else 0

@@ -1,4 +1,8 @@
-"""Operational tables in DuckDB (schema ``ops``), written by the pipeline about itself."""
+"""The pipeline's records about itself.
+
+Bookkeeping tables are written by assets into the lake (`lake/_bookkeeping/<table>/…`, one
+file per asset, partition and run); control tables by sensors (`control/<table>/`). The
+warehouse's `ops` models (sql/ops/) are built from them; each model's contract is here too."""
 
 from typing import Optional
 
@@ -9,11 +13,13 @@ UTC_TIME = pl.Datetime("us", "UTC")
 
 
 class RunLog(pa.DataFrameModel):
-    """ops.run_log: one row per run and asset."""
+    """ops.run_log: one row per run and asset (bookkeeping `run_log`)."""
 
     run_id: str = pa.Field(description="Dagster run id")
     asset: str = pa.Field(description="Asset key")
     partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition, null for whole-table assets")
+    date: pl.Date = pa.Field(description="Partition day; for whole-table assets the day of the run in Phoenix")
+    succeeded: bool = pa.Field(description="False when the asset's body failed (what it did is still recorded)")
     rows_in: pl.Int64 = pa.Field(ge=0, description="Rows read")
     rows_out: pl.Int64 = pa.Field(ge=0, description="Rows written")
     rows_quarantined: pl.Int64 = pa.Field(ge=0, description="Rows sent to ops.quarantine")
@@ -25,8 +31,9 @@ class RunLog(pa.DataFrameModel):
 
 
 class Quarantine(pa.DataFrameModel):
-    """ops.quarantine: records rejected on the way in, with the reason and the raw record."""
+    """ops.quarantine: records rejected on the way in, with the reason and the raw record, as left by the latest successful run of each asset and partition."""
 
+    run_id: str = pa.Field(description="Run that rejected it")
     source: str = pa.Field(description="Source the record came from")
     asset: str = pa.Field(description="Asset that rejected it")
     partition: str = pa.Field(description="date|zip partition")
@@ -40,23 +47,22 @@ class Quarantine(pa.DataFrameModel):
 
 
 class PartitionCounts(pa.DataFrameModel):
-    """ops.partition_counts: what one day × ZIP produced, rewritten by each run of it."""
+    """ops.partition_counts: what one day × ZIP produced, from the latest successful run of each of its assets."""
 
     date: pl.Date = pa.Field(description="Partition day")
     PostalCode: str = pa.Field(description="Partition ZIP")
-    run_id: str = pa.Field(description="Run that last wrote the partition")
+    run_id: str = pa.Field(description="Latest run of the partition's collection (raw_assessor_payloads)")
     raw_payloads: pl.Int64 = pa.Field(ge=0, description="Payloads landed (assessor + listings)")
     assessor_requests: pl.Int64 = pa.Field(ge=0, description="Requests made to the assessor, retries included")
     parcels_collected: pl.Int64 = pa.Field(ge=0, description="Parcel details received (HTTP 200) this run")
     requests_per_parcel: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="assessor_requests / parcels_collected; null when no detail was due")
-    parcels: pl.Int64 = pa.Field(ge=0, description="Parcel details staged")
+    parcels: pl.Int64 = pa.Field(ge=0, description="Parcel detail versions staged (new or changed)")
     listings: pl.Int64 = pa.Field(ge=0, description="Listing records staged")
     properties: pl.Int64 = pa.Field(ge=0, description="Resolved properties")
     with_listing: pl.Int64 = pa.Field(ge=0, description="Properties with a listing")
     unmatched_listings: pl.Int64 = pa.Field(ge=0, description="Listings that matched no parcel")
     quarantined: pl.Int64 = pa.Field(ge=0, description="Records in ops.quarantine for the partition")
-    served: pl.Int64 = pa.Field(ge=0, description="Documents upserted into MongoDB")
-    recorded_at: UTC_TIME = pa.Field(description="When the counts were taken")
+    recorded_at: UTC_TIME = pa.Field(description="When the partition's last asset finished")
 
     class Config:
         strict = True
@@ -66,6 +72,7 @@ class SourceRequests(pa.DataFrameModel):
     """ops.source_requests: what a run asked of a source, by endpoint and outcome."""
 
     run_id: str = pa.Field(description="Dagster run id")
+    asset: str = pa.Field(description="Asset that made the requests")
     partition: str = pa.Field(description="date|zip partition")
     source: str = pa.Field(description="Source implementation (maricopa, sample, …)")
     endpoint: str = pa.Field(description="search, parcel, …")
@@ -83,7 +90,7 @@ class SourceRequests(pa.DataFrameModel):
 
 
 class LlmCache(pa.DataFrameModel):
-    """ops.llm_cache: every model reply, keyed by model, prompt version and text hash."""
+    """ops.llm_cache: every model reply, keyed by model, prompt version and text hash (bookkeeping `llm_replies`; the latest per key)."""
 
     model: str = pa.Field(description="Ollama model")
     prompt_version: str = pa.Field(description="Prompt version")
@@ -131,9 +138,9 @@ class QualityDaily(pa.DataFrameModel):
 
 
 class CostEvents(pa.DataFrameModel):
-    """ops.cost_events: every billable thing a run did, with its quantity and price."""
+    """ops.cost_events: every billable thing a run did, with its quantity and price (usage, run log and storage priced by ops.unit_prices)."""
 
-    date: pl.Date = pa.Field(description="Partition day")
+    date: pl.Date = pa.Field(description="Partition day (storage: the day measured)")
     partition: str = pa.Field(description="date|zip partition, or the date alone for storage snapshots")
     run_id: str = pa.Field(description="Run that recorded it")
     service: str = pa.Field(description="Priced item in data/unit_prices.yaml")
@@ -149,7 +156,7 @@ class CostEvents(pa.DataFrameModel):
 
 
 class Alerts(pa.DataFrameModel):
-    """ops.alerts: alerts sent, one per condition per day."""
+    """ops.alerts: alerts sent, one per condition per day (control state written by the alert sensor)."""
 
     day: pl.Date = pa.Field(description="Day the condition was alerted for")
     condition: str = pa.Field(description="What is wrong, as a stable key")
@@ -187,11 +194,12 @@ class BudgetStatus(pa.DataFrameModel):
 
 
 class RunMetrics(pa.DataFrameModel):
-    """ops.run_metrics: per run and stage, what the run measured; the tuning sensor reads it."""
+    """ops.run_metrics: per run and stage, what the run measured (lake asset `run_metrics`); the tuning sensor reads each materialization."""
 
     run_id: str = pa.Field(description="Dagster run id")
+    asset: str = pa.Field(description="Asset that measured the stage")
     partition: str = pa.Field(description="date|zip partition")
-    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment, serving")
+    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment")
     items: pl.Int64 = pa.Field(ge=0, description="Items the stage handled (requests, listings, documents)")
     duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the stage")
     items_per_s: pl.Float64 = pa.Field(ge=0, description="items / duration_s")
@@ -212,7 +220,7 @@ class RunMetrics(pa.DataFrameModel):
 
 
 class BatchTuning(pa.DataFrameModel):
-    """ops.batch_tuning: every decision of the tuning controller; the next run reads the latest."""
+    """ops.batch_tuning: every decision of the tuning controller; the next run reads the latest (control state written by the tuning sensor)."""
 
     decided_at: UTC_TIME = pa.Field(description="When decided")
     stage: str = pa.Field(description="Stage tuned")
@@ -225,3 +233,77 @@ class BatchTuning(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class Usage(pa.DataFrameModel):
+    """Bookkeeping `usage`: billable quantities an asset used (requests, proxy traffic, model tokens and hours), unpriced."""
+
+    run_id: str = pa.Field(description="Dagster run id")
+    asset: str = pa.Field(description="Asset that used it")
+    partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition")
+    date: pl.Date = pa.Field(description="Partition day")
+    service: str = pa.Field(description="Priced item in data/unit_prices.yaml")
+    item: str = pa.Field(description="What used it: the source or the model")
+    quantity: pl.Float64 = pa.Field(ge=0, description="How much, in the service's unit")
+    recorded_at: UTC_TIME = pa.Field(description="When recorded")
+
+    class Config:
+        strict = True
+
+
+class StorageUsage(pa.DataFrameModel):
+    """ops.storage_usage: bytes held by each store, measured by each warehouse build (bookkeeping `storage_usage`)."""
+
+    run_id: str = pa.Field(description="Build run that measured it")
+    date: pl.Date = pa.Field(description="Day measured, in Phoenix")
+    store: str = pa.Field(isin=["lake", "warehouse", "mongodb"], description="Which store")
+    bytes: pl.Int64 = pa.Field(ge=0, description="Bytes held")
+    measured_at: UTC_TIME = pa.Field(description="When measured")
+
+    class Config:
+        strict = True
+
+
+class ServedDocuments(pa.DataFrameModel):
+    """ops.served_documents: per serving run and ZIP, the documents written to MongoDB (bookkeeping `served_documents`)."""
+
+    run_id: str = pa.Field(description="Serving run")
+    PostalCode: str = pa.Field(description="ZIP")
+    documents: pl.Int64 = pa.Field(ge=0, description="Documents sent (one per mart row)")
+    upserted: pl.Int64 = pa.Field(ge=0, description="Documents inserted")
+    modified: pl.Int64 = pa.Field(ge=0, description="Documents changed")
+    target: str = pa.Field(description="MongoDB at MONGODB_URI, or the in-process stand-in")
+    served_at: UTC_TIME = pa.Field(description="When served")
+
+    class Config:
+        strict = True
+
+
+class AssetRunsLatest(pa.DataFrameModel):
+    """ops.asset_runs_latest: the latest successful run of each asset and partition, which the other ops models count from."""
+
+    asset: str = pa.Field(description="Asset key")
+    partition: str = pa.Field(description="date|zip partition")
+    date: pl.Date = pa.Field(description="Partition day")
+    PostalCode: str = pa.Field(description="Partition ZIP")
+    run_id: str = pa.Field(description="Its latest successful run")
+    rows_out: pl.Int64 = pa.Field(ge=0, description="Rows that run wrote")
+    finished_at: UTC_TIME = pa.Field(description="When that run finished the asset")
+
+    class Config:
+        strict = True
+        unique = ["asset", "partition"]
+
+
+class UnitPrices(pa.DataFrameModel):
+    """ops.unit_prices: the price of each billable unit (seeded from data/unit_prices.yaml)."""
+
+    service: str = pa.Field(unique=True, description="Priced item")
+    unit: str = pa.Field(description="Unit of quantity")
+    usd: pl.Float64 = pa.Field(ge=0, description="Price per unit")
+
+
+class MonthlyBudget(pa.DataFrameModel):
+    """ops.monthly_budget: the monthly budget (seeded from data/unit_prices.yaml)."""
+
+    budget_usd: pl.Float64 = pa.Field(ge=0, description="monthly_budget_usd")

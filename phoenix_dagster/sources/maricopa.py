@@ -22,7 +22,6 @@ from phoenix_dagster.sources.base import RawPayload, RequestRecord
 from phoenix_dagster.sources.http import AuthenticationFailed, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
-DEFAULT_URL = "https://mcassessor.maricopa.gov"
 AUTH_MARKER = "Unauthorized access"
 
 

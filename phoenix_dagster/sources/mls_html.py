@@ -26,7 +26,6 @@ from phoenix_dagster.sources.mls_selectors import MlsSelectors
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 MAX_SEARCH_PAGES = 200
-DEFAULT_USER_AGENT = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
 
 
 class ProxyPool:
@@ -98,7 +97,7 @@ class MlsHtmlSource:
     complete = True  # a crawl returns every listing the search shows for the ZIP
 
     def __init__(self, base_url: str, selectors: MlsSelectors, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
-                 policy: RetryPolicy | None = None, user_agent: str = DEFAULT_USER_AGENT, proxies: list[str] = (),
+                 user_agent: str, policy: RetryPolicy | None = None, proxies: list[str] = (),
                  timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None):
         self.base_url, self.selectors, self.user_agent = base_url.rstrip("/"), selectors, user_agent
         self.proxies = RotatingProxyTransport(ProxyPool(list(proxies))) if proxies else None

@@ -8,7 +8,7 @@ import json
 
 import polars as pl
 
-from phoenix_dagster.llm.runner import Outcome
+from phoenix_dagster.llm.extraction_pool import Outcome
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.enriched import ListingTextFacts
 

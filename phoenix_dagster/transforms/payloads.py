@@ -74,3 +74,9 @@ def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) ->
             rows.append({**page, "record_key": str(key) if key not in (None, "") else f"{page['record_key']}#{index}",
                          "text": json.dumps(item)})
     return pl.DataFrame(rows, schema=DECODED_SCHEMA)
+
+
+def fetch_failures_frame(source: str, failures) -> pl.DataFrame:
+    """Requests that got no usable reply (``FetchFailure``s), as quarantine rows."""
+    return pl.DataFrame([{"source": source, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
+                          "raw_record": ""} for f in failures], schema=REJECT_SCHEMA)

@@ -41,14 +41,15 @@ WEIGHTS = {"completeness": 0.30, "validity": 0.30, "duplicates": 0.15, "freshnes
 
 @dataclass(frozen=True)
 class QualityTargets:
-    """(good, fair) thresholds from the system this replaces, and the freshness target."""
+    """(good, fair) thresholds from the system this replaces, and the freshness target
+    (PHOENIX_FRESHNESS_TARGET_HOURS, default in settings.py)."""
 
+    freshness_target_hours: float
     completeness: tuple[float, float] = (0.95, 0.85)
     accuracy: tuple[float, float] = (0.98, 0.90)
     duplicates: tuple[float, float] = (0.02, 0.05)
     freshness_hours: tuple[float, float] = (1.0, 2.0)
     error_rate: tuple[float, float] = (0.05, 0.10)
-    freshness_target_hours: float = 24.0
     area_tolerance: float = 0.05
     year_tolerance: int = 1
     lot_tolerance: float = 0.10
@@ -169,3 +170,13 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
     add("resolved", properties, {f: pl.lit(True) for f in RESOLVED_REQUIRED},
         int((same_house["len"] - 1).sum()), properties["observed_at"].max(), {"text_disagreements": contradicted})
     return conform(pl.DataFrame(rows), QualityDaily)
+
+
+def quarantined_by_source(quarantine: pl.DataFrame) -> dict[str, int]:
+    """Quarantined records (columns asset, source) per quality label: ``assessor:<impl>`` for
+    the assessor's assets, ``listing:<impl>`` for the listing sources'."""
+    if quarantine.height == 0:
+        return {}
+    kind = pl.when(pl.col("asset").str.contains("assessor")).then(pl.lit("assessor:")).otherwise(pl.lit("listing:"))
+    labels = quarantine.select((kind + pl.col("source")).alias("label"))
+    return dict(labels.group_by("label").len().iter_rows())

@@ -45,7 +45,7 @@ def main() -> None:
 
     from listing_fixtures import sample_listings
     from phoenix_dagster.llm.client import OllamaExtractor
-    from phoenix_dagster.llm.runner import run_extraction, text_key
+    from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
     from phoenix_dagster.settings import PROJECT_ROOT
 
     remarks = [r["PublicRemarks"] for z in ("85031", "85033", "85035") for r in sample_listings(z)]

@@ -14,8 +14,8 @@ import httpx
 
 from phoenix_dagster.llm.client import CALL_ERRORS, LlmReply, OllamaExtractor
 from phoenix_dagster.llm.facts import ReplyInvalid, validate_reply
+from phoenix_dagster.tuning.controller import BATCH_BOUNDS, CONCURRENCY_BOUNDS
 
-BATCH_BOUNDS, CONCURRENCY_BOUNDS = (5, 100), (1, 5)
 CONSECUTIVE_FAILURES_TO_GIVE_UP = 3  # the server went away: stop calling, let the rules answer
 
 

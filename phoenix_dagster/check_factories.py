@@ -1,4 +1,4 @@
-"""Asset checks generated from the table schemas: one per asset, blocking where bad data
+"""Asset checks generated from the table schemas (phoenix_dagster/schemas/tables.py): one per asset, blocking where bad data
 must not flow on. Failures come back as check metadata (counts per column and check, and
 a sample of failing values) so an operator sees them in the UI."""
 
@@ -72,7 +72,7 @@ def warehouse_schema_check(key: dg.AssetKey, table: str, model: type[pa.DataFram
     @dg.asset_check(asset=key, name="matches_schema", blocking=blocking,
                     description=f"{table} validates against {model.__module__}.{model.__name__}")
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return validate(warehouse.query(f"select * from {table}"), model)
+        return validate(warehouse.build_query(f"select * from {table}"), model)
 
     return _check
 
@@ -83,10 +83,10 @@ def unique_grain_check(key: dg.AssetKey, table: str, grain: tuple[str, ...]):
     @dg.asset_check(asset=key, name="unique_grain", blocking=True,
                     description=f"No two rows of {table} share ({columns})")
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        repeated = warehouse.query(
+        repeated = warehouse.build_query(
             f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
             f"order by copies desc limit {SAMPLE_ROWS}")
-        total = warehouse.query(f"select count(*) as n from (select {columns} from {table} group by all "
+        total = warehouse.build_query(f"select count(*) as n from (select {columns} from {table} group by all "
                                 "having count(*) > 1)")["n"][0]
         return dg.AssetCheckResult(passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
                                    metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))})

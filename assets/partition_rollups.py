@@ -1,0 +1,56 @@
+"""Partition rollups: what one day × ZIP's run produced, measured from the data and from the
+bookkeeping of the assets it declares as its inputs, written to the lake like every layer."""
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+import polars as pl
+
+from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset, upstream_assets
+from phoenix_dagster.partitions import date_and_zip
+from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.quality_targets import QualityTargetsResource
+from phoenix_dagster.schemas import conform, empty_frame
+from phoenix_dagster.schemas.ops import RunMetrics
+from phoenix_dagster.transforms.quality import quality_rows, quarantined_by_source
+
+
+@lake_asset(deps=["raw_assessor_payloads", "raw_listing_payloads", "stg_assessor__parcels"])
+def quality_daily(context: dg.AssetExecutionContext, stg_assessor__search_results: pl.DataFrame,
+                  int_assessor_parcels: pl.DataFrame, stg_listings__listings: pl.DataFrame,
+                  int_listings_matched: pl.DataFrame, enriched_properties: pl.DataFrame,
+                  listing_text_facts: pl.DataFrame, quality_targets: QualityTargetsResource,
+                  lake: LakeResource) -> pl.DataFrame:
+    """Completeness, validity, freshness, duplicates, cross-source agreement and enrichment per
+    source for the partition, with an overall score and status (validity counts the records
+    its upstream assets quarantined)."""
+    books = Bookkeeping(context, lake)
+    day, zip_code = date_and_zip(context)
+    quarantine = lake.current_bookkeeping("quarantine", day, zip_code, upstream_assets(context))
+    rows = quality_rows(
+        day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(timezone.utc),
+        search=stg_assessor__search_results, parcels=int_assessor_parcels, listing_records=stg_listings__listings,
+        listings=int_listings_matched, properties=enriched_properties, facts=listing_text_facts,
+        quarantined=quarantined_by_source(quarantine), targets=quality_targets.targets())
+    scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
+    statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
+    context.add_output_metadata(books.finish(rows_in=enriched_properties.height, rows_out=rows.height,
+                                             **scores, **statuses))
+    return rows
+
+
+@lake_asset(deps=["raw_assessor_payloads", "raw_listing_payloads", "listing_text_facts"])
+def run_metrics(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.DataFrame:
+    """Per stage of this run (collection per source kind, enrichment): items, duration,
+    throughput, p50/p95 latency, error and retry rates, 429s, timeouts, CPU, peak memory, and
+    the batch size and concurrency used. Each materialization carries the rows in its
+    metadata; the tuning sensor reads every one of them."""
+    books = Bookkeeping(context, lake)
+    day, zip_code = date_and_zip(context)
+    measured = lake.run_bookkeeping("stage_metrics", day, zip_code, context.run.run_id, upstream_assets(context))
+    rows = conform(measured, RunMetrics) if measured.height else empty_frame(RunMetrics)
+    stages = [{k: v for k, v in row.items() if k not in ("run_id", "asset", "partition", "recorded_at")}
+              for row in rows.iter_rows(named=True)]
+    context.add_output_metadata(books.finish(rows_in=measured.height, rows_out=rows.height)
+                                | {"stages": dg.MetadataValue.json(stages)})
+    return rows

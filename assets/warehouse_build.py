@@ -1,0 +1,99 @@
+"""The warehouse build: every SQL model under sql/ as an asset (one per file), the seeds, the
+storage measurement the cost ledger prices, and the published copy readers open.
+
+These assets are unpartitioned and run together in the ``build_warehouse`` job, once after the
+day's partitions, with the build file's lock making them the warehouse's only writer. A model's
+upstream assets come from the tables its SQL reads (phoenix_dagster/sql_project.py): a lake
+table is its asset, a bookkeeping table is every asset that declares it records it.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from phoenix_dagster.bookkeeping import Bookkeeping, recording
+from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
+from phoenix_dagster.settings import PROJECT_ROOT
+from phoenix_dagster.sql_project import SqlModel, build_model, write_seed
+from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, unit_prices_frame
+from phoenix_dagster.transforms.storage import storage_rows
+
+SEEDS = {"ops.unit_prices": unit_prices_frame, "ops.monthly_budget": monthly_budget_frame}
+
+
+def table_metadata(table: str) -> dict:
+    metadata = {"dagster/table_name": table}
+    if table in WAREHOUSE_TABLES:
+        metadata["dagster/column_schema"] = column_docs(WAREHOUSE_TABLES[table])
+    return metadata
+
+
+def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> list[dg.AssetKey]:
+    """The assets a model reads: lake tables by name, bookkeeping tables by their writers, other
+    models and seeds by key. Control tables are written by sensors, not assets."""
+    keys: set[dg.AssetKey] = set()
+    for schema, name in model.upstream:
+        if schema == "lake":
+            keys.add(dg.AssetKey(name))
+        elif schema == "bookkeeping":
+            keys.update(writers.get(name, []))
+        elif schema != "control":
+            keys.add(dg.AssetKey([schema, name]))
+    return sorted(keys, key=lambda key: key.to_user_string())
+
+
+def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> dg.AssetsDefinition:
+    metadata = {"sql_file": str(model.path.relative_to(PROJECT_ROOT)) if model.path.is_relative_to(PROJECT_ROOT)
+                else str(model.path), "materialization": model.materialization, **table_metadata(model.table)}
+
+    @dg.asset(key=model.key, description=model.description, kinds={"duckdb", "sql"},
+              deps=upstream_keys(model, writers), metadata=metadata)
+    def _build(warehouse: WarehouseResource, lake: LakeResource,
+               control_state: ControlStateResource) -> dg.MaterializeResult:
+        with warehouse.build_connection() as conn:
+            rows = build_model(conn, model, Path(lake.base_dir), Path(control_state.control_dir))
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+                                              "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")})
+
+    return _build
+
+
+def seed_asset(table: str) -> dg.AssetsDefinition:
+    @dg.asset(key=dg.AssetKey(table.split(".")), kinds={"duckdb", "yaml"}, metadata=table_metadata(table),
+              description=f"{table}, seeded from data/unit_prices.yaml")
+    def _seed(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        frame = SEEDS[table](load_prices())
+        with warehouse.build_connection() as conn:
+            rows = write_seed(conn, table, frame)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return _seed
+
+
+@dg.asset(deps=["mongo_properties"], kinds={"parquet"}, metadata=recording("storage_usage"))
+def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource,
+                        mongo: MongoResource) -> dg.MaterializeResult:
+    """Bytes the lake, the published warehouse and MongoDB hold now, recorded for the cost ledger."""
+    books = Bookkeeping(context, lake)
+    rows = storage_rows(lake_dir=Path(lake.base_dir), warehouse_bytes=warehouse.size_bytes(),
+                        mongodb_bytes=mongo.data_bytes())
+    books.record("storage_usage", rows)
+    return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=rows.height)
+                                | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()})
+
+
+def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(deps=model_keys, kinds={"duckdb"}, metadata={"path": "$PHOENIX_DATA_DIR/warehouse.duckdb"})
+    def published_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        """The copy of the warehouse that analysts, `phoenix-estate sql`, the summary and the sensors
+        read: swapped in atomically once every model is built and its blocking checks have passed,
+        so a reader never sees a half-built or failed build and never holds the writer's lock."""
+        size = warehouse.publish()
+        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse.published_path)})
+
+    return published_warehouse

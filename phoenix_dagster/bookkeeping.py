@@ -1,0 +1,163 @@
+"""What every asset records about its own work, declared where the asset is defined.
+
+``lake_asset(records=(...))`` declares a lake asset with its column docs (from its table's
+schema) and the bookkeeping tables it writes; ``Bookkeeping`` collects those rows while the body
+runs and writes them as lake partitions when it finishes (or fails), the ``run_log`` row last.
+An asset can only record what it declared, so the warehouse's ops models — which read the
+bookkeeping — take their dependencies from the declarations, and the lineage graph is true.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from datetime import date, datetime, timezone
+
+import dagster as dg
+import polars as pl
+import psutil
+
+from phoenix_dagster.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
+from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, LAKE_TABLES
+from phoenix_dagster.sources.base import request_summary
+from phoenix_dagster.transforms.costs import request_usage
+
+RECORDS = "phoenix/bookkeeping"  # asset metadata: the bookkeeping tables it writes, comma separated
+QUARANTINE_LOG_LINES = 20
+
+
+def recording(*tables: str) -> dict:
+    """Asset metadata declaring the bookkeeping tables an asset writes (run_log always)."""
+    unknown = set(tables) - set(BOOKKEEPING_TABLES)
+    if unknown:
+        raise ValueError(f"unknown bookkeeping table(s): {', '.join(sorted(unknown))}")
+    return {RECORDS: ", ".join(dict.fromkeys(("run_log", *tables)))}
+
+
+def recorded_tables(metadata: dict) -> tuple[str, ...]:
+    value = metadata.get(RECORDS)
+    text = getattr(value, "value", value) or ""
+    return tuple(t.strip() for t in str(text).split(",") if t.strip())
+
+
+def lake_asset(*, records: tuple[str, ...] = (), kinds: tuple[str, ...] = ("polars", "parquet"), **kwargs):
+    """A partitioned lake asset named after its function, stored by the lake IO manager."""
+    def decorate(fn):
+        metadata = {"dagster/column_schema": column_docs(LAKE_TABLES[fn.__name__]), **recording(*records)}
+        return dg.asset(name=fn.__name__, kinds=set(kinds), metadata=metadata, **kwargs)(fn)
+    return decorate
+
+
+def upstream_assets(context: dg.AssetExecutionContext) -> list[str]:
+    """The asset's declared upstream assets, by name: the only ones whose bookkeeping it may read."""
+    return sorted(key.to_user_string() for key in context.assets_def.asset_deps[context.asset_key])
+
+
+class Bookkeeping:
+    """Started when an asset's body starts; ``finish`` (or ``failure``) writes what it recorded."""
+
+    def __init__(self, context: dg.AssetExecutionContext, lake: LakeResource):
+        self.context, self.lake = context, lake
+        self.asset = context.asset_key.to_user_string()
+        if context.has_partition_key:
+            self.day, self.zip_code = date_and_zip(context)
+            self.partition: str | None = context.partition_key
+        else:
+            self.day, self.zip_code, self.partition = today_in_phoenix(), ALL_ZIPS, None
+        self.declared = recorded_tables(context.assets_def.specs_by_key[context.asset_key].metadata)
+        self.frames: dict[str, list[pl.DataFrame]] = {}
+        self.quarantined = 0
+        self.started = time.perf_counter()
+        self._cpu_started = sum(psutil.Process().cpu_times()[:2])
+
+    # Measurements -------------------------------------------------------------------------
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def cpu_pct(self) -> float:
+        """Process CPU time over the machine's CPU capacity since the asset started (100 = every core busy)."""
+        wall = self.elapsed_s * (psutil.cpu_count() or 1)
+        return 100 * (sum(psutil.Process().cpu_times()[:2]) - self._cpu_started) / wall if wall > 0 else 0.0
+
+    @staticmethod
+    def peak_rss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Recording ----------------------------------------------------------------------------
+
+    def record(self, table: str, frame: pl.DataFrame) -> None:
+        """Add rows to ``table``; run, asset, partition and time columns are filled in."""
+        if table not in self.declared:
+            raise dg.Failure(f"{self.asset} records {table} but does not declare it (recording({table!r}))")
+        columns = BOOKKEEPING_TABLES[table].to_schema().columns
+        now = datetime.now(timezone.utc)
+        stamps = {"run_id": self.context.run.run_id, "asset": self.asset, "partition": self.partition,
+                  "date": date.fromisoformat(self.day), "recorded_at": now, "quarantined_at": now, "served_at": now}
+        self.frames.setdefault(table, []).append(frame.with_columns(
+            pl.lit(value).alias(name) for name, value in stamps.items() if name in columns and name not in frame.columns))
+
+    def quarantine(self, rejected: pl.DataFrame) -> int:
+        """Records rejected (columns source, record_key, reason, raw_record); returns how many."""
+        self.record("quarantine", rejected)
+        for row in rejected.head(QUARANTINE_LOG_LINES).iter_rows(named=True):
+            self.context.log.warning(f"quarantined {row['source']} record {row['record_key']}: {row['reason']}")
+        self.quarantined += rejected.height
+        return rejected.height
+
+    def requests(self, source: str, api) -> dict:
+        """A source's requests (and proxied bytes) as ``source_requests`` and ``usage``; returns run totals."""
+        summary = request_summary(api.records)
+        proxied = getattr(api, "proxy_bytes", 0)
+        if proxied:
+            summary = pl.concat([summary, pl.DataFrame([{"endpoint": "proxy", "outcome": "ok", "status": None,
+                                                         "requests": 0, "retries": 0, "bytes": proxied,
+                                                         "seconds": 0.0, "rate_limit_wait_s": 0.0}],
+                                                       schema=summary.schema)])
+        self.record("source_requests", summary.with_columns(pl.lit(source).alias("source")))
+        self.usage(request_usage(source, requests=int(summary["requests"].sum()), proxied_bytes=proxied))
+        by_outcome = dict(summary.group_by("outcome").agg(pl.col("requests").sum()).iter_rows())
+        return {"requests": int(summary["requests"].sum()), "retries": int(summary["retries"].sum()),
+                "rate_limited": int(by_outcome.get("rate_limited", 0)), "bytes_received": int(summary["bytes"].sum()),
+                "rate_limit_wait_s": round(float(summary["rate_limit_wait_s"].sum()), 3)}
+
+    def usage(self, quantities: list[dict]) -> None:
+        """Billable quantities: dicts of service, item, quantity."""
+        if quantities:
+            self.record("usage", pl.DataFrame(quantities, schema={"service": pl.String, "item": pl.String,
+                                                                   "quantity": pl.Float64}))
+
+    def stage_metrics(self, metrics: dict) -> dict:
+        self.record("stage_metrics", pl.DataFrame([metrics]))
+        return {"stage_metrics": dg.MetadataValue.json(metrics)}
+
+    # Writing ------------------------------------------------------------------------------
+
+    def _write(self, rows_in: int, rows_out: int, succeeded: bool) -> float:
+        run_id = self.context.run.run_id
+        where = dict(asset=self.asset, day=self.day, zip_code=self.zip_code, run_id=run_id)
+        for table, frames in self.frames.items():
+            rows = pl.concat(frames, how="diagonal_relaxed")
+            if rows.height:  # nothing recorded, no file: the run_log row says the run happened
+                self.lake.write_bookkeeping(table, rows, **where)
+        duration = self.elapsed_s
+        self.lake.write_bookkeeping("run_log", pl.DataFrame([{
+            "run_id": run_id, "asset": self.asset, "partition": self.partition, "date": date.fromisoformat(self.day),
+            "succeeded": succeeded, "rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": self.quarantined,
+            "duration_s": duration, "finished_at": datetime.now(timezone.utc)}]), **where)
+        return duration
+
+    def finish(self, rows_in: int, rows_out: int, **extra) -> dict:
+        """Write the bookkeeping; return the counts as the asset's metadata."""
+        duration = self._write(rows_in, rows_out, succeeded=True)
+        return {"rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": self.quarantined,
+                "duration_s": round(duration, 3), "cpu_pct": round(self.cpu_pct(), 1),
+                "peak_rss_mb": round(self.peak_rss_mb(), 1), **extra}
+
+    def failure(self, message: str, **metadata) -> dg.Failure:
+        """Write what the failed body did (its requests cost too) and return the Failure to raise."""
+        self._write(0, 0, succeeded=False)
+        return dg.Failure(message, metadata=metadata)

@@ -1,0 +1,54 @@
+"""The ``daily_reports`` collection: one document per partition day (unique on ``date``), with a
+section per ZIP — counts, records by source, quality per source, cost, quarantine reasons —
+and the month's budget status. Built from the warehouse's ops models by each build."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import polars as pl
+from pymongo import ASCENDING
+
+COLLECTION = "daily_reports"
+TOP_REASONS = 20
+
+
+def _plain(value):
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def report_updates(*, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.DataFrame, errors: pl.DataFrame,
+                   budget: pl.DataFrame) -> dict[str, dict]:
+    """Day (YYYY-MM-DD) → the $set update of its report. ``counts``: ops.partition_counts;
+    ``quality``: ops.quality_daily; ``cost``: usd per partition; ``errors``: records per
+    partition, asset and reason; ``budget``: ops.budget_status."""
+    cost_by_partition = dict(cost.iter_rows())
+    budgets = {row["month"]: row for row in budget.iter_rows(named=True)}
+    now = datetime.now(timezone.utc)
+    updates: dict[str, dict] = {}
+    for row in counts.iter_rows(named=True):
+        day, zip_code = row.pop("date"), row.pop("PostalCode")
+        partition = f"{day}|{zip_code}"
+        rows = quality.filter((pl.col("date") == day) & (pl.col("PostalCode") == zip_code)).drop("date", "PostalCode")
+        section = {
+            "counts": row,
+            "records_by_source": {r["source"]: r["records"] for r in rows.iter_rows(named=True)},
+            "quality": rows.to_dicts(),
+            "cost_usd": float(cost_by_partition.get(partition, 0.0)),
+            "errors": errors.filter(pl.col("partition") == partition).drop("partition").head(TOP_REASONS).to_dicts(),
+        }
+        update = updates.setdefault(day.isoformat(), {"$set": {"updated_at": now}})
+        update["$set"][f"zips.{zip_code}"] = _plain(section)
+        if day.strftime("%Y-%m") in budgets:
+            update["$set"]["budget"] = _plain(budgets[day.strftime("%Y-%m")])
+    return updates
+
+
+def ensure_indexes(collection) -> None:
+    collection.create_index([("date", ASCENDING)], unique=True, name="date_unique")

@@ -1,0 +1,153 @@
+"""Runs made from the command line, in this process: the day's partitions of ``daily_refresh``
+(one run per ZIP), then one ``build_warehouse`` run, then a tick of the tuning sensor as the
+daemon would. Used by the CLI and the tests."""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+import time
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from phoenix_dagster.partitions import partition_key
+from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
+from phoenix_dagster.settings import Settings
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+INSTANCE_CONFIG = """\
+# Local instance for phoenix-estate runs and `make ui`.
+# The warehouse has one writer: the run queue starts one build_warehouse run at a time.
+run_queue:
+  tag_concurrency_limits:
+    - key: "phoenix/warehouse-writer"
+      limit: 1
+"""
+
+
+@dataclass
+class RunOutcome:
+    label: str
+    run_id: str
+    success: bool
+    seconds: float
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+    error: str | None = None
+    enrichment_methods: dict[str, int] = field(default_factory=dict)
+    model_state: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.success and not self.checks_failed
+
+
+def local_instance(settings: Settings) -> dg.DagsterInstance:
+    """The Dagster instance runs are recorded in: $DAGSTER_HOME, default <data dir>/dagster_home,
+    so `make ui` shows the runs this command made. Created under a lock: two commands starting
+    at the same moment must not both create its storage."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".create.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text(INSTANCE_CONFIG)
+        instance = dg.DagsterInstance.from_config(str(home))
+        instance.get_runs_count()  # creates the run storage while the lock is held
+    return instance
+
+
+def _outcome(label: str, result, started: float) -> RunOutcome:
+    outcome = RunOutcome(label, result.run_id, result.success, time.perf_counter() - started)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            outcome.checks_passed += 1
+        else:
+            outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == "listing_text_facts":
+            metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            outcome.model_state = str(metadata.get("model_state", ""))
+            outcome.enrichment_methods = {k[len("method_"):]: int(v) for k, v in metadata.items()
+                                          if k.startswith("method_")}
+    if not result.success:
+        failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
+        outcome.error = failures[0] if failures else "run failed"
+    return outcome
+
+
+def _report(outcome: RunOutcome, out) -> None:
+    print(f"      {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s: {outcome.run_id[:8]} — "
+          f"{outcome.checks_passed} checks passed, {len(outcome.checks_failed)} failed", file=out, flush=True)
+    for name in outcome.checks_failed:
+        print(f"      failed check: {name}", file=out)
+    if outcome.error:
+        print(f"      error: {outcome.error}", file=out)
+
+
+def run_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, day: str, zip_codes: list[str], out=None, *,
+                   full_refresh: bool = False) -> list[RunOutcome]:
+    """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
+    from phoenix_dagster.definitions import DAILY_REFRESH
+
+    out = out or sys.stdout
+    job = defs.resolve_job_def(DAILY_REFRESH)
+    outcomes = []
+    for index, zip_code in enumerate(zip_codes, start=1):
+        print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching …",
+              file=out, flush=True)
+        started = time.perf_counter()
+        run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
+        result = job.execute_in_process(partition_key=partition_key(day, zip_code), instance=instance,
+                                        run_config=run_config, raise_on_error=False)
+        outcomes.append(_outcome(zip_code, result, started))
+        _report(outcomes[-1], out)
+    return outcomes
+
+
+def build_warehouse(defs: dg.Definitions, instance: dg.DagsterInstance, out=None) -> RunOutcome:
+    """One build_warehouse run, holding the warehouse's writer lock for the whole run."""
+    from phoenix_dagster.definitions import BUILD_WAREHOUSE, WAREHOUSE_WRITER_TAG
+
+    out = out or sys.stdout
+    print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
+    started = time.perf_counter()
+    with defs.resources["warehouse"].writer_lock():
+        result = defs.resolve_job_def(BUILD_WAREHOUSE).execute_in_process(
+            instance=instance, run_config=QUIET_LOGS, raise_on_error=False, tags={WAREHOUSE_WRITER_TAG: "true"})
+    outcome = _outcome("warehouse", result, started)
+    _report(outcome, out)
+    return outcome
+
+
+CLI_TUNING_CURSOR = "phoenix/cli/retune_from_run_metrics"
+
+
+def retune(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
+    """Tick the tuning sensor once, as the daemon would after these runs; its cursor is kept
+    in the instance, so the next command continues where this one stopped."""
+    from phoenix_dagster.sensors import retune_from_run_metrics
+
+    cursor = instance.run_storage.get_cursor_values({CLI_TUNING_CURSOR}).get(CLI_TUNING_CURSOR)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                 resources={"control_state": defs.resources["control_state"]}) as context:
+        result = retune_from_run_metrics(context)
+        if context.cursor:
+            instance.run_storage.set_cursor_values({CLI_TUNING_CURSOR: context.cursor})
+    return getattr(result, "skip_message", None) or str(result)
+
+
+def _failure_text(event) -> str:
+    """What went wrong in a failed step, in the words the step used."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{event.step_key}: {data.user_failure_data.description}"
+    if data.error is not None:
+        error = data.error
+        while error.cause is not None:  # the step's own exception, not Dagster's wrapper
+            error = error.cause
+        return f"{event.step_key}: {error.message.strip().splitlines()[-1]}"
+    return event.message

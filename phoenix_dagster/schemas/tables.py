@@ -1,0 +1,69 @@
+"""Every table's one schema, by where the table lives. Asset checks, column docs in the UI,
+empty bookkeeping views and the README's table reference all look tables up here."""
+
+import pandera.polars as pa
+
+from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
+from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
+from phoenix_dagster.schemas.marts import MART_TABLES
+from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, BatchTuning, BudgetStatus, CostDaily, CostEvents,
+                                         LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, Quarantine, RunLog,
+                                         RunMetrics, ServedDocuments, SourceRequests, StorageUsage, UnitPrices, Usage)
+from phoenix_dagster.schemas.raw import RawPayloads
+from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+
+# Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
+LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "raw_assessor_payloads": RawPayloads,
+    "raw_listing_payloads": RawPayloads,
+    "stg_assessor__search_results": StgAssessorSearchResults,
+    "stg_assessor__parcels": StgAssessorParcels,
+    "stg_listings__listings": StgListings,
+    "int_assessor_parcels": IntAssessorParcels,
+    "int_listings_matched": IntListingsMatched,
+    "int_properties_resolved": IntPropertiesResolved,
+    "listing_text_facts": ListingTextFacts,
+    "enriched_properties": EnrichedProperties,
+    "quality_daily": QualityDaily,
+    "run_metrics": RunMetrics,
+}
+
+# What assets record about themselves: lake/_bookkeeping/<table>/zip=<ZIP>/date=<day>/<asset>__<run>.parquet
+BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "run_log": RunLog,
+    "quarantine": Quarantine,
+    "source_requests": SourceRequests,
+    "stage_metrics": RunMetrics,
+    "usage": Usage,
+    "llm_replies": LlmCache,
+    "storage_usage": StorageUsage,
+    "served_documents": ServedDocuments,
+}
+
+# What sensors decide and the pipeline steers by: control/<table>/*.parquet
+CONTROL_TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "batch_tuning": BatchTuning,
+    "alerts": Alerts,
+}
+
+# The warehouse's tables with a contract, checked after every build.
+WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
+    **MART_TABLES,
+    "ops.run_log": RunLog,
+    "ops.asset_runs_latest": AssetRunsLatest,
+    "ops.quarantine": Quarantine,
+    "ops.partition_counts": PartitionCounts,
+    "ops.source_requests": SourceRequests,
+    "ops.quality_daily": QualityDaily,
+    "ops.run_metrics": RunMetrics,
+    "ops.llm_cache": LlmCache,
+    "ops.unit_prices": UnitPrices,
+    "ops.monthly_budget": MonthlyBudget,
+    "ops.storage_usage": StorageUsage,
+    "ops.served_documents": ServedDocuments,
+    "ops.cost_events": CostEvents,
+    "ops.cost_daily": CostDaily,
+    "ops.budget_status": BudgetStatus,
+    "ops.alerts": Alerts,
+    "ops.batch_tuning": BatchTuning,
+}

@@ -1,0 +1,168 @@
+"""The SQL project: one file per warehouse table under sql/<layer>/, dbt-style.
+
+``sql/marts/properties.sql`` builds ``marts.properties``. A model's upstream tables are read
+from the SQL itself (sqlglot), never declared twice. Three schemas name what lives outside the
+warehouse and is exposed to it as views over Parquet:
+
+- ``lake.<asset>``: a partitioned lake asset's output;
+- ``bookkeeping.<table>``: what assets recorded about their work (run_log, quarantine, …);
+- ``control.<table>``: what sensors decided (batch_tuning, alerts).
+
+``<layer>.<model>`` is another SQL model or a seed (``ops.unit_prices``). A leading ``--``
+comment block is the model's description; a ``-- grain: a, b`` line in it names the columns
+that identify a row and becomes a blocking uniqueness check (``-- grain: none`` says the table
+is a log without a key). Staging models are views (they
+only rename and cast); the other layers are tables, rebuilt from scratch by every build, so a
+model that gains a column simply has it after the next build.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import sqlglot
+from sqlglot import expressions as exp
+
+from phoenix_dagster.schemas import empty_frame
+from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, CONTROL_TABLES, LAKE_TABLES
+
+LAYERS = ("staging", "intermediate", "marts", "ops")
+VIEW_LAYERS = ("staging",)
+SOURCE_SCHEMAS = {"lake": LAKE_TABLES, "bookkeeping": BOOKKEEPING_TABLES, "control": CONTROL_TABLES}
+
+
+class SqlModelError(ValueError):
+    """A model that cannot be read, names an unknown table, or does not parse."""
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    layer: str
+    name: str
+    path: Path
+    sql: str
+    description: str
+    upstream: tuple[tuple[str, str], ...]  # (schema, table), sorted
+    grain: tuple[str, ...] | None = None  # None: no grain line; (): "grain: none", a log without a key
+
+    @property
+    def table(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.layer, self.name])
+
+    @property
+    def sources(self) -> list[tuple[str, str]]:
+        """The lake, bookkeeping and control tables the model reads."""
+        return [(schema, name) for schema, name in self.upstream if schema in SOURCE_SCHEMAS]
+
+    @property
+    def materialization(self) -> str:
+        return "view" if self.layer in VIEW_LAYERS else "table"
+
+
+def _header(sql: str) -> tuple[str, tuple[str, ...] | None]:
+    """(description, grain) from the leading comment block."""
+    lines, grain = [], None
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        text = line[2:].strip()
+        if text.lower().startswith("grain:"):
+            columns = text.split(":", 1)[1].strip()
+            grain = () if columns.lower().startswith("none") else tuple(
+                column.strip() for column in columns.split(",") if column.strip())
+        else:
+            lines.append(text)
+    return " ".join(lines).strip(), grain
+
+
+def upstream_tables(sql: str, path: Path) -> tuple[tuple[str, str], ...]:
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise SqlModelError(f"{path}: does not parse as DuckDB SQL: {exc}") from exc
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    tables = set()
+    for table in tree.find_all(exp.Table):
+        if table.name in ctes and not table.db:
+            continue
+        if not table.db:
+            raise SqlModelError(f"{path}: table {table.name!r} must be schema-qualified (lake., staging., …)")
+        tables.add((table.db, table.name))
+    return tuple(sorted(tables))
+
+
+def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
+                    sources: dict[str, dict] = SOURCE_SCHEMAS) -> list[SqlModel]:
+    """Every model under ``sql_dir``; ``seeds`` are warehouse tables made outside sql/ (``ops.unit_prices``)."""
+    models = []
+    for layer in LAYERS:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            sql = path.read_text()
+            description, grain = _header(sql)
+            models.append(SqlModel(layer, path.stem, path, sql, description, upstream_tables(sql, path), grain))
+    names = {m.table for m in models} | set(seeds)
+    for model in models:
+        for schema, name in model.upstream:
+            if schema in sources:
+                if name not in sources[schema]:
+                    raise SqlModelError(f"{model.path}: reads {schema}.{name}, which is not a known {schema} table")
+            elif f"{schema}.{name}" not in names:
+                raise SqlModelError(f"{model.path}: reads {schema}.{name}, which no file in sql/ defines")
+    return models
+
+
+def source_glob(schema: str, name: str, lake_dir: Path, control_dir: Path) -> str:
+    if schema == "lake":
+        return (lake_dir / name / "*" / "*" / "data.parquet").as_posix()
+    if schema == "bookkeeping":
+        return (lake_dir / "_bookkeeping" / name / "*" / "*" / "*.parquet").as_posix()
+    return (control_dir / name / "*.parquet").as_posix()
+
+
+def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_dir: Path, control_dir: Path) -> None:
+    """``<schema>.<name>`` as a view over its Parquet files; with no file yet, an empty table of its schema."""
+    conn.execute(f"create schema if not exists {schema}")
+    pattern = source_glob(schema, name, lake_dir, control_dir)
+    drop_relation(conn, f"{schema}.{name}")
+    if next(glob.iglob(pattern), None):
+        quoted = pattern.replace("'", "''")
+        conn.execute(f"create view {schema}.{name} as select * from read_parquet('{quoted}', "
+                     "union_by_name = true, hive_partitioning = false)")
+    else:
+        empty = empty_frame(SOURCE_SCHEMAS[schema][name])  # noqa: F841 (read by DuckDB below)
+        conn.execute(f"create table {schema}.{name} as select * from empty")
+
+
+def drop_relation(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop a table or view, whichever it is (a model may change its materialization)."""
+    schema, name = table.split(".")
+    found = conn.execute("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+                         [schema, name]).fetchone()
+    if found:
+        conn.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {table}")
+
+
+def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_dir: Path, control_dir: Path) -> int:
+    """(Re)build the model from its SQL; returns its row count."""
+    for schema, name in model.sources:
+        expose_source(conn, schema, name, lake_dir, control_dir)
+    conn.execute(f"create schema if not exists {model.layer}")
+    drop_relation(conn, model.table)
+    conn.execute(f"create {model.materialization} {model.table} as\n{model.sql}")
+    return conn.execute(f"select count(*) from {model.table}").fetchone()[0]
+
+
+def write_seed(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    conn.execute(f"create schema if not exists {table.split('.')[0]}")
+    drop_relation(conn, table)
+    conn.execute(f"create table {table} as select * from frame")
+    return frame.height

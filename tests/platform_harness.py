@@ -1,0 +1,61 @@
+"""A platform in a temporary data directory, with its own Dagster instance and its own MongoDB
+database (the in-process stand-in unless MONGODB_URI is set). Tests import it from here;
+conftest.py only turns it into fixtures."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from phoenix_dagster.definitions import build_definitions
+from phoenix_dagster.local_runs import RunOutcome, build_warehouse, run_partitions
+from phoenix_dagster.settings import Settings
+from servers.forward_proxy import dead_proxy_url
+
+DAY = "2026-11-28"
+ZIPS = ["85031", "85033", "85035"]
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    builds: list[RunOutcome] = field(default_factory=list)
+
+    def run(self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False,
+            build: bool = True) -> list[RunOutcome]:
+        """The day's partitions, then (by default) one warehouse build, as `phoenix-estate run` does."""
+        outcomes = run_partitions(self.defs, self.instance, day, zip_codes or ZIPS, out=io.StringIO(),
+                                  full_refresh=full_refresh)
+        if build:
+            self.build()
+        return outcomes
+
+    def build(self) -> RunOutcome:
+        outcome = build_warehouse(self.defs, self.instance, out=io.StringIO())
+        self.builds.append(outcome)
+        return outcome
+
+    @property
+    def warehouse(self):
+        return self.defs.resources["warehouse"]
+
+    @property
+    def mongo(self):
+        return self.defs.resources["mongo"]
+
+
+def platform_settings(data_dir: Path, **env: str) -> Settings:
+    # No model unless a test brings one: a closed port, so a developer's own Ollama is never used.
+    return Settings.from_env({"PHOENIX_DATA_DIR": str(data_dir), "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
+                              "OLLAMA_HOST": dead_proxy_url(), **env})
+
+
+def make_platform(data_dir: Path, env: dict[str, str] | None = None, **resource_overrides) -> Platform:
+    settings = platform_settings(data_dir, **(env or {}))
+    return Platform(settings, build_definitions(settings, **resource_overrides), dg.DagsterInstance.ephemeral())
