@@ -19,7 +19,7 @@ from phoenix_dagster.resources.warehouse import WarehouseResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from phoenix_dagster.settings import PROJECT_ROOT
-from phoenix_dagster.sql_project import SqlModel, build_model, write_seed
+from phoenix_dagster.sql_project import SqlModel, build_model, prune_stale, write_seed
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, unit_prices_frame
 from phoenix_dagster.transforms.storage import storage_rows
 
@@ -88,12 +88,20 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
 
 
 def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    tables = {".".join(key.path) for key in model_keys}
+
     @dg.asset(deps=model_keys, kinds={"duckdb"}, metadata={"path": "$PHOENIX_DATA_DIR/warehouse.duckdb"})
-    def published_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         """The copy of the warehouse that analysts, `phoenix-estate sql`, the summary and the sensors
         read: swapped in atomically once every model is built and its blocking checks have passed,
-        so a reader never sees a half-built or failed build and never holds the writer's lock."""
+        so a reader never sees a half-built or failed build and never holds the writer's lock.
+        Tables an older version built and nothing builds now are dropped first."""
+        with warehouse.build_connection() as conn:
+            stale = prune_stale(conn, tables)
+        if stale:
+            context.log.info(f"dropped tables no model builds any more: {', '.join(stale)}")
         size = warehouse.publish()
-        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse.published_path)})
+        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse.published_path),
+                                              "tables": len(tables), "dropped_stale": ", ".join(stale) or "none"})
 
     return published_warehouse

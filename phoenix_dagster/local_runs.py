@@ -23,6 +23,8 @@ run_queue:
   tag_concurrency_limits:
     - key: "phoenix/warehouse-writer"
       limit: 1
+telemetry:
+  enabled: false
 """
 
 

@@ -161,6 +161,17 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_dir: Path
     return conn.execute(f"select count(*) from {model.table}").fetchone()[0]
 
 
+def prune_stale(conn: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
+    """Drop what an older version of the project built and no model or seed builds any more, so a
+    warehouse never keeps a table with old columns beside the new ones. Returns what was dropped."""
+    found = conn.execute("select table_schema || '.' || table_name from information_schema.tables "
+                         "where table_schema in (select unnest(?))", [list(LAYERS)]).fetchall()
+    stale = sorted(name for (name,) in found if name not in tables)
+    for table in stale:
+        drop_relation(conn, table)
+    return stale
+
+
 def write_seed(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     conn.execute(f"create schema if not exists {table.split('.')[0]}")
     drop_relation(conn, table)

@@ -139,3 +139,19 @@ def test_quality_cost_and_the_daily_report_come_from_the_run(sample_run):
     assert sorted(report["zips"]) == ZIPS and sample_run.mongo.db().daily_reports.count_documents({}) == 1
     assert report["zips"]["85031"]["records_by_source"]["resolved"] == 255
     assert report["zips"]["85031"]["errors"][0]["records"] >= 1 and report["budget"]["level"] == "OK"
+
+
+def test_a_warehouse_from_an_older_version_is_rebuilt_not_patched(platform):
+    import duckdb
+
+    platform.settings.data_dir.mkdir(parents=True)
+    with duckdb.connect(str(platform.settings.warehouse_build_path)) as conn:  # as the previous shape left it
+        conn.execute("create schema ops")
+        conn.execute("create table ops.partition_counts as select 1 as served, 'x' as PostalCode")
+        conn.execute("create table ops.cost_ledger_legacy as select 1 as n")
+    platform.run(zip_codes=["85031"])
+    assert platform.builds[-1].ok, platform.builds[-1].checks_failed
+    columns = platform.warehouse.query("select column_name from information_schema.columns "
+                                       "where table_schema = 'ops' and table_name = 'partition_counts'")
+    assert "served" not in columns["column_name"].to_list() and "parcels_collected" in columns["column_name"].to_list()
+    assert not platform.warehouse.has_table("ops.cost_ledger_legacy")

@@ -92,3 +92,15 @@ def test_grain_comes_from_the_header_and_every_shipped_model_declares_one(tmp_pa
     assert g.grain == ("a", "b") and g.description == "Things."
     assert log.grain == ()
     assert all(m.grain is not None for m in discover_models(SQL_DIR, seeds=SEEDS))
+
+
+def test_a_bookkeeping_table_that_gained_a_column_reads_old_and_new_files(tmp_path):
+    lake = tmp_path / "lake"
+    old = lake / "_bookkeeping" / "usage" / "zip=1" / "date=2"
+    old.mkdir(parents=True)
+    pl.DataFrame({"service": ["a"], "quantity": [1.0]}).write_parquet(old / "x__run1.parquet")
+    pl.DataFrame({"service": ["b"], "quantity": [2.0], "item": ["new"]}).write_parquet(old / "x__run2.parquet")
+    write(tmp_path / "sql", "ops", "u", "select service, item from bookkeeping.usage order by service")
+    with duckdb.connect() as conn:
+        build_model(conn, discover_models(tmp_path / "sql")[0], lake, tmp_path)
+        assert conn.execute("select * from ops.u").fetchall() == [("a", None), ("b", "new")]

@@ -9,6 +9,8 @@ from typing import Optional
 import pandera.polars as pa
 import polars as pl
 
+from phoenix_dagster.tuning.controller import BATCH_BOUNDS, CONCURRENCY_BOUNDS
+
 UTC_TIME = pl.Datetime("us", "UTC")
 
 
@@ -226,9 +228,9 @@ class BatchTuning(pa.DataFrameModel):
     stage: str = pa.Field(description="Stage tuned")
     run_id: str = pa.Field(description="Run whose metrics drove it")
     batch_size_old: pl.Int64 = pa.Field(ge=1, description="Batch size before")
-    batch_size_new: pl.Int64 = pa.Field(ge=5, le=100, description="Batch size after")
+    batch_size_new: pl.Int64 = pa.Field(ge=BATCH_BOUNDS[0], le=BATCH_BOUNDS[1], description="Batch size after")
     concurrency_old: pl.Int64 = pa.Field(ge=1, description="Concurrency before")
-    concurrency_new: pl.Int64 = pa.Field(ge=1, le=5, description="Concurrency after")
+    concurrency_new: pl.Int64 = pa.Field(ge=CONCURRENCY_BOUNDS[0], le=CONCURRENCY_BOUNDS[1], description="Concurrency after")
     reason: str = pa.Field(description="Why (the controller's rule and the numbers)")
 
     class Config:

@@ -1,0 +1,56 @@
+"""Configuration comes from one place: settings.py reads the environment, every default is
+stated once, and build_definitions(settings) is the only way to definitions."""
+
+import re
+
+import pytest
+
+from phoenix_dagster.definitions import build_definitions
+from phoenix_dagster.settings import PROJECT_ROOT, ConfigError, Settings
+
+pytestmark = pytest.mark.unit
+
+ENVIRONMENT_READS = re.compile(r"\bos\.environ\b|\bgetenv\b|\benviron\[|\bfrom os import environ\b")
+
+
+def test_settings_is_the_only_module_that_reads_the_environment():
+    readers = sorted(str(path.relative_to(PROJECT_ROOT)) for folder in ("phoenix_dagster", "assets")
+                     for path in (PROJECT_ROOT / folder).rglob("*.py") if ENVIRONMENT_READS.search(path.read_text()))
+    assert readers == ["phoenix_dagster/settings.py"]
+
+
+def test_defaults_are_stated_once():
+    sources = {str(path.relative_to(PROJECT_ROOT)): path.read_text()
+               for folder in ("phoenix_dagster", "assets") for path in (PROJECT_ROOT / folder).rglob("*.py")}
+    for literal in ("mcassessor.maricopa.gov", "PhoenixEstateBot/", "127.0.0.1:11434", '"llama3.2"', "(5, 100)"):
+        holders = sorted(name for name, text in sources.items()
+                         if literal in text and not _only_in_docstrings(text, literal))
+        assert len(holders) == 1, (literal, holders)
+
+
+def _only_in_docstrings(text: str, literal: str) -> bool:
+    code = re.sub(r'"""[\s\S]*?"""', "", text)
+    return literal not in code
+
+
+def test_definitions_come_from_settings_alone(tmp_path):
+    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_ZIP_CODES": "85040",
+                                  "PHOENIX_FIRST_DATE": "2026-11-01", "PHOENIX_EXECUTOR": "multiprocess",
+                                  "PHOENIX_LAKE_DIR": str(tmp_path / "elsewhere"), "MARICOPA_API_TOKEN": "t0k3n"})
+    defs = build_definitions(settings)
+    partitions = defs.resolve_job_def("daily_refresh").partitions_def
+    assert partitions.get_partitions_def_for_dimension("zip").get_partition_keys() == ["85040"]
+    assert partitions.get_partitions_def_for_dimension("date").get_first_partition_key() == "2026-11-01"
+    assert defs.resolve_job_def("daily_refresh").executor_def.name == "multiprocess"
+    assert defs.resources["lake"].base_dir == str(tmp_path / "elsewhere")
+    assert "t0k3n" not in repr(settings)  # a secret is noted as set, never read into settings
+    assert settings.has_secret("MARICOPA_API_TOKEN") and not settings.has_secret("RESO_API_TOKEN")
+
+
+def test_bad_values_name_their_variable(tmp_path):
+    for env, message in (({"PHOENIX_FIRST_DATE": "yesterday"}, "PHOENIX_FIRST_DATE"),
+                         ({"PHOENIX_EXECUTOR": "celery"}, "PHOENIX_EXECUTOR"),
+                         ({"PHOENIX_FRESHNESS_TARGET_HOURS": "soon"}, "PHOENIX_FRESHNESS_TARGET_HOURS"),
+                         ({"SMTP_PORT": "0"}, "SMTP_PORT")):
+        with pytest.raises(ConfigError, match=message):
+            Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), **env})
