@@ -28,13 +28,14 @@ ui: install
 	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$home"; \
 	  DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
 
-# Benchmarks (not tests): collector and enrichment throughput against the local servers.
+# Benchmarks (not tests): collector, enrichment and whole-graph throughput against local servers.
 bench: install
 	$(BIN)/python tests/benchmarks/bench_assessor_collect.py
 	$(BIN)/python tests/benchmarks/bench_enrichment.py
+	$(BIN)/python tests/benchmarks/bench_pipeline.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 clean:
-	rm -rf data/lake data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home
+	rm -rf data/lake data/warehouse.* data/.warehouse-* data/control data/dagster_home
