@@ -38,7 +38,7 @@ def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listin
                          int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
                          lake: LakeResource) -> pl.DataFrame:
     """Every current listing of the ZIP (its latest record) with the property it belongs to: by
-    APN, else by USPS-normalised address; what matches nothing is flagged ``unmatched_listing``.
+    APN, else by USPS-normalised address; what matches nothing is flagged `unmatched_listing`.
     Incremental sources' listings carry over from earlier days of stg_listings__listings until
     they change."""
     books = Bookkeeping(context, lake)

@@ -19,7 +19,7 @@ from phoenix_dagster.tuning.metrics import stage_metrics
 @dg.asset(deps=[dg.AssetKey(["marts", "properties"])], kinds={"mongodb"}, metadata=recording("served_documents"))
 def mongo_properties(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake: LakeResource,
                      mongo: MongoResource) -> dg.MaterializeResult:
-    """marts.properties upserted into the MongoDB collection ``properties`` (unique on
+    """marts.properties upserted into the MongoDB collection `properties` (unique on
     property_id; first/last seen kept; price history appended on change)."""
     books = Bookkeeping(context, lake)
     rows = warehouse.build_query("select * from marts.properties")
@@ -50,7 +50,7 @@ def mongo_properties(context: dg.AssetExecutionContext, warehouse: WarehouseReso
           kinds={"mongodb"})
 def daily_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  mongo: MongoResource) -> dg.MaterializeResult:
-    """One report per partition day in MongoDB ``daily_reports`` (unique by date): each ZIP's
+    """One report per partition day in MongoDB `daily_reports` (unique by date): each ZIP's
     counts, quality per source, cost and quarantine reasons, and the month's budget status."""
     counts = warehouse.build_query("select * exclude (run_id, recorded_at) from ops.partition_counts")
     quality = warehouse.build_query("select date, PostalCode, source, records, completeness, validity, "

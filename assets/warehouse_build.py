@@ -64,8 +64,10 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
 
 
 def seed_asset(table: str) -> dg.AssetsDefinition:
+    doc = (WAREHOUSE_TABLES[table].__doc__ or "").split(":", 1)[-1].strip()
+
     @dg.asset(key=dg.AssetKey(table.split(".")), kinds={"duckdb", "yaml"}, metadata=table_metadata(table),
-              description=f"{table}, seeded from data/unit_prices.yaml")
+              description=f"{doc[0].upper()}{doc[1:]}" if doc else f"{table}, seeded from data/unit_prices.yaml")
     def _seed(warehouse: WarehouseResource) -> dg.MaterializeResult:
         frame = SEEDS[table](load_prices())
         with warehouse.build_connection() as conn:
