@@ -41,15 +41,15 @@ def quality_daily(context: dg.AssetExecutionContext, stg_assessor__search_result
 
 @lake_asset(deps=["raw_assessor_payloads", "raw_listing_payloads", "listing_text_facts"])
 def run_metrics(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.DataFrame:
-    """Per stage of this run (collection per source kind, enrichment): items, duration,
-    throughput, p50/p95 latency, error and retry rates, 429s, timeouts, CPU, peak memory, and
-    the batch size and concurrency used. Each materialization carries the rows in its
-    metadata; the tuning sensor reads every one of them."""
+    """Per stage of the partition's latest collection and enrichment (whichever runs made them):
+    items, duration, throughput, p50/p95 latency, error and retry rates, 429s, timeouts, CPU,
+    peak memory, and the batch size and concurrency used. Each materialization carries the rows
+    in its metadata, each naming the run that measured it; the tuning sensor reads every one."""
     books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
-    measured = lake.run_bookkeeping("stage_metrics", day, zip_code, context.run.run_id, upstream_assets(context))
+    measured = lake.current_bookkeeping("stage_metrics", day, zip_code, upstream_assets(context))
     rows = conform(measured, RunMetrics) if measured.height else empty_frame(RunMetrics)
-    stages = [{k: v for k, v in row.items() if k not in ("run_id", "asset", "partition", "recorded_at")}
+    stages = [{k: v for k, v in row.items() if k not in ("asset", "partition", "recorded_at")}
               for row in rows.iter_rows(named=True)]
     context.add_output_metadata(books.finish(rows_in=measured.height, rows_out=rows.height)
                                 | {"stages": dg.MetadataValue.json(stages)})

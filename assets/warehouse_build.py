@@ -1,7 +1,7 @@
 """The warehouse build: every SQL model under sql/ as an asset (one per file), the seeds, the
 storage measurement the cost ledger prices, and the published copy readers open.
 
-These assets are unpartitioned and run together in the ``build_warehouse`` job, once after the
+These assets are unpartitioned and run together in the `build_warehouse` job, once after the
 day's partitions, with the build file's lock making them the warehouse's only writer. A model's
 upstream assets come from the tables its SQL reads (phoenix_dagster/sql_project.py): a lake
 table is its asset, a bookkeeping table is every asset that declares it records it.
@@ -10,12 +10,13 @@ table is its asset, a bookkeeping table is every asset that declares it records 
 from pathlib import Path
 
 import dagster as dg
+from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, recording
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from phoenix_dagster.settings import PROJECT_ROOT
@@ -53,9 +54,9 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
 
     @dg.asset(key=model.key, description=model.description, kinds={"duckdb", "sql"},
               deps=upstream_keys(model, writers), metadata=metadata)
-    def _build(warehouse: WarehouseResource, lake: LakeResource,
+    def _build(warehouse_build: WarehouseBuildResource, lake: LakeResource,
                control_state: ControlStateResource) -> dg.MaterializeResult:
-        with warehouse.build_connection() as conn:
+        with warehouse_build.build_connection() as conn:
             rows = build_model(conn, model, Path(lake.base_dir), Path(control_state.control_dir))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows,
                                               "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")})
@@ -68,9 +69,9 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(key=dg.AssetKey(table.split(".")), kinds={"duckdb", "yaml"}, metadata=table_metadata(table),
               description=f"{doc[0].upper()}{doc[1:]}" if doc else f"{table}, seeded from data/unit_prices.yaml")
-    def _seed(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _seed(warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
         frame = SEEDS[table](load_prices())
-        with warehouse.build_connection() as conn:
+        with warehouse_build.build_connection() as conn:
             rows = write_seed(conn, table, frame)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
@@ -78,12 +79,17 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(deps=["mongo_properties"], kinds={"parquet"}, metadata=recording("storage_usage"))
-def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource,
+def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource,
                         mongo: MongoResource) -> dg.MaterializeResult:
     """Bytes the lake, the published warehouse and MongoDB hold now, recorded for the cost ledger."""
     books = Bookkeeping(context, lake)
+    try:
+        mongodb_bytes = mongo.data_bytes()
+    except PyMongoError as exc:  # MongoDB is optional for the build: measured next time
+        context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
+        mongodb_bytes = None
     rows = storage_rows(lake_dir=Path(lake.base_dir), warehouse_bytes=warehouse.size_bytes(),
-                        mongodb_bytes=mongo.data_bytes())
+                        mongodb_bytes=mongodb_bytes)
     books.record("storage_usage", rows)
     return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=rows.height)
                                 | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()})
@@ -93,17 +99,18 @@ def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinit
     tables = {".".join(key.path) for key in model_keys}
 
     @dg.asset(deps=model_keys, kinds={"duckdb"}, metadata={"path": "$PHOENIX_DATA_DIR/warehouse.duckdb"})
-    def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def published_warehouse(context: dg.AssetExecutionContext,
+                            warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
         """The copy of the warehouse that analysts, `phoenix-estate sql`, the summary and the sensors
         read: swapped in atomically once every model is built and its blocking checks have passed,
         so a reader never sees a half-built or failed build and never holds the writer's lock.
         Tables an older version built and nothing builds now are dropped first."""
-        with warehouse.build_connection() as conn:
+        with warehouse_build.build_connection() as conn:
             stale = prune_stale(conn, tables)
         if stale:
             context.log.info(f"dropped tables no model builds any more: {', '.join(stale)}")
-        size = warehouse.publish()
-        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse.published_path),
+        size = warehouse_build.publish()
+        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse_build.published_path),
                                               "tables": len(tables), "dropped_stale": ", ".join(stale) or "none"})
 
     return published_warehouse

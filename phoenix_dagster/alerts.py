@@ -22,8 +22,8 @@ class Alert:
 
 def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, failed_checks: list[str],
                 freshness_target_hours: float) -> list[Alert]:
-    """``quality``: ops.quality_daily rows of the day; ``budget``: ops.budget_status of the month;
-    ``failed_checks``: "asset:check" names whose latest evaluation today failed."""
+    """`quality`: ops.quality_daily rows of the day; `budget`: ops.budget_status of the month;
+    `failed_checks`: "asset:check" names whose latest evaluation today failed."""
     alerts = [Alert(f"check:{name}", "CRITICAL", f"Asset check {name} failed on {day}") for name in sorted(failed_checks)]
     for row in quality.sort("PostalCode", "source").iter_rows(named=True):
         where = f"{row['source']} in {row['PostalCode']} on {row['date']}"

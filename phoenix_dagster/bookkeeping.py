@@ -1,8 +1,8 @@
 """What every asset records about its own work, declared where the asset is defined.
 
-``lake_asset(records=(...))`` declares a lake asset with its column docs (from its table's
-schema) and the bookkeeping tables it writes; ``Bookkeeping`` collects those rows while the body
-runs and writes them as lake partitions when it finishes (or fails), the ``run_log`` row last.
+`lake_asset(records=(...))` declares a lake asset with its column docs (from its table's
+schema) and the bookkeeping tables it writes; `Bookkeeping` collects those rows while the body
+runs and writes them as lake partitions when it finishes (or fails), the `run_log` row last.
 An asset can only record what it declared, so the warehouse's ops models — which read the
 bookkeeping — take their dependencies from the declarations, and the lineage graph is true.
 """
@@ -56,7 +56,7 @@ def upstream_assets(context: dg.AssetExecutionContext) -> list[str]:
 
 
 class Bookkeeping:
-    """Started when an asset's body starts; ``finish`` (or ``failure``) writes what it recorded."""
+    """Started when an asset's body starts; `finish` (or `failure`) writes what it recorded."""
 
     def __init__(self, context: dg.AssetExecutionContext, lake: LakeResource):
         self.context, self.lake = context, lake
@@ -90,7 +90,7 @@ class Bookkeeping:
     # Recording ----------------------------------------------------------------------------
 
     def record(self, table: str, frame: pl.DataFrame) -> None:
-        """Add rows to ``table``; run, asset, partition and time columns are filled in."""
+        """Add rows to `table`; run, asset, partition and time columns are filled in."""
         if table not in self.declared:
             raise dg.Failure(f"{self.asset} records {table} but does not declare it (recording({table!r}))")
         columns = BOOKKEEPING_TABLES[table].to_schema().columns
@@ -109,7 +109,7 @@ class Bookkeeping:
         return rejected.height
 
     def requests(self, source: str, api) -> dict:
-        """A source's requests (and proxied bytes) as ``source_requests`` and ``usage``; returns run totals."""
+        """A source's requests (and proxied bytes) as `source_requests` and `usage`; returns run totals."""
         summary = request_summary(api.records)
         proxied = getattr(api, "proxy_bytes", 0)
         if proxied:

@@ -8,7 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 
 SAMPLE_ROWS = 10
 
@@ -71,8 +71,8 @@ def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking:
 def warehouse_schema_check(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel], blocking: bool = True):
     @dg.asset_check(asset=key, name="matches_schema", blocking=blocking,
                     description=f"{table} validates against {model.__module__}.{model.__name__}")
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return validate(warehouse.build_query(f"select * from {table}"), model)
+    def _check(warehouse_build: WarehouseBuildResource) -> dg.AssetCheckResult:
+        return validate(warehouse_build.build_query(f"select * from {table}"), model)
 
     return _check
 
@@ -82,11 +82,11 @@ def unique_grain_check(key: dg.AssetKey, table: str, grain: tuple[str, ...]):
 
     @dg.asset_check(asset=key, name="unique_grain", blocking=True,
                     description=f"No two rows of {table} share ({columns})")
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        repeated = warehouse.build_query(
+    def _check(warehouse_build: WarehouseBuildResource) -> dg.AssetCheckResult:
+        repeated = warehouse_build.build_query(
             f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
             f"order by copies desc limit {SAMPLE_ROWS}")
-        total = warehouse.build_query(f"select count(*) as n from (select {columns} from {table} group by all "
+        total = warehouse_build.build_query(f"select count(*) as n from (select {columns} from {table} group by all "
                                 "having count(*) > 1)")["n"][0]
         return dg.AssetCheckResult(passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
                                    metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))})

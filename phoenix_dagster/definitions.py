@@ -1,9 +1,10 @@
-"""The code location, assembled once from settings: every asset with its group and
-partitions, the checks generated from the table schemas, the jobs, schedules, sensors and the
-resources of this deployment.
+"""The code location, assembled from settings: every asset with its group and partitions, the
+checks generated from the table schemas, the jobs, schedules, sensors and the resources of
+this deployment.
 
-``dagster dev -w workspace.yaml`` and ``phoenix-estate run`` both load ``defs`` from here;
-``build_definitions(settings)`` is the only path from settings to definitions.
+`build_definitions(settings)` is the only path from settings to definitions; nothing here
+reads the environment. `code_location.py` builds the `defs` Dagster loads from the process's
+environment; `phoenix-estate` and the tests build their own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dagster as dg
 
 from assets import enriched, intermediate, partition_rollups, raw, serving, staging, warehouse_build
 from phoenix_dagster.bookkeeping import recorded_tables
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
 from phoenix_dagster.check_factories import lake_schema_check, unique_grain_check, warehouse_schema_check
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
@@ -24,16 +26,13 @@ from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.source_clients import (MaricopaResource, MlsHtmlResource, ResoResource,
                                                       SourcesResource)
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schedules import build_schedules
 from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
 from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics, warehouse_after_partitions
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.sql_project import discover_models
 
-DAILY_REFRESH = "daily_refresh"
-BUILD_WAREHOUSE = "build_warehouse"
-WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue runs one run with this tag at a time
 
 # Groups are assigned here, where the graph is assembled: lake layers (partitioned day × ZIP)
 # and warehouse layers (built once after the day's partitions) each in groups of their own.
@@ -108,8 +107,9 @@ def build_resources(settings: Settings) -> dict:
         "lake": lake,
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake),
-        "warehouse": WarehouseResource(build_path=str(settings.warehouse_build_path),
-                                       published_path=str(settings.warehouse_path)),
+        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path)),
+        "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
+                                                  published_path=str(settings.warehouse_path)),
         "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database),
         "alert_channels": AlertChannelsResource(
             webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
@@ -157,7 +157,5 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         schedules=build_schedules(daily_refresh, settings.zip_codes),
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],
         resources={**build_resources(settings), **resource_overrides},
+        executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process
     )
-
-
-defs = build_definitions(Settings.from_env())

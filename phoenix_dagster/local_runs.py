@@ -1,5 +1,5 @@
-"""Runs made from the command line, in this process: the day's partitions of ``daily_refresh``
-(one run per ZIP), then one ``build_warehouse`` run, then a tick of the tuning sensor as the
+"""Runs made from the command line, in this process: the day's partitions of `daily_refresh`
+(one run per ZIP), then one `build_warehouse` run, then a tick of the tuning sensor as the
 daemon would. Used by the CLI and the tests."""
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
 from phoenix_dagster.partitions import partition_key
 from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
 from phoenix_dagster.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-INSTANCE_CONFIG = """\
+INSTANCE_CONFIG = f"""\
 # Local instance for phoenix-estate runs and `make ui`.
 # The warehouse has one writer: the run queue starts one build_warehouse run at a time.
 run_queue:
   tag_concurrency_limits:
-    - key: "phoenix/warehouse-writer"
+    - key: "{WAREHOUSE_WRITER_TAG}"
       limit: 1
 telemetry:
   enabled: false
@@ -93,8 +94,6 @@ def _report(outcome: RunOutcome, out) -> None:
 def run_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, day: str, zip_codes: list[str], out=None, *,
                    full_refresh: bool = False) -> list[RunOutcome]:
     """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
-    from phoenix_dagster.definitions import DAILY_REFRESH
-
     out = out or sys.stdout
     job = defs.resolve_job_def(DAILY_REFRESH)
     outcomes = []
@@ -111,15 +110,12 @@ def run_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, day: str,
 
 
 def build_warehouse(defs: dg.Definitions, instance: dg.DagsterInstance, out=None) -> RunOutcome:
-    """One build_warehouse run, holding the warehouse's writer lock for the whole run."""
-    from phoenix_dagster.definitions import BUILD_WAREHOUSE, WAREHOUSE_WRITER_TAG
-
+    """One build_warehouse run (its writer resource holds the warehouse's lock for the whole run)."""
     out = out or sys.stdout
     print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
     started = time.perf_counter()
-    with defs.resources["warehouse"].writer_lock():
-        result = defs.resolve_job_def(BUILD_WAREHOUSE).execute_in_process(
-            instance=instance, run_config=QUIET_LOGS, raise_on_error=False, tags={WAREHOUSE_WRITER_TAG: "true"})
+    result = defs.resolve_job_def(BUILD_WAREHOUSE).execute_in_process(
+        instance=instance, run_config=QUIET_LOGS, raise_on_error=False, tags={WAREHOUSE_WRITER_TAG: "true"})
     outcome = _outcome("warehouse", result, started)
     _report(outcome, out)
     return outcome

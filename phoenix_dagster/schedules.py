@@ -17,7 +17,7 @@ def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefiniti
                  default_status=dg.DefaultScheduleStatus.STOPPED)
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
         """03:00 in Phoenix: one run per configured ZIP code for that day; the warehouse is built
-        once after them (sensor ``warehouse_after_partitions``)."""
+        once after them (sensor `warehouse_after_partitions`)."""
         day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         for zip_code in zip_codes:
             yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=partition_key(day, zip_code))

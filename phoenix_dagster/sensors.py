@@ -14,30 +14,30 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.alerts import find_alerts
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.tuning.controller import decide
 
-PARTITION_JOB, BUILD_JOB = "daily_refresh", "build_warehouse"
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
-@dg.sensor(job_name=BUILD_JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def warehouse_after_partitions(context: dg.SensorEvaluationContext):
     """Requests one warehouse build once partition runs have finished and none is queued or
     running: the day's ZIPs are built together, not once per partition run."""
     since = datetime.fromtimestamp(float(context.cursor), timezone.utc) if context.cursor else None
     finished = context.instance.get_run_records(
-        dg.RunsFilter(job_name=PARTITION_JOB, statuses=FINISHED, updated_after=since), limit=500)
+        dg.RunsFilter(job_name=DAILY_REFRESH, statuses=FINISHED, updated_after=since), limit=500)
     finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since.timestamp())]
     if not finished:
         return dg.SkipReason("no partition run finished since the last build")
-    waiting = context.instance.get_runs_count(dg.RunsFilter(job_name=PARTITION_JOB, statuses=IN_FLIGHT))
+    waiting = context.instance.get_runs_count(dg.RunsFilter(job_name=DAILY_REFRESH, statuses=IN_FLIGHT))
     if waiting:
         return dg.SkipReason(f"{len(finished)} partition run(s) finished; waiting for {waiting} still queued or running")
     newest = max(r.end_time for r in finished)
@@ -59,7 +59,7 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
 
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
-def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource,
+def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
                               control_state: ControlStateResource, quality_targets: QualityTargetsResource,
                               alert_channels: AlertChannelsResource):
     """Failed checks, quality below fair (POOR), stale data and budget thresholds: one alert per
@@ -92,27 +92,36 @@ TUNED_STAGES = ("collection:assessor", "enrichment")
 def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: ControlStateResource):
     """Reads every run_metrics materialization since the last one it saw (a storage-id cursor,
     not @asset_sensor, which sees only the latest between ticks) and lets the controller decide
-    each tuned stage's next batch size and concurrency (control state ``batch_tuning``)."""
+    each tuned stage's next batch size and concurrency (control state `batch_tuning`), once per
+    stage and measuring run: metrics seen again (a re-materialized run_metrics, another cursor)
+    do not step the setting twice."""
     cursor = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
     if not result.records:
         return dg.SkipReason("no new run metrics")
-    decisions = []
+    decisions, known = [], 0
+    decided = control_state.decided_runs()
     for record in result.records:
         materialization = record.asset_materialization
         stages = materialization.metadata["stages"].data if "stages" in materialization.metadata else []
         for metrics in stages:
+            measured_by = metrics.get("run_id") or record.run_id
             if metrics["stage"] not in TUNED_STAGES:
+                continue
+            if (metrics["stage"], measured_by) in decided:  # one decision per stage and measuring run
+                known += 1
                 continue
             setting = control_state.tuning_setting(metrics["stage"])
             decision = decide(setting.batch_size, setting.concurrency, metrics)
-            row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": record.run_id,
+            decided.add((metrics["stage"], measured_by))
+            row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": measured_by,
                    "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,
                    "concurrency_old": setting.concurrency, "concurrency_new": decision.concurrency,
                    "reason": decision.reason}
             control_state.record_tuning(pl.DataFrame([row]))
             decisions.append(row)
     context.update_cursor(str(result.records[-1].storage_id))
-    return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions: "
+    already = f", {known} already decided" if known else ""
+    return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions{already}: "
                          + "; ".join(f"{d['stage']} {d['batch_size_new']}/{d['concurrency_new']}" for d in decisions))

@@ -1,9 +1,9 @@
-"""Configuration, read from the environment in one place: the only module that reads ``os.environ``.
+"""Configuration, read from the environment in one place: the only module that reads `os.environ`.
 
 Every default is stated once, here. Secrets (API tokens, the MongoDB URI, the SMTP password,
 the alert webhook) are not read: only *whether* each is set is recorded, and resources take
-them through Dagster's ``EnvVar`` so their values never land in run metadata.
-``definitions.build_definitions(settings)`` is the only path from settings to definitions.
+them through Dagster's `EnvVar` so their values never land in run metadata.
+`definitions.build_definitions(settings)` is the only path from settings to definitions.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """The SQL project: one file per warehouse table under sql/<layer>/, dbt-style.
 
-``sql/marts/properties.sql`` builds ``marts.properties``. A model's upstream tables are read
+`sql/marts/properties.sql` builds `marts.properties`. A model's upstream tables are read
 from the SQL itself (sqlglot), never declared twice. Three schemas name what lives outside the
 warehouse and is exposed to it as views over Parquet:
 
-- ``lake.<asset>``: a partitioned lake asset's output;
-- ``bookkeeping.<table>``: what assets recorded about their work (run_log, quarantine, …);
-- ``control.<table>``: what sensors decided (batch_tuning, alerts).
+- `lake.<asset>`: a partitioned lake asset's output;
+- `bookkeeping.<table>`: what assets recorded about their work (run_log, quarantine, …);
+- `control.<table>`: what sensors decided (batch_tuning, alerts).
 
-``<layer>.<model>`` is another SQL model or a seed (``ops.unit_prices``). A leading ``--``
-comment block is the model's description; a ``-- grain: a, b`` line in it names the columns
-that identify a row and becomes a blocking uniqueness check (``-- grain: none`` says the table
+`<layer>.<model>` is another SQL model or a seed (`ops.unit_prices`). A leading `--`
+comment block is the model's description; a `-- grain: a, b` line in it names the columns
+that identify a row and becomes a blocking uniqueness check (`-- grain: none` says the table
 is a log without a key). Staging models are views (they
 only rename and cast); the other layers are tables, rebuilt from scratch by every build, so a
 model that gains a column simply has it after the next build.
@@ -102,7 +102,7 @@ def upstream_tables(sql: str, path: Path) -> tuple[tuple[str, str], ...]:
 
 def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
                     sources: dict[str, dict] = SOURCE_SCHEMAS) -> list[SqlModel]:
-    """Every model under ``sql_dir``; ``seeds`` are warehouse tables made outside sql/ (``ops.unit_prices``)."""
+    """Every model under `sql_dir`; `seeds` are warehouse tables made outside sql/ (`ops.unit_prices`)."""
     models = []
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
@@ -129,7 +129,7 @@ def source_glob(schema: str, name: str, lake_dir: Path, control_dir: Path) -> st
 
 
 def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_dir: Path, control_dir: Path) -> None:
-    """``<schema>.<name>`` as a view over its Parquet files; with no file yet, an empty table of its schema."""
+    """`<schema>.<name>` as a view over its Parquet files; with no file yet, an empty table of its schema."""
     conn.execute(f"create schema if not exists {schema}")
     pattern = source_glob(schema, name, lake_dir, control_dir)
     drop_relation(conn, f"{schema}.{name}")

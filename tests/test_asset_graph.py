@@ -10,12 +10,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from phoenix_dagster.definitions import BUILD_WAREHOUSE, DAILY_REFRESH, defs
-from phoenix_dagster.settings import PROJECT_ROOT
+from phoenix_dagster.definitions import build_definitions
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH
+from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.unit
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+# The default deployment, whatever this shell's environment says.
+defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(PROJECT_ROOT / "data")}))
 GROUPS = {"lake_raw", "lake_staging", "lake_intermediate", "lake_enriched", "lake_rollups", "warehouse_staging",
           "warehouse_intermediate", "warehouse_marts", "warehouse_ops", "serving"}
 

@@ -22,8 +22,9 @@ RUN_SPECIFIC = {"run_id", "recorded_at", "finished_at", "quarantined_at", "serve
                 "evaluated_at", "sent_at", "decided_at", "duration_s", "seconds", "rate_limit_wait_s", "cpu_pct",
                 "peak_rss_mb", "items_per_s", "p50_ms", "p95_ms", "freshness_hours", "first_seen_at", "last_seen_at"}
 # Tables that record the runs themselves (their count and timing, the bytes stored, the tuning
-# path taken) rather than the data: compared by what they must agree on below.
-RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.cost_events", "ops.cost_daily", "ops.budget_status",
+# path taken, so the batch size and concurrency each run used) rather than the data: compared by
+# what they must agree on below.
+RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.stage_metrics", "ops.cost_events", "ops.cost_daily", "ops.budget_status",
                "ops.storage_usage", "ops.batch_tuning", "ops.alerts", "ops.served_documents", "ops.asset_runs_latest"}
 
 

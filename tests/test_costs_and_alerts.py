@@ -18,7 +18,7 @@ from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.resources.warehouse import WarehouseResource
+from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.sensors import quality_and_budget_alerts
 from phoenix_dagster.settings import SQL_DIR
 from phoenix_dagster.sql_project import build_model, discover_models, write_seed
@@ -169,10 +169,10 @@ class Webhook:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts"
 
 
-def published_warehouse(tmp_path, quality: pl.DataFrame) -> WarehouseResource:
+def published_warehouse(tmp_path, quality: pl.DataFrame) -> PublishedWarehouseResource:
     """A published warehouse holding only what the alert sensor reads."""
-    warehouse = WarehouseResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
-    with duckdb.connect(warehouse.published_path) as conn:
+    warehouse = PublishedWarehouseResource(path=str(tmp_path / "w.duckdb"))
+    with duckdb.connect(warehouse.path) as conn:
         conn.execute("create schema ops")
         conn.execute("create table ops.quality_daily as select * from quality")  # the frame passed in
         conn.execute("create table ops.budget_status (month varchar, month_to_date_usd double, budget_usd double, "

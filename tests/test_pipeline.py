@@ -155,3 +155,19 @@ def test_a_warehouse_from_an_older_version_is_rebuilt_not_patched(platform):
                                        "where table_schema = 'ops' and table_name = 'partition_counts'")
     assert "served" not in columns["column_name"].to_list() and "parcels_collected" in columns["column_name"].to_list()
     assert not platform.warehouse.has_table("ops.cost_ledger_legacy")
+
+
+def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
+    from phoenix_dagster.resources.mongo import MongoResource
+
+    down = MongoResource(uri="mongodb://127.0.0.1:9/", database="phoenix_test", server_selection_timeout_ms=200)
+    platform = make_platform(tmp_path / "data", mongo=down)
+    [outcome] = platform.run(zip_codes=["85031"])
+    build = platform.builds[-1]
+    assert outcome.ok and build.success  # the warehouse is built and published …
+    assert sorted(build.checks_failed) == ["daily_report:documents_served", "mongo_properties:documents_served"]
+    assert platform.warehouse.query("select count(*) as n from marts.properties")["n"][0] == 255
+    log = platform.warehouse.query("select rows_in, rows_out from ops.run_log where asset = 'mongo_properties'")
+    assert log.rows() == [(255, 0)]
+    assert platform.warehouse.query("select store from ops.storage_usage order by store")["store"].to_list() == [
+        "lake", "warehouse"]  # MongoDB's size could not be measured

@@ -154,3 +154,23 @@ def test_the_warehouse_is_built_once_after_the_partition_runs_not_after_each():
     assert isinstance(request, dg.RunRequest) and request.tags["phoenix/after_partition_runs"] == "3"
     again, cursor = tick(cursor)
     assert again.skip_message == "no partition run finished since the last build"  # one build, not three
+
+
+def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_path):
+    from platform_harness import DAY, make_platform
+    from phoenix_dagster.local_runs import QUIET_LOGS, retune
+    from phoenix_dagster.partitions import partition_key
+
+    platform = make_platform(tmp_path / "data")
+    [collected] = platform.run(zip_codes=["85031"], build=False)
+    assert "2 decisions" in retune(platform.defs, platform.instance)  # collection and enrichment, once each
+    alone = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
+        partition_key=partition_key(DAY, "85031"), instance=platform.instance, run_config=QUIET_LOGS,
+        asset_selection=[dg.AssetKey("run_metrics")])
+    assert alone.success
+    rows = platform.defs.resources["lake"].read("run_metrics", DAY, "85031")
+    assert sorted(rows["stage"]) == ["collection:assessor", "collection:listings", "enrichment"]
+    assert set(rows["run_id"]) == {collected.run_id}  # measured by the collection run, not this one
+    again = retune(platform.defs, platform.instance)
+    assert again.startswith("1 run metrics read, 0 decisions, 2 already decided"), again
+    assert platform.defs.resources["control_state"].read("batch_tuning").height == 2

@@ -1,4 +1,4 @@
-"""The ``daily_reports`` collection: one document per partition day (unique on ``date``), with a
+"""The `daily_reports` collection: one document per partition day (unique on `date`), with a
 section per ZIP — counts, records by source, quality per source, cost, quarantine reasons —
 and the month's budget status. Built from the warehouse's ops models by each build."""
 
@@ -25,9 +25,9 @@ def _plain(value):
 
 def report_updates(*, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.DataFrame, errors: pl.DataFrame,
                    budget: pl.DataFrame) -> dict[str, dict]:
-    """Day (YYYY-MM-DD) → the $set update of its report. ``counts``: ops.partition_counts;
-    ``quality``: ops.quality_daily; ``cost``: usd per partition; ``errors``: records per
-    partition, asset and reason; ``budget``: ops.budget_status."""
+    """Day (YYYY-MM-DD) → the $set update of its report. `counts`: ops.partition_counts;
+    `quality`: ops.quality_daily; `cost`: usd per partition; `errors`: records per
+    partition, asset and reason; `budget`: ops.budget_status."""
     cost_by_partition = dict(cost.iter_rows())
     budgets = {row["month"]: row for row in budget.iter_rows(named=True)}
     now = datetime.now(timezone.utc)

@@ -1,8 +1,8 @@
-"""The ``properties`` collection: one document per property, upserted from marts.properties.
+"""The `properties` collection: one document per property, upserted from marts.properties.
 
 A document is the mart row (same column names, from the same schema) plus
-``price_history``, a list of {ListPrice, observed_at} appended only when the price changes.
-Upserts keep the earliest ``first_seen_at`` and the latest ``last_seen_at``, so re-running
+`price_history`, a list of {ListPrice, observed_at} appended only when the price changes.
+Upserts keep the earliest `first_seen_at` and the latest `last_seen_at`, so re-running
 a partition leaves every document as it was.
 """
 

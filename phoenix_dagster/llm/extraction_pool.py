@@ -50,7 +50,7 @@ def clamp(value: int, bounds: tuple[int, int]) -> int:
 
 def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor: OllamaExtractor | None, *,
                    today: date, batch_size: int = 10, concurrency: int = 5) -> tuple[dict[str, Outcome], RunStats]:
-    """``texts``: text_key → text. ``cached``: text_key → an earlier reply for this model and prompt.
+    """`texts`: text_key → text. `cached`: text_key → an earlier reply for this model and prompt.
     Returns an Outcome per key and what the run did."""
     outcomes: dict[str, Outcome] = {}
     stats = RunStats()

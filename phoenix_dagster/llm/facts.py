@@ -1,7 +1,7 @@
 """What the model is asked for: RESO-named facts, each with the snippet of text that states it.
 
-``REPLY_SCHEMA`` is sent as Ollama's ``format``, so the reply is JSON of this shape by
-construction; ``validate_reply`` still checks every value against the platform's bounds and
+`REPLY_SCHEMA` is sent as Ollama's `format`, so the reply is JSON of this shape by
+construction; `validate_reply` still checks every value against the platform's bounds and
 drops (with the reason) anything outside them rather than guessing.
 """
 

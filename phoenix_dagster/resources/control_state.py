@@ -2,14 +2,14 @@
 declared as asset inputs, because declaring it would make a cycle in the graph.
 
 - the tuning decision a collector or the enrichment reads at start (run metrics → decision →
-  next run): ``control/batch_tuning/``, written by the tuning sensor;
-- the alerts already sent today: ``control/alerts/``, written by the alert sensor;
+  next run): `control/batch_tuning/`, written by the tuning sensor;
+- the alerts already sent today: `control/alerts/`, written by the alert sensor;
 - the incremental collection state: which parcels were fetched when, the parcel versions seen,
   and each listing source's high-water mark — earlier partitions of the lake that the raw
   assets' own downstream assets wrote;
-- the model's reply cache: earlier ``llm_replies`` bookkeeping of the enrichment itself.
+- the model's reply cache: earlier `llm_replies` bookkeeping of the enrichment itself.
 
-The warehouse models ``ops.batch_tuning`` and ``ops.alerts`` are built from ``control/``.
+The warehouse models `ops.batch_tuning` and `ops.alerts` are built from `control/`.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class ControlStateResource(dg.ConfigurableResource):
         return choose_setting(self.read("batch_tuning"), stage, pinned_batch=pinned_batch,
                               pinned_concurrency=pinned_concurrency)
 
+    def decided_runs(self) -> set[tuple[str, str]]:
+        """(stage, run) pairs a decision was already made for."""
+        return set(self.read("batch_tuning").select("stage", "run_id").iter_rows())
+
     def record_tuning(self, decisions: pl.DataFrame) -> None:
         for row in decisions.iter_rows(named=True):
             # One decision per stage and run: deciding again for the same run replaces it.
@@ -80,7 +84,7 @@ class ControlStateResource(dg.ConfigurableResource):
                                  columns=["ParcelNumber", "payload_sha256"])
 
     def listing_high_water(self, zip_code: str, before: str, source: str) -> datetime | None:
-        """The newest ModificationTimestamp staged from ``source`` for the ZIP before the day."""
+        """The newest ModificationTimestamp staged from `source` for the ZIP before the day."""
         earlier = self.lake.history("stg_listings__listings", zip_code, before=before,
                                     columns=["source", "ModificationTimestamp"])
         return None if earlier is None else earlier.filter(pl.col("source") == source)["ModificationTimestamp"].max()

@@ -55,8 +55,8 @@ class LakeResource(dg.ConfigurableResource):
 
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
                 columns: list[str] | None = None) -> pl.DataFrame | None:
-        """The ZIP's partitions of an asset with day < ``before`` and/or ≤ ``through``, stacked
-        (only ``columns`` are read). None when there are none."""
+        """The ZIP's partitions of an asset with day < `before` and/or ≤ `through`, stacked
+        (only `columns` are read). None when there are none."""
         paths = sorted(
             path for path in (Path(self.base_dir) / asset_name / f"zip={zip_code}").glob("date=*/data.parquet")
             if (before is None or path.parent.name[5:] < before) and (through is None or path.parent.name[5:] <= through)
@@ -82,7 +82,7 @@ class LakeResource(dg.ConfigurableResource):
         return pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
     def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str]) -> pl.DataFrame:
-        """``table``'s rows of the partition written by the latest successful run of each of ``assets``."""
+        """`table`'s rows of the partition written by the latest successful run of each of `assets`."""
         log, rows = self.scan_bookkeeping("run_log", day, zip_code), self.scan_bookkeeping(table, day, zip_code)
         empty = pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
         if log is None or rows is None:
@@ -93,7 +93,7 @@ class LakeResource(dg.ConfigurableResource):
 
 
     def run_bookkeeping(self, table: str, day: str, zip_code: str, run_id: str, assets: list[str]) -> pl.DataFrame:
-        """``table``'s rows of the partition written in run ``run_id`` by ``assets``."""
+        """`table`'s rows of the partition written in run `run_id` by `assets`."""
         rows = self.scan_bookkeeping(table, day, zip_code)
         if rows is None:
             return pl.DataFrame()

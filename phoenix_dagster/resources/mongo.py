@@ -1,7 +1,7 @@
 """MongoDB for applications: a real server through MONGODB_URI, else an in-process stand-in.
 
 The stand-in (mongomock) speaks pymongo's API inside this process only: nothing persists
-after the process ends. Every caller can tell which one it has from ``is_stand_in``.
+after the process ends. Every caller can tell which one it has from `is_stand_in`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ _CLIENTS: dict[str, pymongo.MongoClient] = {}  # pymongo clients pool connection
 
 class MongoResource(dg.ConfigurableResource):
     uri: Optional[str] = None  # from EnvVar("MONGODB_URI"); None means the stand-in
-    database: str = "phoenix_real_estate"  # MONGODB_DATABASE
+    database: str  # MONGODB_DATABASE
+    server_selection_timeout_ms: int = 10_000
 
     @property
     def is_stand_in(self) -> bool:
@@ -28,7 +29,8 @@ class MongoResource(dg.ConfigurableResource):
         if self.is_stand_in:
             return _STAND_IN
         if self.uri not in _CLIENTS:
-            _CLIENTS[self.uri] = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=10_000, appname="phoenix-estate")
+            _CLIENTS[self.uri] = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=self.server_selection_timeout_ms,
+                                                 appname="phoenix-estate")
         return _CLIENTS[self.uri]
 
     def db(self):

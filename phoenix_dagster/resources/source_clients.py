@@ -103,7 +103,7 @@ class SourcesResource(dg.ConfigurableResource):
     mls_html: Optional[MlsHtmlResource] = None  # required when listings include "mls_html"
 
     def assessor_api(self, replay_time: datetime) -> AssessorApi:
-        """The configured assessor; the sample stamps its replies with ``replay_time``."""
+        """The configured assessor; the sample stamps its replies with `replay_time`."""
         if self.assessor == "sample":
             return SampleAssessorApi(Path(self.sample_dir), replay_time)
         if self.assessor == "maricopa":
@@ -113,7 +113,7 @@ class SourcesResource(dg.ConfigurableResource):
         raise dg.Failure(f"PHOENIX_ASSESSOR_SOURCE={self.assessor!r} is not a known assessor source")
 
     def listing_sources(self, replay_time: datetime, day: str) -> list[ListingSource]:
-        """The configured listing sources; the sample stamps its replies with ``replay_time``."""
+        """The configured listing sources; the sample stamps its replies with `replay_time`."""
         sources: list[ListingSource] = []
         for name in self.listings:
             if name == "sample":

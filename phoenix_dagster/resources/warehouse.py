@@ -1,10 +1,11 @@
 """The DuckDB warehouse: one writer, and a published read-only copy for everyone else.
 
-- The warehouse build (the unpartitioned ``build_warehouse`` job) is the only writer. It opens
-  ``warehouse.build.duckdb`` under an exclusive file lock (``warehouse.build.lock``), so two
-  builds, from two processes or two runs, take turns instead of failing on DuckDB's own lock.
-- When a build's models and checks are done, ``publish`` copies the build file and renames the
-  copy over ``warehouse.duckdb`` in one step. Readers — analysts, ``phoenix-estate sql``, the
+- The warehouse build (the unpartitioned `build_warehouse` job) is the only writer. Its
+  resource takes an exclusive file lock (`warehouse.build.lock`) when the run starts and holds
+  it until the run ends, so two builds, from two processes or two runs, take turns as whole
+  runs instead of failing on DuckDB's own lock or interleaving their steps.
+- When a build's models and checks are done, `publish` copies the build file and renames the
+  copy over `warehouse.duckdb` in one step. Readers — analysts, `phoenix-estate sql`, the
   summary, sensors, the UI's metadata — open only that copy, read-only: they never hold a lock
   a run needs (a reader on the build file would block the writer) and never see a half-built
   warehouse.
@@ -18,13 +19,14 @@ import shutil
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
 import duckdb
 import polars as pl
+from pydantic import PrivateAttr
 
 
 class WarehouseBusy(RuntimeError):
@@ -32,7 +34,7 @@ class WarehouseBusy(RuntimeError):
 
 
 class _WriterLock:
-    """An exclusive ``flock`` on a lock file, re-entrant within one process (the CLI holds it for a
+    """An exclusive `flock` on a lock file, re-entrant within one process (the CLI holds it for a
     whole build run while each step takes it again for its connection)."""
 
     _held: dict[str, tuple[int, int]] = {}  # lock path → (fd, depth)
@@ -78,10 +80,15 @@ def _utc(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseBuildResource(dg.ConfigurableResource):
+    """The warehouse's writer, for the build's assets only. Set up for a run, it takes the
+    writer's lock and holds it until the run ends (the build runs in one process), so two builds
+    take turns as whole runs: one never publishes a mix of its own tables and another's."""
+
     build_path: str  # the writer's file
-    published_path: str  # the copy readers open
+    published_path: str  # where publish() puts the copy readers open
     lock_timeout_s: float = 1800.0
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
 
     @property
     def lock_path(self) -> Path:
@@ -91,6 +98,16 @@ class WarehouseResource(dg.ConfigurableResource):
     def writer_lock(self) -> Iterator[None]:
         with _WriterLock.hold(self.lock_path, self.lock_timeout_s):
             yield
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        stack = ExitStack()
+        stack.enter_context(self.writer_lock())
+        self._run_lock = stack
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -124,30 +141,33 @@ class WarehouseResource(dg.ConfigurableResource):
                     os.remove(tmp)
             return published.stat().st_size
 
+
+class PublishedWarehouseResource(dg.ConfigurableResource):
+    """The published copy, read-only: what analysts, the CLI, the summary and the sensors read."""
+
+    path: str
+
     @property
     def is_published(self) -> bool:
-        return Path(self.published_path).exists()
+        return Path(self.path).exists()
 
     @contextmanager
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
-            raise FileNotFoundError(f"no warehouse at {self.published_path}: run `phoenix-estate run` first")
-        with duckdb.connect(self.published_path, read_only=True) as conn:
+            raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
+        with duckdb.connect(self.path, read_only=True) as conn:
             conn.execute("set TimeZone = 'UTC'")
             yield conn
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """Read the published copy."""
         with self.read_connection() as conn:
             return _utc(conn.execute(sql, params or []).pl())
 
     def has_table(self, qualified_name: str) -> bool:
         schema, name = qualified_name.split(".")
-        if not self.is_published:
-            return False
-        return bool(self.query("select count(*) as n from information_schema.tables where table_schema = ? "
-                               "and table_name = ?", [schema, name])["n"][0])
+        return self.is_published and bool(self.query(
+            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name])["n"][0])
 
     def size_bytes(self) -> int:
-        path = Path(self.published_path)
-        return path.stat().st_size if path.exists() else 0
+        return Path(self.path).stat().st_size if self.is_published else 0

@@ -1,4 +1,4 @@
-"""Marts: the tables analysts query in DuckDB (schema ``marts``)."""
+"""Marts: the tables analysts query in DuckDB (schema `marts`)."""
 
 from typing import Optional
 

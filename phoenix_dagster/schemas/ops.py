@@ -196,12 +196,12 @@ class BudgetStatus(pa.DataFrameModel):
 
 
 class RunMetrics(pa.DataFrameModel):
-    """ops.run_metrics: per run and stage, what the run measured (lake asset `run_metrics`); the tuning sensor reads each materialization."""
+    """ops.run_metrics: per partition and stage, what its latest collection and enrichment measured (lake asset `run_metrics`, whose materializations the tuning sensor reads)."""
 
-    run_id: str = pa.Field(description="Dagster run id")
+    run_id: str = pa.Field(description="Dagster run that measured the stage")
     asset: str = pa.Field(description="Asset that measured the stage")
-    partition: str = pa.Field(description="date|zip partition")
-    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment")
+    partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition; null for whole-table assets (serving)")
+    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment, serving")
     items: pl.Int64 = pa.Field(ge=0, description="Items the stage handled (requests, listings, documents)")
     duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the stage")
     items_per_s: pl.Float64 = pa.Field(ge=0, description="items / duration_s")
@@ -309,3 +309,7 @@ class MonthlyBudget(pa.DataFrameModel):
     """ops.monthly_budget: the monthly budget (seeded from data/unit_prices.yaml)."""
 
     budget_usd: pl.Float64 = pa.Field(ge=0, description="monthly_budget_usd")
+
+
+class StageMetrics(RunMetrics):
+    """ops.stage_metrics: every run's stage metrics, serving's included (bookkeeping `stage_metrics`)."""

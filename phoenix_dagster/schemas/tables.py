@@ -8,7 +8,8 @@ from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListings
 from phoenix_dagster.schemas.marts import MART_TABLES
 from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, BatchTuning, BudgetStatus, CostDaily, CostEvents,
                                          LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, Quarantine, RunLog,
-                                         RunMetrics, ServedDocuments, SourceRequests, StorageUsage, UnitPrices, Usage)
+                                         RunMetrics, ServedDocuments, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
+                                         Usage)
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 
@@ -33,7 +34,7 @@ BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "run_log": RunLog,
     "quarantine": Quarantine,
     "source_requests": SourceRequests,
-    "stage_metrics": RunMetrics,
+    "stage_metrics": StageMetrics,
     "usage": Usage,
     "llm_replies": LlmCache,
     "storage_usage": StorageUsage,
@@ -56,6 +57,7 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.source_requests": SourceRequests,
     "ops.quality_daily": QualityDaily,
     "ops.run_metrics": RunMetrics,
+    "ops.stage_metrics": StageMetrics,
     "ops.llm_cache": LlmCache,
     "ops.unit_prices": UnitPrices,
     "ops.monthly_budget": MonthlyBudget,

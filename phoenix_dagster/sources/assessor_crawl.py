@@ -49,7 +49,7 @@ def _fetch(fetch: Callable[[], RawPayload], key: str, request: str, result: Craw
 def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], *,
               plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1) -> CrawlResult:
     """Search pages in order (page 1 says how many there are), then the parcel details that
-    ``plan`` picks from the wanted APNs, ``concurrency`` at a time.
+    `plan` picks from the wanted APNs, `concurrency` at a time.
 
     A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated);
     later unreadable pages and failed details are reported in the result, not dropped.

@@ -26,7 +26,7 @@ RAW_PAYLOAD_SCHEMA = {
 class RawPayload:
     """One response body as a source returned it, before anything parses it.
 
-    ``request`` is the path and query only: credentials travel in headers and never here.
+    `request` is the path and query only: credentials travel in headers and never here.
     """
 
     source: str
@@ -112,9 +112,9 @@ class ListingFetch:
 class ListingSource(Protocol):
     """A listing feed for one ZIP code.
 
-    ``complete`` sources return every current listing of the ZIP on each fetch (a listing
+    `complete` sources return every current listing of the ZIP on each fetch (a listing
     missing from today's fetch is gone); incremental ones return only what changed since
-    ``since`` (the latest ModificationTimestamp already staged).
+    `since` (the latest ModificationTimestamp already staged).
     """
 
     name: str

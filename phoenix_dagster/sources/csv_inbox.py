@@ -1,8 +1,8 @@
 """Portal CSV exports (Redfin's search download) dropped into $PHOENIX_DATA_DIR/inbox/.
 
 Each file is taken in once, by content hash: the first partition of a day that runs moves
-``inbox/*.csv`` to ``inbox/archive/<day>/<sha256>__<name>``; a file whose content was
-already archived goes to ``inbox/archive/duplicates/`` instead and is not ingested again.
+`inbox/*.csv` to `inbox/archive/<day>/<sha256>__<name>`; a file whose content was
+already archived goes to `inbox/archive/duplicates/` instead and is not ingested again.
 Every ZIP partition of that day lands the day's archived files whole (staging keeps the
 ZIP's rows). Nothing is deleted.
 """

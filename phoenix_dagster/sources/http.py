@@ -2,7 +2,7 @@
 with exponential backoff and full jitter (tenacity) within a per-attempt limit and a
 per-run budget, Retry-After honoured for every thread, and a record of every attempt.
 
-A source supplies what is specific to its contract: headers, and ``classify`` to tell an
+A source supplies what is specific to its contract: headers, and `classify` to tell an
 authentication failure from a transient one.
 """
 
@@ -83,7 +83,7 @@ class RetryPolicy:
 class PoliteClient:
     """GETs through an httpx client under a shared limiter, retrying what is transient.
 
-    ``auth_failure(response)`` returns a message when the reply means the credentials were
+    `auth_failure(response)` returns a message when the reply means the credentials were
     refused; the client then raises AuthenticationFailed and makes no further requests.
     """
 

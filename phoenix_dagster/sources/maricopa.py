@@ -1,8 +1,8 @@
 """The Maricopa County Assessor API (https://mcassessor.maricopa.gov), as documented in
 shared/reference/maricopa-assessor-api.md.
 
-- Headers exactly as the county requires: ``AUTHORIZATION: <token>`` and ``user-agent: null``.
-- ``GET /search/property/?q=<query>&page=<n>`` and ``GET /parcel/{apn}``.
+- Headers exactly as the county requires: `AUTHORIZATION: <token>` and `user-agent: null`.
+- `GET /search/property/?q=<query>&page=<n>` and `GET /parcel/{apn}`.
 - A bad token is answered with HTTP 500 "Unauthorized access!": an authentication error,
   never retried; after it this client makes no more requests.
 - Everything else transient (429, 5xx, timeouts, broken connections) is retried politely

@@ -29,7 +29,7 @@ MAX_SEARCH_PAGES = 200
 
 
 class ProxyPool:
-    """Round-robin over proxies; one that fails ``failures_to_park`` times in a row sits out ``park_s``."""
+    """Round-robin over proxies; one that fails `failures_to_park` times in a row sits out `park_s`."""
 
     def __init__(self, urls: list[str], failures_to_park: int = 3, park_s: float = 300.0,
                  clock: Callable[[], float] = time.monotonic):

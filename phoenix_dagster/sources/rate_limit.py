@@ -1,7 +1,7 @@
 """A sliding-window rate limit shared by every thread of the process.
 
-At most ``limit`` requests start in any window of ``window_s`` seconds: the limiter keeps
-the start times of the last ``limit`` grants and makes a caller wait until the oldest of
+At most `limit` requests start in any window of `window_s` seconds: the limiter keeps
+the start times of the last `limit` grants and makes a caller wait until the oldest of
 them has left the window. One limiter exists per (host, limit, window), so concurrent
 collectors of the same API share it.
 """
@@ -27,7 +27,7 @@ class SlidingWindowLimiter:
         self.waited_s = 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller for ``seconds`` (a server said Retry-After): nobody starts before then."""
+        """Hold every caller for `seconds` (a server said Retry-After): nobody starts before then."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 

@@ -4,10 +4,10 @@
         &$orderby=ModificationTimestamp&$top=<page size>
     Authorization: Bearer <RESO_API_TOKEN>
 
-Pages are followed through ``@odata.nextLink``, but only while the link stays on the
+Pages are followed through `@odata.nextLink`, but only while the link stays on the
 configured host (scheme and authority): a link elsewhere is refused and reported, so a
 compromised or misconfigured feed cannot send the token to another server. Incremental:
-``since`` is the latest ModificationTimestamp already staged for the ZIP.
+`since` is the latest ModificationTimestamp already staged for the ZIP.
 """
 
 from __future__ import annotations

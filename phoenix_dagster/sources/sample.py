@@ -1,7 +1,7 @@
 """The embedded sample: recorded replies in the county's and a RESO feed's shapes.
 
-Replays files from ``data/sample/`` (see its README for what is real and what is
-constructed). Needs no network; ``fetched_at`` is the partition's day, so a re-run of a
+Replays files from `data/sample/` (see its README for what is real and what is
+constructed). Needs no network; `fetched_at` is the partition's day, so a re-run of a
 partition produces byte-identical payloads.
 """
 
@@ -51,7 +51,7 @@ class SampleAssessorApi:
 
 
 class SampleListingSource:
-    """One RESO-shaped page (``{"value": [...]}``) per ZIP code, the complete set each time."""
+    """One RESO-shaped page (`{"value": [...]}`) per ZIP code, the complete set each time."""
 
     name = "sample"
     complete = True

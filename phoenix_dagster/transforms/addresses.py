@@ -60,8 +60,8 @@ def usps_street(address: str, zip_code: str) -> str | None:
 
 
 def with_address_key(frame: pl.DataFrame, address: str, zip_code: str) -> pl.DataFrame:
-    """Add ``address_key`` (the normalised street line used for matching) and
-    ``address_parse`` (``usps`` when usaddress-scourgify parsed it, ``fallback`` when the
+    """Add `address_key` (the normalised street line used for matching) and
+    `address_parse` (`usps` when usaddress-scourgify parsed it, `fallback` when the
     simple normalisation had to do, null when there is no address).
 
     The library is called once per distinct address, not per row.

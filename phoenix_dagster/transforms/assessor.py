@@ -107,10 +107,10 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, version_history: pl.DataFrame | None, *,
                      as_of: datetime, refresh_days: int, full_refresh: bool = False) -> list[str]:
     """The wanted APNs that need a detail request: every one on a full refresh, else those
-    never fetched successfully or last fetched successfully more than ``refresh_days`` ago.
+    never fetched successfully or last fetched successfully more than `refresh_days` ago.
 
-    ``fetch_history``: earlier raw parcel payloads (record_key, http_status, fetched_at, sha256).
-    ``version_history``: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
+    `fetch_history`: earlier raw parcel payloads (record_key, http_status, fetched_at, sha256).
+    `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
     successful when its body became a staged version, or the county said there is no such
     parcel (404); malformed or failed fetches are retried by the next run.
     """

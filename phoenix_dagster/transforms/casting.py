@@ -35,10 +35,10 @@ def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def parse_text_columns(frame: pl.DataFrame, types: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse the text columns named in ``types``.
+    """Parse the text columns named in `types`.
 
     Returns (parsed rows, rejected rows). A row is rejected when a non-blank value does not
-    parse as its type; the rejected frame keeps the original text and a ``reason`` naming
+    parse as its type; the rejected frame keeps the original text and a `reason` naming
     every field that failed and its value.
     """
     texts = {name: blank_to_null(pl.col(name)) for name in types}

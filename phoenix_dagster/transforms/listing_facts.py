@@ -18,7 +18,7 @@ MODEL_FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea",
 
 def apply_model_outcomes(rules_facts: pl.DataFrame, text_keys: dict[tuple[str, str], str],
                          outcomes: dict[str, Outcome], *, model: str, prompt_version: str) -> pl.DataFrame:
-    """``text_keys``: (source, ListingKey) → text key; ``outcomes``: text key → Outcome."""
+    """`text_keys`: (source, ListingKey) → text key; `outcomes`: text key → Outcome."""
     rows = []
     for row in rules_facts.iter_rows(named=True):
         key = text_keys.get((row["source"], row["ListingKey"]))

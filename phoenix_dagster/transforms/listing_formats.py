@@ -85,7 +85,7 @@ def _header_key(name: str) -> str | None:
 
 
 def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decoded CSV exports (``text``) → (the ZIP's records as RESO JSON, rejected files). An
+    """Decoded CSV exports (`text`) → (the ZIP's records as RESO JSON, rejected files). An
     export covers many ZIPs: rows of other ZIPs are left for their own partitions. The
     disclaimer line may stand before the header or as a row; both are skipped."""
     records, rejected = [], []
@@ -114,7 +114,7 @@ def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFr
 
 
 def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decoded MLS detail pages (``text`` is the HTML) → (records as RESO JSON, rejected pages).
+    """Decoded MLS detail pages (`text` is the HTML) → (records as RESO JSON, rejected pages).
     A page the selectors no longer fit is rejected as "selectors out of date", naming the fields."""
     from phoenix_dagster.sources.mls_selectors import SelectorsOutOfDate
 
@@ -135,8 +135,8 @@ def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.D
 def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decoded listing payloads of any source → (one RESO JSON record per listing, rejects).
 
-    listing_page: RESO/OData JSON pages (``value``); csv_export: Redfin downloads;
-    mls_listing_page: MLS detail pages read with ``selectors``; mls_search_page: only the
+    listing_page: RESO/OData JSON pages (`value`); csv_export: Redfin downloads;
+    mls_listing_page: MLS detail pages read with `selectors`; mls_search_page: only the
     crawl's map, no listings in it.
     """
     from phoenix_dagster.transforms.payloads import explode_json_list

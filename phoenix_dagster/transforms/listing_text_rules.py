@@ -2,7 +2,7 @@
 
 Deterministic and free; the fallback whenever a model is not used. Every value is checked
 against the bounds the platform accepts, and a value out of bounds is dropped with the
-reason recorded in ``rejected`` rather than guessed.
+reason recorded in `rejected` rather than guessed.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _bounded(name: str, value: pl.Expr, next_year: int) -> tuple[pl.Expr, pl.Exp
 
 def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
     """int_listings_matched → listing_text_facts as the rules read them, one row per listing
-    (the latest record of a repeated one); method ``rules``, or ``none`` when there is no text."""
+    (the latest record of a repeated one); method `rules`, or `none` when there is no text."""
     text = pl.col("PublicRemarks").fill_null("")
     garage_word = _first(text, GARAGE).str.to_lowercase()
     raw = {

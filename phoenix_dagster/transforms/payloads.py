@@ -26,7 +26,7 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     """Split payloads into (decoded, not_found, rejected).
 
     - decoded: HTTP 200 bodies that are valid UTF-8 (and valid JSON for JSON entities), as text;
-    - not_found: the source's "no such record" replies (404, an empty body or ``[]``);
+    - not_found: the source's "no such record" replies (404, an empty body or `[]`);
     - rejected: anything else, with a reason that names the failure and the raw body.
     """
     decoded, not_found, rejected = [], [], []
@@ -60,9 +60,9 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
 
 
 def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) -> pl.DataFrame:
-    """One row per element of ``list_field`` in each decoded page, each as its own JSON text.
+    """One row per element of `list_field` in each decoded page, each as its own JSON text.
 
-    ``record_key`` becomes the element's ``key_field`` when present, else ``<page key>#<index>``
+    `record_key` becomes the element's `key_field` when present, else `<page key>#<index>`
     so that a record without a key can still be named in an error.
     """
     rows = []
@@ -77,6 +77,6 @@ def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) ->
 
 
 def fetch_failures_frame(source: str, failures) -> pl.DataFrame:
-    """Requests that got no usable reply (``FetchFailure``s), as quarantine rows."""
+    """Requests that got no usable reply (`FetchFailure`s), as quarantine rows."""
     return pl.DataFrame([{"source": source, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
                           "raw_record": ""} for f in failures], schema=REJECT_SCHEMA)

@@ -1,19 +1,19 @@
 """Data quality for one day × ZIP, per source, computed from what actually flowed.
 
-One row per source (``assessor:<impl>``, ``listing:<impl>``) and one for the resolved
-properties (``resolved``):
+One row per source (`assessor:<impl>`, `listing:<impl>`) and one for the resolved
+properties (`resolved`):
 
-- completeness: share of records with every required field; ``field_completeness`` per field
+- completeness: share of records with every required field; `field_completeness` per field
   (LivingArea and YearBuilt are required of RESIDENTIAL parcels only, not of vacant land);
 - validity: records that passed staging / (those + records quarantined for the source);
 - freshness_hours: hours from the newest record's fetch to the evaluation;
 - duplicates: records that resolve to a property already seen from the same source (repeated
   search rows or listing records, two listings of one source on one property); for
-  ``resolved``, properties that look like the same house under two ids (same address key);
+  `resolved`, properties that look like the same house under two ids (same address key);
 - agreement (listing sources): share of assessor-vs-listing comparisons within tolerance on
   LivingArea (±5%), YearBuilt (±1 year) and lot size (±10%);
 - enrichment shares by method and the model's validation pass rate (listing sources); for
-  ``resolved``, how many properties' listing text contradicts a source's structured value;
+  `resolved`, how many properties' listing text contradicts a source's structured value;
 - overall_score: weighted mean (completeness 0.30, validity 0.30, 1 − duplicate_rate 0.15,
   freshness 0.10 as max(0, 1 − hours / target), agreement 0.15), weights of missing metrics
   dropped; status EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, else POOR;
@@ -56,7 +56,7 @@ class QualityTargets:
 
 
 def _completeness(frame: pl.DataFrame, required: dict[str, pl.Expr]) -> tuple[float, list[dict]]:
-    """``required``: field → expression true where the field is required of the row."""
+    """`required`: field → expression true where the field is required of the row."""
     if frame.is_empty():
         return 1.0, [{"field": f, "share": 1.0} for f in required]
     shares, all_present = [], pl.lit(True)
@@ -119,7 +119,7 @@ def score(metrics: dict, targets: QualityTargets) -> tuple[float, str, list[str]
 def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl.DataFrame, parcels: pl.DataFrame,
                  listing_records: pl.DataFrame, listings: pl.DataFrame, properties: pl.DataFrame,
                  facts: pl.DataFrame, quarantined: dict[str, int], targets: QualityTargets) -> pl.DataFrame:
-    """The partition's quality rows. ``quarantined``: source label → records quarantined."""
+    """The partition's quality rows. `quarantined`: source label → records quarantined."""
     rows = []
 
     def add(source: str, frame: pl.DataFrame, required: dict, duplicates: int, newest, extra: dict) -> None:
@@ -173,8 +173,8 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
 
 
 def quarantined_by_source(quarantine: pl.DataFrame) -> dict[str, int]:
-    """Quarantined records (columns asset, source) per quality label: ``assessor:<impl>`` for
-    the assessor's assets, ``listing:<impl>`` for the listing sources'."""
+    """Quarantined records (columns asset, source) per quality label: `assessor:<impl>` for
+    the assessor's assets, `listing:<impl>` for the listing sources'."""
     if quarantine.height == 0:
         return {}
     kind = pl.when(pl.col("asset").str.contains("assessor")).then(pl.lit("assessor:")).otherwise(pl.lit("listing:"))

@@ -50,7 +50,7 @@ def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_co
 
 def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, *, zip_code: str, observed_date: date) -> pl.DataFrame:
     """Each listing (its latest record) → property_id: by APN among the ZIP's parcels, else by
-    USPS-normalised address, else an address-based id of its own (``unmatched_listing``).
+    USPS-normalised address, else an address-based id of its own (`unmatched_listing`).
     An address shared by several parcels matches none of them (it cannot say which)."""
     repeats = listings.group_by("source", "ListingKey").agg(pl.len().cast(pl.Int32).alias("listing_records"))
     latest = latest_listing_records(listings).join(repeats, on=["source", "ListingKey"], how="left")

@@ -12,10 +12,12 @@ def directory_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def storage_rows(*, lake_dir: Path, warehouse_bytes: int, mongodb_bytes: int) -> pl.DataFrame:
+def storage_rows(*, lake_dir: Path, warehouse_bytes: int, mongodb_bytes: int | None) -> pl.DataFrame:
+    """One row per store measured (MongoDB is left out when it could not be measured)."""
     now = datetime.now(timezone.utc)
-    return pl.DataFrame([{"store": "lake", "bytes": directory_bytes(lake_dir) if lake_dir.exists() else 0},
-                         {"store": "warehouse", "bytes": warehouse_bytes},
-                         {"store": "mongodb", "bytes": mongodb_bytes}],
-                        schema={"store": pl.String, "bytes": pl.Int64}).with_columns(
+    measured = [{"store": "lake", "bytes": directory_bytes(lake_dir) if lake_dir.exists() else 0},
+                {"store": "warehouse", "bytes": warehouse_bytes}]
+    if mongodb_bytes is not None:
+        measured.append({"store": "mongodb", "bytes": mongodb_bytes})
+    return pl.DataFrame(measured, schema={"store": pl.String, "bytes": pl.Int64}).with_columns(
         pl.lit(now).alias("measured_at"))

@@ -41,7 +41,7 @@ def _bound(value: float, bounds: tuple[int, int]) -> int:
 
 
 def decide(batch_size: int, concurrency: int, metrics: dict, targets: TuningTargets = TuningTargets()) -> Decision:
-    """``metrics``: one stage of one run (error_rate, rate_limited, timeouts, p95_ms, cpu_pct, peak_rss_mb)."""
+    """`metrics`: one stage of one run (error_rate, rate_limited, timeouts, p95_ms, cpu_pct, peak_rss_mb)."""
     error_rate = metrics.get("error_rate") or 0.0
     rate_limited = metrics.get("rate_limited") or 0
     timeouts = metrics.get("timeouts") or 0

@@ -1,9 +1,8 @@
 """One stage's run metrics, from what the stage observed; attached to its materialization as
-``stage_metrics`` and collected by the run_metrics asset."""
+`stage_metrics` and collected by the run_metrics asset."""
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 
 from phoenix_dagster.sources.base import RequestRecord
@@ -32,7 +31,3 @@ def from_requests(stage: str, records: list[RequestRecord], **common) -> dict:
                          errors=sum(r.outcome in FAILED for r in records), retries=len(records) - len(first),
                          rate_limited=sum(r.outcome == "rate_limited" for r in records),
                          timeouts=sum(r.outcome == "timeout" for r in records), **common)
-
-
-def as_metadata(metrics: dict) -> dict:
-    return {"stage_metrics": dg.MetadataValue.json(metrics)}

@@ -17,7 +17,7 @@ class Setting(NamedTuple):
 
 def choose_setting(decisions: pl.DataFrame, stage: str, *, pinned_batch: int | None = None,
                    pinned_concurrency: int | None = None) -> Setting:
-    """``decisions``: control batch_tuning rows. The stage's latest decision, its default before
+    """`decisions`: control batch_tuning rows. The stage's latest decision, its default before
     any, and pinned values over both."""
     default_batch, default_concurrency = DEFAULTS.get(stage, (10, 1))
     latest = decisions.filter(pl.col("stage") == stage).sort("decided_at", "batch_size_new").tail(1)

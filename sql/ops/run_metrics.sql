@@ -1,5 +1,6 @@
--- Per run and stage, what the run measured: throughput, latency, errors, 429s, timeouts, CPU,
--- memory, and the batch size and concurrency used.
--- grain: run_id, partition, stage
+-- Per partition and stage, what the partition's latest collection and enrichment measured:
+-- throughput, latency, errors, 429s, timeouts, CPU, memory, and the batch size and
+-- concurrency used.
+-- grain: partition, stage
 select * from lake.run_metrics
-order by recorded_at, stage
+order by partition, stage

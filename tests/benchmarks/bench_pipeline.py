@@ -81,7 +81,8 @@ def main() -> None:
 
     import dagster as dg
 
-    from phoenix_dagster.definitions import BUILD_WAREHOUSE, build_definitions
+    from phoenix_dagster.definitions import build_definitions
+    from phoenix_dagster.job_names import BUILD_WAREHOUSE
     from phoenix_dagster.local_runs import QUIET_LOGS, run_partitions
     from phoenix_dagster.settings import Settings
 

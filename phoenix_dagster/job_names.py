@@ -1,0 +1,5 @@
+"""The jobs' names and the tag the run queue limits, shared by definitions, sensors and the CLI."""
+
+DAILY_REFRESH = "daily_refresh"  # one run per day × ZIP partition; writes the lake only
+BUILD_WAREHOUSE = "build_warehouse"  # the warehouse's only writer; once after the day's partitions
+WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue starts one run with this tag at a time
