@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 from pymongo.errors import PyMongoError
 
-from phoenix_dagster.bookkeeping import Bookkeeping, recording
+from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes, report_updates
 from phoenix_dagster.documents.properties import COLLECTION, upsert_properties
@@ -36,6 +36,7 @@ def failure_text(mongo: MongoResource, exc: Exception) -> str:
 @dg.asset(deps=[dg.AssetKey(["marts", "properties"])], kinds={"mongodb"},
           check_specs=[served_check("mongo_properties", "marts.properties row")],
           metadata=recording("served_documents", "stage_metrics"))
+@bookkept
 def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource, lake: LakeResource,
                      mongo: MongoResource) -> dg.MaterializeResult:
     """marts.properties upserted into the MongoDB collection `properties` (unique on

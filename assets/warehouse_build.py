@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pymongo.errors import PyMongoError
 
-from phoenix_dagster.bookkeeping import Bookkeeping, recording
+from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
@@ -79,6 +79,7 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
 
 
 @dg.asset(deps=["mongo_properties"], kinds={"parquet"}, metadata=recording("storage_usage"))
+@bookkept
 def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource,
                         mongo: MongoResource) -> dg.MaterializeResult:
     """Bytes the lake, the published warehouse and MongoDB hold now, recorded for the cost ledger."""

@@ -106,7 +106,8 @@ def build_resources(settings: Settings) -> dict:
     return {
         "lake": lake,
         "io_manager": LakeIOManager(lake=lake),
-        "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake),
+        "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake,
+                                              published_warehouse=str(settings.warehouse_path)),
         "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path)),
         "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
                                                   published_path=str(settings.warehouse_path)),

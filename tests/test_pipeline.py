@@ -171,3 +171,18 @@ def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     assert log.rows() == [(255, 0)]
     assert platform.warehouse.query("select store from ops.storage_usage order by store")["store"].to_list() == [
         "lake", "warehouse"]  # MongoDB's size could not be measured
+
+
+def test_a_body_that_raises_still_records_what_it_did(tmp_path, monkeypatch):
+    import assets.enriched
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("enrichment bug")
+
+    platform = make_platform(tmp_path / "data")
+    monkeypatch.setattr(assets.enriched, "enrich_properties", broken)
+    [outcome] = platform.run(zip_codes=["85031"], build=False)
+    assert not outcome.success and "enrichment bug" in outcome.error
+    log = platform.defs.resources["lake"].scan_bookkeeping("run_log").collect()
+    failed = log.filter(pl.col("asset") == "enriched_properties")
+    assert failed["succeeded"].to_list() == [False] and failed["run_id"].to_list() == [outcome.run_id]

@@ -28,8 +28,12 @@ def lock_state(path) -> str:
                           check=True).stdout.strip()
 
 
+def builder(tmp_path) -> WarehouseBuildResource:
+    return WarehouseBuildResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+
+
 def test_a_build_run_holds_the_writer_lock_from_start_to_end(tmp_path):
-    writer = WarehouseBuildResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+    writer = builder(tmp_path)
     seen = []
 
     @dg.asset
@@ -51,7 +55,7 @@ def test_a_build_run_holds_the_writer_lock_from_start_to_end(tmp_path):
 
 
 def test_a_reader_of_the_published_copy_does_not_block_the_next_publish(tmp_path):
-    writer = WarehouseBuildResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+    writer = builder(tmp_path)
     with writer.build_connection() as conn:
         conn.execute("create table t as select 1 as x")
     writer.publish()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 import polars as pl
@@ -30,6 +31,22 @@ from phoenix_dagster.tuning.state import Setting, choose_setting
 class ControlStateResource(dg.ConfigurableResource):
     control_dir: str
     lake: LakeResource
+    published_warehouse: Optional[str] = None  # imported from once if an older version wrote it in place
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """At the start of a run (not a sensor's evaluation), bring the history of a warehouse an
+        older version wrote in place into the lake and control state, once."""
+        if context.dagster_run is not None and self.published_warehouse:
+            imported = self.import_in_place_history()
+            if imported:
+                context.log.info(f"imported the history of {self.published_warehouse}, written in place by an "
+                                 f"older version: {imported}")
+
+    def import_in_place_history(self) -> dict[str, int]:
+        from phoenix_dagster.legacy_warehouse import import_history, is_in_place_warehouse
+
+        path = Path(self.published_warehouse)
+        return import_history(path, self.lake, Path(self.control_dir)) if is_in_place_warehouse(path) else {}
 
     def _dir(self, table: str) -> Path:
         return Path(self.control_dir) / table
