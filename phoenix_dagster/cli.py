@@ -18,15 +18,14 @@ from phoenix_dagster.settings import ConfigError, Settings
 
 def run_sql(query: str, settings: Settings, out=None) -> None:
     out = out or sys.stdout
-    import duckdb
     import polars as pl
 
-    if not settings.warehouse_path.exists():
+    from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
+
+    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path))  # never holds a lock a run needs
+    if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
-    # The published copy: reading it never holds a lock a run needs.
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        conn.execute("set TimeZone = 'UTC'")
-        frame = conn.execute(query).pl()
+    frame = warehouse.query(query)
     with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=40, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
         print(frame, file=out)

@@ -92,14 +92,6 @@ class LakeResource(dg.ConfigurableResource):
         return rows.join(latest, on=["asset", "run_id"], how="semi").collect()
 
 
-    def run_bookkeeping(self, table: str, day: str, zip_code: str, run_id: str, assets: list[str]) -> pl.DataFrame:
-        """`table`'s rows of the partition written in run `run_id` by `assets`."""
-        rows = self.scan_bookkeeping(table, day, zip_code)
-        if rows is None:
-            return pl.DataFrame()
-        return rows.filter((pl.col("run_id") == run_id) & pl.col("asset").is_in(assets)).collect()
-
-
 class LakeIOManager(dg.ConfigurableIOManager):
     """Stores partitioned assets' DataFrames in the lake."""
 

@@ -163,11 +163,5 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
         with self.read_connection() as conn:
             return _utc(conn.execute(sql, params or []).pl())
 
-    def has_table(self, qualified_name: str) -> bool:
-        schema, name = qualified_name.split(".")
-        return self.is_published and bool(self.query(
-            "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name])["n"][0])
-
     def size_bytes(self) -> int:
         return Path(self.path).stat().st_size if self.is_published else 0

@@ -20,7 +20,9 @@ def choose_setting(decisions: pl.DataFrame, stage: str, *, pinned_batch: int | N
     """`decisions`: control batch_tuning rows. The stage's latest decision, its default before
     any, and pinned values over both."""
     default_batch, default_concurrency = DEFAULTS.get(stage, (10, 1))
-    latest = decisions.filter(pl.col("stage") == stage).sort("decided_at", "batch_size_new").tail(1)
+    # The latest decision; of two at the same moment, the more cautious (smaller batch).
+    latest = decisions.filter(pl.col("stage") == stage).sort(["decided_at", "batch_size_new"],
+                                                             descending=[False, True]).tail(1)
     batch, concurrency = (latest.row(0, named=True)["batch_size_new"], latest.row(0, named=True)["concurrency_new"]) \
         if latest.height else (default_batch, default_concurrency)
     origin = "tuning" if latest.height else "default"
