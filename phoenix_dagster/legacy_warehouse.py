@@ -2,12 +2,18 @@
 one-writer build kept run logs, quarantine, requests, costs, quality, run metrics, the model's
 reply cache, tuning decisions and alerts only in `warehouse.duckdb`).
 
-The first build that finds such a file — `ops.run_log` without the `succeeded` column — copies
+The first run that finds such a file — `ops.run_log` without the `succeeded` column — copies
 that history into the lake's bookkeeping (`zip=legacy/date=legacy`), the lake's
-`quality_daily` partitions and the control state, before it builds anything, so the first
+`quality_daily` partitions and the control state before its assets start, so the first
 publish does not drop it: cached replies are not paid for again, tuning and today's alerts
 carry on, and the month's cost keeps its earlier days. The old file is left as it is until
-the publish replaces it.
+the publish replaces it. A marker (`control/.in_place_warehouse_checked`) is written once there
+is nothing (more) to import, so later runs never open the published file.
+
+Not carried over: the old `partition_counts.served` (serving is recorded anew by each build),
+and quarantine rows of whole-table assets (they had no partition). The old cost ledger kept
+usage for each partition's latest run only, while compute is rebuilt from every run in the
+old run log, so the upgrade month's total can rise by that compute.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ BOOKKEEPING_QUERIES = {
             as latest using (asset, partition)""",
     "source_requests": """
         select run_id,
-               case when endpoint in ('search', 'parcel') then 'raw_assessor_payloads'
+               case when endpoint in ('search', 'parcel') and source <> 'mls_html' then 'raw_assessor_payloads'
                     else 'raw_listing_payloads' end as asset,
                partition, source, endpoint, outcome, status, requests, retries, bytes, seconds,
                rate_limit_wait_s, recorded_at
@@ -59,14 +65,22 @@ BOOKKEEPING_QUERIES = {
 }
 
 
+CONTROL_KEYS = {"batch_tuning": ["stage", "run_id"], "alerts": ["day", "condition"]}
+
+
+def written_in_place(conn: duckdb.DuckDBPyConnection) -> bool:
+    """An older version's warehouse: it has `ops.run_log`, without the `succeeded` column."""
+    columns = {name for (name,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'ops' and table_name = 'run_log'"
+    ).fetchall()}
+    return bool(columns) and "succeeded" not in columns
+
+
 def is_in_place_warehouse(path: Path) -> bool:
     if not path.exists():
         return False
     with duckdb.connect(str(path), read_only=True) as conn:
-        columns = {name for (name,) in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'ops' and table_name = 'run_log'"
-        ).fetchall()}
-    return bool(columns) and "succeeded" not in columns
+        return written_in_place(conn)
 
 
 def _tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
@@ -75,10 +89,12 @@ def _tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[str, int]:
-    """Copy an in-place warehouse's history into the lake and control state; returns rows per table.
-    Idempotent: the same files are written again by a second call."""
+    """Copy an in-place warehouse's history into the lake and control state; returns rows per table
+    ({} when the file is not one). Idempotent: a second call writes the same files again."""
     imported: dict[str, int] = {}
     with duckdb.connect(str(path), read_only=True) as conn:
+        if not written_in_place(conn):  # checked on the connection that reads it: a publish may have landed
+            return imported
         conn.execute("set TimeZone = 'UTC'")
         present = _tables(conn)
         params = {"derived": list(DERIVED_COSTS)}
@@ -102,14 +118,24 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
                 if not path_for.exists():  # a partition run since has its own
                     write_parquet_atomically(conform(rows, LAKE_TABLES["quality_daily"]), path_for)
             imported["quality_daily"] = quality.height
-        for table in ("batch_tuning", "alerts"):
+        for table, key in CONTROL_KEYS.items():
             if table in present:
                 frame = _utc(conn.execute(f"select * from ops.{table}").pl())
+                order = "decided_at" if table == "batch_tuning" else "sent_at"
+                frame = frame.sort(order).unique(key, keep="last")  # the old sensors could write a key twice
+                existing = _control_keys(control_dir / table, key)
+                if existing is not None:  # what the sensors decided since the upgrade wins
+                    frame = frame.join(existing, on=key, how="anti")
                 if frame.height:
                     write_parquet_atomically(conform(frame, CONTROL_TABLES[table]),
                                              control_dir / table / f"{LEGACY}__import.parquet")
                 imported[table] = frame.height
     return imported
+
+
+def _control_keys(folder: Path, key: list[str]) -> pl.DataFrame | None:
+    files = [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(LEGACY)]
+    return pl.read_parquet(files, columns=key).unique() if files else None
 
 
 def _utc(frame: pl.DataFrame) -> pl.DataFrame:

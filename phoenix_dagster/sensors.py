@@ -20,7 +20,7 @@ from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.settings import TIMEZONE
-from phoenix_dagster.tuning.controller import decide
+from phoenix_dagster.tuning.controller import Decision, decide
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
@@ -85,6 +85,18 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
 
 
 RUN_METRICS = dg.AssetKey("run_metrics")
+
+
+def decide_for(setting, metrics: dict) -> Decision:
+    """The controller's decision, or a hold when the metrics were measured at an older setting:
+    partitions run side by side all measure the setting of their start, and stepping once per
+    partition would move it N times on one observation."""
+    used = (metrics.get("batch_size"), metrics.get("concurrency"))
+    if None not in used and used != (setting.batch_size, setting.concurrency):
+        return Decision(setting.batch_size, setting.concurrency,
+                        f"hold: measured at {used[0]}/{used[1]}, the setting is already {setting.batch_size}/"
+                        f"{setting.concurrency}")
+    return decide(setting.batch_size, setting.concurrency, metrics)
 TUNED_STAGES = ("collection:assessor", "enrichment")
 
 
@@ -113,7 +125,7 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
                 known += 1
                 continue
             setting = control_state.tuning_setting(metrics["stage"])
-            decision = decide(setting.batch_size, setting.concurrency, metrics)
+            decision = decide_for(setting, metrics)
             decided.add((metrics["stage"], measured_by))
             row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": measured_by,
                    "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,

@@ -32,10 +32,10 @@ def write_in_place_warehouse(path) -> None:
         conn.execute("""create table ops.cost_events as select date '2026-11-20' as date, '2026-11-20|85031' as partition,
             'old-run' as run_id, 'llm_model_hour' as service, 'llama3.2' as item, 10.0 as quantity,
             'model hour' as unit, 0.4 as unit_price_usd, 4.0 as cost_usd, $1::timestamptz as recorded_at""", [OLD])
-        conn.execute("""create table ops.batch_tuning as select $1::timestamptz as decided_at,
+        conn.execute("""create table ops.batch_tuning as select $1::timestamptz + to_seconds(i) as decided_at,
             'collection:assessor' as stage, 'old-run' as run_id, 35::bigint as batch_size_old,
-            40::bigint as batch_size_new, 4::bigint as concurrency_old, 4::bigint as concurrency_new,
-            'grow: test' as reason""", [OLD])
+            (35 + 5 * i)::bigint as batch_size_new, 4::bigint as concurrency_old, 4::bigint as concurrency_new,
+            'grow: test' as reason from range(2) t(i)""", [OLD])  # the old CLI and daemon both decided
         conn.execute("""create table ops.alerts as select date '2026-11-20' as day, 'budget:2026-11:WARNING' as condition,
             'WARNING' as severity, 'spent' as message, ['log'] as channels, $1::timestamptz as sent_at""", [OLD])
 
@@ -61,3 +61,8 @@ def test_the_first_runs_after_an_upgrade_keep_the_old_warehouses_history(tmp_pat
     assert wh.query("select month_to_date_usd from ops.budget_status")["month_to_date_usd"][0] > 4.0
     assert wh.query("select condition from ops.alerts")["condition"].to_list() == ["budget:2026-11:WARNING"]
     assert DAY in wh.query("select cast(date as varchar) as d from ops.partition_counts")["d"].to_list()
+    assert wh.query("select batch_size_new from ops.batch_tuning where run_id = 'old-run'").rows() == [(40,)]
+    marker = platform.settings.control_dir / ".in_place_warehouse_checked"
+    assert not marker.exists()
+    platform.run(zip_codes=["85031"], build=False)  # the next run finds this version's copy …
+    assert marker.exists()  # … and from then on no run opens the published file

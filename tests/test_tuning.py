@@ -174,3 +174,21 @@ def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_pa
     again = retune(platform.defs, platform.instance)
     assert again.startswith("1 run metrics read, 0 decisions, 2 already decided"), again
     assert platform.defs.resources["control_state"].read("batch_tuning").height == 2
+
+
+def test_partitions_measured_at_the_same_setting_step_it_once(control):
+    instance = dg.DagsterInstance.ephemeral()
+
+    @dg.asset(name="run_metrics")
+    def measured_run() -> dg.MaterializeResult:  # as each ZIP's run reports it: measured at the default 10/5
+        return dg.MaterializeResult(metadata={"stages": dg.MetadataValue.json(
+            [{"stage": "enrichment", **CLEAN, "batch_size": 10, "concurrency": 5}])})
+
+    for _ in range(3):  # three ZIPs run side by side, all started at 10/5
+        dg.materialize([measured_run], instance=instance)
+    with dg.build_sensor_context(instance=instance, resources={"control_state": control}) as context:
+        retune_from_run_metrics(context)
+    decisions = control.read("batch_tuning").sort("decided_at")
+    assert decisions["batch_size_new"].to_list() == [15, 15, 15]  # grown once, then held
+    assert [r.split(":")[0] for r in decisions["reason"]] == ["grow", "hold", "hold"]
+    assert "measured at 10/5, the setting is already 15/5" in decisions["reason"][1]

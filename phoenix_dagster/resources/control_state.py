@@ -37,16 +37,35 @@ class ControlStateResource(dg.ConfigurableResource):
         """At the start of a run (not a sensor's evaluation), bring the history of a warehouse an
         older version wrote in place into the lake and control state, once."""
         if context.dagster_run is not None and self.published_warehouse:
-            imported = self.import_in_place_history()
-            if imported:
-                context.log.info(f"imported the history of {self.published_warehouse}, written in place by an "
-                                 f"older version: {imported}")
+            self.import_in_place_history(context.log)
 
-    def import_in_place_history(self) -> dict[str, int]:
-        from phoenix_dagster.legacy_warehouse import import_history, is_in_place_warehouse
+    @property
+    def _checked_marker(self) -> Path:
+        return Path(self.control_dir) / ".in_place_warehouse_checked"
+
+    def import_in_place_history(self, log=None) -> dict[str, int]:
+        """Import once; afterwards (the marker) runs never open the published file. A failure is a
+        warning, not a failed run: the import is tried again by the next run."""
+        import duckdb
+
+        from phoenix_dagster.legacy_warehouse import import_history
 
         path = Path(self.published_warehouse)
-        return import_history(path, self.lake, Path(self.control_dir)) if is_in_place_warehouse(path) else {}
+        if self._checked_marker.exists():
+            return {}
+        try:
+            imported = import_history(path, self.lake, Path(self.control_dir)) if path.exists() else {}
+        except (duckdb.Error, pl.exceptions.PolarsError, OSError) as exc:
+            if log is not None:
+                log.warning(f"could not import the history of {path} (written in place by an older version); "
+                            f"will try again next run: {type(exc).__name__}: {str(exc)[:300]}")
+            return {}
+        if imported and log is not None:
+            log.info(f"imported the history of {path}, written in place by an older version: {imported}")
+        if not imported:  # nothing (more) to import: a published copy of this version, or none at all
+            self._checked_marker.parent.mkdir(parents=True, exist_ok=True)
+            self._checked_marker.write_text(f"{path}\n")
+        return imported
 
     def _dir(self, table: str) -> Path:
         return Path(self.control_dir) / table

@@ -34,8 +34,9 @@ class WarehouseBusy(RuntimeError):
 
 
 class _WriterLock:
-    """An exclusive `flock` on a lock file, re-entrant within one process (the CLI holds it for a
-    whole build run while each step takes it again for its connection)."""
+    """An exclusive `flock` on a lock file, re-entrant within one process (the build's resource
+    holds it for the whole run while each step takes it again for its connection). Re-entrancy
+    is per process, not per thread: two builds in threads of one process are not kept apart."""
 
     _held: dict[str, tuple[int, int]] = {}  # lock path → (fd, depth)
     _guard = threading.RLock()
