@@ -174,32 +174,14 @@ class Settings:
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
-    @property
-    def inbox_dir(self) -> Path:
-        return self.data_dir / "inbox"
-
-    @property
-    def lake_dir(self) -> Path:
-        return self.lake_dir_override or self.data_dir / "lake"
-
-    @property
-    def control_dir(self) -> Path:
-        """Control state the pipeline steers itself by: tuning decisions and alerts sent."""
-        return self.data_dir / "control"
-
-    @property
-    def warehouse_path(self) -> Path:
-        """The published, read-only copy analysts, sensors and the CLI read."""
-        return self.data_dir / "warehouse.duckdb"
-
-    @property
-    def warehouse_build_path(self) -> Path:
-        """The file the warehouse build writes; only the build opens it."""
-        return self.data_dir / "warehouse.build.duckdb"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.dagster_home_override or self.data_dir / "dagster_home"
+    # Where things live under the data directory: the CSV inbox; control state (tuning decisions,
+    # alerts sent); the published warehouse readers open; the file only the build writes.
+    inbox_dir = property(lambda self: self.data_dir / "inbox")
+    control_dir = property(lambda self: self.data_dir / "control")
+    warehouse_path = property(lambda self: self.data_dir / "warehouse.duckdb")
+    warehouse_build_path = property(lambda self: self.data_dir / "warehouse.build.duckdb")
+    lake_dir = property(lambda self: self.lake_dir_override or self.data_dir / "lake")
+    dagster_home = property(lambda self: self.dagster_home_override or self.data_dir / "dagster_home")
 
     def has_secret(self, name: str) -> bool:
         return name in self.secrets_set

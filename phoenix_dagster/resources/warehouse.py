@@ -76,6 +76,14 @@ class _WriterLock:
                     os.close(fd)
 
 
+@contextmanager
+def _connect(path: str, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(path, read_only=read_only) as conn:
+        conn.execute("set TimeZone = 'UTC'")
+        yield conn
+
+
 def _utc(frame: pl.DataFrame) -> pl.DataFrame:
     # DuckDB names UTC after the machine's zone database ("Etc/UTC"); the schemas say "UTC".
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
@@ -113,11 +121,8 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file, holding the writer's lock while it is open."""
-        with self.writer_lock():
-            Path(self.build_path).parent.mkdir(parents=True, exist_ok=True)
-            with duckdb.connect(self.build_path) as conn:
-                conn.execute("set TimeZone = 'UTC'")
-                yield conn
+        with self.writer_lock(), _connect(self.build_path, read_only=False) as conn:
+            yield conn
 
     def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Read the build file (the build's own steps: checks, serving, reports)."""
@@ -156,8 +161,7 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
             raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
-        with duckdb.connect(self.path, read_only=True) as conn:
-            conn.execute("set TimeZone = 'UTC'")
+        with _connect(self.path, read_only=True) as conn:
             yield conn
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:

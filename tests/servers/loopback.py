@@ -16,6 +16,16 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
 
+    def reply(self, code: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+        """One whole reply: status, Content-Type, Content-Length, extra headers, body."""
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
 
 class LoopbackServer:
     handler: type[QuietHandler]

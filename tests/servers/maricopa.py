@@ -145,14 +145,7 @@ class _Handler(QuietHandler):
         if "gzip" in (self.headers.get("Accept-Encoding") or "") and body:
             body = gzip.compress(body)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, body, content_type, {"Cache-Control": "no-store", **(headers or {})})
 
 
 MaricopaContractServer.handler = _Handler

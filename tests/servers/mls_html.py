@@ -102,14 +102,7 @@ class _Handler(QuietHandler):
 
     def _send(self, code: int, text: str, content_type: str = "text/html; charset=utf-8",
               headers: dict | None = None) -> None:
-        body = text.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, text.encode(), content_type, headers)
 
 
 MlsHtmlServer.handler = _Handler

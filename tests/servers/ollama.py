@@ -111,12 +111,7 @@ class _Handler(QuietHandler):
                 server.in_flight -= 1
 
     def _send(self, code: int, document: dict) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, json.dumps(document).encode(), "application/json; charset=utf-8")
 
 
 OllamaServer.handler = _Handler

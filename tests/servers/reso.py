@@ -64,14 +64,7 @@ class _Handler(QuietHandler):
         self._send(*self.owner.page(query))
 
     def _send(self, code: int, document: dict, headers: dict | None = None) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; odata.metadata=minimal")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(code, json.dumps(document).encode(), "application/json; odata.metadata=minimal", headers)
 
 
 ResoContractServer.handler = _Handler
