@@ -114,3 +114,15 @@ def test_a_rerun_over_cached_replies_makes_no_calls():
     assert len(server.chat_requests) == 10 and stats.calls == 0
     assert {o.method for o in second.values()} == {"cache"}
     assert all(second[k].values == first[k].values for k in items)
+
+
+def test_a_hung_server_is_given_up_after_three_timeouts_in_a_row():
+    items = texts(12)
+    with OllamaServer() as server:
+        server.mode, server.delay_s = "slow", 1.0
+        outcomes, stats = run(server, items, timeout=0.2, batch=5, concurrency=1)
+    assert stats.calls == 3  # not 12 timeouts of 0.2 s each
+    reasons = [o.reason for o in outcomes.values()]
+    assert sum("timed out" in r for r in reasons) == 3
+    assert sum(r.startswith("Ollama stopped answering") for r in reasons) == 9
+    assert all(o.method == "rules" for o in outcomes.values())

@@ -79,9 +79,11 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
         started = time.perf_counter()
         try:
             reply = extractor.extract(texts[key])
-        except httpx.TimeoutException as exc:
-            outcome = Outcome("rules", reason=f"model call timed out ({type(exc).__name__})", failed_call=True,
-                              timed_out=True)
+        except httpx.TimeoutException as exc:  # a hung server: a failure like any other, or it costs a timeout a listing
+            with lock:
+                failures_in_a_row[0] += 1
+            return key, Outcome("rules", reason=f"model call timed out ({type(exc).__name__})", failed_call=True,
+                                timed_out=True, call_seconds=time.perf_counter() - started)
         except CALL_ERRORS as exc:
             with lock:
                 failures_in_a_row[0] += 1
