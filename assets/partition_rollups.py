@@ -10,6 +10,7 @@ from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset, upstream_assets
 from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.schemas import conform, empty_frame
 from phoenix_dagster.schemas.ops import RunMetrics
 from phoenix_dagster.transforms.quality import quality_rows, quarantined_by_source
@@ -20,7 +21,7 @@ def quality_daily(context: dg.AssetExecutionContext, stg_assessor__search_result
                   int_assessor_parcels: pl.DataFrame, stg_listings__listings: pl.DataFrame,
                   int_listings_matched: pl.DataFrame, enriched_properties: pl.DataFrame,
                   listing_text_facts: pl.DataFrame, quality_targets: QualityTargetsResource,
-                  lake: LakeResource) -> pl.DataFrame:
+                  sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
     """Completeness, validity, freshness, duplicates, cross-source agreement and enrichment per
     source for the partition, with an overall score and status (validity counts the records
     its upstream assets quarantined)."""
@@ -31,7 +32,8 @@ def quality_daily(context: dg.AssetExecutionContext, stg_assessor__search_result
         day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(timezone.utc),
         search=stg_assessor__search_results, parcels=int_assessor_parcels, listing_records=stg_listings__listings,
         listings=int_listings_matched, properties=enriched_properties, facts=listing_text_facts,
-        quarantined=quarantined_by_source(quarantine), targets=quality_targets.targets())
+        quarantined=quarantined_by_source(quarantine), targets=quality_targets.targets(),
+        expected=sources.quality_labels())
     scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
     statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
     context.add_output_metadata(books.finish(rows_in=enriched_properties.height, rows_out=rows.height,

@@ -31,6 +31,10 @@ def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, faile
             alerts.append(Alert(f"quality:{row['PostalCode']}:{row['source']}", "WARNING",
                                 f"Data quality POOR ({row['overall_score']:.2f}) for {where}: "
                                 + "; ".join(row["issues"] or ["no single metric below fair"])))
+        if row["status"] == "NO_DATA":
+            alerts.append(Alert(f"quality:{row['PostalCode']}:{row['source']}", "WARNING",
+                                f"No data: {row['source']} delivered no record in {row['PostalCode']} on {row['date']} "
+                                f"({row['quarantined']} quarantined)"))
         if row["freshness_hours"] is not None and row["freshness_hours"] > freshness_target_hours:
             alerts.append(Alert(f"stale:{row['PostalCode']}:{row['source']}", "WARNING",
                                 f"Stale data: newest record {row['freshness_hours']:.1f} h old (target "

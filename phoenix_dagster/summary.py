@@ -30,7 +30,9 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
         "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
         "from marts.zip_market_stats where date = ? order by PostalCode", [day]).iter_rows(named=True)}
     quality = dict(warehouse.query(
-        "select PostalCode, min(overall_score) || ' ' || arg_min(status, overall_score) from ops.quality_daily "
+        "select PostalCode, case when bool_or(status = 'NO_DATA') then 'NO_DATA ' || string_agg(source, ', ') "
+        "filter (where status = 'NO_DATA') else min(overall_score) || ' ' || arg_min(status, overall_score) end "
+        "from ops.quality_daily "
         "where date = ? group by 1", [day]).iter_rows())
     print(f"  {'ZIP':<7}{'properties':>11}{'listed':>8}{'unmatched':>11}{'quarantined':>13}{'served':>8}"
           f"{'active':>8}{'median $':>11}{'$/sqft':>8}  quality (worst source)", file=out)

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+from phoenix_dagster.alerts import find_alerts
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.enriched import ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
@@ -72,7 +73,8 @@ def test_every_metric_counts_the_planted_defects():
     assert assessor["records"] == 20 and assessor["completeness"] == 0.9  # 18 of 20
     fields = {f["field"]: f["share"] for f in assessor["field_completeness"]}
     assert fields["LivingArea"] == 0.95 and fields["YearBuilt"] == 0.95 and fields["ParcelNumber"] == 1.0
-    assert assessor["duplicates"] == 1 and assessor["duplicate_rate"] == 0.05 and assessor["validity"] == 1.0
+    assert assessor["duplicates"] == 1 and assessor["duplicate_rate"] == round(1 / 21, 4)  # over 21 offered
+    assert assessor["validity"] == 1.0
     assert assessor["freshness_hours"] == 30.0 and "freshness 30.0 h above fair 2 h" in assessor["issues"]
     assert reso["completeness"] == 0.9 and reso["validity"] == round(10 / 12, 4) and reso["quarantined"] == 2
     assert reso["duplicates"] == 2  # one repeated record, one second listing on a house
@@ -91,3 +93,38 @@ def test_the_overall_score_is_the_documented_weighted_mean():
     overall, status, issues = score(metrics, targets)
     assert overall == round((0.3 * 0.5 + 0.3 + 0.15 + 0.1 * 0.5) / 0.85, 4) and status == "FAIR"
     assert issues == ["completeness 0.500 below fair 0.85", "freshness 12.0 h above fair 2 h"]
+
+
+def rows_for(*, parcels=(), listings=(), records=(), quarantined=None, expected=()):
+    return {r["source"]: r for r in quality_rows(
+        day=date(2026, 11, 28), zip_code="85031", evaluated_at=NOW, search=frame(StgAssessorSearchResults, []),
+        parcels=frame(IntAssessorParcels, list(parcels)),
+        listing_records=frame(StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns}
+                                            for r in records]),
+        listings=frame(IntListingsMatched, list(listings)), properties=frame(IntPropertiesResolved, []),
+        facts=frame(ListingTextFacts, []), quarantined=quarantined or {},
+        targets=QualityTargets(freshness_target_hours=24), expected=expected).iter_rows(named=True)}
+
+
+def test_an_empty_partition_is_no_data_not_excellent():
+    rows = rows_for(expected=("assessor:sample", "listing:sample"))
+    assert set(rows) == {"assessor:sample", "listing:sample", "resolved"}  # expected sources get a row
+    for row in rows.values():
+        assert row["status"] == "NO_DATA" and row["overall_score"] is None and row["completeness"] is None
+    assert find_alerts(day=date(2026, 11, 28), quality=pl.DataFrame(list(rows.values())), budget=pl.DataFrame(),
+                       failed_checks=[], freshness_target_hours=24)[0].message.startswith("No data: assessor:sample")
+
+
+def test_a_source_whose_every_record_was_quarantined_gets_a_row():
+    rows = rows_for(quarantined={"listing:reso": 7})
+    reso = rows["listing:reso"]
+    assert reso["status"] == "NO_DATA" and reso["records"] == 0 and reso["quarantined"] == 7
+    assert reso["validity"] == 0.0  # 0 of 7 offered passed
+
+
+def test_rates_stay_within_zero_and_one_however_many_duplicates():
+    kept = listing(1)
+    rows = rows_for(listings=[kept], records=[dict(kept) for _ in range(10)])  # 9 repeats of one listing
+    reso = rows["listing:reso"]
+    assert reso["duplicates"] == 9 and reso["duplicate_rate"] == 0.9  # 9 of 10 offered
+    assert 0 <= reso["overall_score"] <= 1

@@ -128,6 +128,10 @@ class SourcesResource(dg.ConfigurableResource):
                 raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
         return sources
 
+    def quality_labels(self) -> tuple[str, ...]:
+        """The sources quality is expected of: `assessor:<name>` and `listing:<name>` per configured source."""
+        return (f"assessor:{self.assessor}", *(f"listing:{name}" for name in self.listings))
+
     def complete_listing_sources(self) -> set[str]:
         """Sources whose every fetch returns all current listings of the ZIP."""
         return {name for name in self.listings if name in ("sample", "mls_html")}

@@ -16,7 +16,10 @@ properties (`resolved`):
   `resolved`, how many properties' listing text contradicts a source's structured value;
 - overall_score: weighted mean (completeness 0.30, validity 0.30, 1 − duplicate_rate 0.15,
   freshness 0.10 as max(0, 1 − hours / target), agreement 0.15), weights of missing metrics
-  dropped; status EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, else POOR;
+  dropped; status EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, else POOR; a source that
+  delivered no record (none offered, or every one quarantined) is NO_DATA, with no score and
+  no completeness: nothing is not perfect;
+- every rate is bounded to [0, 1]: duplicates are counted over the records offered;
 - issues: each metric below the old system's "fair" thresholds, named with its value.
 """
 
@@ -55,10 +58,10 @@ class QualityTargets:
     lot_tolerance: float = 0.10
 
 
-def _completeness(frame: pl.DataFrame, required: dict[str, pl.Expr]) -> tuple[float, list[dict]]:
+def _completeness(frame: pl.DataFrame, required: dict[str, pl.Expr]) -> tuple[float | None, list[dict]]:
     """`required`: field → expression true where the field is required of the row."""
     if frame.is_empty():
-        return 1.0, [{"field": f, "share": 1.0} for f in required]
+        return None, []
     shares, all_present = [], pl.lit(True)
     for field, needed in required.items():
         present = pl.col(field).is_not_null() | ~needed
@@ -90,7 +93,9 @@ def agreement(listings: pl.DataFrame, parcels: pl.DataFrame, targets: QualityTar
     return (round(agreed / made, 4) if made else None), made
 
 
-def score(metrics: dict, targets: QualityTargets) -> tuple[float, str, list[str]]:
+def score(metrics: dict, targets: QualityTargets) -> tuple[float | None, str, list[str]]:
+    if metrics["completeness"] is None:  # no record: nothing to score
+        return None, "NO_DATA", ["no records"]
     parts = {
         "completeness": metrics["completeness"],
         "validity": metrics["validity"],
@@ -105,7 +110,7 @@ def score(metrics: dict, targets: QualityTargets) -> tuple[float, str, list[str]
     issues = []
     if metrics["completeness"] < targets.completeness[1]:
         issues.append(f"completeness {metrics['completeness']:.3f} below fair {targets.completeness[1]}")
-    if metrics["validity"] < targets.accuracy[1]:
+    if metrics["validity"] is not None and metrics["validity"] < targets.accuracy[1]:
         issues.append(f"validity {metrics['validity']:.3f} below fair {targets.accuracy[1]}")
     if metrics["duplicate_rate"] > targets.duplicates[1]:
         issues.append(f"duplicate rate {metrics['duplicate_rate']:.3f} above fair {targets.duplicates[1]}")
@@ -118,17 +123,21 @@ def score(metrics: dict, targets: QualityTargets) -> tuple[float, str, list[str]
 
 def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl.DataFrame, parcels: pl.DataFrame,
                  listing_records: pl.DataFrame, listings: pl.DataFrame, properties: pl.DataFrame,
-                 facts: pl.DataFrame, quarantined: dict[str, int], targets: QualityTargets) -> pl.DataFrame:
-    """The partition's quality rows. `quarantined`: source label → records quarantined."""
+                 facts: pl.DataFrame, quarantined: dict[str, int], targets: QualityTargets,
+                 expected: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The partition's quality rows: one per source label that was expected (configured), delivered
+    records, or had records quarantined, and one for the resolved properties.
+    `quarantined`: source label → records quarantined."""
     rows = []
 
-    def add(source: str, frame: pl.DataFrame, required: dict, duplicates: int, newest, extra: dict) -> None:
+    def add(source: str, frame: pl.DataFrame, required: dict, duplicates: int, offered: int, newest,
+            extra: dict) -> None:
         completeness, fields = _completeness(frame, required)
         rejected = quarantined.get(source, 0)
-        validity = round(frame.height / (frame.height + rejected), 4) if frame.height + rejected else 1.0
+        validity = round(frame.height / (frame.height + rejected), 4) if frame.height + rejected else None
         hours = None if newest is None else round((evaluated_at - newest).total_seconds() / 3600, 3)
         metrics = {"completeness": completeness, "validity": validity, "freshness_hours": hours,
-                   "duplicate_rate": round(duplicates / frame.height, 4) if frame.height else 0.0,
+                   "duplicate_rate": round(min(duplicates / offered, 1.0), 4) if offered else 0.0,
                    "agreement": extra.get("agreement")}
         overall, status, issues = score(metrics, targets)
         rows.append({"date": day, "PostalCode": zip_code, "source": source, "records": frame.height,
@@ -139,14 +148,20 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
                      "model_validation_rate": None, "text_disagreements": None, **extra, "overall_score": overall, "status": status,
                      "issues": issues, "evaluated_at": evaluated_at})
 
-    for source in sorted(parcels["source"].unique().to_list()):
+    def labelled(kind: str, delivered: pl.DataFrame) -> list[str]:
+        seen = {f"{kind}:{s}" for s in delivered["source"].unique().to_list()}
+        seen |= {label for label in [*expected, *quarantined] if label.startswith(f"{kind}:")}
+        return [label.split(":", 1)[1] for label in sorted(seen)]
+
+    for source in labelled("assessor", parcels):
         mine = parcels.filter(pl.col("source") == source)
         rows_seen = search.filter((pl.col("source") == source) & pl.col("ParcelNumber").is_in(mine["ParcelNumber"]))
         residential = pl.col("assessor_property_type") == "RESIDENTIAL"
         required = {f: pl.lit(True) for f in ASSESSOR_REQUIRED} | {f: residential for f in ASSESSOR_BUILDING}
-        add(f"assessor:{source}", mine, required, rows_seen.height - mine.height, mine["seen_at"].max(), {})
+        repeated = max(rows_seen.height - mine.height, 0)
+        add(f"assessor:{source}", mine, required, repeated, mine.height + repeated, mine["seen_at"].max(), {})
 
-    for source in sorted(listings["source"].unique().to_list()):
+    for source in labelled("listing", listings):
         mine = listings.filter(pl.col("source") == source)
         records = listing_records.filter(pl.col("source") == source)
         shared = mine.height - mine["property_id"].n_unique()
@@ -161,14 +176,16 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
         extra = {"agreement": agreed, "agreement_checked": made, "enriched_llm": share("llm"),
                  "enriched_cache": share("cache"), "enriched_rules": share("rules"),
                  "model_validation_rate": round(valid / answered.height, 4) if answered.height else None}
-        add(f"listing:{source}", mine, {f: pl.lit(True) for f in LISTING_REQUIRED},
-            max(records.height - mine.height, 0) + shared, mine["fetched_at"].max(), extra)
+        duplicates = max(records.height - mine.height, 0) + shared
+        add(f"listing:{source}", mine, {f: pl.lit(True) for f in LISTING_REQUIRED}, duplicates,
+            mine.height + duplicates, mine["fetched_at"].max(), extra)
 
     same_house = properties.filter(pl.col("address_key").is_not_null()).group_by("address_key").len()
     contradicted = (properties.filter(pl.col("text_disagreements").list.len() > 0).height
                     if "text_disagreements" in properties.columns else None)
     add("resolved", properties, {f: pl.lit(True) for f in RESOLVED_REQUIRED},
-        int((same_house["len"] - 1).sum()), properties["observed_at"].max(), {"text_disagreements": contradicted})
+        int((same_house["len"] - 1).sum()), properties.height, properties["observed_at"].max(),
+        {"text_disagreements": contradicted})
     return conform(pl.DataFrame(rows), QualityDaily)
 
 
