@@ -14,18 +14,18 @@ FULL_REFRESH_CONFIG = {"ops": {"raw_assessor_payloads": {"config": {"full_refres
 
 def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefinition]:
     @dg.schedule(job=job, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
-                 default_status=dg.DefaultScheduleStatus.STOPPED)
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="03:00 in Phoenix: one run per configured ZIP code for that day; the warehouse is "
+                             "built once after them (sensor `warehouse_after_partitions`).")
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
-        """03:00 in Phoenix: one run per configured ZIP code for that day; the warehouse is built
-        once after them (sensor `warehouse_after_partitions`)."""
         day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         for zip_code in zip_codes:
             yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=partition_key(day, zip_code))
 
     @dg.schedule(job=job, cron_schedule="0 4 * * 0", execution_timezone=TIMEZONE,
-                 default_status=dg.DefaultScheduleStatus.STOPPED)
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="Sundays at 04:00 in Phoenix: every ZIP with every parcel's detail fetched again.")
     def weekly_full_assessor_refresh(context: dg.ScheduleEvaluationContext):
-        """Sundays at 04:00 in Phoenix: every ZIP with every parcel's detail fetched again."""
         day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         for zip_code in zip_codes:
             yield dg.RunRequest(run_key=f"full|{day}|{zip_code}", partition_key=partition_key(day, zip_code),

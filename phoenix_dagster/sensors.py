@@ -27,10 +27,10 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
-@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Requests one warehouse build once partition runs have finished and none is queued or "
+                        "running: the day's ZIPs are built together, not once per partition run."))
 def warehouse_after_partitions(context: dg.SensorEvaluationContext):
-    """Requests one warehouse build once partition runs have finished and none is queued or
-    running: the day's ZIPs are built together, not once per partition run."""
     since = datetime.fromtimestamp(float(context.cursor), timezone.utc) if context.cursor else None
     finished = context.instance.get_run_records(
         dg.RunsFilter(job_name=DAILY_REFRESH, statuses=FINISHED, updated_after=since), limit=500)
@@ -58,12 +58,12 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
     return failed
 
 
-@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Failed checks, quality below fair (POOR), stale data and budget thresholds: one alert per "
+                        "condition per day, to the Dagster log and to the configured webhook and e-mail."))
 def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
                               control_state: ControlStateResource, quality_targets: QualityTargetsResource,
                               alert_channels: AlertChannelsResource):
-    """Failed checks, quality below fair (POOR), stale data and budget thresholds: one alert per
-    condition per day, to the Dagster log and to the configured webhook and e-mail."""
     day = datetime.now(ZoneInfo(TIMEZONE)).date()
     if not warehouse.is_published:
         return dg.SkipReason("no warehouse published yet")
@@ -100,13 +100,13 @@ def decide_for(setting, metrics: dict) -> Decision:
 TUNED_STAGES = ("collection:assessor", "enrichment")
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Reads every run_metrics materialization since the last one it saw (a storage-id cursor, not "
+                        "@asset_sensor, which sees only the latest between ticks) and lets the controller decide each "
+                        "tuned stage's next batch size and concurrency (control state `batch_tuning`), once per stage "
+                        "and measuring run: metrics seen again (a re-materialized run_metrics, another cursor) do not "
+                        "step the setting twice."))
 def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: ControlStateResource):
-    """Reads every run_metrics materialization since the last one it saw (a storage-id cursor,
-    not @asset_sensor, which sees only the latest between ticks) and lets the controller decide
-    each tuned stage's next batch size and concurrency (control state `batch_tuning`), once per
-    stage and measuring run: metrics seen again (a re-materialized run_metrics, another cursor)
-    do not step the setting twice."""
     cursor = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)

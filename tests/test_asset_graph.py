@@ -103,3 +103,8 @@ def test_no_asset_reads_a_lake_table_it_does_not_declare():
                 assert name in allowed, f"{module}:{function.name} reads lake table {name} it does not declare"
                 checked += 1
     assert checked >= 3  # earlier days of their own inputs (intermediate) or of themselves (parcel versions)
+
+
+def test_schedules_and_sensors_say_what_they_do():
+    for definition in [*defs.schedules, *defs.sensors]:
+        assert definition.description and len(definition.description) > 30, definition.name
