@@ -25,7 +25,7 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path))  # never holds a lock a run needs
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
-    frame = warehouse.query(query)
+    frame = warehouse.analyst_query(query, readable=[settings.lake_dir, settings.control_dir])
     with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=40, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
         print(frame, file=out)
@@ -108,7 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "sql":
-            run_sql(args.query, settings)
+            import duckdb
+
+            from phoenix_dagster.resources.warehouse import AnalystQueryRefused
+
+            try:
+                run_sql(args.query, settings)
+            except (AnalystQueryRefused, duckdb.Error) as exc:  # one clear line, not a traceback
+                print(f"phoenix-estate sql: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+                return 2
             return 0
         days = _days(args, settings.first_date)
         zip_codes = args.zip_codes or list(settings.zip_codes)

@@ -29,6 +29,13 @@ import polars as pl
 from pydantic import PrivateAttr
 
 
+ANALYST_STATEMENTS = {"SELECT", "EXPLAIN"}
+
+
+class AnalystQueryRefused(ValueError):
+    """A statement `phoenix-estate sql` does not run: only single read queries are allowed."""
+
+
 class WarehouseBusy(RuntimeError):
     """Another build held the writer's lock for longer than we were willing to wait."""
 
@@ -167,6 +174,24 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         with self.read_connection() as conn:
             return _utc(conn.execute(sql, params or []).pl())
+
+    def analyst_query(self, sql: str, readable: list[Path]) -> pl.DataFrame:
+        """One query typed by a person: a single SELECT (or EXPLAIN), with file access limited to
+        `readable` (the lake and control folders the warehouse's views read) and the
+        configuration locked, so it cannot write files, attach databases, read elsewhere or
+        install extensions. Raises AnalystQueryRefused or duckdb.Error."""
+        with self.read_connection() as conn:
+            statements = conn.extract_statements(sql)
+            kinds = [statement.type.name for statement in statements]
+            if len(statements) != 1 or kinds[0] not in ANALYST_STATEMENTS:
+                raise AnalystQueryRefused(f"one query (SELECT, WITH … SELECT, DESCRIBE, SHOW, EXPLAIN) is "
+                                          f"allowed; got {', '.join(kinds) or 'nothing'}")
+            folders = ", ".join("'" + str(path).rstrip("/").replace("'", "''") + "/'" for path in readable)
+            for setting in (f"set allowed_directories = [{folders}]", "set enable_external_access = false",
+                            "set autoinstall_known_extensions = false", "set autoload_known_extensions = false",
+                            "set lock_configuration = true"):
+                conn.execute(setting)  # in this order: external access off first would break the lake views
+            return _utc(conn.execute(sql).pl())
 
     def size_bytes(self) -> int:
         return Path(self.path).stat().st_size if self.is_published else 0
