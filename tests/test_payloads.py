@@ -43,5 +43,41 @@ def test_explode_names_records_without_a_key_by_page_and_index():
     raw = payloads_frame([RawPayload("test", "listing_page", "85031:1", "/Property", 200, T,
                                      b'{"value": [{"ListingKey": "A"}, {"ListingKey": null}, {"ListingKey": ""}]}')])
     decoded, _, _ = decode_json_bodies(raw)
-    records = explode_json_list(decoded, "value", "ListingKey")
-    assert records["record_key"].to_list() == ["A", "85031:1#1", "85031:1#2"]
+    records, rejects = explode_json_list(decoded, "value", "ListingKey")
+    assert records["record_key"].to_list() == ["A", "85031:1#1", "85031:1#2"] and rejects.is_empty()
+
+
+def listing_page(key: str, body: bytes, status: int = 200) -> RawPayload:
+    return RawPayload("reso", "listing_page", key, "/Property", status, T, body)
+
+
+def test_the_countys_not_found_is_the_countys_alone():
+    raw = payloads_frame([
+        listing_page("wrong-url", b"Not Found", 404),  # a RESO_API_URL typo is a failure, not "no listings"
+        listing_page("empty", b""),
+        listing_page("remark", b'{"value": [{"ListingKey": "A", "PublicRemarks": "Requested content was not found"}]}'),
+        payload("unknown-apn", b"[parcel]:Requested content was not found", 404),
+        payload("remark-in-parcel", b'{"APN": "1", "Note": "Requested content was not found"}'),
+    ])
+    decoded, not_found, rejected = decode_json_bodies(raw)
+    assert not_found["record_key"].to_list() == ["unknown-apn"]
+    assert sorted(decoded["record_key"].to_list()) == ["remark", "remark-in-parcel"]
+    reasons = dict(zip(rejected["record_key"], rejected["reason"]))
+    assert reasons == {"wrong-url": "HTTP 404 reply", "empty": "empty body (HTTP 200)"}
+
+
+def test_a_page_without_records_is_rejected_whole_and_a_bad_element_alone():
+    raw = payloads_frame([
+        listing_page("error", b'{"error": {"code": "500", "message": "boom"}}'),
+        listing_page("array", b'[{"ListingKey": "A"}]'),
+        listing_page("none", b'{"value": []}'),  # a proven "none": nothing to reject
+        listing_page("mixed", b'{"value": [{"ListingKey": "B"}, "oops", 7, {"ListingKey": "C"}]}'),
+    ])
+    records, rejects = explode_json_list(decode_json_bodies(raw)[0], "value", "ListingKey")
+    assert records["record_key"].to_list() == ["B", "C"]
+    reasons = dict(zip(rejects["record_key"], rejects["reason"]))
+    assert reasons["error"] == "not a page of records: no `value` array (keys ['error'])"
+    assert reasons["array"] == "not a page of records: no `value` array (list)"
+    assert reasons["mixed#1"] == "element 1 of `value` is a str, not a record"
+    assert reasons["mixed#2"] == "element 2 of `value` is a int, not a record"
+    assert "none" not in reasons

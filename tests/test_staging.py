@@ -77,7 +77,7 @@ def listing(**overrides) -> dict:
 
 def stage(records: list[dict], zip_code: str = "85031"):
     pages = decoded("listing_page", {f"{zip_code}:1": {"value": records}})
-    return stage_listings(explode_json_list(pages, "value", "ListingKey"), zip_code)
+    return stage_listings(explode_json_list(pages, "value", "ListingKey")[0], zip_code)
 
 
 def test_listings_stage_with_reso_types():

@@ -141,7 +141,8 @@ def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tup
     """
     from phoenix_dagster.transforms.payloads import explode_json_list
 
-    parts, rejects = [explode_json_list(decoded.filter(pl.col("entity") == "listing_page"), "value", "ListingKey")], []
+    pages, page_rejects = explode_json_list(decoded.filter(pl.col("entity") == "listing_page"), "value", "ListingKey")
+    parts, rejects = [pages], [page_rejects]
     csv_records, csv_rejects = redfin_csv_records(decoded.filter(pl.col("entity") == "csv_export"), zip_code)
     parts.append(csv_records)
     rejects.append(csv_rejects)

@@ -5,6 +5,7 @@ works on columns."""
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 
@@ -13,7 +14,11 @@ DECODED_SCHEMA = {
     "sha256": pl.String, "text": pl.String,
 }
 REJECT_SCHEMA = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String}
-NOT_FOUND_MARKERS = ("Requested content was not found",)
+# The county's own answer for one unknown parcel: 404, or 200 with an empty body or `[]`, or
+# the whole body `[parcel]:Requested content was not found`. It means nothing for other
+# sources (a listing remark may contain those words), so it is matched for parcels only.
+NOT_FOUND_ENTITIES = {"parcel"}
+NOT_FOUND_BODY = re.compile(rb"^(\[\w+\]:)?Requested content was not found$")
 # Entities whose bodies must be JSON; others (HTML pages, CSV files) only need to be UTF-8 text.
 JSON_ENTITIES = {"search_page", "parcel", "listing_page"}
 
@@ -26,20 +31,25 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     """Split payloads into (decoded, not_found, rejected).
 
     - decoded: HTTP 200 bodies that are valid UTF-8 (and valid JSON for JSON entities), as text;
-    - not_found: the source's "no such record" replies (404, an empty body or `[]`);
-    - rejected: anything else, with a reason that names the failure and the raw body.
+    - not_found: the county's "no such parcel" replies (404, an empty body, `[]`, or its whole-body
+      not-found text) — for parcel details only;
+    - rejected: anything else, with a reason that names the failure and the raw body: a 404 from
+      any other source (a wrong URL is not "no listings"), an empty 200 body, …
     """
     decoded, not_found, rejected = [], [], []
     for row in raw.iter_rows(named=True):
         body: bytes = row["body"] or b""
         stripped = body.strip()
         base = {"source": row["source"], "record_key": row["record_key"]}
-        if row["http_status"] == 404 or (row["entity"] in JSON_ENTITIES and stripped in (b"", b"[]")) \
-                or any(m.encode() in body for m in NOT_FOUND_MARKERS):
+        if row["entity"] in NOT_FOUND_ENTITIES and (
+                row["http_status"] == 404 or stripped in (b"", b"[]") or NOT_FOUND_BODY.match(stripped)):
             not_found.append({**base, "reason": f"no such record (HTTP {row['http_status']})", "raw_record": _as_text(body)})
             continue
         if row["http_status"] != 200:
             rejected.append({**base, "reason": f"HTTP {row['http_status']} reply", "raw_record": _as_text(body)})
+            continue
+        if not stripped:
+            rejected.append({**base, "reason": "empty body (HTTP 200)", "raw_record": ""})
             continue
         try:
             text = body.decode("utf-8")
@@ -59,21 +69,32 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
             pl.DataFrame(rejected, schema=REJECT_SCHEMA))
 
 
-def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) -> pl.DataFrame:
-    """One row per element of `list_field` in each decoded page, each as its own JSON text.
+def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(one row per object in `list_field` of each decoded page, each as its own JSON text; rejects).
 
-    `record_key` becomes the element's `key_field` when present, else `<page key>#<index>`
-    so that a record without a key can still be named in an error.
+    A page is a JSON object with a `list_field` array; an empty array is a proven "none". A
+    page without one (an error object, an array) is rejected whole; an element that is not an
+    object is rejected alone, the rest of its page goes on. `record_key` becomes the element's
+    `key_field` when present, else `<page key>#<index>`, so a record without a key is named.
     """
-    rows = []
+    rows, rejects = [], []
     for page in decoded.iter_rows(named=True):
         document = json.loads(page["text"])
-        items = document.get(list_field, []) if isinstance(document, dict) else []
-        for index, item in enumerate(items if isinstance(items, list) else []):
+        items = document.get(list_field) if isinstance(document, dict) else None
+        if not isinstance(items, list):
+            shape = type(document).__name__ if not isinstance(document, dict) else f"keys {sorted(document)[:8]}"
+            rejects.append({"source": page["source"], "record_key": page["record_key"], "raw_record": page["text"],
+                            "reason": f"not a page of records: no `{list_field}` array ({shape})"})
+            continue
+        for index, item in enumerate(items):
             key = item.get(key_field) if isinstance(item, dict) else None
-            rows.append({**page, "record_key": str(key) if key not in (None, "") else f"{page['record_key']}#{index}",
-                         "text": json.dumps(item)})
-    return pl.DataFrame(rows, schema=DECODED_SCHEMA)
+            record_key = str(key) if key not in (None, "") else f"{page['record_key']}#{index}"
+            if not isinstance(item, dict):
+                rejects.append({"source": page["source"], "record_key": record_key, "raw_record": json.dumps(item),
+                                "reason": f"element {index} of `{list_field}` is a {type(item).__name__}, not a record"})
+                continue
+            rows.append({**page, "record_key": record_key, "text": json.dumps(item)})
+    return pl.DataFrame(rows, schema=DECODED_SCHEMA), pl.DataFrame(rejects, schema=REJECT_SCHEMA)
 
 
 def fetch_failures_frame(source: str, failures) -> pl.DataFrame:
