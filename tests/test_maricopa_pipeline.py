@@ -127,3 +127,24 @@ def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, count
     leaks = [name for name, text in places.items() if TOKEN in text]
     assert leaks == []  # … and kept nowhere
     assert len(places) >= 15  # logs, events, every lake file, every warehouse table, the file itself
+
+
+@pytest.mark.parametrize("reply", [b'{"Error": "Service temporarily unavailable"}', b'[{"APN": "x"}]',
+                                   b'{"Owner": "somebody", "LotSize": "1"}', b'{"APN": "99999999", "LotSize": "1"}'])
+def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp_path, county, reply):
+    platform = platform_for(tmp_path, county)
+    assert platform.run(day="2026-11-26", zip_codes=[ZIP])[0].success
+    good = platform.warehouse.query("select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
+                                    "where LotSizeSquareFeet is not null order by property_id limit 1").row(0)
+    apn = good[0].removeprefix("apn:")
+    county.parcels[apn] = (200, reply)
+    assert platform.run(day="2026-11-27", zip_codes=[ZIP], full_refresh=True)[0].success
+    after = platform.warehouse.query("select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
+                                     "where property_id = ?", [good[0]]).row(0)
+    assert after == good  # the county's bad answer did not wipe the values
+    reasons = platform.warehouse.query("select reason from ops.quarantine where record_key = ? and "
+                                       "partition = '2026-11-27|85031'", [apn])["reason"].to_list()
+    assert len(reasons) == 1 and reasons[0].startswith("parcel reply"), reasons
+    before = len(county.requests_to("/parcel/"))
+    platform.run(day="2026-11-28", zip_codes=[ZIP])  # incremental: the bad fetch is not a good one
+    assert apn in [r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]]

@@ -76,8 +76,11 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decoded /parcel/{apn} bodies → (stg_assessor__parcels, rejected rows).
 
     Numbers arrive as strings or numbers, dates as MM/DD/YYYY, Pool as an area; blanks
-    are nulls; a value that does not parse rejects the row with the field named.
+    are nulls; a value that does not parse rejects the row with the field named. A reply that
+    is not a parcel — an `{"Error": …}` object, an array, no APN, or another parcel's APN — is
+    rejected whole: it must not become the parcel's latest version, and it is fetched again.
     """
+    details, not_parcels = _parcel_shaped(details)
     fields = details.with_columns(
         [pl.col("text").str.json_path_match(path).alias(name) for name, path in PARCEL_FIELDS.items()]
     )
@@ -101,7 +104,23 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("sha256").alias("payload_sha256"),
     )
     rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
-    return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), rejected
+    return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), pl.concat([not_parcels, rejected])
+
+
+def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(replies that are a parcel object with the requested APN, the others as rejects)."""
+    apn = normalize_apn(pl.col("text").str.json_path_match("$.APN"))
+    is_object = pl.col("text").str.strip_chars_start().str.starts_with("{")
+    reason = (pl.when(~is_object).then(pl.lit("parcel reply is not a JSON object"))
+              .when(apn.is_null()).then(pl.lit("parcel reply has no APN (not a parcel): ")
+                                        + pl.col("text").str.slice(0, 80))
+              .when(apn != normalize_apn(pl.col("record_key"))).then(pl.lit("parcel reply is for APN ") + apn
+                                                                      + pl.lit(", not the one requested"))
+              .otherwise(None))
+    judged = details.with_columns(reason.alias("reason"))
+    rejects = judged.filter(pl.col("reason").is_not_null()).select(
+        "source", "record_key", "reason", pl.col("text").alias("raw_record"))
+    return judged.filter(pl.col("reason").is_null()).drop("reason"), rejects
 
 
 def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, version_history: pl.DataFrame | None, *,
@@ -123,8 +142,12 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
         .join(versions.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
               on=["ParcelNumber", "sha256"], how="semi")
     )
-    fresh = pl.concat([staged.select("record_key", "fetched_at"),
-                       fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at")]) \
+    good = pl.concat([staged.select("record_key", "fetched_at"),
+                      fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at")])
+    # Only a parcel whose *latest* fetch was good and recent can wait: a bad reply after a good
+    # one (an error object, another parcel) is fetched again, not trusted for refresh_days.
+    latest = fetch_history.group_by("record_key").agg(pl.col("fetched_at").max())
+    fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
         .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
     return [apn for apn in wanted if apn not in recent]
