@@ -8,7 +8,7 @@ import pytest
 
 from listing_fixtures import sample_listings
 from phoenix_dagster.settings import ListingSettings
-from phoenix_dagster.sources.base import payloads_frame
+from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import AuthenticationFailed, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.mls_html import MlsHtmlSource, ProxyPool
@@ -141,9 +141,15 @@ def test_each_export_is_ingested_once_by_content_then_archived(tmp_path):
     assert len(list((inbox / "archive" / "duplicates").glob("*"))) == 1  # kept, not deleted
 
 
-def test_a_file_that_is_not_a_redfin_download_is_rejected_with_the_reason(tmp_path):
+def test_a_file_that_is_not_a_redfin_download_is_refused_with_the_reason(tmp_path):
     write_export(tmp_path / "inbox", "notes.csv", "name,phone\nBob,555\n")
-    *_, rejected_formats, _ = staged(CsvInbox(tmp_path / "inbox", "2026-11-28").fetch("85031"))
+    fetch = CsvInbox(tmp_path / "inbox", "2026-11-28").fetch("85031")
+    assert not fetch.payloads and [f.reason for f in fetch.failures] == [
+        "no 'SALE TYPE,…' header line: not a Redfin search download; moved to inbox/rejected"]
+    # a file that reaches staging some other way is rejected there, whole, for the same reason
+    raw = payloads_frame([RawPayload("csv_inbox", "csv_export", "x", "inbox/notes.csv", 200,
+                                     datetime(2026, 11, 28, tzinfo=timezone.utc), b"name,phone\nBob,555\n")])
+    _, rejected_formats = listing_records(decode_json_bodies(raw)[0], "85031")
     assert rejected_formats["reason"].to_list() == ["no 'SALE TYPE,…' header line: not a Redfin search download"]
 
 
@@ -234,3 +240,21 @@ def test_selector_files_are_validated_at_load(tmp_path):
         path.write_text(broken)
         with pytest.raises(ValueError, match=message):
             load_selectors(path)
+
+
+def test_export_header_variants_are_read_and_an_unreadable_file_is_refused_whole(tmp_path):
+    inbox = tmp_path / "inbox"
+    postal = HEADER.replace("ZIP OR POSTAL CODE", "POSTAL CODE")  # a newer export's heading
+    write_export(inbox, "postal.csv", "\n".join([postal, *ROWS[:2]]) + "\n")
+    no_zip = HEADER.replace("ZIP OR POSTAL CODE", "AREA")  # no ZIP column under any known name
+    write_export(inbox, "no_zip.csv", "\n".join([no_zip, *ROWS[:2]]) + "\n")
+    fetch = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    assert len(fetch.payloads) == 1
+    listings, *_ = staged(fetch)
+    assert set(listings["ListingId"]) == {"6731000", "6722222"}
+    [refused] = fetch.failures
+    assert refused.record_key == "no_zip.csv"
+    assert refused.reason.startswith("headers missing: ZIP OR POSTAL CODE (or POSTAL CODE, ZIP); found: SALE TYPE")
+    assert "AREA" in refused.reason and refused.reason.endswith("moved to inbox/rejected")
+    assert [p.name.split("__", 1)[1] for p in (inbox / "rejected").iterdir()] == ["no_zip.csv"]  # kept, not archived
+    assert not any(p.name.endswith("no_zip.csv") for p in (inbox / "archive").rglob("*.csv"))

@@ -4,7 +4,10 @@ Each file is taken in once, by content hash: the first partition of a day that r
 `inbox/*.csv` to `inbox/archive/<day>/<sha256>__<name>`; a file whose content was
 already archived goes to `inbox/archive/duplicates/` instead and is not ingested again.
 Every ZIP partition of that day lands the day's archived files whole (staging keeps the
-ZIP's rows). Nothing is deleted.
+ZIP's rows). A file that cannot be read as a Redfin download (no header line, or a required
+column missing under every known name) is not taken in: it moves to `inbox/rejected/` and is
+reported with the headers found and expected, so fixing it and dropping it in again works.
+Nothing is deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
 
 
@@ -26,6 +30,7 @@ class CsvInbox:
         self.archive = inbox_dir / "archive"
         self.records: list[RequestRecord] = []
         self.duplicates: list[str] = []
+        self.refused: list[tuple[str, str]] = []  # (file name, why)
 
     def _archived_hashes(self) -> set[str]:
         return {path.name.split("__", 1)[0] for path in self.archive.glob("*/*__*")}
@@ -36,7 +41,15 @@ class CsvInbox:
         known = self._archived_hashes()
         for path in sorted(self.inbox.glob("*.csv")):
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                body = path.read_bytes()
+                digest = hashlib.sha256(body).hexdigest()
+                reason = redfin_csv.unreadable_reason(body.decode("utf-8", errors="replace"))
+                if reason is not None:
+                    refused = self.inbox / "rejected" / f"{digest}__{path.name}"
+                    refused.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, refused)
+                    self.refused.append((path.name, reason))
+                    continue
                 folder = self.archive / ("duplicates" if digest in known else self.day)
                 folder.mkdir(parents=True, exist_ok=True)
                 target = folder / f"{digest}__{path.name}"
@@ -62,4 +75,6 @@ class CsvInbox:
         for name in self.duplicates:
             result.failures.append(FetchFailure(name, f"inbox/{name}", "already ingested (same content hash); "
                                                                       "moved to inbox/archive/duplicates"))
+        for name, reason in self.refused:
+            result.failures.append(FetchFailure(name, f"inbox/{name}", f"{reason}; moved to inbox/rejected"))
         return result

@@ -15,20 +15,11 @@ from datetime import datetime
 
 import polars as pl
 
+from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.transforms.payloads import DECODED_SCHEMA, REJECT_SCHEMA
 
 # Redfin search download → RESO. Keys are matched after upper-casing and trimming; the URL
 # column's name has changed over the years, so it is matched by prefix.
-REDFIN_COLUMNS = {
-    "SALE TYPE": "sale_type", "SOLD DATE": "sold_date", "PROPERTY TYPE": "property_type", "ADDRESS": "UnparsedAddress",
-    "CITY": "City", "STATE OR PROVINCE": "StateOrProvince", "STATE": "StateOrProvince",
-    "ZIP OR POSTAL CODE": "PostalCode", "ZIP": "PostalCode", "PRICE": "price", "BEDS": "BedroomsTotal",
-    "BATHS": "baths", "SQUARE FEET": "LivingArea", "LOT SIZE": "LotSizeSquareFeet", "YEAR BUILT": "YearBuilt",
-    "DAYS ON MARKET": "DaysOnMarket", "HOA/MONTH": "AssociationFee", "STATUS": "status", "MLS#": "ListingId",
-    "LATITUDE": "Latitude", "LONGITUDE": "Longitude",
-}
-URL_PREFIX = "URL (SEE"
-DISCLAIMER = "In accordance with local MLS rules"
 PROPERTY_TYPES = {
     "single family residential": ("Residential", "SingleFamilyResidence"),
     "condo/co-op": ("Residential", "Condominium"), "townhouse": ("Residential", "Townhouse"),
@@ -77,31 +68,23 @@ def redfin_row_to_reso(row: dict[str, str]) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
-def _header_key(name: str) -> str | None:
-    name = name.strip().upper()
-    if name.startswith(URL_PREFIX) or name == "URL":
-        return "url"
-    return REDFIN_COLUMNS.get(name)
-
-
 def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decoded CSV exports (`text`) → (the ZIP's records as RESO JSON, rejected files). An
     export covers many ZIPs: rows of other ZIPs are left for their own partitions. The
     disclaimer line may stand before the header or as a row; both are skipped."""
     records, rejected = [], []
     for payload in payloads.iter_rows(named=True):
-        lines = payload["text"].lstrip("\ufeff").splitlines()
-        start = next((i for i, line in enumerate(lines) if line.strip().upper().startswith(("SALE TYPE", '"SALE TYPE'))),
-                     None)
-        if start is None:
-            rejected.append({"source": payload["source"], "record_key": payload["record_key"],
-                             "reason": "no 'SALE TYPE,…' header line: not a Redfin search download",
+        reason = redfin_csv.unreadable_reason(payload["text"])
+        if reason is not None:  # the whole file: a row-by-row skip would lose every row silently
+            rejected.append({"source": payload["source"], "record_key": payload["record_key"], "reason": reason,
                              "raw_record": payload["text"][:2000]})
             continue
+        start, _ = redfin_csv.read_header(payload["text"])
+        lines = payload["text"].lstrip("\ufeff").splitlines()
         reader = csv.reader(io.StringIO("\n".join(lines[start:])))
-        header = [_header_key(name) for name in next(reader)]
+        header = [redfin_csv.header_key(name) for name in next(reader)]
         for number, cells in enumerate(reader, start=start + 2):
-            if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(DISCLAIMER):
+            if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(redfin_csv.DISCLAIMER):
                 continue
             row = {key: cell.strip() for key, cell in zip(header, cells) if key}
             if row.get("PostalCode", "")[:5] != zip_code:
