@@ -6,7 +6,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset, upstream_assets
 from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
@@ -33,19 +33,22 @@ def int_assessor_parcels(context: dg.AssetExecutionContext, stg_assessor__search
     return parcels
 
 
-@lake_asset()
+@lake_asset(deps=["raw_listing_payloads"])
 def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
                          int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
                          lake: LakeResource) -> pl.DataFrame:
     """Every current listing of the ZIP (its latest record) with the property it belongs to: by
     APN, else by USPS-normalised address; what matches nothing is flagged `unmatched_listing`.
-    Incremental sources' listings carry over from earlier days of stg_listings__listings until
-    they change."""
+    Incremental sources' listings, and those of a complete source whose fetch was cut short
+    today (see its `source_fetches`), carry over from earlier days of stg_listings__listings
+    until they change."""
     books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
+    fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
+    seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
     listings = current_listings(stg_listings__listings,
                                 lake.history("stg_listings__listings", zip_code, before=day),
-                                complete_sources=sources.complete_listing_sources())
+                                complete_sources=sources.complete_listing_sources() & seen_whole)
     matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
     rates = {f"match_{source}_{method}": n for source, method, n in
              matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}

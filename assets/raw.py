@@ -17,6 +17,7 @@ from phoenix_dagster.transforms.payloads import fetch_failures_frame
 from phoenix_dagster.tuning.metrics import from_requests
 
 COLLECTION_RECORDS = ("quarantine", "source_requests", "usage", "stage_metrics")
+LISTING_RECORDS = (*COLLECTION_RECORDS, "source_fetches")
 
 
 class AssessorCollection(dg.Config):
@@ -61,7 +62,7 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     return payloads
 
 
-@lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",))
+@lake_asset(records=LISTING_RECORDS, kinds=("parquet",))
 def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesResource,
                          control_state: ControlStateResource, lake: LakeResource) -> pl.DataFrame:
     """Every page or file the configured listing sources returned for the ZIP, unchanged:
@@ -82,6 +83,11 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
         records += source.records
         payloads += fetched.payloads
         failures.append(fetch_failures_frame(source.name, fetched.failures))
+        books.record("source_fetches", pl.DataFrame([{
+            "source": source.name, "complete": source.complete and fetched.cut_short is None,
+            "payloads": len(fetched.payloads), "failures": len(fetched.failures), "cut_short": fetched.cut_short}]))
+        if fetched.cut_short:
+            context.log.warning(f"{source.name}: {fetched.cut_short}; its earlier listings are kept")
         metadata[f"{source.name}_payloads"] = len(fetched.payloads)
         metadata[f"{source.name}_requests"] = requests["requests"]
         if since is not None:

@@ -110,3 +110,21 @@ def test_a_wrong_reso_url_is_a_quarantined_failure_and_no_data_not_a_quiet_zero(
     quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
                                        "where source = 'listing:reso'")
     assert quality.rows() == [("NO_DATA", 0, 1)]
+
+
+def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):
+    with MlsHtmlServer(sample_listings(ZIP), per_page=20) as mls:
+        sources = SourcesResource(listings=["mls_html"], mls_html=MlsHtmlResource(
+            url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01)))
+        platform = make_platform(tmp_path / "data", sources=sources)
+        platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
+        mls.search_failures[2] = 503
+        [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])
+    assert outcome.success
+    lake = platform.defs.resources["lake"]
+    assert lake.read("int_listings_matched", "2026-11-27", ZIP).height == 74
+    assert lake.read("int_listings_matched", "2026-11-28", ZIP).height == 74  # not the 20 page 1 showed
+    fetches = platform.warehouse.query("select partition, complete, cut_short from ops.source_fetches order by 1")
+    assert fetches.rows() == [("2026-11-27|85031", True, None),
+                              ("2026-11-28|85031", False, "search page 2 got HTTP 503: the crawl saw only part "
+                                                          "of the ZIP")]

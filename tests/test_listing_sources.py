@@ -258,3 +258,13 @@ def test_export_header_variants_are_read_and_an_unreadable_file_is_refused_whole
     assert "AREA" in refused.reason and refused.reason.endswith("moved to inbox/rejected")
     assert [p.name.split("__", 1)[1] for p in (inbox / "rejected").iterdir()] == ["no_zip.csv"]  # kept, not archived
     assert not any(p.name.endswith("no_zip.csv") for p in (inbox / "archive").rglob("*.csv"))
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_a_search_page_that_fails_cuts_the_crawl_short_and_says_so(status):
+    with MlsHtmlServer(sample_listings(), per_page=20) as site:
+        site.search_failures[2] = status
+        fetch = mls(site).fetch("85031")
+    assert fetch.cut_short == f"search page 2 got HTTP {status}: the crawl saw only part of the ZIP"
+    assert [f.reason for f in fetch.failures] == [fetch.cut_short]
+    assert sum(p.entity == "mls_listing_page" for p in fetch.payloads) == 20  # page 1's listings still landed

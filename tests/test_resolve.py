@@ -103,3 +103,14 @@ def test_an_address_usaddress_cannot_parse_still_matches_and_is_flagged():
     matched = match_listings(l, parcels, zip_code="85031", observed_date=date(2026, 11, 28))
     row = matched.row(0, named=True)
     assert row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:1"
+
+
+def test_a_complete_source_cut_short_today_replaces_none_of_its_earlier_listings():
+    from phoenix_dagster.transforms.listings import current_listings
+
+    earlier = pl.DataFrame({"source": ["mls_html"] * 3, "ListingKey": ["A", "B", "C"]})
+    today = pl.DataFrame({"source": ["mls_html"], "ListingKey": ["A"]})
+    whole = current_listings(today, earlier, complete_sources={"mls_html"})
+    assert sorted(whole["ListingKey"]) == ["A"]  # a whole crawl speaks for the ZIP: B and C are gone
+    partial = current_listings(today, earlier, complete_sources=set())  # cut short: nothing replaced
+    assert sorted(partial["ListingKey"]) == ["A", "A", "B", "C"]  # the latest record per listing wins downstream

@@ -313,3 +313,20 @@ class MonthlyBudget(pa.DataFrameModel):
 
 class StageMetrics(RunMetrics):
     """ops.stage_metrics: every run's stage metrics, serving's included (bookkeeping `stage_metrics`)."""
+
+
+class SourceFetches(pa.DataFrameModel):
+    """ops.source_fetches: per run and listing source, what one fetch delivered and whether it saw everything (bookkeeping `source_fetches`)."""
+
+    run_id: str = pa.Field(description="Dagster run id")
+    asset: str = pa.Field(description="Asset that fetched")
+    partition: str = pa.Field(description="date|zip partition")
+    source: str = pa.Field(description="Listing source")
+    complete: bool = pa.Field(description="A complete source whose fetch saw the whole ZIP: its listings replace the earlier ones")
+    payloads: pl.Int64 = pa.Field(ge=0, description="Pages or files landed")
+    failures: pl.Int64 = pa.Field(ge=0, description="Requests or files that could not be had (quarantined)")
+    cut_short: Optional[str] = pa.Field(nullable=True, description="Why a complete source's fetch saw only part of the ZIP")
+    recorded_at: UTC_TIME = pa.Field(description="When recorded")
+
+    class Config:
+        strict = True

@@ -8,7 +8,7 @@ from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListings
 from phoenix_dagster.schemas.marts import MART_TABLES
 from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, BatchTuning, BudgetStatus, CostDaily, CostEvents,
                                          LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, Quarantine, RunLog,
-                                         RunMetrics, ServedDocuments, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
+                                         RunMetrics, ServedDocuments, SourceFetches, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
                                          Usage)
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
@@ -39,6 +39,7 @@ BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "llm_replies": LlmCache,
     "storage_usage": StorageUsage,
     "served_documents": ServedDocuments,
+    "source_fetches": SourceFetches,
 }
 
 # What sensors decide and the pipeline steers by: control/<table>/*.parquet
@@ -55,6 +56,7 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.quarantine": Quarantine,
     "ops.partition_counts": PartitionCounts,
     "ops.source_requests": SourceRequests,
+    "ops.source_fetches": SourceFetches,
     "ops.quality_daily": QualityDaily,
     "ops.run_metrics": RunMetrics,
     "ops.stage_metrics": StageMetrics,

@@ -107,6 +107,7 @@ class FetchFailure:
 class ListingFetch:
     payloads: list[RawPayload] = field(default_factory=list)
     failures: list[FetchFailure] = field(default_factory=list)
+    cut_short: str | None = None  # why a complete source's fetch did not see everything (it then replaces nothing)
 
 
 class ListingSource(Protocol):

@@ -156,6 +156,10 @@ class MlsHtmlSource:
             seen.add(url)
             payload = self._page("search", "mls_search_page", url, f"{zip_code}:search:{page}", result)
             if payload is None or payload.http_status != 200:
+                answer = "no reply" if payload is None else f"HTTP {payload.http_status}"
+                result.cut_short = f"search page {page} got {answer}: the crawl saw only part of the ZIP"
+                if payload is not None:
+                    result.failures.append(FetchFailure(f"{zip_code}:search:{page}", url, result.cut_short))
                 break
             document = LexborHTMLParser(payload.body.decode("utf-8", errors="replace"))
             cards = document.css(search.result)
@@ -164,6 +168,7 @@ class MlsHtmlSource:
                     f"{zip_code}:search:{page}", url,
                     f"selectors out of date (v{self.selectors.version}): search page matched neither "
                     f"'{search.result}' nor '{search.no_results}'; page landed raw"))
+                result.cut_short = f"search page {page} could not be read (selectors out of date)"
                 break
             for card in cards:
                 link = search.detail_link.read(card)
@@ -172,4 +177,7 @@ class MlsHtmlSource:
                     self._page("listing", "mls_listing_page", detail_url, detail_url.rsplit("/", 1)[-1], result)
             following = search.next_page.read(document)
             url = urljoin(url, following) if following else None
+        else:
+            result.cut_short = f"more than {MAX_SEARCH_PAGES} search pages"
+            result.failures.append(FetchFailure(f"{zip_code}:search:{MAX_SEARCH_PAGES + 1}", url or "", result.cut_short))
         return result

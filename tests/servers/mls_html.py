@@ -7,6 +7,7 @@ data/mls_html_selectors.yaml describes, built from RESO listing records.
 - ``/listing/<ListingId>``: the detail page;
 - ``layout = "v2"`` renames every class, as a site redesign would;
 - ``fail_statuses``: the next requests get these statuses first (429 with Retry-After: 0).
+- ``search_failures``: search page number → the status that page always answers (404, 503 …).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class MlsHtmlServer(LoopbackServer):
         self.layout = "v1"
         self.disallow: list[str] = []
         self.fail_statuses: deque[int] = deque()
+        self.search_failures: dict[int, int] = {}
         self.seen: list[dict] = []
         self._lock = threading.Lock()
 
@@ -94,7 +96,10 @@ class _Handler(QuietHandler):
             return self._send(failing, "busy", "text/plain", {"Retry-After": "0"})
         query = parse_qs(parts.query)
         if parts.path == "/search":
-            return self._send(200, site.search_page(query["zip"][0], int(query.get("page", ["1"])[0])))
+            page = int(query.get("page", ["1"])[0])
+            if page in site.search_failures:
+                return self._send(site.search_failures[page], "unavailable", "text/plain")
+            return self._send(200, site.search_page(query["zip"][0], page))
         if parts.path.startswith("/listing/"):
             page = site.detail_page(parts.path.rsplit("/", 1)[-1])
             return self._send(200, page) if page else self._send(404, "Not found", "text/plain")
