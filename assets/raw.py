@@ -41,7 +41,7 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)
     try:
         crawl = crawl_zip(api, zip_code, tuple(sources.assessor_property_types), plan=plan,
-                          concurrency=setting.concurrency)
+                          concurrency=setting.concurrency, max_rows=sources.max_search_rows)
     except RuntimeError as exc:  # the token was refused, or the ZIP could not be enumerated
         raise books.failure(str(exc), **books.requests(api.name, api)) from None
     finally:

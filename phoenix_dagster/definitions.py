@@ -24,7 +24,7 @@ from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.resources.source_clients import (MaricopaResource, MlsHtmlResource, ResoResource,
+from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResource, MlsHtmlResource, ResoResource,
                                                       SourcesResource)
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schedules import build_schedules
@@ -96,11 +96,13 @@ def build_resources(settings: Settings) -> dict:
     lake = LakeResource(base_dir=str(settings.lake_dir))
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
     m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
+    http = HttpPolicy(max_body_bytes=settings.max_body_bytes)
     reso = (ResoResource(url=listings.reso_url, token=secret("RESO_API_TOKEN"), page_size=listings.reso_page_size,
-                         rate_limit_per_minute=listings.reso_rate_limit_per_minute) if listings.reso_url else None)
+                         rate_limit_per_minute=listings.reso_rate_limit_per_minute, http=http)
+            if listings.reso_url else None)
     mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
                            rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=list(listings.mls_proxies),
-                           user_agent=listings.mls_user_agent) if listings.mls_url else None)
+                           user_agent=listings.mls_user_agent, http=http) if listings.mls_url else None)
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
     return {
@@ -121,13 +123,15 @@ def build_resources(settings: Settings) -> dict:
                                  concurrency=llm.concurrency),
         "sources": SourcesResource(
             assessor=settings.assessor_source,
+            max_search_rows=settings.max_search_rows,
             listings=list(settings.listing_sources),
             assessor_property_types=list(settings.residential_types),
             refresh_days=m.refresh_days,
             concurrency=m.concurrency,
             maricopa=MaricopaResource(url=m.url, token=secret("MARICOPA_API_TOKEN"),
                                       rate_limit_per_hour=m.rate_limit_per_hour, timeout_s=m.timeout_s,
-                                      retry_budget=m.retry_budget, max_attempts=m.max_attempts),
+                                      retry_budget=m.retry_budget, max_attempts=m.max_attempts,
+                                      max_body_bytes=settings.max_body_bytes),
             inbox_dir=str(settings.inbox_dir),
             reso=reso,
             mls_html=mls,

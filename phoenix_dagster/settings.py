@@ -25,6 +25,8 @@ DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 ASSESSOR_SOURCES = ("sample", "maricopa")
 LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess")
+DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
+DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
                     "PHOENIX_ALERT_WEBHOOK_URL")
@@ -168,6 +170,8 @@ class Settings:
     lake_dir_override: Path | None = None
     dagster_home_override: Path | None = None
     mongodb_database: str = "phoenix_real_estate"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
@@ -217,6 +221,8 @@ class Settings:
             lake_dir_override=Path(lake).expanduser().resolve() if lake else None,
             dagster_home_override=Path(home).expanduser().resolve() if home else None,
             mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
+            max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
+            max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
             maricopa=MaricopaSettings.from_env(env),
             listings=ListingSettings.from_env(env),

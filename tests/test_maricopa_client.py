@@ -1,5 +1,6 @@
 """The Maricopa client against a real socket: tests/servers/maricopa.py speaks the county's contract."""
 
+import re
 import threading
 import time
 
@@ -170,3 +171,32 @@ def test_the_rate_limit_holds_across_concurrent_requests():
     worst = max(sum(1 for t in arrivals if start <= t < start + window - 0.02) for start in arrivals)
     assert worst <= limit
     assert elapsed >= (42 / limit - 1) * window * 0.95
+
+
+def test_a_reply_that_inflates_past_the_limit_is_refused_while_it_streams():
+    from phoenix_dagster.sources.base import FetchFailed
+
+    with server_for(3) as server:
+        apn = next(iter(server.parcels))
+        server.parcels[apn] = (200, b'{"APN": "' + apn.encode() + b'", "pad": "' + b"0" * 6_000_000 + b'"}')
+        client = MaricopaApi(server.url, TOKEN, limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10),
+                             backoff_base_s=0.01, max_body_bytes=2**20)
+        with pytest.raises(FetchFailed, match=r"reply larger than 1 MB decoded \(PHOENIX_MAX_BODY_MB\)"):
+            client.parcel(apn)
+        assert [r.outcome for r in client.records] == ["too_large"]  # not retried: it would be as large again
+        small = next(a for a in server.parcels if a != apn)
+        assert client.parcel(small).http_status == 200  # the limit costs the others nothing
+    sent = [r for r in server.seen if r.path == f"/parcel/{apn}"]
+    assert len(sent) == 1
+
+
+@pytest.mark.parametrize("count,ceiling,message", [
+    (0, 100, "answered TOTAL: 0 (no parcels): check that 85031 belongs in PHOENIX_ZIP_CODES"),
+    (60, 50, "answered TOTAL: 60, above the ceiling of 50 rows per ZIP (PHOENIX_MAX_SEARCH_ROWS)"),
+])
+def test_a_search_total_of_zero_or_past_the_ceiling_fails_the_zip_with_the_reason(count, ceiling, message):
+    with server_for(count) as server:
+        client = api(server)
+        with pytest.raises(RuntimeError, match=re.escape(message)):
+            crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, max_rows=ceiling)
+    assert len(server.seen) == 1  # page 1 only: nothing more was requested

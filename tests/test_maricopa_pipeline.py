@@ -129,8 +129,8 @@ def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, count
     assert len(places) >= 15  # logs, events, every lake file, every warehouse table, the file itself
 
 
-@pytest.mark.parametrize("reply", [b'{"Error": "Service temporarily unavailable"}', b'[{"APN": "x"}]',
-                                   b'{"Owner": "somebody", "LotSize": "1"}', b'{"APN": "99999999", "LotSize": "1"}'])
+@pytest.mark.parametrize("reply", [b'{"Error": "Service temporarily unavailable"}',
+                                   b'{"APN": "99999999", "LotSize": "1"}'])  # every shape: test_staging
 def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp_path, county, reply):
     platform = platform_for(tmp_path, county)
     assert platform.run(day="2026-11-26", zip_codes=[ZIP])[0].success

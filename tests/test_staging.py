@@ -120,3 +120,19 @@ def test_statuses_map_to_reso_standard_status():
         "a": "Active", "b": "ActiveUnderContract", "c": "Closed", "d": "ComingSoon", "e": "ActiveUnderContract",
         "f": "Hold"}
     assert rejected["reason"].to_list() == ["StandardStatus 'Maybe' is not a known listing status"]
+
+
+def test_a_reply_that_is_not_the_requested_parcel_is_rejected_whole():
+    staged, rejected = stage_parcels(decoded("parcel", {
+        "10306005": {"APN": "103-06-005", "LotSize": "6534"},  # the one asked for, however spelled
+        "10306006": {"Error": "Service temporarily unavailable"},
+        "10306007": [{"APN": "10306007"}],
+        "10306008": {"Owner": "somebody", "LotSize": "1"},
+        "10306009": {"APN": "99999999", "LotSize": "1"},
+    }))
+    assert staged["ParcelNumber"].to_list() == ["10306005"]
+    reasons = dict(zip(rejected["record_key"], rejected["reason"]))
+    assert reasons["10306006"].startswith("parcel reply has no APN (not a parcel): {\"Error\"")
+    assert reasons["10306007"] == "parcel reply is not a JSON object"
+    assert reasons["10306008"].startswith("parcel reply has no APN")
+    assert reasons["10306009"] == "parcel reply is for APN 99999999, not the one requested"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import RetryBudget, RetryPolicy
@@ -31,6 +31,7 @@ class HttpPolicy(dg.Config):
     retry_budget: int = 200
     max_attempts: int = 5
     backoff_base_s: float = 1.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
@@ -48,7 +49,8 @@ class ResoResource(dg.ConfigurableResource):
     def source(self) -> ResoWebApi:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
         return ResoWebApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.http.retry_budget),
-                          policy=self.http.retry_policy(), page_size=self.page_size, timeout_s=self.http.timeout_s)
+                          policy=self.http.retry_policy(), page_size=self.page_size, timeout_s=self.http.timeout_s,
+                          max_body_bytes=self.http.max_body_bytes)
 
 
 class MlsHtmlResource(dg.ConfigurableResource):
@@ -68,7 +70,7 @@ class MlsHtmlResource(dg.ConfigurableResource):
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
         return MlsHtmlSource(self.url, self.selectors(), limiter=limiter, budget=RetryBudget(self.http.retry_budget),
                              policy=self.http.retry_policy(), user_agent=self.user_agent, proxies=self.proxies,
-                             timeout_s=self.http.timeout_s)
+                             timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes)
 
 
 class MaricopaResource(dg.ConfigurableResource):
@@ -82,16 +84,18 @@ class MaricopaResource(dg.ConfigurableResource):
     retry_budget: int = _DEFAULTS.retry_budget
     max_attempts: int = _DEFAULTS.max_attempts
     backoff_base_s: float = 1.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
 
     def api(self) -> MaricopaApi:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s)
         return MaricopaApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.retry_budget),
                            timeout_s=self.timeout_s, max_attempts=self.max_attempts,
-                           backoff_base_s=self.backoff_base_s)
+                           backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)
 
 
 class SourcesResource(dg.ConfigurableResource):
     assessor: str = "sample"  # PHOENIX_ASSESSOR_SOURCE
+    max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS  # PHOENIX_MAX_SEARCH_ROWS: the county's TOTAL per ZIP
     listings: list[str] = ["sample"]  # PHOENIX_LISTING_SOURCE
     assessor_property_types: list[str] = list(DEFAULT_RESIDENTIAL_TYPES)  # PHOENIX_ASSESSOR_PROPERTY_TYPES
     refresh_days: int = _DEFAULTS.refresh_days  # MARICOPA_REFRESH_DAYS

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
+from phoenix_dagster.settings import DEFAULT_MAX_SEARCH_ROWS
 from phoenix_dagster.sources.base import AssessorApi, FetchFailed, FetchFailure, RawPayload
 
 ROWS_PER_PAGE = 25
@@ -47,11 +48,14 @@ def _fetch(fetch: Callable[[], RawPayload], key: str, request: str, result: Craw
 
 
 def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], *,
-              plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1) -> CrawlResult:
+              plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1,
+              max_rows: int = DEFAULT_MAX_SEARCH_ROWS) -> CrawlResult:
     """Search pages in order (page 1 says how many there are), then the parcel details that
     `plan` picks from the wanted APNs, `concurrency` at a time.
 
-    A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated);
+    A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated), and so
+    does a page 1 whose TOTAL is 0 (a configured ZIP with no parcels is a mistake, not a quiet
+    zero) or above `max_rows` (a reply must not steer the crawl into millions of requests);
     later unreadable pages and failed details are reported in the result, not dropped.
     """
     wanted_types = {t.strip().upper() for t in property_types}
@@ -69,6 +73,12 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
                 raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
             result.unreadable_pages.append(f"q={zip_code}&page={page}")
         elif page == 1:
+            if total == 0:
+                raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
+                                   f"{zip_code} belongs in PHOENIX_ZIP_CODES")
+            if total > max_rows:
+                raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
+                                   f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
             pages = math.ceil(total / ROWS_PER_PAGE)
         result.search_rows_seen += len(rows)
         for row in rows:

@@ -18,12 +18,18 @@ from typing import Callable
 import httpx
 import tenacity
 
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import FetchFailed, RequestRecord
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 
 class AuthenticationFailed(RuntimeError):
     """The source refused the credentials; the message says which setting to check."""
+
+
+class ReplyTooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"reply larger than {limit / 2**20:g} MB decoded (PHOENIX_MAX_BODY_MB); not read further")
 
 
 class _RetryableReply(Exception):
@@ -89,8 +95,9 @@ class PoliteClient:
 
     def __init__(self, client: httpx.Client, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  policy: RetryPolicy | None = None, auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         self.client, self.limiter, self.budget = client, limiter, budget
+        self.max_body_bytes = max_body_bytes
         self.policy = policy or RetryPolicy()
         self.auth_failure = auth_failure
         self._sleep = sleep
@@ -110,6 +117,8 @@ class PoliteClient:
             return retrying(self._attempt, endpoint, url, retrying, kwargs)
         except _RetryableReply as exhausted:
             return exhausted.response
+        except ReplyTooLarge as exc:  # not retried: the same reply would be as large again
+            raise FetchFailed(record_key, url, str(exc)) from None
         except httpx.TimeoutException as exc:
             raise FetchFailed(record_key, url, f"timed out on every attempt or the retry budget ran out "
                                                f"({type(exc).__name__})") from None
@@ -138,8 +147,10 @@ class PoliteClient:
         started = time.perf_counter()
         attempt = retrying.statistics.get("attempt_number", 1)
         try:
-            response = self.client.get(url, **kwargs)
-            response.read()
+            response = self._bounded_get(url, kwargs)
+        except ReplyTooLarge:
+            self._record(endpoint, None, "too_large", attempt, self.max_body_bytes, started, waited)
+            raise
         except httpx.TimeoutException:
             self._record(endpoint, None, "timeout", attempt, 0, started, waited)
             raise
@@ -156,6 +167,20 @@ class PoliteClient:
         if outcome in ("rate_limited", "server_error"):
             raise _RetryableReply(response)
         return response
+
+    def _bounded_get(self, url: str, kwargs: dict) -> httpx.Response:
+        """GET, reading the decoded body as it streams and stopping past `max_body_bytes` (a small
+        gzip can inflate to gigabytes)."""
+        with self.client.stream("GET", url, **kwargs) as streamed:
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise ReplyTooLarge(self.max_body_bytes)
+            headers = [(k, v) for k, v in streamed.headers.multi_items()
+                       if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+            return httpx.Response(streamed.status_code, headers=headers, content=bytes(body),
+                                  request=streamed.request, extensions=streamed.extensions)
 
     def _record(self, endpoint: str, status: int | None, outcome: str, attempt: int, size: int, started: float,
                 waited: float) -> None:

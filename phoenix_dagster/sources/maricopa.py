@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import httpx
 
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import RawPayload, RequestRecord
 from phoenix_dagster.sources.http import AuthenticationFailed, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
@@ -41,7 +42,8 @@ class MaricopaApi:
 
     def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  timeout_s: float = 30.0, max_attempts: int = 5, backoff_base_s: float = 1.0,
-                 backoff_cap_s: float = 60.0, transport: httpx.BaseTransport | None = None):
+                 backoff_cap_s: float = 60.0, transport: httpx.BaseTransport | None = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         if not token:
             raise MaricopaAuthError("MARICOPA_API_TOKEN is not set: the county answers every request without a "
                                     "token with 'Unauthorized access!'. Request one from the Assessor's office.")
@@ -52,7 +54,8 @@ class MaricopaApi:
             transport=transport,
         )
         self._http = PoliteClient(client, limiter=limiter, budget=budget, auth_failure=_refused,
-                                  policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s))
+                                  policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s),
+                                  max_body_bytes=max_body_bytes)
 
     @property
     def records(self) -> list[RequestRecord]:

@@ -20,6 +20,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload, RequestRecord
 from phoenix_dagster.sources.http import PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.mls_selectors import MlsSelectors
@@ -98,12 +99,13 @@ class MlsHtmlSource:
 
     def __init__(self, base_url: str, selectors: MlsSelectors, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  user_agent: str, policy: RetryPolicy | None = None, proxies: list[str] = (),
-                 timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None):
+                 timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         self.base_url, self.selectors, self.user_agent = base_url.rstrip("/"), selectors, user_agent
         self.proxies = RotatingProxyTransport(ProxyPool(list(proxies))) if proxies else None
         client = httpx.Client(headers={"User-Agent": user_agent, "Accept": "text/html"}, timeout=timeout_s,
                               transport=transport or self.proxies, follow_redirects=True)
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy)
+        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, max_body_bytes=max_body_bytes)
         self._robots: RobotFileParser | None = None
 
     @property

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload, RequestRecord
 from phoenix_dagster.sources.http import AuthenticationFailed, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
@@ -45,14 +46,15 @@ class ResoWebApi:
 
     def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  policy: RetryPolicy | None = None, page_size: int = 200, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         if not token:
             raise AuthenticationFailed("RESO_API_TOKEN is not set: the RESO Web API needs a Bearer token.")
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         client = httpx.Client(headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                               timeout=timeout_s, transport=transport)
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, auth_failure=_refused)
+        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, auth_failure=_refused,
+                                  max_body_bytes=max_body_bytes)
 
     @property
     def records(self) -> list[RequestRecord]:
