@@ -102,7 +102,8 @@ def build_resources(settings: Settings) -> dict:
             if listings.reso_url else None)
     mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
                            rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=list(listings.mls_proxies),
-                           user_agent=listings.mls_user_agent, http=http) if listings.mls_url else None)
+                           user_agent=listings.mls_user_agent, allowed_hosts=list(listings.mls_allowed_hosts),
+                           http=http) if listings.mls_url else None)
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
     return {

@@ -99,6 +99,7 @@ class ListingSettings:
     mls_url: str | None = None
     mls_rate_limit_per_minute: int = 54
     mls_proxies: tuple[str, ...] = ()
+    mls_allowed_hosts: tuple[str, ...] = ()  # hosts besides MLS_BASE_URL's the crawler may fetch
     mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
     mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
 
@@ -111,6 +112,7 @@ class ListingSettings:
             mls_url=_text(env, "MLS_BASE_URL", None),
             mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
             mls_proxies=_split(env.get("MLS_PROXIES", "")),
+            mls_allowed_hosts=_split(env.get("MLS_ALLOWED_HOSTS", "")),
             mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
             mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
         )

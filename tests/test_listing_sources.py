@@ -268,3 +268,39 @@ def test_a_search_page_that_fails_cuts_the_crawl_short_and_says_so(status):
     assert fetch.cut_short == f"search page 2 got HTTP {status}: the crawl saw only part of the ZIP"
     assert [f.reason for f in fetch.failures] == [fetch.cut_short]
     assert sum(p.entity == "mls_listing_page" for p in fetch.payloads) == 20  # page 1's listings still landed
+
+
+def test_the_crawler_fetches_only_the_configured_site_redirects_included():
+    listings = sample_listings()[:4]
+    with MlsHtmlServer(listings) as site:
+        ids = [r["ListingId"] for r in site.listings]
+        site.links[ids[0]] = "http://169.254.169.254/latest/meta-data/"  # cloud metadata
+        site.links[ids[1]] = f"http://localhost:{site.address.split(':')[1]}/listing/{ids[1]}"  # same server, other name
+        site.redirects[f"/listing/{ids[2]}"] = "http://10.1.2.3/internal"  # a redirect off the site
+        fetch = mls(site).fetch("85031")
+        details = [p for p in fetch.payloads if p.entity == "mls_listing_page"]
+        assert [p.request for p in details] == [f"{site.url}/listing/{ids[3]}"]  # the full URL is recorded
+        reasons = {f.record_key: f.reason for f in fetch.failures}
+        assert reasons["meta-data"] == ("host 169.254.169.254 is not the configured site (MLS_BASE_URL) or in "
+                                        "MLS_ALLOWED_HOSTS; not fetched")
+        assert reasons[ids[1]].startswith("host localhost is not the configured site")
+        assert reasons[ids[2]].startswith("host 10.1.2.3 is not the configured site")
+        assert not [s for s in site.seen if s["path"] == "/internal"]
+        allowed = mls(site, allowed_hosts=("localhost",)).fetch("85031")  # an explicit allow-list entry
+        assert any(p.request.startswith("http://localhost:") for p in allowed.payloads)
+    robots = [s for s in site.seen if s["path"] == "/robots.txt"]
+    assert len(robots) == 3  # once per host fetched: 127.0.0.1 twice (two crawls), localhost once
+
+
+def test_an_allowed_host_that_resolves_to_a_private_address_is_refused():
+    def resolve(host, port):  # no DNS here: the answer a hostile or misconfigured resolver would give
+        return [(None, None, None, "", ("10.0.0.5", 0))] if host == "mls.example.com" else \
+            [(None, None, None, "", ("93.184.216.34", 0))]
+
+    source = MlsHtmlSource("https://www.example.org", load_selectors(), limiter=SlidingWindowLimiter(10, 1.0),
+                           budget=RetryBudget(1), user_agent="t", allowed_hosts=("mls.example.com",), resolve=resolve)
+    assert source.refusal("https://www.example.org/listing/1") is None
+    assert source.refusal("https://mls.example.com/listing/1") == (
+        "host mls.example.com resolves to a private, loopback or link-local address; not fetched")
+    assert source.refusal("file:///etc/passwd").startswith("scheme file refused")
+    source.close()

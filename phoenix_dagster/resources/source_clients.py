@@ -60,6 +60,7 @@ class MlsHtmlResource(dg.ConfigurableResource):
     selectors_file: str = _LISTING_DEFAULTS.mls_selectors_file
     rate_limit_per_minute: int = _LISTING_DEFAULTS.mls_rate_limit_per_minute
     proxies: list[str] = []
+    allowed_hosts: list[str] = []  # MLS_ALLOWED_HOSTS
     user_agent: str = _LISTING_DEFAULTS.mls_user_agent
     http: HttpPolicy = HttpPolicy()
 
@@ -70,7 +71,8 @@ class MlsHtmlResource(dg.ConfigurableResource):
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
         return MlsHtmlSource(self.url, self.selectors(), limiter=limiter, budget=RetryBudget(self.http.retry_budget),
                              policy=self.http.retry_policy(), user_agent=self.user_agent, proxies=self.proxies,
-                             timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes)
+                             timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes,
+                             allowed_hosts=tuple(self.allowed_hosts))
 
 
 class MaricopaResource(dg.ConfigurableResource):

@@ -75,6 +75,8 @@ def default_outcome(response: httpx.Response) -> str:
         return "not_found"
     if status == 429:
         return "rate_limited"
+    if 300 <= status < 400:
+        return "redirect"
     return "server_error" if status >= 500 else "client_error"
 
 

@@ -10,11 +10,13 @@ nor the "no results" marker is reported as "selectors out of date", never as emp
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -27,6 +29,20 @@ from phoenix_dagster.sources.mls_selectors import MlsSelectors
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 MAX_SEARCH_PAGES = 200
+MAX_REDIRECTS = 5
+
+
+def resolves_to_private(host: str, resolve: Callable = socket.getaddrinfo) -> bool:
+    """True when the host is, or resolves to, a private, loopback, link-local or otherwise
+    non-public address (169.254.169.254, 10/8, 127/8, ::1 …)."""
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in resolve(host, None)}
+        except (OSError, ValueError):
+            return False  # does not resolve: the request itself will fail and say so
+    return any(not a.is_global for a in addresses)
 
 
 class ProxyPool:
@@ -100,13 +116,20 @@ class MlsHtmlSource:
     def __init__(self, base_url: str, selectors: MlsSelectors, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  user_agent: str, policy: RetryPolicy | None = None, proxies: list[str] = (),
                  timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = (),
+                 resolve: Callable = socket.getaddrinfo):
         self.base_url, self.selectors, self.user_agent = base_url.rstrip("/"), selectors, user_agent
+        site = (urlsplit(self.base_url).hostname or "").lower()
+        # Only the configured site and an explicit allow-list (MLS_ALLOWED_HOSTS, e.g. its www. twin)
+        # are fetched; a private address only when the configured site is one itself.
+        self.allowed_hosts = {site, *(h.strip().lower() for h in allowed_hosts if h.strip())}
+        self._resolve = resolve
+        self._private_ok = resolves_to_private(site, resolve)
         self.proxies = RotatingProxyTransport(ProxyPool(list(proxies))) if proxies else None
         client = httpx.Client(headers={"User-Agent": user_agent, "Accept": "text/html"}, timeout=timeout_s,
-                              transport=transport or self.proxies, follow_redirects=True)
+                              transport=transport or self.proxies, follow_redirects=False)  # each hop checked
         self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, max_body_bytes=max_body_bytes)
-        self._robots: RobotFileParser | None = None
+        self._robots: dict[str, RobotFileParser] = {}
 
     @property
     def records(self) -> list[RequestRecord]:
@@ -120,32 +143,54 @@ class MlsHtmlSource:
     def close(self) -> None:
         self._http.close()
 
-    def robots(self) -> RobotFileParser:
-        if self._robots is None:
+    def refusal(self, url: str) -> str | None:
+        """Why `url` must not be fetched, or None."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https"):
+            return f"scheme {parts.scheme or '(none)'} refused; not fetched"
+        if host not in self.allowed_hosts:
+            return f"host {host or '(none)'} is not the configured site (MLS_BASE_URL) or in MLS_ALLOWED_HOSTS; not fetched"
+        if not self._private_ok and resolves_to_private(host, self._resolve):
+            return f"host {host} resolves to a private, loopback or link-local address; not fetched"
+        return None
+
+    def robots(self, url: str | None = None) -> RobotFileParser:
+        """The robots.txt rules of the host `url` is on (the configured site's by default), read once per host."""
+        parts = urlsplit(url or self.base_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
             parser = RobotFileParser()
             try:
-                response = self._http.get("robots", f"{self.base_url}/robots.txt", "robots.txt")
+                response = self._http.get("robots", f"{origin}/robots.txt", f"{parts.netloc}/robots.txt")
                 lines = response.text.splitlines() if response.status_code == 200 else []
             except FetchFailed:
                 lines = ["User-agent: *", "Disallow: /"]  # cannot read the rules: fetch nothing
             parser.parse(lines)
-            self._robots = parser
-        return self._robots
+            self._robots[origin] = parser
+        return self._robots[origin]
 
     def _page(self, endpoint: str, entity: str, url: str, key: str, result: ListingFetch) -> RawPayload | None:
-        if not self.robots().can_fetch(self.user_agent, url):
-            result.failures.append(FetchFailure(key, url, "disallowed by robots.txt; not fetched"))
-            return None
-        try:
-            response = self._http.get(endpoint, url, key)
-        except FetchFailed as failure:
-            result.failures.append(FetchFailure(key, url, failure.reason))
-            return None
-        path = response.request.url.raw_path.decode()
-        payload = RawPayload(self.name, entity, key, path, response.status_code, datetime.now(timezone.utc),
-                             response.content)
-        result.payloads.append(payload)
-        return payload
+        for _ in range(MAX_REDIRECTS + 1):
+            refused = self.refusal(url) or (None if self.robots(url).can_fetch(self.user_agent, url)
+                                            else "disallowed by robots.txt; not fetched")
+            if refused:
+                result.failures.append(FetchFailure(key, url, refused))
+                return None
+            try:
+                response = self._http.get(endpoint, url, key)
+            except FetchFailed as failure:
+                result.failures.append(FetchFailure(key, url, failure.reason))
+                return None
+            if response.is_redirect and response.headers.get("location"):
+                url = urljoin(url, response.headers["location"])  # checked like any link, next turn
+                continue
+            payload = RawPayload(self.name, entity, key, str(response.request.url), response.status_code,
+                                 datetime.now(timezone.utc), response.content)  # the full URL, host included
+            result.payloads.append(payload)
+            return payload
+        result.failures.append(FetchFailure(key, url, f"more than {MAX_REDIRECTS} redirects; not followed"))
+        return None
 
     def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         result = ListingFetch()
@@ -176,7 +221,8 @@ class MlsHtmlSource:
                 link = search.detail_link.read(card)
                 if link:
                     detail_url = urljoin(url, link)
-                    self._page("listing", "mls_listing_page", detail_url, detail_url.rsplit("/", 1)[-1], result)
+                    key = detail_url.rstrip("/").rsplit("/", 1)[-1] or detail_url
+                    self._page("listing", "mls_listing_page", detail_url, key, result)
             following = search.next_page.read(document)
             url = urljoin(url, following) if following else None
         else:

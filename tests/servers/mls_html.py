@@ -8,6 +8,8 @@ data/mls_html_selectors.yaml describes, built from RESO listing records.
 - ``layout = "v2"`` renames every class, as a site redesign would;
 - ``fail_statuses``: the next requests get these statuses first (429 with Retry-After: 0).
 - ``search_failures``: search page number → the status that page always answers (404, 503 …).
+- ``links``: ListingId → the href its search card carries instead of `/listing/<id>` (another host …).
+- ``redirects``: path → the Location a 302 from that path points to.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class MlsHtmlServer(LoopbackServer):
         self.disallow: list[str] = []
         self.fail_statuses: deque[int] = deque()
         self.search_failures: dict[int, int] = {}
+        self.links: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}
         self.seen: list[dict] = []
         self._lock = threading.Lock()
 
@@ -46,7 +50,8 @@ class MlsHtmlServer(LoopbackServer):
         else:
             cards = "".join(
                 f'<article class="{self.cls("listing-card")}"><a class="{self.cls("listing-link")}" '
-                f'href="/listing/{r["ListingId"]}">{html.escape(r["UnparsedAddress"])}</a>'
+                f'href="{html.escape(self.links.get(r["ListingId"], "/listing/" + r["ListingId"]))}">'
+                f'{html.escape(r["UnparsedAddress"])}</a>'
                 f'<span class="price">{_money(r.get("ListPrice"))}</span></article>' for r in chunk)
             pager = (f'<nav class="{self.cls("pager")}"><a class="next" href="/search?zip={zip_code}&amp;page={page + 1}">'
                      "Next</a></nav>" if page * self.per_page < len(rows) else "")
@@ -95,6 +100,8 @@ class _Handler(QuietHandler):
         if failing:
             return self._send(failing, "busy", "text/plain", {"Retry-After": "0"})
         query = parse_qs(parts.query)
+        if parts.path in site.redirects:
+            return self._send(302, "moved", "text/plain", {"Location": site.redirects[parts.path]})
         if parts.path == "/search":
             page = int(query.get("page", ["1"])[0])
             if page in site.search_failures:
