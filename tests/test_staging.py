@@ -132,7 +132,7 @@ def test_a_reply_that_is_not_the_requested_parcel_is_rejected_whole():
     }))
     assert staged["ParcelNumber"].to_list() == ["10306005"]
     reasons = dict(zip(rejected["record_key"], rejected["reason"]))
-    assert reasons["10306006"].startswith("parcel reply has no APN (not a parcel): {\"Error\"")
+    assert reasons["10306006"] == "parcel reply has no APN (not a parcel); its fields: Error"
     assert reasons["10306007"] == "parcel reply is not a JSON object"
-    assert reasons["10306008"].startswith("parcel reply has no APN")
+    assert reasons["10306008"] == "parcel reply has no APN (not a parcel); its fields: Owner, LotSize"
     assert reasons["10306009"] == "parcel reply is for APN 99999999, not the one requested"

@@ -52,6 +52,7 @@ class StgAssessorParcels(pa.DataFrameModel):
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, **LONGITUDE, description="Geo.long")
     LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Owner.SalePrice")
     LastSaleDate: Optional[pl.Date] = pa.Field(nullable=True, description="Owner.SaleDate (MM/DD/YYYY in the API)")
+    OwnerType: Optional[str] = pa.Field(nullable=True, isin=["individual", "company", "trust", "government"], description="Kind of owner, derived from Owner.Ownership (the name itself stays in the raw layer)")
     TaxYear: Optional[pl.Int32] = pa.Field(nullable=True, description="Latest valuation's TaxYear")
     FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Latest valuation's FullCashValue")
     source: str = pa.Field(description="Source implementation")

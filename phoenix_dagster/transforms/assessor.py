@@ -10,6 +10,7 @@ from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
+from phoenix_dagster.transforms.privacy import owner_type
 
 SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
                      "SitusZip": "SitusZip", "PropertyType": "PropertyType", "SubdivisonName": "SubdivisonName"}
@@ -33,6 +34,7 @@ PARCEL_FIELDS = {
     "Longitude": "$.Geo.long",
     "LastSalePrice": "$.Owner.SalePrice",
     "LastSaleDate": "$.Owner.SaleDate",
+    "Ownership": "$.Owner.Ownership",  # read only to derive OwnerType; the name is not staged
     "Valuations": "$.Valuations",
 }
 VALUATION = pl.List(pl.Struct({"TaxYear": pl.String, "FullCashValue": pl.String}))
@@ -102,6 +104,7 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         latest_value.struct.field("TaxYear").cast(pl.Int32, strict=False).alias("TaxYear"),
         latest_value.struct.field("FullCashValue").cast(pl.Float64, strict=False).alias("FullCashValue"),
         pl.col("sha256").alias("payload_sha256"),
+        owner_type(pl.col("Ownership")).alias("OwnerType"),
     )
     rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
     return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), pl.concat([not_parcels, rejected])
@@ -110,10 +113,11 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(replies that are a parcel object with the requested APN, the others as rejects)."""
     apn = normalize_apn(pl.col("text").str.json_path_match("$.APN"))
+    field_names = pl.col("text").str.extract_all(r'"\w+"\s*:').list.eval(pl.element().str.extract(r'"(\w+)"'))
     is_object = pl.col("text").str.strip_chars_start().str.starts_with("{")
     reason = (pl.when(~is_object).then(pl.lit("parcel reply is not a JSON object"))
-              .when(apn.is_null()).then(pl.lit("parcel reply has no APN (not a parcel): ")
-                                        + pl.col("text").str.slice(0, 80))
+              .when(apn.is_null()).then(pl.lit("parcel reply has no APN (not a parcel); its fields: ")
+                                        + field_names.list.head(8).list.join(", "))
               .when(apn != normalize_apn(pl.col("record_key"))).then(pl.lit("parcel reply is for APN ") + apn
                                                                       + pl.lit(", not the one requested"))
               .otherwise(None))
