@@ -73,15 +73,22 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     alerts = find_alerts(day=day, quality=quality, budget=budget,
                          freshness_target_hours=quality_targets.freshness_target_hours,
                          failed_checks=failed_checks_today(context.instance, check_keys, day))
-    sent = control_state.alerts_sent(day)
-    new = [a for a in alerts if a.condition not in sent]
-    if not new:
-        return dg.SkipReason(f"{len(alerts)} condition(s), all alerted already today" if alerts else "all clear")
-    rows = [{"day": day, "condition": a.condition, "severity": a.severity, "message": a.message,
-             "channels": alert_channels.deliver(a, day, context.log), "sent_at": datetime.now(timezone.utc)}
-            for a in new]
+    delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
+    wanted = alert_channels.configured()
+    due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]
+    due = [(a, missing) for a, missing in due if missing]
+    if not due:
+        return dg.SkipReason(f"{len(alerts)} condition(s), all delivered already today" if alerts else "all clear")
+    rows = []
+    for alert, missing in due:
+        took = alert_channels.deliver(alert, day, context.log, channels=missing)
+        rows.append({"day": day, "condition": alert.condition, "severity": alert.severity, "message": alert.message,
+                     "channels": sorted(set(delivered.get(alert.condition, [])) | set(took)),
+                     "sent_at": datetime.now(timezone.utc)})
     control_state.record_alerts(pl.DataFrame(rows))
-    return dg.SkipReason(f"sent {len(new)} alert(s): {', '.join(a.condition for a in new)}")
+    pending = sum(1 for row in rows if set(wanted) - set(row["channels"]))
+    return dg.SkipReason(f"delivered {len(rows)} alert(s): {', '.join(r['condition'] for r in rows)}"
+                         + (f"; {pending} still undelivered on some channel, retried next tick" if pending else ""))
 
 
 RUN_METRICS = dg.AssetKey("run_metrics")

@@ -2,6 +2,7 @@
 alert sensor sends one alert per condition per day to a webhook on 127.0.0.1."""
 
 import json
+import socket
 import threading
 from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -197,3 +198,62 @@ def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
     sent = control.read("alerts").sort("condition")
     assert sent["channels"].to_list() == [["log", "webhook"], ["log", "webhook"]]
     hook.server.shutdown()
+
+
+class Smtp:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it was sent."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+                outer.messages.append(envelope.content.decode())
+                return "250 OK"
+
+        with socket.socket() as probe:  # a free port (the controller checks its own port on start)
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_tick(tmp_path, caplog):
+    today = datetime.now(ZoneInfo("America/Phoenix")).date()
+    quality = pl.DataFrame([quality_row(date=today, status="POOR", overall_score=0.5)])
+    hook = Webhook()
+    hook.server.shutdown()  # the webhook is down for the first tick
+    hook.server.server_close()
+    secret_url = hook.url + "?token=s3cr3t-hook"
+    control = ControlStateResource(control_dir=str(tmp_path / "control"),
+                                   lake=LakeResource(base_dir=str(tmp_path / "lake")))
+    with Smtp() as smtp:
+        channels = AlertChannelsResource(webhook_url=secret_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                                         email_from="platform@example.org", email_to=["ops@example.org"])
+        resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
+                     "quality_targets": QualityTargetsResource(freshness_target_hours=24), "alert_channels": channels}
+        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
+            first = quality_and_budget_alerts(context)
+        assert "1 still undelivered" in first.skip_message
+        assert control.alerts_delivered(today) == {"quality:85031:listing:reso": ["email", "log"]}
+        assert len(smtp.messages) == 1 and "Subject: [phoenix-estate WARNING] quality:85031:listing:reso" in smtp.messages[0]
+        revived = Webhook()  # the webhook is back (on another port: point the channel at it)
+        channels = AlertChannelsResource(webhook_url=revived.url, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                                         email_from="platform@example.org", email_to=["ops@example.org"])
+        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
+                                     resources={**resources, "alert_channels": channels}) as context:
+            quality_and_budget_alerts(context)
+        assert [a["condition"] for a in revived.received] == ["quality:85031:listing:reso"]
+        assert len(smtp.messages) == 1  # e-mail was delivered already: not sent twice
+        revived.server.shutdown()
+    assert control.alerts_delivered(today) == {"quality:85031:listing:reso": ["email", "log", "webhook"]}
+    assert "s3cr3t-hook" not in caplog.text and "s3cr3t-hook" not in repr(channels)  # the URL is a secret

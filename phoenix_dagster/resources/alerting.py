@@ -19,21 +19,33 @@ class AlertChannelsResource(dg.ConfigurableResource):
     email_from: Optional[str] = None  # ALERT_EMAIL_FROM
     email_to: list[str] = []  # ALERT_EMAIL_TO, comma separated
 
-    def deliver(self, alert: Alert, day: date, log) -> list[str]:
-        """Send the alert everywhere configured; returns the channels that took it."""
-        channels = ["log"]
-        (log.error if alert.severity == "CRITICAL" else log.warning)(f"ALERT {alert.condition}: {alert.message}")
-        if self.webhook_url:
+    def configured(self) -> list[str]:
+        """The channels alerts go to: always the log, plus webhook and e-mail when set up."""
+        return ["log"] + (["webhook"] if self.webhook_url else []) + (
+            ["email"] if self.smtp_host and self.email_from and self.email_to else [])
+
+    def deliver(self, alert: Alert, day: date, log, channels: list[str] | None = None) -> list[str]:
+        """Send the alert to `channels` (default: every configured one); returns those that took it.
+        A failure is logged by its kind only: the webhook URL is a secret, and an error's text can
+        carry it."""
+        delivered = []
+        for channel in channels or self.configured():
             try:
-                post_webhook(self.webhook_url, alert, day)
-                channels.append("webhook")
-            except Exception as exc:  # a channel failing must not stop the others
-                log.error(f"alert webhook failed for {alert.condition}: {type(exc).__name__}: {exc}")
-        if self.smtp_host and self.email_from and self.email_to:
-            try:
-                send_email(alert, host=self.smtp_host, port=self.smtp_port, sender=self.email_from,
-                           recipients=self.email_to, user=self.smtp_user, password=self.smtp_password)
-                channels.append("email")
-            except Exception as exc:
-                log.error(f"alert e-mail failed for {alert.condition}: {type(exc).__name__}: {exc}")
-        return channels
+                if channel == "log":
+                    (log.error if alert.severity == "CRITICAL" else log.warning)(
+                        f"ALERT {alert.condition}: {alert.message}")
+                elif channel == "webhook":
+                    post_webhook(self.webhook_url, alert, day)
+                elif channel == "email":
+                    send_email(alert, host=self.smtp_host, port=self.smtp_port, sender=self.email_from,
+                               recipients=self.email_to, user=self.smtp_user, password=self.smtp_password)
+                delivered.append(channel)
+            except Exception as exc:  # a channel failing must not stop the others; retried next tick
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                log.error(f"alert {channel} delivery failed for {alert.condition}: {type(exc).__name__}"
+                          + (f" (HTTP {status})" if status else "") + "; will retry")
+        return delivered
+
+    def __repr__(self) -> str:  # never the webhook URL or the SMTP password
+        return (f"AlertChannelsResource(channels={self.configured()}, smtp_host={self.smtp_host!r}, "
+                f"email_to={self.email_to!r})")

@@ -99,8 +99,10 @@ class ControlStateResource(dg.ConfigurableResource):
 
     # Alerts -------------------------------------------------------------------------------
 
-    def alerts_sent(self, day) -> set[str]:
-        return set(self.read("alerts").filter(pl.col("day") == day)["condition"].to_list())
+    def alerts_delivered(self, day) -> dict[str, list[str]]:
+        """Condition → the channels that took its alert on `day`."""
+        today = self.read("alerts").filter(pl.col("day") == day)
+        return {row["condition"]: list(row["channels"] or []) for row in today.iter_rows(named=True)}
 
     def record_alerts(self, alerts: pl.DataFrame) -> None:
         for row in alerts.iter_rows(named=True):
