@@ -70,6 +70,7 @@ class MaricopaSettings:
 
     url: str = "https://mcassessor.maricopa.gov"
     rate_limit_per_hour: int = 1000
+    rate_window_s: float = 3600.0  # the limit's window: an hour (tests use seconds)
     refresh_days: int = 30
     concurrency: int | None = None  # pinned when set; otherwise the tuning state decides
     timeout_s: float = 30.0
@@ -81,6 +82,7 @@ class MaricopaSettings:
         return cls(
             url=_text(env, "MARICOPA_API_URL", cls.url),
             rate_limit_per_hour=_number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
+            rate_window_s=_number(env, "MARICOPA_RATE_WINDOW_S", cls.rate_window_s, float),
             refresh_days=_number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
             concurrency=_number(env, "MARICOPA_CONCURRENCY", None),
             timeout_s=_number(env, "MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),

@@ -200,3 +200,38 @@ def test_a_search_total_of_zero_or_past_the_ceiling_fails_the_zip_with_the_reaso
         with pytest.raises(RuntimeError, match=re.escape(message)):
             crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, max_rows=ceiling)
     assert len(server.seen) == 1  # page 1 only: nothing more was requested
+
+
+CRAWL = """
+import sys
+sys.path.insert(0, {tests!r})
+from phoenix_dagster.resources.source_clients import MaricopaResource
+from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
+from phoenix_dagster.sources.assessor_crawl import crawl_zip
+resource = MaricopaResource(url={url!r}, token={token!r}, rate_limit_per_hour={limit}, rate_window_s={window},
+                            rate_state_dir={state!r}, backoff_base_s=0.01)
+crawl_zip(resource.api(), {zip!r}, DEFAULT_RESIDENTIAL_TYPES, concurrency=3)
+"""
+
+
+def test_two_processes_stay_under_the_county_limit_combined(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    limit, window = 12, 1.0
+    search = rows(25) + rows(25, "85033")
+    for i, row in enumerate(search[25:]):
+        row["APN"] = f"104{i:05d}"
+    parcels = {r["APN"]: (200, f'{{"APN": "{r["APN"]}"}}'.encode()) for r in search}
+    with MaricopaContractServer({"85031": search[:25], "85033": search[25:]}, parcels, token=TOKEN) as server:
+        code = [CRAWL.format(tests=str(Path(__file__).parent), url=server.url, token=TOKEN, limit=limit,
+                             window=window, state=str(tmp_path / "rate_limits"), zip=z) for z in ("85031", "85033")]
+        runs = [subprocess.Popen([sys.executable, "-c", c]) for c in code]  # started together
+        assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    starts = sorted(r.at for r in server.seen)
+    assert len(starts) == 2 * (1 + 25)  # a search page and 25 details each
+    # any window (less 50 ms for scheduling between the grant and the arrival) holds ≤ limit
+    busiest = max(sum(1 for t in starts if s <= t < s + window - 0.05) for s in starts)
+    assert busiest <= limit, busiest
+    assert starts[-1] - starts[0] >= (len(starts) / limit - 1) * window * 0.9  # they really waited for each other

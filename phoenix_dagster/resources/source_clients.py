@@ -81,7 +81,8 @@ class MaricopaResource(dg.ConfigurableResource):
     url: str = _DEFAULTS.url
     token: Optional[str] = None
     rate_limit_per_hour: int = _DEFAULTS.rate_limit_per_hour
-    rate_window_s: float = 3600.0  # tests shrink the window; production keeps the hour
+    rate_window_s: float = _DEFAULTS.rate_window_s  # MARICOPA_RATE_WINDOW_S
+    rate_state_dir: Optional[str] = None  # where the machine-wide window is kept; None: this process only
     timeout_s: float = _DEFAULTS.timeout_s
     retry_budget: int = _DEFAULTS.retry_budget
     max_attempts: int = _DEFAULTS.max_attempts
@@ -89,7 +90,8 @@ class MaricopaResource(dg.ConfigurableResource):
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
 
     def api(self) -> MaricopaApi:
-        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s)
+        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s,
+                                 self.rate_state_dir)
         return MaricopaApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.retry_budget),
                            timeout_s=self.timeout_s, max_attempts=self.max_attempts,
                            backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)

@@ -1,16 +1,21 @@
-"""A sliding-window rate limit shared by every thread of the process.
+"""Sliding-window rate limits: at most `limit` requests start in any window of `window_s`
+seconds, a caller waiting until the oldest grant has left the window.
 
-At most `limit` requests start in any window of `window_s` seconds: the limiter keeps
-the start times of the last `limit` grants and makes a caller wait until the oldest of
-them has left the window. One limiter exists per (host, limit, window), so concurrent
-collectors of the same API share it.
+`SlidingWindowLimiter` is shared by every thread of a process; `SharedWindowLimiter` by every
+process on the machine (a state file under the data directory). `shared_limiter` hands out one
+per (host, limit, window), so concurrent collectors of the same API share it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 
@@ -50,13 +55,79 @@ class SlidingWindowLimiter:
             waited += pause
 
 
-_LIMITERS: dict[tuple[str, int, float], SlidingWindowLimiter] = {}
+_LIMITERS: dict[tuple, "SlidingWindowLimiter | SharedWindowLimiter"] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def shared_limiter(host: str, limit: int, window_s: float) -> SlidingWindowLimiter:
+def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None = None):
+    """One limiter per (host, limit, window): across processes when `state_dir` is given
+    (its file is `<state_dir>/<host>.json`), else within this process."""
     with _LIMITERS_LOCK:
-        key = (host, limit, window_s)
+        key = (host, limit, window_s, state_dir)
         if key not in _LIMITERS:
-            _LIMITERS[key] = SlidingWindowLimiter(limit, window_s)
+            _LIMITERS[key] = (SharedWindowLimiter(Path(state_dir) / f"{host.replace(':', '_')}.json", limit, window_s)
+                              if state_dir else SlidingWindowLimiter(limit, window_s))
         return _LIMITERS[key]
+
+
+class SharedWindowLimiter:
+    """The same sliding window, held across processes on one machine: the grants live in a small
+    state file under the data directory, read and written under an exclusive `flock`, so two runs
+    started together stay under the limit combined. Times are wall-clock (monotonic clocks are
+    per process), counted in buckets of window/600 (6 s for an hour), so the window is exact to
+    a bucket. A Retry-After pause is shared the same way."""
+
+    BUCKETS = 600
+
+    def __init__(self, path: Path, limit: int, window_s: float, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs limit >= 1 and a positive window")
+        self.path, self.limit, self.window_s = path, limit, window_s
+        self.bucket_s = max(window_s / self.BUCKETS, 0.001)
+        self._clock, self._sleep = clock, sleep
+        self.waited_s = 0.0
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _state(self):
+        with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                text = handle.read()
+                state = json.loads(text) if text.strip() else {}
+                state.setdefault("buckets", {})
+                state.setdefault("paused_until", 0.0)
+                yield state
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(state))
+                handle.flush()  # written before the lock is let go, not when the file closes
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def pause(self, seconds: float) -> None:
+        with self._state() as state:
+            state["paused_until"] = max(state["paused_until"], self._clock() + seconds)
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+            with self._state() as state:
+                now = self._clock()
+                pause = state["paused_until"] - now
+                if pause <= 0:
+                    oldest = int((now - self.window_s) // self.bucket_s) + 1  # buckets still inside the window
+                    buckets = {int(k): n for k, n in state["buckets"].items() if int(k) >= oldest}
+                    if sum(buckets.values()) < self.limit:
+                        current = int(now // self.bucket_s)
+                        buckets[current] = buckets.get(current, 0) + 1
+                        state["buckets"] = buckets
+                        self.waited_s += waited
+                        return waited
+                    state["buckets"] = buckets
+                    first = min(buckets)
+                    pause = (first + 1) * self.bucket_s + self.window_s - now  # when the oldest bucket leaves
+            pause = max(pause, self.bucket_s / 10)
+            self._sleep(pause)
+            waited += pause
