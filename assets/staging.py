@@ -10,23 +10,29 @@ from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listing_formats import listing_records
 from phoenix_dagster.transforms.listings import stage_listings
+from phoenix_dagster.transforms.ledger import listing_ledger, parcel_ledger, search_ledger
 from phoenix_dagster.transforms.payloads import decode_json_bodies
 
+LEDGERED = ("quarantine", "record_ledger")  # every staging asset accounts for each record offered
 
-@lake_asset(records=("quarantine",))
+
+@lake_asset(records=LEDGERED)
 def stg_assessor__search_results(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
-                                 lake: LakeResource) -> pl.DataFrame:
+                                 sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
     """One row per search result row the county returned (every type and ZIP, duplicates kept)."""
     books = Bookkeeping(context, lake)
+    _, zip_code = date_and_zip(context)
     pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
     decoded, _, unreadable = decode_json_bodies(pages)
     staged, rejected = stage_search_results(decoded)
     books.quarantine(pl.concat([unreadable, rejected]))
+    books.record("record_ledger", search_ledger(pages, staged, rejected, unreadable, zip_code=zip_code,
+                                                wanted_types=tuple(sources.assessor_property_types)))
     context.add_output_metadata(books.finish(rows_in=pages.height, rows_out=staged.height))
     return staged
 
 
-@lake_asset(records=("quarantine",))
+@lake_asset(records=LEDGERED)
 def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
                           lake: LakeResource) -> pl.DataFrame:
     """New versions of parcel details: one row per detail that parsed and whose body differs
@@ -40,13 +46,15 @@ def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloa
     versions = new_versions(parsed, lake.history("stg_assessor__parcels", zip_code, before=day,
                                                  columns=["ParcelNumber", "payload_sha256"]))
     books.quarantine(pl.concat([unreadable, rejected]))
+    books.record("record_ledger", parcel_ledger(details, staged=versions, parsed=parsed, not_found=not_found,
+                                                quarantined=pl.concat([unreadable, rejected])))
     context.add_output_metadata(books.finish(rows_in=details.height, rows_out=versions.height,
                                              parcels_not_found=not_found.height,
                                              unchanged_payloads=parsed.height - versions.height))
     return versions
 
 
-@lake_asset(records=("quarantine",))
+@lake_asset(records=LEDGERED)
 def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloads: pl.DataFrame,
                            sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
     """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
@@ -56,6 +64,9 @@ def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloa
     decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
     records, unreadable_formats = listing_records(decoded, zip_code, sources.mls_selectors())
     staged, rejected = stage_listings(records, zip_code)
-    books.quarantine(pl.concat([unreadable, unreadable_formats, rejected]))
+    quarantined = pl.concat([unreadable, unreadable_formats, rejected])
+    books.quarantine(quarantined)
+    books.record("record_ledger", listing_ledger(raw_listing_payloads, staged=staged, quarantined=quarantined,
+                                                 zip_code=zip_code))
     context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height))
     return staged

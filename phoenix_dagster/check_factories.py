@@ -56,6 +56,35 @@ def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey)
     return date_part, zip_part
 
 
+def records_accounted_for_check(asset_name: str):
+    """Blocking: for every source, records offered = staged + unchanged + out of scope + not found +
+    quarantined + duplicates, in the ledger the staging asset recorded for the partition."""
+    key = dg.AssetKey(asset_name)
+
+    @dg.asset_check(asset=key, name="records_accounted_for", blocking=True,
+                    description="Every record each source offered is staged, unchanged, out of scope, not found, "
+                                "quarantined or set aside as a duplicate (phoenix_dagster/transforms/ledger.py)")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        from phoenix_dagster.transforms.ledger import unbalanced
+
+        day, zip_code = _checked_partition(context, key)
+        entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+        if entries.is_empty():
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                       description=f"no ledger recorded for {day}|{zip_code}")
+        broken = unbalanced(entries)
+        ledger = entries.select("source", "offered", "staged", "unchanged", "out_of_scope", "not_found",
+                                "quarantined", "duplicates")
+        return dg.AssetCheckResult(
+            passed=broken.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
+            description=None if broken.is_empty() else
+            "records unaccounted for: " + ", ".join(f"{r['source']} {r['unaccounted']:+d}" for r in broken.iter_rows(named=True)),
+            metadata={"partition": f"{day}|{zip_code}", "offered": int(entries["offered"].sum()),
+                      "ledger": dg.MetadataValue.md(_as_code(ledger))})
+
+    return _check
+
+
 def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True):
     key = dg.AssetKey(asset_name)
 

@@ -16,7 +16,8 @@ import dagster as dg
 from assets import enriched, intermediate, partition_rollups, raw, serving, staging, warehouse_build
 from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
-from phoenix_dagster.check_factories import lake_schema_check, unique_grain_check, warehouse_schema_check
+from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check, unique_grain_check,
+                                              warehouse_schema_check)
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -39,6 +40,7 @@ from phoenix_dagster.sql_project import discover_models
 LAKE_GROUPS = {raw: "lake_raw", staging: "lake_staging", intermediate: "lake_intermediate",
                enriched: "lake_enriched", partition_rollups: "lake_rollups"}
 WAREHOUSE_OPS, SERVING = "warehouse_ops", "serving"
+LEDGERED_ASSETS = ("stg_assessor__search_results", "stg_assessor__parcels", "stg_listings__listings")
 
 # Cross-cutting policy, applied once to the whole graph (not repeated on every asset): the
 # partition rollups follow their inputs for every updated partition once the blocking checks
@@ -159,7 +161,8 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
                     "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.")
     return dg.Definitions(
         assets=[*lake, *warehouse, *served],
-        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()] + warehouse_checks,
+        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()]
+        + [records_accounted_for_check(name) for name in LEDGERED_ASSETS] + warehouse_checks,
         jobs=[daily_refresh, build_warehouse],
         schedules=build_schedules(daily_refresh, settings.zip_codes),
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],

@@ -43,6 +43,16 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
               f"{row['quarantined']:>13}{row['served']:>8}{stat.get('active_listings', 0):>8}"
               f"{(f'{price:,.0f}' if price else '-'):>11}{(f'{per_sqft:,.0f}' if per_sqft else '-'):>8}"
               f"  {quality.get(row['PostalCode'], '-')}", file=out)
+    ledger = warehouse.query(
+        "select split_part(partition, '|', 2) as zip, replace(asset, 'stg_', '') as asset, source, offered, staged, "
+        "unchanged, out_of_scope, not_found, quarantined, duplicates from ops.record_ledger "
+        "where split_part(partition, '|', 1) = ? order by zip, asset, source", [day])
+    if ledger.height:
+        print("  Records offered → staged / unchanged / out of scope / not found / quarantined / duplicates:", file=out)
+        for row in ledger.iter_rows(named=True):
+            print(f"    {row['zip']} {row['asset']:<28} {row['source']:<9} {row['offered']:>6} → {row['staged']} / "
+                  f"{row['unchanged']} / {row['out_of_scope']} / {row['not_found']} / {row['quarantined']} / "
+                  f"{row['duplicates']}", file=out)
     runs = [*outcomes, build]
     print(f"  Checks: {sum(o.checks_passed for o in runs)} passed, {sum(len(o.checks_failed) for o in runs)} failed",
           file=out)

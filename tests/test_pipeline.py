@@ -187,3 +187,38 @@ def test_a_body_that_raises_still_records_what_it_did(tmp_path, monkeypatch):
     log = platform.defs.resources["lake"].scan_bookkeeping("run_log").collect()
     failed = log.filter(pl.col("asset") == "enriched_properties")
     assert failed["succeeded"].to_list() == [False] and failed["run_id"].to_list() == [outcome.run_id]
+
+
+def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp_path, monkeypatch):
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, sample)
+    page_path = sample / "assessor" / "search" / "q85031_page002.json"
+    page = json.loads(page_path.read_text())
+    page["Results"].insert(3, None)  # a null among the rows: quarantined, the rest staged
+    page_path.write_text(json.dumps(page))
+    platform = make_platform(tmp_path / "ok", sources=SourcesResource(sample_dir=str(sample)))
+    [outcome] = platform.run(zip_codes=["85031"])
+    assert outcome.ok, (outcome.error, outcome.checks_failed)
+    ledger = platform.warehouse.query("select * exclude (run_id, recorded_at, partition) from ops.record_ledger "
+                                      "order by asset")
+    terms = ["staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates"]
+    assert (ledger["offered"] == ledger.select(pl.sum_horizontal(terms).alias("sum"))["sum"]).all()
+    search = ledger.filter(pl.col("asset") == "stg_assessor__search_results").row(0, named=True)
+    assert (search["offered"], search["out_of_scope"], search["duplicates"], search["quarantined"]) == (301, 46, 1, 1)
+    # A transform that loses a record without a word (simulated here) breaks the sum:
+    import assets.staging
+    from phoenix_dagster.transforms.assessor import stage_search_results
+
+    def lossy(pages):
+        staged, rejected = stage_search_results(pages)
+        return staged.slice(1), rejected
+
+    monkeypatch.setattr(assets.staging, "stage_search_results", lossy)
+    broken = make_platform(tmp_path / "broken", sources=SourcesResource(sample_dir=str(sample)))
+    [outcome] = broken.run(zip_codes=["85031"], build=False)
+    assert not outcome.success  # the blocking check stops the partition
+    assert outcome.checks_failed == ["stg_assessor__search_results:records_accounted_for"]
+    record = broken.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")])
+    evaluation = next(iter(record.values())).evaluation
+    assert evaluation.description == "records unaccounted for: sample +1"

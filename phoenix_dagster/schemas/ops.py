@@ -330,3 +330,23 @@ class SourceFetches(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class RecordLedger(pa.DataFrameModel):
+    """ops.record_ledger: per staging asset, source and partition, every record the source offered and where it went (bookkeeping `record_ledger`; formulas: transforms/ledger.py)."""
+
+    run_id: str = pa.Field(description="Run that staged the partition (its latest successful one)")
+    asset: str = pa.Field(description="Staging asset")
+    partition: str = pa.Field(description="date|zip partition")
+    source: str = pa.Field(description="Source implementation")
+    offered: pl.Int64 = pa.Field(ge=0, description="Records in the raw payloads (array elements, CSV rows, pages; an unreadable payload counts one)")
+    staged: pl.Int64 = pa.Field(ge=0, description="Records that go on downstream")
+    unchanged: pl.Int64 = pa.Field(ge=0, description="Parcel replies equal to their last version")
+    out_of_scope: pl.Int64 = pa.Field(ge=0, description="Another property type or another ZIP")
+    not_found: pl.Int64 = pa.Field(ge=0, description="The county's own 'no such parcel'")
+    quarantined: pl.Int64 = pa.Field(ge=0, description="Rejected with a reason (ops.quarantine)")
+    duplicates: pl.Int64 = pa.Field(ge=0, description="The same record offered again in the partition")
+    recorded_at: UTC_TIME = pa.Field(description="When recorded")
+
+    class Config:
+        strict = True

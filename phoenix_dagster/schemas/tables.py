@@ -6,7 +6,7 @@ import pandera.polars as pa
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
-from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, BatchTuning, BudgetStatus, CostDaily, CostEvents,
+from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, RecordLedger, BatchTuning, BudgetStatus, CostDaily, CostEvents,
                                          LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, Quarantine, RunLog,
                                          RunMetrics, ServedDocuments, SourceFetches, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
                                          Usage)
@@ -40,6 +40,7 @@ BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "storage_usage": StorageUsage,
     "served_documents": ServedDocuments,
     "source_fetches": SourceFetches,
+    "record_ledger": RecordLedger,
 }
 
 # What sensors decide and the pipeline steers by: control/<table>/*.parquet
@@ -55,6 +56,7 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.asset_runs_latest": AssetRunsLatest,
     "ops.quarantine": Quarantine,
     "ops.partition_counts": PartitionCounts,
+    "ops.record_ledger": RecordLedger,
     "ops.source_requests": SourceRequests,
     "ops.source_fetches": SourceFetches,
     "ops.quality_daily": QualityDaily,

@@ -82,6 +82,8 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
             pages = math.ceil(total / ROWS_PER_PAGE)
         result.search_rows_seen += len(rows)
         for row in rows:
+            if not isinstance(row, dict):  # landed raw; staging quarantines it
+                continue
             apn = str(row.get("APN") or "")
             if (apn and apn not in seen and str(row.get("SitusZip") or "").strip() == zip_code
                     and str(row.get("PropertyType") or "").strip().upper() in wanted_types):

@@ -41,15 +41,17 @@ VALUATION = pl.List(pl.Struct({"TaxYear": pl.String, "FullCashValue": pl.String}
 
 
 def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
-    """One row per element of Results, every field as text."""
+    """One row per element of Results, every field as text (an element that is not an object,
+    such as null, has every field null: staging rejects it for its missing APN)."""
     row = pl.Struct({name: pl.String for name in SEARCH_ROW_FIELDS})
     return (
         pages.with_columns(
             pl.col("text").str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
             pl.col("record_key").str.extract(r"page=(\d+)").cast(pl.Int32).alias("search_page"),
         )
+        .filter(pl.col("row").list.len() > 0)  # a page without rows would explode to one empty row
         .explode("row")
-        .drop_nulls("row")
+        .with_columns(pl.col("row").fill_null(pl.struct([pl.lit(None, pl.String).alias(n) for n in SEARCH_ROW_FIELDS])))
         .unnest("row")
     )
 

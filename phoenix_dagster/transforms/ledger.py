@@ -1,0 +1,120 @@
+"""The record ledger: every record a source offered, accounted for.
+
+For each source and partition, at each staging asset:
+
+    offered = staged + unchanged + out_of_scope + not_found + quarantined + duplicates
+
+`offered` is counted from the raw payloads themselves (array lengths, CSV rows, pages), not
+from what the transforms produced, so a transform that loses records silently breaks the sum,
+and the blocking `records_accounted_for` check stops the partition.
+- staged: records that go on downstream; unchanged: parcel replies equal to their last
+  version; out_of_scope: another property type or ZIP; not_found: the county's own "no such
+  parcel"; quarantined: rejected with a reason (an unreadable page counts as one record);
+  duplicates: the same record offered again in the partition.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import polars as pl
+
+from phoenix_dagster.sources import redfin_csv
+
+TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
+LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **{term: pl.Int64 for term in TERMS}}
+
+
+def ledger(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame([{term: 0 for term in TERMS} | row for row in rows], schema=LEDGER_SCHEMA)
+
+
+def unbalanced(entries: pl.DataFrame) -> pl.DataFrame:
+    """The ledger rows whose terms do not add up to what was offered, with the difference."""
+    return entries.with_columns((pl.col("offered") - pl.sum_horizontal(*TERMS)).alias("unaccounted")) \
+        .filter(pl.col("unaccounted") != 0)
+
+
+def _json_items(text: str | None, field: str) -> int | None:
+    """How many elements the payload's `field` array has; None when it has none to count."""
+    try:
+        document = json.loads(text or "")
+    except ValueError:
+        return None
+    items = document.get(field) if isinstance(document, dict) else None
+    return len(items) if isinstance(items, list) else None
+
+
+def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFrame, unreadable: pl.DataFrame, *,
+                  zip_code: str, wanted_types: tuple[str, ...]) -> pl.DataFrame:
+    """County search rows: those of the ZIP and a wanted type go on once each; the rest are out of
+    scope or repeats. `pages`: the raw search-page payloads."""
+    rows = []
+    for source in sorted(set(pages["source"].to_list())):
+        mine = pages.filter(pl.col("source") == source)
+        counts = [_json_items(bytes(b or b"").decode("utf-8", "replace"), "Results") for b in mine["body"]]
+        offered = sum(c if c is not None else 1 for c in counts)
+        kept = staged.filter(pl.col("source") == source)
+        in_scope = kept.filter((pl.col("PostalCode") == zip_code)
+                               & pl.col("assessor_property_type").is_in([t.upper() for t in wanted_types]))
+        unique = in_scope["ParcelNumber"].n_unique()
+        rows.append({"source": source, "offered": offered, "staged": unique,
+                     "out_of_scope": kept.height - in_scope.height, "duplicates": in_scope.height - unique,
+                     "quarantined": rejected.filter(pl.col("source") == source).height
+                     + unreadable.filter(pl.col("source") == source).height})
+    return ledger(rows)
+
+
+def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.DataFrame, not_found: pl.DataFrame,
+                  quarantined: pl.DataFrame) -> pl.DataFrame:
+    """County parcel replies: each is a new version, unchanged, not found, or quarantined."""
+    rows = []
+    for source in sorted(set(details["source"].to_list())):
+        of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731
+        rows.append({"source": source, "offered": of(details), "staged": of(staged),
+                     "unchanged": of(parsed) - of(staged), "not_found": of(not_found),
+                     "quarantined": of(quarantined)})
+    return ledger(rows)
+
+
+def _csv_rows(text: str, zip_code: str) -> tuple[int, int]:
+    """(data rows, rows of other ZIPs) of a Redfin download; (1, 0) when it cannot be read."""
+    found = redfin_csv.read_header(text) if redfin_csv.unreadable_reason(text) is None else None
+    if found is None:
+        return 1, 0
+    start, header = found
+    lines = text.lstrip("\ufeff").splitlines()[start + 1:]
+    postal = [redfin_csv.header_key(name) for name in header].index("PostalCode")
+    rows = other = 0
+    for cells in csv.reader(io.StringIO("\n".join(lines))):
+        if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(redfin_csv.DISCLAIMER):
+            continue
+        rows += 1
+        other += (cells[postal].strip()[:5] if postal < len(cells) else "") != zip_code
+    return rows, other
+
+
+def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.DataFrame,
+                   zip_code: str) -> pl.DataFrame:
+    """Listing records per source: a RESO page offers its `value` elements, a CSV export its data
+    rows (other ZIPs' rows are out of scope), an MLS detail page one listing; a payload that
+    cannot be read offers one record, quarantined. MLS search pages only map the crawl."""
+    rows = []
+    for source in sorted(set(raw["source"].to_list())):
+        offered = out_of_scope = 0
+        for payload in raw.filter(pl.col("source") == source).iter_rows(named=True):
+            text = bytes(payload["body"] or b"").decode("utf-8", "replace")
+            if payload["entity"] == "listing_page":
+                count = _json_items(text, "value") if payload["http_status"] == 200 else None
+                offered += count if count is not None else 1
+            elif payload["entity"] == "csv_export":
+                count, other = _csv_rows(text, zip_code)
+                offered, out_of_scope = offered + count, out_of_scope + other
+            elif payload["entity"] == "mls_listing_page" or payload["http_status"] != 200:
+                offered += 1
+        rows.append({"source": source, "offered": offered, "out_of_scope": out_of_scope,
+                     "staged": staged.filter(pl.col("source") == source).height,
+                     "quarantined": quarantined.filter(pl.col("source") == source).height})
+    return ledger(rows)

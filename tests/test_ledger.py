@@ -1,0 +1,47 @@
+"""The record ledger's counts come from the raw payloads, independently of the transforms."""
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from phoenix_dagster.sources.base import RawPayload, payloads_frame
+from phoenix_dagster.transforms.ledger import TERMS, ledger, listing_ledger, unbalanced
+from phoenix_dagster.transforms.listing_formats import listing_records
+from phoenix_dagster.transforms.listings import stage_listings
+from phoenix_dagster.transforms.payloads import decode_json_bodies
+
+pytestmark = pytest.mark.unit
+
+T = datetime(2026, 11, 28, tzinfo=timezone.utc)
+HEADER = "SALE TYPE,ADDRESS,CITY,STATE OR PROVINCE,ZIP OR POSTAL CODE,PRICE,MLS#,URL (SEE X)"
+
+
+def test_listing_records_offered_are_counted_from_the_payloads():
+    raw = payloads_frame([
+        RawPayload("reso", "listing_page", "p1", "/Property", 200, T,
+                   b'{"value": [{"ListingKey": "A", "PostalCode": "85031"}, "oops"]}'),
+        RawPayload("reso", "listing_page", "p2", "/Property", 404, T, b"Not Found"),
+        RawPayload("csv_inbox", "csv_export", "f1", "inbox/a.csv", 200, T, "\n".join([
+            HEADER, "MLS Listing,1 A St,Phoenix,AZ,85031,100000,1,https://x/1",
+            "MLS Listing,2 B St,Phoenix,AZ,85033,100000,2,https://x/2"]).encode()),
+    ])
+    decoded, _, unreadable = decode_json_bodies(raw)
+    records, formats = listing_records(decoded, "85031")
+    staged, rejected = stage_listings(records, "85031")
+    quarantined = pl.concat([unreadable, formats, rejected])
+    entries = {r["source"]: r for r in listing_ledger(raw, staged=staged, quarantined=quarantined,
+                                                      zip_code="85031").iter_rows(named=True)}
+    assert entries["reso"]["offered"] == 3  # two elements and an unreadable page
+    assert entries["reso"]["quarantined"] == 2 and entries["reso"]["staged"] == 1
+    assert entries["csv_inbox"]["offered"] == 2 and entries["csv_inbox"]["out_of_scope"] == 1
+    assert entries["csv_inbox"]["staged"] == 1
+    assert unbalanced(listing_ledger(raw, staged=staged, quarantined=quarantined, zip_code="85031")).is_empty()
+
+
+def test_an_unbalanced_entry_names_the_difference():
+    entries = ledger([{"source": "a", "offered": 5, "staged": 3, "quarantined": 1},
+                      {"source": "b", "offered": 2, "staged": 2}])
+    assert set(TERMS) <= set(entries.columns)
+    broken = unbalanced(entries)
+    assert broken["source"].to_list() == ["a"] and broken["unaccounted"].to_list() == [1]
