@@ -88,6 +88,19 @@ class RetryPolicy:
     max_retry_after_s: float = 600.0
 
 
+class HttpSource:
+    """What every HTTP source shares: its polite client, the record of its attempts, closing."""
+
+    _http: "PoliteClient"
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        return self._http.records
+
+    def close(self) -> None:
+        self._http.close()
+
+
 class PoliteClient:
     """GETs through an httpx client under a shared limiter, retrying what is transient.
 

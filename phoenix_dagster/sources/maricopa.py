@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 import httpx
 
 from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
-from phoenix_dagster.sources.base import RawPayload, RequestRecord
-from phoenix_dagster.sources.http import AuthenticationFailed, PoliteClient, RetryBudget, RetryPolicy
+from phoenix_dagster.sources.base import RawPayload
+from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 AUTH_MARKER = "Unauthorized access"
@@ -37,7 +37,7 @@ def _refused(response: httpx.Response) -> str | None:
     return None
 
 
-class MaricopaApi:
+class MaricopaApi(HttpSource):
     name = "maricopa"
 
     def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
@@ -56,13 +56,6 @@ class MaricopaApi:
         self._http = PoliteClient(client, limiter=limiter, budget=budget, auth_failure=_refused,
                                   policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s),
                                   max_body_bytes=max_body_bytes)
-
-    @property
-    def records(self) -> list[RequestRecord]:
-        return self._http.records
-
-    def close(self) -> None:
-        self._http.close()
 
     def search_page(self, query: str, page: int) -> RawPayload:
         return self._get("search", "search_page", f"q={query}&page={page}", f"/search/property/?q={query}&page={page}")

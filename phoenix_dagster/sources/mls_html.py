@@ -23,8 +23,8 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
-from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload, RequestRecord
-from phoenix_dagster.sources.http import PoliteClient, RetryBudget, RetryPolicy
+from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
+from phoenix_dagster.sources.http import HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.mls_selectors import MlsSelectors
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
@@ -109,7 +109,7 @@ class RotatingProxyTransport(httpx.BaseTransport):
             transport.close()
 
 
-class MlsHtmlSource:
+class MlsHtmlSource(HttpSource):
     name = "mls_html"
     complete = True  # a crawl returns every listing the search shows for the ZIP
 
@@ -132,16 +132,9 @@ class MlsHtmlSource:
         self._robots: dict[str, RobotFileParser] = {}
 
     @property
-    def records(self) -> list[RequestRecord]:
-        return self._http.records
-
-    @property
     def proxy_bytes(self) -> int:
         """Bytes received through proxies (announced lengths), for the cost ledger."""
         return sum(self.proxies.bytes_by_proxy.values()) if self.proxies else 0
-
-    def close(self) -> None:
-        self._http.close()
 
     def refusal(self, url: str) -> str | None:
         """Why `url` must not be fetched, or None."""

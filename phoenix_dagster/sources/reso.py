@@ -19,8 +19,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
-from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload, RequestRecord
-from phoenix_dagster.sources.http import AuthenticationFailed, PoliteClient, RetryBudget, RetryPolicy
+from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
+from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 MAX_PAGES = 1000  # a feed that pages forever is a bug on its side; stop and say so
@@ -40,7 +40,7 @@ def odata_filter(zip_code: str, since: datetime | None) -> str:
     return clause
 
 
-class ResoWebApi:
+class ResoWebApi(HttpSource):
     name = "reso"
     complete = False  # incremental: only what changed since the last sync
 
@@ -55,13 +55,6 @@ class ResoWebApi:
                               timeout=timeout_s, transport=transport)
         self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, auth_failure=_refused,
                                   max_body_bytes=max_body_bytes)
-
-    @property
-    def records(self) -> list[RequestRecord]:
-        return self._http.records
-
-    def close(self) -> None:
-        self._http.close()
 
     def _same_host(self, url: str) -> bool:
         mine, theirs = urlsplit(self.base_url), urlsplit(url)
