@@ -85,6 +85,32 @@ def records_accounted_for_check(asset_name: str):
     return _check
 
 
+def sources_delivered_check(asset_name: str, fetched_by: str | None, optional: tuple[str, ...]):
+    """A source that delivered nothing although something went wrong fails the partition (blocking),
+    or — for a source in PHOENIX_OPTIONAL_SOURCES — gives a WARN; never a quiet zero."""
+    key = dg.AssetKey(asset_name)
+
+    @dg.asset_check(asset=key, name="sources_delivered", blocking=True,
+                    description="Every configured source delivered records, or a proven none; an optional one "
+                                "(PHOENIX_OPTIONAL_SOURCES) that did not is a WARN")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        from phoenix_dagster.transforms.ledger import silent_sources
+
+        day, zip_code = _checked_partition(context, key)
+        entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+        fetches = lake.current_bookkeeping("source_fetches", day, zip_code, [fetched_by]) if fetched_by else None
+        silent = silent_sources(entries, fetches if fetches is not None and fetches.height else None)
+        required = {s: why for s, why in silent.items() if s not in optional}
+        reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
+        return dg.AssetCheckResult(
+            passed=not silent,
+            severity=dg.AssetCheckSeverity.ERROR if required else dg.AssetCheckSeverity.WARN,
+            description=f"delivered nothing: {reasons}" if silent else None,
+            metadata={"partition": f"{day}|{zip_code}", "silent_sources": ", ".join(sorted(silent)) or "none"})
+
+    return _check
+
+
 def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True):
     key = dg.AssetKey(asset_name)
 

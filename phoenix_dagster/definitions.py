@@ -16,8 +16,8 @@ import dagster as dg
 from assets import enriched, intermediate, partition_rollups, raw, serving, staging, warehouse_build
 from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
-from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check, unique_grain_check,
-                                              warehouse_schema_check)
+from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check,
+                                              sources_delivered_check, unique_grain_check, warehouse_schema_check)
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -162,7 +162,10 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     return dg.Definitions(
         assets=[*lake, *warehouse, *served],
         asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()]
-        + [records_accounted_for_check(name) for name in LEDGERED_ASSETS] + warehouse_checks,
+        + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
+        + [sources_delivered_check("stg_assessor__parcels", None, settings.optional_sources),
+           sources_delivered_check("stg_listings__listings", "raw_listing_payloads", settings.optional_sources)]
+        + warehouse_checks,
         jobs=[daily_refresh, build_warehouse],
         schedules=build_schedules(daily_refresh, settings.zip_codes),
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],

@@ -168,6 +168,7 @@ class Settings:
     zip_codes: tuple[str, ...] = DEFAULT_ZIP_CODES
     assessor_source: str = "sample"
     listing_sources: tuple[str, ...] = ("sample",)
+    optional_sources: tuple[str, ...] = ()  # a source here that delivers nothing warns instead of failing the run
     residential_types: tuple[str, ...] = DEFAULT_RESIDENTIAL_TYPES
     first_date: str = "2025-01-01"  # the first partition day
     executor: str = "in_process"  # how a partition run executes its steps
@@ -219,6 +220,7 @@ class Settings:
             zip_codes=tuple(sorted(set(zip_codes))),
             assessor_source=assessor,
             listing_sources=listings,
+            optional_sources=_split(env.get("PHOENIX_OPTIONAL_SOURCES", "")),
             residential_types=types or DEFAULT_RESIDENTIAL_TYPES,
             first_date=first_date,
             executor=_one_of(env, "PHOENIX_EXECUTOR", cls.executor, EXECUTORS),

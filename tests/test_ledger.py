@@ -45,3 +45,14 @@ def test_an_unbalanced_entry_names_the_difference():
     assert set(TERMS) <= set(entries.columns)
     broken = unbalanced(entries)
     assert broken["source"].to_list() == ["a"] and broken["unaccounted"].to_list() == [1]
+
+
+def test_a_source_that_delivered_nothing_is_told_from_a_proven_none():
+    from phoenix_dagster.transforms.ledger import silent_sources
+
+    entries = ledger([{"source": "reso", "offered": 2, "quarantined": 2},  # everything it sent was unreadable
+                      {"source": "mls_html", "offered": 0},  # "no results": a proven none
+                      {"source": "csv_inbox", "offered": 3, "staged": 1, "out_of_scope": 2}])
+    fetches = pl.DataFrame({"source": ["sample"], "payloads": [0], "failures": [1]})  # asked, no reply at all
+    assert silent_sources(entries, fetches) == {"reso": "all 2 record(s) offered were quarantined",
+                                                "sample": "no reply: 1 request(s) or file(s) failed"}

@@ -96,20 +96,28 @@ def test_price_and_status_changes_become_listing_events(feeds):
     assert [h["ListPrice"] for h in doc["price_history"]] == [cut["ListPrice"] + 10_000, cut["ListPrice"]]
 
 
-def test_a_wrong_reso_url_is_a_quarantined_failure_and_no_data_not_a_quiet_zero(tmp_path, monkeypatch):
+@pytest.mark.parametrize("optional", [False, True])
+def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, monkeypatch, optional):
     monkeypatch.setenv("RESO_API_TOKEN", "reso-token")
     with ResoContractServer(sample_listings(ZIP)[:5]) as reso:
         sources = SourcesResource(listings=["reso"], reso=ResoResource(
             url=reso.url.replace("/reso/odata", "/odata-typo"), token=dg.EnvVar("RESO_API_TOKEN"),
             http=HttpPolicy(backoff_base_s=0.01)))
-        platform = make_platform(tmp_path / "data", sources=sources)
+        platform = make_platform(tmp_path / "data", env={"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else None,
+                                 sources=sources)
         [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
-    assert outcome.success  # collection and staging ran; what they found is recorded:
-    rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
-    assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
-    quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
-                                       "where source = 'listing:reso'")
-    assert quality.rows() == [("NO_DATA", 0, 1)]
+    assert outcome.checks_failed == ["stg_listings__listings:sources_delivered"]
+    assert outcome.success == optional  # required: the run fails; optional: a WARN, the rest flows on
+    record = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "sources_delivered")])
+    evaluation = next(iter(record.values())).evaluation
+    assert evaluation.description == "delivered nothing: reso: all 1 record(s) offered were quarantined"
+    if optional:
+        rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
+        assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
+        quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
+                                           "where source = 'listing:reso'")
+        assert quality.rows() == [("NO_DATA", 0, 1)]
 
 
 def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):

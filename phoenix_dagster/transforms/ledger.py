@@ -31,6 +31,23 @@ def ledger(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{term: 0 for term in TERMS} | row for row in rows], schema=LEDGER_SCHEMA)
 
 
+def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame | None = None) -> dict[str, str]:
+    """Sources that delivered nothing although something went wrong — every record offered was
+    quarantined, or (from the raw asset's `source_fetches`) requests failed and no payload came
+    — with the reason. A source with nothing staged and nothing wrong is a proven "none" (an
+    OData page with an empty `value`, an MLS "no results" page, an empty inbox)."""
+    silent = {}
+    for row in entries.iter_rows(named=True):
+        went_on = row["staged"] + row["unchanged"] + row["not_found"]
+        if row["offered"] and not went_on and row["quarantined"]:
+            silent[row["source"]] = f"all {row['offered']} record(s) offered were quarantined"
+    if fetches is not None:
+        for row in fetches.iter_rows(named=True):
+            if row["payloads"] == 0 and row["failures"]:
+                silent[row["source"]] = f"no reply: {row['failures']} request(s) or file(s) failed"
+    return silent
+
+
 def unbalanced(entries: pl.DataFrame) -> pl.DataFrame:
     """The ledger rows whose terms do not add up to what was offered, with the difference."""
     return entries.with_columns((pl.col("offered") - pl.sum_horizontal(*TERMS)).alias("unaccounted")) \
