@@ -136,3 +136,17 @@ def test_a_reply_that_is_not_the_requested_parcel_is_rejected_whole():
     assert reasons["10306007"] == "parcel reply is not a JSON object"
     assert reasons["10306008"] == "parcel reply has no APN (not a parcel); its fields: Owner, LotSize"
     assert reasons["10306009"] == "parcel reply is for APN 99999999, not the one requested"
+
+
+def test_one_odd_value_rejects_its_record_alone_not_the_batch():
+    staged, rejected = stage([listing(ListingKey="A", ListPrice={"amount": 1}), listing(ListingKey="B")])
+    assert staged["ListingKey"].to_list() == ["B"]
+    assert rejected.select("record_key", "reason").rows() == [("A", "ListPrice '{\"amount\": 1}' is not a valid number")]
+    search, rejected = stage_search_results(decoded("search_page", {"q=85031&page=1": {
+        "TOTAL": 2, "Results": ["oops", {"APN": "10306005", "SitusZip": "85031"}]}}))
+    assert search["ParcelNumber"].to_list() == ["10306005"] and rejected.height == 1
+    parcels, rejected = stage_parcels(decoded("parcel", {
+        "10306005": {"APN": "10306005", "Valuations": ["x", {"TaxYear": "2025", "FullCashValue": "1"}]},
+        "10306006": {"APN": "10306006", "Valuations": [{"TaxYear": 2025, "FullCashValue": 250000}]}}))
+    assert parcels["ParcelNumber"].to_list() == ["10306006"] and parcels["FullCashValue"].to_list() == [250000.0]
+    assert rejected.select("record_key", "reason").rows() == [("10306005", "Valuations element 0 is a str, not a valuation")]

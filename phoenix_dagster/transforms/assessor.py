@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -10,6 +11,7 @@ from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
+from phoenix_dagster.transforms.payloads import flatten_list_elements
 from phoenix_dagster.transforms.privacy import owner_type
 
 SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
@@ -46,7 +48,8 @@ def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
     row = pl.Struct({name: pl.String for name in SEARCH_ROW_FIELDS})
     return (
         pages.with_columns(
-            pl.col("text").str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
+            pl.col("text").map_elements(lambda text: flatten_list_elements(text, "Results"), return_dtype=pl.String)
+            .str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
             pl.col("record_key").str.extract(r"page=(\d+)").cast(pl.Int32).alias("search_page"),
         )
         .filter(pl.col("row").list.len() > 0)  # a page without rows would explode to one empty row
@@ -91,6 +94,11 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     schema = polars_schema(StgAssessorParcels)
     typed = {name: schema[name] for name in PARCEL_FIELDS if name in schema and schema[name] != pl.String}
     parsed, bad = parse_text_columns(fields, typed)
+    parsed = parsed.with_columns(pl.col("Valuations").map_elements(_valuations, return_dtype=pl.String))
+    odd = parsed.filter(pl.col("Valuations").str.starts_with("!"))  # an element that is not a valuation
+    bad = pl.concat([bad, odd.with_columns(pl.col("Valuations").str.slice(1).alias("reason"))
+                     .select(bad.columns)], how="vertical_relaxed") if odd.height else bad
+    parsed = parsed.filter(~pl.col("Valuations").str.starts_with("!").fill_null(False))
     latest_value = (
         pl.when(pl.col("Valuations").str.starts_with("[")).then(pl.col("Valuations")).otherwise(None)
         .str.json_decode(VALUATION)
@@ -110,6 +118,17 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
     return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), pl.concat([not_parcels, rejected])
+
+
+def _valuations(text: str | None) -> str | None:
+    """The Valuations array with every value as text; "!<reason>" when an element is not an object."""
+    if text is None or not text.startswith("["):
+        return text
+    items = json.loads(text)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"!Valuations element {index} is a {type(item).__name__}, not a valuation"
+    return json.dumps([{k: (None if v is None else str(v)) for k, v in item.items()} for item in items])
 
 
 def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -6,6 +6,7 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgListings
+from phoenix_dagster.transforms.payloads import flatten_record
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.transforms.listing_status import standard_status
@@ -25,7 +26,9 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
     schema = polars_schema(StgListings)
     fields = [name for name in schema if name not in LINEAGE]
     wire = pl.Struct({name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String for name in fields})
-    decoded = records.with_columns(pl.col("text").str.json_decode(wire).alias("record")).unnest("record")
+    lists = frozenset(name for name in fields if isinstance(schema[name], pl.List))
+    flat = pl.col("text").map_elements(lambda text: flatten_record(text, lists), return_dtype=pl.String)
+    decoded = records.with_columns(flat.str.json_decode(wire).alias("record")).unnest("record")
     postal = pl.col("PostalCode").str.strip_chars().str.slice(0, 5)
     record_problem = (
         pl.when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))

@@ -101,3 +101,29 @@ def fetch_failures_frame(source: str, failures) -> pl.DataFrame:
     """Requests that got no usable reply (`FetchFailure`s), as quarantine rows."""
     return pl.DataFrame([{"source": source, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
                           "raw_record": ""} for f in failures], schema=REJECT_SCHEMA)
+
+
+def _as_cell(value):
+    """A JSON value as a typed column's text reads it: scalars as they are, an object or array as
+    its JSON text (typing then rejects the record, naming the field, instead of failing the batch)."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+def flatten_record(text: str, list_fields: frozenset[str] = frozenset()) -> str:
+    """A record's JSON with every field a scalar (or, for `list_fields`, a list of scalars), so one
+    odd value (a `ListPrice` object) rejects that record alone."""
+    record = json.loads(text)
+    if not isinstance(record, dict):
+        return json.dumps({})
+    return json.dumps({k: ([_as_cell(x) for x in v] if isinstance(v, list) else [_as_cell(v)])
+                       if k in list_fields else _as_cell(v) for k, v in record.items()})
+
+
+def flatten_list_elements(text: str, list_field: str) -> str:
+    """A page whose `list_field` elements are flattened records; an element that is not an object
+    becomes null (staging rejects it for its missing key)."""
+    page = json.loads(text)
+    if isinstance(page, dict) and isinstance(page.get(list_field), list):
+        page[list_field] = [json.loads(flatten_record(json.dumps(item))) if isinstance(item, dict) else None
+                            for item in page[list_field]]
+    return json.dumps(page)
