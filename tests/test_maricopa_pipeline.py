@@ -9,7 +9,7 @@ import pytest
 from platform_harness import make_platform
 from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
-from servers.maricopa import MaricopaContractServer
+from servers.maricopa import TRUNCATE, MaricopaContractServer, status
 
 pytestmark = pytest.mark.integration
 
@@ -106,14 +106,23 @@ def test_a_refused_token_fails_the_run_with_a_clear_message(tmp_path, county, mo
     assert not (platform.settings.lake_dir / "raw_assessor_payloads").exists()
 
 
-def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, county, caplog, capfd):
+def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, county, caplog, capfd, monkeypatch):
     platform = platform_for(tmp_path, county)
     caplog.set_level("DEBUG")
+    apns = sorted(county.parcels)
+    county.fail(f"/parcel/{apns[0]}", status(500), status(429, Retry_After="0"))  # retried …
+    county.fail(f"/parcel/{apns[1]}", *[status(503)] * 6)  # … given up: quarantined
+    county.fail(f"/parcel/{apns[2]}", TRUNCATE)
     [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])
     assert outcome.success
     assert all(r.authorization == TOKEN for r in county.seen)  # it was sent …
-    places = {"python logs": caplog.text, "stdout/stderr": "".join(capfd.readouterr())}
-    places["dagster events"] = "\n".join(repr(e) for e in platform.instance.all_logs(outcome.run_id))
+    monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN + "-revoked")  # … and a refused one fails the next run
+    [refused] = platform.run(day="2026-11-29", zip_codes=[ZIP], build=False)
+    assert not refused.success and "check MARICOPA_API_TOKEN" in refused.error
+    places = {"python logs": caplog.text, "stdout/stderr": "".join(capfd.readouterr()),
+              "run failure": str(refused.error)}
+    places["dagster events"] = "\n".join(repr(e) for run in (outcome.run_id, refused.run_id)
+                                          for e in platform.instance.all_logs(run))
     for path in platform.settings.lake_dir.rglob("*.parquet"):
         frame = pl.read_parquet(path)
         places[str(path)] = "\n".join(str(v) for column in frame.columns for v in frame[column].to_list())
