@@ -47,7 +47,8 @@ def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloa
                                                  columns=["ParcelNumber", "payload_sha256"]))
     books.quarantine(pl.concat([unreadable, rejected]))
     books.record("record_ledger", parcel_ledger(details, staged=versions, parsed=parsed, not_found=not_found,
-                                                quarantined=pl.concat([unreadable, rejected])))
+                                                quarantined=pl.concat([unreadable, rejected]),
+                                                sources=raw_assessor_payloads["source"].unique().to_list()))
     context.add_output_metadata(books.finish(rows_in=details.height, rows_out=versions.height,
                                              parcels_not_found=not_found.height,
                                              unchanged_payloads=parsed.height - versions.height))

@@ -56,3 +56,12 @@ def test_a_source_that_delivered_nothing_is_told_from_a_proven_none():
     fetches = pl.DataFrame({"source": ["sample"], "payloads": [0], "failures": [1]})  # asked, no reply at all
     assert silent_sources(entries, fetches) == {"reso": "all 2 record(s) offered were quarantined",
                                                 "sample": "no reply: 1 request(s) or file(s) failed"}
+
+
+def test_a_day_with_no_parcel_detail_due_still_has_its_ledger_row():
+    from phoenix_dagster.transforms.ledger import parcel_ledger
+
+    empty = pl.DataFrame(schema={"source": pl.String})
+    entries = parcel_ledger(empty, staged=empty, parsed=empty, not_found=empty, quarantined=empty, sources=["maricopa"])
+    assert entries.rows(named=True) == [{"source": "maricopa", "offered": 0, **{t: 0 for t in TERMS}}]
+    assert unbalanced(entries).is_empty()

@@ -85,10 +85,11 @@ def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFr
 
 
 def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.DataFrame, not_found: pl.DataFrame,
-                  quarantined: pl.DataFrame) -> pl.DataFrame:
-    """County parcel replies: each is a new version, unchanged, not found, or quarantined."""
+                  quarantined: pl.DataFrame, sources: list[str]) -> pl.DataFrame:
+    """County parcel replies: each is a new version, unchanged, not found, or quarantined. Every
+    source in `sources` gets a row, also when no detail was due (offered 0)."""
     rows = []
-    for source in sorted(set(details["source"].to_list())):
+    for source in sorted(set(sources) | set(details["source"].to_list())):
         of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731
         rows.append({"source": source, "offered": of(details), "staged": of(staged),
                      "unchanged": of(parsed) - of(staged), "not_found": of(not_found),
