@@ -163,8 +163,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         assets=[*lake, *warehouse, *served],
         asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()]
         + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
-        + [sources_delivered_check("stg_assessor__parcels", None, settings.optional_sources),
-           sources_delivered_check("stg_listings__listings", "raw_listing_payloads", settings.optional_sources)]
+        + [sources_delivered_check("stg_listings__listings", "raw_listing_payloads", settings.optional_sources)]
         + warehouse_checks,
         jobs=[daily_refresh, build_warehouse],
         schedules=build_schedules(daily_refresh, settings.zip_codes),

@@ -50,11 +50,12 @@ def test_an_unbalanced_entry_names_the_difference():
 def test_a_source_that_delivered_nothing_is_told_from_a_proven_none():
     from phoenix_dagster.transforms.ledger import silent_sources
 
-    entries = ledger([{"source": "reso", "offered": 2, "quarantined": 2},  # everything it sent was unreadable
-                      {"source": "mls_html", "offered": 0},  # "no results": a proven none
-                      {"source": "csv_inbox", "offered": 3, "staged": 1, "out_of_scope": 2}])
+    entries = ledger([{"source": "reso", "offered": 2, "quarantined": 2, "payloads": 2, "unreadable_payloads": 2},
+                      {"source": "mls_html", "offered": 0, "payloads": 1},  # "no results": a proven none
+                      {"source": "odata", "offered": 1, "quarantined": 1, "payloads": 1},  # read; its record bad
+                      {"source": "csv_inbox", "offered": 3, "staged": 1, "out_of_scope": 2, "payloads": 1}])
     fetches = pl.DataFrame({"source": ["sample"], "payloads": [0], "failures": [1]})  # asked, no reply at all
-    assert silent_sources(entries, fetches) == {"reso": "all 2 record(s) offered were quarantined",
+    assert silent_sources(entries, fetches) == {"reso": "none of its 2 payload(s) could be read",
                                                 "sample": "no reply: 1 request(s) or file(s) failed"}
 
 
@@ -63,5 +64,6 @@ def test_a_day_with_no_parcel_detail_due_still_has_its_ledger_row():
 
     empty = pl.DataFrame(schema={"source": pl.String})
     entries = parcel_ledger(empty, staged=empty, parsed=empty, not_found=empty, quarantined=empty, sources=["maricopa"])
-    assert entries.rows(named=True) == [{"source": "maricopa", "offered": 0, **{t: 0 for t in TERMS}}]
+    assert entries.rows(named=True) == [{"source": "maricopa", "offered": 0, **{t: 0 for t in TERMS},
+                                         "payloads": 0, "unreadable_payloads": 0}]
     assert unbalanced(entries).is_empty()

@@ -346,6 +346,8 @@ class RecordLedger(pa.DataFrameModel):
     not_found: pl.Int64 = pa.Field(ge=0, description="The county's own 'no such parcel'")
     quarantined: pl.Int64 = pa.Field(ge=0, description="Rejected with a reason (ops.quarantine)")
     duplicates: pl.Int64 = pa.Field(ge=0, description="The same record offered again in the partition")
+    payloads: pl.Int64 = pa.Field(ge=0, description="Listing pages or files the source sent (listings only; 0 for the county)")
+    unreadable_payloads: pl.Int64 = pa.Field(ge=0, description="Of those, how many could not be read at all")
     recorded_at: UTC_TIME = pa.Field(description="When recorded")
 
     class Config:

@@ -24,23 +24,26 @@ import polars as pl
 from phoenix_dagster.sources import redfin_csv
 
 TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
-LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **{term: pl.Int64 for term in TERMS}}
+LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **{term: pl.Int64 for term in TERMS},
+                 "payloads": pl.Int64, "unreadable_payloads": pl.Int64}
 
 
 def ledger(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame([{term: 0 for term in TERMS} | row for row in rows], schema=LEDGER_SCHEMA)
+    blank = {term: 0 for term in TERMS} | {"payloads": 0, "unreadable_payloads": 0}
+    return pl.DataFrame([blank | row for row in rows], schema=LEDGER_SCHEMA)
 
 
 def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame | None = None) -> dict[str, str]:
-    """Sources that delivered nothing although something went wrong — every record offered was
-    quarantined, or (from the raw asset's `source_fetches`) requests failed and no payload came
-    — with the reason. A source with nothing staged and nothing wrong is a proven "none" (an
-    OData page with an empty `value`, an MLS "no results" page, an empty inbox)."""
+    """Sources that delivered nothing although they were asked: every payload they sent was
+    unreadable (a 404, an empty body, not a page of records), or (from the raw asset's
+    `source_fetches`) requests failed and no payload came — with the reason. A readable reply
+    with no records is a proven "none" (an OData page with an empty `value`, an MLS "no results"
+    page, an empty inbox); a readable page whose records were all rejected is quarantine, not
+    silence."""
     silent = {}
     for row in entries.iter_rows(named=True):
-        went_on = row["staged"] + row["unchanged"] + row["not_found"]
-        if row["offered"] and not went_on and row["quarantined"]:
-            silent[row["source"]] = f"all {row['offered']} record(s) offered were quarantined"
+        if row["payloads"] and row["unreadable_payloads"] == row["payloads"]:
+            silent[row["source"]] = f"none of its {row['payloads']} payload(s) could be read"
     if fetches is not None:
         for row in fetches.iter_rows(named=True):
             if row["payloads"] == 0 and row["failures"]:
@@ -121,18 +124,24 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
     cannot be read offers one record, quarantined. MLS search pages only map the crawl."""
     rows = []
     for source in sorted(set(raw["source"].to_list())):
-        offered = out_of_scope = 0
-        for payload in raw.filter(pl.col("source") == source).iter_rows(named=True):
+        offered = out_of_scope = unreadable = 0
+        payloads = raw.filter(pl.col("source") == source)
+        for payload in payloads.iter_rows(named=True):
             text = bytes(payload["body"] or b"").decode("utf-8", "replace")
+            readable = payload["http_status"] == 200 and bool(text.strip())
             if payload["entity"] == "listing_page":
-                count = _json_items(text, "value") if payload["http_status"] == 200 else None
+                count = _json_items(text, "value") if readable else None
                 offered += count if count is not None else 1
+                readable = count is not None
             elif payload["entity"] == "csv_export":
                 count, other = _csv_rows(text, zip_code)
                 offered, out_of_scope = offered + count, out_of_scope + other
-            elif payload["entity"] == "mls_listing_page" or payload["http_status"] != 200:
+                readable = redfin_csv.unreadable_reason(text) is None
+            elif payload["entity"] == "mls_listing_page" or not readable:
                 offered += 1
+            unreadable += not readable
         rows.append({"source": source, "offered": offered, "out_of_scope": out_of_scope,
+                     "payloads": payloads.height, "unreadable_payloads": unreadable,
                      "staged": staged.filter(pl.col("source") == source).height,
                      "quarantined": quarantined.filter(pl.col("source") == source).height})
     return ledger(rows)

@@ -4,7 +4,8 @@
 -- grain: asset, partition, source
 select
     entry.run_id, entry.asset, entry.partition, entry.source, entry.offered, entry.staged, entry.unchanged,
-    entry.out_of_scope, entry.not_found, entry.quarantined, entry.duplicates, entry.recorded_at
+    entry.out_of_scope, entry.not_found, entry.quarantined, entry.duplicates, entry.payloads,
+    entry.unreadable_payloads, entry.recorded_at
 from bookkeeping.record_ledger as entry
 join ops.asset_runs_latest as latest
     on latest.asset = entry.asset and latest.partition = entry.partition and latest.run_id = entry.run_id
