@@ -11,7 +11,7 @@ from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
-from phoenix_dagster.transforms.payloads import flatten_list_elements
+from phoenix_dagster.transforms.payloads import flatten_list_elements, has_list
 from phoenix_dagster.transforms.privacy import owner_type
 
 SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
@@ -60,13 +60,20 @@ def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
 
 
 def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decoded search pages → (stg_assessor__search_results, rejected rows)."""
+    """Decoded search pages → (stg_assessor__search_results, rejected rows). A page without a
+    `Results` array is rejected whole: it is not "no rows"."""
+    is_page = pl.col("text").map_elements(lambda text: has_list(text, "Results"), return_dtype=pl.Boolean)
+    pages = pages.with_columns(is_page.alias("_is_page"))
+    not_pages = pages.filter(~pl.col("_is_page")).select(
+        "source", "record_key", pl.lit("not a search page: no `Results` array").alias("reason"),
+        pl.col("text").alias("raw_record"))
+    pages = pages.filter(pl.col("_is_page")).drop("_is_page")
     rows = _search_rows(pages).with_columns(normalize_apn(pl.col("APN")).alias("ParcelNumber"))
-    rejected = rows.filter(pl.col("ParcelNumber").is_null()).select(
+    rejected = pl.concat([not_pages, rows.filter(pl.col("ParcelNumber").is_null()).select(
         "source", pl.col("APN").alias("record_key"),
         pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing")).alias("reason"),
         pl.struct(list(SEARCH_ROW_FIELDS)).struct.json_encode().alias("raw_record"),
-    )
+    )])
     staged = rows.filter(pl.col("ParcelNumber").is_not_null()).select(
         "ParcelNumber",
         pl.col("SitusAddress").str.strip_chars().str.replace_all(r"\s+", " ").alias("UnparsedAddress"),

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+# ISO 8601 as sources write it; an explicit list, because inferring the format from the first
+# value lets one odd value ("[]") fail the whole batch instead of its record.
+UTC_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S",
+               "%Y-%m-%d %H:%M:%S")
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z")
 TRUE_WORDS = {"true": True, "t": True, "y": True, "yes": True, "1": True,
               "false": False, "f": False, "n": False, "no": False, "0": False}
 
@@ -23,7 +28,9 @@ def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         us = text.str.strptime(pl.Date, "%m/%d/%Y", strict=False)
         return pl.coalesce(iso, us)
     if isinstance(dtype, pl.Datetime):
-        return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        return pl.coalesce(
+            [text.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False) for f in UTC_FORMATS]
+            + [text.str.to_datetime(f, time_unit="us", strict=False).dt.convert_time_zone("UTC") for f in OFFSET_FORMATS])
     if dtype.is_numeric():
         # "$425,000", "1,980" and "6,534 sqft" are numbers written by people; "Call for price" is not.
         digits = text.str.replace_all(r"[$,\s]", "").str.replace(r"(?i)(sqft|sq\.?ft\.?|sf)$", "")

@@ -60,11 +60,15 @@ def unbalanced(entries: pl.DataFrame) -> pl.DataFrame:
 def _json_items(text: str | None, field: str) -> int | None:
     """How many elements the payload's `field` array has; None when it has none to count."""
     try:
-        document = json.loads(text or "")
+        document = json.loads(text or "", parse_constant=_refuse_constant)
     except ValueError:
         return None
     items = document.get(field) if isinstance(document, dict) else None
     return len(items) if isinstance(items, list) else None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
 def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFrame, unreadable: pl.DataFrame, *,
@@ -74,7 +78,8 @@ def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFr
     rows = []
     for source in sorted(set(pages["source"].to_list())):
         mine = pages.filter(pl.col("source") == source)
-        counts = [_json_items(bytes(b or b"").decode("utf-8", "replace"), "Results") for b in mine["body"]]
+        counts = [_json_items(bytes(b or b"").decode("utf-8", "replace"), "Results") if status == 200 else None
+                  for b, status in zip(mine["body"], mine["http_status"])]
         offered = sum(c if c is not None else 1 for c in counts)
         kept = staged.filter(pl.col("source") == source)
         in_scope = kept.filter((pl.col("PostalCode") == zip_code)

@@ -27,6 +27,10 @@ def _as_text(body: bytes) -> str:
     return body.decode("utf-8", errors="backslashreplace")
 
 
+def _not_json(name: str):
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Split payloads into (decoded, not_found, rejected).
 
@@ -54,7 +58,7 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
         try:
             text = body.decode("utf-8")
             if row["entity"] in JSON_ENTITIES:
-                json.loads(text)
+                json.loads(text, parse_constant=_not_json)  # NaN/Infinity: Python reads them, JSON has none
         except UnicodeDecodeError as exc:
             rejected.append({**base, "reason": f"body is not UTF-8: {exc}", "raw_record": _as_text(body)})
             continue
@@ -117,6 +121,12 @@ def flatten_record(text: str, list_fields: frozenset[str] = frozenset()) -> str:
         return json.dumps({})
     return json.dumps({k: ([_as_cell(x) for x in v] if isinstance(v, list) else [_as_cell(v)])
                        if k in list_fields else _as_cell(v) for k, v in record.items()})
+
+
+def has_list(text: str, list_field: str) -> bool:
+    """Whether a decoded JSON payload is an object with a `list_field` array (a page of records)."""
+    document = json.loads(text)
+    return isinstance(document, dict) and isinstance(document.get(list_field), list)
 
 
 def flatten_list_elements(text: str, list_field: str) -> str:
