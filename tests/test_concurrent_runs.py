@@ -21,6 +21,9 @@ DAY = "2026-11-28"
 RUN_SPECIFIC = {"run_id", "recorded_at", "finished_at", "quarantined_at", "served_at", "measured_at", "created_at",
                 "evaluated_at", "sent_at", "decided_at", "duration_s", "seconds", "rate_limit_wait_s", "cpu_pct",
                 "peak_rss_mb", "items_per_s", "p50_ms", "p95_ms", "freshness_hours", "first_seen_at", "last_seen_at"}
+# Quality is scored with freshness, the hours since the newest record at evaluation time: two
+# runs minutes apart score a little differently.
+SCORED_AT_EVALUATION = {"ops.quality_daily": {"overall_score", "status", "issues"}}
 # Tables that record the runs themselves (their count and timing, the bytes stored, the tuning
 # path taken, so the batch size and concurrency each run used) rather than the data: compared by
 # what they must agree on below.
@@ -48,7 +51,7 @@ def warehouse_contents(data_dir: Path) -> dict[str, pl.DataFrame]:
             frame = conn.execute(f"select * from {table}").pl()
             if table in RUN_RECORDS:
                 continue
-            kept = [c for c in frame.columns if c not in RUN_SPECIFIC]
+            kept = [c for c in frame.columns if c not in RUN_SPECIFIC | SCORED_AT_EVALUATION.get(table, set())]
             contents[table] = frame.select(kept).sort(kept, nulls_last=True)
         contents["runs per asset and partition"] = conn.execute(
             "select asset, partition, count(*) as runs, bool_and(succeeded) as succeeded from ops.run_log "
