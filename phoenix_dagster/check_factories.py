@@ -56,6 +56,12 @@ def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey)
     return date_part, zip_part
 
 
+def _ledger(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_name: str):
+    """(day, ZIP, the record ledger the staging asset's latest successful run wrote for them)."""
+    day, zip_code = _checked_partition(context, dg.AssetKey(asset_name))
+    return day, zip_code, lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+
+
 def records_accounted_for_check(asset_name: str):
     """Blocking: for every source, records offered = staged + unchanged + out of scope + not found +
     quarantined + duplicates, in the ledger the staging asset recorded for the partition."""
@@ -65,16 +71,14 @@ def records_accounted_for_check(asset_name: str):
                     description="Every record each source offered is staged, unchanged, out of scope, not found, "
                                 "quarantined or set aside as a duplicate (phoenix_dagster/transforms/ledger.py)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        from phoenix_dagster.transforms.ledger import unbalanced
+        from phoenix_dagster.transforms.ledger import TERMS, unbalanced
 
-        day, zip_code = _checked_partition(context, key)
-        entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+        day, zip_code, entries = _ledger(context, lake, asset_name)
         if entries.is_empty():  # nothing was offered (no payload of this kind); sources_delivered judges that
             return dg.AssetCheckResult(passed=True, description="no records offered",
                                        metadata={"partition": f"{day}|{zip_code}", "offered": 0})
         broken = unbalanced(entries)
-        ledger = entries.select("source", "offered", "staged", "unchanged", "out_of_scope", "not_found",
-                                "quarantined", "duplicates")
+        ledger = entries.select("source", "offered", *TERMS)
         return dg.AssetCheckResult(
             passed=broken.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
             description=None if broken.is_empty() else
@@ -85,7 +89,7 @@ def records_accounted_for_check(asset_name: str):
     return _check
 
 
-def sources_delivered_check(asset_name: str, fetched_by: str | None, optional: tuple[str, ...]):
+def sources_delivered_check(asset_name: str, fetched_by: str, optional: tuple[str, ...]):
     """A source that delivered nothing although something went wrong fails the partition (blocking),
     or — for a source in PHOENIX_OPTIONAL_SOURCES — gives a WARN; never a quiet zero."""
     key = dg.AssetKey(asset_name)
@@ -96,10 +100,8 @@ def sources_delivered_check(asset_name: str, fetched_by: str | None, optional: t
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.transforms.ledger import silent_sources
 
-        day, zip_code = _checked_partition(context, key)
-        entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
-        fetches = lake.current_bookkeeping("source_fetches", day, zip_code, [fetched_by]) if fetched_by else None
-        silent = silent_sources(entries, fetches if fetches is not None and fetches.height else None)
+        day, zip_code, entries = _ledger(context, lake, asset_name)
+        silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, [fetched_by]))
         required = {s: why for s, why in silent.items() if s not in optional}
         reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
         return dg.AssetCheckResult(

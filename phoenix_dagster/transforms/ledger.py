@@ -33,7 +33,7 @@ def ledger(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([blank | row for row in rows], schema=LEDGER_SCHEMA)
 
 
-def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame | None = None) -> dict[str, str]:
+def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame) -> dict[str, str]:
     """Sources that delivered nothing although they were asked: every payload they sent was
     unreadable (a 404, an empty body, not a page of records), or (from the raw asset's
     `source_fetches`) requests failed and no payload came — with the reason. A readable reply
@@ -44,10 +44,9 @@ def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame | None = None) -
     for row in entries.iter_rows(named=True):
         if row["payloads"] and row["unreadable_payloads"] == row["payloads"]:
             silent[row["source"]] = f"none of its {row['payloads']} payload(s) could be read"
-    if fetches is not None:
-        for row in fetches.iter_rows(named=True):
-            if row["payloads"] == 0 and row["failures"]:
-                silent[row["source"]] = f"no reply: {row['failures']} request(s) or file(s) failed"
+    for row in fetches.iter_rows(named=True):  # empty when the raw asset recorded no fetch
+        if row["payloads"] == 0 and row["failures"]:
+            silent[row["source"]] = f"no reply: {row['failures']} request(s) or file(s) failed"
     return silent
 
 
