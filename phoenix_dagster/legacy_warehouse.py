@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomically
+from phoenix_dagster.resources.warehouse import in_utc, open_duckdb
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import CONTROL_TABLES, LAKE_TABLES
 
@@ -92,10 +93,9 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
     """Copy an in-place warehouse's history into the lake and control state; returns rows per table
     ({} when the file is not one). Idempotent: a second call writes the same files again."""
     imported: dict[str, int] = {}
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with open_duckdb(str(path), read_only=True) as conn:
         if not written_in_place(conn):  # checked on the connection that reads it: a publish may have landed
             return imported
-        conn.execute("set TimeZone = 'UTC'")
         present = _tables(conn)
         params = {"derived": list(DERIVED_COSTS)}
         sources = {"run_log": "run_log", "quarantine": "quarantine", "source_requests": "source_requests",
@@ -105,14 +105,14 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
             if sources[table] not in present:
                 continue
             used = {k: v for k, v in params.items() if f"${k}" in query}
-            frame = _utc(conn.execute(query, used).pl())
+            frame = in_utc(conn.execute(query, used).pl())
             if table == "stage_metrics" and frame.height:
                 frame = frame.with_columns(pl.col("stage").replace_strict(STAGE_ASSETS, default=ASSET).alias("asset"))
             if frame.height:
                 lake.write_bookkeeping(table, frame, asset=ASSET, day=LEGACY, zip_code=LEGACY, run_id="import")
             imported[table] = frame.height
         if "quality_daily" in present:
-            quality = _utc(conn.execute("select * from ops.quality_daily").pl())
+            quality = in_utc(conn.execute("select * from ops.quality_daily").pl())
             for (day, zip_code), rows in quality.group_by("date", "PostalCode"):
                 path_for = lake.path_for("quality_daily", str(day), zip_code)
                 if not path_for.exists():  # a partition run since has its own
@@ -120,7 +120,7 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
             imported["quality_daily"] = quality.height
         for table, key in CONTROL_KEYS.items():
             if table in present:
-                frame = _utc(conn.execute(f"select * from ops.{table}").pl())
+                frame = in_utc(conn.execute(f"select * from ops.{table}").pl())
                 order = "decided_at" if table == "batch_tuning" else "sent_at"
                 frame = frame.sort(order).unique(key, keep="last")  # the old sensors could write a key twice
                 existing = _control_keys(control_dir / table, key)
@@ -136,7 +136,3 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
 def _control_keys(folder: Path, key: list[str]) -> pl.DataFrame | None:
     files = [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(LEGACY)]
     return pl.read_parquet(files, columns=key).unique() if files else None
-
-
-def _utc(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))

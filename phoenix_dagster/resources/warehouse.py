@@ -84,14 +84,14 @@ class _WriterLock:
 
 
 @contextmanager
-def _connect(path: str, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_duckdb(path: str, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(path, read_only=read_only) as conn:
         conn.execute("set TimeZone = 'UTC'")
         yield conn
 
 
-def _utc(frame: pl.DataFrame) -> pl.DataFrame:
+def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
     # DuckDB names UTC after the machine's zone database ("Etc/UTC"); the schemas say "UTC".
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
@@ -128,13 +128,13 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file, holding the writer's lock while it is open."""
-        with self.writer_lock(), _connect(self.build_path, read_only=False) as conn:
+        with self.writer_lock(), open_duckdb(self.build_path, read_only=False) as conn:
             yield conn
 
     def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Read the build file (the build's own steps: checks, serving, reports)."""
         with self.build_connection() as conn:
-            return _utc(conn.execute(sql, params or []).pl())
+            return in_utc(conn.execute(sql, params or []).pl())
 
     def publish(self) -> int:
         """Swap a copy of the build file in as the published warehouse; returns its size in bytes."""
@@ -168,12 +168,12 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
             raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
-        with _connect(self.path, read_only=True) as conn:
+        with open_duckdb(self.path, read_only=True) as conn:
             yield conn
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         with self.read_connection() as conn:
-            return _utc(conn.execute(sql, params or []).pl())
+            return in_utc(conn.execute(sql, params or []).pl())
 
     def analyst_query(self, sql: str, readable: list[Path]) -> pl.DataFrame:
         """One query typed by a person: a single SELECT (or EXPLAIN), with file access limited to
@@ -191,7 +191,7 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
                             "set autoinstall_known_extensions = false", "set autoload_known_extensions = false",
                             "set lock_configuration = true"):
                 conn.execute(setting)  # in this order: external access off first would break the lake views
-            return _utc(conn.execute(sql).pl())
+            return in_utc(conn.execute(sql).pl())
 
     def size_bytes(self) -> int:
         return Path(self.path).stat().st_size if self.is_published else 0
