@@ -63,11 +63,12 @@ def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloa
     books = Bookkeeping(context, lake)
     _, zip_code = date_and_zip(context)
     decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
-    records, unreadable_formats = listing_records(decoded, zip_code, sources.mls_selectors())
-    staged, rejected = stage_listings(records, zip_code)
+    records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
+    staged, rejected, out_of_scope = stage_listings(records, zip_code)
     quarantined = pl.concat([unreadable, unreadable_formats, rejected])
     books.quarantine(quarantined)
     books.record("record_ledger", listing_ledger(raw_listing_payloads, staged=staged, quarantined=quarantined,
-                                                 zip_code=zip_code))
-    context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height))
+                                                 out_of_scope=out_of_scope))
+    context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height,
+                                             other_zip_records=out_of_scope.height))
     return staged

@@ -127,6 +127,7 @@ def build_resources(settings: Settings) -> dict:
         "sources": SourcesResource(
             assessor=settings.assessor_source,
             max_search_rows=settings.max_search_rows,
+            max_file_bytes=settings.max_body_bytes,
             listings=list(settings.listing_sources),
             assessor_property_types=list(settings.residential_types),
             refresh_days=m.refresh_days,

@@ -27,16 +27,17 @@ def test_listing_records_offered_are_counted_from_the_payloads():
             "MLS Listing,2 B St,Phoenix,AZ,85033,100000,2,https://x/2"]).encode()),
     ])
     decoded, _, unreadable = decode_json_bodies(raw)
-    records, formats = listing_records(decoded, "85031")
-    staged, rejected = stage_listings(records, "85031")
+    records, formats = listing_records(decoded)
+    staged, rejected, out_of_scope = stage_listings(records, "85031")
     quarantined = pl.concat([unreadable, formats, rejected])
     entries = {r["source"]: r for r in listing_ledger(raw, staged=staged, quarantined=quarantined,
-                                                      zip_code="85031").iter_rows(named=True)}
+                                                      out_of_scope=out_of_scope).iter_rows(named=True)}
     assert entries["reso"]["offered"] == 3  # two elements and an unreadable page
     assert entries["reso"]["quarantined"] == 2 and entries["reso"]["staged"] == 1
     assert entries["csv_inbox"]["offered"] == 2 and entries["csv_inbox"]["out_of_scope"] == 1
     assert entries["csv_inbox"]["staged"] == 1
-    assert unbalanced(listing_ledger(raw, staged=staged, quarantined=quarantined, zip_code="85031")).is_empty()
+    assert unbalanced(listing_ledger(raw, staged=staged, quarantined=quarantined,
+                                     out_of_scope=out_of_scope)).is_empty()
 
 
 def test_an_unbalanced_entry_names_the_difference():

@@ -29,8 +29,9 @@ FAST = RetryPolicy(max_attempts=3, backoff_base_s=0.01, backoff_cap_s=0.02)
 
 def staged(fetch, zip_code="85031", selectors=None):
     decoded, _, unreadable = decode_json_bodies(payloads_frame(fetch.payloads))
-    records, rejected_formats = listing_records(decoded, zip_code, selectors)
-    return (*stage_listings(records, zip_code), rejected_formats, unreadable)
+    records, rejected_formats = listing_records(decoded, selectors)
+    result = stage_listings(records, zip_code)
+    return result.staged, result.rejected, rejected_formats, unreadable
 
 
 # -- RESO Web API ----------------------------------------------------------------------
@@ -149,8 +150,19 @@ def test_a_file_that_is_not_a_redfin_download_is_refused_with_the_reason(tmp_pat
     # a file that reaches staging some other way is rejected there, whole, for the same reason
     raw = payloads_frame([RawPayload("csv_inbox", "csv_export", "x", "inbox/notes.csv", 200,
                                      datetime(2026, 11, 28, tzinfo=timezone.utc), b"name,phone\nBob,555\n")])
-    _, rejected_formats = listing_records(decode_json_bodies(raw)[0], "85031")
+    _, rejected_formats = listing_records(decode_json_bodies(raw)[0])
     assert rejected_formats["reason"].to_list() == ["no 'SALE TYPE,…' header line: not a Redfin search download"]
+
+
+def test_a_file_over_the_size_limit_is_refused_without_being_read_whole(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_export(inbox, "huge.csv", "\n".join([HEADER, *ROWS * 400]) + "\n")
+    write_export(inbox, "small.csv", "\n".join([HEADER, *ROWS[:1]]) + "\n")
+    fetch = CsvInbox(inbox, "2026-11-28", max_bytes=4096).fetch("85031")
+    assert [p.record_key for p in fetch.payloads] and len(fetch.payloads) == 1
+    [refused] = fetch.failures
+    assert refused.record_key == "huge.csv" and "larger than 0.00390625 MB (PHOENIX_MAX_BODY_MB)" in refused.reason
+    assert [p.name.split("__", 1)[1] for p in (inbox / "rejected").iterdir()] == ["huge.csv"]
 
 
 # -- MLS HTML pages ----------------------------------------------------------------------------

@@ -77,7 +77,8 @@ def listing(**overrides) -> dict:
 
 def stage(records: list[dict], zip_code: str = "85031"):
     pages = decoded("listing_page", {f"{zip_code}:1": {"value": records}})
-    return stage_listings(explode_json_list(pages, "value", "ListingKey")[0], zip_code)
+    staged, rejected, _ = stage_listings(explode_json_list(pages, "value", "ListingKey")[0], zip_code)
+    return staged, rejected
 
 
 def test_listings_stage_with_reso_types():
@@ -92,7 +93,7 @@ def test_listings_stage_with_reso_types():
 def test_listing_rejections_name_the_record_and_every_reason():
     staged, rejected = stage([
         listing(ListingKey=None, ListPrice="Call for price"),
-        listing(ListingKey="L2", PostalCode="85033"),
+        listing(ListingKey="L2", PostalCode=None),
         listing(ListingKey="L3", StandardStatus="Under review"),
         listing(ListingKey="L4"),
     ])
@@ -100,9 +101,20 @@ def test_listing_rejections_name_the_record_and_every_reason():
     reasons = dict(zip(rejected["record_key"], rejected["reason"]))
     assert reasons == {
         "85031:1#0": "listing has no ListingKey; ListPrice 'Call for price' is not a valid number",
-        "L2": "PostalCode 85033 is outside partition ZIP 85031",
+        "L2": "listing has no PostalCode",
         "L3": "StandardStatus 'Under review' is not a known listing status",
     }
+
+
+def test_a_listing_of_another_zip_is_out_of_scope_not_quarantined():
+    pages = decoded("listing_page", {"85031:1": {"value": [
+        listing(ListingKey="MINE"), listing(ListingKey="THEIRS", PostalCode="85033-1234"),
+        listing(ListingKey="THEIRS-BROKEN", PostalCode="85033", ListPrice={"amount": 1})]}})
+    staged, rejected, out_of_scope = stage_listings(explode_json_list(pages, "value", "ListingKey")[0], "85031")
+    assert staged["ListingKey"].to_list() == ["MINE"] and rejected.is_empty()
+    assert out_of_scope.to_dicts() == [  # its own partition judges it, quarantine included
+        {"source": "test", "record_key": "THEIRS", "PostalCode": "85033"},
+        {"source": "test", "record_key": "THEIRS-BROKEN", "PostalCode": "85033"}]
 
 
 def test_a_repeated_listing_keeps_its_latest_record():

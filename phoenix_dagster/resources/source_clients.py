@@ -100,6 +100,7 @@ class MaricopaResource(dg.ConfigurableResource):
 class SourcesResource(dg.ConfigurableResource):
     assessor: str = "sample"  # PHOENIX_ASSESSOR_SOURCE
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS  # PHOENIX_MAX_SEARCH_ROWS: the county's TOTAL per ZIP
+    max_file_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB: the largest inbox file taken in
     listings: list[str] = ["sample"]  # PHOENIX_LISTING_SOURCE
     assessor_property_types: list[str] = list(DEFAULT_RESIDENTIAL_TYPES)  # PHOENIX_ASSESSOR_PROPERTY_TYPES
     refresh_days: int = _DEFAULTS.refresh_days  # MARICOPA_REFRESH_DAYS
@@ -131,7 +132,8 @@ class SourcesResource(dg.ConfigurableResource):
             elif name == "mls_html":
                 sources.append(self._required("mls_html", self.mls_html, "MLS_BASE_URL").source())
             elif name == "csv_inbox":
-                sources.append(CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day))
+                sources.append(CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day,
+                                        max_bytes=self.max_file_bytes))
             else:
                 raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
         return sources

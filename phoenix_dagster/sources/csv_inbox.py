@@ -5,8 +5,10 @@ Each file is taken in once, by content hash: the first partition of a day that r
 already archived goes to `inbox/archive/duplicates/` instead and is not ingested again.
 Every ZIP partition of that day lands the day's archived files whole (staging keeps the
 ZIP's rows). A file that cannot be read as a Redfin download (no header line, or a required
-column missing under every known name) is not taken in: it moves to `inbox/rejected/` and is
-reported with the headers found and expected, so fixing it and dropping it in again works.
+column missing under every known name) or is larger than the body limit (PHOENIX_MAX_BODY_MB)
+is not taken in: it moves to `inbox/rejected/` and is reported with the reason (the headers
+found and expected), so fixing it and dropping it in again works. Files are hashed in chunks
+and judged by their first bytes, so a huge file is refused without being read into memory.
 Nothing is deleted.
 """
 
@@ -17,16 +19,39 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
+
+HEAD_BYTES = 64 * 1024  # the header must stand within a file's first 64 KB (after the disclaimer)
+CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def refusal_reason(path: Path, max_bytes: int) -> str | None:
+    """Why the file cannot be taken in (too large, or not a Redfin download), from its size and
+    its first bytes only; None when it can."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        return f"file of {size / 2**20:.1f} MB is larger than {max_bytes / 2**20:g} MB (PHOENIX_MAX_BODY_MB)"
+    with path.open("rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    return redfin_csv.unreadable_reason(head.decode("utf-8", errors="replace"))
 
 
 class CsvInbox:
     name = "csv_inbox"
     complete = False  # an export is whatever someone saved; listings not in it are not gone
 
-    def __init__(self, inbox_dir: Path, day: str):
-        self.inbox, self.day = inbox_dir, day
+    def __init__(self, inbox_dir: Path, day: str, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
+        self.inbox, self.day, self.max_bytes = inbox_dir, day, max_bytes
         self.archive = inbox_dir / "archive"
         self.records: list[RequestRecord] = []
         self.duplicates: list[str] = []
@@ -41,9 +66,8 @@ class CsvInbox:
         known = self._archived_hashes()
         for path in sorted(self.inbox.glob("*.csv")):
             try:
-                body = path.read_bytes()
-                digest = hashlib.sha256(body).hexdigest()
-                reason = redfin_csv.unreadable_reason(body.decode("utf-8", errors="replace"))
+                digest = file_sha256(path)
+                reason = refusal_reason(path, self.max_bytes)
                 if reason is not None:
                     refused = self.inbox / "rejected" / f"{digest}__{path.name}"
                     refused.parent.mkdir(parents=True, exist_ok=True)

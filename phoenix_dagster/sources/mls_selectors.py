@@ -128,7 +128,10 @@ class MlsSelectors(BaseModel):
 
 
 def _baths(text: str) -> dict:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:  # left for staging to reject, naming the value
+        return {"BathroomsTotalInteger": text}
     return {"BathroomsTotalInteger": str(math.ceil(value)), "BathroomsFull": str(int(value)),
             "BathroomsHalf": "1" if value % 1 else "0"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 HEADER_START = ("SALE TYPE", '"SALE TYPE')
 DISCLAIMER = "In accordance with local MLS rules"
@@ -31,19 +32,24 @@ def header_key(name: str) -> str | None:
     return COLUMNS.get(name)
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines, one at a time (no copy of the whole text into a list)."""
+    return iter(io.StringIO(text.lstrip("\ufeff"), newline=None))
+
+
 def read_header(text: str) -> tuple[int, list[str]] | None:
     """(line index of the header, its cells), or None when no line starts like Redfin's header.
-    The disclaimer may stand before the header."""
-    lines = text.lstrip("\ufeff").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().upper().startswith(HEADER_START)), None)
-    if start is None:
-        return None
-    return start, next(csv.reader(io.StringIO(lines[start])))
+    The disclaimer may stand before the header; only the lines up to the header are read."""
+    for index, line in enumerate(_lines(text)):
+        if line.strip().upper().startswith(HEADER_START):
+            return index, next(csv.reader([line]))
+    return None
 
 
 def unreadable_reason(text: str) -> str | None:
     """Why a file is not a Redfin download this platform can read, naming the headers found and
-    the ones expected; None when it can be read."""
+    the ones expected; None when it can be read. Only the lines up to the header are read, so the
+    start of a file is enough."""
     found = read_header(text)
     if found is None:
         return "no 'SALE TYPE,…' header line: not a Redfin search download"
@@ -53,3 +59,24 @@ def unreadable_reason(text: str) -> str | None:
         return (f"headers missing: {', '.join(missing)}; found: {', '.join(c.strip() for c in found[1])}; "
                 f"expected also one of: {', '.join(sorted(COLUMNS))}")
     return None
+
+
+def data_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, the row keyed by staging's names) for each data row of a readable download,
+    streamed: rows are parsed one at a time as the csv module reads them. Blank rows and the
+    disclaimer row are skipped; unknown columns are dropped."""
+    lines = _lines(text)
+    header = None
+    number = 0
+    for number, line in enumerate(lines, start=1):
+        if line.strip().upper().startswith(HEADER_START):
+            header = [header_key(name) for name in next(csv.reader([line]))]
+            break
+    if header is None:
+        return
+    reader = csv.reader(lines)  # continues from the line after the header
+    for cells in reader:
+        line_number = number + reader.line_num
+        if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(DISCLAIMER):
+            continue
+        yield line_number, {key: cell.strip() for key, cell in zip(header, cells) if key}

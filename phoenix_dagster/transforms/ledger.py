@@ -15,8 +15,6 @@ and the blocking `records_accounted_for` check stops the partition.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import polars as pl
@@ -104,31 +102,21 @@ def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.Dat
     return ledger(rows)
 
 
-def _csv_rows(text: str, zip_code: str) -> tuple[int, int]:
-    """(data rows, rows of other ZIPs) of a Redfin download; (1, 0) when it cannot be read."""
-    found = redfin_csv.read_header(text) if redfin_csv.unreadable_reason(text) is None else None
-    if found is None:
-        return 1, 0
-    start, header = found
-    lines = text.lstrip("\ufeff").splitlines()[start + 1:]
-    postal = [redfin_csv.header_key(name) for name in header].index("PostalCode")
-    rows = other = 0
-    for cells in csv.reader(io.StringIO("\n".join(lines))):
-        if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(redfin_csv.DISCLAIMER):
-            continue
-        rows += 1
-        other += (cells[postal].strip()[:5] if postal < len(cells) else "") != zip_code
-    return rows, other
+def _csv_rows(text: str) -> int:
+    """Data rows of a Redfin download (streamed); 1 when it cannot be read."""
+    if redfin_csv.unreadable_reason(text) is not None:
+        return 1
+    return sum(1 for _ in redfin_csv.data_rows(text))
 
 
 def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.DataFrame,
-                   zip_code: str) -> pl.DataFrame:
+                   out_of_scope: pl.DataFrame) -> pl.DataFrame:
     """Listing records per source: a RESO page offers its `value` elements, a CSV export its data
-    rows (other ZIPs' rows are out of scope), an MLS detail page one listing; a payload that
-    cannot be read offers one record, quarantined. MLS search pages only map the crawl."""
+    rows, an MLS detail page one listing; a payload that cannot be read offers one record,
+    quarantined. Records of another ZIP are out of scope. MLS search pages only map the crawl."""
     rows = []
     for source in sorted(set(raw["source"].to_list())):
-        offered = out_of_scope = unreadable = 0
+        offered = unreadable = 0
         payloads = raw.filter(pl.col("source") == source)
         for payload in payloads.iter_rows(named=True):
             text = bytes(payload["body"] or b"").decode("utf-8", "replace")
@@ -138,14 +126,13 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
                 offered += count if count is not None else 1
                 readable = count is not None
             elif payload["entity"] == "csv_export":
-                count, other = _csv_rows(text, zip_code)
-                offered, out_of_scope = offered + count, out_of_scope + other
+                offered += _csv_rows(text)
                 readable = redfin_csv.unreadable_reason(text) is None
             elif payload["entity"] == "mls_listing_page" or not readable:
                 offered += 1
             unreadable += not readable
-        rows.append({"source": source, "offered": offered, "out_of_scope": out_of_scope,
+        of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731
+        rows.append({"source": source, "offered": offered, "out_of_scope": of(out_of_scope),
                      "payloads": payloads.height, "unreadable_payloads": unreadable,
-                     "staged": staged.filter(pl.col("source") == source).height,
-                     "quarantined": quarantined.filter(pl.col("source") == source).height})
+                     "staged": of(staged), "quarantined": of(quarantined)})
     return ledger(rows)

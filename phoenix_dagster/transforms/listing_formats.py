@@ -7,8 +7,6 @@ row where the format requires it (CSV), and nowhere else.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from datetime import datetime
@@ -68,10 +66,10 @@ def redfin_row_to_reso(row: dict[str, str]) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
-def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decoded CSV exports (`text`) → (the ZIP's records as RESO JSON, rejected files). An
-    export covers many ZIPs: rows of other ZIPs are left for their own partitions. The
-    disclaimer line may stand before the header or as a row; both are skipped."""
+def redfin_csv_records(payloads: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decoded CSV exports (`text`) → (one RESO JSON record per data row, rejected files), the
+    rows streamed one at a time. An export covers many ZIPs: every row goes on, and staging
+    counts the other ZIPs' rows as out of scope for this partition."""
     records, rejected = [], []
     for payload in payloads.iter_rows(named=True):
         reason = redfin_csv.unreadable_reason(payload["text"])
@@ -79,16 +77,7 @@ def redfin_csv_records(payloads: pl.DataFrame, zip_code: str) -> tuple[pl.DataFr
             rejected.append({"source": payload["source"], "record_key": payload["record_key"], "reason": reason,
                              "raw_record": payload["text"][:2000]})
             continue
-        start, _ = redfin_csv.read_header(payload["text"])
-        lines = payload["text"].lstrip("\ufeff").splitlines()
-        reader = csv.reader(io.StringIO("\n".join(lines[start:])))
-        header = [redfin_csv.header_key(name) for name in next(reader)]
-        for number, cells in enumerate(reader, start=start + 2):
-            if not any(cell.strip() for cell in cells) or cells[0].strip().startswith(redfin_csv.DISCLAIMER):
-                continue
-            row = {key: cell.strip() for key, cell in zip(header, cells) if key}
-            if row.get("PostalCode", "")[:5] != zip_code:
-                continue
+        for number, row in redfin_csv.data_rows(payload["text"]):
             record = redfin_row_to_reso(row)
             records.append({**{k: payload[k] for k in ("source", "entity", "fetched_at", "sha256")},
                             "record_key": record.get("ListingKey") or f"{payload['record_key'][:12]}#line{number}",
@@ -115,7 +104,7 @@ def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.D
     return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=REJECT_SCHEMA)
 
 
-def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def listing_records(decoded: pl.DataFrame, selectors=None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decoded listing payloads of any source → (one RESO JSON record per listing, rejects).
 
     listing_page: RESO/OData JSON pages (`value`); csv_export: Redfin downloads;
@@ -126,7 +115,7 @@ def listing_records(decoded: pl.DataFrame, zip_code: str, selectors=None) -> tup
 
     pages, page_rejects = explode_json_list(decoded.filter(pl.col("entity") == "listing_page"), "value", "ListingKey")
     parts, rejects = [pages], [page_rejects]
-    csv_records, csv_rejects = redfin_csv_records(decoded.filter(pl.col("entity") == "csv_export"), zip_code)
+    csv_records, csv_rejects = redfin_csv_records(decoded.filter(pl.col("entity") == "csv_export"))
     parts.append(csv_records)
     rejects.append(csv_rejects)
     pages = decoded.filter(pl.col("entity") == "mls_listing_page")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
@@ -17,11 +19,18 @@ TEXT_FIELDS = {"ListingKey", "ListingId", "StandardStatus", "UnparsedAddress", "
                "PropertyType", "PropertySubType", "PublicRemarks", "PhotoURLs"}
 
 
-def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One decoded listing record per row → (stg_listings__listings, rejected rows).
+class StagedListings(NamedTuple):
+    staged: pl.DataFrame  # stg_listings__listings
+    rejected: pl.DataFrame  # quarantine rows, each with its reason
+    out_of_scope: pl.DataFrame  # (source, record_key, PostalCode): records of another ZIP
 
-    Rejected: no ListingKey, a PostalCode other than the partition's, or a value that
-    does not parse as its type (the reason names each).
+
+def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
+    """One decoded listing record per row → staged, rejected and out-of-scope records.
+
+    Out of scope: a PostalCode of another ZIP (a portal export covers many; that ZIP's own
+    partition stages it). Rejected: no ListingKey, no PostalCode, an unknown status, or a value
+    that does not parse as its type (the reason names each).
     """
     schema = polars_schema(StgListings)
     fields = [name for name in schema if name not in LINEAGE]
@@ -33,13 +42,14 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
     record_problem = (
         pl.when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))
         .then(pl.lit("listing has no ListingKey"))
-        .when(postal != zip_code)
-        .then(pl.format("PostalCode {} is outside partition ZIP {}", pl.col("PostalCode").fill_null("missing"),
-                        pl.lit(zip_code)))
+        .when(postal.is_null() | (postal == ""))
+        .then(pl.lit("listing has no PostalCode"))
         .when(pl.col("StandardStatus").is_not_null() & standard_status(pl.col("StandardStatus")).is_null())
         .then(pl.format("StandardStatus '{}' is not a known listing status", pl.col("StandardStatus")))
         .otherwise(None)
     )
+    other_zip = decoded.filter(record_problem.is_null() & (postal != zip_code))
+    decoded = decoded.filter(record_problem.is_not_null() | (postal == zip_code))
     typed = {name: schema[name] for name in fields if name not in TEXT_FIELDS}
     parsed, bad = parse_text_columns(decoded.with_columns(record_problem.alias("record_problem")), typed)
     checked = parsed.with_columns(pl.col("record_problem").alias("reason"))
@@ -58,7 +68,8 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> tuple[pl.DataFrame, 
         normalize_apn(pl.col("ParcelNumber")).alias("ParcelNumber"),
         pl.col("sha256").alias("payload_sha256"),
     )
-    return conform(staged, StgListings), rejected
+    return StagedListings(conform(staged, StgListings), rejected,
+                          other_zip.select("source", "record_key", postal.alias("PostalCode")))
 
 
 def latest_listing_records(listings: pl.DataFrame) -> pl.DataFrame:
