@@ -25,8 +25,8 @@ test: install
 
 # The Dagster UI over the same instance the demo records its runs in.
 ui: install
-	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; mkdir -p "$$home"; \
-	  DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
+	@home="$${DAGSTER_HOME:-$${PHOENIX_DATA_DIR:-$(CURDIR)/data}/dagster_home}"; \
+	  DAGSTER_HOME="$$home" $(BIN)/phoenix-estate instance && DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
 
 # Benchmarks (not tests): collector, enrichment and whole-graph throughput against local servers.
 bench: install

@@ -1,4 +1,7 @@
-"""Raw layer: source payloads landed unchanged, before anything parses them."""
+"""Raw layer: source payloads landed unchanged, before anything parses them.
+
+The steps that call outside services sit in Dagster concurrency pools (phoenix_dagster/pools.py):
+one county collection and one listing collection at a time across every run, by default."""
 
 from functools import partial
 
@@ -7,8 +10,10 @@ import polars as pl
 
 from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.partitions import date_and_zip, partition_start_utc
+from phoenix_dagster.pools import LISTING_POOL, MARICOPA_POOL
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.resources.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import payloads_frame
@@ -24,9 +29,10 @@ class AssessorCollection(dg.Config):
     full_refresh: bool = False  # fetch every parcel's detail, however recent its last fetch
 
 
-@lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",))
+@lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",), pool=MARICOPA_POOL)
 def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection, sources: SourcesResource,
-                          control_state: ControlStateResource, lake: LakeResource) -> pl.DataFrame:
+                          control_state: ControlStateResource, lake: LakeResource,
+                          run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
     """Every assessor reply for the ZIP: all search pages (every row, every type), then one
     /parcel/{apn} detail for each wanted parcel that is new, last failed, or was last fetched
     more than MARICOPA_REFRESH_DAYS ago (every one on a full refresh). Bodies exactly as received;
@@ -62,9 +68,10 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     return payloads
 
 
-@lake_asset(records=LISTING_RECORDS, kinds=("parquet",))
+@lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=LISTING_POOL)
 def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesResource,
-                         control_state: ControlStateResource, lake: LakeResource) -> pl.DataFrame:
+                         control_state: ControlStateResource, lake: LakeResource,
+                         run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
     """Every page or file the configured listing sources returned for the ZIP, unchanged:
     RESO JSON pages (since the last ModificationTimestamp staged), MLS search and detail
     pages, CSV exports taken from the inbox. What could not be fetched is quarantined."""

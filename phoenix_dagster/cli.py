@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     evaluate = commands.add_parser("eval-extractor", help="score a listing-facts extractor on the labelled set")
     evaluate.add_argument("--extractor", choices=["rules", "llm"], default="rules")
+    commands.add_parser("instance", help="create or update the local Dagster instance: its dagster.yaml, pool limits, "
+                                         "and the slots of dead runs freed (make ui runs this first)")
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
     docs.add_argument("--write", action="store_true", help="update the reference section of README.md")
     args = parser.parse_args(argv)
@@ -118,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"phoenix-estate sql: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
                 return 2
             return 0
+        if args.command == "instance":
+            return prepare_instance(settings)
         days = _days(args, settings.first_date)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))
@@ -131,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
           f"ZIP {', '.join(zip_codes)} (assessor: {settings.assessor_source}, listings: "
           f"{', '.join(settings.listing_sources)}; data in {settings.data_dir})", flush=True)
     return run_days(settings, days, zip_codes, full_refresh=args.full_refresh)
+
+
+def prepare_instance(settings: Settings) -> int:
+    from phoenix_dagster.local_runs import local_instance
+
+    instance = local_instance(settings)
+    limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
+    print(f"Dagster instance in {settings.dagster_home}: pools "
+          + ", ".join(f"{name}={limit}" for name, limit in sorted(limits.items())))
+    return 0
 
 
 def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_refresh: bool = False) -> int:

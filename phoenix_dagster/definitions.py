@@ -25,6 +25,7 @@ from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
+from phoenix_dagster.resources.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResource, MlsHtmlResource, ResoResource,
                                                       SourcesResource)
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
@@ -109,6 +110,7 @@ def build_resources(settings: Settings) -> dict:
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
     return {
+        "run_worker": RunWorkerResource(),
         "lake": lake,
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake,

@@ -13,17 +13,27 @@ import dagster as dg
 
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
 from phoenix_dagster.partitions import partition_key
+from phoenix_dagster.pools import apply_pool_limits, free_slots_of_dead_runs, pool_limits, worker_tags
 from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
 from phoenix_dagster.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 INSTANCE_CONFIG = f"""\
-# Local instance for phoenix-estate runs and `make ui`.
-# The warehouse has one writer: the run queue starts one build_warehouse run at a time.
-run_queue:
-  tag_concurrency_limits:
-    - key: "{WAREHOUSE_WRITER_TAG}"
-      limit: 1
+# Local instance for phoenix-estate runs and `make ui` (written by phoenix-estate; delete it
+# to get the current version). The warehouse has one writer: the run queue starts one
+# build_warehouse run at a time. Steps that call outside services share concurrency pools, whose
+# limits the project sets in the instance's database at start-up (phoenix_dagster/pools.py);
+# run monitoring frees the pool slots of runs that ended without giving them back.
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: "{WAREHOUSE_WRITER_TAG}"
+        limit: 1
+  pools:
+    granularity: op
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """
@@ -46,19 +56,26 @@ class RunOutcome:
         return self.success and not self.checks_failed
 
 
+MANAGED_MARK = "# Local instance for phoenix-estate runs"
+
+
 def local_instance(settings: Settings) -> dg.DagsterInstance:
     """The Dagster instance runs are recorded in: $DAGSTER_HOME, default <data dir>/dagster_home,
     so `make ui` shows the runs this command made. Created under a lock: two commands starting
-    at the same moment must not both create its storage."""
+    at the same moment must not both create its storage. Its `dagster.yaml` is this project's
+    unless someone wrote their own (without the project's first line); the pool limits are set
+    and the slots of dead runs freed each time it is opened."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".create.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = home / "dagster.yaml"
-        if not config.exists():
+        if not config.exists() or (config.read_text().startswith(MANAGED_MARK) and config.read_text() != INSTANCE_CONFIG):
             config.write_text(INSTANCE_CONFIG)
         instance = dg.DagsterInstance.from_config(str(home))
         instance.get_runs_count()  # creates the run storage while the lock is held
+        apply_pool_limits(instance, pool_limits(settings))
+        free_slots_of_dead_runs(instance)
     return instance
 
 
@@ -103,7 +120,7 @@ def run_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, day: str,
         started = time.perf_counter()
         run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
         result = job.execute_in_process(partition_key=partition_key(day, zip_code), instance=instance,
-                                        run_config=run_config, raise_on_error=False)
+                                        run_config=run_config, raise_on_error=False, tags=worker_tags())
         outcomes.append(_outcome(zip_code, result, started))
         _report(outcomes[-1], out)
     return outcomes

@@ -73,6 +73,7 @@ class MaricopaSettings:
     rate_window_s: float = 3600.0  # the limit's window: an hour (tests use seconds)
     refresh_days: int = 30
     concurrency: int | None = None  # pinned when set; otherwise the tuning state decides
+    pool_limit: int = 1  # county-calling steps at once across every run (the `maricopa_api` pool)
     timeout_s: float = 30.0
     retry_budget: int = 200
     max_attempts: int = 5
@@ -85,6 +86,7 @@ class MaricopaSettings:
             rate_window_s=_number(env, "MARICOPA_RATE_WINDOW_S", cls.rate_window_s, float),
             refresh_days=_number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
             concurrency=_number(env, "MARICOPA_CONCURRENCY", None),
+            pool_limit=_number(env, "MARICOPA_POOL_LIMIT", cls.pool_limit),
             timeout_s=_number(env, "MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
             retry_budget=_number(env, "MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
             max_attempts=_number(env, "MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
@@ -104,6 +106,7 @@ class ListingSettings:
     mls_allowed_hosts: tuple[str, ...] = ()  # hosts besides MLS_BASE_URL's the crawler may fetch
     mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
     mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
+    pool_limit: int = 1  # listing-collection steps at once across every run (the `listing_sources` pool)
 
     @classmethod
     def from_env(cls, env) -> "ListingSettings":
@@ -117,6 +120,7 @@ class ListingSettings:
             mls_allowed_hosts=_split(env.get("MLS_ALLOWED_HOSTS", "")),
             mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
             mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
+            pool_limit=_number(env, "PHOENIX_LISTING_POOL_LIMIT", cls.pool_limit),
         )
 
 

@@ -75,7 +75,7 @@ def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFr
     rows = []
     for source in sorted(set(pages["source"].to_list())):
         mine = pages.filter(pl.col("source") == source)
-        counts = [_json_items(bytes(b or b"").decode("utf-8", "replace"), "Results") if status == 200 else None
+        counts = [_json_items(_utf8(b), "Results") if status == 200 else None
                   for b, status in zip(mine["body"], mine["http_status"])]
         offered = sum(c if c is not None else 1 for c in counts)
         kept = staged.filter(pl.col("source") == source)
@@ -102,6 +102,13 @@ def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.Dat
     return ledger(rows)
 
 
+def _utf8(body: bytes | None) -> str | None:
+    try:
+        return bytes(body or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _csv_rows(text: str) -> int:
     """Data rows of a Redfin download (streamed); 1 when it cannot be read."""
     if redfin_csv.unreadable_reason(text) is not None:
@@ -119,16 +126,18 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
         offered = unreadable = 0
         payloads = raw.filter(pl.col("source") == source)
         for payload in payloads.iter_rows(named=True):
-            text = bytes(payload["body"] or b"").decode("utf-8", "replace")
-            readable = payload["http_status"] == 200 and bool(text.strip())
-            if payload["entity"] == "listing_page":
-                count = _json_items(text, "value") if readable else None
+            text = _utf8(payload["body"])  # staging refuses a body that is not UTF-8, whole
+            readable = payload["http_status"] == 200 and bool(text and text.strip())
+            if not readable:
+                offered += 1
+            elif payload["entity"] == "listing_page":
+                count = _json_items(text, "value")
                 offered += count if count is not None else 1
                 readable = count is not None
             elif payload["entity"] == "csv_export":
                 offered += _csv_rows(text)
                 readable = redfin_csv.unreadable_reason(text) is None
-            elif payload["entity"] == "mls_listing_page" or not readable:
+            elif payload["entity"] == "mls_listing_page":
                 offered += 1
             unreadable += not readable
         of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731

@@ -1,0 +1,79 @@
+"""Dagster concurrency pools: limits on steps that share an outside service, across every run
+of the instance (the CLI's, the schedule's, the UI's).
+
+A pool's limit lives in the instance's database, not in `dagster.yaml`, so the project sets
+it when it opens the instance (`apply_pool_limits`, from `local_instance` and `phoenix-estate
+instance`). A run that dies without ending (SIGKILL, a lost machine) keeps the slots it
+claimed; `free_slots_of_dead_runs` ends such runs as failed and frees their slots. It is
+called when a run starts (by the `run_worker` resource) and when the CLI opens the instance;
+Dagster's run monitoring (`free_slots_after_run_end_seconds` in `dagster.yaml`) frees the
+slots of runs that ended but did not release them.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import dagster as dg
+import psutil
+
+MARICOPA_POOL = "maricopa_api"  # every step that calls the county
+LISTING_POOL = "listing_sources"  # every step that calls the configured listing sites and feeds
+
+PID_TAG, HOST_TAG, STARTED_TAG = "phoenix/worker_pid", "phoenix/worker_host", "phoenix/worker_started"
+
+
+def pool_limits(settings) -> dict[str, int]:
+    """The limits this deployment sets (MARICOPA_POOL_LIMIT, PHOENIX_LISTING_POOL_LIMIT)."""
+    return {MARICOPA_POOL: settings.maricopa.pool_limit, LISTING_POOL: settings.listings.pool_limit}
+
+
+def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:
+    """Set each pool's limit in the instance's database; returns the limits now in force."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return {}
+    current = {pool.name: pool.limit for pool in storage.get_pool_limits()}
+    for pool, limit in limits.items():
+        if current.get(pool) != limit:
+            storage.set_concurrency_slots(pool, limit)
+    return {pool.name: pool.limit for pool in storage.get_pool_limits() if pool.name in limits}
+
+
+def worker_tags() -> dict[str, str]:
+    """Tags naming this process as a run's worker, so a later run can tell whether it is alive."""
+    me = psutil.Process()
+    return {PID_TAG: str(me.pid), HOST_TAG: socket.gethostname(), STARTED_TAG: f"{me.create_time():.2f}"}
+
+
+def worker_is_gone(tags: dict[str, str]) -> bool:
+    """True when the run's worker process ran on this machine and no longer exists (the same pid
+    with another start time is another process). A worker on another machine is not judged."""
+    if tags.get(HOST_TAG) != socket.gethostname() or PID_TAG not in tags:
+        return False
+    try:
+        process = psutil.Process(int(tags[PID_TAG]))
+        return f"{process.create_time():.2f}" != tags.get(STARTED_TAG)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def free_slots_of_dead_runs(instance: dg.DagsterInstance, *, except_run: str | None = None) -> dict[str, str]:
+    """Runs that hold pool slots although their worker is gone, or that have already ended: their
+    slots are freed, and a run still marked in progress is ended as failed. Returns
+    {run id: what was done}."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return {}
+    freed = {}
+    for run_id in storage.get_concurrency_run_ids() - {except_run}:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
+            freed[run_id] = "ended; its slots freed"
+        elif worker_is_gone(run.tags):
+            instance.report_run_failed(run, f"run worker (pid {run.tags[PID_TAG]}) is gone: killed or lost; "
+                                            "its pool slots were freed by a later run")
+            storage.free_concurrency_slots_for_run(run_id)
+            freed[run_id] = "worker gone; marked failed, its slots freed"
+    return freed

@@ -1,0 +1,110 @@
+"""Concurrency pools on a real instance (SQLite storage under DAGSTER_HOME, as `make ui` uses):
+the project sets their limits at start-up, two runs started together take turns on the county,
+and a run killed with SIGKILL does not keep its slot."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import dagster as dg
+import pytest
+
+from phoenix_dagster.local_runs import local_instance
+from phoenix_dagster.pools import (LISTING_POOL, MARICOPA_POOL, PID_TAG, apply_pool_limits, free_slots_of_dead_runs,
+                                   worker_is_gone, worker_tags)
+from phoenix_dagster.settings import SAMPLE_DIR, Settings
+from servers.maricopa import MaricopaContractServer, delay
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "pool-test-token"
+DAY = "2026-11-28"
+
+
+def env_for(data_dir, server, **extra) -> dict:
+    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
+           "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
+           "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "2", "OLLAMA_HOST": "http://127.0.0.1:9",
+           **extra}
+    env.pop("MONGODB_URI", None)
+    return env
+
+
+def start(env: dict, zip_code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_pool_limits_are_set_in_the_instance_database_at_start_up(tmp_path):
+    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "MARICOPA_POOL_LIMIT": "2"})
+    instance = local_instance(settings)
+    limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
+    assert limits == {MARICOPA_POOL: 2, LISTING_POOL: 1}
+    assert apply_pool_limits(instance, {MARICOPA_POOL: 1}) == {MARICOPA_POOL: 1}  # a changed setting is applied
+    assert "concurrency" in (settings.dagster_home / "dagster.yaml").read_text()
+
+
+def test_a_worker_is_gone_only_when_its_process_is(tmp_path):
+    assert not worker_is_gone(worker_tags())  # this process
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert worker_is_gone({**worker_tags(), PID_TAG: str(child.pid)})
+    assert not worker_is_gone({**worker_tags(), "phoenix/worker_host": "another-machine"})  # not judged from here
+
+
+def zip_of_request(server: MaricopaContractServer, path: str) -> str:
+    if path.startswith("/search"):
+        return parse_qs(urlsplit(path).query)["q"][0]
+    apn = path.rsplit("/", 1)[-1]
+    return next(z for z, rows in server.search_rows.items() if any(r["APN"].replace("-", "") == apn for r in rows))
+
+
+def test_two_runs_started_together_take_turns_on_the_county(tmp_path):
+    with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
+        for apn in server.parcels:
+            server.fail(f"/parcel/{apn}", delay(0.005))
+        env = env_for(tmp_path, server, MARICOPA_POOL_LIMIT="1")  # with 2 the spans overlap (checked)
+        runs = [start(env, z) for z in ("85031", "85033")]  # one data dir, one instance
+        outputs = [run.communicate(timeout=400)[0] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], outputs
+        seen = list(server.seen)
+    spans = {}
+    for request in seen:
+        zip_code = zip_of_request(server, request.path)
+        first, last = spans.get(zip_code, (request.at, request.at))
+        spans[zip_code] = (min(first, request.at), max(last, request.at))
+    assert set(spans) == {"85031", "85033"}
+    (a_start, a_end), (b_start, b_end) = sorted(spans.values())
+    assert a_end < b_start, spans  # the pool's one slot: the second collection began after the first ended
+    expected = {z: sum(1 for r in seen if zip_of_request(server, r.path) == z) for z in spans}
+    assert all(count > 100 for count in expected.values())  # each really collected its ZIP
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    assert not instance.event_log_storage.get_concurrency_run_ids()  # every slot given back
+
+
+def test_a_run_killed_holding_the_county_slot_does_not_keep_it(tmp_path):
+    with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
+        for apn in server.parcels:
+            server.fail(f"/parcel/{apn}", delay(0.05))
+        env = env_for(tmp_path, server)
+        killed = start(env, "85031")
+        deadline = time.monotonic() + 120
+        while len(server.requests_to("/parcel/")) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+        instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+        [held_by] = instance.event_log_storage.get_concurrency_run_ids()  # the dead run still holds the slot
+        assert instance.get_run_by_id(held_by).status == dg.DagsterRunStatus.STARTED
+        for apn in server.parcels:
+            server.faults.pop(f"/parcel/{apn}", None)
+        again = start(env, "85033")  # would wait forever for the slot if nobody freed it
+        output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    dead = instance.get_run_by_id(held_by)
+    assert dead.status == dg.DagsterRunStatus.FAILURE
+    assert not instance.event_log_storage.get_concurrency_run_ids()
+    assert free_slots_of_dead_runs(instance) == {}  # nothing left to free
