@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml requirements.lock
 demo: install
 	$(BIN)/phoenix-estate run
 
-# The whole test suite.
+# The whole test suite, on two workers (pytest-xdist; each test has its own data dir and ports).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 # The Dagster UI over the same instance the demo records its runs in.
 ui: install

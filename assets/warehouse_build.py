@@ -34,16 +34,22 @@ def table_metadata(table: str) -> dict:
     return metadata
 
 
+# Control tables written by an asset. batch_tuning is still written by the tuning sensor itself.
+CONTROL_WRITERS = {"alerts": [dg.AssetKey("alert_deliveries")]}
+
+
 def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> list[dg.AssetKey]:
-    """The assets a model reads: lake tables by name, bookkeeping tables by their writers, other
-    models and seeds by key. Control tables are written by sensors, not assets."""
+    """The assets a model reads: lake tables by name, bookkeeping tables by their writers, control
+    tables by the asset that writes them, other models and seeds by key."""
     keys: set[dg.AssetKey] = set()
     for schema, name in model.upstream:
         if schema == "lake":
             keys.add(dg.AssetKey(name))
         elif schema == "bookkeeping":
             keys.update(writers.get(name, []))
-        elif schema != "control":
+        elif schema == "control":
+            keys.update(CONTROL_WRITERS.get(name, []))
+        else:
             keys.add(dg.AssetKey([schema, name]))
     return sorted(keys, key=lambda key: key.to_user_string())
 

@@ -13,9 +13,11 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets import enriched, intermediate, partition_rollups, raw, serving, staging, warehouse_build
+from assets import (alert_delivery, enriched, intermediate, partition_rollups, raw, retention, serving, staging,
+                    warehouse_build)
 from phoenix_dagster.bookkeeping import recorded_tables
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
+from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS,
+                                      WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check,
                                               sources_delivered_check, unique_grain_check, warehouse_schema_check)
 from phoenix_dagster.partitions import daily_zip_partitions
@@ -29,7 +31,7 @@ from phoenix_dagster.resources.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResource, MlsHtmlResource, ResoResource,
                                                       SourcesResource)
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
-from phoenix_dagster.schedules import build_schedules
+from phoenix_dagster.schedules import build_schedules, retention_schedule
 from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
 from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics, warehouse_after_partitions
 from phoenix_dagster.settings import SQL_DIR, Settings
@@ -162,14 +164,21 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         tags={WAREHOUSE_WRITER_TAG: "true"},
         description="Build the warehouse from the lake (SQL models, ops rollups, checks), serve MongoDB and "
                     "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.")
+    deliver_alerts = dg.define_asset_job(
+        DELIVER_ALERTS, selection=[alert_delivery.alert_deliveries], executor_def=dg.in_process_executor,
+        description="Send the alerts the alert sensor found to the channels that still owe them, and record it.")
+    raw_retention = retention.raw_body_retention_asset(settings.raw_retention_days)
+    compact_raw_bodies = dg.define_asset_job(
+        COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
+        description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
-        assets=[*lake, *warehouse, *served],
+        assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, raw_retention],
         asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()]
         + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
         + [sources_delivered_check("stg_listings__listings", "raw_listing_payloads", settings.optional_sources)]
         + warehouse_checks,
-        jobs=[daily_refresh, build_warehouse],
-        schedules=build_schedules(daily_refresh, settings.zip_codes),
+        jobs=[daily_refresh, build_warehouse, deliver_alerts, compact_raw_bodies],
+        schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],
         resources={**build_resources(settings), **resource_overrides},
         executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process

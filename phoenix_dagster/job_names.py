@@ -3,3 +3,5 @@
 DAILY_REFRESH = "daily_refresh"  # one run per day × ZIP partition; writes the lake only
 BUILD_WAREHOUSE = "build_warehouse"  # the warehouse's only writer; once after the day's partitions
 WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue starts one run with this tag at a time
+DELIVER_ALERTS = "deliver_alerts"  # the small run the alert sensor requests: sends what is owed, records it
+COMPACT_RAW_BODIES = "compact_raw_bodies"  # daily: raw county bodies past the retention lose owners' names

@@ -32,3 +32,10 @@ def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefiniti
                                 run_config=FULL_REFRESH_CONFIG, tags={"phoenix/refresh": "full"})
 
     return [daily_refresh_schedule, weekly_full_assessor_refresh]
+
+
+def retention_schedule(job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="compact_raw_bodies_daily", job=job, cron_schedule="30 4 * * *", execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="04:30 in Phoenix: raw county replies older than PHOENIX_RAW_RETENTION_DAYS lose owners' names.")

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.alerts import find_alerts
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -58,9 +58,11 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
     return failed
 
 
-@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Failed checks, quality below fair (POOR), stale data and budget thresholds: one alert per "
-                        "condition per day, to the Dagster log and to the configured webhook and e-mail."))
+@dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Failed checks, quality below fair (POOR) or without data, stale data and budget thresholds: "
+                        "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
+                        "alerts some configured channel (log, webhook, e-mail) has not taken yet, so a channel that "
+                        "failed is retried next tick, and previewing a tick sends nothing."))
 def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
                               control_state: ControlStateResource, quality_targets: QualityTargetsResource,
                               alert_channels: AlertChannelsResource):
@@ -79,16 +81,13 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     due = [(a, missing) for a, missing in due if missing]
     if not due:
         return dg.SkipReason(f"{len(alerts)} condition(s), all delivered already today" if alerts else "all clear")
-    rows = []
-    for alert, missing in due:
-        took = alert_channels.deliver(alert, day, context.log, channels=missing)
-        rows.append({"day": day, "condition": alert.condition, "severity": alert.severity, "message": alert.message,
-                     "channels": sorted(set(delivered.get(alert.condition, [])) | set(took)),
-                     "sent_at": datetime.now(timezone.utc)})
-    control_state.record_alerts(pl.DataFrame(rows))
-    pending = sum(1 for row in rows if set(wanted) - set(row["channels"]))
-    return dg.SkipReason(f"delivered {len(rows)} alert(s): {', '.join(r['condition'] for r in rows)}"
-                         + (f"; {pending} still undelivered on some channel, retried next tick" if pending else ""))
+    in_flight = context.instance.get_runs_count(dg.RunsFilter(job_name=DELIVER_ALERTS, statuses=IN_FLIGHT))
+    if in_flight:
+        return dg.SkipReason(f"{len(due)} alert(s) owed; a {DELIVER_ALERTS} run is already queued or running")
+    owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
+            for a, missing in due]
+    return dg.RunRequest(run_config={"ops": {"alert_deliveries": {"config": {"day": day.isoformat(), "alerts": owed}}}},
+                         tags={"phoenix/alerts": str(len(owed))})
 
 
 RUN_METRICS = dg.AssetKey("run_metrics")

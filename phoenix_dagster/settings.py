@@ -181,6 +181,7 @@ class Settings:
     mongodb_database: str = "phoenix_real_estate"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
+    raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
@@ -233,6 +234,7 @@ class Settings:
             mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
             max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
+            raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
             secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
             maricopa=MaricopaSettings.from_env(env),
             listings=ListingSettings.from_env(env),

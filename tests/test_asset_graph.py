@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.unit
@@ -20,7 +20,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 # The default deployment, whatever this shell's environment says.
 defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(PROJECT_ROOT / "data")}))
 GROUPS = {"lake_raw", "lake_staging", "lake_intermediate", "lake_enriched", "lake_rollups", "warehouse_staging",
-          "warehouse_intermediate", "warehouse_marts", "warehouse_ops", "serving"}
+          "warehouse_intermediate", "warehouse_marts", "warehouse_ops", "serving", "operations"}
 
 
 def graph_snapshot() -> dict:
@@ -47,7 +47,7 @@ def test_asset_graph_matches_snapshot():
     assert current == json.loads(SNAPSHOT.read_text())
 
 
-def test_every_asset_is_described_and_in_a_lake_warehouse_or_serving_group():
+def test_every_asset_is_described_and_in_a_lake_warehouse_serving_or_operations_group():
     for key, node in graph_snapshot().items():
         assert node["has_description"], key
         assert node["group"] in GROUPS, key
@@ -57,7 +57,11 @@ def test_every_asset_is_described_and_in_a_lake_warehouse_or_serving_group():
 def test_partitions_write_the_lake_and_one_job_builds_the_warehouse():
     partitioned = defs.resolve_job_def(DAILY_REFRESH).asset_layer.executable_asset_keys
     build = defs.resolve_job_def(BUILD_WAREHOUSE).asset_layer.executable_asset_keys
-    assert not partitioned & build and len(partitioned | build) == len(graph_snapshot())
+    alerts = defs.resolve_job_def(DELIVER_ALERTS).asset_layer.executable_asset_keys
+    upkeep = defs.resolve_job_def(COMPACT_RAW_BODIES).asset_layer.executable_asset_keys
+    assert alerts == {dg.AssetKey("alert_deliveries")} and "alert_deliveries" in graph_snapshot()["ops/alerts"]["deps"]
+    assert upkeep == {dg.AssetKey("raw_body_retention")}
+    assert not partitioned & build and len(partitioned | build | alerts | upkeep) == len(graph_snapshot())
     groups = {key: node["group"] for key, node in graph_snapshot().items()}
     assert {groups[k.to_user_string()] for k in partitioned} == {g for g in GROUPS if g.startswith("lake_")}
     assert defs.resolve_job_def(BUILD_WAREHOUSE).tags["phoenix/warehouse-writer"] == "true"

@@ -20,6 +20,7 @@ from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
+from assets.alert_delivery import alert_deliveries
 from phoenix_dagster.sensors import quality_and_budget_alerts
 from phoenix_dagster.settings import SQL_DIR
 from phoenix_dagster.sql_project import build_model, discover_models, write_seed
@@ -181,6 +182,19 @@ def published_warehouse(tmp_path, quality: pl.DataFrame) -> PublishedWarehouseRe
     return warehouse
 
 
+def tick(resources: dict, instance: dg.DagsterInstance | None = None):
+    """One evaluation of the alert sensor, then the delivery run it requested (if any), as the
+    daemon would launch it. Returns (the evaluation's result, the run's result or None)."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        decided = quality_and_budget_alerts(context)
+    if not isinstance(decided, dg.RunRequest):
+        return decided, None
+    run = dg.materialize([alert_deliveries], instance=instance, run_config=decided.run_config, raise_on_error=False,
+                         resources={k: resources[k] for k in ("alert_channels", "control_state")})
+    return decided, run
+
+
 def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
     today = datetime.now(ZoneInfo("America/Phoenix")).date()  # the sensor's day
     quality = pl.DataFrame([quality_row(date=today, status="POOR", overall_score=0.5),
@@ -191,9 +205,11 @@ def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
     resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
                  "quality_targets": QualityTargetsResource(freshness_target_hours=24),
                  "alert_channels": AlertChannelsResource(webhook_url=hook.url)}
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
+        preview = quality_and_budget_alerts(context)  # an evaluation alone (the UI's preview) sends nothing
+    assert isinstance(preview, dg.RunRequest) and hook.received == [] and control.read("alerts").is_empty()
     for _ in range(2):  # two ticks, same conditions
-        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
-            quality_and_budget_alerts(context)
+        tick(resources)
     assert sorted(a["condition"] for a in hook.received) == ["quality:85031:listing:reso", "stale:85035:listing:reso"]
     sent = control.read("alerts").sort("condition")
     assert sent["channels"].to_list() == [["log", "webhook"], ["log", "webhook"]]
@@ -241,17 +257,18 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
                                          email_from="platform@example.org", email_to=["ops@example.org"])
         resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
                      "quality_targets": QualityTargetsResource(freshness_target_hours=24), "alert_channels": channels}
-        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
-            first = quality_and_budget_alerts(context)
-        assert "1 still undelivered" in first.skip_message
+        request, first = tick(resources)
+        assert not first.success  # the delivery run fails, naming what is still owed
+        [failure] = [e for e in first.all_events if e.is_step_failure]
+        assert "quality:85031:listing:reso → webhook" in failure.step_failure_data.user_failure_data.description
         assert control.alerts_delivered(today) == {"quality:85031:listing:reso": ["email", "log"]}
         assert len(smtp.messages) == 1 and "Subject: [phoenix-estate WARNING] quality:85031:listing:reso" in smtp.messages[0]
         revived = Webhook()  # the webhook is back (on another port: point the channel at it)
         channels = AlertChannelsResource(webhook_url=revived.url, smtp_host="127.0.0.1", smtp_port=smtp.port,
                                          email_from="platform@example.org", email_to=["ops@example.org"])
-        with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
-                                     resources={**resources, "alert_channels": channels}) as context:
-            quality_and_budget_alerts(context)
+        request, second = tick({**resources, "alert_channels": channels})
+        assert second.success and request.run_config["ops"]["alert_deliveries"]["config"]["alerts"][0]["channels"] == [
+            "webhook"]  # only what was still owed
         assert [a["condition"] for a in revived.received] == ["quality:85031:listing:reso"]
         assert len(smtp.messages) == 1  # e-mail was delivered already: not sent twice
         revived.server.shutdown()

@@ -167,8 +167,9 @@ def test_the_rate_limit_holds_across_concurrent_requests():
         elapsed = time.monotonic() - started
     arrivals = sorted(r.at for r in server.seen)
     assert len(arrivals) == 42
-    # any window (less 20 ms for thread scheduling between the grant and the arrival) holds ≤ limit
-    worst = max(sum(1 for t in arrivals if start <= t < start + window - 0.02) for start in arrivals)
+    # any window (less 100 ms for scheduling between the grant and the arrival: the suite runs two
+    # workers on two cores) holds ≤ limit; unlimited, all 42 arrive within a few ms
+    worst = max(sum(1 for t in arrivals if start <= t < start + window - 0.1) for start in arrivals)
     assert worst <= limit
     assert elapsed >= (42 / limit - 1) * window * 0.95
 
@@ -231,7 +232,7 @@ def test_two_processes_stay_under_the_county_limit_combined(tmp_path):
         assert [run.wait(timeout=120) for run in runs] == [0, 0]
     starts = sorted(r.at for r in server.seen)
     assert len(starts) == 2 * (1 + 25)  # a search page and 25 details each
-    # any window (less 50 ms for scheduling between the grant and the arrival) holds ≤ limit
-    busiest = max(sum(1 for t in starts if s <= t < s + window - 0.05) for s in starts)
+    # any window (less 150 ms for scheduling between the grant and the arrival) holds ≤ limit
+    busiest = max(sum(1 for t in starts if s <= t < s + window - 0.15) for s in starts)
     assert busiest <= limit, busiest
     assert starts[-1] - starts[0] >= (len(starts) / limit - 1) * window * 0.9  # they really waited for each other

@@ -53,6 +53,15 @@ class LakeResource(dg.ConfigurableResource):
             raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code} (no {path})")
         return pl.read_parquet(path)
 
+    def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:
+        """(ZIP, day) of every partition of the asset written for a day before `before`."""
+        found = []
+        for path in sorted((Path(self.base_dir) / asset_name).glob("zip=*/date=*/data.parquet")):
+            zip_code, day = path.parent.parent.name[4:], path.parent.name[5:]
+            if day < before:
+                found.append((zip_code, day))
+        return found
+
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
                 columns: list[str] | None = None) -> pl.DataFrame | None:
         """The ZIP's partitions of an asset with day < `before` and/or ≤ `through`, stacked

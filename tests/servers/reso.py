@@ -4,7 +4,8 @@ gt …``), ``$orderby=ModificationTimestamp``, ``$top`` and ``$skip``; pages lin
 ``@odata.nextLink``; ``Authorization: Bearer <token>`` or 401.
 
 ``next_link_host`` makes the server hand out nextLinks to another host (which the client
-must refuse); ``fail_statuses`` answers the next requests with those statuses first.
+must refuse); ``fail_statuses`` answers the next requests with those statuses first;
+``scenario`` switches every page to a way real feeds go wrong (see SCENARIOS).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from servers.loopback import LoopbackServer, QuietHandler
 FILTER = re.compile(r"PostalCode eq '(?P<zip>\d{5})'(?: and ModificationTimestamp gt (?P<since>[0-9T:\-Z.]+))?$")
 
 
+# scenario → what every /Property page answers instead of the listings (code, body, content type),
+# or a change to the page's listings. "ok" is the contract.
+SCENARIOS = ("ok", "no_listings", "no_value", "empty_body", "html_error", "marker_in_remarks", "odd_records")
+
+
 class ResoContractServer(LoopbackServer):
     url_path = "/reso/odata"
+    scenario = "ok"
 
     def __init__(self, listings: list[dict], token: str = "reso-token"):
         self.listings, self.token = listings, token
@@ -61,7 +68,23 @@ class _Handler(QuietHandler):
             return self._send(failing, {"error": {"code": str(failing)}}, {"Retry-After": "0"} if failing == 429 else {})
         if parts.path != "/reso/odata/Property":
             return self._send(404, {"error": {"code": "404"}})
-        self._send(*self.owner.page(query))
+        code, document = self.owner.page(query)
+        scenario = self.owner.scenario
+        if scenario == "empty_body":
+            return self.reply(200, b"", "application/json")
+        if scenario == "html_error":
+            return self.reply(200, b"<html><body>Service temporarily unavailable</body></html>", "text/html")
+        if code == 200 and scenario == "no_value":
+            document = {"@odata.context": document["@odata.context"]}
+        elif code == 200 and scenario == "no_listings":
+            document = {**document, "value": []}
+        elif code == 200 and scenario == "marker_in_remarks" and document["value"]:
+            first = {**document["value"][0], "PublicRemarks": "Seller says: Requested content was not found."}
+            document = {**document, "value": [first, *document["value"][1:]]}
+        elif code == 200 and scenario == "odd_records" and document["value"]:
+            first = {**document["value"][0], "ListPrice": {"amount": 1}}
+            document = {**document, "value": [first, "not a listing", *document["value"][1:]]}
+        self._send(code, document)
 
     def _send(self, code: int, document: dict, headers: dict | None = None) -> None:
         self.reply(code, json.dumps(document).encode(), "application/json; odata.metadata=minimal", headers)

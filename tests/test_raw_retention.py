@@ -1,0 +1,75 @@
+"""Raw-body retention: county replies older than the retention lose owners' names and mailing
+addresses, keep everything staging reads (the kind of owner included), and recent ones are
+untouched."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from phoenix_dagster.partitions import partition_key, today_in_phoenix
+from phoenix_dagster.resources.source_clients import SourcesResource
+from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
+from phoenix_dagster.transforms.retention import compact_body
+from platform_harness import make_platform
+from test_personal_data import NAME, sample_with_a_planted_owner
+
+ZIP = "85031"
+
+
+@pytest.mark.unit
+def test_a_compacted_body_keeps_the_kind_of_owner_and_nothing_that_names_anyone():
+    body = (b'{"APN": "10306005", "Owner": {"Ownership": "SMITH FAMILY TRUST", "MailingAddress": "9 ELM ST", '
+            b'"SalePrice": "250000"}, "LotSize": "6534"}')
+    compacted = compact_body(body)
+    assert compacted == (b'{"APN": "10306005", "Owner": {"Ownership": "(withheld: trust)", "MailingAddress": '
+                         b'"(withheld)", "SalePrice": "250000"}, "LotSize": "6534"}')
+    assert compact_body(compacted) == compacted  # twice changes nothing
+    assert compact_body(b'{"APN": "1", "Owner": {"Ownership": "JANE D') == (
+        b'{"APN": "1", "Owner": {"Ownership": "(withheld: individual)"')  # a truncated reply too
+    assert compact_body(b'\xff{"Ownership": "ACME LLC"}') == b'\xff{"Ownership": "(withheld: company)"}'
+
+
+@pytest.mark.unit
+def test_the_python_and_polars_owner_types_agree():
+    names = ["JOHN Q PUBLIC", "SMITH FAMILY TRUST", "DOE JANE TR", "ACME HOMES LLC", "CITY OF PHOENIX",
+             "MARICOPA COUNTY", "OPENDOOR PROPERTY J LLC", "(withheld: trust)", "(WITHHELD: COMPANY)", None, "",
+             "(withheld)", "TRUSTY HOLDINGS"]
+    polars = pl.DataFrame({"name": names}).select(owner_type(pl.col("name")).alias("kind"))["kind"].to_list()
+    assert polars == [owner_type_of(name) for name in names]
+
+
+@pytest.mark.integration
+def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner_types(tmp_path):
+    sample, apn = sample_with_a_planted_owner(tmp_path)
+    platform = make_platform(tmp_path / "data", env={"PHOENIX_RAW_RETENTION_DAYS": "90"},
+                             sources=SourcesResource(sample_dir=str(sample)))
+    old = (date.fromisoformat(today_in_phoenix()) - timedelta(days=120)).isoformat()
+    recent = (date.fromisoformat(today_in_phoenix()) - timedelta(days=10)).isoformat()
+    for day in (old, recent):
+        [outcome] = platform.run(day, [ZIP], build=False)
+        assert outcome.ok
+    lake = platform.defs.resources["lake"]
+    raw = lambda day: lake.read("raw_assessor_payloads", day, ZIP)  # noqa: E731
+    staged_before = lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
+    bodies_before = raw(old)["body"].to_list()
+    assert any(NAME.encode() in body for body in bodies_before)
+
+    job = platform.defs.resolve_job_def("compact_raw_bodies")
+    first = job.execute_in_process(instance=platform.instance)
+    metadata = first.asset_materializations_for_node("raw_body_retention")[0].metadata
+    assert metadata["partitions_checked"].value == 1 and metadata["partitions_rewritten"].value == 1
+
+    assert not any(NAME.encode() in body for body in raw(old)["body"].to_list())  # gone past the retention
+    assert any(NAME.encode() in body for body in raw(recent)["body"].to_list())  # kept within it
+    assert raw(old)["sha256"].to_list() == lake.read("raw_assessor_payloads", old, ZIP)["sha256"].to_list()
+    again = job.execute_in_process(instance=platform.instance)  # idempotent: nothing left to compact
+    assert again.asset_materializations_for_node("raw_body_retention")[0].metadata["partitions_rewritten"].value == 0
+
+    restaged = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
+        partition_key=partition_key(old, ZIP), instance=platform.instance,
+        asset_selection=[dg.AssetKey("stg_assessor__parcels")])
+    assert restaged.success
+    staged_after = lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
+    assert staged_after.equals(staged_before) and "trust" in staged_after["OwnerType"].to_list()

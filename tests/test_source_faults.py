@@ -1,0 +1,155 @@
+"""Every way a source fails, one table: a partition run against the county's and the RESO feed's
+contract servers on 127.0.0.1, each switched to one scenario. For each: the run's outcome
+(pass, warn, fail), the records staged, the quarantine reasons, and the law — records offered =
+staged + unchanged + out of scope + not found + quarantined + duplicates — for every source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+import pytest
+
+from phoenix_dagster.settings import SAMPLE_DIR
+from phoenix_dagster.transforms.ledger import TERMS
+from listing_fixtures import sample_listings
+from platform_harness import DAY, make_platform
+from servers.maricopa import MALFORMED, TRUNCATE, MaricopaContractServer, status
+from servers.reso import ResoContractServer
+
+pytestmark = pytest.mark.integration
+
+ZIP = "85031"
+TOKEN = "fault-token"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    outcome: str  # pass | warn | fail
+    staged: dict[str, int | str]  # staging asset → rows staged (an int), or ">N"
+    reasons: tuple[str, ...] = ()  # substrings each found among the quarantine reasons
+    error: str = ""  # for a failed run: a substring of what it says
+    env: dict = field(default_factory=dict)
+
+
+COUNTY = {  # assessor: the county's contract server; listings: the embedded sample
+    "county parcel answers an error object": Scenario(
+        "pass", {"stg_assessor__parcels": ">200"}, ("parcel reply has no APN (not a parcel)",)),
+    "county parcel reply cut off mid-body": Scenario(
+        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON (truncated or malformed)",)),
+    "county parcel 503 on every attempt": Scenario(
+        "pass", {"stg_assessor__parcels": ">200"}, ("HTTP 503 reply",)),
+    "county search row is not a record": Scenario(
+        "pass", {"stg_assessor__search_results": ">250"}, ("search row has no usable APN",)),
+    "county search answers TOTAL 0": Scenario(
+        "fail", {}, error="answered TOTAL: 0 (no parcels)"),
+    "county refuses the token": Scenario(
+        "fail", {}, error="MARICOPA_API_TOKEN"),
+}
+RESO = {  # assessor: the embedded sample; listings: the RESO feed's contract server
+    "reso ok": Scenario("pass", {"stg_listings__listings": ">60"}),
+    "reso no listings in the ZIP (value [])": Scenario("pass", {"stg_listings__listings": 0}),
+    "reso remark contains the county's not-found text": Scenario("pass", {"stg_listings__listings": ">60"}),
+    "reso page without value": Scenario(
+        "fail", {"stg_listings__listings": 0}, ("not a page of records: no `value` array",), error="delivered nothing"),
+    "reso empty 200 body": Scenario(
+        "fail", {"stg_listings__listings": 0}, ("empty body (HTTP 200)",), error="delivered nothing"),
+    "reso answers an HTML error page": Scenario(
+        "fail", {"stg_listings__listings": 0}, ("invalid JSON",), error="delivered nothing"),
+    "reso wrong URL (404)": Scenario(
+        "fail", {"stg_listings__listings": 0}, ("HTTP 404 reply",), error="delivered nothing"),
+    "reso wrong URL (404), source optional": Scenario(
+        "warn", {"stg_listings__listings": 0}, ("HTTP 404 reply",), env={"PHOENIX_OPTIONAL_SOURCES": "reso"}),
+    "reso odd records among good ones": Scenario(
+        "pass", {"stg_listings__listings": ">60"}, ("ListPrice", "element 1 of `value` is a str, not a record")),
+}
+RESO_SCENARIO = {"reso ok": "ok", "reso no listings in the ZIP (value [])": "no_listings",
+                 "reso remark contains the county's not-found text": "marker_in_remarks",
+                 "reso page without value": "no_value", "reso empty 200 body": "empty_body",
+                 "reso answers an HTML error page": "html_error", "reso odd records among good ones": "odd_records"}
+
+
+def county_server(name: str) -> MaricopaContractServer:
+    server = MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN)
+    apn = next(iter(r["APN"] for r in server.search_rows[ZIP])).replace("-", "")
+    if name == "county parcel answers an error object":
+        server.parcels[apn] = (200, b'{"Error": "Service temporarily unavailable"}')
+    elif name == "county parcel reply cut off mid-body":
+        server.fail(f"/parcel/{apn}", *[TRUNCATE] * 5, MALFORMED)
+    elif name == "county parcel 503 on every attempt":
+        server.fail(f"/parcel/{apn}", *[status(503, b"down")] * 10)
+    elif name == "county search row is not a record":
+        server.search_rows[ZIP] = ["not a record", *server.search_rows[ZIP]]
+    elif name == "county search answers TOTAL 0":
+        server.search_rows[ZIP] = []
+    elif name == "county refuses the token":
+        server.token = "another-token"
+    return server
+
+
+def run_partition(tmp_path, env: dict):
+    platform = make_platform(tmp_path / "data", env={"MARICOPA_MAX_ATTEMPTS": "2", "MARICOPA_RATE_LIMIT_PER_HOUR":
+                                                     "1000000", "MARICOPA_CONCURRENCY": "4", **env})
+    [outcome] = platform.run(DAY, [ZIP], build=False)
+    return platform, outcome
+
+
+def judge(platform, outcome, scenario: Scenario) -> None:
+    lake = platform.settings.lake_dir
+    failed = _failed_checks(platform, outcome)  # (check, severity, description)
+    if scenario.outcome == "fail":
+        assert not outcome.ok, "expected a failed run"
+        said = " ".join([outcome.error or "", *(description for _, _, description in failed)])
+        assert scenario.error in said, said
+    elif scenario.outcome == "warn":
+        assert outcome.success and failed and {severity for _, severity, _ in failed} == {"WARN"}, failed
+    else:
+        assert outcome.ok, (outcome.error, failed)
+    for asset, expected in scenario.staged.items():
+        path = lake / asset / f"zip={ZIP}" / f"date={DAY}" / "data.parquet"
+        rows = pl.read_parquet(path).height if path.exists() else 0
+        assert rows > int(expected[1:]) if isinstance(expected, str) else rows == expected, (asset, rows)
+    quarantine = platform.defs.resources["lake"].scan_bookkeeping("quarantine")
+    reasons = quarantine.collect()["reason"].to_list() if quarantine is not None else []
+    for wanted in scenario.reasons:
+        assert any(wanted in reason for reason in reasons), (wanted, sorted(set(reasons))[:10])
+    ledger = platform.defs.resources["lake"].scan_bookkeeping("record_ledger")
+    if ledger is not None:  # the law, wherever staging ran
+        entries = ledger.collect()
+        assert entries.height and (entries["offered"] == entries.select(pl.sum_horizontal(*TERMS))
+                                   .to_series()).all(), entries.to_dicts()
+    elif scenario.outcome != "fail":
+        pytest.fail("staging never ran")
+
+
+def _failed_checks(platform, outcome) -> list[tuple[str, str, str]]:
+    """The run's failed check evaluations: (asset:check, severity, description)."""
+    failed = []
+    for record in platform.instance.get_records_for_run(outcome.run_id).records:
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                failed.append((f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                               evaluation.severity.value, evaluation.description or ""))
+    return failed
+
+
+@pytest.mark.parametrize("name", sorted(COUNTY))
+def test_county_faults(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN)  # secrets reach resources through EnvVar only
+    with county_server(name) as server:
+        platform, outcome = run_partition(tmp_path, {
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN})
+    judge(platform, outcome, COUNTY[name])
+
+
+@pytest.mark.parametrize("name", sorted(RESO))
+def test_reso_faults(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("RESO_API_TOKEN", "reso-token")
+    with ResoContractServer(sample_listings(ZIP)) as server:
+        server.scenario = RESO_SCENARIO.get(name, "ok")
+        url = server.url + ("/wrong" if "wrong URL" in name else "")
+        platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "reso", "RESO_API_URL": url,
+                                                     "RESO_API_TOKEN": "reso-token", **RESO[name].env})
+    judge(platform, outcome, RESO[name])
