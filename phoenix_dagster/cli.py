@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--zip", nargs="+", dest="zip_codes", help="ZIP codes (default: all of PHOENIX_ZIP_CODES)")
     run.add_argument("--full-refresh", action="store_true",
                      help="fetch every parcel's detail again, however recent (default: incremental)")
+    run.add_argument("--no-build", action="store_true",
+                     help="the partitions only: no warehouse build and no summary (a later run or the "
+                          "warehouse_after_partitions sensor builds)")
     sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
     sql.add_argument("query")
     evaluate = commands.add_parser("eval-extractor", help="score a listing-facts extractor on the labelled set")
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Phoenix real estate: daily_refresh for {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}, "
           f"ZIP {', '.join(zip_codes)} (assessor: {settings.assessor_source}, listings: "
           f"{', '.join(settings.listing_sources)}; data in {settings.data_dir})", flush=True)
-    return run_days(settings, days, zip_codes, full_refresh=args.full_refresh)
+    return run_days(settings, days, zip_codes, full_refresh=args.full_refresh, build=not args.no_build)
 
 
 def prepare_instance(settings: Settings) -> int:
@@ -147,9 +150,10 @@ def prepare_instance(settings: Settings) -> int:
     return 0
 
 
-def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_refresh: bool = False) -> int:
+def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_refresh: bool = False,
+             build: bool = True) -> int:
     """The days' partitions (each day's ZIPs), the tuning tick the daemon would make after them, one
-    warehouse build over all of it, and the summary."""
+    warehouse build over all of it, and the summary (the partitions and the tick only, without `build`)."""
     from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.local_runs import build_warehouse, local_instance, retune, run_partitions
     from phoenix_dagster.summary import print_summary
@@ -160,9 +164,12 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     for day in days:
         outcomes += run_partitions(defs, instance, day, zip_codes, full_refresh=full_refresh)
     tuning = retune(defs, instance)
-    build = build_warehouse(defs, instance)
-    print_summary(defs, days[-1], outcomes, build, settings, tuning=tuning)
-    return 0 if all(o.ok for o in [*outcomes, build]) else 1
+    if not build:
+        print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")
+        return 0 if all(o.ok for o in outcomes) else 1
+    built = build_warehouse(defs, instance)
+    print_summary(defs, days[-1], outcomes, built, settings, tuning=tuning)
+    return 0 if all(o.ok for o in [*outcomes, built]) else 1
 
 
 if __name__ == "__main__":

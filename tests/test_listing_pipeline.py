@@ -76,7 +76,7 @@ def test_three_sources_resolve_to_one_property_each_and_reach_every_mart(feeds):
 
 def test_price_and_status_changes_become_listing_events(feeds):
     platform, reso, parts = feeds
-    assert platform.run(day="2026-11-27", zip_codes=[ZIP])[0].success
+    assert platform.run(day="2026-11-27", zip_codes=[ZIP])[0].success  # MongoDB's price history is kept per build
     cut, sold = reso.listings[0], reso.listings[1]
     cut.update(ListPrice=cut["ListPrice"] - 10_000, ModificationTimestamp="2026-11-27T18:00:00Z")
     sold.update(StandardStatus="Closed", ClosePrice=sold["ListPrice"], ModificationTimestamp="2026-11-27T19:00:00Z")

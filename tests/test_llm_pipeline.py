@@ -30,20 +30,20 @@ def test_model_facts_reach_the_marts_and_a_rerun_makes_no_calls(tmp_path, monkey
         props = platform.warehouse.query("select * from marts.properties where enrichment_method = 'llm'")
         assert props.height == 74
 
-        [again] = platform.run(zip_codes=[ZIP])
+        [again] = platform.run(zip_codes=[ZIP], build=False)
         assert again.enrichment_methods == {"cache": 74} and len(server.chat_requests) == 74  # zero new calls
         cached = platform.defs.resources["lake"].read("listing_text_facts", "2026-11-28", ZIP)
         assert cached["prompt_tokens"].sum() == 0  # a cache hit costs nothing
 
         other = make_platform(tmp_path / "data", env={"OLLAMA_HOST": server.url, "OLLAMA_MODEL": "qwen2.5"})
-        [switched] = other.run(zip_codes=[ZIP])
+        [switched] = other.run(zip_codes=[ZIP], build=False)
         assert switched.enrichment_methods == {"llm": 74} and len(server.chat_requests) == 148  # a new model: new calls
 
         monkeypatch.setattr(assets.enriched, "PROMPT_VERSION", "facts-v2")
-        [reprompted] = platform.run(zip_codes=[ZIP])
+        [reprompted] = platform.run(zip_codes=[ZIP], build=False)
         assert reprompted.enrichment_methods == {"llm": 74} and len(server.chat_requests) == 222
         monkeypatch.setattr(assets.enriched, "PROMPT_VERSION", "facts-v1")
-        [back] = platform.run(zip_codes=[ZIP])
+        [back] = platform.run(zip_codes=[ZIP], build=False)
         assert back.enrichment_methods == {"cache": 74} and len(server.chat_requests) == 222  # v1 entries still valid
 
 

@@ -95,7 +95,7 @@ def test_rerunning_a_partition_changes_nothing(platform):
 
 
 def test_a_later_day_moves_last_seen_and_keeps_first_seen(platform):
-    platform.run(day="2026-11-27", zip_codes=["85031"])
+    platform.run(day="2026-11-27", zip_codes=["85031"], build=False)  # one build over both days
     platform.run(day="2026-11-28", zip_codes=["85031"])
     props = platform.warehouse.query("select first_seen_at, last_seen_at from marts.properties")
     assert props["first_seen_at"].dt.date().unique().to_list() == [date(2026, 11, 27)]

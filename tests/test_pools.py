@@ -34,7 +34,9 @@ def env_for(data_dir, server, **extra) -> dict:
 
 
 def start(env: dict, zip_code: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code],
+    """Partitions only: the pools concern collection, and two builds would only take turns."""
+    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code,
+                             "--no-build"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

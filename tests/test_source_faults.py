@@ -15,6 +15,7 @@ from phoenix_dagster.transforms.ledger import TERMS
 from listing_fixtures import sample_listings
 from platform_harness import DAY, make_platform
 from servers.maricopa import MALFORMED, TRUNCATE, MaricopaContractServer, status
+from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,26 @@ RESO_SCENARIO = {"reso ok": "ok", "reso no listings in the ZIP (value [])": "no_
                  "reso remark contains the county's not-found text": "marker_in_remarks",
                  "reso page without value": "no_value", "reso empty 200 body": "empty_body",
                  "reso answers an HTML error page": "html_error", "reso odd records among good ones": "odd_records"}
+
+
+MLS = {  # assessor: the embedded sample; listings: the MLS site's server (10 listings, 4 a page)
+    "mls ok": Scenario("pass", {"stg_listings__listings": 10}),
+    "mls has no listings in the ZIP": Scenario("pass", {"stg_listings__listings": 0}),
+    "mls search page 2 answers 500": Scenario("pass", {"stg_listings__listings": 4}, ("HTTP 500",)),
+    "mls layout changed": Scenario("pass", {"stg_listings__listings": 0}, ("selectors out of date",)),
+}
+
+
+def mls_site(name: str) -> MlsHtmlServer:
+    listings = sample_listings(ZIP)[:10]
+    if name == "mls has no listings in the ZIP":
+        listings = [{**row, "PostalCode": "85033"} for row in listings]
+    site = MlsHtmlServer(listings, per_page=4)
+    if name == "mls search page 2 answers 500":
+        site.search_failures[2] = 500
+    elif name == "mls layout changed":
+        site.layout = "v2"
+    return site
 
 
 def county_server(name: str) -> MaricopaContractServer:
@@ -153,3 +174,11 @@ def test_reso_faults(tmp_path, monkeypatch, name):
         platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "reso", "RESO_API_URL": url,
                                                      "RESO_API_TOKEN": "reso-token", **RESO[name].env})
     judge(platform, outcome, RESO[name])
+
+
+@pytest.mark.parametrize("name", sorted(MLS))
+def test_mls_faults(tmp_path, name):
+    with mls_site(name) as site:
+        platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "mls_html", "MLS_BASE_URL": site.url,
+                                                     "MLS_RATE_LIMIT_PER_MINUTE": "100000"})
+    judge(platform, outcome, MLS[name])
