@@ -33,30 +33,36 @@ def int_assessor_parcels(context: dg.AssetExecutionContext, stg_assessor__search
     return parcels
 
 
-@lake_asset(deps=["raw_listing_payloads"])
-def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
-                         int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
-                         lake: LakeResource) -> pl.DataFrame:
-    """Every current listing of the ZIP (its latest record) with the property it belongs to: by
-    APN, else by USPS-normalised address; what matches nothing is flagged `unmatched_listing`.
-    Incremental sources' listings, and those of a complete source whose fetch was cut short
-    today (see its `source_fetches`), carry over from earlier days of stg_listings__listings
-    until they change."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
-    seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
-    listings = current_listings(stg_listings__listings,
-                                lake.history("stg_listings__listings", zip_code, before=day),
-                                complete_sources=sources.complete_listing_sources() & seen_whole)
-    matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
-    rates = {f"match_{source}_{method}": n for source, method, n in
-             matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}
-    context.add_output_metadata(books.finish(
-        rows_in=listings.height, rows_out=matched.height, **rates,
-        match_rate=round(matched.filter(pl.col("match_method") != "unmatched_listing").height / max(matched.height, 1), 4),
-        address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height))
-    return matched
+def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
+    """int_listings_matched, reading the source fetches of `listing_assets` (each listing source's raw asset)."""
+
+    @lake_asset(deps=[*listing_assets])
+    def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
+                             int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
+                             lake: LakeResource) -> pl.DataFrame:
+        """Every current listing of the ZIP (its latest record) with the property it belongs to: by
+        APN, else by USPS-normalised address; what matches nothing is flagged `unmatched_listing`.
+        Incremental sources' listings, and those of a complete source whose fetch was cut short
+        today (see its `source_fetches`), carry over from earlier days of stg_listings__listings
+        until they change."""
+        books = Bookkeeping(context, lake)
+        day, zip_code = date_and_zip(context)
+        fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
+        seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
+        listings = current_listings(stg_listings__listings,
+                                    lake.history("stg_listings__listings", zip_code, before=day),
+                                    complete_sources=sources.complete_listing_sources() & seen_whole)
+        matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
+        rates = {f"match_{source}_{method}": n for source, method, n in
+                 matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}
+        context.add_output_metadata(books.finish(
+            rows_in=listings.height, rows_out=matched.height, **rates,
+            match_rate=round(matched.filter(pl.col("match_method") != "unmatched_listing").height / max(matched.height, 1), 4),
+            address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height))
+        return matched
+
+    return int_listings_matched
+
 
 
 @lake_asset()

@@ -1,7 +1,9 @@
 """Raw layer: source payloads landed unchanged, before anything parses them.
 
 The steps that call outside services sit in Dagster concurrency pools (phoenix_dagster/pools.py):
-one county collection and one listing collection at a time across every run, by default."""
+one county collection, and one collection per listing source, at a time across every run, by
+default. Each configured listing source is an asset of its own (`raw_listing_payloads__<source>`),
+built by `raw_listing_payloads_asset` when the definitions are assembled."""
 
 from functools import partial
 
@@ -10,7 +12,7 @@ import polars as pl
 
 from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.partitions import date_and_zip, partition_start_utc
-from phoenix_dagster.pools import LISTING_POOL, MARICOPA_POOL
+from phoenix_dagster.pools import MARICOPA_POOL, listing_pool
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.run_worker import RunWorkerResource
@@ -68,17 +70,19 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     return payloads
 
 
-@lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=LISTING_POOL)
-def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesResource,
-                         control_state: ControlStateResource, lake: LakeResource,
-                         run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
-    """Every page or file the configured listing sources returned for the ZIP, unchanged:
-    RESO JSON pages (since the last ModificationTimestamp staged), MLS search and detail
-    pages, CSV exports taken from the inbox. What could not be fetched is quarantined."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    payloads, failures, metadata, records = [], [], {}, []
-    for source in sources.listing_sources(replay_time=partition_start_utc(day), day=day):
+def listing_asset_name(source: str) -> str:
+    """The raw asset of one listing source: each source is its own step, in its own pool."""
+    return f"raw_listing_payloads__{source}"
+
+
+def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
+    """The raw asset of the listing source `source_name` (one of PHOENIX_LISTING_SOURCE)."""
+
+    def collect(context: dg.AssetExecutionContext, sources: SourcesResource, control_state: ControlStateResource,
+                lake: LakeResource, run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: dead runs' slots
+        books = Bookkeeping(context, lake)
+        day, zip_code = date_and_zip(context)
+        source = sources.listing_source(source_name, replay_time=partition_start_utc(day), day=day)
         since = None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)
         try:
             fetched = source.fetch(zip_code, since=since)
@@ -87,23 +91,23 @@ def raw_listing_payloads(context: dg.AssetExecutionContext, sources: SourcesReso
         finally:
             getattr(source, "close", lambda: None)()
         requests = books.requests(source.name, source)
-        records += source.records
-        payloads += fetched.payloads
-        failures.append(fetch_failures_frame(source.name, fetched.failures))
+        books.quarantine(fetch_failures_frame(source.name, fetched.failures))
         books.record("source_fetches", pl.DataFrame([{
             "source": source.name, "complete": source.complete and fetched.cut_short is None,
             "payloads": len(fetched.payloads), "failures": len(fetched.failures), "cut_short": fetched.cut_short}]))
         if fetched.cut_short:
             context.log.warning(f"{source.name}: {fetched.cut_short}; its earlier listings are kept")
-        metadata[f"{source.name}_payloads"] = len(fetched.payloads)
-        metadata[f"{source.name}_requests"] = requests["requests"]
-        if since is not None:
-            metadata[f"{source.name}_since"] = since.isoformat()
-    books.quarantine(pl.concat(failures) if failures else fetch_failures_frame("", []))
-    frame = payloads_frame(payloads)
-    metrics = books.stage_metrics(from_requests(
-        "collection:listings", records, duration_s=books.elapsed_s, batch_size=None, concurrency=1,
-        cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
-    context.add_output_metadata(books.finish(rows_in=0, rows_out=frame.height, sources=", ".join(sources.listings),
-                                             **metadata) | metrics)
-    return frame
+        frame = payloads_frame(fetched.payloads)
+        metrics = books.stage_metrics(from_requests(
+            f"collection:listings:{source.name}", source.records, duration_s=books.elapsed_s, batch_size=None,
+            concurrency=1, cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
+        context.add_output_metadata(books.finish(
+            rows_in=0, rows_out=frame.height, source=source.name, failures=len(fetched.failures),
+            **({"since": since.isoformat()} if since is not None else {}), **requests) | metrics)
+        return frame
+
+    collect.__name__ = listing_asset_name(source_name)
+    collect.__doc__ = (f"Every page or file the `{source_name}` listing source returned for the ZIP, unchanged "
+                       "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
+                       "or CSV exports taken from the inbox). What could not be fetched is quarantined.")
+    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=listing_pool(source_name))(collect)

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.raw import listing_asset_name
 from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
@@ -55,20 +56,27 @@ def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloa
     return versions
 
 
-@lake_asset(records=LEDGERED)
-def stg_listings__listings(context: dg.AssetExecutionContext, raw_listing_payloads: pl.DataFrame,
-                           sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
-    """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
-    configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
-    books = Bookkeeping(context, lake)
-    _, zip_code = date_and_zip(context)
-    decoded, _, unreadable = decode_json_bodies(raw_listing_payloads)
-    records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
-    staged, rejected, out_of_scope = stage_listings(records, zip_code)
-    quarantined = pl.concat([unreadable, unreadable_formats, rejected])
-    books.quarantine(quarantined)
-    books.record("record_ledger", listing_ledger(raw_listing_payloads, staged=staged, quarantined=quarantined,
-                                                 out_of_scope=out_of_scope))
-    context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height,
-                                             other_zip_records=out_of_scope.height))
-    return staged
+def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
+    """stg_listings__listings over the raw asset of each configured listing source."""
+    ins = {f"raw_{source}": dg.AssetIn(listing_asset_name(source)) for source in listing_sources}
+
+    @lake_asset(records=LEDGERED, ins=ins)
+    def stg_listings__listings(context: dg.AssetExecutionContext, sources: SourcesResource, lake: LakeResource,
+                               **raw_payloads: pl.DataFrame) -> pl.DataFrame:
+        """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
+        configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
+        books = Bookkeeping(context, lake)
+        _, zip_code = date_and_zip(context)
+        raw = pl.concat(list(raw_payloads.values()))
+        decoded, _, unreadable = decode_json_bodies(raw)
+        records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
+        staged, rejected, out_of_scope = stage_listings(records, zip_code)
+        quarantined = pl.concat([unreadable, unreadable_formats, rejected])
+        books.quarantine(quarantined)
+        books.record("record_ledger", listing_ledger(raw, staged=staged, quarantined=quarantined,
+                                                     out_of_scope=out_of_scope))
+        context.add_output_metadata(books.finish(rows_in=records.height, rows_out=staged.height,
+                                                 other_zip_records=out_of_scope.height))
+        return staged
+
+    return stg_listings__listings

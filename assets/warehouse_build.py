@@ -13,6 +13,7 @@ import dagster as dg
 from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.check_factories import warehouse_check_results, warehouse_check_specs
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
@@ -58,14 +59,19 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
     metadata = {"sql_file": str(model.path.relative_to(PROJECT_ROOT)) if model.path.is_relative_to(PROJECT_ROOT)
                 else str(model.path), "materialization": model.materialization, **table_metadata(model.table)}
 
+    schema = WAREHOUSE_TABLES.get(model.table)
+
     @dg.asset(key=model.key, description=model.description, kinds={"duckdb", "sql"},
-              deps=upstream_keys(model, writers), metadata=metadata)
+              deps=upstream_keys(model, writers), metadata=metadata,
+              check_specs=warehouse_check_specs(model.key, model.table, schema, model.grain))
     def _build(warehouse_build: WarehouseBuildResource, lake: LakeResource,
                control_state: ControlStateResource) -> dg.MaterializeResult:
         with warehouse_build.build_connection() as conn:
             rows = build_model(conn, model, Path(lake.base_dir), Path(control_state.control_dir))
+        checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows,
-                                              "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")})
+                                              "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")},
+                                    check_results=checks)
 
     return _build
 

@@ -89,7 +89,7 @@ def records_accounted_for_check(asset_name: str):
     return _check
 
 
-def sources_delivered_check(asset_name: str, fetched_by: str, optional: tuple[str, ...]):
+def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tuple[str, ...]):
     """A source that delivered nothing although something went wrong fails the partition (blocking),
     or — for a source in PHOENIX_OPTIONAL_SOURCES — gives a WARN; never a quiet zero."""
     key = dg.AssetKey(asset_name)
@@ -101,7 +101,7 @@ def sources_delivered_check(asset_name: str, fetched_by: str, optional: tuple[st
         from phoenix_dagster.transforms.ledger import silent_sources
 
         day, zip_code, entries = _ledger(context, lake, asset_name)
-        silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, [fetched_by]))
+        silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, fetched_by))
         required = {s: why for s, why in silent.items() if s not in optional}
         reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
         return dg.AssetCheckResult(
@@ -125,27 +125,36 @@ def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking:
     return _check
 
 
-def warehouse_schema_check(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel], blocking: bool = True):
-    @dg.asset_check(asset=key, name="matches_schema", blocking=blocking,
-                    description=f"{table} validates against {model.__module__}.{model.__name__}")
-    def _check(warehouse_build: WarehouseBuildResource) -> dg.AssetCheckResult:
-        return validate(warehouse_build.build_query(f"select * from {table}"), model)
+def warehouse_check_specs(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel] | None,
+                          grain: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
+    """The blocking checks of a SQL model, evaluated in the model's own step right after it is
+    built (`warehouse_check_results`): one step per model, not three."""
+    specs = []
+    if model is not None:
+        specs.append(dg.AssetCheckSpec("matches_schema", asset=key, blocking=True,
+                                       description=f"{table} validates against {model.__module__}.{model.__name__}"))
+    if grain:
+        specs.append(dg.AssetCheckSpec("unique_grain", asset=key, blocking=True,
+                                       description=f"No two rows of {table} share ({', '.join(grain)})"))
+    return specs
 
-    return _check
 
-
-def unique_grain_check(key: dg.AssetKey, table: str, grain: tuple[str, ...]):
-    columns = ", ".join(grain)
-
-    @dg.asset_check(asset=key, name="unique_grain", blocking=True,
-                    description=f"No two rows of {table} share ({columns})")
-    def _check(warehouse_build: WarehouseBuildResource) -> dg.AssetCheckResult:
-        repeated = warehouse_build.build_query(
-            f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
-            f"order by copies desc limit {SAMPLE_ROWS}")
-        total = warehouse_build.build_query(f"select count(*) as n from (select {columns} from {table} group by all "
-                                "having count(*) > 1)")["n"][0]
-        return dg.AssetCheckResult(passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
-                                   metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))})
-
-    return _check
+def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | None,
+                            grain: tuple[str, ...]) -> list[dg.AssetCheckResult]:
+    """Evaluate `warehouse_check_specs` with `query` (SQL → Polars) on the freshly built table."""
+    results = []
+    if model is not None:
+        result = validate(query(f"select * from {table}"), model)
+        results.append(dg.AssetCheckResult(check_name="matches_schema", passed=result.passed,
+                                           severity=result.severity, description=result.description,
+                                           metadata=result.metadata))
+    if grain:
+        columns = ", ".join(grain)
+        repeated = query(f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
+                         f"order by copies desc limit {SAMPLE_ROWS}")
+        total = query(f"select count(*) as n from (select {columns} from {table} group by all "
+                      "having count(*) > 1)")["n"][0]
+        results.append(dg.AssetCheckResult(
+            check_name="unique_grain", passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))}))
+    return results

@@ -19,7 +19,7 @@ from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS,
                                       WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check,
-                                              sources_delivered_check, unique_grain_check, warehouse_schema_check)
+                                              sources_delivered_check)
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -56,14 +56,25 @@ MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
 
 
 def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The partitioned assets, in their layers' groups. Each configured listing source gets a raw
+    asset of its own; the assets that read those assets' bookkeeping are built knowing them."""
     partitions = daily_zip_partitions(settings)
+    listing_assets = [raw.listing_asset_name(source) for source in settings.listing_sources]
+    built_here = {
+        raw: [raw.raw_listing_payloads_asset(source) for source in settings.listing_sources],
+        staging: [staging.stg_listings_asset(list(settings.listing_sources))],
+        intermediate: [intermediate.int_listings_matched_asset(listing_assets)],
+        partition_rollups: [partition_rollups.quality_daily_asset(listing_assets),
+                            partition_rollups.run_metrics_asset(listing_assets)],
+    }
     assets = []
     for module, group in LAKE_GROUPS.items():
         def policy(spec: dg.AssetSpec, group=group) -> dg.AssetSpec:
             return spec.replace_attributes(
                 group_name=group, partitions_def=partitions,
                 automation_condition=FOLLOW_INPUTS if group == "lake_rollups" else spec.automation_condition)
-        assets += dg.map_asset_specs(policy, dg.load_assets_from_modules([module]))
+        module_assets = [a for a in dg.load_assets_from_modules([module]) if isinstance(a, dg.AssetsDefinition)]
+        assets += dg.map_asset_specs(policy, [*module_assets, *built_here.get(module, [])])
     return assets
 
 
@@ -90,10 +101,7 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
     published = warehouse_build.published_warehouse_asset(keys)
     ops = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
                              [*seeds, warehouse_build.storage_measurement, published])
-    checks = [warehouse_schema_check(m.key, m.table, WAREHOUSE_TABLES[m.table]) for m in models
-              if m.table in WAREHOUSE_TABLES]
-    checks += [unique_grain_check(m.key, m.table, m.grain) for m in models if m.grain]
-    return built + ops, checks
+    return built + ops, []  # the models' checks run in their own steps (warehouse_build.sql_model_asset)
 
 
 def build_resources(settings: Settings) -> dict:
@@ -149,6 +157,10 @@ def build_resources(settings: Settings) -> dict:
 
 
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
+    override = resource_overrides.get("sources")
+    if override is not None and list(override.listings) != list(settings.listing_sources):
+        raise ValueError(f"the sources resource lists {override.listings} but PHOENIX_LISTING_SOURCE says "
+                         f"{list(settings.listing_sources)}: the graph has one raw asset per configured source")
     lake = lake_assets(settings)
     served = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=SERVING),
                                 dg.load_assets_from_modules([serving]))
@@ -173,9 +185,12 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
         assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, raw_retention],
-        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()]
+        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()
+                      if dg.AssetKey(name) in lake_keys]
         + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
-        + [sources_delivered_check("stg_listings__listings", "raw_listing_payloads", settings.optional_sources)]
+        + [sources_delivered_check("stg_listings__listings",
+                                   [raw.listing_asset_name(source) for source in settings.listing_sources],
+                                   settings.optional_sources)]
         + warehouse_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, compact_raw_bodies],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],

@@ -18,14 +18,21 @@ import dagster as dg
 import psutil
 
 MARICOPA_POOL = "maricopa_api"  # every step that calls the county
-LISTING_POOL = "listing_sources"  # every step that calls the configured listing sites and feeds
+
+
+def listing_pool(source: str) -> str:
+    """The pool of one listing source's collection step (`listing_source_reso`, …)."""
+    return f"listing_source_{source}"
+
 
 PID_TAG, HOST_TAG, STARTED_TAG = "phoenix/worker_pid", "phoenix/worker_host", "phoenix/worker_started"
 
 
 def pool_limits(settings) -> dict[str, int]:
-    """The limits this deployment sets (MARICOPA_POOL_LIMIT, PHOENIX_LISTING_POOL_LIMIT)."""
-    return {MARICOPA_POOL: settings.maricopa.pool_limit, LISTING_POOL: settings.listings.pool_limit}
+    """The limits this deployment sets: MARICOPA_POOL_LIMIT, and PHOENIX_LISTING_POOL_LIMIT for each
+    configured listing source's pool."""
+    return {MARICOPA_POOL: settings.maricopa.pool_limit,
+            **{listing_pool(source): settings.listings.pool_limit for source in settings.listing_sources}}
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:

@@ -73,9 +73,9 @@ def test_ops_rollups_depend_on_every_asset_whose_bookkeeping_they_read():
     snapshot = graph_snapshot()
     lake_assets = {key for key, node in snapshot.items() if node["partitioned"]}
     assert lake_assets <= set(snapshot["ops/run_log"]["deps"])  # every lake asset logs its runs
-    assert set(snapshot["ops/source_requests"]["deps"]) == {"raw_assessor_payloads", "raw_listing_payloads"}
+    assert set(snapshot["ops/source_requests"]["deps"]) == {"raw_assessor_payloads", "raw_listing_payloads__sample"}
     assert set(snapshot["ops/quarantine"]["deps"]) == {
-        "ops/asset_runs_latest", "raw_assessor_payloads", "raw_listing_payloads", "stg_assessor__parcels",
+        "ops/asset_runs_latest", "raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__parcels",
         "stg_assessor__search_results", "stg_listings__listings"}
     assert {"storage_measurement", "mongo_properties", "ops/unit_prices"} <= set(snapshot["ops/cost_events"]["deps"])
     assert snapshot["ops/budget_status"]["deps"] == ["ops/cost_events", "ops/monthly_budget",

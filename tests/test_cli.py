@@ -7,6 +7,7 @@ import pytest
 
 from phoenix_dagster.cli import main
 from phoenix_dagster.settings import ConfigError, Settings
+from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,7 @@ def test_unknown_zip_and_bad_date_are_refused_before_anything_runs(capsys, tmp_p
 
 
 def test_run_then_query_from_the_command_line(tmp_path):
-    env = {**os.environ, "PHOENIX_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home")}
     env.pop("MONGODB_URI", None)
     run = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-28", "--zip", "85035"],
                          env=env, capture_output=True, text=True, timeout=300)

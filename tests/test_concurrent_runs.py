@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
+from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.stage_metrics", "ops.cost_
 
 
 def start(data_dir: Path, *zip_codes: str) -> subprocess.Popen:
-    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home")}
+    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home")}
     env.pop("MONGODB_URI", None)
     return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", *zip_codes],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

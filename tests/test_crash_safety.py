@@ -13,6 +13,7 @@ import pytest
 
 from phoenix_dagster.settings import SAMPLE_DIR
 from servers.maricopa import MaricopaContractServer, delay
+from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ WHEN = ("first_seen_at", "last_seen_at")  # sightings: when the county was asked
 
 
 def start(data_dir, server) -> subprocess.Popen:
-    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
+    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "2", "OLLAMA_HOST": "http://127.0.0.1:9"}
     env.pop("MONGODB_URI", None)

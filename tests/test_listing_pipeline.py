@@ -50,7 +50,8 @@ def feeds(tmp_path, monkeypatch):
         inbox = tmp_path / "data" / "inbox"
         inbox.mkdir(parents=True)
         (inbox / "redfin_export.csv").write_text(redfin_export(csv_part))
-        yield make_platform(tmp_path / "data", sources=sources), reso, {"reso": reso_part, "mls_html": mls_part,
+        yield make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso,mls_html,csv_inbox"},
+                            sources=sources), reso, {"reso": reso_part, "mls_html": mls_part,
                                                                         "csv_inbox": csv_part}
 
 
@@ -103,7 +104,8 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
         sources = SourcesResource(listings=["reso"], reso=ResoResource(
             url=reso.url.replace("/reso/odata", "/odata-typo"), token=dg.EnvVar("RESO_API_TOKEN"),
             http=HttpPolicy(backoff_base_s=0.01)))
-        platform = make_platform(tmp_path / "data", env={"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else None,
+        platform = make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso",
+                                                         **({"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else {})},
                                  sources=sources)
         [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
     assert outcome.checks_failed == ["stg_listings__listings:sources_delivered"]
@@ -124,7 +126,7 @@ def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):
     with MlsHtmlServer(sample_listings(ZIP), per_page=20) as mls:
         sources = SourcesResource(listings=["mls_html"], mls_html=MlsHtmlResource(
             url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01)))
-        platform = make_platform(tmp_path / "data", sources=sources)
+        platform = make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "mls_html"}, sources=sources)
         platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
         mls.search_failures[2] = 503
         [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])

@@ -24,7 +24,7 @@ def test_every_layer_is_filled_for_every_zip(sample_run):
     assert stats["PostalCode"].to_list() == ZIPS and stats["date"].cast(pl.String).to_list() == [DAY] * 3
     assert (stats["active_listings"] > 0).all() and (stats["median_list_price"] > 100_000).all()
     lake = sample_run.settings.lake_dir
-    for asset in ("raw_assessor_payloads", "raw_listing_payloads", "stg_assessor__parcels", "enriched_properties"):
+    for asset in ("raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__parcels", "enriched_properties"):
         assert sorted(p.parent.parent.name for p in lake.glob(f"{asset}/*/date={DAY}/data.parquet")) == \
             [f"zip={z}" for z in ZIPS]
     logged = wh.query("select asset, count(*) as n from ops.run_log group by 1")

@@ -13,10 +13,11 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.local_runs import local_instance
-from phoenix_dagster.pools import (LISTING_POOL, MARICOPA_POOL, PID_TAG, apply_pool_limits, free_slots_of_dead_runs,
+from phoenix_dagster.pools import (MARICOPA_POOL, listing_pool, PID_TAG, apply_pool_limits, free_slots_of_dead_runs,
                                    worker_is_gone, worker_tags)
 from phoenix_dagster.settings import SAMPLE_DIR, Settings
 from servers.maricopa import MaricopaContractServer, delay
+from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ DAY = "2026-11-28"
 
 
 def env_for(data_dir, server, **extra) -> dict:
-    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
+    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "2", "OLLAMA_HOST": "http://127.0.0.1:9",
            **extra}
@@ -44,7 +45,7 @@ def test_pool_limits_are_set_in_the_instance_database_at_start_up(tmp_path):
     settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "MARICOPA_POOL_LIMIT": "2"})
     instance = local_instance(settings)
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
-    assert limits == {MARICOPA_POOL: 2, LISTING_POOL: 1}
+    assert limits == {MARICOPA_POOL: 2, listing_pool("sample"): 1}  # one pool per listing source
     assert apply_pool_limits(instance, {MARICOPA_POOL: 1}) == {MARICOPA_POOL: 1}  # a changed setting is applied
     assert "concurrency" in (settings.dagster_home / "dagster.yaml").read_text()
 

@@ -169,7 +169,7 @@ def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_pa
         asset_selection=[dg.AssetKey("run_metrics")])
     assert alone.success
     rows = platform.defs.resources["lake"].read("run_metrics", DAY, "85031")
-    assert sorted(rows["stage"]) == ["collection:assessor", "collection:listings", "enrichment"]
+    assert sorted(rows["stage"]) == ["collection:assessor", "collection:listings:sample", "enrichment"]
     assert set(rows["run_id"]) == {collected.run_id}  # measured by the collection run, not this one
     again = retune(platform.defs, platform.instance)
     assert again.startswith("1 run metrics read, 0 decisions, 2 already decided"), again

@@ -121,22 +121,18 @@ class SourcesResource(dg.ConfigurableResource):
             return self.maricopa.api()
         raise dg.Failure(f"PHOENIX_ASSESSOR_SOURCE={self.assessor!r} is not a known assessor source")
 
-    def listing_sources(self, replay_time: datetime, day: str) -> list[ListingSource]:
-        """The configured listing sources; the sample stamps its replies with `replay_time`."""
-        sources: list[ListingSource] = []
-        for name in self.listings:
-            if name == "sample":
-                sources.append(SampleListingSource(Path(self.sample_dir), replay_time))
-            elif name == "reso":
-                sources.append(self._required("reso", self.reso, "RESO_API_URL").source())
-            elif name == "mls_html":
-                sources.append(self._required("mls_html", self.mls_html, "MLS_BASE_URL").source())
-            elif name == "csv_inbox":
-                sources.append(CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day,
-                                        max_bytes=self.max_file_bytes))
-            else:
-                raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
-        return sources
+    def listing_source(self, name: str, replay_time: datetime, day: str) -> ListingSource:
+        """One configured listing source; the sample stamps its replies with `replay_time`."""
+        if name == "sample":
+            return SampleListingSource(Path(self.sample_dir), replay_time)
+        if name == "reso":
+            return self._required("reso", self.reso, "RESO_API_URL").source()
+        if name == "mls_html":
+            return self._required("mls_html", self.mls_html, "MLS_BASE_URL").source()
+        if name == "csv_inbox":
+            return CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day,
+                            max_bytes=self.max_file_bytes)
+        raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
 
     def quality_labels(self) -> tuple[str, ...]:
         """The sources quality is expected of: `assessor:<name>` and `listing:<name>` per configured source."""

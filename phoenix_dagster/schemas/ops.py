@@ -201,7 +201,7 @@ class RunMetrics(pa.DataFrameModel):
     run_id: str = pa.Field(description="Dagster run that measured the stage")
     asset: str = pa.Field(description="Asset that measured the stage")
     partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition; null for whole-table assets (serving)")
-    stage: str = pa.Field(description="collection:assessor, collection:listings, enrichment, serving")
+    stage: str = pa.Field(description="collection:assessor, collection:listings:<source>, enrichment, serving")
     items: pl.Int64 = pa.Field(ge=0, description="Items the stage handled (requests, listings, documents)")
     duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the stage")
     items_per_s: pl.Float64 = pa.Field(ge=0, description="items / duration_s")

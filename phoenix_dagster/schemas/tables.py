@@ -12,11 +12,13 @@ from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, RecordLedger, 
                                          Usage)
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
+from phoenix_dagster.settings import LISTING_SOURCES
 
 # Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
 LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw_assessor_payloads": RawPayloads,
-    "raw_listing_payloads": RawPayloads,
+    # one raw asset per listing source (assets/raw.py: raw_listing_payloads__<source>)
+    **{f"raw_listing_payloads__{source}": RawPayloads for source in LISTING_SOURCES},
     "stg_assessor__search_results": StgAssessorSearchResults,
     "stg_assessor__parcels": StgAssessorParcels,
     "stg_listings__listings": StgListings,

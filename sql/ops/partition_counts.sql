@@ -20,7 +20,7 @@ written as (
         partition,
         date,
         PostalCode,
-        sum(rows_out) filter (where asset in ('raw_assessor_payloads', 'raw_listing_payloads')) as raw_payloads,
+        sum(rows_out) filter (where asset like 'raw\_%' escape '\') as raw_payloads,
         sum(rows_out) filter (where asset = 'stg_assessor__parcels') as parcels,
         sum(rows_out) filter (where asset = 'stg_listings__listings') as listings,
         max(finished_at) as recorded_at
