@@ -39,6 +39,16 @@ def validate(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> dg.AssetChe
     return dg.AssetCheckResult(passed=True, metadata={"rows": frame.height, "failure_cases": 0})
 
 
+def for_partition(result: dg.AssetCheckResult, day: str, zip_code: str) -> dg.AssetCheckResult:
+    """The result naming the partition it checked, in its metadata and its description (the UI
+    shows a check on an unpartitioned check key without a partition otherwise)."""
+    partition = f"{day}|{zip_code}"
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, check_name=result.check_name,
+        description=f"{partition}: {result.description}" if result.description else partition,
+        metadata={"partition": partition, **(result.metadata or {})})
+
+
 def _as_code(frame: pl.DataFrame) -> str:
     with pl.Config(tbl_rows=50, tbl_cols=10, fmt_str_lengths=80):
         return f"```\n{frame}\n```"
@@ -75,16 +85,16 @@ def records_accounted_for_check(asset_name: str):
 
         day, zip_code, entries = _ledger(context, lake, asset_name)
         if entries.is_empty():  # nothing was offered (no payload of this kind); sources_delivered judges that
-            return dg.AssetCheckResult(passed=True, description="no records offered",
-                                       metadata={"partition": f"{day}|{zip_code}", "offered": 0})
+            return for_partition(dg.AssetCheckResult(passed=True, description="no records offered",
+                                                     metadata={"offered": 0}), day, zip_code)
         broken = unbalanced(entries)
         ledger = entries.select("source", "offered", *TERMS)
-        return dg.AssetCheckResult(
+        return for_partition(dg.AssetCheckResult(
             passed=broken.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
             description=None if broken.is_empty() else
             "records unaccounted for: " + ", ".join(f"{r['source']} {r['unaccounted']:+d}" for r in broken.iter_rows(named=True)),
-            metadata={"partition": f"{day}|{zip_code}", "offered": int(entries["offered"].sum()),
-                      "ledger": dg.MetadataValue.md(_as_code(ledger))})
+            metadata={"offered": int(entries["offered"].sum()), "ledger": dg.MetadataValue.md(_as_code(ledger))}),
+            day, zip_code)
 
     return _check
 
@@ -104,11 +114,11 @@ def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tu
         silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, fetched_by))
         required = {s: why for s, why in silent.items() if s not in optional}
         reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
-        return dg.AssetCheckResult(
+        return for_partition(dg.AssetCheckResult(
             passed=not silent,
             severity=dg.AssetCheckSeverity.ERROR if required else dg.AssetCheckSeverity.WARN,
             description=f"delivered nothing: {reasons}" if silent else None,
-            metadata={"partition": f"{day}|{zip_code}", "silent_sources": ", ".join(sorted(silent)) or "none"})
+            metadata={"silent_sources": ", ".join(sorted(silent)) or "none"}), day, zip_code)
 
     return _check
 
@@ -120,7 +130,7 @@ def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking:
                     description=f"The partition validates against {model.__module__}.{model.__name__}")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         day, zip_code = _checked_partition(context, key)
-        return validate(lake.read(asset_name, day, zip_code), model)
+        return for_partition(validate(lake.read(asset_name, day, zip_code), model), day, zip_code)
 
     return _check
 
@@ -158,3 +168,41 @@ def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | 
             check_name="unique_grain", passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))}))
     return results
+
+
+def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool):
+    """Non-blocking: the share of the partition's records the asset quarantined, per source, WARN
+    above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE); the metadata names the reasons and counts.
+    Staging assets divide by the records offered (their ledger); raw assets by replies landed
+    plus requests quarantined."""
+    key = dg.AssetKey(asset_name)
+
+    @dg.asset_check(asset=key, name="quarantine_rate", blocking=False,
+                    description=f"At most {warn_rate:.0%} of each source's records quarantined (a WARN above; "
+                                "the reasons and counts in the metadata)")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        day, zip_code = _checked_partition(context, key)
+        quarantined = lake.current_bookkeeping("quarantine", day, zip_code, [asset_name])
+        if ledgered:
+            ledger = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+            offered = dict(ledger.select("source", "offered").iter_rows()) if ledger.height else {}
+        else:
+            landed = lake.read(asset_name, day, zip_code)
+            offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
+            for source, n in (quarantined.group_by("source").len().iter_rows() if quarantined.height else []):
+                offered[source] = offered.get(source, 0) + n
+        counts = dict(quarantined.group_by("source").len().iter_rows()) if quarantined.height else {}
+        rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
+        over = {source: rate for source, rate in rates.items() if rate > warn_rate}
+        reasons = (quarantined.group_by("source", "reason").len().sort("len", descending=True).head(SAMPLE_ROWS)
+                   .rename({"len": "records"}) if quarantined.height else None)
+        return for_partition(dg.AssetCheckResult(
+            passed=not over, severity=dg.AssetCheckSeverity.WARN,
+            description=("quarantined: " + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
+                         + f" (above {warn_rate:.0%})") if over else None,
+            metadata={"quarantined": int(sum(counts.values())), "offered": int(sum(offered.values())),
+                      **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
+                      "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none")}),
+            day, zip_code)
+
+    return _check

@@ -18,8 +18,8 @@ from assets import (alert_delivery, enriched, intermediate, partition_rollups, r
 from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS,
                                       WAREHOUSE_WRITER_TAG)
-from phoenix_dagster.check_factories import (lake_schema_check, records_accounted_for_check,
-                                              sources_delivered_check)
+from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_check,
+                                              records_accounted_for_check, sources_delivered_check)
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -33,7 +33,8 @@ from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResour
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schedules import build_schedules, retention_schedule
 from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
-from phoenix_dagster.sensors import quality_and_budget_alerts, retune_from_run_metrics, warehouse_after_partitions
+from phoenix_dagster.sensors import (alert_on_run_failure, quality_and_budget_alerts, retune_from_run_metrics,
+                                     warehouse_after_partitions)
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.sql_project import discover_models
 
@@ -188,13 +189,17 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()
                       if dg.AssetKey(name) in lake_keys]
         + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
+        + [quarantine_rate_check(name, settings.quarantine_warn_rate, ledgered=name in LEDGERED_ASSETS)
+           for name in (*LEDGERED_ASSETS, "raw_assessor_payloads",
+                        *(raw.listing_asset_name(source) for source in settings.listing_sources))]
         + [sources_delivered_check("stg_listings__listings",
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
                                    settings.optional_sources)]
         + warehouse_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, compact_raw_bodies],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
-        sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics],
+        sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics,
+                 alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, compact_raw_bodies])],
         resources={**build_resources(settings), **resource_overrides},
         executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process
     )

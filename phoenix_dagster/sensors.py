@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from phoenix_dagster.alerts import find_alerts
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS
@@ -47,15 +48,38 @@ def warehouse_after_partitions(context: dg.SensorEvaluationContext):
 
 
 def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[str]:
+    """"asset:check [partition]" for every partition whose latest finished evaluation of the check
+    today failed with severity ERROR. Evaluations still planned (a run queued or in progress, or
+    checks left unexecuted after a blocking check failed upstream) have no result yet and are
+    passed over; each partition is judged on its own, so one ZIP's later pass does not hide
+    another's failure. The partition is the check's, else its `partition` metadata, else its run's."""
+    finished = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    run_partitions: dict[str, str | None] = {}
     failed = []
     for key in check_keys:
-        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key]).get(key)
-        if record is None or record.evaluation is None or record.evaluation.passed:
-            continue
-        when = datetime.fromtimestamp(record.create_timestamp, timezone.utc).astimezone(ZoneInfo(TIMEZONE)).date()
-        if when == day:
-            failed.append(f"{key.asset_key.to_user_string()}:{key.name}")
+        latest: dict[str | None, tuple[bool, str]] = {}  # partition → (failed, severity)
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=200, status=finished):
+            when = datetime.fromtimestamp(record.create_timestamp, timezone.utc).astimezone(ZoneInfo(TIMEZONE)).date()
+            if when < day:
+                break  # newest first: the rest are older
+            evaluation = record.event.dagster_event.event_specific_data if record.event else None
+            if when > day or evaluation is None:
+                continue
+            partition = record.partition or _metadata_text(evaluation.metadata.get("partition"))
+            if partition is None:
+                if record.run_id not in run_partitions:
+                    run = instance.get_run_by_id(record.run_id)
+                    run_partitions[record.run_id] = run.tags.get("dagster/partition") if run else None
+                partition = run_partitions[record.run_id]
+            latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
+        failed += [f"{key.asset_key.to_user_string()}:{key.name}" + (f" [{partition}]" if partition else "")
+                   for partition, (did_fail, severity) in sorted(latest.items(), key=lambda item: str(item[0]))
+                   if did_fail and severity == "ERROR"]
     return failed
+
+
+def _metadata_text(value) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
 
 
 @dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
@@ -143,3 +167,26 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
     already = f", {known} already decided" if known else ""
     return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions{already}: "
                          + "; ".join(f"{d['stage']} {d['batch_size_new']}/{d['concurrency_new']}" for d in decisions))
+
+
+def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monitored: list) -> dg.SensorDefinition:
+    """A run of `monitored` that failed requests a delivery of one CRITICAL alert naming it (the
+    job, the partition, the first failure's words). Deciding only, like the alert sensor."""
+
+    @dg.run_failure_sensor(monitored_jobs=monitored, request_job=deliver_alerts,
+                           default_status=dg.DefaultSensorStatus.STOPPED,
+                           description=("A failed run of the partitions, the build or the retention job alerts on "
+                                        "every configured channel (through a deliver_alerts run)."))
+    def alert_on_run_failure(context: dg.RunFailureSensorContext, alert_channels: AlertChannelsResource):
+        run = context.dagster_run
+        partition = run.tags.get("dagster/partition")
+        where = f"{run.job_name}" + (f" for {partition}" if partition else "")
+        message = f"Run {run.run_id[:8]} of {where} failed: {context.failure_event.message or 'no message'}"
+        day = datetime.now(ZoneInfo(TIMEZONE)).date()
+        alert = {"condition": f"run:{run.job_name}:{run.run_id}", "severity": "CRITICAL", "message": message[:2000],
+                 "channels": alert_channels.configured()}
+        return dg.RunRequest(run_key=f"run-failed:{run.run_id}",
+                             run_config={"ops": {"alert_deliveries": {"config": {"day": day.isoformat(),
+                                                                                  "alerts": [alert]}}}})
+
+    return alert_on_run_failure

@@ -182,6 +182,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
+    quarantine_warn_rate: float = 0.02  # a landing/staging asset quarantining more of a source's records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
@@ -235,6 +236,7 @@ class Settings:
             max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
+            quarantine_warn_rate=_number(env, "PHOENIX_QUARANTINE_WARN_RATE", cls.quarantine_warn_rate, float, low=0),
             secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
             maricopa=MaricopaSettings.from_env(env),
             listings=ListingSettings.from_env(env),

@@ -113,7 +113,8 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
     record = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "sources_delivered")])
     evaluation = next(iter(record.values())).evaluation
-    assert evaluation.description == "delivered nothing: reso: none of its 1 payload(s) could be read"
+    assert evaluation.description == f"2026-11-27|{ZIP}: delivered nothing: reso: none of its 1 payload(s) could be read"
+    assert evaluation.metadata["partition"].value == f"2026-11-27|{ZIP}"  # which ZIP failed, in the UI
     if optional:
         rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
         assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]

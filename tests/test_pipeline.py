@@ -221,4 +221,4 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
     record = broken.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")])
     evaluation = next(iter(record.values())).evaluation
-    assert evaluation.description == "records unaccounted for: sample +1"
+    assert evaluation.description == "2026-11-28|85031: records unaccounted for: sample +1"
