@@ -174,7 +174,7 @@ class Settings:
     listing_sources: tuple[str, ...] = ("sample",)
     optional_sources: tuple[str, ...] = ()  # a source here that delivers nothing warns instead of failing the run
     residential_types: tuple[str, ...] = DEFAULT_RESIDENTIAL_TYPES
-    first_date: str = "2025-01-01"  # the first partition day
+    first_date: str = "2026-11-01"  # the go-live day: the first partition day
     executor: str = "in_process"  # how a partition run executes its steps
     lake_dir_override: Path | None = None
     dagster_home_override: Path | None = None

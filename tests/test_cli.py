@@ -65,7 +65,7 @@ def test_backfill_ranges_are_checked(capsys, tmp_path, monkeypatch):
     assert "needs both --from and --to" in capsys.readouterr().err
     assert main(["run", "--from", "2026-11-20", "--to", "2026-11-19"]) == 2
     assert main(["run", "--date", "2099-01-01"]) == 2
-    assert "partition days run from 2025-01-01" in capsys.readouterr().err
+    assert "partition days run from 2026-11-01" in capsys.readouterr().err
 
 
 def test_readme_table_reference_is_generated_from_the_schemas():
