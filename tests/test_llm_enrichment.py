@@ -57,7 +57,12 @@ def test_failures_fall_back_to_rules_with_the_reason(mode, reason):
     with OllamaServer() as server:
         server.mode = mode
         outcomes, _ = run(server, items)
-    assert len(outcomes) == 4 and all(o.method == "rules" and o.reason.startswith(reason) for o in outcomes.values())
+    assert len(outcomes) == 4 and all(o.method == "rules" for o in outcomes.values())
+    # The first three calls fail with the reason; a listing whose call had not started by then is
+    # not called at all (three failures in a row stop the batch) — which ones depends on timing.
+    failed = [o for o in outcomes.values() if o.reason.startswith(reason)]
+    skipped = [o for o in outcomes.values() if o.reason.endswith("; not called")]
+    assert len(failed) >= 3 and len(failed) + len(skipped) == 4, [o.reason for o in outcomes.values()]
 
 
 def test_a_slow_reply_times_out_into_the_rules():
