@@ -187,7 +187,7 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool):
             ledger = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
             offered = dict(ledger.select("source", "offered").iter_rows()) if ledger.height else {}
         else:
-            landed = lake.read(asset_name, day, zip_code)
+            landed = lake.read(asset_name, day, zip_code, columns=["source"])  # not the bodies
             offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
             for source, n in (quarantined.group_by("source").len().iter_rows() if quarantined.height else []):
                 offered[source] = offered.get(source, 0) + n

@@ -47,6 +47,11 @@ def warehouse_after_partitions(context: dg.SensorEvaluationContext):
                          tags={"phoenix/after_partition_runs": str(len(finished))})
 
 
+def delivery_config(day, alerts: list[dict]) -> dict:
+    """The run config of a deliver_alerts run: the day, and each alert with the channels owed."""
+    return {"ops": {"alert_deliveries": {"config": {"day": day.isoformat(), "alerts": alerts}}}}
+
+
 def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[str]:
     """"asset:check [partition]" for every partition whose latest finished evaluation of the check
     today failed with severity ERROR. Evaluations still planned (a run queued or in progress, or
@@ -110,8 +115,7 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
         return dg.SkipReason(f"{len(due)} alert(s) owed; a {DELIVER_ALERTS} run is already queued or running")
     owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
             for a, missing in due]
-    return dg.RunRequest(run_config={"ops": {"alert_deliveries": {"config": {"day": day.isoformat(), "alerts": owed}}}},
-                         tags={"phoenix/alerts": str(len(owed))})
+    return dg.RunRequest(run_config=delivery_config(day, owed), tags={"phoenix/alerts": str(len(owed))})
 
 
 RUN_METRICS = dg.AssetKey("run_metrics")
@@ -185,8 +189,6 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
         day = datetime.now(ZoneInfo(TIMEZONE)).date()
         alert = {"condition": f"run:{run.job_name}:{run.run_id}", "severity": "CRITICAL", "message": message[:2000],
                  "channels": alert_channels.configured()}
-        return dg.RunRequest(run_key=f"run-failed:{run.run_id}",
-                             run_config={"ops": {"alert_deliveries": {"config": {"day": day.isoformat(),
-                                                                                  "alerts": [alert]}}}})
+        return dg.RunRequest(run_key=f"run-failed:{run.run_id}", run_config=delivery_config(day, [alert]))
 
     return alert_on_run_failure

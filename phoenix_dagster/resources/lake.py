@@ -47,11 +47,11 @@ class LakeResource(dg.ConfigurableResource):
     def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> Path:
         return write_parquet_atomically(frame, self.path_for(asset_name, day, zip_code))
 
-    def read(self, asset_name: str, day: str, zip_code: str) -> pl.DataFrame:
+    def read(self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None) -> pl.DataFrame:
         path = self.path_for(asset_name, day, zip_code)
         if not path.exists():
             raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code} (no {path})")
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, columns=columns)
 
     def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:
         """(ZIP, day) of every partition of the asset written for a day before `before`."""

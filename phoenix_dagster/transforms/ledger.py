@@ -109,13 +109,6 @@ def _utf8(body: bytes | None) -> str | None:
         return None
 
 
-def _csv_rows(text: str) -> int:
-    """Data rows of a Redfin download (streamed); 1 when it cannot be read."""
-    if redfin_csv.unreadable_reason(text) is not None:
-        return 1
-    return sum(1 for _ in redfin_csv.data_rows(text))
-
-
 def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.DataFrame,
                    out_of_scope: pl.DataFrame) -> pl.DataFrame:
     """Listing records per source: a RESO page offers its `value` elements, a CSV export its data
@@ -134,9 +127,9 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
                 count = _json_items(text, "value")
                 offered += count if count is not None else 1
                 readable = count is not None
-            elif payload["entity"] == "csv_export":
-                offered += _csv_rows(text)
+            elif payload["entity"] == "csv_export":  # its data rows, streamed; 1 when it cannot be read
                 readable = redfin_csv.unreadable_reason(text) is None
+                offered += sum(1 for _ in redfin_csv.data_rows(text)) if readable else 1
             elif payload["entity"] == "mls_listing_page":
                 offered += 1
             unreadable += not readable
