@@ -35,8 +35,8 @@ def table_metadata(table: str) -> dict:
     return metadata
 
 
-# Control tables written by an asset. batch_tuning is still written by the tuning sensor itself.
-CONTROL_WRITERS = {"alerts": [dg.AssetKey("alert_deliveries")]}
+# Control tables written by an asset: the warehouse models that read them are downstream of it.
+CONTROL_WRITERS = {"alerts": [dg.AssetKey("alert_deliveries")], "batch_tuning": [dg.AssetKey("batch_tuning")]}
 
 
 def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> list[dg.AssetKey]:

@@ -153,22 +153,23 @@ def prepare_instance(settings: Settings) -> int:
 def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_refresh: bool = False,
              build: bool = True) -> int:
     """The days' partitions (each day's ZIPs), the tuning tick the daemon would make after them, one
-    warehouse build over all of it, and the summary (the partitions and the tick only, without `build`)."""
-    from phoenix_dagster.definitions import build_definitions
+    warehouse build over all of it, and the summary (the partitions and the tick only, without `build`).
+    Every run is created from the code location as workspace.yaml loads it, like the UI's."""
     from phoenix_dagster.local_runs import build_warehouse, local_instance, retune, run_partitions
     from phoenix_dagster.summary import print_summary
+    from phoenix_dagster.workspace_runs import WorkspaceJobs
 
-    defs = build_definitions(settings)
     instance = local_instance(settings)
-    outcomes = []
-    for day in days:
-        outcomes += run_partitions(defs, instance, day, zip_codes, full_refresh=full_refresh)
-    tuning = retune(defs, instance)
-    if not build:
-        print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")
-        return 0 if all(o.ok for o in outcomes) else 1
-    built = build_warehouse(defs, instance)
-    print_summary(defs, days[-1], outcomes, built, settings, tuning=tuning)
+    with WorkspaceJobs(instance) as jobs:
+        outcomes = []
+        for day in days:
+            outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh)
+        tuning = retune(jobs)
+        if not build:
+            print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")
+            return 0 if all(o.ok for o in outcomes) else 1
+        built = build_warehouse(jobs)
+        print_summary(jobs.defs, days[-1], outcomes, built, settings, tuning=tuning)
     return 0 if all(o.ok for o in [*outcomes, built]) else 1
 
 

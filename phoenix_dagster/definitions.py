@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets import (alert_delivery, enriched, intermediate, partition_rollups, raw, retention, serving, staging,
-                    warehouse_build)
+from assets import (alert_delivery, batch_tuning, enriched, intermediate, partition_rollups, raw, retention, serving,
+                    staging, warehouse_build)
 from phoenix_dagster.bookkeeping import recorded_tables
-from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS,
+from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES,
                                       WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_check,
                                               records_accounted_for_check, sources_delivered_check)
@@ -180,12 +180,16 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     deliver_alerts = dg.define_asset_job(
         DELIVER_ALERTS, selection=[alert_delivery.alert_deliveries], executor_def=dg.in_process_executor,
         description="Send the alerts the alert sensor found to the channels that still owe them, and record it.")
+    tune_batches = dg.define_asset_job(
+        TUNE_BATCHES, selection=[batch_tuning.batch_tuning], executor_def=dg.in_process_executor,
+        description="Decide the tuned stages' next batch size and concurrency from the run metrics the tuning "
+                    "sensor passed in, and record the decisions.")
     raw_retention = retention.raw_body_retention_asset(settings.raw_retention_days)
     compact_raw_bodies = dg.define_asset_job(
         COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
         description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
-        assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, raw_retention],
+        assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention],
         asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()
                       if dg.AssetKey(name) in lake_keys]
         + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
@@ -196,7 +200,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
                                    settings.optional_sources)]
         + warehouse_checks,
-        jobs=[daily_refresh, build_warehouse, deliver_alerts, compact_raw_bodies],
+        jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics,
                  alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, compact_raw_bodies])],

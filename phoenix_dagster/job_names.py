@@ -5,3 +5,4 @@ BUILD_WAREHOUSE = "build_warehouse"  # the warehouse's only writer; once after t
 WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue starts one run with this tag at a time
 DELIVER_ALERTS = "deliver_alerts"  # the small run the alert sensor requests: sends what is owed, records it
 COMPACT_RAW_BODIES = "compact_raw_bodies"  # daily: raw county bodies past the retention lose owners' names
+TUNE_BATCHES = "tune_batches"  # the small run the tuning sensor requests: batch_tuning decides and records

@@ -1,6 +1,11 @@
 """Runs made from the command line, in this process: the day's partitions of `daily_refresh`
-(one run per ZIP), then one `build_warehouse` run, then a tick of the tuning sensor as the
-daemon would. Used by the CLI and the tests."""
+(one run per ZIP), a tick of the tuning sensor as the daemon would make it (and the run it
+requests), then one `build_warehouse` run.
+
+Where the jobs come from is a `JobLauncher`: the CLI's is `WorkspaceJobs` (the code location as
+workspace.yaml loads it, so its runs are the same runs the UI and the schedules make); tests that
+bring their own resources (servers on loopback, a temporary data directory) use `DefinitionsJobs`
+over the definitions they built."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import fcntl
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import dagster as dg
 
@@ -108,51 +114,121 @@ def _report(outcome: RunOutcome, out) -> None:
         print(f"      error: {outcome.error}", file=out)
 
 
-def run_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, day: str, zip_codes: list[str], out=None, *,
+@dataclass
+class SensorTick:
+    run_requests: list
+    skip_message: str | None
+    cursor: str | None
+
+
+class JobLauncher(Protocol):
+    """Executes the project's jobs in this process and evaluates its sensors."""
+    instance: dg.DagsterInstance
+    defs: dg.Definitions
+
+    def execute(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None): ...
+
+    def evaluate_sensor(self, name: str) -> SensorTick: ...
+
+    def save_cursor(self, name: str, cursor: str | None) -> None: ...
+
+
+class DefinitionsJobs:
+    """Jobs of a Definitions object built in this process (tests and benchmarks with their own
+    resources). Its runs have no code-location origin, and each sensor's cursor is kept under
+    its own key in the instance — fine for a test's instance, which no daemon shares."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance):
+        self.defs, self.instance = defs, instance
+
+    def execute(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None):
+        return self.defs.resolve_job_def(job_name).execute_in_process(
+            partition_key=partition_key, instance=self.instance, run_config=run_config, raise_on_error=False,
+            tags=tags)
+
+    def _cursor_key(self, name: str) -> str:
+        return f"phoenix/in_process_sensor/{name}"
+
+    def evaluate_sensor(self, name: str) -> SensorTick:
+        sensor = self.defs.resolve_sensor_def(name)
+        cursor = self.instance.run_storage.get_cursor_values({self._cursor_key(name)}).get(self._cursor_key(name))
+        with dg.build_sensor_context(instance=self.instance, cursor=cursor, definitions=self.defs,
+                                     sensor_name=name, resources=self.defs.resources) as context:
+            data = sensor.evaluate_tick(context)
+        return SensorTick(list(data.run_requests or []), data.skip_message, data.cursor)
+
+    def save_cursor(self, name: str, cursor: str | None) -> None:
+        if cursor is not None:
+            self.instance.run_storage.set_cursor_values({self._cursor_key(name): cursor})
+
+
+def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, *,
                    full_refresh: bool = False) -> list[RunOutcome]:
     """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
     out = out or sys.stdout
-    job = defs.resolve_job_def(DAILY_REFRESH)
     outcomes = []
     for index, zip_code in enumerate(zip_codes, start=1):
         print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching …",
               file=out, flush=True)
         started = time.perf_counter()
         run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
-        result = job.execute_in_process(partition_key=partition_key(day, zip_code), instance=instance,
-                                        run_config=run_config, raise_on_error=False, tags=worker_tags())
+        result = jobs.execute(DAILY_REFRESH, partition_key=partition_key(day, zip_code), run_config=run_config,
+                              tags=worker_tags())
         outcomes.append(_outcome(zip_code, result, started))
         _report(outcomes[-1], out)
     return outcomes
 
 
-def build_warehouse(defs: dg.Definitions, instance: dg.DagsterInstance, out=None) -> RunOutcome:
+def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
     """One build_warehouse run (its writer resource holds the warehouse's lock for the whole run)."""
     out = out or sys.stdout
     print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
     started = time.perf_counter()
-    result = defs.resolve_job_def(BUILD_WAREHOUSE).execute_in_process(
-        instance=instance, run_config=QUIET_LOGS, raise_on_error=False, tags={WAREHOUSE_WRITER_TAG: "true"})
+    result = jobs.execute(BUILD_WAREHOUSE, run_config=QUIET_LOGS, tags={WAREHOUSE_WRITER_TAG: "true", **worker_tags()})
     outcome = _outcome("warehouse", result, started)
     _report(outcome, out)
     return outcome
 
 
-CLI_TUNING_CURSOR = "phoenix/cli/retune_from_run_metrics"
+def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
+    """One tick of a sensor as the daemon makes it: evaluate, execute each requested run (a run
+    key that already has a run is not run again), then keep the cursor. Returns the skip message
+    and the results of the runs made."""
+    tick = jobs.evaluate_sensor(name)
+    results = []
+    sensor_job = jobs.defs.resolve_sensor_def(name).job_name
+    for request in tick.run_requests:
+        tags = {**request.tags, "dagster/sensor_name": name}
+        if request.run_key:
+            tags["dagster/run_key"] = request.run_key
+            if jobs.instance.get_runs_count(dg.RunsFilter(tags={"dagster/sensor_name": name,
+                                                                "dagster/run_key": request.run_key})):
+                continue
+        results.append(jobs.execute(request.job_name or sensor_job, run_config={**QUIET_LOGS, **request.run_config},
+                                    tags={**tags, **worker_tags()}))
+    jobs.save_cursor(name, tick.cursor)
+    return tick.skip_message, results
 
 
-def retune(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
-    """Tick the tuning sensor once, as the daemon would after these runs; its cursor is kept
-    in the instance, so the next command continues where this one stopped."""
-    from phoenix_dagster.sensors import retune_from_run_metrics
-
-    cursor = instance.run_storage.get_cursor_values({CLI_TUNING_CURSOR}).get(CLI_TUNING_CURSOR)
-    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                 resources={"control_state": defs.resources["control_state"]}) as context:
-        result = retune_from_run_metrics(context)
-        if context.cursor:
-            instance.run_storage.set_cursor_values({CLI_TUNING_CURSOR: context.cursor})
-    return getattr(result, "skip_message", None) or str(result)
+def retune(jobs: JobLauncher) -> str:
+    """Tick the tuning sensor once, as the daemon would after these runs (its cursor is the
+    daemon's when the launcher is the workspace's), and say what the tuning run decided."""
+    skipped, results = tick_sensor(jobs, "retune_from_run_metrics")
+    if not results:
+        return skipped or "no tuning run requested"
+    said = []
+    for result in results:
+        if not result.success:
+            said.append(f"tuning run {result.run_id[:8]} failed")
+            continue
+        for event in result.get_asset_materialization_events():
+            metadata = event.event_specific_data.materialization.metadata
+            now = "; ".join(f"{key[len('now '):]} {value.value}" for key, value in metadata.items()
+                            if key.startswith("now "))
+            said.append(f"{metadata['decisions'].value} decisions, {metadata['settings_changed'].value} changed"
+                        + (f", {metadata['already_decided'].value} already decided"
+                           if metadata["already_decided"].value else "") + (f": {now}" if now else ""))
+    return "; ".join(said)
 
 
 def _failure_text(event) -> str:

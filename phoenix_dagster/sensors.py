@@ -11,17 +11,16 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import polars as pl
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from phoenix_dagster.alerts import find_alerts
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.settings import TIMEZONE
-from phoenix_dagster.tuning.controller import Decision, decide
+from phoenix_dagster.tuning.state import TUNED_STAGES
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
@@ -119,58 +118,47 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
 
 
 RUN_METRICS = dg.AssetKey("run_metrics")
+MEASURED = ("p95_ms", "error_rate", "rate_limited", "timeouts", "cpu_pct", "peak_rss_mb", "batch_size", "concurrency")
 
 
-def decide_for(setting, metrics: dict) -> Decision:
-    """The controller's decision, or a hold when the metrics were measured at an older setting:
-    partitions run side by side all measure the setting of their start, and stepping once per
-    partition would move it N times on one observation."""
-    used = (metrics.get("batch_size"), metrics.get("concurrency"))
-    if None not in used and used != (setting.batch_size, setting.concurrency):
-        return Decision(setting.batch_size, setting.concurrency,
-                        f"hold: measured at {used[0]}/{used[1]}, the setting is already {setting.batch_size}/"
-                        f"{setting.concurrency}")
-    return decide(setting.batch_size, setting.concurrency, metrics)
-TUNED_STAGES = ("collection:assessor", "enrichment")
+def tuning_config(measurements: list[dict]) -> dict:
+    """The run config of a tune_batches run: the measurements its batch_tuning asset decides on."""
+    return {"ops": {"batch_tuning": {"config": {"measurements": measurements}}}}
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+@dg.sensor(job_name=TUNE_BATCHES, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
            description=("Reads every run_metrics materialization since the last one it saw (a storage-id cursor, not "
-                        "@asset_sensor, which sees only the latest between ticks) and lets the controller decide each "
-                        "tuned stage's next batch size and concurrency (control state `batch_tuning`), once per stage "
-                        "and measuring run: metrics seen again (a re-materialized run_metrics, another cursor) do not "
-                        "step the setting twice."))
+                        "an asset sensor, which sees only the latest between ticks) and requests a tune_batches run "
+                        "with the tuned stages' measurements not decided yet. Writes nothing: the batch_tuning asset "
+                        "decides in that run, so previewing a tick only shows the run it would request."))
 def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: ControlStateResource):
     cursor = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
     if not result.records:
         return dg.SkipReason("no new run metrics")
-    decisions, known = [], 0
-    decided = control_state.decided_runs()
+    decided = control_state.decided_runs()  # read only
+    measurements, known = [], 0
     for record in result.records:
-        materialization = record.asset_materialization
-        stages = materialization.metadata["stages"].data if "stages" in materialization.metadata else []
-        for metrics in stages:
+        metadata = record.asset_materialization.metadata
+        for metrics in (metadata["stages"].data if "stages" in metadata else []):
             measured_by = metrics.get("run_id") or record.run_id
             if metrics["stage"] not in TUNED_STAGES:
                 continue
-            if (metrics["stage"], measured_by) in decided:  # one decision per stage and measuring run
+            if (metrics["stage"], measured_by) in decided or any(
+                    (m["stage"], m["run_id"]) == (metrics["stage"], measured_by) for m in measurements):
                 known += 1
                 continue
-            setting = control_state.tuning_setting(metrics["stage"])
-            decision = decide_for(setting, metrics)
-            decided.add((metrics["stage"], measured_by))
-            row = {"decided_at": datetime.now(timezone.utc), "stage": metrics["stage"], "run_id": measured_by,
-                   "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,
-                   "concurrency_old": setting.concurrency, "concurrency_new": decision.concurrency,
-                   "reason": decision.reason}
-            control_state.record_tuning(pl.DataFrame([row]))
-            decisions.append(row)
-    context.update_cursor(str(result.records[-1].storage_id))
+            measurements.append({"stage": metrics["stage"], "run_id": measured_by,
+                                 **{k: metrics[k] for k in MEASURED if metrics.get(k) is not None}})
+    last = result.records[-1].storage_id
+    context.update_cursor(str(last))
     already = f", {known} already decided" if known else ""
-    return dg.SkipReason(f"{len(result.records)} run metrics read, {len(decisions)} decisions{already}: "
-                         + "; ".join(f"{d['stage']} {d['batch_size_new']}/{d['concurrency_new']}" for d in decisions))
+    if not measurements:
+        return dg.SkipReason(f"{len(result.records)} run metrics read, nothing new to decide{already}")
+    return dg.RunRequest(run_key=f"run-metrics-to-{last}", run_config=tuning_config(measurements),
+                         tags={"phoenix/measurements": str(len(measurements)),
+                               "phoenix/run_metrics_read": str(len(result.records))})
 
 
 def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monitored: list) -> dg.SensorDefinition:

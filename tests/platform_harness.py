@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.local_runs import RunOutcome, build_warehouse, run_partitions
+from phoenix_dagster.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
 from phoenix_dagster.settings import Settings
 from servers.forward_proxy import dead_proxy_url
 
@@ -39,16 +39,20 @@ class Platform:
     def run(self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False,
             build: bool = True) -> list[RunOutcome]:
         """The day's partitions, then (by default) one warehouse build, as `phoenix-estate run` does."""
-        outcomes = run_partitions(self.defs, self.instance, day, zip_codes or ZIPS, out=io.StringIO(),
+        outcomes = run_partitions(self.jobs, day, zip_codes or ZIPS, out=io.StringIO(),
                                   full_refresh=full_refresh)
         if build:
             self.build()
         return outcomes
 
     def build(self) -> RunOutcome:
-        outcome = build_warehouse(self.defs, self.instance, out=io.StringIO())
+        outcome = build_warehouse(self.jobs, out=io.StringIO())
         self.builds.append(outcome)
         return outcome
+
+    @property
+    def jobs(self) -> DefinitionsJobs:
+        return DefinitionsJobs(self.defs, self.instance)
 
     @property
     def warehouse(self):

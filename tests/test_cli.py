@@ -48,15 +48,66 @@ def test_run_then_query_from_the_command_line(tmp_path):
                             "select PostalCode, count(*) as n from marts.properties group by 1"],
                            env=env, capture_output=True, text=True, timeout=120)
     assert query.returncode == 0 and "85035" in query.stdout and "237" in query.stdout
-    assert "Tuning: 1 run metrics read, 2 decisions" in run.stdout
+    assert "Tuning: 2 decisions" in run.stdout
     again = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-27", "--zip", "85035"],
                            env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "Tuning: 1 run metrics read, 2 decisions" in again.stdout  # only the new run
+    assert again.returncode == 0 and "Tuning: 2 decisions" in again.stdout  # only the new run's two stages
     import duckdb
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         history = conn.execute("select count(*), count(distinct run_id) from ops.batch_tuning").fetchone()
     assert history == (4, 2)  # two stages tuned after each of the two runs
+    runs_are_the_code_locations_own(tmp_path, env)
+
+
+JOB_RUNS = """query JobRuns($filter: RunsFilter) { runsOrError(filter: $filter) { ... on Runs { results {
+  runId jobName pipelineSnapshotId tags { key value } repositoryOrigin { repositoryLocationName repositoryName } } } } }"""
+JOB = """query Job($selector: PipelineSelector!) { pipelineOrError(params: $selector) { ... on Pipeline {
+  pipelineSnapshotId } } }"""
+
+
+def runs_are_the_code_locations_own(data_dir, env):
+    """What the UI shows for the CLI's runs, asked over its GraphQL API with the workspace loaded
+    as `dagster dev` loads it: the job's Runs tab (job name + repository tag) lists them, each
+    names the code location (the Overview timeline groups by it), each was made from the job
+    version the workspace has (no "different version" warning on re-execution), and the tuning
+    sensor's cursor, which the daemon reads, is where the CLI left it."""
+    import dagster as dg
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    from phoenix_dagster.workspace_runs import LOCATION_NAME, workspace_target
+
+    instance = dg.DagsterInstance.from_config(str(data_dir / "home"))
+    saved = dict(os.environ)
+    os.environ.update(env)  # the code server starts from this environment, as `make ui` would
+    try:
+        with WorkspaceProcessContext(instance, workspace_target(), code_server_log_level="WARNING") as process:
+            context = process.create_request_context()
+            selector = {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__"}
+            seen = {}
+            for job in ("daily_refresh", "build_warehouse", "tune_batches"):
+                runs = execute_dagster_graphql(context, JOB_RUNS, {"filter": {"pipelineName": job, "tags": [
+                    {"key": ".dagster/repository", "value": f"__repository__@{LOCATION_NAME}"}]}}).data
+                current = execute_dagster_graphql(context, JOB, {"selector": {**selector, "pipelineName": job}}).data
+                seen[job] = runs["runsOrError"]["results"]
+                assert all(run["repositoryOrigin"] == {"repositoryLocationName": LOCATION_NAME,
+                                                       "repositoryName": "__repository__"} for run in seen[job])
+                assert {run["pipelineSnapshotId"] for run in seen[job]} == \
+                    {current["pipelineOrError"]["pipelineSnapshotId"]}, job
+            assert len(seen["daily_refresh"]) == 2 and len(seen["build_warehouse"]) == 2
+            assert len(seen["tune_batches"]) == 2  # one tuning run per command, requested by the sensor
+            tags = {t["key"]: t["value"] for t in seen["daily_refresh"][0]["tags"]}
+            assert tags["dagster/partition"] == "2026-11-27|85035" and tags["dagster/partition/zip"] == "85035"
+            sensor = context.get_code_location(LOCATION_NAME).get_repository("__repository__").get_sensor(
+                "retune_from_run_metrics")
+            state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
+            [last] = instance.fetch_materializations(dg.AssetKey("run_metrics"), limit=1).records
+            assert state.instigator_data.cursor == str(last.storage_id)  # the daemon's next tick starts after it
+            assert state.status == dg.InstigatorStatus.STOPPED if hasattr(dg, "InstigatorStatus") else True
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_backfill_ranges_are_checked(capsys, tmp_path, monkeypatch):

@@ -222,13 +222,13 @@ class RunMetrics(pa.DataFrameModel):
 
 
 class BatchTuning(pa.DataFrameModel):
-    """ops.batch_tuning: every decision of the tuning controller; the next run reads the latest (control state written by the tuning sensor)."""
+    """ops.batch_tuning: every decision of the tuning controller; the next run reads the latest (control state written by the batch_tuning asset, in the run the tuning sensor requests)."""
 
     decided_at: UTC_TIME = pa.Field(description="When decided")
     stage: str = pa.Field(description="Stage tuned")
     run_id: str = pa.Field(description="Run whose metrics drove it")
-    batch_size_old: pl.Int64 = pa.Field(ge=1, description="Batch size before")
-    batch_size_new: pl.Int64 = pa.Field(ge=BATCH_BOUNDS[0], le=BATCH_BOUNDS[1], description="Batch size after")
+    batch_size_old: Optional[pl.Int64] = pa.Field(nullable=True, ge=1, description="Batch size before (null: the stage has no batches, e.g. the county collector)")
+    batch_size_new: Optional[pl.Int64] = pa.Field(nullable=True, ge=BATCH_BOUNDS[0], le=BATCH_BOUNDS[1], description="Batch size after")
     concurrency_old: pl.Int64 = pa.Field(ge=1, description="Concurrency before")
     concurrency_new: pl.Int64 = pa.Field(ge=CONCURRENCY_BOUNDS[0], le=CONCURRENCY_BOUNDS[1], description="Concurrency after")
     reason: str = pa.Field(description="Why (the controller's rule and the numbers)")

@@ -83,7 +83,7 @@ def main() -> None:
 
     from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.job_names import BUILD_WAREHOUSE
-    from phoenix_dagster.local_runs import QUIET_LOGS, run_partitions
+    from phoenix_dagster.local_runs import QUIET_LOGS, DefinitionsJobs, run_partitions
     from phoenix_dagster.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as data_dir:
@@ -102,7 +102,7 @@ def main() -> None:
         print(f"{total:,} parcels ({len(args.zips)} ZIPs × {args.parcels_per_zip:,}), county server on {url}")
         for day in ("2026-11-27", "2026-11-28"):
             started = time.perf_counter()
-            outcomes = run_partitions(defs, instance, day, args.zips, out=io.StringIO())
+            outcomes = run_partitions(DefinitionsJobs(defs, instance), day, args.zips, out=io.StringIO())
             partitions_s = time.perf_counter() - started
             started = time.perf_counter()
             build = build_job.execute_in_process(instance=instance, run_config=QUIET_LOGS, raise_on_error=False,
