@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_assessor_collect.py
 	$(BIN)/python tests/benchmarks/bench_enrichment.py
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
+	$(BIN)/python tests/benchmarks/bench_serving.py
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -11,6 +11,8 @@ import polars as pl
 from phoenix_dagster.alerts import Alert
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.ops import Alerts
 
 
 class AlertToDeliver(dg.Config):
@@ -25,7 +27,8 @@ class AlertDeliveryConfig(dg.Config):
     alerts: list[AlertToDeliver]
 
 
-@dg.asset(group_name="operations", kinds={"python"})
+@dg.asset(group_name="operations", kinds={"python"},
+          metadata={"dagster/column_schema": column_docs(Alerts)})  # the control table it writes
 def alert_deliveries(context: dg.AssetExecutionContext, config: AlertDeliveryConfig,
                      alert_channels: AlertChannelsResource, control_state: ControlStateResource) -> dg.MaterializeResult:
     """Sends each alert the sensor found to every channel that has not taken it today (re-executing

@@ -9,6 +9,8 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.resources.control_state import ControlStateResource
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.ops import BatchTuning
 from phoenix_dagster.tuning.controller import decide_for
 from phoenix_dagster.tuning.state import recent_ceiling
 
@@ -35,7 +37,8 @@ def _setting(batch: int | None, concurrency: int) -> str:
     return f"{batch}/{concurrency}" if batch is not None else f"concurrency {concurrency}"
 
 
-@dg.asset(group_name="operations", kinds={"python"}, deps=["run_metrics"])
+@dg.asset(group_name="operations", kinds={"python"}, deps=["run_metrics"],
+          metadata={"dagster/column_schema": column_docs(BatchTuning)})  # the control table it writes
 def batch_tuning(context: dg.AssetExecutionContext, config: TuningConfig,
                  control_state: ControlStateResource) -> dg.MaterializeResult:
     """Each measured stage's next batch size and concurrency, decided by the controller

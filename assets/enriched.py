@@ -75,7 +75,7 @@ def enriched_properties(context: dg.AssetExecutionContext, int_properties_resolv
                         listing_text_facts: pl.DataFrame, lake: LakeResource) -> pl.DataFrame:
     """Resolved properties with listing-text facts filling what no source gave; a source's
     structured value always wins, and where it differs from the text the disagreement is
-    recorded. `enriched_fields` names what came from text."""
+    recorded. enriched_fields names what came from text."""
     books = Bookkeeping(context, lake)
     enriched = enrich_properties(int_properties_resolved, listing_text_facts)
     context.add_output_metadata(books.finish(

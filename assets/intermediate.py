@@ -41,9 +41,9 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
                              int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
                              lake: LakeResource) -> pl.DataFrame:
         """Every current listing of the ZIP (its latest record) with the property it belongs to: by
-        APN, else by USPS-normalised address; what matches nothing is flagged `unmatched_listing`.
+        APN, else by USPS-normalised address; what matches nothing is flagged unmatched_listing.
         Incremental sources' listings, and those of a complete source whose fetch was cut short
-        today (see its `source_fetches`), carry over from earlier days of stg_listings__listings
+        today (see its source_fetches), carry over from earlier days of stg_listings__listings
         until they change."""
         books = Bookkeeping(context, lake)
         day, zip_code = date_and_zip(context)

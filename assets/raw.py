@@ -107,7 +107,7 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
         return frame
 
     collect.__name__ = listing_asset_name(source_name)
-    collect.__doc__ = (f"Every page or file the `{source_name}` listing source returned for the ZIP, unchanged "
+    collect.__doc__ = (f"Every page or file the {source_name} listing source returned for the ZIP, unchanged "
                        "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
                        "or CSV exports taken from the inbox). What could not be fetched is quarantined.")
     return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=listing_pool(source_name))(collect)

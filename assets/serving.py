@@ -1,17 +1,24 @@
 """Serving: the marts and the day's reports written to MongoDB for applications, from the
 warehouse build (these run in the build, after the models they read)."""
 
+import time
+
 import dagster as dg
 import polars as pl
 from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
-from phoenix_dagster.documents.daily_report import ensure_indexes, report_updates
-from phoenix_dagster.documents.properties import COLLECTION, upsert_properties
+from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
+from phoenix_dagster.documents.daily_report import export_reports, report_updates
+from phoenix_dagster.documents.export import export_documents
+from phoenix_dagster.documents.mongo_writes import write_changed
+from phoenix_dagster.documents.properties import COLLECTION, ensure_indexes, property_documents
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.resources.mongo import EXPORT, MongoResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
+from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas.tables import SERVING_DOCUMENTS
 from phoenix_dagster.tuning.metrics import stage_metrics
 
 
@@ -29,55 +36,101 @@ def served_result(sent: int, wanted: int, error: str | None) -> dg.AssetCheckRes
                                metadata={"documents": sent, "wanted": wanted, "error": error or "none"})
 
 
+def served_in_mart_check() -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec("documents_match_the_mart", asset="mongo_properties",
+                             description="Read back from the target: every served document has its property in "
+                                         "marts.properties (no orphan) and every property is served")
+
+
+def served_in_mart_result(mongo: MongoResource, mart_ids: set[str], error: str | None) -> dg.AssetCheckResult:
+    if error is not None:  # not read back: the target just failed
+        return dg.AssetCheckResult(check_name="documents_match_the_mart", passed=False,
+                                   severity=dg.AssetCheckSeverity.WARN, description=f"not served: {error}")
+    try:
+        if mongo.target == EXPORT:
+            path = mongo.export_path(COLLECTION)
+            served = set(pl.scan_ndjson(path).select("property_id").collect()["property_id"]) if path.exists() else set()
+        else:
+            served = {d["property_id"] for d in mongo.db()[COLLECTION].find({}, {"property_id": 1, "_id": 0})}
+    except (PyMongoError, OSError) as exc:
+        return dg.AssetCheckResult(check_name="documents_match_the_mart", passed=False,
+                                   severity=dg.AssetCheckSeverity.WARN, description=failure_text(mongo, exc))
+    orphans, missing = sorted(served - mart_ids), sorted(mart_ids - served)
+    return dg.AssetCheckResult(
+        check_name="documents_match_the_mart", passed=not orphans and not missing, severity=dg.AssetCheckSeverity.WARN,
+        description=None if not (orphans or missing) else
+        f"{len(orphans)} document(s) without a property in the mart, {len(missing)} propert(ies) not served",
+        metadata={"documents": len(served), "orphans": len(orphans), "missing": len(missing),
+                  "examples": ", ".join((orphans + missing)[:5]) or "none"})
+
+
 def failure_text(mongo: MongoResource, exc: Exception) -> str:
     return f"{mongo.describe()} failed: {type(exc).__name__}: {str(exc)[:200]}"
 
 
-@dg.asset(deps=[dg.AssetKey(["marts", "properties"])], kinds={"mongodb"},
-          check_specs=[served_check("mongo_properties", "marts.properties row")],
-          metadata=recording("served_documents", "stage_metrics"))
+@dg.asset(deps=[dg.AssetKey(["marts", "properties"]), dg.AssetKey(["marts", "listing_events"])], kinds={"mongodb"},
+          check_specs=[served_check("mongo_properties", "marts.properties row"), served_in_mart_check()],
+          metadata=recording("served_documents", "stage_metrics")
+          | {"dagster/column_schema": column_docs(SERVING_DOCUMENTS["properties"])})
 @bookkept
 def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource, lake: LakeResource,
                      mongo: MongoResource) -> dg.MaterializeResult:
-    """marts.properties upserted into the MongoDB collection `properties` (unique on
-    property_id; first/last seen kept; price history appended on change). MongoDB is optional
-    for the build: when it fails, the reason is recorded and a WARN check says so."""
+    """marts.properties as the properties documents (with their price history from
+    marts.listing_events and a GeoJSON location): into MongoDB when MONGODB_URI is set — only the
+    documents whose content hash changed are written, sightings move in bulk, indexes (parcel
+    number, ZIP + status, 2dsphere location) are created idempotently first — else into a
+    mongoimport-ready export under serving/. MongoDB is optional for the build: when it fails,
+    the reason is recorded and a WARN check says so."""
     books = Bookkeeping(context, lake)
-    rows = warehouse_build.build_query("select * from marts.properties")
-    counts = {"matched": 0, "modified": 0, "upserted": 0}
-    served, error = [], None
+    docs = property_documents(warehouse_build.build_query("select * from marts.properties"),
+                              warehouse_build.build_query("select * from marts.listing_events"))
+    error, written, calls, extra = None, frozenset(), [], {}
     try:
-        collection = mongo.db()[COLLECTION]
-        for (zip_code,), part in rows.group_by("PostalCode", maintain_order=True):
-            done = upsert_properties(collection, part)
-            counts = {k: counts[k] + done[k] for k in counts}
-            served.append({"PostalCode": zip_code, "documents": part.height, "upserted": done["upserted"],
-                           "modified": done["modified"], "target": mongo.describe()})
-    except PyMongoError as exc:
+        if mongo.target == EXPORT:
+            started = time.perf_counter()
+            export = export_documents(docs, mongo.export_path(COLLECTION), key="property_id")
+            calls = [time.perf_counter() - started]
+            written = export.written_keys
+            extra = {"content_writes": export.content_writes, "deleted": export.deleted, "export": str(export.path),
+                     "export_bytes": export.bytes}
+        else:
+            collection = mongo.db()[COLLECTION]
+            ensure_indexes(collection)
+            counts = write_changed(collection, docs, key="property_id")
+            written, calls = counts.written_keys, list(counts.call_seconds)
+            extra = {"content_writes": counts.content_writes, "sightings_moved": counts.sightings_moved,
+                     "deleted": counts.deleted}
+    except (PyMongoError, OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"serving: {error}")
-    books.record("served_documents", pl.DataFrame(served, schema={
-        "PostalCode": pl.String, "documents": pl.Int64, "upserted": pl.Int64, "modified": pl.Int64, "target": pl.String}))
+    sent = 0 if error else docs.height
+    served = (docs.group_by("PostalCode").agg(pl.len().alias("documents"),
+                                              pl.col("property_id").is_in(list(written)).sum().alias("content_writes"))
+              .with_columns(pl.lit(mongo.describe()).alias("target")).sort("PostalCode")) if not error else None
+    books.record("served_documents", served if served is not None else pl.DataFrame(schema={
+        "PostalCode": pl.String, "documents": pl.Int64, "content_writes": pl.Int64, "target": pl.String}))
     if mongo.is_stand_in:
-        context.log.warning("MONGODB_URI is not set: documents went to an in-process stand-in and are not persisted")
-    sent = sum(s["documents"] for s in served)
+        context.log.warning("MONGODB_STAND_IN: documents went to an in-process stand-in and are not persisted")
     metrics = books.stage_metrics(stage_metrics(
-        "serving", items=rows.height, duration_s=books.elapsed_s,
-        latencies_s=[books.elapsed_s / rows.height] if rows.height else [], errors=rows.height - sent, retries=0,
-        rate_limited=0, timeouts=0, batch_size=rows.height, concurrency=1, cpu_pct=books.cpu_pct(),
-        peak_rss_mb=books.peak_rss_mb()))
-    return dg.MaterializeResult(metadata=books.finish(rows_in=rows.height, rows_out=sent, target=mongo.describe(),
-                                                      **counts) | metrics,
-                                check_results=[served_result(sent, rows.height, error)])
+        "serving", items=docs.height, duration_s=books.elapsed_s, latencies_s=calls,
+        errors=docs.height - sent, retries=0,  # no write is retried: a failed build serves again next time
+        rate_limited=0, timeouts=int(error is not None and "Timeout" in error), batch_size=None, concurrency=1,
+        cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
+    return dg.MaterializeResult(metadata=books.finish(rows_in=docs.height, rows_out=sent, target=mongo.describe(),
+                                                      **extra) | metrics,
+                                check_results=[served_result(sent, docs.height, error),
+                                               served_in_mart_result(mongo, set(docs["property_id"]), error)])
 
 
 @dg.asset(deps=[dg.AssetKey(["ops", name]) for name in
                 ("partition_counts", "quality_daily", "cost_events", "quarantine", "budget_status")],
-          kinds={"mongodb"}, check_specs=[served_check("daily_report", "day's report")])
+          kinds={"mongodb"}, check_specs=[served_check("daily_report", "day's report")],
+          metadata={"dagster/column_schema": column_docs(SERVING_DOCUMENTS["daily_reports"])})
 def daily_report(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource,
                  mongo: MongoResource) -> dg.MaterializeResult:
-    """One report per partition day in MongoDB `daily_reports` (unique by date): each ZIP's
-    counts, quality per source, cost and quarantine reasons, and the month's budget status."""
+    """One report per partition day in MongoDB daily_reports (unique by date), or in the export's
+    daily_reports.jsonl without MongoDB: each ZIP's counts, quality per source, cost and
+    quarantine reasons, and the month's budget status."""
     counts = warehouse_build.build_query("select * exclude (run_id, recorded_at) from ops.partition_counts")
     quality = warehouse_build.build_query("select date, PostalCode, source, records, completeness, validity, "
                                     "freshness_hours, duplicate_rate, agreement, overall_score, status, issues "
@@ -89,12 +142,15 @@ def daily_report(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     updates = report_updates(counts=counts, quality=quality, cost=cost, errors=errors, budget=budget)
     written, error = 0, None
     try:
-        collection = mongo.db()[REPORTS]
-        ensure_indexes(collection)
-        for day, update in updates.items():
-            collection.update_one({"date": day}, update, upsert=True)
-            written += 1
-    except PyMongoError as exc:
+        if mongo.target == EXPORT:
+            written = export_reports(updates, mongo.export_path(REPORTS))
+        else:
+            collection = mongo.db()[REPORTS]
+            ensure_report_indexes(collection)
+            for day, update in updates.items():
+                collection.update_one({"date": day}, update, upsert=True)
+                written += 1
+    except (PyMongoError, OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"daily report: {error}")
     return dg.MaterializeResult(metadata={"reports": written, "target": mongo.describe(),

@@ -14,6 +14,7 @@ from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.check_factories import warehouse_check_results, warehouse_check_specs
+from phoenix_dagster.model_metadata import table_figures
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
@@ -69,7 +70,8 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
         with warehouse_build.build_connection() as conn:
             rows = build_model(conn, model, Path(lake.base_dir), Path(control_state.control_dir))
         checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows,
+        figures = table_figures(warehouse_build.build_query, model.table, with_schema=schema is None)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **figures,
                                               "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")},
                                     check_results=checks)
 
@@ -90,7 +92,8 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
     return _seed
 
 
-@dg.asset(deps=["mongo_properties"], kinds={"parquet"}, metadata=recording("storage_usage"))
+@dg.asset(deps=["mongo_properties"], kinds={"parquet"},
+          metadata=recording("storage_usage") | {"dagster/column_schema": column_docs(WAREHOUSE_TABLES["ops.storage_usage"])})
 @bookkept
 def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource,
                         mongo: MongoResource) -> dg.MaterializeResult:
@@ -114,7 +117,7 @@ def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinit
     @dg.asset(deps=model_keys, kinds={"duckdb"}, metadata={"path": "$PHOENIX_DATA_DIR/warehouse.duckdb"})
     def published_warehouse(context: dg.AssetExecutionContext,
                             warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
-        """The copy of the warehouse that analysts, `phoenix-estate sql`, the summary and the sensors
+        """The copy of the warehouse that analysts, phoenix-estate sql, the summary and the sensors
         read: swapped in atomically once every model is built and its blocking checks have passed,
         so a reader never sees a half-built or failed build and never holds the writer's lock.
         Tables an older version built and nothing builds now are dropped first."""

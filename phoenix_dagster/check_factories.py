@@ -145,6 +145,27 @@ def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking:
     return _check
 
 
+# Checks of what a rollup means, beyond its schema and grain: name → (description, a query over
+# the built warehouse returning one row (passed, detail)). Non-blocking: they WARN the operator.
+ROLLUP_CHECKS: dict[str, dict[str, tuple[str, str]]] = {
+    "ops.budget_status": {"budget_row_this_month": (
+        "The month of the latest cost event has its budget row (spend, projection, levels)",
+        """select count(*) filter (where month = (select strftime(max(date), '%Y-%m') from ops.cost_events)) = 1
+                  or (select count(*) from ops.cost_events) = 0 as passed,
+                  'latest cost month: ' || coalesce((select strftime(max(date), '%Y-%m') from ops.cost_events), 'none')
+                  || '; months with a budget row: ' || coalesce(string_agg(month, ', ' order by month), 'none') as detail
+           from ops.budget_status""")},
+    "ops.quality_daily": {"every_partition_scored_overall": (
+        "Every day × ZIP with a source scored also has its resolved properties scored (source 'resolved')",
+        """select count(*) = 0 as passed,
+                  count(*) || ' partition(s) without a resolved row' || coalesce(': ' || string_agg(partition, ', '), '')
+                      as detail
+           from (select distinct cast(date as varchar) || '|' || PostalCode as partition from ops.quality_daily
+                 except select distinct cast(date as varchar) || '|' || PostalCode from ops.quality_daily
+                 where source = 'resolved')""")},
+}
+
+
 def warehouse_check_specs(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel] | None,
                           grain: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
     """The blocking checks of a SQL model, evaluated in the model's own step right after it is
@@ -156,6 +177,8 @@ def warehouse_check_specs(key: dg.AssetKey, table: str, model: type[pa.DataFrame
     if grain:
         specs.append(dg.AssetCheckSpec("unique_grain", asset=key, blocking=True,
                                        description=f"No two rows of {table} share ({', '.join(grain)})"))
+    specs += [dg.AssetCheckSpec(name, asset=key, blocking=False, description=description)
+              for name, (description, _) in ROLLUP_CHECKS.get(table, {}).items()]
     return specs
 
 
@@ -177,6 +200,10 @@ def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | 
         results.append(dg.AssetCheckResult(
             check_name="unique_grain", passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))}))
+    for name, (_, sql) in ROLLUP_CHECKS.get(table, {}).items():
+        passed, detail = query(sql).row(0)
+        results.append(dg.AssetCheckResult(check_name=name, passed=bool(passed), severity=dg.AssetCheckSeverity.WARN,
+                                           description=None if passed else detail, metadata={"detail": detail}))
     return results
 
 

@@ -129,7 +129,8 @@ def build_resources(settings: Settings) -> dict:
         "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path)),
         "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
                                                   published_path=str(settings.warehouse_path)),
-        "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database),
+        "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database,
+                               export_dir=str(settings.serving_dir), stand_in=settings.mongodb_stand_in),
         "alert_channels": AlertChannelsResource(
             webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
             smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), email_from=alerts.email_from,

@@ -16,7 +16,7 @@ def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefiniti
     @dg.schedule(job=job, cron_schedule="0 3 * * *", execution_timezone=TIMEZONE,
                  default_status=dg.DefaultScheduleStatus.STOPPED,
                  description="03:00 in Phoenix: one run per configured ZIP code for that day; the warehouse is "
-                             "built once after them (sensor `warehouse_after_partitions`).")
+                             "built once after them (sensor warehouse_after_partitions).")
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
         day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         for zip_code in zip_codes:

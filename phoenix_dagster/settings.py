@@ -179,6 +179,7 @@ class Settings:
     lake_dir_override: Path | None = None
     dagster_home_override: Path | None = None
     mongodb_database: str = "phoenix_real_estate"
+    mongodb_stand_in: bool = False  # tests only: serve into the in-process mongomock instead of the export
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
@@ -192,6 +193,7 @@ class Settings:
     # Where things live under the data directory: the CSV inbox; control state (tuning decisions,
     # alerts sent); the published warehouse readers open; the file only the build writes.
     inbox_dir = property(lambda self: self.data_dir / "inbox")
+    serving_dir = property(lambda self: self.data_dir / "serving")
     control_dir = property(lambda self: self.data_dir / "control")
     warehouse_path = property(lambda self: self.data_dir / "warehouse.duckdb")
     warehouse_build_path = property(lambda self: self.data_dir / "warehouse.build.duckdb")
@@ -233,6 +235,7 @@ class Settings:
             lake_dir_override=Path(lake).expanduser().resolve() if lake else None,
             dagster_home_override=Path(home).expanduser().resolve() if home else None,
             mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
+            mongodb_stand_in=_one_of(env, "MONGODB_STAND_IN", "0", ("0", "1")) == "1",
             max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from phoenix_dagster.documents.properties import COLLECTION
+from phoenix_dagster.resources.mongo import EXPORT
 from phoenix_dagster.local_runs import RunOutcome
 from phoenix_dagster.settings import Settings
 
@@ -68,7 +69,8 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
                                "where run_id in (select unnest(?))", [run_ids])["usd"][0]
     properties = int(counts["properties"].sum()) if counts.height else 0
     budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
-    line = f"  Cost: ${run_cost:.6f} for these runs (${run_cost / max(properties, 1):.8f} per property)"
+    line = (f"  Cost: ${run_cost:.6f} for these runs (${1000 * run_cost / max(properties, 1):.4f} per 1,000 "
+            "properties)")
     if budget.height:
         b = budget.row(0, named=True)
         line += (f"; {b['month']}: ${b['month_to_date_usd']:.4f} of ${b['budget_usd']:.2f} budget ({b['level']}), "
@@ -79,8 +81,14 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
     print(f"  Warehouse: {settings.warehouse_path} (published copy) — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
     print(f"  Lake: {settings.lake_dir}", file=out)
-    documents = mongo.db()[COLLECTION].count_documents({})
-    print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
+    if mongo.target == EXPORT:
+        path = mongo.export_path(COLLECTION)
+        documents = sum(1 for _ in open(path)) if path.exists() else 0
+        print(f"  MongoDB: not configured (MONGODB_URI) — {documents} documents exported to {path}, ready for "
+              f"`mongoimport --mode upsert --upsertFields property_id`", file=out)
+    else:
+        documents = mongo.db()[COLLECTION].count_documents({})
+        print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
     print("\nNext:", file=out)
     print("  make ui          # Dagster UI at http://127.0.0.1:3000 (lineage, checks, runs)", file=out)
     print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)

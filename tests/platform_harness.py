@@ -66,7 +66,8 @@ class Platform:
 def platform_settings(data_dir: Path, **env: str) -> Settings:
     # No model unless a test brings one: a closed port, so a developer's own Ollama is never used.
     return Settings.from_env({"PHOENIX_DATA_DIR": str(data_dir), "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
-                              "OLLAMA_HOST": dead_proxy_url(), "PHOENIX_FIRST_DATE": first_date(), **env})
+                              "OLLAMA_HOST": dead_proxy_url(), "PHOENIX_FIRST_DATE": first_date(),
+                              "MONGODB_STAND_IN": "1", **env})
 
 
 def make_platform(data_dir: Path, env: dict[str, str] | None = None, **resource_overrides) -> Platform:

@@ -61,10 +61,16 @@ def test_mongodb_holds_the_mart(sample_run):
     collection = sample_run.mongo.db()[COLLECTION]
     marts = sample_run.warehouse.query("select property_id, ListPrice from marts.properties")
     assert collection.count_documents({}) == marts.height
-    listed = marts.filter(pl.col("ListPrice").is_not_null()).row(0, named=True)
-    doc = collection.find_one({"property_id": listed["property_id"]})
-    assert doc["ListPrice"] == listed["ListPrice"]
-    assert [h["ListPrice"] for h in doc["price_history"]] == [listed["ListPrice"]]
+    prices = sample_run.warehouse.query(
+        "select property_id, list(cast(new_value as double) order by observed_at) as prices from marts.listing_events "
+        "where event in ('listed', 'price_change') group by 1 order by 1")
+    assert prices.height > 10
+    for property_id, history in prices.head(10).iter_rows():  # price history from the listing events
+        doc = collection.find_one({"property_id": property_id})
+        assert [h["ListPrice"] for h in doc["price_history"]] == history
+        assert doc["ListPrice"] == marts.filter(pl.col("property_id") == property_id)["ListPrice"][0]
+    located = collection.find_one({"location": {"$ne": None}})
+    assert located["location"]["coordinates"] == [located["Longitude"], located["Latitude"]]
 
 
 def _state(platform):
@@ -161,12 +167,14 @@ def test_a_warehouse_from_an_older_version_is_rebuilt_not_patched(platform):
 def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     from phoenix_dagster.resources.mongo import MongoResource
 
-    down = MongoResource(uri="mongodb://127.0.0.1:9/", database="phoenix_test", server_selection_timeout_ms=200)
+    down = MongoResource(uri="mongodb://127.0.0.1:9/", database="phoenix_test", server_selection_timeout_ms=200,
+                         export_dir=str(tmp_path / "unused"))
     platform = make_platform(tmp_path / "data", mongo=down)
     [outcome] = platform.run(zip_codes=["85031"])
     build = platform.builds[-1]
     assert outcome.ok and build.success  # the warehouse is built and published …
-    assert sorted(build.checks_failed) == ["daily_report:documents_served", "mongo_properties:documents_served"]
+    assert sorted(build.checks_failed) == ["daily_report:documents_served", "mongo_properties:documents_match_the_mart",
+                                           "mongo_properties:documents_served"]
     assert platform.warehouse.query("select count(*) as n from marts.properties")["n"][0] == 255
     log = platform.warehouse.query("select rows_in, rows_out from ops.run_log where asset = 'mongo_properties'")
     assert log.rows() == [(255, 0)]

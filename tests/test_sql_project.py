@@ -29,7 +29,7 @@ def test_lineage_comes_from_the_sql_itself():
     writers = {"run_log": [dg.AssetKey("a"), dg.AssetKey("b")], "usage": [dg.AssetKey("b")]}
     assert upstream_keys(models["ops.cost_events"], writers) == [
         dg.AssetKey("a"), dg.AssetKey("b"), dg.AssetKey(["ops", "unit_prices"])]  # bookkeeping: its writers
-    assert upstream_keys(models["ops.batch_tuning"], writers) == []  # control state: written by a sensor
+    assert upstream_keys(models["ops.batch_tuning"], writers) == [dg.AssetKey("batch_tuning")]  # control state
     assert upstream_keys(models["marts.listing_facts"], writers) == [dg.AssetKey("listing_text_facts")]
 
 

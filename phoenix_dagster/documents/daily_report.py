@@ -4,9 +4,12 @@ and the month's budget status. Built from the warehouse's ops models by each bui
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import polars as pl
+from bson import json_util
 from pymongo import ASCENDING
 
 COLLECTION = "daily_reports"
@@ -52,3 +55,27 @@ def report_updates(*, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.Data
 
 def ensure_indexes(collection) -> None:
     collection.create_index([("date", ASCENDING)], unique=True, name="date_unique")
+
+
+def report_document(day: str, update: dict) -> dict:
+    """The whole document an update describes (its dotted `zips.<ZIP>` keys nested)."""
+    document: dict = {"date": day}
+    for path, value in update["$set"].items():
+        *parents, leaf = path.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return document
+
+
+def export_reports(updates: dict[str, dict], path: Path) -> int:
+    """The reports as MongoDB Extended JSON lines (mongoimport-ready), replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    with open(partial, "w") as out:
+        for day in sorted(updates):
+            out.write(json_util.dumps(report_document(day, updates[day]), json_options=json_util.RELAXED_JSON_OPTIONS)
+                      + "\n")
+    os.replace(partial, path)
+    return len(updates)

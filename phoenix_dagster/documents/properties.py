@@ -1,86 +1,65 @@
-"""The `properties` collection: one document per property, upserted from marts.properties.
+"""The `properties` documents: one per property, built from the warehouse alone.
 
-A document is the mart row (same column names, from the same schema) plus
-`price_history`, a list of {ListPrice, observed_at} appended only when the price changes.
-Upserts keep the earliest `first_seen_at` and the latest `last_seen_at`, so re-running
-a partition leaves every document as it was.
+A document is the marts.properties row (same column names, from the same schema) plus
+- `price_history`: the listing price over time, [{ListPrice, observed_at}], from
+  marts.listing_events (listed and price changes) — a function of the warehouse, not of what was
+  served before, so a document is the same however often it is served;
+- `location`: a GeoJSON point (for the 2dsphere index) when the parcel has coordinates;
+- `content_hash`: a 64-bit hash of everything except the latest sighting (`last_seen_at`, which
+  moves every day). Serving writes a document again only when its hash changed; sightings alone
+  move in bulk. (`first_seen_at` is content: it changes only when a backfill finds an earlier day.)
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
-
-import mongomock
 import polars as pl
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, GEOSPHERE
 
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.marts import Properties
+from phoenix_dagster.schemas.serving import PropertyDocument
 
 COLLECTION = "properties"
+SIGHTINGS = ("last_seen_at",)
+# Created idempotently before each write (create_index is a no-op when the index exists).
 INDEXES = [
     ([("property_id", ASCENDING)], {"unique": True, "name": "property_id_unique"}),
-    ([("PostalCode", ASCENDING)], {"name": "zip"}),
-    ([("StandardStatus", ASCENDING)], {"name": "status"}),
+    ([("ParcelNumber", ASCENDING)], {"name": "parcel_number"}),
+    ([("PostalCode", ASCENDING), ("StandardStatus", ASCENDING)], {"name": "zip_status"}),
     ([("ListPrice", ASCENDING)], {"name": "price"}),
+    ([("location", GEOSPHERE)], {"name": "location_2dsphere"}),
 ]
+PRICE_EVENTS = ("listed", "price_change")
+
+
+def price_histories(events: pl.DataFrame) -> pl.DataFrame:
+    """property_id → price_history, oldest first, from marts.listing_events."""
+    prices = (events.filter(pl.col("event").is_in(PRICE_EVENTS) & pl.col("new_value").is_not_null())
+              .select("property_id", pl.col("new_value").cast(pl.Float64, strict=False).alias("ListPrice"),
+                      "observed_at")
+              .drop_nulls("ListPrice").unique(["property_id", "observed_at", "ListPrice"]).sort("observed_at"))
+    return prices.group_by("property_id", maintain_order=True).agg(
+        pl.struct("ListPrice", "observed_at").alias("price_history"))
+
+
+def property_documents(mart_rows: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """One row per document: the mart's columns, price_history, location and content_hash."""
+    rows = conform(mart_rows, Properties)
+    history = price_histories(events)
+    empty_history = pl.lit([], dtype=history.schema["price_history"])
+    docs = (rows.join(history, on="property_id", how="left")
+            .with_columns(pl.col("price_history").fill_null(empty_history),
+                          pl.when(pl.col("Latitude").is_not_null() & pl.col("Longitude").is_not_null())
+                          .then(pl.struct(pl.lit("Point").alias("type"),
+                                          pl.concat_list("Longitude", "Latitude").alias("coordinates")))
+                          .alias("location")))
+    content = docs.drop(*SIGHTINGS)
+    # Fixed seeds: the same for a pinned Polars version (an upgrade may rewrite each document once).
+    # BSON has no unsigned 64-bit integer: the hash's bits are kept as a signed one.
+    digest = content.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).reinterpret(signed=True)
+    return PropertyDocument.validate(docs.with_columns(digest.alias("content_hash")))
 
 
 def ensure_indexes(collection) -> None:
     for keys, options in INDEXES:
         collection.create_index(keys, **options)
-
-
-def _bson_value(value):
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    return value
-
-
-def property_update(row: dict, last_price_entry: dict | None) -> dict:
-    """The update document for one mart row, given the last price_history entry stored (if any)."""
-    fields = {key: _bson_value(value) for key, value in row.items()}
-    first_seen, last_seen = fields.pop("first_seen_at"), fields.pop("last_seen_at")
-    update: dict = {"$set": fields, "$min": {"first_seen_at": first_seen}, "$max": {"last_seen_at": last_seen}}
-    price = fields.get("ListPrice")
-    if price is not None:
-        previous = (last_price_entry or {}).get("ListPrice")
-        previous_at = (last_price_entry or {}).get("observed_at")
-        if previous != price and (previous_at is None or _naive(last_seen) > _naive(previous_at)):
-            update["$push"] = {"price_history": {"ListPrice": price, "observed_at": last_seen}}
-    return update
-
-
-def _naive(value: datetime) -> datetime:
-    # mongomock and pymongo (without tz_aware) hand datetimes back naive, in UTC.
-    return value.replace(tzinfo=None) if value.tzinfo else value
-
-
-def upsert_properties(collection, mart_rows: pl.DataFrame) -> dict[str, int]:
-    """Upsert the rows into the collection; returns counts of what changed."""
-    rows = conform(mart_rows, Properties).to_dicts()
-    if not rows:
-        return {"matched": 0, "modified": 0, "upserted": 0}
-    ensure_indexes(collection)
-    ids = [row["property_id"] for row in rows]
-    stored = collection.find({"property_id": {"$in": ids}}, {"property_id": 1, "price_history": {"$slice": -1}})
-    last_entries = {doc["property_id"]: (doc.get("price_history") or [None])[-1] for doc in stored}
-    updates = [({"property_id": row["property_id"]}, property_update(row, last_entries.get(row["property_id"])))
-               for row in rows]
-    return _apply_upserts(collection, updates)
-
-
-def _apply_upserts(collection, updates: list[tuple[dict, dict]]) -> dict[str, int]:
-    if isinstance(collection, mongomock.Collection):
-        # The stand-in's bulk_write cannot read pymongo 4.20's UpdateOne; apply one by one.
-        counts = {"matched": 0, "modified": 0, "upserted": 0}
-        for selector, update in updates:
-            result = collection.update_one(selector, update, upsert=True)
-            counts["matched"] += result.matched_count
-            counts["modified"] += result.modified_count
-            counts["upserted"] += result.upserted_id is not None
-        return counts
-    result = collection.bulk_write([UpdateOne(s, u, upsert=True) for s, u in updates], ordered=False)
-    return {"matched": result.matched_count, "modified": result.modified_count, "upserted": result.upserted_count}

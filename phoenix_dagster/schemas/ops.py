@@ -267,14 +267,13 @@ class StorageUsage(pa.DataFrameModel):
 
 
 class ServedDocuments(pa.DataFrameModel):
-    """ops.served_documents: per serving run and ZIP, the documents written to MongoDB (bookkeeping `served_documents`)."""
+    """ops.served_documents: per serving run and ZIP, the property documents served to MongoDB or the export (bookkeeping `served_documents`)."""
 
     run_id: str = pa.Field(description="Serving run")
     PostalCode: str = pa.Field(description="ZIP")
-    documents: pl.Int64 = pa.Field(ge=0, description="Documents sent (one per mart row)")
-    upserted: pl.Int64 = pa.Field(ge=0, description="Documents inserted")
-    modified: pl.Int64 = pa.Field(ge=0, description="Documents changed")
-    target: str = pa.Field(description="MongoDB at MONGODB_URI, or the in-process stand-in")
+    documents: pl.Int64 = pa.Field(ge=0, description="Documents served (one per mart row)")
+    content_writes: pl.Int64 = pa.Field(ge=0, description="Documents written whole: new, or their content hash changed (the rest only had their sighting moved)")
+    target: str = pa.Field(description="MongoDB at MONGODB_URI, the mongoimport-ready export, or the tests' in-process stand-in")
     served_at: UTC_TIME = pa.Field(description="When served")
 
     class Config:

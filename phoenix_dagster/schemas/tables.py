@@ -13,6 +13,7 @@ from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, RecordLedger, 
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.settings import LISTING_SOURCES
+from phoenix_dagster.schemas.serving import DailyReportDocument, PropertyDocument
 
 # Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
 LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
@@ -74,4 +75,10 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.budget_status": BudgetStatus,
     "ops.alerts": Alerts,
     "ops.batch_tuning": BatchTuning,
+}
+
+# Documents applications read (MongoDB, or the export under serving/ without one).
+SERVING_DOCUMENTS: dict[str, type[pa.DataFrameModel]] = {
+    "properties": PropertyDocument,
+    "daily_reports": DailyReportDocument,
 }

@@ -1,5 +1,5 @@
--- Per serving run and ZIP, the property documents written to MongoDB.
+-- Per serving run and ZIP, the property documents served (MongoDB or the export) and how many were written whole.
 -- grain: run_id, PostalCode
-select run_id, PostalCode, documents, upserted, modified, target, served_at
+select run_id, PostalCode, documents, content_writes, target, served_at
 from bookkeeping.served_documents
 order by served_at, PostalCode

@@ -1,0 +1,85 @@
+"""Writing documents to a MongoDB collection keyed by one field, in bulk and only what changed:
+- documents that are new or whose `content_hash` differs are replaced whole (upserted);
+- documents whose content is the same only have their sightings moved forward: one
+  `update_many` per distinct `last_seen_at` ($max, so an older run never moves it back);
+- documents in the collection that are no longer in the set are deleted (a property a
+  corrected match removed leaves no orphan behind).
+Work grows with the number of documents, not with its square: one read of the stored hashes,
+then bulk writes."""
+
+from __future__ import annotations
+
+from time import perf_counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+
+import polars as pl
+from pymongo import DeleteMany, ReplaceOne, UpdateMany
+
+BULK = 1000  # operations per bulk_write call
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    documents: int
+    content_writes: int
+    sightings_moved: int
+    deleted: int
+    written_keys: frozenset  # the keys of the documents written whole
+    call_seconds: tuple[float, ...]  # wall time of each bulk call (the serving stage's latencies)
+
+
+def _bson(value):
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=timezone.utc)
+    if isinstance(value, list):
+        return [_bson(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _bson(v) for k, v in value.items()}
+    return value
+
+
+def _chunks(operations: list, size: int = BULK):
+    for start in range(0, len(operations), size):
+        yield operations[start:start + size]
+
+
+def write_changed(collection, docs: pl.DataFrame, key: str) -> WriteCounts:
+    """Bring `collection` to `docs` (one row per document, a `content_hash` and a `last_seen_at` column)."""
+    stored = {d[key]: d.get("content_hash") for d in collection.find({}, {key: 1, "content_hash": 1, "_id": 0})}
+    wanted = docs.with_columns(pl.col(key).replace_strict(stored, default=None, return_dtype=pl.Int64)
+                               .alias("_stored_hash"))
+    changed = wanted.filter(pl.col("_stored_hash").is_null() | (pl.col("_stored_hash") != pl.col("content_hash")))
+    same = wanted.filter(pl.col("_stored_hash") == pl.col("content_hash"))
+    writes = [ReplaceOne({key: row[key]}, _bson(row), upsert=True)
+              for row in changed.drop("_stored_hash").iter_rows(named=True)]
+    sightings = [UpdateMany({key: {"$in": group[key].to_list()}}, {"$max": {"last_seen_at": _bson(seen)}})
+                 for (seen,), group in same.group_by("last_seen_at")]
+    gone = sorted(set(stored) - set(docs[key].to_list()))
+    deletes = [DeleteMany({key: {"$in": chunk}}) for chunk in _chunks(gone)]
+    seconds, moved = [], 0
+    for batch in [*_chunks(writes + deletes), *([update] for update in sightings)]:
+        started = perf_counter()
+        modified = _bulk(collection, batch)
+        seconds.append(perf_counter() - started)
+        if isinstance(batch[0], UpdateMany):
+            moved += modified
+    return WriteCounts(docs.height, len(writes), moved, len(gone), frozenset(changed[key].to_list()), tuple(seconds))
+
+
+def _bulk(collection, operations: list) -> int:
+    """bulk_write, unordered; returns documents modified. The in-process stand-in (mongomock)
+    cannot read pymongo 4's operation objects, so it gets the same operations one by one."""
+    if type(collection).__module__.startswith("mongomock"):
+        modified = 0
+        for op in operations:
+            if isinstance(op, ReplaceOne):
+                modified += collection.replace_one(op._filter, op._doc, upsert=op._upsert).modified_count
+            elif isinstance(op, UpdateMany):
+                modified += collection.update_many(op._filter, op._doc).modified_count
+            else:
+                collection.delete_many(op._filter)
+        return modified
+    return collection.bulk_write(operations, ordered=False).modified_count

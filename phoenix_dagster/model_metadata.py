@@ -1,0 +1,71 @@
+"""What a built warehouse table tells an operator in the Dagster UI, besides its SQL: its
+columns (from the pandera schema when it has one, else DuckDB's own description), rows per ZIP,
+a small preview, and for the marts the figures people ask for first. All numeric where it is a
+number, so the UI can plot it over materializations; money in USD with cents, never 1e-7."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import dagster as dg
+import polars as pl
+
+PREVIEW_ROWS = 5
+# The key figures of a table: a query over it returning one row of numbers.
+KEY_FIGURES = {
+    "marts.properties": """
+        select count(*) as properties,
+               count(*) filter (where StandardStatus in ('Active', 'ActiveUnderContract', 'ComingSoon')) as active_listings,
+               round(median(ListPrice) filter (where StandardStatus in ('Active', 'ActiveUnderContract', 'ComingSoon')))
+                   as median_active_list_price_usd,
+               round(100.0 * count(*) filter (where match_method = 'unmatched_listing')
+                     / nullif(count(*) filter (where match_method <> 'assessor_only'), 0), 1) as unmatched_listing_pct
+        from marts.properties""",
+    "marts.zip_market_stats": """
+        select sum(active_listings) as active_listings_latest_day,
+               round(median(median_list_price)) as median_list_price_usd_latest_day
+        from marts.zip_market_stats where date = (select max(date) from marts.zip_market_stats)""",
+    "ops.budget_status": """
+        select round(month_to_date_usd, 2) as month_to_date_usd, round(projected_month_usd, 2) as projected_month_usd,
+               round(1000 * cost_per_property_usd, 4) as usd_per_1000_properties
+        from ops.budget_status order by month desc limit 1""",
+}
+
+
+def _number(value) -> int | float:
+    """DuckDB's decimals as plain numbers (metadata takes int and float)."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def column_schema(frame_schema: dict[str, pl.DataType]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame_schema.items()])
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        text = "" if value is None else str(value)
+        return (text[:37] + "…" if len(text) > 38 else text).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines)
+
+
+def table_figures(query: Callable[[str], pl.DataFrame], table: str, *, with_schema: bool) -> dict:
+    """Metadata for a table just built: rows per ZIP, a preview, key figures, and (when no pandera
+    schema documents it) its columns as DuckDB has them."""
+    preview = query(f"select * from {table} limit {PREVIEW_ROWS}")
+    metadata: dict = {"preview": dg.MetadataValue.md(_markdown(preview))}
+    if with_schema:
+        metadata["dagster/column_schema"] = column_schema(dict(preview.schema))
+    if "PostalCode" in preview.columns:
+        per_zip = query(f"select PostalCode, count(*) as n from {table} group by 1 order by 1")
+        metadata |= {f"rows {zip_code}": int(n) for zip_code, n in per_zip.iter_rows() if zip_code is not None}
+    if table in KEY_FIGURES:
+        figures = query(KEY_FIGURES[table])
+        if figures.height:
+            metadata |= {name: _number(value) for name, value in figures.row(0, named=True).items() if value is not None}
+    return metadata
