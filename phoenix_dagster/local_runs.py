@@ -52,7 +52,8 @@ class RunOutcome:
     success: bool
     seconds: float
     checks_passed: int = 0
-    checks_failed: list[str] = field(default_factory=list)
+    checks_failed: list[str] = field(default_factory=list)  # severity ERROR: the run is not ok
+    checks_warned: list[str] = field(default_factory=list)  # severity WARN: said, not failing
     error: str | None = None
     enrichment_methods: dict[str, int] = field(default_factory=dict)
     model_state: str = ""
@@ -91,7 +92,9 @@ def _outcome(label: str, result, started: float) -> RunOutcome:
         if evaluation.passed:
             outcome.checks_passed += 1
         else:
-            outcome.checks_failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            warned = evaluation.severity == dg.AssetCheckSeverity.WARN
+            (outcome.checks_warned if warned else outcome.checks_failed).append(name)
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         if materialization.asset_key.to_user_string() == "listing_text_facts":
@@ -107,9 +110,12 @@ def _outcome(label: str, result, started: float) -> RunOutcome:
 
 def _report(outcome: RunOutcome, out) -> None:
     print(f"      {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s: {outcome.run_id[:8]} — "
-          f"{outcome.checks_passed} checks passed, {len(outcome.checks_failed)} failed", file=out, flush=True)
+          f"{outcome.checks_passed} checks passed, {len(outcome.checks_warned)} warned, {len(outcome.checks_failed)} failed",
+          file=out, flush=True)
     for name in outcome.checks_failed:
         print(f"      failed check: {name}", file=out)
+    for name in outcome.checks_warned:
+        print(f"      warning: {name}", file=out)
     if outcome.error:
         print(f"      error: {outcome.error}", file=out)
 

@@ -183,7 +183,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
-    quarantine_warn_rate: float = 0.02  # a landing/staging asset quarantining more of a source's records WARNs
+    quarantine_warn_rate: float = 0.0  # a landing/staging asset quarantining more of a source's records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)

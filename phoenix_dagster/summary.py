@@ -55,7 +55,9 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
                   f"{row['unchanged']} / {row['out_of_scope']} / {row['not_found']} / {row['quarantined']} / "
                   f"{row['duplicates']}", file=out)
     runs = [*outcomes, build]
-    print(f"  Checks: {sum(o.checks_passed for o in runs)} passed, {sum(len(o.checks_failed) for o in runs)} failed",
+    print(f"  Checks: {sum(o.checks_passed for o in runs)} passed, {sum(len(o.checks_warned) for o in runs)} warned "
+          f"({', '.join(sorted({w.split(':', 1)[1] for o in runs for w in o.checks_warned})) or 'none'}), "
+          f"{sum(len(o.checks_failed) for o in runs)} failed",
           file=out)
     methods: dict[str, int] = {}
     for outcome in outcomes:

@@ -173,7 +173,8 @@ def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     [outcome] = platform.run(zip_codes=["85031"])
     build = platform.builds[-1]
     assert outcome.ok and build.success  # the warehouse is built and published …
-    assert sorted(build.checks_failed) == ["daily_report:documents_served", "mongo_properties:documents_match_the_mart",
+    assert build.ok and not build.checks_failed  # … the MongoDB outage is a WARN on serving, not a failed build
+    assert sorted(build.checks_warned) == ["daily_report:documents_served", "mongo_properties:documents_match_the_mart",
                                            "mongo_properties:documents_served"]
     assert platform.warehouse.query("select count(*) as n from marts.properties")["n"][0] == 255
     log = platform.warehouse.query("select rows_in, rows_out from ops.run_log where asset = 'mongo_properties'")
