@@ -157,3 +157,24 @@ def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp
     before = len(county.requests_to("/parcel/"))
     platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)  # incremental: the bad fetch is not a good one
     assert apn in [r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]]
+
+
+@pytest.mark.parametrize("decided", [1, 4])
+def test_the_tuned_concurrency_is_what_the_collector_uses(tmp_path, county, decided):
+    """A tuning decision changes behaviour: the next collection has that many requests in flight."""
+    from datetime import datetime, timezone
+
+    resource = MaricopaResource(url=county.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01,
+                                rate_limit_per_hour=100_000)
+    platform = make_platform(tmp_path / "data", sources=SourcesResource(assessor="maricopa", maricopa=resource))
+    platform.defs.resources["control_state"].record_tuning(pl.DataFrame([{
+        "decided_at": datetime.now(timezone.utc), "stage": "collection:assessor", "run_id": "earlier",
+        "batch_size_old": None, "batch_size_new": None, "concurrency_old": 2, "concurrency_new": decided,
+        "reason": "test"}], schema_overrides={"batch_size_old": pl.Int64, "batch_size_new": pl.Int64}))
+    county.parcel_delay_s = 0.02
+    [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
+    assert outcome.success, outcome.error
+    assert county.max_in_flight == decided
+    metadata = platform.instance.get_latest_materialization_event(
+        dg.AssetKey("raw_assessor_payloads")).asset_materialization.metadata
+    assert metadata["concurrency"].value == decided and metadata["tuning"].value == "tuning"

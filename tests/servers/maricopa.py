@@ -64,6 +64,8 @@ class MaricopaContractServer(LoopbackServer):
         self.search_rows, self.parcels, self.token = search_rows, parcels, token
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.seen: list[SeenRequest] = []
+        self.parcel_delay_s = 0.0  # every /parcel/ reply waits this long (to see concurrency at work)
+        self.in_flight = self.max_in_flight = 0  # requests being answered now, and the most at once
         self._lock = threading.Lock()
 
     @classmethod
@@ -109,6 +111,19 @@ class MaricopaContractServer(LoopbackServer):
 
 class _Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        contract = self.owner
+        with contract._lock:
+            contract.in_flight += 1
+            contract.max_in_flight = max(contract.max_in_flight, contract.in_flight)
+        try:
+            if self.path.startswith("/parcel/") and contract.parcel_delay_s:
+                time.sleep(contract.parcel_delay_s)
+            self._answer()
+        finally:
+            with contract._lock:
+                contract.in_flight -= 1
+
+    def _answer(self) -> None:
         parts = urlsplit(self.path)
         contract = self.owner
         with contract._lock:
