@@ -2,6 +2,7 @@
 must not flow on. Failures come back as check metadata (counts per column and check, and
 a sample of failing values) so an operator sees them in the UI."""
 
+import warnings
 
 import dagster as dg
 import pandera.polars as pa
@@ -72,22 +73,29 @@ def _ledger(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_na
     return day, zip_code, lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
 
 
-def single_check(key: dg.AssetKey, name: str, *, blocking: bool, description: str):
+def single_check(key: dg.AssetKey, name: str, *, blocking: bool, description: str,
+                 partitions_def: dg.PartitionsDefinition | None = None):
     """`@asset_check` for one check, but with an output named after the check (a multi-asset check
     of one spec). Dagster orders an asset's blocking checks by output name; with every check's
     output called `result`, the order — and so the job's snapshot id — changed from one process
-    to the next, and the UI called each run of the job "a different version"."""
+    to the next, and the UI called each run of the job "a different version". With
+    `partitions_def` (the lake's day × ZIP) each evaluation is recorded against its partition,
+    so the UI's check history has a Partition column."""
+    with warnings.catch_warnings():  # partitioned checks are a preview in Dagster 1.13; used knowingly
+        warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec")
+        spec = dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=description,
+                                 partitions_def=partitions_def)
     return dg.multi_asset_check(
-        specs=[dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=description)],
+        specs=[spec],
         name=f"{key.to_python_identifier()}_{name}", description=description)
 
 
-def records_accounted_for_check(asset_name: str):
+def records_accounted_for_check(asset_name: str, partitions_def: dg.PartitionsDefinition | None = None):
     """Blocking: for every source, records offered = staged + unchanged + out of scope + not found +
     quarantined + duplicates, in the ledger the staging asset recorded for the partition."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "records_accounted_for", blocking=True,
+    @single_check(key, "records_accounted_for", blocking=True, partitions_def=partitions_def,
                   description="Every record each source offered is staged, unchanged, out of scope, not found, "
                               "quarantined or set aside as a duplicate (phoenix_dagster/transforms/ledger.py)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
@@ -109,12 +117,13 @@ def records_accounted_for_check(asset_name: str):
     return _check
 
 
-def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tuple[str, ...]):
+def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tuple[str, ...],
+                            partitions_def: dg.PartitionsDefinition | None = None):
     """A source that delivered nothing although something went wrong fails the partition (blocking),
     or — for a source in PHOENIX_OPTIONAL_SOURCES — gives a WARN; never a quiet zero."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "sources_delivered", blocking=True,
+    @single_check(key, "sources_delivered", blocking=True, partitions_def=partitions_def,
                   description="Every configured source delivered records, or a proven none; an optional one "
                               "(PHOENIX_OPTIONAL_SOURCES) that did not is a WARN")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
@@ -133,10 +142,11 @@ def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tu
     return _check
 
 
-def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True):
+def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True,
+                      partitions_def: dg.PartitionsDefinition | None = None):
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "matches_schema", blocking=blocking,
+    @single_check(key, "matches_schema", blocking=blocking, partitions_def=partitions_def,
                   description=f"The partition validates against {model.__module__}.{model.__name__}")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         day, zip_code = _checked_partition(context, key)
@@ -207,14 +217,15 @@ def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | 
     return results
 
 
-def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool):
+def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
+                          partitions_def: dg.PartitionsDefinition | None = None):
     """Non-blocking: the share of the partition's records the asset quarantined, per source, WARN
     above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE); the metadata names the reasons and counts.
     Staging assets divide by the records offered (their ledger); raw assets by replies landed
     plus requests quarantined."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "quarantine_rate", blocking=False,
+    @single_check(key, "quarantine_rate", blocking=False, partitions_def=partitions_def,
                   description=f"At most {warn_rate:.0%} of each source's records quarantined (a WARN above; "
                               "the reasons and counts in the metadata)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:

@@ -164,6 +164,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         raise ValueError(f"the sources resource lists {override.listings} but PHOENIX_LISTING_SOURCE says "
                          f"{list(settings.listing_sources)}: the graph has one raw asset per configured source")
     lake = lake_assets(settings)
+    partitions = daily_zip_partitions(settings)  # the lake's checks are partitioned like their assets
     served = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=SERVING),
                                 dg.load_assets_from_modules([serving]))
     warehouse, warehouse_checks = warehouse_assets([*lake, *served, warehouse_build.storage_measurement])
@@ -191,15 +192,16 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
         assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention],
-        asset_checks=[lake_schema_check(name, model) for name, model in LAKE_TABLES.items()
+        asset_checks=[lake_schema_check(name, model, partitions_def=partitions) for name, model in LAKE_TABLES.items()
                       if dg.AssetKey(name) in lake_keys]
-        + [records_accounted_for_check(name) for name in LEDGERED_ASSETS]
-        + [quarantine_rate_check(name, settings.quarantine_warn_rate, ledgered=name in LEDGERED_ASSETS)
+        + [records_accounted_for_check(name, partitions) for name in LEDGERED_ASSETS]
+        + [quarantine_rate_check(name, settings.quarantine_warn_rate, ledgered=name in LEDGERED_ASSETS,
+                                 partitions_def=partitions)
            for name in (*LEDGERED_ASSETS, "raw_assessor_payloads",
                         *(raw.listing_asset_name(source) for source in settings.listing_sources))]
         + [sources_delivered_check("stg_listings__listings",
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
-                                   settings.optional_sources)]
+                                   settings.optional_sources, partitions)]
         + warehouse_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],

@@ -191,6 +191,9 @@ def test_schedules_ask_for_every_zip_of_the_day(tmp_path):
 
 
 def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_path):
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData)
+
     defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
     instance = dg.DagsterInstance.ephemeral()
     target = dg.AssetKey("quality_daily")
@@ -204,10 +207,15 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
                                                asset_selection=dg.AssetSelection.assets(target))
     assert result.get_requested_partitions(target) == set()  # blocking checks upstream have not passed yet
-    for parent in parents:
+    for parent in parents:  # the lake's checks are partitioned: each partition passes its own
         for check in graph.get(parent).check_keys:
-            instance.report_runless_asset_event(dg.AssetCheckEvaluation(asset_key=parent, check_name=check.name,
-                                                                        passed=True))
+            for day in ("2026-11-20", "2026-11-27"):
+                [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
+                    asset_key=parent, asset_partitions=[f"{day}|85031"]), limit=1).records
+                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+                    asset_key=parent, check_name=check.name, passed=True, partition=f"{day}|85031",
+                    target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+                        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)))
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
                                                asset_selection=dg.AssetSelection.assets(target))
     requested = sorted(key for key in result.get_requested_partitions(target))
