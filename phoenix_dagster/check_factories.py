@@ -8,6 +8,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
+from phoenix_dagster.model_metadata import markdown_table
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 
@@ -51,8 +52,8 @@ def for_partition(result: dg.AssetCheckResult, day: str, zip_code: str) -> dg.As
 
 
 def _as_code(frame: pl.DataFrame) -> str:
-    with pl.Config(tbl_rows=50, tbl_cols=10, fmt_str_lengths=80):
-        return f"```\n{frame}\n```"
+    """A frame for check metadata: a markdown table, which the UI renders as one."""
+    return markdown_table(frame) if frame.height else "none"
 
 
 def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> tuple[str, str]:

@@ -25,7 +25,7 @@ def table_reference() -> str:
         doc = (model.__doc__ or "").strip().split(":", 1)[-1].strip()
         parts.append(f"#### `{table}`\n{doc}\n\n| column | type | meaning [rules] |\n|---|---|---|")
         for column in column_docs(model).columns:
-            meaning = column.description.replace("|", "\\|").replace("<", "&lt;")
+            meaning = column.description.replace("|", "\\|")  # angle brackets come escaped
             parts.append(f"| `{column.name}` | {column.type} | {meaning} |")
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"

@@ -19,7 +19,8 @@ import dagster as dg
 
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
 from phoenix_dagster.partitions import partition_key
-from phoenix_dagster.pools import apply_pool_limits, free_slots_of_dead_runs, pool_limits, worker_tags
+from phoenix_dagster.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
+                                   worker_tags)
 from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
 from phoenix_dagster.settings import Settings
 
@@ -168,6 +169,11 @@ class DefinitionsJobs:
             self.instance.run_storage.set_cursor_values({self._cursor_key(name): cursor})
 
 
+def cli_tags() -> dict[str, str]:
+    """The tags of a run this command makes: its worker (this process), and who launched it."""
+    return {**worker_tags(), LAUNCHED_BY_TAG: "phoenix-estate run"}
+
+
 def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, *,
                    full_refresh: bool = False) -> list[RunOutcome]:
     """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
@@ -179,7 +185,7 @@ def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, 
         started = time.perf_counter()
         run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
         result = jobs.execute(DAILY_REFRESH, partition_key=partition_key(day, zip_code), run_config=run_config,
-                              tags=worker_tags())
+                              tags=cli_tags())
         outcomes.append(_outcome(zip_code, result, started))
         _report(outcomes[-1], out)
     return outcomes
@@ -190,7 +196,7 @@ def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
     out = out or sys.stdout
     print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
     started = time.perf_counter()
-    result = jobs.execute(BUILD_WAREHOUSE, run_config=QUIET_LOGS, tags={WAREHOUSE_WRITER_TAG: "true", **worker_tags()})
+    result = jobs.execute(BUILD_WAREHOUSE, run_config=QUIET_LOGS, tags={WAREHOUSE_WRITER_TAG: "true", **cli_tags()})
     outcome = _outcome("warehouse", result, started)
     _report(outcome, out)
     return outcome
@@ -211,7 +217,7 @@ def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
                                                                 "dagster/run_key": request.run_key})):
                 continue
         results.append(jobs.execute(request.job_name or sensor_job, run_config={**QUIET_LOGS, **request.run_config},
-                                    tags={**tags, **worker_tags()}))
+                                    tags={**tags, **cli_tags()}))
     jobs.save_cursor(name, tick.cursor)
     return tick.skip_message, results
 

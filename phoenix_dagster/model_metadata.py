@@ -42,12 +42,14 @@ def column_schema(frame_schema: dict[str, pl.DataType]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame_schema.items()])
 
 
-def _markdown(frame: pl.DataFrame) -> str:
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A small frame as a markdown table (the UI renders it; a Polars text dump it does not)."""
     def cell(value) -> str:
-        if isinstance(value, float):
-            return f"{value:,.2f}"
+        if isinstance(value, float):  # never scientific: 384,000 · 33.4987 · 0.0013
+            return f"{value:,.0f}" if value.is_integer() else f"{value:,.6f}".rstrip("0").rstrip(".")
         text = "" if value is None else str(value)
-        return (text[:37] + "…" if len(text) > 38 else text).replace("|", "\\|")
+        text = text[:37] + "…" if len(text) > 38 else text
+        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
@@ -58,7 +60,7 @@ def table_figures(query: Callable[[str], pl.DataFrame], table: str, *, with_sche
     """Metadata for a table just built: rows per ZIP, a preview, key figures, and (when no pandera
     schema documents it) its columns as DuckDB has them."""
     preview = query(f"select * from {table} limit {PREVIEW_ROWS}")
-    metadata: dict = {"preview": dg.MetadataValue.md(_markdown(preview))}
+    metadata: dict = {"preview": dg.MetadataValue.md(markdown_table(preview))}
     if with_schema:
         metadata["dagster/column_schema"] = column_schema(dict(preview.schema))
     if "PostalCode" in preview.columns:

@@ -13,6 +13,7 @@ slots of runs that ended but did not release them.
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timezone
 
 import dagster as dg
 import psutil
@@ -26,6 +27,7 @@ def listing_pool(source: str) -> str:
 
 
 PID_TAG, HOST_TAG, STARTED_TAG = "phoenix/worker_pid", "phoenix/worker_host", "phoenix/worker_started"
+LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
 def pool_limits(settings) -> dict[str, int]:
@@ -50,7 +52,13 @@ def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> d
 def worker_tags() -> dict[str, str]:
     """Tags naming this process as a run's worker, so a later run can tell whether it is alive."""
     me = psutil.Process()
-    return {PID_TAG: str(me.pid), HOST_TAG: socket.gethostname(), STARTED_TAG: f"{me.create_time():.2f}"}
+    return {PID_TAG: str(me.pid), HOST_TAG: socket.gethostname(), STARTED_TAG: _started(me.create_time())}
+
+
+def _started(timestamp: float) -> str:
+    """A process start time as the tag shows it: UTC, to the hundredth of a second (readable in
+    the UI, and exact enough to tell a reused pid from the worker)."""
+    return datetime.fromtimestamp(round(timestamp, 2), timezone.utc).isoformat(timespec="milliseconds")
 
 
 def worker_is_gone(tags: dict[str, str]) -> bool:
@@ -60,7 +68,7 @@ def worker_is_gone(tags: dict[str, str]) -> bool:
         return False
     try:
         process = psutil.Process(int(tags[PID_TAG]))
-        return f"{process.create_time():.2f}" != tags.get(STARTED_TAG)
+        return _started(process.create_time()) != tags.get(STARTED_TAG)
     except psutil.NoSuchProcess:
         return True
 

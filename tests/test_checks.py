@@ -34,3 +34,10 @@ def test_column_docs_come_from_the_schema():
     assert list(columns)[:2] == ["PostalCode", "date"]
     assert "Median ListPrice of active listings" in columns["median_list_price"].description
     assert "required" in columns["PostalCode"].description
+
+
+def test_column_docs_escape_the_angle_brackets_the_ui_would_take_for_html():
+    from phoenix_dagster.schemas.marts import Properties
+
+    columns = {c.name: c for c in column_docs(Properties).columns}
+    assert columns["property_id"].description.startswith("apn:&lt;APN&gt; or adr:&lt;ZIP&gt;")

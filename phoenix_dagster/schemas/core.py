@@ -41,11 +41,13 @@ def _describe_checks(column: pa.Column) -> str:
 
 
 def column_docs(model: type[pa.DataFrameModel]) -> dg.TableSchema:
-    """The model as Dagster column metadata, shown on the asset's page in the UI."""
+    """The model as Dagster column metadata, shown on the asset's page in the UI. The UI reads
+    descriptions as markdown, where `<APN>` is an HTML tag and vanishes: angle brackets are
+    escaped."""
     columns = []
     for name, column in model.to_schema().columns.items():
-        rules = _describe_checks(column)
-        text = column.description or ""
+        rules = _describe_checks(column).replace("<", "&lt;").replace(">", "&gt;")
+        text = (column.description or "").replace("<", "&lt;").replace(">", "&gt;")
         columns.append(dg.TableColumn(name=name, type=str(column.dtype),
                                       description=f"{text} [{rules}]" if rules else text))
     return dg.TableSchema(columns=columns)
