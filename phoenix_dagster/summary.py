@@ -71,7 +71,7 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
                                "where run_id in (select unnest(?))", [run_ids])["usd"][0]
     properties = int(counts["properties"].sum()) if counts.height else 0
     budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
-    line = (f"  Cost: ${run_cost:.6f} for these runs (${1000 * run_cost / max(properties, 1):.4f} per 1,000 "
+    line = (f"  Cost: ${run_cost:.6f} for these runs (${1000 * run_cost / max(properties, 1):.6f} per 1,000 "
             "properties)")
     if budget.height:
         b = budget.row(0, named=True)
