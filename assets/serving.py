@@ -22,8 +22,8 @@ from phoenix_dagster.schemas.tables import SERVING_DOCUMENTS
 from phoenix_dagster.tuning.metrics import stage_metrics
 
 
-SERVED = "Every {what} reached MongoDB (WARN when MongoDB failed: the warehouse is still published; serving " \
-         "catches up at the next build)"
+SERVED = "Every {what} reached MongoDB, or the export without it (WARN when the target failed: the warehouse " \
+         "is still published; serving catches up at the next build)"
 
 
 def served_check(asset: str, what: str) -> dg.AssetCheckSpec:
