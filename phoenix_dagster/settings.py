@@ -29,7 +29,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
-                    "PHOENIX_ALERT_WEBHOOK_URL")
+                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE")
 
 
 class ConfigError(ValueError):

@@ -1,8 +1,11 @@
 """The Maricopa client against a real socket: tests/servers/maricopa.py speaks the county's contract."""
 
+import os
 import re
+import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -210,15 +213,35 @@ from phoenix_dagster.resources.source_clients import MaricopaResource
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 resource = MaricopaResource(url={url!r}, token={token!r}, rate_limit_per_hour={limit}, rate_window_s={window},
-                            rate_state_dir={state!r}, backoff_base_s=0.01)
+                            rate_state_dir={state!r}, rate_limit_store={store!r}, backoff_base_s=0.01)
 crawl_zip(resource.api(), {zip!r}, DEFAULT_RESIDENTIAL_TYPES, concurrency=3)
 """
 
 
-def test_two_processes_stay_under_the_county_limit_combined(tmp_path):
+def _store(kind: str) -> str | None:
+    """The shared store a test runs against: the local services (skipped with the reason when absent)."""
+    if kind == "file":
+        return None
+    url = os.environ.get(f"PHOENIX_TEST_{kind.upper()}_URL",
+                         {"redis": "redis://127.0.0.1:6379/15",
+                          "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres"}[kind])
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"no {kind} server at {host}:{port} ({exc}); set PHOENIX_TEST_{kind.upper()}_URL")
+    return url
+
+
+@pytest.mark.parametrize("kind", ["file", "redis", "postgresql"])
+def test_two_processes_stay_under_the_county_limit_combined(tmp_path, kind):
+    """Two collectors started together (separate processes, as on two machines when the window is
+    in Redis or PostgreSQL) stay under the county's limit combined, counted at the server."""
     import subprocess
     import sys
     from pathlib import Path
+
+    store = _store(kind)
 
     limit, window = 12, 1.0
     search = rows(25) + rows(25, "85033")
@@ -227,7 +250,8 @@ def test_two_processes_stay_under_the_county_limit_combined(tmp_path):
     parcels = {r["APN"]: (200, f'{{"APN": "{r["APN"]}"}}'.encode()) for r in search}
     with MaricopaContractServer({"85031": search[:25], "85033": search[25:]}, parcels, token=TOKEN) as server:
         code = [CRAWL.format(tests=str(Path(__file__).parent), url=server.url, token=TOKEN, limit=limit,
-                             window=window, state=str(tmp_path / "rate_limits"), zip=z) for z in ("85031", "85033")]
+                             window=window, state=str(tmp_path / "rate_limits"), store=store, zip=z)
+                for z in ("85031", "85033")]
         runs = [subprocess.Popen([sys.executable, "-c", c]) for c in code]  # started together
         assert [run.wait(timeout=120) for run in runs] == [0, 0]
     starts = sorted(r.at for r in server.seen)
@@ -236,3 +260,22 @@ def test_two_processes_stay_under_the_county_limit_combined(tmp_path):
     busiest = max(sum(1 for t in starts if s <= t < s + window - 0.15) for s in starts)
     assert busiest <= limit, busiest
     assert starts[-1] - starts[0] >= (len(starts) / limit - 1) * window * 0.9  # they really waited for each other
+
+
+@pytest.mark.parametrize("kind", ["redis", "postgresql"])
+def test_a_retry_after_pause_and_the_window_hold_in_the_shared_store(kind):
+    import uuid
+
+    from phoenix_dagster.sources.rate_limit_stores import store_limiter
+
+    url, name = _store(kind), f"test-{uuid.uuid4().hex[:8]}"
+    first, second = store_limiter(url, name, 2, 0.6), store_limiter(url, name, 2, 0.6)  # two "machines"
+    assert first.acquire() == 0 and second.acquire() == 0
+    started = time.monotonic()
+    first.acquire()  # the third grant in the window waits for the oldest to leave it
+    assert 0.45 <= time.monotonic() - started < 2.0
+    time.sleep(0.7)
+    second.pause(0.5)  # a 429's Retry-After, said by one, holds the other
+    started = time.monotonic()
+    first.acquire()
+    assert 0.4 <= time.monotonic() - started < 2.0

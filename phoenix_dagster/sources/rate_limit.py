@@ -2,7 +2,8 @@
 seconds, a caller waiting until the oldest grant has left the window.
 
 `SlidingWindowLimiter` is shared by every thread of a process; `SharedWindowLimiter` by every
-process on the machine (a state file under the data directory). `shared_limiter` hands out one
+process on the machine (a state file under the data directory); the limiters of
+rate_limit_stores.py by every machine (Redis or PostgreSQL, PHOENIX_RATE_LIMIT_STORE). `shared_limiter` hands out one
 per (host, limit, window), so concurrent collectors of the same API share it.
 """
 
@@ -59,14 +60,23 @@ _LIMITERS: dict[tuple, "SlidingWindowLimiter | SharedWindowLimiter"] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None = None):
-    """One limiter per (host, limit, window): across processes when `state_dir` is given
-    (its file is `<state_dir>/<host>.json`), else within this process."""
+def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None = None,
+                   store_url: str | None = None):
+    """One limiter per (host, limit, window): across machines when `store_url` names a Redis or
+    PostgreSQL server (rate_limit_stores.py), across this machine's processes when `state_dir`
+    is given (its file is `<state_dir>/<host>.json`), else within this process."""
     with _LIMITERS_LOCK:
-        key = (host, limit, window_s, state_dir)
+        key = (host, limit, window_s, state_dir, store_url)
         if key not in _LIMITERS:
-            _LIMITERS[key] = (SharedWindowLimiter(Path(state_dir) / f"{host.replace(':', '_')}.json", limit, window_s)
-                              if state_dir else SlidingWindowLimiter(limit, window_s))
+            if store_url:
+                from phoenix_dagster.sources.rate_limit_stores import store_limiter
+
+                _LIMITERS[key] = store_limiter(store_url, host, limit, window_s)
+            elif state_dir:
+                _LIMITERS[key] = SharedWindowLimiter(Path(state_dir) / f"{host.replace(':', '_')}.json", limit,
+                                                     window_s)
+            else:
+                _LIMITERS[key] = SlidingWindowLimiter(limit, window_s)
         return _LIMITERS[key]
 
 
