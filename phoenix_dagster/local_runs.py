@@ -44,6 +44,19 @@ run_monitoring:
 telemetry:
   enabled: false
 """
+# With PHOENIX_DAGSTER_POSTGRES_URL set, the instance keeps its runs, events and schedules in
+# PostgreSQL (dagster-postgres) instead of SQLite files under DAGSTER_HOME: what a deployment with
+# several processes or machines uses. The URL stays in the environment, never in the file.
+POSTGRES_STORAGE = """\
+storage:
+  postgres:
+    postgres_url:
+      env: PHOENIX_DAGSTER_POSTGRES_URL
+"""
+
+
+def instance_config(settings: Settings) -> str:
+    return INSTANCE_CONFIG + (POSTGRES_STORAGE if settings.has_secret("PHOENIX_DAGSTER_POSTGRES_URL") else "")
 
 
 @dataclass
@@ -78,8 +91,9 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
     with open(home / ".create.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = home / "dagster.yaml"
-        if not config.exists() or (config.read_text().startswith(MANAGED_MARK) and config.read_text() != INSTANCE_CONFIG):
-            config.write_text(INSTANCE_CONFIG)
+        wanted = instance_config(settings)
+        if not config.exists() or (config.read_text().startswith(MANAGED_MARK) and config.read_text() != wanted):
+            config.write_text(wanted)
         instance = dg.DagsterInstance.from_config(str(home))
         instance.get_runs_count()  # creates the run storage while the lock is held
         apply_pool_limits(instance, pool_limits(settings))

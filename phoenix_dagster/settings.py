@@ -29,7 +29,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
-                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE")
+                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL")
 
 
 class ConfigError(ValueError):
@@ -223,6 +223,12 @@ class Settings:
         except ValueError:
             raise ConfigError(f"PHOENIX_FIRST_DATE: {first_date!r} is not a YYYY-MM-DD day") from None
         lake, home = _text(env, "PHOENIX_LAKE_DIR", None), _text(env, "DAGSTER_HOME", None)
+        dagster_postgres = env.get("PHOENIX_DAGSTER_POSTGRES_URL", "").strip()
+        if dagster_postgres and not dagster_postgres.startswith("postgresql+psycopg2://"):
+            # SQLAlchemy 2.1 reads postgresql:// as psycopg 3, whose server-side parameters break
+            # dagster-postgres 0.29's NOTIFY statements: the driver must be named.
+            raise ConfigError("PHOENIX_DAGSTER_POSTGRES_URL must start with postgresql+psycopg2:// "
+                              "(dagster-postgres issues psycopg2-style SQL)")
         return cls(
             data_dir=data_dir,
             zip_codes=tuple(sorted(set(zip_codes))),

@@ -13,6 +13,7 @@ import pytest
 
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from platform_harness import first_date
+from services import fresh_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +33,12 @@ RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.stage_metrics", "ops.cost_
                "ops.storage_usage", "ops.batch_tuning", "ops.alerts", "ops.served_documents", "ops.asset_runs_latest"}
 
 
-def start(data_dir: Path, *zip_codes: str) -> subprocess.Popen:
+def start(data_dir: Path, *zip_codes: str, dagster_postgres: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home")}
     env.pop("MONGODB_URI", None)
+    env.pop("PHOENIX_DAGSTER_POSTGRES_URL", None)
+    if dagster_postgres:
+        env["PHOENIX_DAGSTER_POSTGRES_URL"] = dagster_postgres
     return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", *zip_codes],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -60,16 +64,45 @@ def warehouse_contents(data_dir: Path) -> dict[str, pl.DataFrame]:
     return contents
 
 
-def test_two_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
-    together, apart = tmp_path / "together", tmp_path / "apart"
-    first, second = start(together, "85031"), start(together, "85035")
+def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
+    first = start(data_dir, "85031", dagster_postgres=dagster_postgres)
+    second = start(data_dir, "85035", dagster_postgres=dagster_postgres)
     outputs = [finish(first), finish(second)]
     assert all("Checks:" in output and "0 failed" in output for output in outputs), outputs
+
+
+def test_two_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
+    """Together on the default SQLite instance storage, and together on PostgreSQL
+    (dagster-postgres, as a deployment configures it with PHOENIX_DAGSTER_POSTGRES_URL), each
+    equal to one after the other in one process."""
+    apart = tmp_path / "apart"
     finish(start(apart, "85031", "85035"))  # one after the other in one process, one build
-    concurrent, sequential = warehouse_contents(together), warehouse_contents(apart)
-    assert concurrent.keys() == sequential.keys()
-    for table, frame in sequential.items():
-        assert concurrent[table].equals(frame), table
-    zips = concurrent["marts.zip_market_stats"]["PostalCode"].to_list()
-    assert zips == ["85031", "85035"]  # both partitions reached the published warehouse
-    assert concurrent["marts.properties"].height == 255 + 237
+    sequential = warehouse_contents(apart)
+    run_together(tmp_path / "sqlite")
+    builds = {"sqlite": tmp_path / "sqlite"}
+    try:
+        postgres = fresh_postgres_database()
+        database = postgres.__enter__()
+    except pytest.skip.Exception as skipped:  # no PostgreSQL here: the SQLite half still counts
+        database, postgres = None, None
+        print(f"PostgreSQL half skipped: {skipped}")
+    if postgres is not None:
+        try:
+            run_together(tmp_path / "postgresql", dagster_postgres=database)
+            assert "postgres" in (tmp_path / "postgresql" / "home" / "dagster.yaml").read_text()
+            assert not (tmp_path / "postgresql" / "home" / "history").exists()  # no SQLite run storage
+            import psycopg2
+
+            with psycopg2.connect(database.replace("+psycopg2", "")) as conn, conn.cursor() as cursor:
+                cursor.execute("select count(*) from runs where pipeline_name = 'daily_refresh' and status = 'SUCCESS'")
+                assert cursor.fetchone()[0] == 2  # the runs are in PostgreSQL
+            builds["postgresql"] = tmp_path / "postgresql"
+        finally:
+            postgres.__exit__(None, None, None)
+    for storage, data_dir in builds.items():
+        concurrent = warehouse_contents(data_dir)
+        assert concurrent.keys() == sequential.keys()
+        for table, frame in sequential.items():
+            assert concurrent[table].equals(frame), (storage, table)
+        assert concurrent["marts.zip_market_stats"]["PostalCode"].to_list() == ["85031", "85035"]
+        assert concurrent["marts.properties"].height == 255 + 237

@@ -1,11 +1,8 @@
 """The Maricopa client against a real socket: tests/servers/maricopa.py speaks the county's contract."""
 
-import os
 import re
-import socket
 import threading
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +11,7 @@ from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.http import RetryBudget, retry_after_seconds
 from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from services import service_url
 from servers.maricopa import EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
 
 pytestmark = pytest.mark.integration
@@ -219,18 +217,8 @@ crawl_zip(resource.api(), {zip!r}, DEFAULT_RESIDENTIAL_TYPES, concurrency=3)
 
 
 def _store(kind: str) -> str | None:
-    """The shared store a test runs against: the local services (skipped with the reason when absent)."""
-    if kind == "file":
-        return None
-    url = os.environ.get(f"PHOENIX_TEST_{kind.upper()}_URL",
-                         {"redis": "redis://127.0.0.1:6379/15",
-                          "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres"}[kind])
-    host, port = urlsplit(url).hostname, urlsplit(url).port
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError as exc:
-        pytest.skip(f"no {kind} server at {host}:{port} ({exc}); set PHOENIX_TEST_{kind.upper()}_URL")
-    return url
+    """The shared store a test runs against: none (the file), or the local service."""
+    return None if kind == "file" else service_url(kind)
 
 
 @pytest.mark.parametrize("kind", ["file", "redis", "postgresql"])
