@@ -54,3 +54,15 @@ def test_bad_values_name_their_variable(tmp_path):
                          ({"SMTP_PORT": "0"}, "SMTP_PORT")):
         with pytest.raises(ConfigError, match=message):
             Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), **env})
+
+
+def test_dagster_postgres_storage_is_configured_by_the_environment_and_its_url_never_written(tmp_path):
+    from phoenix_dagster.local_runs import instance_config
+    from phoenix_dagster.settings import ConfigError, Settings
+
+    url = "postgresql+psycopg2://phoenix:s3cret@db.internal:5432/dagster"
+    config = instance_config(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_DAGSTER_POSTGRES_URL": url}))
+    assert "env: PHOENIX_DAGSTER_POSTGRES_URL" in config and "s3cret" not in config
+    assert "postgres" not in instance_config(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
+    with pytest.raises(ConfigError, match="must start with postgresql\\+psycopg2://"):
+        Settings.from_env({"PHOENIX_DAGSTER_POSTGRES_URL": "postgresql://phoenix@db/dagster"})
