@@ -4,13 +4,14 @@ and the month's budget status. Built from the warehouse's ops models by each bui
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
 from bson import json_util
 from pymongo import ASCENDING
+
+from phoenix_dagster.files import write_atomically
 
 COLLECTION = "daily_reports"
 TOP_REASONS = 20
@@ -71,11 +72,7 @@ def report_document(day: str, update: dict) -> dict:
 
 def export_reports(updates: dict[str, dict], path: Path) -> int:
     """The reports as MongoDB Extended JSON lines (mongoimport-ready), replacing the file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    with open(partial, "w") as out:
-        for day in sorted(updates):
-            out.write(json_util.dumps(report_document(day, updates[day]), json_options=json_util.RELAXED_JSON_OPTIONS)
-                      + "\n")
-    os.replace(partial, path)
-    return len(updates)
+    lines = [json_util.dumps(report_document(day, updates[day]), json_options=json_util.RELAXED_JSON_OPTIONS) + "\n"
+             for day in sorted(updates)]
+    write_atomically(path, lambda tmp: tmp.write_text("".join(lines)))
+    return len(lines)

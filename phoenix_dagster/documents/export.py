@@ -11,11 +11,12 @@ export's content hashes with the previous one's, so an unchanged re-run reports 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from phoenix_dagster.files import write_atomically
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 
@@ -66,8 +67,5 @@ def export_documents(docs: pl.DataFrame, path: Path, key: str) -> ExportCounts:
         previous = pl.read_ndjson(path, schema_overrides={"content_hash": pl.Int64}).select(key, "content_hash")
     changed = docs.select(key, "content_hash").join(previous, on=[key, "content_hash"], how="anti")[key]
     deleted = previous.join(docs.select(key), on=key, how="anti").height
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    _extended_json(docs).write_ndjson(partial)
-    os.replace(partial, path)
+    write_atomically(path, _extended_json(docs).write_ndjson)
     return ExportCounts(path, docs.height, changed.len(), deleted, path.stat().st_size, frozenset(changed.to_list()))

@@ -10,13 +10,12 @@ only here, never to the warehouse, so partitions of one day run side by side.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from phoenix_dagster.files import write_atomically
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 
@@ -24,16 +23,7 @@ BOOKKEEPING_DIR = "_bookkeeping"
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
-    os.close(handle)
-    try:
-        frame.write_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(path, frame.write_parquet)
 
 
 class LakeResource(dg.ConfigurableResource):
