@@ -11,8 +11,8 @@ import polars as pl
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.ops import BatchTuning
-from phoenix_dagster.tuning.controller import decide_for
-from phoenix_dagster.tuning.state import recent_ceiling
+from phoenix_dagster.tuning.controller import decide_for, describe_setting
+from phoenix_dagster.tuning.state import choose_setting, recent_ceiling
 
 
 class StageMeasurement(dg.Config):
@@ -33,10 +33,6 @@ class TuningConfig(dg.Config):
     measurements: list[StageMeasurement]
 
 
-def _setting(batch: int | None, concurrency: int) -> str:
-    return f"{batch}/{concurrency}" if batch is not None else f"concurrency {concurrency}"
-
-
 @dg.asset(group_name="operations", kinds={"python"}, deps=["run_metrics"],
           metadata={"dagster/column_schema": column_docs(BatchTuning)})  # the control table it writes
 def batch_tuning(context: dg.AssetExecutionContext, config: TuningConfig,
@@ -51,8 +47,8 @@ def batch_tuning(context: dg.AssetExecutionContext, config: TuningConfig,
         if (measurement.stage, measurement.run_id) in decided:
             skipped += 1
             continue
-        history = control_state.read("batch_tuning")
-        setting = control_state.tuning_setting(measurement.stage)
+        history = control_state.read("batch_tuning")  # again each time: the last decision is in it
+        setting = choose_setting(history, measurement.stage)  # as control_state.tuning_setting reads it, unpinned
         decision = decide_for(setting, measurement.model_dump(), ceiling=recent_ceiling(history, measurement.stage))
         row = {"decided_at": datetime.now(timezone.utc), "stage": measurement.stage, "run_id": measurement.run_id,
                "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,
@@ -62,18 +58,20 @@ def batch_tuning(context: dg.AssetExecutionContext, config: TuningConfig,
                                                                           "batch_size_new": pl.Int64}))
         decided.add((measurement.stage, measurement.run_id))
         rows.append(row)
-        context.log.info(f"{row['stage']}: {_setting(row['batch_size_old'], row['concurrency_old'])} → "
-                         f"{_setting(row['batch_size_new'], row['concurrency_new'])} ({row['reason']})")
+        context.log.info(f"{row['stage']}: {describe_setting(row['batch_size_old'], row['concurrency_old'])} → "
+                         f"{describe_setting(row['batch_size_new'], row['concurrency_new'])} ({row['reason']})")
     table = dg.MetadataValue.table(
         records=[dg.TableRecord({"stage": r["stage"], "run": r["run_id"][:8],
-                                 "old": _setting(r["batch_size_old"], r["concurrency_old"]),
-                                 "new": _setting(r["batch_size_new"], r["concurrency_new"]), "reason": r["reason"]})
+                                 "old": describe_setting(r["batch_size_old"], r["concurrency_old"]),
+                                 "new": describe_setting(r["batch_size_new"], r["concurrency_new"]),
+                                 "reason": r["reason"]})
                  for r in rows],
         schema=dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in ("stage", "run", "old", "new",
                                                                                   "reason")]))
     changed = sum((r["batch_size_old"], r["concurrency_old"]) != (r["batch_size_new"], r["concurrency_new"])
                   for r in rows)
-    now = {stage: control_state.tuning_setting(stage) for stage in sorted({r["stage"] for r in rows})}
+    history = control_state.read("batch_tuning")
+    now = {stage: choose_setting(history, stage) for stage in sorted({r["stage"] for r in rows})}
     return dg.MaterializeResult(metadata={
         "decisions": len(rows), "settings_changed": changed, "already_decided": skipped, "decided": table,
-        **{f"now {stage}": _setting(s.batch_size, s.concurrency) for stage, s in now.items()}})
+        **{f"now {stage}": describe_setting(s.batch_size, s.concurrency) for stage, s in now.items()}})

@@ -137,7 +137,7 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
         dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
     if not result.records:
         return dg.SkipReason("no new run metrics")
-    decided = control_state.decided_runs()  # read only
+    decided = control_state.decided_runs()  # a local set: nothing is written
     measurements, known = [], 0
     for record in result.records:
         metadata = record.asset_materialization.metadata
@@ -145,10 +145,10 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
             measured_by = metrics.get("run_id") or record.run_id
             if metrics["stage"] not in TUNED_STAGES:
                 continue
-            if (metrics["stage"], measured_by) in decided or any(
-                    (m["stage"], m["run_id"]) == (metrics["stage"], measured_by) for m in measurements):
+            if (metrics["stage"], measured_by) in decided:  # decided already, or in this request already
                 known += 1
                 continue
+            decided.add((metrics["stage"], measured_by))
             measurements.append({"stage": metrics["stage"], "run_id": measured_by,
                                  **{k: metrics[k] for k in MEASURED if metrics.get(k) is not None}})
     last = result.records[-1].storage_id

@@ -56,7 +56,8 @@ def _batch(batch_size: int | None, change) -> int | None:
     return None if batch_size is None else _bound(change(batch_size), BATCH_BOUNDS)
 
 
-def _setting(batch_size: int | None, concurrency: int) -> str:
+def describe_setting(batch_size: int | None, concurrency: int) -> str:
+    """`15/5` (batch size / concurrency), or `concurrency 3` for a stage without batches."""
     return f"{batch_size}/{concurrency}" if batch_size is not None else f"concurrency {concurrency}"
 
 
@@ -106,7 +107,7 @@ def decide(batch_size: int | None, concurrency: int, metrics: dict, targets: Tun
         new_concurrency = max(concurrency, min(new_concurrency, ceiling.concurrency - 1))
         if (new_batch, new_concurrency) == (batch_size, concurrency):
             return Decision(batch_size, concurrency,
-                            f"hold: one step up reaches {_setting(ceiling.batch_size, ceiling.concurrency)}, "
+                            f"hold: one step up reaches {describe_setting(ceiling.batch_size, ceiling.concurrency)}, "
                             "which had to back off recently")
     return Decision(new_batch, new_concurrency,
                     f"grow: p95 {p95:.0f} ms, error rate {error_rate:.3f}, CPU {cpu:.0f}% all inside targets")
@@ -120,6 +121,6 @@ def decide_for(setting, metrics: dict, ceiling: Ceiling | None = None) -> Decisi
     used = (metrics.get("batch_size"), metrics.get("concurrency"))
     if used[1] is not None and used != (setting.batch_size, setting.concurrency):
         return Decision(setting.batch_size, setting.concurrency,
-                        f"hold: measured at {_setting(*used)}, the setting is already "
-                        f"{_setting(setting.batch_size, setting.concurrency)}")
+                        f"hold: measured at {describe_setting(*used)}, the setting is already "
+                        f"{describe_setting(setting.batch_size, setting.concurrency)}")
     return decide(setting.batch_size, setting.concurrency, metrics, ceiling=ceiling)
