@@ -207,7 +207,8 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics,
-                 alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, compact_raw_bodies])],
+                 alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, tune_batches,
+                                                        compact_raw_bodies])],
         resources={**build_resources(settings), **resource_overrides},
         executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process
     )

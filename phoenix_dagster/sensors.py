@@ -167,8 +167,8 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
 
     @dg.run_failure_sensor(monitored_jobs=monitored, request_job=deliver_alerts,
                            default_status=dg.DefaultSensorStatus.STOPPED,
-                           description=("A failed run of the partitions, the build or the retention job alerts on "
-                                        "every configured channel (through a deliver_alerts run)."))
+                           description=("A failed run of the partitions, the build, the tuning or the retention job "
+                                        "alerts on every configured channel (through a deliver_alerts run)."))
     def alert_on_run_failure(context: dg.RunFailureSensorContext, alert_channels: AlertChannelsResource):
         run = context.dagster_run
         partition = run.tags.get("dagster/partition")
