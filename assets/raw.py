@@ -12,7 +12,7 @@ import polars as pl
 
 from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.partitions import date_and_zip, partition_start_utc
-from phoenix_dagster.pools import MARICOPA_POOL, listing_pool
+from phoenix_dagster.pools import collection_pool
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.run_worker import RunWorkerResource
@@ -31,7 +31,6 @@ class AssessorCollection(dg.Config):
     full_refresh: bool = False  # fetch every parcel's detail, however recent its last fetch
 
 
-@lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",), pool=MARICOPA_POOL)
 def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection, sources: SourcesResource,
                           control_state: ControlStateResource, lake: LakeResource,
                           run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
@@ -110,4 +109,10 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
     collect.__doc__ = (f"Every page or file the {source_name} listing source returned for the ZIP, unchanged "
                        "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
                        "or CSV exports taken from the inbox). What could not be fetched is quarantined.")
-    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=listing_pool(source_name))(collect)
+    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name))(collect)
+
+
+def raw_assessor_payloads_asset(source_name: str) -> dg.AssetsDefinition:
+    """The assessor collection step, in its source's pool (the county's; none for the sample)."""
+    return lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",),
+                      pool=collection_pool(source_name))(raw_assessor_payloads)

@@ -160,7 +160,7 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     from phoenix_dagster.workspace_runs import WorkspaceJobs
 
     instance = local_instance(settings)
-    with WorkspaceJobs(instance) as jobs:
+    with WorkspaceJobs(instance, lock_dir=settings.dagster_home) as jobs:
         outcomes = []
         for day in days:
             outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh)

@@ -62,7 +62,8 @@ def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = daily_zip_partitions(settings)
     listing_assets = [raw.listing_asset_name(source) for source in settings.listing_sources]
     built_here = {
-        raw: [raw.raw_listing_payloads_asset(source) for source in settings.listing_sources],
+        raw: [raw.raw_assessor_payloads_asset(settings.assessor_source),
+              *(raw.raw_listing_payloads_asset(source) for source in settings.listing_sources)],
         staging: [staging.stg_listings_asset(list(settings.listing_sources))],
         intermediate: [intermediate.int_listings_matched_asset(listing_assets)],
         partition_rollups: [partition_rollups.quality_daily_asset(listing_assets),
@@ -121,7 +122,7 @@ def build_resources(settings: Settings) -> dict:
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
     return {
-        "run_worker": RunWorkerResource(),
+        "run_worker": RunWorkerResource(executor=settings.executor),
         "lake": lake,
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake,

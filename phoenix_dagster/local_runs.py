@@ -13,6 +13,7 @@ import fcntl
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Protocol
 
 import dagster as dg
@@ -25,16 +26,19 @@ from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
 from phoenix_dagster.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-INSTANCE_CONFIG = f"""\
-# Local instance for phoenix-estate runs and `make ui` (written by phoenix-estate; delete it
-# to get the current version). The warehouse has one writer: the run queue starts one
-# build_warehouse run at a time. Steps that call outside services share concurrency pools, whose
-# limits the project sets in the instance's database at start-up (phoenix_dagster/pools.py);
-# run monitoring frees the pool slots of runs that ended without giving them back.
+INSTANCE_CONFIG = """\
+# Local instance for phoenix-estate runs and `make ui` (written by phoenix-estate from its
+# settings; delete it to get the current version). The run queue starts at most
+# PHOENIX_MAX_CONCURRENT_RUNS runs at once, each in its own process, and one build_warehouse
+# run at a time (the warehouse has one writer). Steps that call outside services share
+# concurrency pools, whose limits the project sets in the instance's database at start-up
+# (phoenix_dagster/pools.py); run monitoring frees the pool slots of runs that ended without
+# giving them back.
 concurrency:
   runs:
+    max_concurrent_runs: {max_concurrent_runs}
     tag_concurrency_limits:
-      - key: "{WAREHOUSE_WRITER_TAG}"
+      - key: "{writer_tag}"
         limit: 1
   pools:
     granularity: op
@@ -56,7 +60,8 @@ storage:
 
 
 def instance_config(settings: Settings) -> str:
-    return INSTANCE_CONFIG + (POSTGRES_STORAGE if settings.has_secret("PHOENIX_DAGSTER_POSTGRES_URL") else "")
+    return INSTANCE_CONFIG.format(max_concurrent_runs=settings.max_concurrent_runs, writer_tag=WAREHOUSE_WRITER_TAG) + (
+        POSTGRES_STORAGE if settings.has_secret("PHOENIX_DAGSTER_POSTGRES_URL") else "")
 
 
 @dataclass
@@ -101,25 +106,44 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
     return instance
 
 
-def _outcome(label: str, result, started: float) -> RunOutcome:
-    outcome = RunOutcome(label, result.run_id, result.success, time.perf_counter() - started)
-    for evaluation in result.get_asset_check_evaluations():
+@dataclass
+class FinishedRun:
+    """A run that ended, as its event log tells it (executed here or by a launched worker)."""
+    run_id: str
+    success: bool
+    seconds: float
+    events: list  # DagsterEvent
+
+    def materializations(self) -> list[dg.AssetMaterialization]:
+        return [e.event_specific_data.materialization for e in self.events if e.is_step_materialization]
+
+    def check_evaluations(self) -> list:
+        return [e.event_specific_data for e in self.events
+                if e.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value]
+
+    def failure(self) -> str | None:
+        if self.success:
+            return None
+        failures = [_failure_text(event) for event in self.events if event.is_step_failure]
+        run_failures = [event.message for event in self.events if event.is_run_failure and event.message]
+        return (failures or run_failures or ["run failed"])[0]
+
+
+def _outcome(label: str, run: FinishedRun) -> RunOutcome:
+    outcome = RunOutcome(label, run.run_id, run.success, run.seconds, error=run.failure())
+    for evaluation in run.check_evaluations():
         if evaluation.passed:
             outcome.checks_passed += 1
         else:
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             warned = evaluation.severity == dg.AssetCheckSeverity.WARN
             (outcome.checks_warned if warned else outcome.checks_failed).append(name)
-    for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
+    for materialization in run.materializations():
         if materialization.asset_key.to_user_string() == "listing_text_facts":
             metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
             outcome.model_state = str(metadata.get("model_state", ""))
             outcome.enrichment_methods = {k[len("method_"):]: int(v) for k, v in metadata.items()
                                           if k.startswith("method_")}
-    if not result.success:
-        failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
-        outcome.error = failures[0] if failures else "run failed"
     return outcome
 
 
@@ -142,12 +166,22 @@ class SensorTick:
     cursor: str | None
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to make: which job, with what config and tags, for which partition."""
+    job_name: str
+    run_config: dict
+    tags: dict
+    partition_key: str | None = None
+
+
 class JobLauncher(Protocol):
-    """Executes the project's jobs in this process and evaluates its sensors."""
+    """Makes runs of the project's jobs and evaluates its sensors."""
     instance: dg.DagsterInstance
     defs: dg.Definitions
 
-    def execute(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None): ...
+    def run_all(self, specs: list[RunSpec]) -> Iterator[tuple[RunSpec, FinishedRun]]:
+        """Every run of `specs`, yielded as each ends (in any order)."""
 
     def evaluate_sensor(self, name: str) -> SensorTick: ...
 
@@ -162,10 +196,15 @@ class DefinitionsJobs:
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance):
         self.defs, self.instance = defs, instance
 
-    def execute(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None):
-        return self.defs.resolve_job_def(job_name).execute_in_process(
-            partition_key=partition_key, instance=self.instance, run_config=run_config, raise_on_error=False,
-            tags=tags)
+    def run_all(self, specs: list[RunSpec]) -> Iterator[tuple[RunSpec, FinishedRun]]:
+        """One after the other, in this process."""
+        for spec in specs:
+            started = time.perf_counter()
+            result = self.defs.resolve_job_def(spec.job_name).execute_in_process(
+                partition_key=spec.partition_key, instance=self.instance, run_config=spec.run_config,
+                raise_on_error=False, tags={**spec.tags, **worker_tags()})
+            yield spec, FinishedRun(result.run_id, result.success, time.perf_counter() - started,
+                                    list(result.all_events))
 
     def _cursor_key(self, name: str) -> str:
         return f"phoenix/in_process_sensor/{name}"
@@ -183,35 +222,40 @@ class DefinitionsJobs:
             self.instance.run_storage.set_cursor_values({self._cursor_key(name): cursor})
 
 
-def cli_tags() -> dict[str, str]:
-    """The tags of a run this command makes: its worker (this process), and who launched it."""
-    return {**worker_tags(), LAUNCHED_BY_TAG: "phoenix-estate run"}
+CLI_TAGS = {LAUNCHED_BY_TAG: "phoenix-estate run"}  # who made the run; its worker tags itself
+
+
+def execute(jobs: JobLauncher, spec: RunSpec) -> FinishedRun:
+    [(_, finished)] = list(jobs.run_all([spec]))
+    return finished
 
 
 def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, *,
                    full_refresh: bool = False) -> list[RunOutcome]:
-    """Materialize daily_refresh for each ZIP of the day, one in-process run per partition."""
+    """Materialize daily_refresh for each ZIP of the day: one run per partition, all handed to the
+    launcher at once (the workspace's puts them in Dagster's run queue, which runs as many at
+    once as the instance allows). Reported as each ends; returned in the ZIPs' order."""
     out = out or sys.stdout
-    outcomes = []
-    for index, zip_code in enumerate(zip_codes, start=1):
-        print(f"[{index}/{len(zip_codes)}] {day} × {zip_code}: collecting, staging, resolving, enriching …",
-              file=out, flush=True)
-        started = time.perf_counter()
-        run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
-        result = jobs.execute(DAILY_REFRESH, partition_key=partition_key(day, zip_code), run_config=run_config,
-                              tags=cli_tags())
-        outcomes.append(_outcome(zip_code, result, started))
-        _report(outcomes[-1], out)
-    return outcomes
+    run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
+    specs = {zip_code: RunSpec(DAILY_REFRESH, run_config, CLI_TAGS, partition_key(day, zip_code))
+             for zip_code in zip_codes}
+    print(f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
+          "enriching …", file=out, flush=True)
+    by_zip = {}
+    for index, (spec, finished) in enumerate(jobs.run_all(list(specs.values())), start=1):
+        zip_code = next(z for z, s in specs.items() if s is spec)
+        by_zip[zip_code] = _outcome(zip_code, finished)
+        print(f"[{index}/{len(specs)}] {day} × {zip_code}:", file=out, flush=True)
+        _report(by_zip[zip_code], out)
+    return [by_zip[zip_code] for zip_code in zip_codes]
 
 
 def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
     """One build_warehouse run (its writer resource holds the warehouse's lock for the whole run)."""
     out = out or sys.stdout
     print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
-    started = time.perf_counter()
-    result = jobs.execute(BUILD_WAREHOUSE, run_config=QUIET_LOGS, tags={WAREHOUSE_WRITER_TAG: "true", **cli_tags()})
-    outcome = _outcome("warehouse", result, started)
+    spec = RunSpec(BUILD_WAREHOUSE, QUIET_LOGS, {WAREHOUSE_WRITER_TAG: "true", **CLI_TAGS})
+    outcome = _outcome("warehouse", execute(jobs, spec))
     _report(outcome, out)
     return outcome
 
@@ -221,7 +265,7 @@ def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
     key that already has a run is not run again), then keep the cursor. Returns the skip message
     and the results of the runs made."""
     tick = jobs.evaluate_sensor(name)
-    results = []
+    specs = []
     sensor_job = jobs.defs.resolve_sensor_def(name).job_name
     for request in tick.run_requests:
         tags = {**request.tags, "dagster/sensor_name": name}
@@ -230,8 +274,8 @@ def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
             if jobs.instance.get_runs_count(dg.RunsFilter(tags={"dagster/sensor_name": name,
                                                                 "dagster/run_key": request.run_key})):
                 continue
-        results.append(jobs.execute(request.job_name or sensor_job, run_config={**QUIET_LOGS, **request.run_config},
-                                    tags={**tags, **cli_tags()}))
+        specs.append(RunSpec(request.job_name or sensor_job, {**QUIET_LOGS, **request.run_config}, {**tags, **CLI_TAGS}))
+    results = [finished for _, finished in jobs.run_all(specs)]
     jobs.save_cursor(name, tick.cursor)
     return tick.skip_message, results
 
@@ -247,8 +291,8 @@ def retune(jobs: JobLauncher) -> str:
         if not result.success:
             said.append(f"tuning run {result.run_id[:8]} failed")
             continue
-        for event in result.get_asset_materialization_events():
-            metadata = event.event_specific_data.materialization.metadata
+        for materialization in result.materializations():
+            metadata = materialization.metadata
             now = "; ".join(f"{key[len('now '):]} {value.value}" for key, value in metadata.items()
                             if key.startswith("now "))
             said.append(f"{metadata['decisions'].value} decisions, {metadata['settings_changed'].value} changed"

@@ -30,11 +30,23 @@ PID_TAG, HOST_TAG, STARTED_TAG = "phoenix/worker_pid", "phoenix/worker_host", "p
 LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
+def collection_pool(source: str) -> str | None:
+    """The pool of a source's collection step: the county's, a listing feed's or site's, the CSV
+    inbox's (its files are shared by the ZIPs' runs). The embedded sample calls nothing and shares
+    nothing, so its steps are in no pool and a day's partitions collect at once."""
+    if source == "sample":
+        return None
+    return MARICOPA_POOL if source == "maricopa" else listing_pool(source)
+
+
 def pool_limits(settings) -> dict[str, int]:
-    """The limits this deployment sets: MARICOPA_POOL_LIMIT, and PHOENIX_LISTING_POOL_LIMIT for each
-    configured listing source's pool."""
-    return {MARICOPA_POOL: settings.maricopa.pool_limit,
-            **{listing_pool(source): settings.listings.pool_limit for source in settings.listing_sources}}
+    """The limits this deployment sets on the pools its sources use: MARICOPA_POOL_LIMIT for the
+    county's, PHOENIX_LISTING_POOL_LIMIT for each listing source's."""
+    limits = {MARICOPA_POOL: settings.maricopa.pool_limit} if settings.assessor_source == "maricopa" else {}
+    for source in settings.listing_sources:
+        if collection_pool(source) is not None:
+            limits[collection_pool(source)] = settings.listings.pool_limit
+    return limits
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:
@@ -49,9 +61,10 @@ def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> d
     return {pool.name: pool.limit for pool in storage.get_pool_limits() if pool.name in limits}
 
 
-def worker_tags() -> dict[str, str]:
-    """Tags naming this process as a run's worker, so a later run can tell whether it is alive."""
-    me = psutil.Process()
+def worker_tags(me: psutil.Process | None = None) -> dict[str, str]:
+    """Tags naming a run's worker (this process unless given), so a later run can tell whether it
+    is alive."""
+    me = me or psutil.Process()
     return {PID_TAG: str(me.pid), HOST_TAG: socket.gethostname(), STARTED_TAG: _started(me.create_time())}
 
 
@@ -63,12 +76,14 @@ def _started(timestamp: float) -> str:
 
 def worker_is_gone(tags: dict[str, str]) -> bool:
     """True when the run's worker process ran on this machine and no longer exists (the same pid
-    with another start time is another process). A worker on another machine is not judged."""
+    with another start time is another process; a killed one its parent has not reaped yet is a
+    zombie). A worker on another machine is not judged."""
     if tags.get(HOST_TAG) != socket.gethostname() or PID_TAG not in tags:
         return False
     try:
         process = psutil.Process(int(tags[PID_TAG]))
-        return _started(process.create_time()) != tags.get(STARTED_TAG)
+        return (_started(process.create_time()) != tags.get(STARTED_TAG)
+                or process.status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 

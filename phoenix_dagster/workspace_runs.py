@@ -9,20 +9,35 @@ sensor's own instigator state, so the CLI and the daemon share one cursor."""
 
 from __future__ import annotations
 
+import fcntl
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.execution.api import execute_run
+from dagster._daemon.controller import get_daemon_statuses
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from dagster._core.scheduler.instigation import InstigatorState, InstigatorType, SensorInstigatorData
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
-from phoenix_dagster.local_runs import SensorTick
+from phoenix_dagster.local_runs import FinishedRun, RunSpec, SensorTick
+from phoenix_dagster.pools import free_slots_of_dead_runs
+from phoenix_dagster.sensors import FINISHED
 
 PROJECT_WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 LOCATION_NAME = "phoenix_real_estate"
+POLL_S = 0.5
+DEQUEUER = QueuedRunCoordinatorDaemon.daemon_type()
+
+
+def daemon_dequeues(instance: dg.DagsterInstance) -> bool:
+    """Whether a healthy `dagster-daemon` serves this instance's run queue (then it launches the
+    runs this process submits, and this process only waits)."""
+    status = get_daemon_statuses(instance, [DEQUEUER], ignore_errors=True).get(DEQUEUER)
+    return bool(status and status.healthy)
 
 
 def workspace_target():
@@ -34,11 +49,33 @@ def workspace_target():
                         location_name=LOCATION_NAME)
 
 
+class OwnRunsDequeuer(QueuedRunCoordinatorDaemon):
+    """The daemon's dequeuing, for the runs this process submitted only: it launches them through
+    its own code server and waits for them, so it must not adopt another process's runs. Two
+    commands dequeue in turn under a file lock (the daemon's check that a run is still queued
+    and its STARTING mark happen inside it), so the queue's limits hold across them; across
+    machines, deployments run `dagster-daemon`."""
+
+    def __init__(self, run_ids: set[str]):
+        super().__init__(interval_seconds=1)
+        self.run_ids = run_ids
+
+    def _get_runs_to_dequeue(self, instance, concurrency_config, fixed_iteration_time=None):
+        allowed = super()._get_runs_to_dequeue(instance, concurrency_config, fixed_iteration_time=fixed_iteration_time)
+        return [run for run in allowed if run.run_id in self.run_ids]
+
+    def dequeue(self, process: WorkspaceProcessContext, *, lock_dir: Path) -> None:
+        with open(lock_dir / ".dequeue.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for _ in self.run_iteration(process):
+                pass
+
+
 class WorkspaceJobs:
     """The code location's jobs and sensors (use as a context manager: it owns a code server)."""
 
-    def __init__(self, instance: dg.DagsterInstance):
-        self.instance = instance
+    def __init__(self, instance: dg.DagsterInstance, lock_dir: Path):
+        self.instance, self.lock_dir = instance, lock_dir
         self._process: WorkspaceProcessContext | None = None
 
     def __enter__(self) -> WorkspaceJobs:
@@ -62,7 +99,41 @@ class WorkspaceJobs:
 
         return defs
 
-    def execute(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None):
+    def run_all(self, specs: list[RunSpec]) -> Iterator[tuple[RunSpec, FinishedRun]]:
+        """Submit every run to the instance's run queue, then wait for each to end. The queue
+        launches as many at once as the instance's `max_concurrent_runs` (and tag limits) allow,
+        each in its own process started by the code server (the DefaultRunLauncher). A running
+        `dagster-daemon` dequeues them; without one this process does the daemon's dequeuing."""
+        submitted = {self._submit(spec): spec for spec in specs}
+        yield from ((submitted[run_id], finished) for run_id, finished in self._wait(list(submitted)))
+
+    def _submit(self, spec: RunSpec) -> str:
+        run = self._create_run(spec.job_name, run_config=spec.run_config, tags=spec.tags,
+                               partition_key=spec.partition_key)
+        self.instance.submit_run(run.run_id, self._process.create_request_context())
+        return run.run_id
+
+    def _wait(self, run_ids: list[str]) -> Iterator[tuple[str, FinishedRun]]:
+        waiting = set(run_ids)
+        with OwnRunsDequeuer(waiting) as dequeuer:
+            while waiting:
+                if not daemon_dequeues(self.instance):
+                    dequeuer.dequeue(self._process, lock_dir=self.lock_dir)
+                free_slots_of_dead_runs(self.instance)  # a killed worker's run is failed, not waited on
+                for record in self.instance.get_run_records(dg.RunsFilter(run_ids=list(waiting))):
+                    if record.dagster_run.status in FINISHED:
+                        waiting.discard(record.dagster_run.run_id)
+                        yield record.dagster_run.run_id, self._finished(record)
+                if waiting:
+                    time.sleep(POLL_S)
+
+    def _finished(self, record) -> FinishedRun:
+        run = record.dagster_run
+        seconds = (record.end_time or time.time()) - (record.start_time or record.create_timestamp.timestamp())
+        events = [entry.dagster_event for entry in self.instance.all_logs(run.run_id) if entry.is_dagster_event]
+        return FinishedRun(run.run_id, run.status == dg.DagsterRunStatus.SUCCESS, seconds, events)
+
+    def _create_run(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None):
         remote_job = self.location.get_job(JobSubsetSelector(
             location_name=self.location.name, repository_name=self.repository.name, job_name=job_name,
             op_selection=None))
@@ -79,7 +150,7 @@ class WorkspaceJobs:
             parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(), asset_selection=None, asset_check_selection=None,
             asset_graph=self.repository.asset_graph)
-        return execute_run(recon_job, run, self.instance)
+        return run
 
     def _state(self, name: str):
         sensor = self.repository.get_sensor(name)

@@ -1,12 +1,14 @@
-"""Two `phoenix-estate run` processes for different ZIPs of one day, started together on one
-data directory, both succeed, and the warehouse built after them equals the one built by
-running them one after the other."""
+"""A day's ZIP partitions run at once through Dagster's run queue — from one `phoenix-estate run`
+(the queue starts PHOENIX_MAX_CONCURRENT_RUNS at a time), and from two commands started together
+on one data directory — and the warehouse built after them equals the one built by running them
+one after the other (a queue of one)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -33,8 +35,10 @@ RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.stage_metrics", "ops.cost_
                "ops.storage_usage", "ops.batch_tuning", "ops.alerts", "ops.served_documents", "ops.asset_runs_latest"}
 
 
-def start(data_dir: Path, *zip_codes: str, dagster_postgres: str | None = None) -> subprocess.Popen:
-    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home")}
+def start(data_dir: Path, *zip_codes: str, dagster_postgres: str | None = None,
+          max_concurrent_runs: int = 2) -> subprocess.Popen:
+    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir),
+           "DAGSTER_HOME": str(data_dir / "home"), "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs)}
     env.pop("MONGODB_URI", None)
     env.pop("PHOENIX_DAGSTER_POSTGRES_URL", None)
     if dagster_postgres:
@@ -64,21 +68,36 @@ def warehouse_contents(data_dir: Path) -> dict[str, pl.DataFrame]:
     return contents
 
 
+def partition_runs_overlapped(data_dir: Path) -> bool:
+    """Whether the two partition runs were both launched (dequeued: PIPELINE_STARTING) before
+    either ended: they ran at once, not one after the other."""
+    instance = dg.DagsterInstance.from_config(str(data_dir / "home"))
+    records = instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
+    assert len(records) == 2 and all(r.end_time for r in records)
+    launched = [instance.get_records_for_run(r.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)
+                .records[0].timestamp for r in records]
+    return max(launched) < min(r.end_time for r in records)
+
+
 def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
+    """Two commands started together, one ZIP each (two terminals, or a schedule and a person)."""
     first = start(data_dir, "85031", dagster_postgres=dagster_postgres)
     second = start(data_dir, "85035", dagster_postgres=dagster_postgres)
     outputs = [finish(first), finish(second)]
     assert all("Checks:" in output and "0 failed" in output for output in outputs), outputs
 
 
-def test_two_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
-    """Together on the default SQLite instance storage, and together on PostgreSQL
-    (dagster-postgres, as a deployment configures it with PHOENIX_DAGSTER_POSTGRES_URL), each
-    equal to one after the other in one process."""
+def test_a_days_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
+    """On the default SQLite instance storage: one command whose queue runs the two ZIPs at once.
+    On PostgreSQL (dagster-postgres, as a deployment configures it with
+    PHOENIX_DAGSTER_POSTGRES_URL): two commands started together. Each equal to one after the
+    other (a queue of one run at a time)."""
     apart = tmp_path / "apart"
-    finish(start(apart, "85031", "85035"))  # one after the other in one process, one build
+    finish(start(apart, "85031", "85035", max_concurrent_runs=1))  # one after the other, one build
+    assert not partition_runs_overlapped(apart)
     sequential = warehouse_contents(apart)
-    run_together(tmp_path / "sqlite")
+    finish(start(tmp_path / "sqlite", "85031", "85035", max_concurrent_runs=2))
+    assert partition_runs_overlapped(tmp_path / "sqlite")
     builds = {"sqlite": tmp_path / "sqlite"}
     try:
         postgres = fresh_postgres_database()

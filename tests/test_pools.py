@@ -13,8 +13,8 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.local_runs import local_instance
-from phoenix_dagster.pools import (MARICOPA_POOL, listing_pool, PID_TAG, apply_pool_limits, free_slots_of_dead_runs,
-                                   worker_is_gone, worker_tags)
+from phoenix_dagster.pools import (MARICOPA_POOL, PID_TAG, apply_pool_limits, collection_pool,
+                                   free_slots_of_dead_runs, listing_pool, worker_is_gone, worker_tags)
 from phoenix_dagster.settings import SAMPLE_DIR, Settings
 from servers.maricopa import MaricopaContractServer, delay
 from platform_harness import first_date
@@ -38,14 +38,18 @@ def start(env: dict, zip_code: str) -> subprocess.Popen:
     """Partitions only: the pools concern collection, and two builds would only take turns."""
     return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code,
                              "--no-build"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
 def test_pool_limits_are_set_in_the_instance_database_at_start_up(tmp_path):
-    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "MARICOPA_POOL_LIMIT": "2"})
+    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "MARICOPA_POOL_LIMIT": "2",
+                                  "PHOENIX_ASSESSOR_SOURCE": "maricopa", "PHOENIX_LISTING_SOURCE": "sample,csv_inbox"})
     instance = local_instance(settings)
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
-    assert limits == {MARICOPA_POOL: 2, listing_pool("sample"): 1}  # one pool per listing source
+    # one pool per source that calls out or shares files; the embedded sample needs none
+    assert limits == {MARICOPA_POOL: 2, listing_pool("csv_inbox"): 1}
+    assert collection_pool("sample") is None
     assert apply_pool_limits(instance, {MARICOPA_POOL: 1}) == {MARICOPA_POOL: 1}  # a changed setting is applied
     assert "concurrency" in (settings.dagster_home / "dagster.yaml").read_text()
 
@@ -97,10 +101,15 @@ def test_a_run_killed_holding_the_county_slot_does_not_keep_it(tmp_path):
         deadline = time.monotonic() + 120
         while len(server.requests_to("/parcel/")) < 10 and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.kill(killed.pid, signal.SIGKILL)
-        killed.wait(timeout=30)
         instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
-        [held_by] = instance.event_log_storage.get_concurrency_run_ids()  # the dead run still holds the slot
+        [held_by] = instance.event_log_storage.get_concurrency_run_ids()
+        worker = int(instance.get_run_by_id(held_by).tags[PID_TAG])  # the run's process, launched by the queue
+        assert worker != killed.pid
+        os.kill(worker, signal.SIGKILL)
+        os.killpg(killed.pid, signal.SIGKILL)  # and the command (its code server stops when it stops hearing it)
+        killed.wait(timeout=30)
+        assert worker_is_gone(instance.get_run_by_id(held_by).tags)
+        assert held_by in instance.event_log_storage.get_concurrency_run_ids()  # the dead run still holds the slot
         assert instance.get_run_by_id(held_by).status == dg.DagsterRunStatus.STARTED
         for apn in server.parcels:
             server.faults.pop(f"/parcel/{apn}", None)

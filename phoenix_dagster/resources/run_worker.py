@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import dagster as dg
+import psutil
 
 from phoenix_dagster.pools import PID_TAG, free_slots_of_dead_runs, worker_tags
 
@@ -14,13 +13,26 @@ class RunWorkerResource(dg.ConfigurableResource):
     slot: names the run's worker process in the run's tags (so a later run can tell it died), and
     frees the slots of runs whose worker is gone."""
 
+    executor: str = "in_process"  # how the run's steps execute: which process claims its slots
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         instance, run = context.instance, context.dagster_run
         if instance is None or run is None:
             return
-        # The process that claims slots: this one, unless it is a step process of the
-        # multiprocess executor (a child of the run's orchestrating process, which claims).
-        if multiprocessing.parent_process() is None and PID_TAG not in run.tags:
-            instance.add_run_tags(run.run_id, worker_tags())
+        if PID_TAG not in run.tags:
+            worker = self._run_worker()
+            if worker is not None:
+                instance.add_run_tags(run.run_id, worker_tags(worker))
         for run_id, what in free_slots_of_dead_runs(instance, except_run=run.run_id).items():
             context.log.warning(f"run {run_id}: {what}")
+
+    def _run_worker(self) -> psutil.Process | None:
+        """The process that claims the run's slots: this one with the in-process executor (the
+        command's, or the one the run queue launched); the parent of this step process with the
+        multiprocess executor (the run's orchestrator). A Celery worker runs steps for any run on
+        another machine: not named, so not judged from here."""
+        if self.executor == "in_process":
+            return psutil.Process()
+        if self.executor == "multiprocess":
+            return psutil.Process().parent()
+        return None
