@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test ui validate bench clean
+.PHONY: install demo test ui validate bench bench-scale clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_enrichment.py
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_serving.py
+
+# How cost grows with parcels (3 ZIPs × 33,334 = 100k by default; SCALES="3x33334 9x33334 30x33334"
+# for more): full and incremental `phoenix-estate run` against a county server on loopback.
+SCALES ?= 3x33334
+bench-scale: install
+	$(BIN)/python tests/benchmarks/bench_scale.py $(foreach s,$(SCALES),--scale $(s))
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

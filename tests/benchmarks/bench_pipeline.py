@@ -31,7 +31,8 @@ TOKEN = "bench-token"
 NOT_SERVED = ("mongo_properties", "daily_report")
 
 
-def serve(zips: list[str], per_zip: int, queue) -> None:
+def county_data(zips: list[str], per_zip: int) -> tuple[dict, dict]:
+    """Search rows and parcel details for N parcels per ZIP, from the embedded sample's parcels."""
     from phoenix_dagster.settings import SAMPLE_DIR
     from servers.maricopa import MaricopaContractServer
 
@@ -48,7 +49,13 @@ def serve(zips: list[str], per_zip: int, queue) -> None:
             detail = json.loads(bodies[i % len(bodies)])
             detail["APN"] = apn
             details[apn] = (200, json.dumps(detail).encode())
-    with MaricopaContractServer(rows, details, token=TOKEN) as server:
+    return rows, details
+
+
+def serve(zips: list[str], per_zip: int, queue) -> None:
+    from servers.maricopa import MaricopaContractServer
+
+    with MaricopaContractServer(*county_data(zips, per_zip), token=TOKEN) as server:
         queue.put(server.url)
         queue.get()  # until the client is done
 

@@ -1,0 +1,211 @@
+"""Benchmark: how the platform's cost grows with parcels, through `phoenix-estate run` itself.
+
+    make bench-scale                                   # 3 ZIPs × 33,334 parcels (100k)
+    .venv/bin/python tests/benchmarks/bench_scale.py --scale 3x33334 --scale 9x33334 [--scale 30x33334]
+
+For each scale, a county server on 127.0.0.1 (its own process, no rate limit) serves N parcels
+per ZIP built from the embedded sample's parcels, for as many ZIPs as asked (85031, 85033,
+85035, then 85001…): more ZIPs for more parcels. In a temporary data directory it runs the
+command a person would, as a subprocess, and measures from outside:
+
+- the full run (day 1: every parcel's detail fetched) and the incremental run (day 2: nothing
+  is due again), each the whole command — the day's partitions through the run queue, the
+  tuning run, the warehouse build and the MongoDB export — wall time;
+- county requests per parcel (counted at the server);
+- the peak RSS of the largest process of the command's tree (the command, its code server,
+  each run's process), sampled every 0.1 s, and which process it was;
+- the lake's and the published warehouse's size on disk;
+- the speedup of concurrent runs (the run queue's PHOENIX_MAX_CONCURRENT_RUNS=2) over one after
+  the other (=1): the day's partition phase (first partition run created → last one ended,
+  from the instance's run records) of the full run, in a second data directory
+  (`--no-serial` skips it).
+
+The listing source is the embedded sample, which has listings for the three sample ZIPs only;
+it is made optional (PHOENIX_OPTIONAL_SOURCES) so the other ZIPs' empty listings warn instead
+of failing. MARICOPA_POOL_LIMIT=2 lets two runs collect at once (the pool's default 1 would
+serialize collection across runs; the rate limiter is lifted here). Not a test: nothing here
+asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/, for servers.maricopa
+
+from bench_pipeline import TOKEN, county_data  # noqa: E402  (N parcels per ZIP from the sample's)
+
+SAMPLE_ZIPS = ["85031", "85033", "85035"]
+DAYS = ("2026-11-27", "2026-11-28")
+
+
+def serve(zips: list[str], per_zip: int, connection) -> None:
+    """The county server in this process; answers "count" (requests seen so far) until "done"."""
+    from servers.maricopa import MaricopaContractServer
+
+    with MaricopaContractServer(*county_data(zips, per_zip), token=TOKEN) as server:
+        connection.send(server.url)
+        while (message := connection.recv()) != "done":
+            assert message == "count", message
+            connection.send(len(server.seen))
+
+
+def zip_codes(count: int) -> list[str]:
+    extra = [f"850{n:02d}" for n in range(1, 100) if f"850{n:02d}" not in SAMPLE_ZIPS]
+    return (SAMPLE_ZIPS + extra)[:count]
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_mb: float
+    peak_process: str
+    ok: bool
+    output: str
+
+
+def process_label(process) -> str:
+    command = " ".join(process.cmdline())
+    if "phoenix_dagster.cli" in command:
+        return "command"
+    return "code server" if "api grpc" in command else "run process"
+
+
+def run_command(args: list[str], env: dict) -> Measured:
+    """`phoenix-estate` as a subprocess, its process tree's RSS sampled until it ends."""
+    import psutil
+
+    started = time.perf_counter()
+    command = subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", *args], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = {"mb": 0.0, "label": ""}
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(command.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in tree:
+                try:
+                    mb = process.memory_info().rss / 2**20
+                    if mb > peak["mb"]:
+                        peak.update(mb=mb, label=process_label(process))
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = command.communicate()
+    done.set()
+    sampler.join()
+    return Measured(time.perf_counter() - started, peak["mb"], peak["label"], command.returncode == 0, output)
+
+
+def partition_phase_s(data_dir: Path, day: str) -> float:
+    """First partition run of the day created → last one ended, from the instance's records."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    records = [r for r in instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
+               if r.dagster_run.tags.get("dagster/partition", "").startswith(day)]
+    return max(r.end_time for r in records) - min(r.create_timestamp.timestamp() for r in records)
+
+
+def size_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: int) -> dict:
+    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
+           "PHOENIX_FIRST_DATE": DAYS[0], "PHOENIX_ZIP_CODES": ",".join(zips),
+           "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": url, "MARICOPA_API_TOKEN": TOKEN,
+           "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9), "MARICOPA_CONCURRENCY": "4", "MARICOPA_POOL_LIMIT": "2",
+           "PHOENIX_OPTIONAL_SOURCES": "sample", "OLLAMA_HOST": "http://127.0.0.1:9",
+           "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs)}
+    for name in ("MONGODB_URI", "PHOENIX_DAGSTER_POSTGRES_URL", "PHOENIX_LAKE_URL", "PHOENIX_RATE_LIMIT_STORE"):
+        env.pop(name, None)
+    return env
+
+
+def measure_scale(zip_count: int, per_zip: int, *, serial: bool) -> dict:
+    zips = zip_codes(zip_count)
+    parcels = zip_count * per_zip
+    control, server_end = multiprocessing.Pipe()
+    server = multiprocessing.Process(target=serve, args=(zips, per_zip, server_end), daemon=True)
+    server.start()
+    url = control.recv()
+    row = {"parcels": parcels, "zips": zip_count}
+    with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+        data_dir = Path(tmp) / "concurrent"
+        for label, day in zip(("full", "incremental"), DAYS):
+            control.send("count")
+            before = control.recv()
+            measured = run_command(["run", "--date", day], environment(data_dir, url, zips, 2))
+            control.send("count")
+            requests = control.recv() - before
+            if not measured.ok:
+                print(measured.output[-3000:], file=sys.stderr)
+            row[label] = measured
+            row[f"{label}_requests_per_parcel"] = requests / parcels
+            if label == "full":
+                row["concurrent_phase_s"] = partition_phase_s(data_dir, day)
+        row["lake_mb"] = size_mb(data_dir / "lake")
+        row["warehouse_mb"] = size_mb(data_dir / "warehouse.duckdb")
+        if serial:
+            serial_dir = Path(tmp) / "serial"
+            measured = run_command(["run", "--date", DAYS[0], "--no-build"], environment(serial_dir, url, zips, 1))
+            row["serial_ok"] = measured.ok
+            row["serial_phase_s"] = partition_phase_s(serial_dir, DAYS[0])
+    control.send("done")
+    server.join(timeout=30)
+    return row
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| parcels | ZIPs | full run | incremental run | requests/parcel (full, incr.) | peak RSS (process) "
+          "| lake | warehouse | concurrent vs serial partitions |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    for row in rows:
+        full, incremental = row["full"], row["incremental"]
+        peak = max((full, incremental), key=lambda m: m.peak_rss_mb)
+        speedup = (f"{row['serial_phase_s']:.1f} s → {row['concurrent_phase_s']:.1f} s = "
+                   f"{row['serial_phase_s'] / row['concurrent_phase_s']:.2f}×" if "serial_phase_s" in row else "—")
+        status = "" if full.ok and incremental.ok and row.get("serial_ok", True) else " (a run FAILED)"
+        print(f"| {row['parcels']:,} | {row['zips']} | {full.seconds:.1f} s | {incremental.seconds:.1f} s | "
+              f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
+              f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
+              f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", action="append", default=None,
+                        help="ZIPSxPARCELS_PER_ZIP, repeatable (default 3x33334)")
+    parser.add_argument("--no-serial", action="store_true", help="skip the one-after-the-other comparison")
+    args = parser.parse_args()
+    rows = []
+    for scale in args.scale or ["3x33334"]:
+        zip_count, per_zip = (int(part) for part in scale.lower().split("x"))
+        print(f"measuring {zip_count} ZIPs × {per_zip:,} parcels …", file=sys.stderr, flush=True)
+        rows.append(measure_scale(zip_count, per_zip, serial=not args.no_serial))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
