@@ -18,6 +18,7 @@ from assets import (alert_delivery, batch_tuning, enriched, intermediate, partit
 from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES,
                                       WAREHOUSE_WRITER_TAG)
+from phoenix_dagster.executors import partition_executor
 from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_check,
                                               records_accounted_for_check, sources_delivered_check)
 from phoenix_dagster.partitions import daily_zip_partitions
@@ -174,7 +175,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     build_keys = [key for asset in (*warehouse, *served) for key in asset.keys]
     daily_refresh = dg.define_asset_job(
         DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys),
-        executor_def=dg.multiprocess_executor if settings.executor == "multiprocess" else dg.in_process_executor,
+        executor_def=partition_executor(settings),
         description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.")
     build_warehouse = dg.define_asset_job(
         BUILD_WAREHOUSE, selection=dg.AssetSelection.assets(*build_keys), executor_def=dg.in_process_executor,

@@ -24,12 +24,13 @@ DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 ASSESSOR_SOURCES = ("sample", "maricopa")
 LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
-EXECUTORS = ("in_process", "multiprocess")
+EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
-                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL")
+                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL",
+                    "PHOENIX_CELERY_BROKER", "PHOENIX_CELERY_BACKEND")
 
 
 class ConfigError(ValueError):

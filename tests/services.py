@@ -1,6 +1,7 @@
-"""The machine's own services (PostgreSQL, Redis on loopback) for the tests that need them: each
-such test skips, naming what is missing, when a service does not answer, so `make test` passes
-on a machine without them. PHOENIX_TEST_POSTGRESQL_URL / PHOENIX_TEST_REDIS_URL point elsewhere."""
+"""The machine's own services (PostgreSQL, Redis, RabbitMQ on loopback) for the tests that need
+them: each such test skips, naming what is missing, when a service does not answer, so `make test`
+passes on a machine without them. PHOENIX_TEST_POSTGRESQL_URL / PHOENIX_TEST_REDIS_URL /
+PHOENIX_TEST_RABBITMQ_URL point elsewhere."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-DEFAULTS = {"redis": "redis://127.0.0.1:6379/15", "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres"}
+DEFAULTS = {"redis": "redis://127.0.0.1:6379/15", "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
+            "rabbitmq": "pyamqp://guest:guest@127.0.0.1:5672//"}
 
 
 def service_url(kind: str) -> str:

@@ -49,7 +49,7 @@ def test_definitions_come_from_settings_alone(tmp_path):
 
 def test_bad_values_name_their_variable(tmp_path):
     for env, message in (({"PHOENIX_FIRST_DATE": "yesterday"}, "PHOENIX_FIRST_DATE"),
-                         ({"PHOENIX_EXECUTOR": "celery"}, "PHOENIX_EXECUTOR"),
+                         ({"PHOENIX_EXECUTOR": "threads"}, "PHOENIX_EXECUTOR"),
                          ({"PHOENIX_FRESHNESS_TARGET_HOURS": "soon"}, "PHOENIX_FRESHNESS_TARGET_HOURS"),
                          ({"SMTP_PORT": "0"}, "SMTP_PORT")):
         with pytest.raises(ConfigError, match=message):
