@@ -68,7 +68,7 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
     def _build(warehouse_build: WarehouseBuildResource, lake: LakeResource,
                control_state: ControlStateResource) -> dg.MaterializeResult:
         with warehouse_build.build_connection() as conn:
-            rows = build_model(conn, model, Path(lake.base_dir), Path(control_state.control_dir))
+            rows = build_model(conn, model, lake.root, Path(control_state.control_dir))
         checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain)
         figures = table_figures(warehouse_build.build_query, model.table, with_schema=schema is None)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, **figures,
@@ -104,7 +104,7 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
     except PyMongoError as exc:  # MongoDB is optional for the build: measured next time
         context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
         mongodb_bytes = None
-    rows = storage_rows(lake_dir=Path(lake.base_dir), warehouse_bytes=warehouse.size_bytes(),
+    rows = storage_rows(lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(),
                         mongodb_bytes=mongodb_bytes)
     books.record("storage_usage", rows)
     return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=rows.height)

@@ -107,9 +107,20 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
     return built + ops, []  # the models' checks run in their own steps (warehouse_build.sql_model_asset)
 
 
+def lake_resource(settings: Settings) -> LakeResource:
+    """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
+    if not settings.lake_url:
+        return LakeResource(root=str(settings.lake_dir))
+    secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
+    return LakeResource(root=settings.lake_url, s3_endpoint_url=settings.aws_endpoint_url,
+                        s3_region=settings.aws_region, aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
+                        aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
+                        aws_session_token=secret("AWS_SESSION_TOKEN"))
+
+
 def build_resources(settings: Settings) -> dict:
     """This deployment's resources. Secrets go in as EnvVar, so the UI shows their names only."""
-    lake = LakeResource(base_dir=str(settings.lake_dir))
+    lake = lake_resource(settings)
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
     m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
     http = HttpPolicy(max_body_bytes=settings.max_body_bytes)
@@ -128,9 +139,9 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake,
                                               published_warehouse=str(settings.warehouse_path)),
-        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path)),
+        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake),
         "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
-                                                  published_path=str(settings.warehouse_path)),
+                                                  published_path=str(settings.warehouse_path), lake=lake),
         "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database,
                                export_dir=str(settings.serving_dir), stand_in=settings.mongodb_stand_in),
         "alert_channels": AlertChannelsResource(

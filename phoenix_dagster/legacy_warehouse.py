@@ -114,9 +114,8 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
         if "quality_daily" in present:
             quality = in_utc(conn.execute("select * from ops.quality_daily").pl())
             for (day, zip_code), rows in quality.group_by("date", "PostalCode"):
-                path_for = lake.path_for("quality_daily", str(day), zip_code)
-                if not path_for.exists():  # a partition run since has its own
-                    write_parquet_atomically(conform(rows, LAKE_TABLES["quality_daily"]), path_for)
+                if not lake.is_materialized("quality_daily", str(day), zip_code):  # a partition run since has its own
+                    lake.write(conform(rows, LAKE_TABLES["quality_daily"]), "quality_daily", str(day), zip_code)
             imported["quality_daily"] = quality.height
         for table, key in CONTROL_KEYS.items():
             if table in present:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
@@ -31,6 +32,8 @@ DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyo
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
                     "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL",
                     "PHOENIX_CELERY_BROKER", "PHOENIX_CELERY_BACKEND")
+# The lake's S3 credentials (with PHOENIX_LAKE_URL), likewise.
+SECRET_VARIABLES += ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class ConfigError(ValueError):
@@ -178,6 +181,9 @@ class Settings:
     first_date: str = "2026-11-01"  # the go-live day: the first partition day
     executor: str = "in_process"  # how a partition run executes its steps
     lake_dir_override: Path | None = None
+    lake_url: str | None = None  # s3://bucket/prefix: the lake on object storage instead of lake_dir
+    aws_endpoint_url: str | None = None  # an S3-compatible server's URL (AWS_ENDPOINT_URL); unset: AWS itself
+    aws_region: str | None = None
     dagster_home_override: Path | None = None
     mongodb_database: str = "phoenix_real_estate"
     mongodb_stand_in: bool = False  # tests only: serve into the in-process mongomock instead of the export
@@ -201,6 +207,7 @@ class Settings:
     warehouse_path = property(lambda self: self.data_dir / "warehouse.duckdb")
     warehouse_build_path = property(lambda self: self.data_dir / "warehouse.build.duckdb")
     lake_dir = property(lambda self: self.lake_dir_override or self.data_dir / "lake")
+    lake_location = property(lambda self: self.lake_url or str(self.lake_dir))  # where the lake is, local or S3
     dagster_home = property(lambda self: self.dagster_home_override or self.data_dir / "dagster_home")
 
     def has_secret(self, name: str) -> bool:
@@ -226,6 +233,9 @@ class Settings:
         except ValueError:
             raise ConfigError(f"PHOENIX_FIRST_DATE: {first_date!r} is not a YYYY-MM-DD day") from None
         lake, home = _text(env, "PHOENIX_LAKE_DIR", None), _text(env, "DAGSTER_HOME", None)
+        lake_url = _lake_url(env)
+        if lake_url and lake:
+            raise ConfigError("PHOENIX_LAKE_URL and PHOENIX_LAKE_DIR are both set: the lake is in one place")
         dagster_postgres = env.get("PHOENIX_DAGSTER_POSTGRES_URL", "").strip()
         if dagster_postgres and not dagster_postgres.startswith("postgresql+psycopg2://"):
             # SQLAlchemy 2.1 reads postgresql:// as psycopg 3, whose server-side parameters break
@@ -242,6 +252,9 @@ class Settings:
             first_date=first_date,
             executor=_one_of(env, "PHOENIX_EXECUTOR", cls.executor, EXECUTORS),
             lake_dir_override=Path(lake).expanduser().resolve() if lake else None,
+            lake_url=lake_url,
+            aws_endpoint_url=_text(env, "AWS_ENDPOINT_URL", None),
+            aws_region=_text(env, "AWS_REGION", None),
             dagster_home_override=Path(home).expanduser().resolve() if home else None,
             mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
             mongodb_stand_in=_one_of(env, "MONGODB_STAND_IN", "0", ("0", "1")) == "1",
@@ -257,6 +270,21 @@ class Settings:
             ollama=OllamaSettings.from_env(env),
             alerts=AlertSettings.from_env(env),
         )
+
+
+def _lake_url(env) -> str | None:
+    """PHOENIX_LAKE_URL as `s3://bucket[/prefix]` (no trailing slash), or None when unset."""
+    raw = _text(env, "PHOENIX_LAKE_URL", None)
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if "@" in parts.netloc:  # not echoed: it may carry a key
+        raise ConfigError("PHOENIX_LAKE_URL: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and "
+                          "AWS_SECRET_ACCESS_KEY")
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"PHOENIX_LAKE_URL: {raw!r} is not s3://bucket/prefix (the lake on S3-compatible "
+                          "object storage; leave it unset for the local lake under PHOENIX_DATA_DIR)")
+    return f"s3://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def _split_types(value: str) -> tuple[str, ...]:

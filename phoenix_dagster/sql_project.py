@@ -18,7 +18,6 @@ model that gains a column simply has it after the next build.
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import polars as pl
 import sqlglot
 from sqlglot import expressions as exp
 
+from phoenix_dagster.lake_storage import is_object_storage
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, CONTROL_TABLES, LAKE_TABLES
 
@@ -120,20 +120,24 @@ def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
     return models
 
 
-def source_glob(schema: str, name: str, lake_dir: Path, control_dir: Path) -> str:
+def source_glob(schema: str, name: str, lake_root: str | Path, control_dir: Path) -> str:
+    """The files behind `<schema>.<name>`. The lake's root is a local directory or `s3://bucket/prefix`
+    (the connection must then have the lake's filesystem registered: LakeStorage.expose_to)."""
+    lake = str(lake_root).rstrip("/") if is_object_storage(str(lake_root)) else Path(lake_root).as_posix()
     if schema == "lake":
-        return (lake_dir / name / "*" / "*" / "data.parquet").as_posix()
+        return f"{lake}/{name}/*/*/data.parquet"
     if schema == "bookkeeping":
-        return (lake_dir / "_bookkeeping" / name / "*" / "*" / "*.parquet").as_posix()
+        return f"{lake}/_bookkeeping/{name}/*/*/*.parquet"
     return (control_dir / name / "*.parquet").as_posix()
 
 
-def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_dir: Path, control_dir: Path) -> None:
+def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_root: str | Path,
+                  control_dir: Path) -> None:
     """`<schema>.<name>` as a view over its Parquet files; with no file yet, an empty table of its schema."""
     conn.execute(f"create schema if not exists {schema}")
-    pattern = source_glob(schema, name, lake_dir, control_dir)
+    pattern = source_glob(schema, name, lake_root, control_dir)
     drop_relation(conn, f"{schema}.{name}")
-    if next(glob.iglob(pattern), None):
+    if conn.execute("select 1 from glob(?) limit 1", [pattern]).fetchone():  # DuckDB lists local and S3 alike
         quoted = pattern.replace("'", "''")
         conn.execute(f"create view {schema}.{name} as select * from read_parquet('{quoted}', "
                      "union_by_name = true, hive_partitioning = false)")
@@ -151,10 +155,10 @@ def drop_relation(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         conn.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {table}")
 
 
-def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_dir: Path, control_dir: Path) -> int:
+def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_root: str | Path, control_dir: Path) -> int:
     """(Re)build the model from its SQL; returns its row count."""
     for schema, name in model.sources:
-        expose_source(conn, schema, name, lake_dir, control_dir)
+        expose_source(conn, schema, name, lake_root, control_dir)
     conn.execute(f"create schema if not exists {model.layer}")
     drop_relation(conn, model.table)
     conn.execute(f"create {model.materialization} {model.table} as\n{model.sql}")

@@ -82,7 +82,7 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
         print(f"  Tuning: {tuning}", file=out)
     print(f"  Warehouse: {settings.warehouse_path} (published copy) — marts.properties {marts['properties'][0]} rows, "
           f"marts.zip_market_stats {marts['zip_days'][0]} rows", file=out)
-    print(f"  Lake: {settings.lake_dir}", file=out)
+    print(f"  Lake: {settings.lake_location}", file=out)
     if mongo.target == EXPORT:
         path = mongo.export_path(COLLECTION)
         documents = sum(1 for _ in open(path)) if path.exists() else 0

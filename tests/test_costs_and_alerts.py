@@ -36,7 +36,7 @@ class Ledger:
     """Bookkeeping written to a lake the way assets write it, and the cost models built over it."""
 
     def __init__(self, tmp_path, budget: float | None = None):
-        self.lake = LakeResource(base_dir=str(tmp_path / "lake"))
+        self.lake = LakeResource(root=str(tmp_path / "lake"))
         self.control_dir = tmp_path / "control"
         self.conn = duckdb.connect(str(tmp_path / "w.duckdb"))
         self.conn.execute("set TimeZone = 'UTC'")
@@ -61,7 +61,7 @@ class Ledger:
 
     def build(self, *tables: str) -> None:
         for table in ("ops.cost_events", "ops.cost_daily", "ops.budget_status", *tables):
-            build_model(self.conn, MODELS[table], Path(self.lake.base_dir), self.control_dir)
+            build_model(self.conn, MODELS[table], Path(self.lake.root), self.control_dir)
 
     def query(self, sql: str) -> pl.DataFrame:
         return self.conn.execute(sql).pl()
@@ -201,7 +201,7 @@ def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
                             quality_row(date=today, PostalCode="85035", freshness_hours=48.0)])
     hook = Webhook()
     control = ControlStateResource(control_dir=str(tmp_path / "control"),
-                                   lake=LakeResource(base_dir=str(tmp_path / "lake")))
+                                   lake=LakeResource(root=str(tmp_path / "lake")))
     resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
                  "quality_targets": QualityTargetsResource(freshness_target_hours=24),
                  "alert_channels": AlertChannelsResource(webhook_url=hook.url)}
@@ -251,7 +251,7 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
     hook.server.server_close()
     secret_url = hook.url + "?token=s3cr3t-hook"
     control = ControlStateResource(control_dir=str(tmp_path / "control"),
-                                   lake=LakeResource(base_dir=str(tmp_path / "lake")))
+                                   lake=LakeResource(root=str(tmp_path / "lake")))
     with Smtp() as smtp:
         channels = AlertChannelsResource(webhook_url=secret_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
                                          email_from="platform@example.org", email_to=["ops@example.org"])

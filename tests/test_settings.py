@@ -3,6 +3,7 @@ stated once, and build_definitions(settings) is the only way to definitions."""
 
 import re
 
+import dagster as dg
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
@@ -42,7 +43,7 @@ def test_definitions_come_from_settings_alone(tmp_path):
     assert partitions.get_partitions_def_for_dimension("zip").get_partition_keys() == ["85040"]
     assert partitions.get_partitions_def_for_dimension("date").get_first_partition_key() == "2026-11-01"
     assert defs.resolve_job_def("daily_refresh").executor_def.name == "multiprocess"
-    assert defs.resources["lake"].base_dir == str(tmp_path / "elsewhere")
+    assert defs.resources["lake"].root == str(tmp_path / "elsewhere")
     assert "t0k3n" not in repr(settings)  # a secret is noted as set, never read into settings
     assert settings.has_secret("MARICOPA_API_TOKEN") and not settings.has_secret("RESO_API_TOKEN")
 
@@ -66,3 +67,24 @@ def test_dagster_postgres_storage_is_configured_by_the_environment_and_its_url_n
     assert "postgres" not in instance_config(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
     with pytest.raises(ConfigError, match="must start with postgresql\\+psycopg2://"):
         Settings.from_env({"PHOENIX_DAGSTER_POSTGRES_URL": "postgresql://phoenix@db/dagster"})
+
+
+def test_the_lake_on_s3_is_a_url_with_its_credentials_through_envvar(tmp_path):
+    env = {"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LAKE_URL": "s3://phoenix-lake/prod/lake/",
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "wJalr-s3cret"}
+    settings = Settings.from_env(env)
+    assert settings.lake_location == "s3://phoenix-lake/prod/lake" and "s3cret" not in repr(settings)
+    lake = build_definitions(settings).resources["lake"]
+    assert lake.root == "s3://phoenix-lake/prod/lake" and lake.s3_endpoint_url == "http://127.0.0.1:9000"
+    assert lake.aws_secret_access_key == dg.EnvVar("AWS_SECRET_ACCESS_KEY")  # the name, never the value
+    assert build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)})).resources["lake"].root == \
+        str(tmp_path / "lake")  # unset: the local directory, as before
+    for url in ("/data/lake", "gs://bucket/lake", "s3://", "s3:///lake", "https://bucket.s3.amazonaws.com/lake"):
+        with pytest.raises(ConfigError, match="PHOENIX_LAKE_URL: .* is not s3://bucket/prefix"):
+            Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LAKE_URL": url})
+    with pytest.raises(ConfigError, match="credentials do not go in the URL") as refused:
+        Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LAKE_URL": "s3://AKIA:s3cret@bucket/lake"})
+    assert "s3cret" not in str(refused.value)
+    with pytest.raises(ConfigError, match="both set"):
+        Settings.from_env({**env, "PHOENIX_LAKE_DIR": str(tmp_path / "lake")})

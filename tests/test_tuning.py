@@ -58,7 +58,7 @@ def test_slow_runs_hold_inside_the_dead_band_back_off_above_it_and_do_not_oscill
 
 @pytest.fixture
 def control(tmp_path):
-    return ControlStateResource(control_dir=str(tmp_path / "control"), lake=LakeResource(base_dir=str(tmp_path / "lake")))
+    return ControlStateResource(control_dir=str(tmp_path / "control"), lake=LakeResource(root=str(tmp_path / "lake")))
 
 
 def test_pinned_values_win_over_the_tuning_state(control):

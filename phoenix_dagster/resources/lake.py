@@ -3,19 +3,24 @@
     <lake>/<asset>/zip=<ZIP>/date=<YYYY-MM-DD>/data.parquet                   an asset's output
     <lake>/_bookkeeping/<table>/zip=<ZIP>/date=<YYYY-MM-DD>/<asset>__<run>.parquet   what it recorded
 
-Every file is written atomically (a temporary file renamed into place): a re-run replaces an
-asset's output, and adds its own bookkeeping beside the earlier runs'. Partitioned work writes
-only here, never to the warehouse, so partitions of one day run side by side.
+`<lake>` is a local directory, or an S3 bucket and prefix (PHOENIX_LAKE_URL); where the files
+live and how they are read and written is `phoenix_dagster/lake_storage.py`'s job. Every file is
+replaced whole (locally a temporary file renamed into place, on S3 one PUT of the complete
+object): a re-run replaces an asset's output, and adds its own bookkeeping beside the earlier
+runs'. Partitioned work writes only here, never to the warehouse, so partitions of one day run
+side by side.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 import polars as pl
 
 from phoenix_dagster.files import write_atomically
+from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 
@@ -23,69 +28,95 @@ BOOKKEEPING_DIR = "_bookkeeping"
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
+    """A local Parquet file replaced whole (control state; the lake goes through LakeStorage)."""
     return write_atomically(path, frame.write_parquet)
 
 
+def _partition_of(location: str) -> tuple[str, str]:
+    """(ZIP, day) from `…/zip=<ZIP>/date=<day>/<file>`."""
+    zip_part, date_part = location.split("/")[-3:-1]
+    return zip_part[4:], date_part[5:]
+
+
+def _resolved(value):
+    """A credential's value: Dagster resolves EnvVar fields for a run's resources; a resource used
+    outside a run (the CLI's and the summary's readers) still holds the EnvVar itself."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
+
+
 class LakeResource(dg.ConfigurableResource):
-    """Reads and writes lake partitions and bookkeeping; used by the IO manager, assets and checks."""
+    """Reads and writes lake partitions and bookkeeping; used by the IO manager, assets and checks.
+    `root` is a local directory or `s3://bucket/prefix`; the S3 credentials come in through EnvVar
+    (unset, the AWS SDK's own chain is used)."""
 
-    base_dir: str
+    root: str
+    s3_endpoint_url: Optional[str] = None
+    s3_region: Optional[str] = None
+    aws_access_key_id: Optional[str] = None
+    aws_secret_access_key: Optional[str] = None
+    aws_session_token: Optional[str] = None
 
-    def path_for(self, asset_name: str, day: str, zip_code: str) -> Path:
-        return Path(self.base_dir) / asset_name / f"zip={zip_code}" / f"date={day}" / "data.parquet"
+    @property
+    def storage(self) -> LakeStorage:
+        return LakeStorage(self.root, endpoint_url=self.s3_endpoint_url, region=self.s3_region,
+                           access_key_id=_resolved(self.aws_access_key_id),
+                           secret_access_key=_resolved(self.aws_secret_access_key),
+                           session_token=_resolved(self.aws_session_token))
 
-    def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> Path:
-        return write_parquet_atomically(frame, self.path_for(asset_name, day, zip_code))
+    def path_for(self, asset_name: str, day: str, zip_code: str) -> str:
+        return self.storage.join(asset_name, f"zip={zip_code}", f"date={day}", "data.parquet")
+
+    def is_materialized(self, asset_name: str, day: str, zip_code: str) -> bool:
+        return self.storage.exists(self.path_for(asset_name, day, zip_code))
+
+    def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> str:
+        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code))
 
     def read(self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None) -> pl.DataFrame:
         path = self.path_for(asset_name, day, zip_code)
-        if not path.exists():
+        if not self.storage.exists(path):
             raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code} (no {path})")
-        return pl.read_parquet(path, columns=columns)
+        return self.storage.read_parquet(path, columns=columns)
 
     def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:
         """(ZIP, day) of every partition of the asset written for a day before `before`."""
-        found = []
-        for path in sorted((Path(self.base_dir) / asset_name).glob("zip=*/date=*/data.parquet")):
-            zip_code, day = path.parent.parent.name[4:], path.parent.name[5:]
-            if day < before:
-                found.append((zip_code, day))
-        return found
+        found = [_partition_of(path) for path in self.storage.glob(f"{asset_name}/zip=*/date=*/data.parquet")]
+        return [(zip_code, day) for zip_code, day in found if day < before]
 
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
                 columns: list[str] | None = None) -> pl.DataFrame | None:
         """The ZIP's partitions of an asset with day < `before` and/or ≤ `through`, stacked
         (only `columns` are read). None when there are none."""
-        paths = sorted(
-            path for path in (Path(self.base_dir) / asset_name / f"zip={zip_code}").glob("date=*/data.parquet")
-            if (before is None or path.parent.name[5:] < before) and (through is None or path.parent.name[5:] <= through)
-        )
+        paths = []
+        for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet"):
+            day = _partition_of(path)[1]
+            if (before is None or day < before) and (through is None or day <= through):
+                paths.append(path)
         if not paths:
             return None
-        return pl.scan_parquet(paths).select(columns or pl.all()).collect()
+        return self.storage.scan_parquet(paths).select(columns or pl.all()).collect()
 
     # Bookkeeping -------------------------------------------------------------------------
 
-    def bookkeeping_dir(self, table: str) -> Path:
-        return Path(self.base_dir) / BOOKKEEPING_DIR / table
+    def bookkeeping_dir(self, table: str) -> str:
+        return self.storage.join(BOOKKEEPING_DIR, table)
 
     def write_bookkeeping(self, table: str, frame: pl.DataFrame, *, asset: str, day: str, zip_code: str,
-                          run_id: str) -> Path:
+                          run_id: str) -> str:
         rows = conform(frame, BOOKKEEPING_TABLES[table])
         name = f"{asset.replace('/', '.')}__{run_id}.parquet"
-        return write_parquet_atomically(rows, self.bookkeeping_dir(table) / f"zip={zip_code}" / f"date={day}" / name)
+        return self.storage.write_parquet(rows, f"{self.bookkeeping_dir(table)}/zip={zip_code}/date={day}/{name}")
 
     def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*") -> pl.LazyFrame | None:
         """Every file of a bookkeeping table (of one partition, when given); None when there are none."""
-        paths = sorted(self.bookkeeping_dir(table).glob(f"zip={zip_code}/date={day}/*.parquet"))
-        return pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
+        paths = self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/*.parquet")
+        return self.storage.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
     def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str]) -> pl.DataFrame:
         """`table`'s rows of the partition written by the latest successful run of each of `assets`."""
         log, rows = self.scan_bookkeeping("run_log", day, zip_code), self.scan_bookkeeping(table, day, zip_code)
-        empty = pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
-        if log is None or rows is None:
-            return empty
+        if log is None or rows is None:  # (the schema read only when needed: on S3 it reads every file's footer)
+            return pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
         latest = (log.filter(pl.col("succeeded") & pl.col("asset").is_in(assets))
                   .group_by("asset").agg(pl.col("run_id").sort_by("finished_at").last()))
         return rows.join(latest, on=["asset", "run_id"], how="semi").collect()
@@ -105,8 +136,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         path = self.lake.write(obj, *self._partition(context))
-        context.add_output_metadata({"dagster/row_count": obj.height, "path": dg.MetadataValue.path(str(path)),
-                                     "bytes": path.stat().st_size})
+        context.add_output_metadata({"dagster/row_count": obj.height, "path": dg.MetadataValue.path(path),
+                                     "bytes": self.lake.storage.size(path)})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return self.lake.read(*self._partition(context))

@@ -21,12 +21,15 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import dagster as dg
 import duckdb
 import polars as pl
 from pydantic import PrivateAttr
+
+from phoenix_dagster.lake_storage import LakeStorage
+from phoenix_dagster.resources.lake import LakeResource
 
 
 ANALYST_STATEMENTS = {"SELECT", "EXPLAIN"}
@@ -84,10 +87,14 @@ class _WriterLock:
 
 
 @contextmanager
-def open_duckdb(path: str, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_duckdb(path: str, read_only: bool, lake: LakeStorage | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the file; with `lake`, one that can read the lake wherever it lives (the
+    warehouse's lake and staging views read its Parquet, on S3 through the registered s3fs)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(path, read_only=read_only) as conn:
         conn.execute("set TimeZone = 'UTC'")
+        if lake is not None:
+            lake.expose_to(conn)
         yield conn
 
 
@@ -104,6 +111,7 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     build_path: str  # the writer's file
     published_path: str  # where publish() puts the copy readers open
     lock_timeout_s: float = 1800.0
+    lake: Optional[LakeResource] = None  # what the lake and staging views read
     _run_lock: ExitStack | None = PrivateAttr(default=None)
 
     @property
@@ -128,7 +136,8 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file, holding the writer's lock while it is open."""
-        with self.writer_lock(), open_duckdb(self.build_path, read_only=False) as conn:
+        lake = self.lake.storage if self.lake is not None else None
+        with self.writer_lock(), open_duckdb(self.build_path, read_only=False, lake=lake) as conn:
             yield conn
 
     def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -159,6 +168,7 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     """The published copy, read-only: what analysts, the CLI, the summary and the sensors read."""
 
     path: str
+    lake: Optional[LakeResource] = None  # what the lake and staging views read
 
     @property
     def is_published(self) -> bool:
@@ -168,24 +178,27 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
             raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
-        with open_duckdb(self.path, read_only=True) as conn:
+        with open_duckdb(self.path, read_only=True, lake=self.lake.storage if self.lake is not None else None) as conn:
             yield conn
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         with self.read_connection() as conn:
             return in_utc(conn.execute(sql, params or []).pl())
 
-    def analyst_query(self, sql: str, readable: list[Path]) -> pl.DataFrame:
+    def analyst_query(self, sql: str, readable: list[Path | str]) -> pl.DataFrame:
         """One query typed by a person: a single SELECT (or EXPLAIN), with file access limited to
-        `readable` (the lake and control folders the warehouse's views read) and the
-        configuration locked, so it cannot write files, attach databases, read elsewhere or
-        install extensions. Raises AnalystQueryRefused or duckdb.Error."""
+        `readable` (the lake and control folders the warehouse's views read; a lake on S3 is added
+        as its `s3://bucket/prefix/`) and the configuration locked, so it cannot write files,
+        attach databases, read elsewhere or install extensions. Raises AnalystQueryRefused or
+        duckdb.Error."""
         with self.read_connection() as conn:
             statements = conn.extract_statements(sql)
             kinds = [statement.type.name for statement in statements]
             if len(statements) != 1 or kinds[0] not in ANALYST_STATEMENTS:
                 raise AnalystQueryRefused(f"one query (SELECT, WITH … SELECT, DESCRIBE, SHOW, EXPLAIN) is "
                                           f"allowed; got {', '.join(kinds) or 'nothing'}")
+            if self.lake is not None and self.lake.storage.on_object_storage:
+                readable = [*readable, self.lake.root]
             folders = ", ".join("'" + str(path).rstrip("/").replace("'", "''") + "/'" for path in readable)
             for setting in (f"set allowed_directories = [{folders}]", "set enable_external_access = false",
                             "set autoinstall_known_extensions = false", "set autoload_known_extensions = false",

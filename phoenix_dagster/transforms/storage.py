@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import polars as pl
 
 
-def directory_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def storage_rows(*, lake_dir: Path, warehouse_bytes: int, mongodb_bytes: int | None) -> pl.DataFrame:
+def storage_rows(*, lake_bytes: int, warehouse_bytes: int, mongodb_bytes: int | None) -> pl.DataFrame:
     """One row per store measured (MongoDB is left out when it could not be measured)."""
     now = datetime.now(timezone.utc)
-    measured = [{"store": "lake", "bytes": directory_bytes(lake_dir) if lake_dir.exists() else 0},
-                {"store": "warehouse", "bytes": warehouse_bytes}]
+    measured = [{"store": "lake", "bytes": lake_bytes}, {"store": "warehouse", "bytes": warehouse_bytes}]
     if mongodb_bytes is not None:
         measured.append({"store": "mongodb", "bytes": mongodb_bytes})
     return pl.DataFrame(measured, schema={"store": pl.String, "bytes": pl.Int64}).with_columns(

@@ -1,0 +1,76 @@
+"""The lake on object storage: a demo-sized run (the sample's three ZIPs, one day) and the warehouse
+build with PHOENIX_LAKE_URL pointing at an S3 server on 127.0.0.1 (moto's server mode, a real S3
+protocol peer). Every lake file is an object in the bucket, nothing is written to the local lake
+directory, the warehouse equals the one the same run builds on a local lake, the published copy
+still reads the lake's views, retention rewrites the raw bodies in the bucket, and the S3 secret
+key is in no event, lake object or warehouse."""
+
+import io
+
+import polars as pl
+import pytest
+
+from platform_harness import DAY, ZIPS, make_platform
+from servers.s3 import S3Server
+from test_concurrent_runs import warehouse_contents
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "phoenix/lake"
+LAKE_ASSETS = ("raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__search_results",
+               "stg_assessor__parcels", "stg_listings__listings", "int_assessor_parcels", "int_listings_matched",
+               "int_properties_resolved", "listing_text_facts", "enriched_properties", "quality_daily", "run_metrics")
+
+
+def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_path, monkeypatch):
+    with S3Server(secret_access_key="s3-secret-5d1c-do-not-leak") as s3:
+        env = s3.lake_env(PREFIX) | {"PHOENIX_RAW_RETENTION_DAYS": "1"}
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # resources read them through EnvVar
+            monkeypatch.setenv(name, env[name])
+        on_s3 = make_platform(tmp_path / "s3", env)
+        outcomes = on_s3.run()
+        assert all(o.success for o in outcomes), [o.error for o in outcomes]
+        assert on_s3.builds[-1].ok, (on_s3.builds[-1].error, on_s3.builds[-1].checks_failed)
+
+        objects = s3.objects(PREFIX + "/")
+        for asset in LAKE_ASSETS:
+            assert [key for key in objects if key.startswith(f"{PREFIX}/{asset}/")] == \
+                [f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/data.parquet" for zip_code in ZIPS], asset
+        assert any(key.startswith(f"{PREFIX}/_bookkeeping/run_log/zip=85031/date={DAY}/") for key in objects)
+        assert not (on_s3.settings.data_dir / "lake").exists()  # nothing on the local disk
+        assert on_s3.settings.lake_location == f"s3://{s3.bucket}/{PREFIX}"
+
+        warehouse = on_s3.warehouse
+        measured = warehouse.query("select bytes from ops.storage_usage where store = 'lake'")["bytes"].to_list()
+        assert measured and 0 < measured[-1] <= sum(objects.values())  # measured in the bucket, before the last books
+        # The published copy's lake views read the bucket, with the analyst's file access locked to it.
+        lake_rows = warehouse.analyst_query("select count(*) as n from lake.enriched_properties",
+                                            readable=[on_s3.settings.control_dir])["n"].item()
+        assert lake_rows == warehouse.query("select count(*) as n from marts.properties")["n"].item()
+        with pytest.raises(Exception, match="disabled by configuration"):
+            warehouse.analyst_query(f"select * from read_parquet('s3://{s3.bucket}/elsewhere/*.parquet')",
+                                    readable=[on_s3.settings.control_dir])
+
+        compacted = on_s3.defs.resolve_job_def("compact_raw_bodies").execute_in_process(instance=on_s3.instance)
+        metadata = compacted.asset_materializations_for_node("raw_body_retention")[0].metadata
+        assert metadata["partitions_checked"].value == 3 and metadata["partitions_rewritten"].value == 3
+        raw_key = f"{PREFIX}/raw_assessor_payloads/zip=85031/date={DAY}/data.parquet"
+        bodies = pl.read_parquet(io.BytesIO(s3.read(raw_key)))["body"]
+        assert not bodies.cast(pl.String).str.contains('"Ownership": "OWNER ').any()  # rewritten in the bucket
+
+        secret = s3.secret_access_key
+        events = "\n".join(repr(event) for record in on_s3.instance.get_run_records()
+                           for event in on_s3.instance.all_logs(record.dagster_run.run_id))
+        assert on_s3.instance.get_run_records() and secret not in events
+        assert all(secret.encode() not in s3.read(key) for key in objects)
+        assert secret.encode() not in on_s3.settings.warehouse_path.read_bytes()
+        on_s3_contents = warehouse_contents(on_s3.settings.data_dir)
+
+    # The same closed port for the model: its address is in each listing's fallback reason.
+    on_disk = make_platform(tmp_path / "local", {"OLLAMA_HOST": on_s3.settings.ollama.host})
+    assert all(o.success for o in on_disk.run()) and on_disk.builds[-1].ok
+    local_contents = warehouse_contents(on_disk.settings.data_dir)
+    assert on_s3_contents.keys() == local_contents.keys()
+    for table, frame in local_contents.items():
+        assert on_s3_contents[table].equals(frame), table
+    assert local_contents["marts.properties"].height == 745
