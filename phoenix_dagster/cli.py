@@ -20,9 +20,11 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     out = out or sys.stdout
     import polars as pl
 
+    from phoenix_dagster.definitions import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
-    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path))  # never holds a lock a run needs
+    # never holds a lock a run needs; with the lake on S3, its views read the bucket
+    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings))
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
     frame = warehouse.analyst_query(query, readable=[settings.lake_dir, settings.control_dir])

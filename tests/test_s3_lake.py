@@ -10,6 +10,8 @@ import io
 import polars as pl
 import pytest
 
+from phoenix_dagster.cli import run_sql
+
 from platform_harness import DAY, ZIPS, make_platform
 from servers.s3 import S3Server
 from test_concurrent_runs import warehouse_contents
@@ -47,6 +49,9 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         lake_rows = warehouse.analyst_query("select count(*) as n from lake.enriched_properties",
                                             readable=[on_s3.settings.control_dir])["n"].item()
         assert lake_rows == warehouse.query("select count(*) as n from marts.properties")["n"].item()
+        printed = io.StringIO()  # and so do `phoenix-estate sql`'s
+        run_sql("select count(*) as lake_rows from lake.enriched_properties", on_s3.settings, out=printed)
+        assert str(lake_rows) in printed.getvalue()
         with pytest.raises(Exception, match="disabled by configuration"):
             warehouse.analyst_query(f"select * from read_parquet('s3://{s3.bucket}/elsewhere/*.parquet')",
                                     readable=[on_s3.settings.control_dir])
