@@ -125,6 +125,16 @@ def partition_phase_s(data_dir: Path, day: str) -> float:
     return max(r.end_time for r in records) - min(r.create_timestamp.timestamp() for r in records)
 
 
+def latest_run_s(data_dir: Path, job_name: str) -> tuple[float, float]:
+    """(queued → started, started → ended) seconds of the job's latest run: the launch (a process
+    started by the code server, importing the code location) and the work."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    [record] = instance.get_run_records(dg.RunsFilter(job_name=job_name), limit=1)
+    return record.start_time - record.create_timestamp.timestamp(), record.end_time - record.start_time
+
+
 def size_mb(path: Path) -> float:
     if path.is_file():
         return path.stat().st_size / 1e6
@@ -163,8 +173,10 @@ def measure_scale(zip_count: int, per_zip: int, *, serial: bool) -> dict:
                 print(measured.output[-3000:], file=sys.stderr)
             row[label] = measured
             row[f"{label}_requests_per_parcel"] = requests / parcels
+            row[f"{label}_partitions_s"] = partition_phase_s(data_dir, day)
+            row[f"{label}_build_s"] = latest_run_s(data_dir, "build_warehouse")
             if label == "full":
-                row["concurrent_phase_s"] = partition_phase_s(data_dir, day)
+                row["concurrent_phase_s"] = row["full_partitions_s"]
         row["lake_mb"] = size_mb(data_dir / "lake")
         row["warehouse_mb"] = size_mb(data_dir / "warehouse.duckdb")
         if serial:
@@ -191,6 +203,13 @@ def print_table(rows: list[dict]) -> None:
               f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
               f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
               f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |", flush=True)
+    print("\nWhere the command's time goes (partitions: first run queued → last ended; build: launch + work):")
+    for row in rows:
+        for label in ("full", "incremental"):
+            launch, work = row[f"{label}_build_s"]
+            print(f"  {row['parcels']:,} {label}: command {row[label].seconds:.1f} s = partitions "
+                  f"{row[f'{label}_partitions_s']:.1f} s + build {launch:.1f} s launch + {work:.1f} s work + the rest "
+                  "(start-up, the code server, the tuning run, the summary)")
 
 
 def main() -> None:
