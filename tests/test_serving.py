@@ -86,3 +86,16 @@ def test_the_export_is_extended_json_and_counts_what_changed(tmp_path):
     from bson import json_util
 
     assert json_util.loads(path.read_text().splitlines()[0])["last_seen_at"] == day(2).replace(tzinfo=None)  # a BSON date
+
+
+def test_an_export_whose_first_documents_lack_a_field_is_read_back(tmp_path):
+    """The previous export is read for its keys and hashes only: a field null in the first few
+    hundred documents and set further down (a ZIP without listings sorted first) once failed the
+    next run's type inference."""
+    path = tmp_path / "serving" / "properties.jsonl"
+    rows = [{"property_id": f"apn:{n:04d}", "last_seen_at": day(2)} for n in range(300)]
+    docs = property_documents(mart(*rows, {"property_id": "apn:9999", "ListPrice": 1.0, "last_seen_at": day(2)}),
+                              events(("apn:9999", "listed", "1", day(2))))
+    assert export_documents(docs, path, "property_id").content_writes == 301
+    again = export_documents(docs.filter(pl.col("property_id") != "apn:0000"), path, "property_id")
+    assert (again.content_writes, again.deleted) == (0, 1)

@@ -64,7 +64,9 @@ def export_documents(docs: pl.DataFrame, path: Path, key: str) -> ExportCounts:
     """Write `docs` to `path` (JSON lines, Extended JSON), atomically; count what changed."""
     previous = pl.DataFrame(schema={key: pl.String, "content_hash": pl.Int64})
     if path.exists() and path.stat().st_size:
-        previous = pl.read_ndjson(path, schema_overrides={"content_hash": pl.Int64}).select(key, "content_hash")
+        # Only the two columns, by name: inferring every field's type from the first rows fails on
+        # a field that is null in all of them and set further down (seen at 300k documents).
+        previous = pl.read_ndjson(path, schema={key: pl.String, "content_hash": pl.Int64})
     changed = docs.select(key, "content_hash").join(previous, on=[key, "content_hash"], how="anti")[key]
     deleted = previous.join(docs.select(key), on=key, how="anti").height
     write_atomically(path, _extended_json(docs).write_ndjson)
