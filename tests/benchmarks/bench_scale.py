@@ -72,6 +72,7 @@ class Measured:
     peak_process: str
     ok: bool
     output: str
+    peaks_by_kind: dict
 
 
 def process_label(process) -> str:
@@ -81,6 +82,25 @@ def process_label(process) -> str:
     return "code server" if "api grpc" in command else "run process"
 
 
+def process_kinds(data_dir: Path, peaks: dict[int, tuple[float, str]]) -> dict[str, float]:
+    """The peak RSS (MB) of each kind of process: the command, its code server, the partition
+    runs (which name their worker process in their tags, via the run_worker resource) and the
+    other runs (the build, the tuning run)."""
+    import dagster as dg
+
+    from phoenix_dagster.pools import PID_TAG
+
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    workers = {int(run.tags[PID_TAG]) for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
+               if PID_TAG in run.tags}
+    kinds: dict[str, float] = {}
+    for pid, (mb, label) in peaks.items():
+        if label == "run process":
+            label = "partition run" if pid in workers else "build or tuning run"
+        kinds[label] = max(kinds.get(label, 0.0), mb)
+    return kinds
+
+
 def run_command(args: list[str], env: dict) -> Measured:
     """`phoenix-estate` as a subprocess, its process tree's RSS sampled until it ends."""
     import psutil
@@ -88,7 +108,7 @@ def run_command(args: list[str], env: dict) -> Measured:
     started = time.perf_counter()
     command = subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", *args], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = {"mb": 0.0, "label": ""}
+    peaks: dict[int, tuple[float, str]] = {}
     done = threading.Event()
 
     def sample() -> None:
@@ -101,8 +121,8 @@ def run_command(args: list[str], env: dict) -> Measured:
             for process in tree:
                 try:
                     mb = process.memory_info().rss / 2**20
-                    if mb > peak["mb"]:
-                        peak.update(mb=mb, label=process_label(process))
+                    if mb > peaks.get(process.pid, (0.0, ""))[0]:
+                        peaks[process.pid] = (mb, process_label(process))
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
             time.sleep(0.1)
@@ -112,7 +132,9 @@ def run_command(args: list[str], env: dict) -> Measured:
     output, _ = command.communicate()
     done.set()
     sampler.join()
-    return Measured(time.perf_counter() - started, peak["mb"], peak["label"], command.returncode == 0, output)
+    kinds = process_kinds(Path(env["PHOENIX_DATA_DIR"]), peaks)
+    label, mb = max(kinds.items(), key=lambda item: item[1])
+    return Measured(time.perf_counter() - started, mb, label, command.returncode == 0, output, kinds)
 
 
 def partition_phase_s(data_dir: Path, day: str) -> float:
@@ -203,6 +225,11 @@ def print_table(rows: list[dict]) -> None:
               f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
               f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
               f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |", flush=True)
+    print("\nPeak RSS by kind of process (MB):")
+    for row in rows:
+        for label in ("full", "incremental"):
+            kinds = ", ".join(f"{kind} {mb:,.0f}" for kind, mb in sorted(row[label].peaks_by_kind.items()))
+            print(f"  {row['parcels']:,} {label}: {kinds}")
     print("\nWhere the command's time goes (partitions: first run queued → last ended; build: launch + work):")
     for row in rows:
         for label in ("full", "incremental"):
