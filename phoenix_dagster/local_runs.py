@@ -237,13 +237,13 @@ def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, 
     once as the instance allows). Reported as each ends; returned in the ZIPs' order."""
     out = out or sys.stdout
     run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
-    specs = {zip_code: RunSpec(DAILY_REFRESH, run_config, CLI_TAGS, partition_key(day, zip_code))
-             for zip_code in zip_codes}
+    zip_of = {partition_key(day, zip_code): zip_code for zip_code in zip_codes}
+    specs = [RunSpec(DAILY_REFRESH, run_config, CLI_TAGS, key) for key in zip_of]
     print(f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
           "enriching …", file=out, flush=True)
     by_zip = {}
-    for index, (spec, finished) in enumerate(jobs.run_all(list(specs.values())), start=1):
-        zip_code = next(z for z, s in specs.items() if s is spec)
+    for index, (spec, finished) in enumerate(jobs.run_all(specs), start=1):
+        zip_code = zip_of[spec.partition_key]
         by_zip[zip_code] = _outcome(zip_code, finished)
         print(f"[{index}/{len(specs)}] {day} × {zip_code}:", file=out, flush=True)
         _report(by_zip[zip_code], out)

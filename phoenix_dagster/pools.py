@@ -42,11 +42,9 @@ def collection_pool(source: str) -> str | None:
 def pool_limits(settings) -> dict[str, int]:
     """The limits this deployment sets on the pools its sources use: MARICOPA_POOL_LIMIT for the
     county's, PHOENIX_LISTING_POOL_LIMIT for each listing source's."""
-    limits = {MARICOPA_POOL: settings.maricopa.pool_limit} if settings.assessor_source == "maricopa" else {}
-    for source in settings.listing_sources:
-        if collection_pool(source) is not None:
-            limits[collection_pool(source)] = settings.listings.pool_limit
-    return limits
+    limits = {settings.assessor_source: settings.maricopa.pool_limit,
+              **{source: settings.listings.pool_limit for source in settings.listing_sources}}
+    return {collection_pool(source): limit for source, limit in limits.items() if collection_pool(source)}
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:
