@@ -11,9 +11,9 @@ from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
 from phoenix_dagster.documents.daily_report import export_reports, report_updates
-from phoenix_dagster.documents.export import export_documents
-from phoenix_dagster.documents.mongo_writes import write_changed
-from phoenix_dagster.documents.properties import COLLECTION, ensure_indexes, property_documents
+from phoenix_dagster.documents.export import DocumentExport
+from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
+from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import EXPORT, MongoResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
@@ -42,26 +42,33 @@ def served_in_mart_check() -> dg.AssetCheckSpec:
                                          "marts.properties (no orphan) and every property is served")
 
 
-def served_in_mart_result(mongo: MongoResource, mart_ids: set[str], error: str | None) -> dg.AssetCheckResult:
+def served_in_mart_result(mongo: MongoResource, mart_ids: pl.DataFrame, error: str | None) -> dg.AssetCheckResult:
+    """`mart_ids`: marts.properties' property_id column, as a frame (anti-joins, not Python sets:
+    a million ids)."""
     if error is not None:  # not read back: the target just failed
         return dg.AssetCheckResult(check_name="documents_match_the_mart", passed=False,
                                    severity=dg.AssetCheckSeverity.WARN, description=f"not served: {error}")
     try:
         if mongo.target == EXPORT:
             path = mongo.export_path(COLLECTION)
-            served = set(pl.scan_ndjson(path).select("property_id").collect()["property_id"]) if path.exists() else set()
+            served = (pl.scan_ndjson(path, schema={"property_id": pl.String}).collect() if path.exists()
+                      else pl.DataFrame(schema={"property_id": pl.String}))
         else:
-            served = {d["property_id"] for d in mongo.db()[COLLECTION].find({}, {"property_id": 1, "_id": 0})}
+            cursor = mongo.db()[COLLECTION].find({}, {"property_id": 1, "_id": 0})
+            served = pl.DataFrame({"property_id": [d["property_id"] for d in cursor]}, schema={"property_id": pl.String})
     except (PyMongoError, OSError) as exc:
         return dg.AssetCheckResult(check_name="documents_match_the_mart", passed=False,
                                    severity=dg.AssetCheckSeverity.WARN, description=failure_text(mongo, exc))
-    orphans, missing = sorted(served - mart_ids), sorted(mart_ids - served)
+    orphans = served.join(mart_ids, on="property_id", how="anti")["property_id"].sort()
+    missing = mart_ids.join(served, on="property_id", how="anti")["property_id"].sort()
+    examples = [*orphans.head(5).to_list(), *missing.head(5).to_list()][:5]
     return dg.AssetCheckResult(
-        check_name="documents_match_the_mart", passed=not orphans and not missing, severity=dg.AssetCheckSeverity.WARN,
-        description=None if not (orphans or missing) else
-        f"{len(orphans)} document(s) without a property in the mart, {len(missing)} propert(ies) not served",
-        metadata={"documents": len(served), "orphans": len(orphans), "missing": len(missing),
-                  "examples": ", ".join((orphans + missing)[:5]) or "none"})
+        check_name="documents_match_the_mart", passed=not orphans.len() and not missing.len(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if not (orphans.len() or missing.len()) else
+        f"{orphans.len()} document(s) without a property in the mart, {missing.len()} propert(ies) not served",
+        metadata={"documents": served.height, "orphans": orphans.len(), "missing": missing.len(),
+                  "examples": ", ".join(examples) or "none"})
 
 
 def failure_text(mongo: MongoResource, exc: Exception) -> str:
@@ -82,44 +89,49 @@ def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: Warehou
     mongoimport-ready export under serving/. MongoDB is optional for the build: when it fails,
     the reason is recorded and a WARN check says so."""
     books = Bookkeeping(context, lake)
-    docs = property_documents(warehouse_build.build_query("select * from marts.properties"),
-                              warehouse_build.build_query("select * from marts.listing_events"))
-    error, written, calls, extra = None, frozenset(), [], {}
+    mart_ids = warehouse_build.build_query("select property_id from marts.properties")
+    served, calls, extra, error = [], [], {}, None
     try:
         if mongo.target == EXPORT:
-            started = time.perf_counter()
-            export = export_documents(docs, mongo.export_path(COLLECTION), key="property_id")
-            calls = [time.perf_counter() - started]
-            written = export.written_keys
-            extra = {"content_writes": export.content_writes, "deleted": export.deleted, "export": str(export.path),
-                     "export_bytes": export.bytes}
+            with DocumentExport(mongo.export_path(COLLECTION), key="property_id") as export:
+                for zip_code, docs in documents_by_zip(warehouse_build.build_query):
+                    started = time.perf_counter()
+                    changed = export.write(docs)
+                    calls.append(time.perf_counter() - started)
+                    served.append((zip_code, docs.height, changed.len()))
+            counts = export.counts
+            extra = {"content_writes": counts.content_writes, "deleted": counts.deleted, "export": str(counts.path),
+                     "export_bytes": counts.bytes}
         else:
             collection = mongo.db()[COLLECTION]
             ensure_indexes(collection)
-            counts = write_changed(collection, docs, key="property_id")
-            written, calls = counts.written_keys, list(counts.call_seconds)
-            extra = {"content_writes": counts.content_writes, "sightings_moved": counts.sightings_moved,
-                     "deleted": counts.deleted}
+            totals = {"content_writes": 0, "sightings_moved": 0, "deleted": 0}
+            for zip_code, docs in documents_by_zip(warehouse_build.build_query):
+                counts = write_changed(collection, docs, key="property_id", scope={"PostalCode": zip_code})
+                calls.extend(counts.call_seconds)
+                served.append((zip_code, docs.height, counts.content_writes))
+                totals = {name: totals[name] + getattr(counts, name) for name in totals}
+            totals["deleted"] += delete_outside(collection, "PostalCode", [row[0] for row in served])
+            extra = totals
     except (PyMongoError, OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"serving: {error}")
-    sent = 0 if error else docs.height
-    served = (docs.group_by("PostalCode").agg(pl.len().alias("documents"),
-                                              pl.col("property_id").is_in(list(written)).sum().alias("content_writes"))
-              .with_columns(pl.lit(mongo.describe()).alias("target")).sort("PostalCode")) if not error else None
-    books.record("served_documents", served if served is not None else pl.DataFrame(schema={
-        "PostalCode": pl.String, "documents": pl.Int64, "content_writes": pl.Int64, "target": pl.String}))
+    sent = 0 if error else mart_ids.height
+    books.record("served_documents", pl.DataFrame(
+        served if not error else [], orient="row",
+        schema={"PostalCode": pl.String, "documents": pl.Int64, "content_writes": pl.Int64})
+        .with_columns(pl.lit(mongo.describe()).alias("target")).sort("PostalCode"))
     if mongo.is_stand_in:
         context.log.warning("MONGODB_STAND_IN: documents went to an in-process stand-in and are not persisted")
     metrics = books.stage_metrics(stage_metrics(
-        "serving", items=docs.height, duration_s=books.elapsed_s, latencies_s=calls,
-        errors=docs.height - sent, retries=0,  # no write is retried: a failed build serves again next time
+        "serving", items=mart_ids.height, duration_s=books.elapsed_s, latencies_s=calls,
+        errors=mart_ids.height - sent, retries=0,  # no write is retried: a failed build serves again next time
         rate_limited=0, timeouts=int(error is not None and "Timeout" in error), batch_size=None, concurrency=1,
         cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
-    return dg.MaterializeResult(metadata=books.finish(rows_in=docs.height, rows_out=sent, target=mongo.describe(),
-                                                      **extra) | metrics,
-                                check_results=[served_result(sent, docs.height, error),
-                                               served_in_mart_result(mongo, set(docs["property_id"]), error)])
+    return dg.MaterializeResult(metadata=books.finish(rows_in=mart_ids.height, rows_out=sent,
+                                                      target=mongo.describe(), **extra) | metrics,
+                                check_results=[served_result(sent, mart_ids.height, error),
+                                               served_in_mart_result(mongo, mart_ids, error)])
 
 
 @dg.asset(deps=[dg.AssetKey(["ops", name]) for name in

@@ -69,7 +69,8 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
                control_state: ControlStateResource) -> dg.MaterializeResult:
         with warehouse_build.build_connection() as conn:
             rows = build_model(conn, model, lake.root, Path(control_state.control_dir))
-        checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain)
+        checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain,
+                                         batches=warehouse_build.build_batches)
         figures = table_figures(warehouse_build.build_query, model.table, with_schema=schema is None)
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, **figures,
                                               "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")},

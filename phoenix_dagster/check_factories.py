@@ -3,6 +3,7 @@ must not flow on. Failures come back as check metadata (counts per column and ch
 a sample of failing values) so an operator sees them in the UI."""
 
 import warnings
+from typing import Iterable
 
 import dagster as dg
 import pandera.polars as pa
@@ -17,28 +18,42 @@ SAMPLE_ROWS = 10
 
 def validate(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> dg.AssetCheckResult:
     """Validate lazily (every failure, not the first) and summarise the result."""
-    try:
-        model.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        summary = (cases.group_by(["column", "check"]).len().sort("len", descending=True)
-                   .rename({"len": "failures"}))
-        sample = cases.head(SAMPLE_ROWS).select("column", "check", pl.col("failure_case").cast(pl.String), "index")
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"{cases.height} failure case(s) against {model.__name__}",
-            metadata={
-                "rows": frame.height,
-                "failure_cases": cases.height,
-                "failures_by_check": dg.MetadataValue.md(_as_code(summary)),
-                "failure_sample": dg.MetadataValue.md(_as_code(sample)),
-            },
-        )
-    except pa.errors.SchemaError as error:  # a structural error (missing column, wrong type)
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
-                                   description=str(error), metadata={"rows": frame.height})
-    return dg.AssetCheckResult(passed=True, metadata={"rows": frame.height, "failure_cases": 0})
+    return validate_batches([frame], model)
+
+
+def validate_batches(batches: Iterable[pl.DataFrame], model: type[pa.DataFrameModel]) -> dg.AssetCheckResult:
+    """`validate` over a table read batch by batch, so memory holds one batch. A column's
+    uniqueness is checked within each batch; a warehouse table's `unique_grain` check covers the
+    whole table."""
+    rows, cases, structural = 0, [], None
+    for frame in batches:
+        try:
+            model.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases.append(errors.failure_cases.select(
+                "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64) + rows))
+        except pa.errors.SchemaError as error:  # a structural error (missing column, wrong type)
+            structural = structural or str(error)
+        rows += frame.height
+    if structural is not None:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, description=structural,
+                                   metadata={"rows": rows})
+    if not cases:
+        return dg.AssetCheckResult(passed=True, metadata={"rows": rows, "failure_cases": 0})
+    failures = pl.concat(cases)
+    summary = (failures.group_by(["column", "check"]).len().sort("len", descending=True)
+               .rename({"len": "failures"}))
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{failures.height} failure case(s) against {model.__name__}",
+        metadata={
+            "rows": rows,
+            "failure_cases": failures.height,
+            "failures_by_check": dg.MetadataValue.md(_as_code(summary)),
+            "failure_sample": dg.MetadataValue.md(_as_code(failures.head(SAMPLE_ROWS))),
+        },
+    )
 
 
 def for_partition(result: dg.AssetCheckResult, day: str, zip_code: str) -> dg.AssetCheckResult:
@@ -194,11 +209,13 @@ def warehouse_check_specs(key: dg.AssetKey, table: str, model: type[pa.DataFrame
 
 
 def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | None,
-                            grain: tuple[str, ...]) -> list[dg.AssetCheckResult]:
-    """Evaluate `warehouse_check_specs` with `query` (SQL → Polars) on the freshly built table."""
+                            grain: tuple[str, ...], batches=None) -> list[dg.AssetCheckResult]:
+    """Evaluate `warehouse_check_specs` with `query` (SQL → Polars) on the freshly built table;
+    the schema check reads the table through `batches` (SQL → Polars frames) when given."""
     results = []
     if model is not None:
-        result = validate(query(f"select * from {table}"), model)
+        table_rows = batches(f"select * from {table}") if batches is not None else [query(f"select * from {table}")]
+        result = validate_batches(table_rows, model)
         results.append(dg.AssetCheckResult(check_name="matches_schema", passed=result.passed,
                                            severity=result.severity, description=result.description,
                                            metadata=result.metadata))

@@ -24,7 +24,8 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
     # never holds a lock a run needs; with the lake on S3, its views read the bucket
-    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings))
+    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
+                                           memory_limit_mb=settings.duckdb_memory_mb)
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
     frame = warehouse.analyst_query(query, readable=[settings.lake_dir, settings.control_dir])

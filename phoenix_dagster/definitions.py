@@ -139,9 +139,11 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake,
                                               published_warehouse=str(settings.warehouse_path)),
-        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake),
+        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake,
+                                                memory_limit_mb=settings.duckdb_memory_mb),
         "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
-                                                  published_path=str(settings.warehouse_path), lake=lake),
+                                                  published_path=str(settings.warehouse_path), lake=lake,
+                                                  memory_limit_mb=settings.duckdb_memory_mb),
         "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database,
                                export_dir=str(settings.serving_dir), stand_in=settings.mongodb_stand_in),
         "alert_channels": AlertChannelsResource(

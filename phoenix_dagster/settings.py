@@ -189,6 +189,7 @@ class Settings:
     mongodb_stand_in: bool = False  # tests only: serve into the in-process mongomock instead of the export
     celery_queue: str = "dagster"  # with the celery executor: the queue its steps go to and its workers consume
     max_concurrent_runs: int = 2  # runs the instance's queue starts at once (one per core here)
+    duckdb_memory_mb: int = 512  # DuckDB's memory_limit in the warehouse (it spills to disk beyond it)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
@@ -267,6 +268,7 @@ class Settings:
             listings=ListingSettings.from_env(env),
             celery_queue=_text(env, "PHOENIX_CELERY_QUEUE", cls.celery_queue),
             max_concurrent_runs=_number(env, "PHOENIX_MAX_CONCURRENT_RUNS", cls.max_concurrent_runs, low=1),
+            duckdb_memory_mb=_number(env, "PHOENIX_DUCKDB_MEMORY_MB", cls.duckdb_memory_mb, low=64),
             ollama=OllamaSettings.from_env(env),
             alerts=AlertSettings.from_env(env),
         )

@@ -6,17 +6,18 @@ JSON (dates as {"$date": …}), replaced atomically by each build:
     mongoimport --uri "$MONGODB_URI" --collection properties --mode upsert \\
                 --upsertFields property_id --file data/serving/properties.jsonl
 
-Written by Polars in one pass: it grows linearly with the documents. The counts compare the new
-export's content hashes with the previous one's, so an unchanged re-run reports 0 content writes."""
+Written by Polars a batch at a time (the build serves a ZIP at a time): time grows linearly with
+the documents, memory with the largest batch. The counts compare the new export's content hashes
+with the previous one's, so an unchanged re-run reports 0 content writes."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-
-from phoenix_dagster.files import write_atomically
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 
@@ -28,7 +29,6 @@ class ExportCounts:
     content_writes: int  # new or changed documents against the previous export
     deleted: int  # documents of the previous export no longer served
     bytes: int
-    written_keys: frozenset  # the keys of the new or changed documents
 
 
 def _extended_json(frame: pl.DataFrame) -> pl.DataFrame:
@@ -60,14 +60,57 @@ def _has_dates(dtype: pl.DataType) -> bool:
     return False
 
 
+class DocumentExport:
+    """The export written batch by batch (a ZIP's documents at a time, so memory stays one batch):
+
+        with DocumentExport(path, "property_id") as export:
+            for docs in batches:
+                export.write(docs)        # → the batch's new or changed keys
+        export.counts                     # documents, content writes, deleted, bytes
+
+    The file is replaced atomically when the block ends without an error; the previous export is
+    read once, for its keys and content hashes only (inferring every field's type from the first
+    rows failed on a field null in all of them and set further down, seen at 300k documents)."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+        self.counts: ExportCounts | None = None
+        self._previous = pl.DataFrame(schema={key: pl.String, "content_hash": pl.Int64})
+        self._served: list[pl.Series] = []
+        self._documents = self._content_writes = 0
+
+    def __enter__(self) -> "DocumentExport":
+        if self.path.exists() and self.path.stat().st_size:
+            self._previous = pl.read_ndjson(self.path, schema={self.key: pl.String, "content_hash": pl.Int64})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=f"{self.path.suffix}.tmp")
+        self._tmp = Path(tmp)
+        self._out = os.fdopen(handle, "wb")
+        return self
+
+    def write(self, docs: pl.DataFrame) -> pl.Series:
+        """Append `docs`; returns the keys of those that are new or changed against the previous export."""
+        changed = docs.select(self.key, "content_hash").join(self._previous, on=[self.key, "content_hash"],
+                                                             how="anti")[self.key]
+        _extended_json(docs).write_ndjson(self._out)
+        self._served.append(docs[self.key])
+        self._documents += docs.height
+        self._content_writes += changed.len()
+        return changed
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self._out.close()
+        if error is not None:
+            self._tmp.unlink(missing_ok=True)
+            return
+        os.replace(self._tmp, self.path)
+        served = pl.concat(self._served).to_frame(self.key) if self._served else pl.DataFrame(schema={self.key: pl.String})
+        deleted = self._previous.join(served, on=self.key, how="anti").height
+        self.counts = ExportCounts(self.path, self._documents, self._content_writes, deleted, self.path.stat().st_size)
+
+
 def export_documents(docs: pl.DataFrame, path: Path, key: str) -> ExportCounts:
-    """Write `docs` to `path` (JSON lines, Extended JSON), atomically; count what changed."""
-    previous = pl.DataFrame(schema={key: pl.String, "content_hash": pl.Int64})
-    if path.exists() and path.stat().st_size:
-        # Only the two columns, by name: inferring every field's type from the first rows fails on
-        # a field that is null in all of them and set further down (seen at 300k documents).
-        previous = pl.read_ndjson(path, schema={key: pl.String, "content_hash": pl.Int64})
-    changed = docs.select(key, "content_hash").join(previous, on=[key, "content_hash"], how="anti")[key]
-    deleted = previous.join(docs.select(key), on=key, how="anti").height
-    write_atomically(path, _extended_json(docs).write_ndjson)
-    return ExportCounts(path, docs.height, changed.len(), deleted, path.stat().st_size, frozenset(changed.to_list()))
+    """Write `docs` to `path` (JSON lines, Extended JSON) in one batch, atomically; count what changed."""
+    with DocumentExport(path, key) as export:
+        export.write(docs)
+    return export.counts

@@ -5,7 +5,7 @@
 - documents in the collection that are no longer in the set are deleted (a property a
   corrected match removed leaves no orphan behind).
 Work grows with the number of documents, not with its square: one read of the stored hashes,
-then bulk writes."""
+then bulk writes. The build writes a ZIP at a time (`scope`), so memory stays one ZIP's."""
 
 from __future__ import annotations
 
@@ -46,9 +46,10 @@ def _chunks(operations: list, size: int = BULK):
         yield operations[start:start + size]
 
 
-def write_changed(collection, docs: pl.DataFrame, key: str) -> WriteCounts:
-    """Bring `collection` to `docs` (one row per document, a `content_hash` and a `last_seen_at` column)."""
-    stored = {d[key]: d.get("content_hash") for d in collection.find({}, {key: 1, "content_hash": 1, "_id": 0})}
+def write_changed(collection, docs: pl.DataFrame, key: str, scope: dict | None = None) -> WriteCounts:
+    """Bring the documents of `collection` within `scope` (a filter, e.g. one ZIP's; all by
+    default) to `docs` (one row per document, a `content_hash` and a `last_seen_at` column)."""
+    stored = {d[key]: d.get("content_hash") for d in collection.find(scope or {}, {key: 1, "content_hash": 1, "_id": 0})}
     wanted = docs.with_columns(pl.col(key).replace_strict(stored, default=None, return_dtype=pl.Int64)
                                .alias("_stored_hash"))
     changed = wanted.filter(pl.col("_stored_hash").is_null() | (pl.col("_stored_hash") != pl.col("content_hash")))
@@ -67,6 +68,12 @@ def write_changed(collection, docs: pl.DataFrame, key: str) -> WriteCounts:
         if isinstance(batch[0], UpdateMany):
             moved += modified
     return WriteCounts(docs.height, len(writes), moved, len(gone), frozenset(changed[key].to_list()), tuple(seconds))
+
+
+def delete_outside(collection, field: str, values: list) -> int:
+    """Delete the documents whose `field` is none of `values` (a ZIP no longer served at all);
+    returns how many."""
+    return collection.delete_many({field: {"$nin": values}}).deleted_count
 
 
 def _bulk(collection, operations: list) -> int:

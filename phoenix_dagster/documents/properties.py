@@ -12,6 +12,8 @@ A document is the marts.properties row (same column names, from the same schema)
 
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
 import polars as pl
 from pymongo import ASCENDING, GEOSPHERE
 
@@ -58,6 +60,17 @@ def property_documents(mart_rows: pl.DataFrame, events: pl.DataFrame) -> pl.Data
     # BSON has no unsigned 64-bit integer: the hash's bits are kept as a signed one.
     digest = content.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).reinterpret(signed=True)
     return PropertyDocument.validate(docs.with_columns(digest.alias("content_hash")))
+
+
+def documents_by_zip(query: Callable[..., pl.DataFrame]) -> Iterator[tuple[str | None, pl.DataFrame]]:
+    """(ZIP, its documents) for each ZIP of marts.properties, read from the warehouse with
+    `query(sql, params)` one ZIP at a time: the build's memory holds one ZIP's documents, not all."""
+    zips = query("select distinct PostalCode from marts.properties order by PostalCode")["PostalCode"].to_list()
+    for zip_code in zips:
+        rows = query("select * from marts.properties where PostalCode is not distinct from ?", [zip_code])
+        events = query("select * from marts.listing_events where property_id in "
+                       "(select property_id from marts.properties where PostalCode is not distinct from ?)", [zip_code])
+        yield zip_code, property_documents(rows, events)
 
 
 def ensure_indexes(collection) -> None:

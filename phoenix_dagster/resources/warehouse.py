@@ -87,15 +87,24 @@ class _WriterLock:
 
 
 @contextmanager
-def open_duckdb(path: str, read_only: bool, lake: LakeStorage | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_duckdb(path: str, read_only: bool, lake: LakeStorage | None = None,
+                memory_limit_mb: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the file; with `lake`, one that can read the lake wherever it lives (the
-    warehouse's lake and staging views read its Parquet, on S3 through the registered s3fs)."""
+    warehouse's lake and staging views read its Parquet, on S3 through the registered s3fs).
+    With `memory_limit_mb`, DuckDB keeps within it and spills larger sorts, joins and windows to
+    its temporary directory (`<file>.tmp`); its own default is 80% of the machine's memory."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(path, read_only=read_only) as conn:
         conn.execute("set TimeZone = 'UTC'")
+        if memory_limit_mb is not None:
+            conn.execute(f"set memory_limit = '{int(memory_limit_mb)}MB'")
         if lake is not None:
             lake.expose_to(conn)
         yield conn
+
+
+def lake_storage(lake: LakeResource | None) -> LakeStorage | None:
+    return lake.storage if lake is not None else None
 
 
 def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
@@ -112,6 +121,7 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     published_path: str  # where publish() puts the copy readers open
     lock_timeout_s: float = 1800.0
     lake: Optional[LakeResource] = None  # what the lake and staging views read
+    memory_limit_mb: Optional[int] = None  # DuckDB's (PHOENIX_DUCKDB_MEMORY_MB); None: DuckDB's default
     _run_lock: ExitStack | None = PrivateAttr(default=None)
 
     @property
@@ -136,14 +146,26 @@ class WarehouseBuildResource(dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file, holding the writer's lock while it is open."""
-        lake = self.lake.storage if self.lake is not None else None
-        with self.writer_lock(), open_duckdb(self.build_path, read_only=False, lake=lake) as conn:
+        with self.writer_lock(), open_duckdb(self.build_path, read_only=False, lake=lake_storage(self.lake),
+                                             memory_limit_mb=self.memory_limit_mb) as conn:
             yield conn
 
     def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """Read the build file (the build's own steps: checks, serving, reports)."""
         with self.build_connection() as conn:
             return in_utc(conn.execute(sql, params or []).pl())
+
+    def build_batches(self, sql: str, rows: int = 100_000) -> Iterator[pl.DataFrame]:
+        """The query's result `rows` at a time, so a whole table never has to fit in Python's memory
+        (an empty result is one empty batch, with the result's columns)."""
+        with self.build_connection() as conn:
+            reader = conn.execute(sql).to_arrow_reader(rows)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield in_utc(pl.from_arrow(batch))
+            if empty:
+                yield in_utc(pl.from_arrow(reader.schema.empty_table()))
 
     def publish(self) -> int:
         """Swap a copy of the build file in as the published warehouse; returns its size in bytes."""
@@ -169,6 +191,7 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
 
     path: str
     lake: Optional[LakeResource] = None  # what the lake and staging views read
+    memory_limit_mb: Optional[int] = None  # DuckDB's (PHOENIX_DUCKDB_MEMORY_MB); None: DuckDB's default
 
     @property
     def is_published(self) -> bool:
@@ -178,7 +201,8 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
             raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
-        with open_duckdb(self.path, read_only=True, lake=self.lake.storage if self.lake is not None else None) as conn:
+        with open_duckdb(self.path, read_only=True, lake=lake_storage(self.lake),
+                         memory_limit_mb=self.memory_limit_mb) as conn:
             yield conn
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:

@@ -175,7 +175,7 @@ def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: 
     return env
 
 
-def measure_scale(zip_count: int, per_zip: int, *, serial: bool) -> dict:
+def measure_scale(zip_count: int, per_zip: int, *, serial: bool, keep: Path | None = None) -> dict:
     zips = zip_codes(zip_count)
     parcels = zip_count * per_zip
     control, server_end = multiprocessing.Pipe()
@@ -184,7 +184,7 @@ def measure_scale(zip_count: int, per_zip: int, *, serial: bool) -> dict:
     url = control.recv()
     row = {"parcels": parcels, "zips": zip_count}
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
-        data_dir = Path(tmp) / "concurrent"
+        data_dir = keep / f"{zip_count}x{per_zip}" if keep else Path(tmp) / "concurrent"
         for label, day in zip(("full", "incremental"), DAYS):
             control.send("count")
             before = control.recv()
@@ -244,12 +244,15 @@ def main() -> None:
     parser.add_argument("--scale", action="append", default=None,
                         help="ZIPSxPARCELS_PER_ZIP, repeatable (default 3x33334)")
     parser.add_argument("--no-serial", action="store_true", help="skip the one-after-the-other comparison")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the concurrent run's data directory under KEEP/<scale>/ (to measure a build "
+                             "again with tests/benchmarks/bench_build_memory.py)")
     args = parser.parse_args()
     rows = []
     for scale in args.scale or ["3x33334"]:
         zip_count, per_zip = (int(part) for part in scale.lower().split("x"))
         print(f"measuring {zip_count} ZIPs × {per_zip:,} parcels …", file=sys.stderr, flush=True)
-        rows.append(measure_scale(zip_count, per_zip, serial=not args.no_serial))
+        rows.append(measure_scale(zip_count, per_zip, serial=not args.no_serial, keep=args.keep))
     print_table(rows)
 
 
