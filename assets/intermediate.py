@@ -11,6 +11,7 @@ from phoenix_dagster.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.listings import current_listings
+from phoenix_dagster.transforms.address_match import MATCHED
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
 
 
@@ -38,10 +39,13 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
 
     @lake_asset(deps=[*listing_assets])
     def int_listings_matched(context: dg.AssetExecutionContext, stg_listings__listings: pl.DataFrame,
-                             int_assessor_parcels: pl.DataFrame, sources: SourcesResource,
+                             int_assessor_parcels: pl.DataFrame, stg_assessor__search_results: pl.DataFrame,
+                             sources: SourcesResource,
                              lake: LakeResource) -> pl.DataFrame:
         """Every current listing of the ZIP (its latest record) with the property it belongs to: by
-        APN, else by USPS-normalised address; what matches nothing is flagged unmatched_listing.
+        APN, else by its address in stages (exact, house number + street, scored street name)
+        against every county search row of the ZIP; two parcels that fit are recorded as
+        ambiguous with both, never guessed; what matches nothing is flagged unmatched_listing.
         Incremental sources' listings, and those of a complete source whose fetch was cut short
         today (see its source_fetches), carry over from earlier days of stg_listings__listings
         until they change."""
@@ -52,12 +56,13 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
         listings = current_listings(stg_listings__listings,
                                     lake.history("stg_listings__listings", zip_code, before=day),
                                     complete_sources=sources.complete_listing_sources() & seen_whole)
-        matched = match_listings(listings, int_assessor_parcels, zip_code=zip_code, observed_date=date.fromisoformat(day))
+        matched = match_listings(listings, int_assessor_parcels, stg_assessor__search_results, zip_code=zip_code,
+                                 observed_date=date.fromisoformat(day))
         rates = {f"match_{source}_{method}": n for source, method, n in
                  matched.group_by("source", "match_method").len().sort("source", "match_method").iter_rows()}
         context.add_output_metadata(books.finish(
             rows_in=listings.height, rows_out=matched.height, **rates,
-            match_rate=round(matched.filter(pl.col("match_method") != "unmatched_listing").height / max(matched.height, 1), 4),
+            match_rate=round(matched.filter(pl.col("match_method").is_in(MATCHED)).height / max(matched.height, 1), 4),
             address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height))
         return matched
 

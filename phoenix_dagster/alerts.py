@@ -1,4 +1,5 @@
-"""Alerts: failed checks, quality below fair, stale data and budget thresholds, found from
+"""Alerts: failed checks, quality below fair, stale data, listing match rates falling and budget
+thresholds, found from
 the ops tables and the Dagster event log, sent once per condition per day to the Dagster
 log, plus a webhook (JSON POST) and e-mail when configured."""
 
@@ -21,10 +22,18 @@ class Alert:
 
 
 def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, failed_checks: list[str],
-                freshness_target_hours: float) -> list[Alert]:
+                freshness_target_hours: float, match_rates: pl.DataFrame | None = None) -> list[Alert]:
     """`quality`: ops.quality_daily rows of the day; `budget`: ops.budget_status of the month;
-    `failed_checks`: "asset:check" names whose latest evaluation today failed."""
+    `failed_checks`: "asset:check" names whose latest evaluation today failed; `match_rates`:
+    marts.listing_match_rates rows of the latest day."""
     alerts = [Alert(f"check:{name}", "CRITICAL", f"Asset check {name} failed on {day}") for name in sorted(failed_checks)]
+    dropped = [] if match_rates is None or match_rates.is_empty() else \
+        match_rates.filter(pl.col("match_rate_dropped")).sort("PostalCode", "source").iter_rows(named=True)
+    for row in dropped:
+        alerts.append(Alert(f"match_rate:{row['PostalCode']}:{row['source']}", "WARNING",
+                            f"Listing match rate fell for {row['source']} in {row['PostalCode']} on {row['date']}: "
+                            f"{100 * row['match_rate']:.1f}% vs a 14-day median of {100 * row['match_rate_14d_median']:.1f}% "
+                            f"({row['ambiguous']} ambiguous, {row['unmatched']} unmatched of {row['listings']})"))
     for row in quality.sort("PostalCode", "source").iter_rows(named=True):
         where = f"{row['source']} in {row['PostalCode']} on {row['date']}"
         if row["status"] == "POOR":

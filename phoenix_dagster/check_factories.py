@@ -181,6 +181,14 @@ ROLLUP_CHECKS: dict[str, dict[str, tuple[str, str]]] = {
                   'latest cost month: ' || coalesce((select strftime(max(date), '%Y-%m') from ops.cost_events), 'none')
                   || '; months with a budget row: ' || coalesce(string_agg(month, ', ' order by month), 'none') as detail
            from ops.budget_status""")},
+    "marts.listing_match_rates": {"match_rate_near_its_median": (
+        "On the latest day, no source × ZIP matched its listings more than 5 points below its median of the 14 "
+        "days before (a resolver or a source's address spelling changed)",
+        """select count(*) = 0 as passed,
+                  coalesce(string_agg(source || ' in ' || PostalCode || ': ' || round(100 * match_rate, 1) || '% vs '
+                           || round(100 * match_rate_14d_median, 1) || '%', '; '), 'none') as detail
+           from marts.listing_match_rates
+           where match_rate_dropped and date = (select max(date) from marts.listing_match_rates)""")},
     "ops.quality_daily": {"every_partition_scored_overall": (
         "Every day × ZIP with a source scored also has its resolved properties scored (source 'resolved')",
         """select count(*) = 0 as passed,

@@ -3,6 +3,7 @@
     phoenix-estate run [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
     phoenix-estate eval-extractor [--extractor rules|llm]
+    phoenix-estate eval-resolver
     phoenix-estate docs [--write]
 """
 
@@ -63,6 +64,34 @@ def evaluate_extractor(kind: str, out=None) -> int:
     return 0
 
 
+def evaluate_resolver(out=None) -> int:
+    """Score the listing → parcel resolver on tests/eval/resolution_cases.jsonl; exit 1 when a
+    goal (precision, recall, no cross-ZIP match) is missed."""
+    out = out or sys.stdout
+    import polars as pl
+
+    from phoenix_dagster.resolution_eval import GOALS, load_cases, resolve_cases, sample_search_rows, score
+
+    rows = sample_search_rows()
+    cases = load_cases()
+    per_kind, total, stages = score(resolve_cases(cases, rows), rows)
+    print(f"resolver on {total['cases']} labelled listing addresses ({total['expect_match']} expect a match, "
+          f"{total['ambiguous_cases']} ambiguous, the rest no parcel), against the sample's county search rows:",
+          file=out)
+    with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        print(per_kind, file=out)
+        print("listings per stage (the first stage that found a candidate decides):", file=out)
+        print(stages, file=out)
+    met = (total["precision"] >= GOALS["precision"] and total["recall"] >= GOALS["recall"]
+           and total["cross_zip_matches"] == 0)
+    print(f"overall: precision {total['precision']:.3f} (goal ≥ {GOALS['precision']}), recall {total['recall']:.3f} "
+          f"(goal ≥ {GOALS['recall']}), wrong matches {total['wrong']}, ambiguous reported "
+          f"{total['ambiguous_reported']} of {total['ambiguous_cases']}, cross-ZIP matches "
+          f"{total['cross_zip_matches']} — {'goals met' if met else 'GOALS NOT MET'}", file=out)
+    return 0 if met else 1
+
+
 def _days(args, first_date: str) -> list[str]:
     """The partition days a run command covers: --date, or --from … --to, or today."""
     from datetime import date, timedelta
@@ -101,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     evaluate = commands.add_parser("eval-extractor", help="score a listing-facts extractor on the labelled set")
     evaluate.add_argument("--extractor", choices=["rules", "llm"], default="rules")
+    commands.add_parser("eval-resolver", help="score the listing → parcel resolver on the labelled address set "
+                                              "(precision and recall overall and per variation kind, matches per stage)")
     commands.add_parser("instance", help="create or update the local Dagster instance: its dagster.yaml, pool limits, "
                                          "and the slots of dead runs freed (make ui runs this first)")
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
@@ -108,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "eval-extractor":
         return evaluate_extractor(args.extractor)
+    if args.command == "eval-resolver":
+        return evaluate_resolver()
     if args.command == "docs":
         from phoenix_dagster.docs import table_reference, write_readme
 

@@ -3,6 +3,7 @@
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -39,6 +40,61 @@ def test_one_property_per_house_whichever_sources_saw_it(sample_run):
     both = props.filter(pl.col("sources").list.len() == 2)
     assert both.height == methods["apn"] + methods["address"]
     assert (props.filter(pl.col("match_method") == "unmatched_listing")["property_id"].str.starts_with("adr:")).all()
+
+
+def test_the_staged_resolver_keeps_every_match_the_sample_had(sample_run):
+    """tests/snapshots/sample_listing_matches.json: the sample's listings as the APN-or-exact-
+    address resolver matched them before the staged one replaced it (captured from that version)."""
+    before = pl.DataFrame(json.loads((Path(__file__).parent / "snapshots" / "sample_listing_matches.json").read_text()))
+    now = sample_run.warehouse.query("select source, ListingKey, property_id, match_method "
+                                     "from staging.stg_lake__listings_matched")
+    kept = before.filter(pl.col("match_method") != "unmatched_listing").join(
+        now, on=["source", "ListingKey"], how="left", suffix="_now")
+    assert kept.height > 200
+    assert kept.filter((pl.col("property_id") != pl.col("property_id_now"))
+                       | (pl.col("match_method") != pl.col("match_method_now"))).is_empty()
+
+
+def test_a_corrected_match_moves_the_listing_history_and_leaves_no_orphan(platform, monkeypatch):
+    """Day 1 runs with a resolver that only knows APNs (every other listing becomes a property of
+    its own), day 2 with the real one: the listings' events move to their parcels, and the
+    properties the misses made leave the mart and MongoDB."""
+    from phoenix_dagster.transforms import resolve as resolve_module
+
+    real = resolve_module.match_addresses
+
+    def apn_only(listings, rows, kept):
+        matched = real(listings, rows, kept)
+        missed = pl.col("match_method") != "apn"
+        return matched.with_columns(pl.when(missed).then(pl.lit("unmatched_listing")).otherwise("match_method")
+                                    .alias("match_method"),
+                                    *(pl.when(~missed).then(pl.col(c)).alias(c)
+                                      for c in ("matched_parcel", "match_confidence")))
+
+    monkeypatch.setattr(resolve_module, "match_addresses", apn_only)
+    assert all(o.success for o in platform.run(day="2026-11-27", zip_codes=["85031"]))
+    wrong = platform.warehouse.query("select property_id, ListingId from marts.properties "
+                                     "where match_method = 'unmatched_listing'")
+    docs = platform.mongo.db()[COLLECTION]
+    assert wrong.height > 20 and docs.count_documents({"property_id": {"$in": wrong["property_id"].to_list()}}) == wrong.height
+
+    monkeypatch.setattr(resolve_module, "match_addresses", real)
+    assert all(o.success for o in platform.run(day=DAY, zip_codes=["85031"]))
+    assert platform.builds[-1].ok
+    props = platform.warehouse.query("select property_id, ListingId, match_method from marts.properties")
+    still_own = props.filter(pl.col("match_method") == "unmatched_listing")
+    assert still_own.height == 2  # the sample's two listings for addresses the county never saw
+    assert props["property_id"].n_unique() == props.height
+    moved = wrong.join(props, on="ListingId", suffix="_now").filter(pl.col("property_id_now").str.starts_with("apn:"))
+    assert moved.height == wrong.height - 2
+    events = platform.warehouse.query("select * from marts.listing_events")
+    gone = set(wrong["property_id"]) - set(still_own["property_id"])
+    assert not set(events["property_id"]) & gone  # day 1's 'listed' events moved to the parcels
+    history = events.join(moved.select("ListingId", "property_id_now"), on="ListingId")
+    assert history["ListingId"].n_unique() == moved.height  # every moved listing has its events …
+    assert (history["property_id"] == history["property_id_now"]).all()  # … under its parcel
+    served = {d["property_id"] for d in docs.find({}, {"property_id": 1})}
+    assert served == set(props["property_id"]) and not served & gone  # no orphan document
 
 
 def test_malformed_records_are_quarantined_and_the_rest_flows_on(sample_run):

@@ -31,7 +31,7 @@ def resolve(search_rows, parcel_versions, listings):
     day = date(2026, 11, 28)
     parcels = assessor_parcels(search_rows, parcel_versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
     IntAssessorParcels.validate(parcels)
-    matched = match_listings(listings, parcels, zip_code="85031", observed_date=day)
+    matched = match_listings(listings, parcels, search_rows, zip_code="85031", observed_date=day)
     IntListingsMatched.validate(matched)
     return resolve_properties(parcels, matched, zip_code="85031", observed_date=day)
 
@@ -66,7 +66,7 @@ def test_one_house_seen_by_two_sources_is_one_property():
     assert ghost["match_method"] == "unmatched_listing" and ghost["sources"] == ["listing:sample"]
 
 
-def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing():
+def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_recorded():
     s = search(("1", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"), ("2", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
                ("3", "20 W ELM ST", "85031", "VACANT LAND RESIDENTIAL"))
     l = frame(StgListings, [
@@ -79,7 +79,7 @@ def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing():
     out = resolve(s, frame(StgAssessorParcels, []), l)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
     assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
-    assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "unmatched_listing"
+    assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "ambiguous"
     assert out["property_id"].n_unique() == out.height == 4
 
 
@@ -100,7 +100,7 @@ def test_an_address_usaddress_cannot_parse_still_matches_and_is_flagged():
     s = search(("1", "LOT 5 DESERT RANCH", "85031", "VACANT LAND RESIDENTIAL"))
     l = frame(StgListings, [dict(ListingKey="L", PostalCode="85031", UnparsedAddress="Lot 5, Desert Ranch")])
     parcels = assessor_parcels(s, frame(StgAssessorParcels, []), "85031", DEFAULT_RESIDENTIAL_TYPES)
-    matched = match_listings(l, parcels, zip_code="85031", observed_date=date(2026, 11, 28))
+    matched = match_listings(l, parcels, s, zip_code="85031", observed_date=date(2026, 11, 28))
     row = matched.row(0, named=True)
     assert row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:1"
 

@@ -209,6 +209,12 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
         with self.read_connection() as conn:
             return in_utc(conn.execute(sql, params or []).pl())
 
+    def has_table(self, table: str) -> bool:
+        """Whether the published warehouse has `schema.name` (a warehouse an older build made may not)."""
+        schema, name = table.split(".")
+        return self.query("select count(*) as n from information_schema.tables where table_schema = ? "
+                          "and table_name = ?", [schema, name])["n"][0] > 0
+
     def analyst_query(self, sql: str, readable: list[Path | str]) -> pl.DataFrame:
         """One query typed by a person: a single SELECT (or EXPLAIN), with file access limited to
         `readable` (the lake and control folders the warehouse's views read; a lake on S3 is added

@@ -7,7 +7,8 @@ import polars as pl
 
 from phoenix_dagster.schemas.staging import LATITUDE, LONGITUDE, STANDARD_STATUS, UTC_TIME, ZIP_PATTERN, StgListings
 
-MATCH_METHODS = ["apn", "address", "unmatched_listing", "assessor_only"]
+LISTING_MATCH_METHODS = ["apn", "address", "street", "fuzzy", "ambiguous", "unmatched_listing"]
+MATCH_METHODS = [*LISTING_MATCH_METHODS, "assessor_only"]
 PROPERTY_ID = r"^(apn:[0-9A-Z]+|adr:\d{5}:[0-9A-Z_]+)$"
 ADDRESS_PARSE = ["usps", "fallback"]
 
@@ -45,7 +46,15 @@ class IntListingsMatched(StgListings):
     """int_listings_matched: one row per listing (its latest record), with the property it belongs to."""
 
     property_id: str = pa.Field(str_matches=PROPERTY_ID, description="The property the listing resolved to")
-    match_method: str = pa.Field(isin=["apn", "address", "unmatched_listing"], description="How it found its parcel")
+    match_method: str = pa.Field(isin=LISTING_MATCH_METHODS,
+                                 description="How it found its parcel, most certain first: apn, address (the same "
+                                             "normalised street line), street (house number and street name; a missing "
+                                             "suffix or directional filled in), fuzzy (a scored street name); else "
+                                             "ambiguous (two or more parcels fit: none is guessed) or unmatched_listing")
+    match_confidence: Optional[float] = pa.Field(nullable=True, ge=0, le=1,
+                                                 description="1.0 apn, 0.99 address, 0.95 street, fuzzy: its score / 100; "
+                                                             "null when unmatched")
+    match_candidates: pl.List(pl.String) = pa.Field(description="The APNs that fit an ambiguous listing (else empty)")
     resolved_parcel: Optional[str] = pa.Field(nullable=True, description="APN of the matched parcel (or the listing's own)")
     address_key: Optional[str] = pa.Field(nullable=True, description="USPS-normalised street line used for matching")
     address_parse: Optional[str] = pa.Field(nullable=True, isin=ADDRESS_PARSE, description="usps, or fallback when usaddress could not parse it")

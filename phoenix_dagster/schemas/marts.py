@@ -36,7 +36,7 @@ class Properties(pa.DataFrameModel):
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Latitude")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Longitude")
     sources: pl.List(pl.String) = pa.Field(description="Sources that saw the property")
-    match_method: str = pa.Field(description="apn, address, unmatched_listing or assessor_only")
+    match_method: str = pa.Field(description="How the listing found its parcel: apn, address, street or fuzzy; ambiguous or unmatched_listing (a property of its own); assessor_only without a listing")
     enrichment_method: str = pa.Field(description="rules or none")
     enriched_fields: pl.List(pl.String) = pa.Field(description="Columns filled from listing text")
     first_seen_at: UTC_TIME = pa.Field(description="First time any source returned the property")
@@ -86,9 +86,14 @@ class ListingMatchRates(pa.DataFrameModel):
     date: pl.Date = pa.Field(description="Day observed")
     listings: pl.Int64 = pa.Field(ge=1, description="Listings seen")
     matched_by_apn: pl.Int64 = pa.Field(ge=0, description="Matched by parcel number")
-    matched_by_address: pl.Int64 = pa.Field(ge=0, description="Matched by USPS-normalised address")
-    unmatched: pl.Int64 = pa.Field(ge=0, description="Kept as their own property")
-    match_rate: pl.Float64 = pa.Field(ge=0, le=1, description="(apn + address) / listings")
+    matched_by_address: pl.Int64 = pa.Field(ge=0, description="Matched by the same normalised street line")
+    matched_by_street: pl.Int64 = pa.Field(ge=0, description="Matched by house number and street name (a missing suffix or directional filled in)")
+    matched_by_fuzzy: pl.Int64 = pa.Field(ge=0, description="Matched by a scored street name (a typo), same house number")
+    ambiguous: pl.Int64 = pa.Field(ge=0, description="Two or more parcels fit: none guessed, kept as their own property")
+    unmatched: pl.Int64 = pa.Field(ge=0, description="No parcel fits: kept as their own property")
+    match_rate: pl.Float64 = pa.Field(ge=0, le=1, description="(apn + address + street + fuzzy) / listings")
+    match_rate_14d_median: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Median match_rate of the 14 days before (null on the first day)")
+    match_rate_dropped: bool = pa.Field(description="match_rate more than 5 points below match_rate_14d_median: a quality issue, alerted")
 
     class Config:
         strict = True

@@ -62,7 +62,8 @@ class PartitionCounts(pa.DataFrameModel):
     listings: pl.Int64 = pa.Field(ge=0, description="Listing records staged")
     properties: pl.Int64 = pa.Field(ge=0, description="Resolved properties")
     with_listing: pl.Int64 = pa.Field(ge=0, description="Properties with a listing")
-    unmatched_listings: pl.Int64 = pa.Field(ge=0, description="Listings that matched no parcel")
+    unmatched_listings: pl.Int64 = pa.Field(ge=0, description="Properties made by a listing that found no parcel (ambiguous included)")
+    ambiguous_listings: pl.Int64 = pa.Field(ge=0, description="… of which two or more parcels fit (none guessed)")
     quarantined: pl.Int64 = pa.Field(ge=0, description="Records in ops.quarantine for the partition")
     recorded_at: UTC_TIME = pa.Field(description="When the partition's last asset finished")
 
@@ -137,6 +138,17 @@ class QualityDaily(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "PostalCode", "source"]
+
+
+class QualityDailyWithMatches(QualityDaily):
+    """ops.quality_daily: the lake's quality_daily, with each listing source's resolution beside it
+    (from marts.listing_match_rates; null for the assessor and resolved rows)."""
+
+    match_rate: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Listings matched to a parcel / listings")
+    match_rate_14d_median: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Median match_rate of the 14 days before; more than 5 points above match_rate is an issue")
+    matched_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings matched (apn, address, street or fuzzy)")
+    ambiguous_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings two or more parcels fit (none guessed)")
+    unmatched_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings no parcel fits")
 
 
 class CostEvents(pa.DataFrameModel):

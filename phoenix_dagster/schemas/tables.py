@@ -7,7 +7,7 @@ from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFact
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
 from phoenix_dagster.schemas.ops import (Alerts, AssetRunsLatest, RecordLedger, BatchTuning, BudgetStatus, CostDaily, CostEvents,
-                                         LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, Quarantine, RunLog,
+                                         LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, QualityDailyWithMatches, Quarantine, RunLog,
                                          RunMetrics, ServedDocuments, SourceFetches, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
                                          Usage)
 from phoenix_dagster.schemas.raw import RawPayloads
@@ -62,7 +62,7 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.record_ledger": RecordLedger,
     "ops.source_requests": SourceRequests,
     "ops.source_fetches": SourceFetches,
-    "ops.quality_daily": QualityDaily,
+    "ops.quality_daily": QualityDailyWithMatches,
     "ops.run_metrics": RunMetrics,
     "ops.stage_metrics": StageMetrics,
     "ops.llm_cache": LlmCache,

@@ -32,6 +32,7 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.ops import QualityDaily
+from phoenix_dagster.transforms.address_match import MATCHED
 
 ASSESSOR_REQUIRED = ["ParcelNumber", "UnparsedAddress", "LotSizeSquareFeet", "Latitude", "Longitude"]
 ASSESSOR_BUILDING = ["LivingArea", "YearBuilt"]  # required of RESIDENTIAL parcels only
@@ -76,7 +77,7 @@ def _within(a: pl.Expr, b: pl.Expr, relative: float | None = None, absolute: flo
 
 def agreement(listings: pl.DataFrame, parcels: pl.DataFrame, targets: QualityTargets) -> tuple[float | None, int]:
     """Share of assessor-vs-listing comparisons within tolerance, and how many were made."""
-    pairs = listings.filter(pl.col("match_method") != "unmatched_listing").join(
+    pairs = listings.filter(pl.col("match_method").is_in(MATCHED)).join(
         parcels.select("property_id", pl.col("LivingArea").alias("a_area"), pl.col("YearBuilt").alias("a_year"),
                        pl.col("LotSizeSquareFeet").alias("a_lot")), on="property_id")
     checks = [

@@ -2,7 +2,8 @@
 
 Three steps, each an intermediate asset:
 1. assessor_parcels: the ZIP's wanted parcels, each with its latest detail version;
-2. match_listings: every listing finds its parcel by APN, else by USPS-normalised address;
+2. match_listings: every listing finds its parcel by APN, else by its address in stages
+   (transforms/address_match.py), or is recorded unmatched or ambiguous;
 3. resolve_properties: one row per property, whichever sources saw it.
 """
 
@@ -14,6 +15,7 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
+from phoenix_dagster.transforms.address_match import match_addresses
 from phoenix_dagster.transforms.addresses import property_id, with_address_key
 from phoenix_dagster.transforms.listings import latest_listing_records
 
@@ -48,27 +50,21 @@ def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_co
     return conform(with_address_key(joined, "UnparsedAddress", zip_code).sort("ParcelNumber"), IntAssessorParcels)
 
 
-def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, *, zip_code: str, observed_date: date) -> pl.DataFrame:
-    """Each listing (its latest record) → property_id: by APN among the ZIP's parcels, else by
-    USPS-normalised address, else an address-based id of its own (`unmatched_listing`).
-    An address shared by several parcels matches none of them (it cannot say which)."""
+def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, search_rows: pl.DataFrame, *, zip_code: str,
+                   observed_date: date) -> pl.DataFrame:
+    """Each listing (its latest record) → property_id, in the resolver's stages (APN, exact
+    address, house number + street, scored street name; see address_match) against every county
+    search row of the ZIP, of which `parcels` are the ones kept. A listing that matches nothing,
+    or is ambiguous, becomes a property of its own, keyed by its address (by its own APN when it
+    has no address)."""
     repeats = listings.group_by("source", "ListingKey").agg(pl.len().cast(pl.Int32).alias("listing_records"))
     latest = latest_listing_records(listings).join(repeats, on=["source", "ListingKey"], how="left")
-    known_apns = parcels.select(pl.col("ParcelNumber").alias("apn_match"))
-    unique_addresses = (
-        parcels.filter(pl.col("address_key").is_not_null())
-        .group_by("address_key").agg(pl.col("ParcelNumber").first().alias("address_match"), pl.len().alias("n"))
-        .filter(pl.col("n") == 1).drop("n")
-    )
+    zip_rows = search_rows.filter(pl.col("PostalCode") == zip_code).select("ParcelNumber", "UnparsedAddress")
     matched = (
-        with_address_key(latest, "UnparsedAddress", zip_code)
-        .join(known_apns, left_on="ParcelNumber", right_on="apn_match", how="left", coalesce=False)
-        .join(unique_addresses, on="address_key", how="left")
+        match_addresses(with_address_key(latest, "UnparsedAddress", zip_code), zip_rows, parcels["ParcelNumber"])
         .with_columns(
-            pl.when(pl.col("apn_match").is_not_null()).then(pl.lit("apn"))
-            .when(pl.col("address_match").is_not_null()).then(pl.lit("address"))
-            .otherwise(pl.lit("unmatched_listing")).alias("match_method"),
-            pl.coalesce("apn_match", "address_match", "ParcelNumber").alias("resolved_parcel"),
+            pl.coalesce("matched_parcel", pl.when(pl.col("address_key").is_null()).then(pl.col("ParcelNumber")))
+            .alias("resolved_parcel"),
             pl.lit(observed_date).alias("observed_date"),
         )
         .with_columns(property_id(pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode"))

@@ -1,10 +1,14 @@
 -- The history of every listing, from the changes between consecutive observations:
 -- listed (first seen), price_change, status_change, sold (status became Closed).
--- A listing first seen already Closed yields only its sale.
+-- A listing first seen already Closed yields only its sale. Every event belongs to the property
+-- the listing resolves to now (its latest observation's): when the resolver corrects a match,
+-- the listing's whole history moves with it.
 -- grain: source, ListingKey, event, observed_at
 with observations as (
     select
-        *,
+        * replace (last(property_id) over (
+            partition by source, ListingKey order by observed_date, observed_at
+            rows between unbounded preceding and unbounded following) as property_id),
         lag(ListPrice) over listing_history as previous_price,
         lag(StandardStatus) over listing_history as previous_status,
         row_number() over listing_history as observation_number

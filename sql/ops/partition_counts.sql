@@ -33,7 +33,8 @@ resolved as (
         PostalCode,
         count(*) as properties,
         count(*) filter (where ListingKey is not null) as with_listing,
-        count(*) filter (where match_method = 'unmatched_listing') as unmatched_listings
+        count(*) filter (where match_method in ('unmatched_listing', 'ambiguous')) as unmatched_listings,
+        count(*) filter (where match_method = 'ambiguous') as ambiguous_listings
     from lake.enriched_properties
     group by observed_date, PostalCode
 ),
@@ -53,6 +54,7 @@ select
     coalesce(resolved.properties, 0) as properties,
     coalesce(resolved.with_listing, 0) as with_listing,
     coalesce(resolved.unmatched_listings, 0) as unmatched_listings,
+    coalesce(resolved.ambiguous_listings, 0) as ambiguous_listings,
     coalesce(rejected.quarantined, 0) as quarantined,
     written.recorded_at
 from written

@@ -7,6 +7,8 @@ select
     ListingId,
     property_id,
     match_method,
+    match_confidence,
+    match_candidates,
     PostalCode,
     StandardStatus,
     cast(ListPrice as double) as ListPrice,
