@@ -24,7 +24,10 @@ def resolve(addresses: list[str], rows: pl.DataFrame, kept: list[str] | None = N
 def test_street_parts_abbreviate_and_number_ordinals():
     parts = pl.select(street_parts(pl.lit("4027 North 55th Avenue, #2")).alias("p")).item()
     assert parts | {"line": None} == {"house_number": "4027", "pre_directional": "N", "street_name": "55",
-                                      "street_suffix": "AVE", "post_directional": None, "unit": "2", "line": None}
+                                      "street_suffix": "AVE", "post_directional": None, "unit": "2", "direction": "N",
+                                      "line": None}
+    with_city = pl.select(street_parts(pl.lit("4027 N 55th Ave, Phoenix, AZ 85031-1234")).alias("p")).item()
+    assert (with_city["street_name"], with_city["street_suffix"]) == ("55", "AVE")
     assert pl.select(street_parts(pl.lit("2846 N 71TH DR")).alias("p")).item()["street_name"] == "71"
     assert pl.select(street_parts(pl.lit("Lot 5 Desert Ranch")).alias("p")).item()["house_number"] is None
 
@@ -53,6 +56,32 @@ def test_a_directional_that_disagrees_never_fits_and_a_missing_one_can_be_ambigu
     assert (out[0]["match_method"], out[0]["matched_parcel"]) == ("address", "2")
     assert out[1]["match_method"] == "ambiguous" and out[1]["match_candidates"] == ["1", "2"]
     assert out[2]["match_method"] == "unmatched_listing"
+
+
+def test_a_direction_before_or_after_the_name_is_one_direction():
+    rows = county(("1", "123 MAIN ST W"))
+    out = resolve(["123 E Main St", "123 W Main St", "123 Main St"], rows)
+    assert [o["match_method"] for o in out] == ["unmatched_listing", "street", "street"]
+
+
+def test_a_street_the_zip_has_is_never_respelled_into_its_neighbour():
+    rows = county(("1", "7742 W GLENROSE AVE"), ("2", "7800 W GLENROSA AVE"))
+    out = resolve(["7742 W Glenrosa Ave", "7742 W Glenrosse Ave"], rows)
+    assert out[0]["match_method"] == "unmatched_listing"  # GLENROSA exists; only its 7742 is missing
+    assert (out[1]["match_method"], out[1]["matched_parcel"]) == ("fuzzy", "1")  # GLENROSSE does not: a typo
+
+
+def test_an_apn_of_a_parcel_not_kept_is_that_parcel_whatever_the_address():
+    rows = county(("C", "5000 W INDIAN SCHOOL RD"), ("2", "5010 W INDIAN SCHOOL RD"))
+    out = resolve(["5010 W Indian School"], rows, kept=["2"], apns=["C"])
+    assert out[0]["match_method"] == "unmatched_listing" and out[0]["matched_parcel"] is None
+
+
+def test_a_units_number_is_not_dropped_where_the_county_lists_units():
+    rows = county(("M", "10 W ELM ST"), ("1", "10 W ELM ST UNIT 1"), ("2", "10 W ELM ST UNIT 2"))
+    out = resolve(["10 W Elm St #3", "10 W Elm St #2"], rows)
+    assert out[0]["match_method"] == "unmatched_listing"  # unit 3 is none of them, not the unitless row
+    assert (out[1]["match_method"], out[1]["matched_parcel"]) == ("address", "2")
 
 
 def test_the_fuzzy_stage_leaves_numbered_streets_alone_and_never_picks_between_two_close_names():
@@ -118,3 +147,37 @@ def test_a_match_rate_five_points_below_its_14_day_median_is_flagged_and_alerted
     quiet = find_alerts(day=date(2026, 11, 15), quality=NO_QUALITY, budget=pl.DataFrame(), failed_checks=[],
                         freshness_target_hours=24, match_rates=rates.slice(14, 1))
     assert quiet == []
+
+
+def test_only_a_property_no_listing_resolves_to_any_more_leaves_the_mart():
+    """int_properties_latest on hand-made observations: day 2 re-resolves some day-1 listings."""
+    import duckdb
+
+    from phoenix_dagster.settings import PROJECT_ROOT
+
+    matched = [  # source, ListingKey, property_id, day
+        ("mls", "A", "adr:85031:10_W_ELM_ST", 1), ("portal", "B", "adr:85031:10_W_ELM_ST", 1),
+        ("mls", "A", "apn:1", 2), ("portal", "B", "adr:85031:10_W_ELM_ST", 2),  # B still ambiguous there
+        ("mls", "L", "adr:85031:9_N_1ST_AVE", 1), ("mls", "L", "apn:2", 2),  # L found its parcel
+        ("mls", "F", "apn:Z", 1), ("mls", "F", "adr:85031:5_E_OAK_ST", 2),  # F had carried another ZIP's APN
+    ]
+    observed = [  # property_id, listing_source, ListingKey, match_method, day
+        ("adr:85031:10_W_ELM_ST", "mls", "A", "ambiguous", 1), ("adr:85031:10_W_ELM_ST", "portal", "B", "ambiguous", 2),
+        ("apn:1", "mls", "A", "apn", 2), ("adr:85031:9_N_1ST_AVE", "mls", "L", "unmatched_listing", 1),
+        ("apn:2", "mls", "L", "address", 2), ("apn:Z", "mls", "F", "unmatched_listing", 1),
+        ("apn:Z", None, None, "assessor_only", 1), ("adr:85031:5_E_OAK_ST", "mls", "F", "unmatched_listing", 2),
+    ]
+    with duckdb.connect() as conn:
+        conn.execute("create schema staging")
+        conn.execute("create table staging.stg_lake__listings_matched as select source, ListingKey, property_id, "
+                     "cast('2026-11-0' || d as date) as observed_date, cast('2026-11-0' || d as timestamp) as observed_at "
+                     "from (values " + ", ".join(f"('{s}', '{k}', '{p}', {d})" for s, k, p, d in matched)
+                     + ") as t(source, ListingKey, property_id, d)")
+        conn.execute("create table staging.stg_lake__enriched_properties as select property_id, listing_source, "
+                     "ListingKey, match_method, cast('2026-11-0' || d as date) as observed_date, "
+                     "cast('2026-11-0' || d as timestamp) as observed_at from (values " + ", ".join(
+                         f"('{p}', {repr(s) if s else 'null'}, {repr(k) if k else 'null'}, '{m}', {d})"
+                         for p, s, k, m, d in observed) + ") as t(property_id, listing_source, ListingKey, match_method, d)")
+        sql = (PROJECT_ROOT / "sql" / "intermediate" / "int_properties_latest.sql").read_text()
+        kept = set(conn.execute(sql).pl()["property_id"])
+    assert kept == {"adr:85031:10_W_ELM_ST", "apn:1", "apn:2", "apn:Z", "adr:85031:5_E_OAK_ST"}

@@ -93,7 +93,7 @@ class ListingMatchRates(pa.DataFrameModel):
     unmatched: pl.Int64 = pa.Field(ge=0, description="No parcel fits: kept as their own property")
     match_rate: pl.Float64 = pa.Field(ge=0, le=1, description="(apn + address + street + fuzzy) / listings")
     match_rate_14d_median: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Median match_rate of the 14 days before (null on the first day)")
-    match_rate_dropped: bool = pa.Field(description="match_rate more than 5 points below match_rate_14d_median: a quality issue, alerted")
+    match_rate_dropped: bool = pa.Field(description="match_rate more than 5 points below match_rate_14d_median (with at least 7 earlier days and 10 listings): a quality issue, alerted")
 
     class Config:
         strict = True

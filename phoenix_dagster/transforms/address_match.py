@@ -12,9 +12,15 @@ listing tries each stage in turn and stops at the first that finds any candidate
    and a unit on a listing of a house the county lists without one is ignored. A
    *conflicting* suffix is another street on Phoenix's grid (55th Ave and 55th Dr both exist),
    so it never fits;
-4. `fuzzy`: the street name scored against the names of the rows with the same house number
-   (rapidfuzz's ratio, blocked by ZIP and house number; named streets only, since `55` and `56`
-   are different streets however alike they look), at or above FUZZY_THRESHOLD.
+4. `fuzzy`: a street name the ZIP does not have, scored against the names of the rows with the
+   same house number (rapidfuzz's ratio, blocked by ZIP and house number; named streets only,
+   since `55` and `56` are different streets however alike they look), at or above
+   FUZZY_THRESHOLD. A street the ZIP has is never re-spelled into its neighbour.
+
+A listing whose APN is a county row of the ZIP that is not kept (a commercial parcel) is that
+parcel: it stays unmatched, whatever its address resembles. An APN the ZIP has no row for is
+left to the address stages (a mistyped number). A city, state and ZIP after the street line
+(", Phoenix, AZ 85031") are dropped before parsing.
 
 Candidates come from every county search row of the ZIP, not only the parcels kept: a listing
 whose address is a commercial parcel's is not pushed onto a similar house. A stage that finds
@@ -40,6 +46,7 @@ UNMATCHED = ("ambiguous", "unmatched_listing")
 MATCH_METHODS = (*MATCHED, *UNMATCHED)
 
 _DIRS = "|".join(DIRECTIONS)
+_CITY_STATE_ZIP = r"(?i),\s*([a-z .]+,\s*)?(az|arizona)\.?(\s+\d{5}(-\d{4})?)?\s*$"  # ", Phoenix, AZ 85031"
 _STREET_LINE = (rf"^(\d+[A-Z]?)\s+(?:({_DIRS})\s+)?(.+?)(?:\s+({'|'.join(SUFFIXES)}))?(?:\s+({_DIRS}))?"
                 r"(?:\s+UNIT(?:\s+(.*))?)?$")
 
@@ -49,7 +56,7 @@ def street_parts(address: pl.Expr) -> pl.Expr:
     ordinal street as its number ('55TH' → '55', so '71ST' and the county's '71TH' agree), and
     `line`: the whole normalised line, which is what an address without a house number ('LOT 5
     DESERT RANCH') is compared by. Null parts where the line has none."""
-    line = normalize_street(address)
+    line = normalize_street(address.str.replace(_CITY_STATE_ZIP, ""))
     groups = line.str.extract_groups(_STREET_LINE)
     return pl.struct(
         groups.struct.field("1").alias("house_number"),
@@ -58,6 +65,7 @@ def street_parts(address: pl.Expr) -> pl.Expr:
         groups.struct.field("4").alias("street_suffix"),
         groups.struct.field("5").alias("post_directional"),
         groups.struct.field("6").alias("unit"),
+        pl.coalesce(groups.struct.field("2"), groups.struct.field("5")).alias("direction"),
         line.alias("line"),
     )
 
@@ -76,19 +84,29 @@ def _exact(listings: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
             .select("_listing", "ParcelNumber_row", pl.lit(None, pl.Float64).alias("score")))
 
 
-ALL_AGREE = ("pre_directional", "street_suffix", "post_directional", "unit")
+# The direction is one part whether written before or after the name ('E MAIN ST' vs 'MAIN ST W').
+ALL_AGREE = ("direction", "street_suffix")
+
+
+def _fitting(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Listing × row pairs whose direction and suffix agree and whose units do: a listing's unit is
+    ignored only when no row at that address has one (a house the county lists without a unit)."""
+    units_here = pl.col("unit_row").is_not_null().any().over("_listing")
+    unit_fits = _agree("unit") & ~(pl.col("unit").is_not_null() & pl.col("unit_row").is_null() & units_here)
+    return pairs.filter(pl.all_horizontal(_agree(part) for part in ALL_AGREE) & unit_fits)
 
 
 def _street(listings: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     joined = listings.join(rows, on=["house_number", "street_name"], suffix="_row")
-    return (joined.filter(pl.all_horizontal(_agree(part) for part in ALL_AGREE))
-            .select("_listing", "ParcelNumber_row", pl.lit(None, pl.Float64).alias("score")))
+    return _fitting(joined).select("_listing", "ParcelNumber_row", pl.lit(None, pl.Float64).alias("score"))
 
 
 def _fuzzy(listings: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """Only for a street name the ZIP does not have: a real street whose house number the county
+    lacks is not a typo of its neighbour (GLENROSA is not GLENROSE)."""
     named = pl.col("street_name").str.contains(r"^[A-Z][A-Z ]{3,}$")
-    pairs = (listings.filter(named).join(rows.filter(named), on="house_number", suffix="_row")
-             .filter(pl.all_horizontal(_agree(part) for part in ALL_AGREE)))
+    unknown = listings.filter(named).join(rows.select("street_name").unique(), on="street_name", how="anti")
+    pairs = _fitting(unknown.join(rows.filter(named), on="house_number", suffix="_row"))
     # A few pairs per listing (one house number's rows): scored one by one, no array library needed.
     scores = [fuzz.ratio(mine, theirs) for mine, theirs in zip(pairs["street_name"], pairs["street_name_row"])]
     return (pairs.with_columns(pl.Series("score", scores, dtype=pl.Float64))
@@ -107,18 +125,26 @@ def match_addresses(listings: pl.DataFrame, search_rows: pl.DataFrame, kept: pl.
     kept_set = kept.unique()
     numbered = listings.with_row_index("_listing").with_columns(street_parts(pl.col("UnparsedAddress")).alias("_parts"))
     by_apn = numbered.filter(pl.col("ParcelNumber").is_in(kept_set.implode()))
+    # Its APN is a county row of the ZIP the platform does not keep (a commercial parcel): that is
+    # what it is, whatever its address resembles.
+    not_kept = numbered.filter(pl.col("ParcelNumber").is_in(search_rows["ParcelNumber"].implode())
+                               & ~pl.col("ParcelNumber").is_in(kept_set.implode()))
     decided = [by_apn.select("_listing", pl.lit("apn").alias("match_method"),
                              pl.col("ParcelNumber").alias("matched_parcel"), pl.lit(CONFIDENCE["apn"]).alias("match_confidence"),
-                             pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates"))]
-    open_ = numbered.join(by_apn.select("_listing"), on="_listing", how="anti").unnest("_parts").filter(
+                             pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates")),
+               not_kept.select("_listing", pl.lit("unmatched_listing").alias("match_method"),
+                               pl.lit(None, pl.String).alias("matched_parcel"),
+                               pl.lit(None, pl.Float64).alias("match_confidence"),
+                               pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates"))]
+    open_ = numbered.join(pl.concat([by_apn, not_kept]).select("_listing"), on="_listing", how="anti").unnest("_parts").filter(
         pl.col("line").is_not_null())
-    rows = (search_rows.unique("ParcelNumber").select(pl.col("ParcelNumber").alias("ParcelNumber_row"),
+    rows = (search_rows.unique("ParcelNumber", keep="first", maintain_order=True).select(pl.col("ParcelNumber").alias("ParcelNumber_row"),
                                                       street_parts(pl.col("UnparsedAddress")).alias("_parts"))
             .unnest("_parts").filter(pl.col("line").is_not_null()))
     for method, candidates_of in STAGES:
         if method != "address":  # house number and street name are needed from here on
             open_, rows = (frame.filter(pl.col("house_number").is_not_null()) for frame in (open_, rows))
-        found = (candidates_of(open_.select("_listing", *PARTS, "line"), rows)
+        found = (candidates_of(open_.select("_listing", *PARTS, "direction", "line"), rows)
                  .group_by("_listing")
                  .agg(pl.col("ParcelNumber_row").unique().sort().alias("match_candidates"), pl.col("score").max()))
         if found.height:
