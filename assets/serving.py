@@ -11,7 +11,7 @@ from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
 from phoenix_dagster.documents.daily_report import export_reports, report_updates
-from phoenix_dagster.documents.export import DocumentExport
+from phoenix_dagster.documents.export import DocumentExport, read_fields
 from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
 from phoenix_dagster.resources.lake import LakeResource
@@ -51,7 +51,7 @@ def served_in_mart_result(mongo: MongoResource, mart_ids: pl.DataFrame, error: s
     try:
         if mongo.target == EXPORT:
             path = mongo.export_path(COLLECTION)
-            served = (pl.scan_ndjson(path, schema={"property_id": pl.String}).collect() if path.exists()
+            served = (read_fields(path, {"property_id": pl.String}) if path.exists()
                       else pl.DataFrame(schema={"property_id": pl.String}))
         else:
             cursor = mongo.db()[COLLECTION].find({}, {"property_id": 1, "_id": 0})

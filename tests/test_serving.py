@@ -99,3 +99,17 @@ def test_an_export_whose_first_documents_lack_a_field_is_read_back(tmp_path):
     assert export_documents(docs, path, "property_id").content_writes == 301
     again = export_documents(docs.filter(pl.col("property_id") != "apn:0000"), path, "property_id")
     assert (again.content_writes, again.deleted) == (0, 1)
+
+
+def test_the_previous_export_is_read_a_chunk_of_lines_at_a_time(tmp_path):
+    from phoenix_dagster.documents.export import read_fields
+
+    path = tmp_path / "properties.jsonl"
+    docs = property_documents(mart(*({"property_id": f"apn:{n}", "last_seen_at": day(2)} for n in range(5))), events())
+    export_documents(docs, path, "property_id")
+    fields = read_fields(path, {"property_id": pl.String, "content_hash": pl.Int64}, chunk_lines=2)
+    assert fields["property_id"].to_list() == [f"apn:{n}" for n in range(5)]
+    assert fields["content_hash"].to_list() == docs["content_hash"].to_list()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert read_fields(empty, {"property_id": pl.String}).height == 0
