@@ -4,6 +4,7 @@
     phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
     phoenix-estate eval-extractor [--extractor rules|llm]
     phoenix-estate eval-resolver
+    phoenix-estate report [--date YYYY-MM-DD]
     phoenix-estate docs [--write]
 """
 
@@ -61,6 +62,29 @@ def evaluate_extractor(kind: str, out=None) -> int:
         print(table, file=out)
     print(f"overall: precision {totals[0] / max(totals[1], 1):.3f}, recall {totals[0] / max(totals[2], 1):.3f}",
           file=out)
+    return 0
+
+
+def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
+    """The day's HTML report (default: the latest partition day in the published warehouse)."""
+    out = out or sys.stdout
+    from datetime import date
+
+    from phoenix_dagster.definitions import lake_resource
+    from phoenix_dagster.report import write_report
+    from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
+
+    warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
+                                           memory_limit_mb=settings.duckdb_memory_mb)
+    if not warehouse.is_published:
+        raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
+    latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
+    chosen = date.fromisoformat(day) if day else latest
+    if chosen is None:
+        raise ConfigError("the warehouse has no partition day yet: run `phoenix-estate run` first")
+    report = write_report(warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days)
+    print(f"report for {chosen}: {report.path} ({report.bytes / 1024:,.0f} KB, {report.charts} charts; "
+          f"sections: {', '.join(report.sections)})", file=out)
     return 0
 
 
@@ -132,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--extractor", choices=["rules", "llm"], default="rules")
     commands.add_parser("eval-resolver", help="score the listing → parcel resolver on the labelled address set "
                                               "(precision and recall overall and per variation kind, matches per stage)")
+    report = commands.add_parser("report", help="write the day's self-contained HTML report under "
+                                                "$PHOENIX_DATA_DIR/reports/ from the published warehouse")
+    report.add_argument("--date", help="the report's day, YYYY-MM-DD (default: the warehouse's latest partition day)")
     commands.add_parser("instance", help="create or update the local Dagster instance: its dagster.yaml, pool limits, "
                                          "and the slots of dead runs freed (make ui runs this first)")
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
@@ -161,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "instance":
             return prepare_instance(settings)
+        if args.command == "report":
+            return write_daily_report(settings, args.date)
         days = _days(args, settings.first_date)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))

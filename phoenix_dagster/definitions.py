@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets import (alert_delivery, batch_tuning, enriched, intermediate, partition_rollups, raw, retention, serving,
-                    staging, warehouse_build)
+from assets import (alert_delivery, batch_tuning, enriched, intermediate, partition_rollups, raw, report, retention,
+                    serving, staging, warehouse_build)
 from phoenix_dagster.bookkeeping import recorded_tables
 from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES,
                                       WAREHOUSE_WRITER_TAG)
@@ -184,8 +184,9 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     served = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=SERVING),
                                 dg.load_assets_from_modules([serving]))
     warehouse, warehouse_checks = warehouse_assets([*lake, *served, warehouse_build.storage_measurement])
+    daily_html_report = report.daily_html_report_asset(settings.reports_dir, settings.maricopa.refresh_days)
     lake_keys = [key for asset in lake for key in asset.keys]
-    build_keys = [key for asset in (*warehouse, *served) for key in asset.keys]
+    build_keys = [key for asset in (*warehouse, *served, daily_html_report) for key in asset.keys]
     daily_refresh = dg.define_asset_job(
         DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys),
         executor_def=partition_executor(settings),
@@ -207,7 +208,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
         description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
-        assets=[*lake, *warehouse, *served, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention],
+        assets=[*lake, *warehouse, *served, daily_html_report, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention],
         asset_checks=[lake_schema_check(name, model, partitions_def=partitions) for name, model in LAKE_TABLES.items()
                       if dg.AssetKey(name) in lake_keys]
         + [records_accounted_for_check(name, partitions) for name in LEDGERED_ASSETS]

@@ -205,6 +205,7 @@ class Settings:
     inbox_dir = property(lambda self: self.data_dir / "inbox")
     serving_dir = property(lambda self: self.data_dir / "serving")
     control_dir = property(lambda self: self.data_dir / "control")
+    reports_dir = property(lambda self: self.data_dir / "reports")  # the daily HTML reports
     warehouse_path = property(lambda self: self.data_dir / "warehouse.duckdb")
     warehouse_build_path = property(lambda self: self.data_dir / "warehouse.build.duckdb")
     lake_dir = property(lambda self: self.lake_dir_override or self.data_dir / "lake")

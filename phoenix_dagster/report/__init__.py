@@ -1,0 +1,37 @@
+"""The daily HTML report: one self-contained page a day under `$PHOENIX_DATA_DIR/reports/`,
+built from the published warehouse (market, data quality, cost, throughput and tuning, health).
+
+    write_report(warehouse, day, reports_dir, refresh_days) -> ReportFile
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from phoenix_dagster.files import write_atomically
+from phoenix_dagster.report import page, sections
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    path: Path
+    bytes: int
+    charts: int
+    sections: tuple[str, ...]
+
+
+def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> ReportFile:
+    """`warehouse`: the PublishedWarehouseResource (or anything with query(sql, params) and has_table)."""
+    parts = [
+        sections.market(warehouse.query, day),
+        sections.quality(warehouse.query, day),
+        sections.cost(warehouse.query, day, refresh_days),
+        sections.throughput(warehouse.query, day, warehouse.has_table),
+        sections.health(warehouse.query, day, warehouse.has_table),
+    ]
+    html = page.render(parts, day=day)
+    path = write_atomically(reports_dir / f"{day.isoformat()}.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    charts = sum(1 for section in parts for block in section.blocks if block.svg)
+    return ReportFile(path, path.stat().st_size, charts, tuple(s.key for s in parts))

@@ -1,0 +1,232 @@
+"""What the daily report shows, read from the published warehouse: one function per section,
+each returning its charts with the table beneath each. Pure reads through `query(sql, params)`;
+a section whose tables have no rows yet says so instead of drawing an empty chart."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import polars as pl
+
+from phoenix_dagster.report import charts
+
+Query = Callable[..., pl.DataFrame]
+ACTIVE = "('Active', 'ActiveUnderContract', 'ComingSoon')"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One chart (SVG) with its table; `series`: the series the chart claims to draw (the browser
+    test finds a data mark for each)."""
+
+    title: str
+    svg: str | None
+    table: pl.DataFrame
+    series: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    intro: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def _series(frame: pl.DataFrame, column: str) -> tuple[str, ...]:
+    return tuple(sorted(str(v) for v in frame[column].unique().to_list())) if frame.height else ()
+
+
+def _line_block(frame: pl.DataFrame, *, title: str, y: str, series: str, y_title: str, y_format: str = ",.0f",
+                empty: str, table: pl.DataFrame | None = None) -> Block:
+    shown = frame.drop_nulls(y)
+    if shown.is_empty():
+        return Block(title, None, table if table is not None else frame, note=empty)
+    chart = charts.line_chart(shown, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format)
+    return Block(title, charts.svg(chart), table if table is not None else frame, _series(shown, series))
+
+
+def market(query: Query, day: date) -> Section:
+    stats = query("select PostalCode, date, active_listings, median_list_price, median_price_per_sqft "
+                  "from marts.zip_market_stats where date <= ? order by date, PostalCode", [day])
+    activity = query(f"""
+        with events as (
+            select p.PostalCode, cast(e.observed_at as date) as date, e.event, e.old_value, e.new_value
+            from marts.listing_events e join marts.properties p using (property_id)
+            where cast(e.observed_at as date) <= ?
+        )
+        select PostalCode, date,
+               count(*) filter (where event = 'listed') as new_listings,
+               count(*) filter (where event = 'price_change'
+                                and try_cast(new_value as double) < try_cast(old_value as double)) as price_cuts,
+               count(*) filter (where event = 'sold') as sales,
+               median(try_cast(new_value as double)) filter (where event = 'sold') as median_sale_price
+        from events group by all order by date, PostalCode""", [day])
+    latest = stats.filter(pl.col("date") == stats["date"].max()) if stats.height else stats
+    latest_table = latest.join(activity.drop("date"), on="PostalCode", how="left") if latest.height else latest
+    blocks = [
+        _line_block(stats, title="Median list price of active listings", y="median_list_price", series="PostalCode",
+                    y_title="USD", y_format="$,.0f", empty="no active listing yet", table=latest_table),
+        _line_block(stats, title="Median list price per square foot", y="median_price_per_sqft", series="PostalCode",
+                    y_title="USD / sq ft", y_format="$,.0f", empty="no listing with a living area yet",
+                    table=stats.select("PostalCode", "date", "median_price_per_sqft").tail(12)),
+        _line_block(stats, title="Active inventory", y="active_listings", series="PostalCode", y_title="listings",
+                    empty="no listing yet", table=stats.select("PostalCode", "date", "active_listings").tail(12)),
+        _line_block(activity, title="New listings per day", y="new_listings", series="PostalCode",
+                    y_title="listings", empty="no listing event yet", table=activity.tail(12)),
+        _line_block(activity.filter(pl.col("price_cuts") > 0), title="Price cuts per day", y="price_cuts",
+                    series="PostalCode", y_title="listings", empty="no price cut seen yet",
+                    table=activity.filter(pl.col("price_cuts") > 0).tail(12)),
+        _line_block(activity.filter(pl.col("sales") > 0), title="Median sale price", y="median_sale_price",
+                    series="PostalCode", y_title="USD", y_format="$,.0f", empty="no sale seen yet",
+                    table=activity.filter(pl.col("sales") > 0).tail(12)),
+    ]
+    return Section("market", "Market, per ZIP over time",
+                   "From marts.zip_market_stats and marts.listing_events (active = Active, ActiveUnderContract, "
+                   "ComingSoon). The first table holds each ZIP's latest values.", blocks)
+
+
+def quality(query: Query, day: date) -> Section:
+    scores = query("select date, PostalCode, source, source || ' ' || PostalCode as series, overall_score, status "
+                   "from ops.quality_daily where date <= ? and overall_score is not null order by date, series", [day])
+    fields = query("""
+        select source, f.field, round(avg(f.share), 4) as share
+        from (select source, unnest(field_completeness) as f from ops.quality_daily
+              where date = (select max(date) from ops.quality_daily where date <= ?))
+        group by all order by source, share""", [day])
+    reasons = query("select regexp_replace(reason, '[0-9]+', 'N', 'g') as reason, count(*) as records "
+                    "from ops.quarantine where cast(split_part(partition, '|', 1) as date) <= ? "
+                    "group by 1 order by records desc limit 15", [day])
+    blocks = []
+    if scores.height:
+        chart = charts.quality_chart(scores, title="Quality score per source and ZIP")
+        latest = scores.filter(pl.col("date") == scores["date"].max()).drop("series")
+        blocks.append(Block("Quality score per source and ZIP", charts.svg(chart), latest, _series(scores, "series")))
+    else:
+        blocks.append(Block("Quality score per source and ZIP", None, scores, note="no partition scored yet"))
+    if fields.height:
+        fields = fields.with_columns((pl.col("source") + " · " + pl.col("field")).alias("source_field"))
+        chart = charts.bar_chart(fields, category="source_field", value="share", title="Completeness per field, latest day",
+                                 value_title="share present", value_format=".0%")
+        blocks.append(Block("Completeness per field, latest day", charts.svg(chart), fields.drop("source_field"),
+                            ("share",)))
+    if reasons.height:
+        chart = charts.bar_chart(reasons, category="reason", value="records", title="Quarantine reasons",
+                                 value_title="records")
+        blocks.append(Block("Quarantine reasons", charts.svg(chart), reasons, ("records",)))
+    else:
+        blocks.append(Block("Quarantine reasons", None, reasons, note="nothing quarantined"))
+    return Section("quality", "Data quality",
+                   "ops.quality_daily per source and ZIP (bands: EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, POOR "
+                   "below), field completeness of the latest day, and ops.quarantine's reasons (numbers as N).",
+                   blocks)
+
+
+def _month_spend(daily: pl.DataFrame, budget: dict, day: date) -> pl.DataFrame:
+    """Cumulative actual spend per day of the month, then the projection to its last day."""
+    actual = (daily.sort("date").with_columns(pl.col("usd").cum_sum().alias("usd"), pl.lit("actual").alias("series")))
+    if actual.is_empty():
+        return actual
+    last_day = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+    projected = pl.DataFrame({"date": [actual["date"].max(), last_day],
+                              "usd": [actual["usd"].max(), budget["projected_month_usd"]],
+                              "series": ["projected", "projected"]})
+    return pl.concat([actual.select("date", "usd", "series"), projected])
+
+
+def refresh_recommendation(query: Query, day: date, refresh_days: int) -> str:
+    """What the ledger supports saying about the county's detail refresh (MARICOPA_REFRESH_DAYS)."""
+    month = day.strftime("%Y-%m")
+    requests = query("""
+        select endpoint, sum(requests) as requests from ops.source_requests
+        where source <> 'sample' and strftime(cast(split_part(partition, '|', 1) as date), '%Y-%m') = ?
+        group by 1""", [month])
+    by_endpoint = dict(requests.iter_rows()) if requests.height else {}
+    total = sum(by_endpoint.values())
+    if not total:
+        return ("No county request was recorded this month (the assessor source is the embedded sample): "
+                "nothing to tune in MARICOPA_REFRESH_DAYS yet.")
+    parcels = query("select count(*) as n from marts.properties where ParcelNumber is not null")["n"][0]
+    price = query("select usd from ops.unit_prices where service = 'maricopa_request'")
+    usd = float(price["usd"][0]) if price.height else 0.0
+    longer = max(refresh_days + 15, round(refresh_days * 1.5))
+    saved = parcels * 30 * (1 / max(refresh_days, 1) - 1 / longer)
+    detail_share = by_endpoint.get("parcel", 0) / total
+    return (f"Detail refresh is {detail_share:.0%} of this month's {total:,} county requests. With {parcels:,} parcels, "
+            f"raising MARICOPA_REFRESH_DAYS from {refresh_days} to {longer} saves ~{saved:,.0f} requests a month "
+            f"(${saved * usd:,.2f} at ${usd:g} a request: the county's rate limit, not the budget, is what it buys).")
+
+
+def cost(query: Query, day: date, refresh_days: int) -> Section:
+    month = day.strftime("%Y-%m")
+    budget_rows = query("select * from ops.budget_status where month = ?", [month])
+    daily = query("select date, sum(cost_usd) as usd from ops.cost_daily where strftime(date, '%Y-%m') = ? "
+                  "and date <= ? group by 1 order by 1", [month, day])
+    per_property = query("""
+        select c.date, 'USD per 1,000 properties' as series, 1000 * sum(c.cost_usd) / nullif(max(p.properties), 0) as usd
+        from ops.cost_daily c
+        join (select date, sum(properties) as properties from ops.partition_counts group by 1) p using (date)
+        where c.date <= ? group by c.date order by c.date""", [day])
+    services = query("select service, round(sum(cost_usd), 4) as usd from ops.cost_daily "
+                     "where strftime(date, '%Y-%m') = ? and date <= ? group by 1 order by usd desc", [month, day])
+    blocks = []
+    if budget_rows.height and daily.height:
+        budget = budget_rows.row(0, named=True)
+        spend = _month_spend(daily, budget, day)
+        chart = charts.budget_chart(spend, budget_usd=budget["budget_usd"], title=f"Spend in {month} against the budget")
+        blocks.append(Block(f"Spend in {month} against the budget", charts.svg(chart), budget_rows,
+                            _series(spend, "series")))
+    else:
+        blocks.append(Block(f"Spend in {month}", None, budget_rows, note="no cost recorded this month"))
+    blocks.append(_line_block(per_property, title="Cost per 1,000 properties", y="usd", series="series",
+                              y_title="USD", y_format="$,.4f", empty="no cost recorded yet"))
+    if services.height:
+        chart = charts.bar_chart(services, category="service", value="usd", title="Cost by service, month to date",
+                                 value_title="USD", value_format="$,.4f")
+        blocks.append(Block("Cost by service, month to date", charts.svg(chart), services, ("usd",)))
+    blocks.append(Block("Recommendation", None, pl.DataFrame(), note=refresh_recommendation(query, day, refresh_days)))
+    return Section("cost", "Cost",
+                   "ops.cost_daily and ops.budget_status: month to date against the monthly budget with the projection "
+                   "and the 80% (warning) and 95% (critical) levels; the recommendation is computed from the request "
+                   "ledger.", blocks)
+
+
+def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
+    stages = query("""
+        select coalesce(try_cast(split_part(partition, '|', 1) as date), cast(recorded_at as date)) as date, stage,
+               round(median(items_per_s), 2) as items_per_s, round(median(p95_ms), 1) as p95_ms, count(*) as runs
+        from ops.stage_metrics group by all having date <= ? order by date, stage""", [day])
+    tuning = query("select decided_at, stage, batch_size_old, batch_size_new, concurrency_old, concurrency_new, reason "
+                   "from ops.batch_tuning where cast(decided_at as date) <= ? order by decided_at desc limit 15", [day])
+    blocks = [
+        _line_block(stages, title="Throughput per stage (median of the day's runs)", y="items_per_s", series="stage",
+                    y_title="items / s", y_format=",.1f", empty="no stage measured yet", table=stages.tail(15)),
+        _line_block(stages, title="p95 latency per stage", y="p95_ms", series="stage", y_title="ms", y_format=",.0f",
+                    empty="no latency measured yet", table=stages.select("date", "stage", "p95_ms").tail(15)),
+        Block("Batch size and concurrency decisions", None, tuning,
+              note=None if tuning.height else "no tuning decision yet"),
+    ]
+    if has_table("ops.degradations"):
+        degradations = query("select * from ops.degradations where cast(recorded_at as date) <= ? "
+                             "order by recorded_at desc limit 20", [day])
+        blocks.append(Block("Degradations", None, degradations, note=None if degradations.height else "none detected"))
+    return Section("throughput", "Throughput and tuning",
+                   "ops.stage_metrics per stage and day, the tuning controller's decisions (ops.batch_tuning) with "
+                   "their reasons, and degradations against each stage's own baseline.", blocks)
+
+
+def health(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
+    if not has_table("ops.service_health"):
+        return Section("health", "Health", "The latest probe of every dependency and its history.",
+                       [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet")])
+    probes = query("select * from ops.service_health where cast(checked_at as date) <= ? order by checked_at", [day])
+    latest = probes.sort("checked_at").group_by("service").last().sort("service") if probes.height else probes
+    history = probes.with_columns(pl.col("checked_at").alias("date"))
+    blocks = [Block("Latest probe of each dependency", None, latest, note=None if latest.height else "no probe yet"),
+              _line_block(history, title="Probe latency", y="latency_ms", series="service", y_title="ms",
+                          empty="no latency measured yet", table=history.tail(15))]
+    return Section("health", "Health", "ops.service_health: every probe of every configured dependency.", blocks)
