@@ -1,5 +1,6 @@
 """The warehouse build: every SQL model under sql/ as an asset (one per file), the seeds, the
-storage measurement the cost ledger prices, and the published copy readers open.
+degradations found in the run metrics, the storage measurement the cost ledger prices, and the
+published copy readers open.
 
 These assets are unpartitioned and run together in the `build_warehouse` job, once after the
 day's partitions, with the build file's lock making them the warehouse's only writer. A model's
@@ -10,16 +11,19 @@ table is its asset, a bookkeeping table is every asset that declares it records 
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.check_factories import warehouse_check_results, warehouse_check_specs
+from phoenix_dagster.degradations import find_degradations
 from phoenix_dagster.model_metadata import table_figures
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
-from phoenix_dagster.schemas import column_docs
+from phoenix_dagster.schemas import column_docs, conform
+from phoenix_dagster.schemas.ops import Degradations
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from phoenix_dagster.settings import PROJECT_ROOT
 from phoenix_dagster.sql_project import SqlModel, build_model, prune_stale, write_seed
@@ -110,6 +114,33 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
     books.record("storage_usage", rows)
     return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=rows.height)
                                 | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()})
+
+
+@dg.asset(key=dg.AssetKey(["ops", "degradations"]), kinds={"duckdb", "python"},
+          deps=[dg.AssetKey(["ops", "stage_metrics"]), dg.AssetKey(["ops", "quality_daily"])],
+          metadata=table_metadata("ops.degradations"))
+def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
+    """ops.degradations: each stage's runs (throughput, p95, error rate) and each source's daily
+    quality score against the median and MAD of its own last 14 runs in that ZIP; a run worse by
+    a robust margin is a row, with its likely cause named from the data (e.g. "the county
+    assessor is slow: p95 3.1× its baseline while our CPU was idle"). Formulas:
+    phoenix_dagster/degradations.py. The alert sensor alerts the latest day's."""
+    metrics = warehouse_build.build_query(
+        "select run_id, stage, partition, recorded_at, items, items_per_s, p95_ms, error_rate, cpu_pct, rate_limited, "
+        "timeouts from ops.stage_metrics")
+    quality = warehouse_build.build_query(
+        "select 'quality:' || source as stage, cast(date as varchar) || '|' || PostalCode as partition, "
+        "evaluated_at as recorded_at, overall_score as quality_score from ops.quality_daily "
+        "where overall_score is not null")
+    found = conform(find_degradations(pl.concat([metrics, quality], how="diagonal_relaxed")), Degradations)
+    with warehouse_build.build_connection() as conn:
+        rows = write_seed(conn, "ops.degradations", found)
+    latest = found.filter(pl.col("recorded_at").dt.date() == found["recorded_at"].max().date()) if rows else found
+    context.log.info(f"{rows} degradation(s); latest day: " + ("; ".join(
+        f"{r['stage']} {r['PostalCode'] or ''} {r['metric']}: {r['likely_cause']}" for r in latest.head(5).iter_rows(
+            named=True)) or "none"))
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "latest_day": latest.height,
+                                          "runs_judged": metrics.height, "quality_rows_judged": quality.height})
 
 
 def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:

@@ -22,13 +22,22 @@ class Alert:
 
 
 def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, failed_checks: list[str],
-                freshness_target_hours: float, match_rates: pl.DataFrame | None = None) -> list[Alert]:
+                freshness_target_hours: float, match_rates: pl.DataFrame | None = None,
+                degradations: pl.DataFrame | None = None) -> list[Alert]:
     """`quality`: ops.quality_daily rows of the day; `budget`: ops.budget_status of the month;
     `failed_checks`: "asset:check" names whose latest evaluation today failed; `match_rates`:
-    marts.listing_match_rates rows of the latest day."""
+    marts.listing_match_rates rows of the latest day; `degradations`: ops.degradations rows of the
+    latest day (one alert per stage, ZIP and metric)."""
     alerts = [Alert(f"check:{name}", "CRITICAL", f"Asset check {name} failed on {day}") for name in sorted(failed_checks)]
     dropped = [] if match_rates is None or match_rates.is_empty() else \
         match_rates.filter(pl.col("match_rate_dropped")).sort("PostalCode", "source").iter_rows(named=True)
+    worse = [] if degradations is None or degradations.is_empty() else \
+        degradations.sort("recorded_at").unique(["stage", "PostalCode", "metric"], keep="last").sort(
+            "stage", "PostalCode", "metric", nulls_last=True).iter_rows(named=True)
+    for row in worse:
+        where = f" in {row['PostalCode']}" if row["PostalCode"] else ""
+        alerts.append(Alert(f"degradation:{row['stage']}:{row['PostalCode'] or 'all'}:{row['metric']}", "WARNING",
+                            f"Degradation of {row['stage']}{where}: {row['likely_cause']}"))
     for row in dropped:
         alerts.append(Alert(f"match_rate:{row['PostalCode']}:{row['source']}", "WARNING",
                             f"Listing match rate fell for {row['source']} in {row['PostalCode']} on {row['date']}: "

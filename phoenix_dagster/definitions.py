@@ -100,10 +100,10 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
                  freshness_policy=MART_FRESHNESS if m.layer == "marts" else None),
              [warehouse_build.sql_model_asset(m, writers)])[0] for m in models]
     seeds = [warehouse_build.seed_asset(table) for table in warehouse_build.SEEDS]
-    keys = [m.key for m in models] + [key for seed in seeds for key in seed.keys]
+    keys = [m.key for m in models] + [key for seed in seeds for key in seed.keys] + [*warehouse_build.degradations.keys]
     published = warehouse_build.published_warehouse_asset(keys)
     ops = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
-                             [*seeds, warehouse_build.storage_measurement, published])
+                             [*seeds, warehouse_build.degradations, warehouse_build.storage_measurement, published])
     return built + ops, []  # the models' checks run in their own steps (warehouse_build.sql_model_asset)
 
 

@@ -88,7 +88,8 @@ def _metadata_text(value) -> str | None:
 
 @dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
            description=("Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
-                        "points below its 14-day median and budget thresholds: "
+                        "points below its 14-day median, a stage degraded against its own baseline and budget "
+                        "thresholds: "
                         "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
                         "alerts some configured channel (log, webhook, e-mail) has not taken yet, so a channel that "
                         "failed is retried next tick, and previewing a tick sends nothing."))
@@ -103,8 +104,11 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     match_rates = (warehouse.query("select * from marts.listing_match_rates "
                                    "where date = (select max(date) from marts.listing_match_rates)")
                    if warehouse.has_table("marts.listing_match_rates") else None)
+    degradations = (warehouse.query("select * from ops.degradations where cast(recorded_at as date) = "
+                                    "(select max(cast(recorded_at as date)) from ops.degradations)")
+                    if warehouse.has_table("ops.degradations") else None)
     check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else []
-    alerts = find_alerts(day=day, quality=quality, budget=budget, match_rates=match_rates,
+    alerts = find_alerts(day=day, quality=quality, budget=budget, match_rates=match_rates, degradations=degradations,
                          freshness_target_hours=quality_targets.freshness_target_hours,
                          failed_checks=failed_checks_today(context.instance, check_keys, day))
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today

@@ -211,7 +211,8 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
               note=None if tuning.height else "no tuning decision yet"),
     ]
     if has_table("ops.degradations"):
-        degradations = query("select * from ops.degradations where cast(recorded_at as date) <= ? "
+        degradations = query("select cast(recorded_at as date) as date, stage, PostalCode, metric, value, "
+                             "baseline_median, likely_cause from ops.degradations where cast(recorded_at as date) <= ? "
                              "order by recorded_at desc limit 20", [day])
         blocks.append(Block("Degradations", None, degradations, note=None if degradations.height else "none detected"))
     return Section("throughput", "Throughput and tuning",

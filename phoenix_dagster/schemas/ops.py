@@ -363,3 +363,23 @@ class RecordLedger(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class Degradations(pa.DataFrameModel):
+    """ops.degradations: every run of a stage (and every day's quality score of a source) worse than the median of its own last 14 runs in that ZIP by a robust margin (formulas: phoenix_dagster/degradations.py), with the likely cause named from the data."""
+
+    run_id: Optional[str] = pa.Field(nullable=True, description="Run that measured it (null for a quality score)")
+    stage: str = pa.Field(description="Stage (collection:assessor, collection:listings:<source>, enrichment, serving) or quality:<source>")
+    PostalCode: Optional[str] = pa.Field(nullable=True, description="ZIP of the series; null for whole-table stages")
+    metric: str = pa.Field(isin=["items_per_s", "p95_ms", "error_rate", "quality_score"], description="What got worse")
+    value: pl.Float64 = pa.Field(description="The run's value")
+    baseline_median: pl.Float64 = pa.Field(description="Median of the series' earlier runs (at most 14)")
+    baseline_mad: pl.Float64 = pa.Field(ge=0, description="Their median absolute deviation, × 1.4826")
+    history_runs: pl.Int64 = pa.Field(ge=0, description="Earlier runs behind the baseline")
+    ratio: Optional[pl.Float64] = pa.Field(nullable=True, description="value / baseline_median (null when the median is 0)")
+    direction: str = pa.Field(isin=["lower", "higher"], description="Which way is worse for the metric")
+    likely_cause: str = pa.Field(description="The likely cause, named from the run's other measures")
+    recorded_at: UTC_TIME = pa.Field(description="When the run measured it")
+
+    class Config:
+        strict = True
