@@ -13,11 +13,11 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets import (alert_delivery, batch_tuning, enriched, intermediate, partition_rollups, raw, report, retention,
-                    serving, staging, warehouse_build)
+from assets import (alert_delivery, batch_tuning, enriched, health, intermediate, partition_rollups, raw, report,
+                    retention, serving, staging, warehouse_build)
 from phoenix_dagster.bookkeeping import recorded_tables
-from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES,
-                                      WAREHOUSE_WRITER_TAG)
+from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES,
+                                      TUNE_BATCHES, WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.executors import partition_executor
 from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_check,
                                               records_accounted_for_check, sources_delivered_check)
@@ -34,8 +34,8 @@ from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResour
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schedules import build_schedules, retention_schedule
 from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
-from phoenix_dagster.sensors import (alert_on_run_failure, quality_and_budget_alerts, retune_from_run_metrics,
-                                     warehouse_after_partitions)
+from phoenix_dagster.sensors import (alert_on_run_failure, probe_services_every_5_minutes, quality_and_budget_alerts,
+                                     retune_from_run_metrics, warehouse_after_partitions)
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.sql_project import discover_models
 
@@ -203,12 +203,18 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         TUNE_BATCHES, selection=[batch_tuning.batch_tuning], executor_def=dg.in_process_executor,
         description="Decide the tuned stages' next batch size and concurrency from the run metrics the tuning "
                     "sensor passed in, and record the decisions.")
+    service_health = health.service_health_asset(settings)
+    probe_services = dg.define_asset_job(
+        PROBE_SERVICES, selection=[service_health], executor_def=dg.in_process_executor,
+        description="Probe every configured dependency once (county API, RESO feed, MLS site, Ollama, MongoDB) and "
+                    "record state, latency and reason.")
     raw_retention = retention.raw_body_retention_asset(settings.raw_retention_days)
     compact_raw_bodies = dg.define_asset_job(
         COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
         description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
     return dg.Definitions(
-        assets=[*lake, *warehouse, *served, daily_html_report, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention],
+        assets=[*lake, *warehouse, *served, daily_html_report, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention,
+                service_health],
         asset_checks=[lake_schema_check(name, model, partitions_def=partitions) for name, model in LAKE_TABLES.items()
                       if dg.AssetKey(name) in lake_keys]
         + [records_accounted_for_check(name, partitions) for name in LEDGERED_ASSETS]
@@ -220,9 +226,10 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
                                    settings.optional_sources, partitions)]
         + warehouse_checks,
-        jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies],
+        jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics,
+                 probe_services_every_5_minutes,
                  alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, tune_batches,
                                                         compact_raw_bodies])],
         resources={**build_resources(settings), **resource_overrides},

@@ -6,3 +6,4 @@ WAREHOUSE_WRITER_TAG = "phoenix/warehouse-writer"  # the run queue starts one ru
 DELIVER_ALERTS = "deliver_alerts"  # the small run the alert sensor requests: sends what is owed, records it
 COMPACT_RAW_BODIES = "compact_raw_bodies"  # daily: raw county bodies past the retention lose owners' names
 TUNE_BATCHES = "tune_batches"  # the small run the tuning sensor requests: batch_tuning decides and records
+PROBE_SERVICES = "probe_services"  # every few minutes (its sensor): each configured dependency probed, recorded

@@ -14,7 +14,7 @@ import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from phoenix_dagster.alerts import find_alerts
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -188,3 +188,13 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
         return dg.RunRequest(run_key=f"run-failed:{run.run_id}", run_config=delivery_config(day, [alert]))
 
     return alert_on_run_failure
+
+
+@dg.sensor(job_name=PROBE_SERVICES, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Every 5 minutes, requests a probe_services run (one probe of each configured dependency, "
+                        "recorded as ops.service_health and as the service_health asset's checks), unless one is "
+                        "still queued or running. Probes nothing itself: previewing a tick only shows the run."))
+def probe_services_every_5_minutes(context: dg.SensorEvaluationContext):
+    if context.instance.get_runs_count(dg.RunsFilter(job_name=PROBE_SERVICES, statuses=IN_FLIGHT)):
+        return dg.SkipReason(f"a {PROBE_SERVICES} run is already queued or running")
+    return dg.RunRequest(tags={"phoenix/trigger": "sensor"})

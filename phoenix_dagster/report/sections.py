@@ -220,11 +220,13 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
                    "their reasons, and degradations against each stage's own baseline.", blocks)
 
 
-def health(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
+def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now: bool = False) -> Section:
+    """`up_to_now`: the report is for the warehouse's latest day, so today's probes belong in it."""
     if not has_table("ops.service_health"):
         return Section("health", "Health", "The latest probe of every dependency and its history.",
                        [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet")])
-    probes = query("select * from ops.service_health where cast(checked_at as date) <= ? order by checked_at", [day])
+    probes = query("select * from ops.service_health where ? or cast(checked_at as date) <= ? order by checked_at",
+                   [up_to_now, day])
     latest = probes.sort("checked_at").group_by("service").last().sort("service") if probes.height else probes
     history = probes.with_columns(pl.col("checked_at").alias("date"))
     blocks = [Block("Latest probe of each dependency", None, latest, note=None if latest.height else "no probe yet"),

@@ -108,6 +108,13 @@ class ControlStateResource(dg.ConfigurableResource):
         for row in alerts.iter_rows(named=True):
             self.write("alerts", pl.DataFrame([row]), f"{row['day']}__{row['condition']}")
 
+    # Service health -----------------------------------------------------------------------
+
+    def record_probes(self, probes: pl.DataFrame, name: str) -> None:
+        """One file per round of probes (`name`: the run that probed)."""
+        if probes.height:
+            self.write("service_health", probes, name)
+
     # Incremental collection ---------------------------------------------------------------
 
     def parcel_fetches(self, zip_code: str, before: str) -> pl.DataFrame | None:

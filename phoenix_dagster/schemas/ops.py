@@ -383,3 +383,18 @@ class Degradations(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class ServiceHealth(pa.DataFrameModel):
+    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset; probes: phoenix_dagster/health.py)."""
+
+    checked_at: UTC_TIME = pa.Field(description="When the probe started")
+    service: str = pa.Field(isin=["county_api", "reso", "mls_html", "ollama", "mongodb"], description="The dependency")
+    required: bool = pa.Field(description="A failing required probe fails collection (the county with the maricopa source, a configured RESO feed or MLS site)")
+    state: str = pa.Field(isin=["up", "down", "misconfigured", "refused", "degraded"], description="up, down, misconfigured, refused (credentials), degraded (works, not fully)")
+    latency_ms: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Time to the probe's last reply; null when nothing answered")
+    detail: str = pa.Field(description="The reason, one line, secrets masked")
+    run_id: Optional[str] = pa.Field(nullable=True, description="The run that probed")
+
+    class Config:
+        strict = True

@@ -6,7 +6,7 @@ import pandera.polars as pa
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
-from phoenix_dagster.schemas.ops import (Alerts, Degradations, AssetRunsLatest, RecordLedger, BatchTuning, BudgetStatus, CostDaily, CostEvents,
+from phoenix_dagster.schemas.ops import (Alerts, Degradations, ServiceHealth, AssetRunsLatest, RecordLedger, BatchTuning, BudgetStatus, CostDaily, CostEvents,
                                          LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, QualityDailyWithMatches, Quarantine, RunLog,
                                          RunMetrics, ServedDocuments, SourceFetches, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
                                          Usage)
@@ -50,6 +50,7 @@ BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {
 CONTROL_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "batch_tuning": BatchTuning,
     "alerts": Alerts,
+    "service_health": ServiceHealth,
 }
 
 # The warehouse's tables with a contract, checked after every build.
@@ -64,6 +65,7 @@ WAREHOUSE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "ops.source_fetches": SourceFetches,
     "ops.quality_daily": QualityDailyWithMatches,
     "ops.degradations": Degradations,
+    "ops.service_health": ServiceHealth,
     "ops.run_metrics": RunMetrics,
     "ops.stage_metrics": StageMetrics,
     "ops.llm_cache": LlmCache,
