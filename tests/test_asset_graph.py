@@ -11,7 +11,8 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, TUNE_BATCHES
+from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES,
+                                      TUNE_BATCHES)
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.unit
@@ -60,11 +61,13 @@ def test_partitions_write_the_lake_and_one_job_builds_the_warehouse():
     alerts = defs.resolve_job_def(DELIVER_ALERTS).asset_layer.executable_asset_keys
     upkeep = defs.resolve_job_def(COMPACT_RAW_BODIES).asset_layer.executable_asset_keys
     tuning = defs.resolve_job_def(TUNE_BATCHES).asset_layer.executable_asset_keys
+    probes = defs.resolve_job_def(PROBE_SERVICES).asset_layer.executable_asset_keys
+    assert probes == {dg.AssetKey("service_health")} and "service_health" in graph_snapshot()["ops/service_health"]["deps"]
     assert alerts == {dg.AssetKey("alert_deliveries")} and "alert_deliveries" in graph_snapshot()["ops/alerts"]["deps"]
     assert tuning == {dg.AssetKey("batch_tuning")} and "batch_tuning" in graph_snapshot()["ops/batch_tuning"]["deps"]
     assert graph_snapshot()["batch_tuning"]["deps"] == ["run_metrics"]  # run metrics → tuning decision
     assert upkeep == {dg.AssetKey("raw_body_retention")}
-    assert not partitioned & build and len(partitioned | build | alerts | upkeep | tuning) == len(graph_snapshot())
+    assert not partitioned & build and len(partitioned | build | alerts | upkeep | tuning | probes) == len(graph_snapshot())
     groups = {key: node["group"] for key, node in graph_snapshot().items()}
     assert {groups[k.to_user_string()] for k in partitioned} == {g for g in GROUPS if g.startswith("lake_")}
     assert defs.resolve_job_def(BUILD_WAREHOUSE).tags["phoenix/warehouse-writer"] == "true"
