@@ -91,6 +91,10 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
     else:
         documents = mongo.db()[COLLECTION].count_documents({})
         print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
+    latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
+    report = settings.reports_dir / f"{latest}.html"
+    if latest is not None and report.exists():
+        print(f"  Report: {report} — open it in a browser (market, quality, cost, throughput, health)", file=out)
     print("\nNext:", file=out)
     print("  make ui          # Dagster UI at http://127.0.0.1:3000 (lineage, checks, runs)", file=out)
     print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)

@@ -45,6 +45,7 @@ def test_run_then_query_from_the_command_line(tmp_path):
     assert "documents exported to" in run.stdout  # no MONGODB_URI: the mongoimport-ready export
     assert (tmp_path / "serving" / "properties.jsonl").stat().st_size > 0
     assert (tmp_path / "home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks
+    assert f"Report: {tmp_path / 'reports' / '2026-11-28.html'}" in run.stdout  # the build wrote the day's page
     query = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "sql",
                             "select PostalCode, count(*) as n from marts.properties group by 1"],
                            env=env, capture_output=True, text=True, timeout=120)
