@@ -65,6 +65,33 @@ def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, faile
     return alerts
 
 
+@dataclass(frozen=True)
+class SystemLevels:
+    cpu_warn_pct: float = 70.0
+    cpu_critical_pct: float = 85.0
+    memory_warn_pct: float = 75.0
+    memory_critical_pct: float = 90.0
+
+
+def system_alerts(stages: pl.DataFrame, levels: SystemLevels, total_memory_mb: float) -> list[Alert]:
+    """`stages`: per stage of the latest day, its highest `cpu_pct` (share of the whole machine)
+    and `peak_rss_mb`. One alert per stage and resource, CRITICAL past the critical level, else
+    WARNING past the warning level."""
+    alerts = []
+    for row in stages.sort("stage").iter_rows(named=True):
+        measured = (("cpu", row["cpu_pct"], levels.cpu_warn_pct, levels.cpu_critical_pct, "CPU"),
+                    ("memory", 100 * row["peak_rss_mb"] / total_memory_mb if row["peak_rss_mb"] is not None else None,
+                     levels.memory_warn_pct, levels.memory_critical_pct, "memory"))
+        for key, value, warn, critical, label in measured:
+            if value is None or value < warn:
+                continue
+            severity, level = ("CRITICAL", critical) if value >= critical else ("WARNING", warn)
+            alerts.append(Alert(f"system:{key}:{row['stage']}", severity,
+                                f"{label} {value:.0f}% during {row['stage']} on {row['day']} ({severity.lower()} level "
+                                f"{level:g}%)"))
+    return alerts
+
+
 def post_webhook(url: str, alert: Alert, day: date) -> None:
     response = httpx.post(url, json={"day": str(day), "condition": alert.condition, "severity": alert.severity,
                                      "message": alert.message, "source": "phoenix-real-estate"}, timeout=10)

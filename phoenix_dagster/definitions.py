@@ -150,7 +150,10 @@ def build_resources(settings: Settings) -> dict:
             webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
             smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), email_from=alerts.email_from,
             email_to=list(alerts.email_to)),
-        "quality_targets": QualityTargetsResource(freshness_target_hours=alerts.freshness_target_hours),
+        "quality_targets": QualityTargetsResource(
+            freshness_target_hours=alerts.freshness_target_hours, cpu_warn_pct=alerts.cpu_warn_pct,
+            cpu_critical_pct=alerts.cpu_critical_pct, memory_warn_pct=alerts.memory_warn_pct,
+            memory_critical_pct=alerts.memory_critical_pct),
         "ollama": OllamaResource(host=llm.host, model=llm.model, timeout_s=llm.timeout_s, batch_size=llm.batch_size,
                                  concurrency=llm.concurrency),
         "sources": SourcesResource(

@@ -11,9 +11,11 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import polars as pl
+import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from phoenix_dagster.alerts import find_alerts
+from phoenix_dagster.alerts import SystemLevels, find_alerts, system_alerts
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -88,8 +90,8 @@ def _metadata_text(value) -> str | None:
 
 @dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
            description=("Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
-                        "points below its 14-day median, a stage degraded against its own baseline and budget "
-                        "thresholds: "
+                        "points below its 14-day median, a stage degraded against its own baseline, a stage's CPU or "
+                        "memory past its warning or critical level, and budget thresholds: "
                         "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
                         "alerts some configured channel (log, webhook, e-mail) has not taken yet, so a channel that "
                         "failed is retried next tick, and previewing a tick sends nothing."))
@@ -111,6 +113,14 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     alerts = find_alerts(day=day, quality=quality, budget=budget, match_rates=match_rates, degradations=degradations,
                          freshness_target_hours=quality_targets.freshness_target_hours,
                          failed_checks=failed_checks_today(context.instance, check_keys, day))
+    stages = warehouse.query(
+        "select stage, cast(recorded_at as date) as day, max(cpu_pct) as cpu_pct, max(peak_rss_mb) as peak_rss_mb "
+        "from ops.stage_metrics where cast(recorded_at as date) = "
+        "(select max(cast(recorded_at as date)) from ops.stage_metrics) group by all"
+    ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"stage": pl.String})
+    alerts += system_alerts(stages, SystemLevels(quality_targets.cpu_warn_pct, quality_targets.cpu_critical_pct,
+                                                 quality_targets.memory_warn_pct, quality_targets.memory_critical_pct),
+                            total_memory_mb=psutil.virtual_memory().total / 2**20)
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]

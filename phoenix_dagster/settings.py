@@ -157,6 +157,12 @@ class AlertSettings:
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     freshness_target_hours: float = 24.0
+    # System levels (the old system's defaults): a stage's CPU share of the machine and its peak
+    # memory share of the machine's RAM; the budget's are the 80% / 95% in data/unit_prices.yaml.
+    cpu_warn_pct: float = 70.0
+    cpu_critical_pct: float = 85.0
+    memory_warn_pct: float = 75.0
+    memory_critical_pct: float = 90.0
 
     @classmethod
     def from_env(cls, env) -> "AlertSettings":
@@ -167,6 +173,10 @@ class AlertSettings:
             email_from=_text(env, "ALERT_EMAIL_FROM", None),
             email_to=tuple(a.strip() for a in env.get("ALERT_EMAIL_TO", "").split(",") if a.strip()),
             freshness_target_hours=_number(env, "PHOENIX_FRESHNESS_TARGET_HOURS", cls.freshness_target_hours, float),
+            cpu_warn_pct=_number(env, "PHOENIX_CPU_WARN_PCT", cls.cpu_warn_pct, float),
+            cpu_critical_pct=_number(env, "PHOENIX_CPU_CRITICAL_PCT", cls.cpu_critical_pct, float),
+            memory_warn_pct=_number(env, "PHOENIX_MEMORY_WARN_PCT", cls.memory_warn_pct, float),
+            memory_critical_pct=_number(env, "PHOENIX_MEMORY_CRITICAL_PCT", cls.memory_critical_pct, float),
         )
 
 

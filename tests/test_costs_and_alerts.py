@@ -274,3 +274,19 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
         revived.server.shutdown()
     assert control.alerts_delivered(today) == {"quality:85031:listing:reso": ["email", "log", "webhook"]}
     assert "s3cr3t-hook" not in caplog.text and "s3cr3t-hook" not in repr(channels)  # the URL is a secret
+
+
+def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
+    from phoenix_dagster.alerts import SystemLevels, system_alerts
+
+    stages = pl.DataFrame({"stage": ["collection:assessor", "enrichment", "serving"],
+                           "day": [date(2026, 11, 28)] * 3, "cpu_pct": [72.0, 91.0, 10.0],
+                           "peak_rss_mb": [1000.0, 1000.0, 3700.0]})
+    alerts = system_alerts(stages, SystemLevels(), total_memory_mb=4096)
+    assert [(a.condition, a.severity) for a in alerts] == [
+        ("system:cpu:collection:assessor", "WARNING"), ("system:cpu:enrichment", "CRITICAL"),
+        ("system:memory:serving", "CRITICAL")]  # 3,700 of 4,096 MB = 90%
+    assert "CPU 91% during enrichment on 2026-11-28 (critical level 85%)" == alerts[1].message
+    quiet = system_alerts(stages, SystemLevels(cpu_warn_pct=95, cpu_critical_pct=99, memory_warn_pct=95,
+                                               memory_critical_pct=99), total_memory_mb=4096)
+    assert quiet == []
