@@ -385,7 +385,7 @@ def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, h
               mongo_client=None, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[ProbeResult]:
     """Probe every dependency `settings` configures. `secrets` maps the secret variables' names
     (MARICOPA_API_TOKEN, RESO_API_TOKEN, MONGODB_URI) to their values — settings never hold them;
-    pass os.environ or the resources' values. `mongo_client` (e.g. the tests' stand-in) is probed
+    pass the process environment or the resources' values. `mongo_client` (e.g. the tests' stand-in) is probed
     instead of MONGODB_URI."""
     secrets = secrets or {}
     zip_code = settings.zip_codes[0]

@@ -14,6 +14,17 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# Polars allocates through its own jemalloc, which by default keeps freed pages for seconds before
+# giving them back: a step that reads one ZIP after another then holds every ZIP's pages at once
+# (the build's serving step at 1M properties: 1,437 MB peak with the default, 777 MB returning
+# them at once; 100k partition runs 1,016 → 813 MB). Read when Polars loads, so the package sets
+# it on import, before anything imports Polars; an operator's own value wins.
+POLARS_ALLOCATOR = ("_RJEM_MALLOC_CONF", "background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0")
+
+
+def configure_polars_allocator() -> None:
+    os.environ.setdefault(*POLARS_ALLOCATOR)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SQL_DIR = PROJECT_ROOT / "sql"
