@@ -122,7 +122,8 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
           metadata=table_metadata("ops.degradations"))
 def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
     """ops.degradations: each stage's runs (throughput, p95, error rate) and each source's daily
-    quality score against the median and MAD of its own last 14 runs in that ZIP; a run worse by
+    quality score (dated by its partition day) against the median and MAD of its own last 14 runs
+    in that ZIP; a run worse by
     a robust margin is a row, with its likely cause named from the data (e.g. "the county
     assessor is slow: p95 3.1× its baseline while our CPU was idle"). Formulas:
     phoenix_dagster/degradations.py. The alert sensor alerts the latest day's."""
@@ -131,7 +132,7 @@ def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
         "timeouts from ops.stage_metrics")
     quality = warehouse_build.build_query(
         "select 'quality:' || source as stage, cast(date as varchar) || '|' || PostalCode as partition, "
-        "evaluated_at as recorded_at, overall_score as quality_score from ops.quality_daily "
+        "cast(date as timestamp with time zone) as recorded_at, overall_score as quality_score from ops.quality_daily "
         "where overall_score is not null")
     found = conform(find_degradations(pl.concat([metrics, quality], how="diagonal_relaxed")), Degradations)
     with warehouse_build.build_connection() as conn:

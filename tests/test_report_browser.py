@@ -7,6 +7,7 @@ import io
 import shutil
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from platform_harness import DAY, make_platform
@@ -55,6 +56,16 @@ def backfilled(tmp_path_factory):
     return platform
 
 
+def test_the_planted_fault_is_found_as_a_degradation(backfilled):
+    """sample_evolution plants a quality fault a week before BASE_DAY: the detector finds it."""
+    from phoenix_dagster.sources.sample_evolution import PLANTED_DAY, PLANTED_ZIP
+
+    found = backfilled.warehouse.query("select * from ops.degradations where metric = 'quality_score'")
+    planted = found.filter((pl.col("PostalCode") == PLANTED_ZIP) & (pl.col("recorded_at").dt.date() == PLANTED_DAY))
+    assert planted.height >= 1 and planted["stage"].to_list()[0].startswith("quality:"), found
+    assert found.height <= 3 * planted.height  # the fault, not a cascade of false alarms
+
+
 def test_the_build_writes_the_latest_days_report_and_the_command_any_day(backfilled):
     report = backfilled.settings.reports_dir / f"{DAY}.html"
     assert report.exists() and report.stat().st_size > 50_000
@@ -94,5 +105,7 @@ def test_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
     assert {s.split(" ")[0] for s in quality["series"]} >= {"assessor:sample", "listing:sample", "resolved"}
     price = by_title["Median list price of active listings"]
     assert price["series"] == [ZIP] and price["counts"][0] >= BACKFILL_DAYS  # a point a day
+    for moving in ("Price cuts per day", "New listings per day", "Median sale price"):  # the sample evolves
+        assert by_title[moving]["series"] == [ZIP] and by_title[moving]["counts"][0] >= 3, by_title.get(moving)
     assert by_title["Probe latency"]["series"] == ["mongodb"]  # the only one that answered (a stand-in)
     assert (tmp_path / "report.png").stat().st_size > 100_000

@@ -51,43 +51,39 @@ def _line_block(frame: pl.DataFrame, *, title: str, y: str, series: str, y_title
 
 
 def market(query: Query, day: date) -> Section:
-    stats = query("select PostalCode, date, active_listings, median_list_price, median_price_per_sqft "
-                  "from marts.zip_market_stats where date <= ? order by date, PostalCode", [day])
-    activity = query(f"""
-        with events as (
-            select p.PostalCode, cast(e.observed_at as date) as date, e.event, e.old_value, e.new_value
-            from marts.listing_events e join marts.properties p using (property_id)
-            where cast(e.observed_at as date) <= ?
-        )
-        select PostalCode, date,
-               count(*) filter (where event = 'listed') as new_listings,
-               count(*) filter (where event = 'price_change'
-                                and try_cast(new_value as double) < try_cast(old_value as double)) as price_cuts,
-               count(*) filter (where event = 'sold') as sales,
-               median(try_cast(new_value as double)) filter (where event = 'sold') as median_sale_price
-        from events group by all order by date, PostalCode""", [day])
+    stats = query("select * exclude (property_count, median_year_built) from marts.zip_market_stats where date <= ? "
+                  "order by date, PostalCode", [day])
     latest = stats.filter(pl.col("date") == stats["date"].max()) if stats.height else stats
-    latest_table = latest.join(activity.drop("date"), on="PostalCode", how="left") if latest.height else latest
+    sales = stats.filter(pl.col("closed_sales") > 0) if stats.height else stats
+    cuts = stats.filter(pl.col("price_cuts") > 0) if stats.height else stats
+
+    def recent(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+        return frame.select("PostalCode", "date", *columns).tail(12) if frame.height else frame
+
     blocks = [
         _line_block(stats, title="Median list price of active listings", y="median_list_price", series="PostalCode",
-                    y_title="USD", y_format="$,.0f", empty="no active listing yet", table=latest_table),
+                    y_title="USD", y_format="$,.0f", empty="no active listing yet", table=latest),
         _line_block(stats, title="Median list price per square foot", y="median_price_per_sqft", series="PostalCode",
                     y_title="USD / sq ft", y_format="$,.0f", empty="no listing with a living area yet",
-                    table=stats.select("PostalCode", "date", "median_price_per_sqft").tail(12)),
+                    table=recent(stats, "median_price_per_sqft")),
         _line_block(stats, title="Active inventory", y="active_listings", series="PostalCode", y_title="listings",
-                    empty="no listing yet", table=stats.select("PostalCode", "date", "active_listings").tail(12)),
-        _line_block(activity, title="New listings per day", y="new_listings", series="PostalCode",
-                    y_title="listings", empty="no listing event yet", table=activity.tail(12)),
-        _line_block(activity.filter(pl.col("price_cuts") > 0), title="Price cuts per day", y="price_cuts",
-                    series="PostalCode", y_title="listings", empty="no price cut seen yet",
-                    table=activity.filter(pl.col("price_cuts") > 0).tail(12)),
-        _line_block(activity.filter(pl.col("sales") > 0), title="Median sale price", y="median_sale_price",
-                    series="PostalCode", y_title="USD", y_format="$,.0f", empty="no sale seen yet",
-                    table=activity.filter(pl.col("sales") > 0).tail(12)),
+                    empty="no listing yet", table=recent(stats, "active_listings", "pending_listings")),
+        _line_block(stats.filter(pl.col("new_listings") > 0) if stats.height else stats, title="New listings per day",
+                    y="new_listings", series="PostalCode", y_title="listings", empty="no new listing seen yet",
+                    table=recent(stats.filter(pl.col("new_listings") > 0) if stats.height else stats, "new_listings")),
+        _line_block(cuts, title="Price cuts per day", y="price_cuts", series="PostalCode", y_title="listings",
+                    empty="no price cut seen yet", table=recent(cuts, "price_cuts")),
+        _line_block(sales, title="Median sale price", y="median_sale_price", series="PostalCode", y_title="USD",
+                    y_format="$,.0f", empty="no sale seen yet",
+                    table=recent(sales, "closed_sales", "median_sale_price", "list_to_sale_ratio")),
+        _line_block(sales, title="Median days on market of the day's sales", y="median_days_on_market",
+                    series="PostalCode", y_title="days", empty="no sale seen yet",
+                    table=recent(sales, "closed_sales", "median_days_on_market")),
     ]
     return Section("market", "Market, per ZIP over time",
-                   "From marts.zip_market_stats and marts.listing_events (active = Active, ActiveUnderContract, "
-                   "ComingSoon). The first table holds each ZIP's latest values.", blocks)
+                   "From marts.zip_market_stats (active = Active, ActiveUnderContract, ComingSoon; new listings, "
+                   "price cuts and sales from the day-to-day changes of each listing). The first table holds each "
+                   "ZIP's latest values.", blocks)
 
 
 def quality(query: Query, day: date) -> Section:

@@ -56,6 +56,13 @@ class ZipMarketStats(pa.DataFrameModel):
     median_list_price: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ListPrice of active listings")
     median_price_per_sqft: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ListPrice / LivingArea of active listings")
     median_year_built: Optional[pl.Float64] = pa.Field(nullable=True, description="Median YearBuilt of all properties")
+    pending_listings: pl.Int64 = pa.Field(ge=0, description="Listings Pending or ActiveUnderContract")
+    new_listings: pl.Int64 = pa.Field(ge=0, description="Listings seen for the first time that day (0 on the ZIP's first day of data)")
+    price_cuts: pl.Int64 = pa.Field(ge=0, description="Listings whose ListPrice fell since their previous observation")
+    closed_sales: pl.Int64 = pa.Field(ge=0, description="Listings that became Closed that day")
+    median_sale_price: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ClosePrice of the day's sales")
+    median_days_on_market: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median DaysOnMarket of the day's sales")
+    list_to_sale_ratio: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Median ClosePrice / the list price the day before, of the day's sales")
 
     class Config:
         strict = True

@@ -379,7 +379,7 @@ class Degradations(pa.DataFrameModel):
     ratio: Optional[pl.Float64] = pa.Field(nullable=True, description="value / baseline_median (null when the median is 0)")
     direction: str = pa.Field(isin=["lower", "higher"], description="Which way is worse for the metric")
     likely_cause: str = pa.Field(description="The likely cause, named from the run's other measures")
-    recorded_at: UTC_TIME = pa.Field(description="When the run measured it")
+    recorded_at: UTC_TIME = pa.Field(description="When the run measured it (a quality score: its partition day)")
 
     class Config:
         strict = True

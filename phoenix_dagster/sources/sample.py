@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
+from phoenix_dagster.sources.sample_evolution import evolve_listing_page
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
 NOT_FOUND = b"[parcel]:Requested content was not found"
@@ -51,7 +52,8 @@ class SampleAssessorApi:
 
 
 class SampleListingSource:
-    """One RESO-shaped page (`{"value": [...]}`) per ZIP code, the complete set each time."""
+    """One RESO-shaped page (`{"value": [...]}`) per ZIP code, the complete set each time, as it
+    reads on the partition's day (sample_evolution: the file itself on BASE_DAY)."""
 
     name = "sample"
     complete = True
@@ -64,6 +66,7 @@ class SampleListingSource:
     def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         path = self.dir / f"{zip_code}.json"
         body = path.read_bytes() if path.exists() else b'{"value": []}'
+        body = evolve_listing_page(body, zip_code, self.fetched_at.date())  # the file on BASE_DAY, evolved by day
         self.records.append(RequestRecord("listings", 200, "ok", 1, len(body), 0.0, 0.0))
         return ListingFetch([RawPayload(self.name, "listing_page", f"{zip_code}:1", f"/Property?PostalCode={zip_code}",
                                         200, self.fetched_at, body)])

@@ -13,6 +13,7 @@ select
     StandardStatus,
     cast(ListPrice as double) as ListPrice,
     cast(ClosePrice as double) as ClosePrice,
+    cast(DaysOnMarket as integer) as DaysOnMarket,
     ModificationTimestamp,
     fetched_at as observed_at,
     observed_date
