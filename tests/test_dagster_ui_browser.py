@@ -1,0 +1,251 @@
+"""The Dagster UI as `make ui` serves it, opened in a real headless browser (Debian's chromium
+driven by Playwright) after a demo run: `phoenix-estate run` into a temporary data directory,
+then `dagster dev -w workspace.yaml` over the same DAGSTER_HOME on a free port. The code location
+loads without an error, the global asset lineage shows every asset group, and marts/properties
+shows the build's materialization. Skips, saying why, where no chromium is installed (.ci/run
+installs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from phoenix_dagster.settings import PROJECT_ROOT
+from phoenix_dagster.workspace_runs import LOCATION_NAME
+from servers.forward_proxy import dead_proxy_url
+from test_asset_graph import GROUPS
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's "
+                                                          "package)")]
+
+DAY = "2026-11-28"
+BIN = Path(sys.executable).parent  # the venv's console scripts, as a person runs them
+RUN_TIMEOUT_S = 300  # the demo run takes ~60 s
+READY_TIMEOUT_S = 120  # dagster dev answers after ~15 s
+RENDER_TIMEOUT_MS = 60_000
+# Words the UI uses when a code location, a query or a page fails (lower case).
+ERROR_TEXT = ["error loading", "code location error", "failed to load", "could not load", "unable to load",
+              "an error occurred", "something went wrong", "pythonerror", "unexpected error",
+              "this graph is empty"]  # what the lineage says when the location failed to load
+LOCATION = """{ workspaceOrError { __typename ... on PythonError { message } ... on Workspace { locationEntries {
+  name loadStatus locationOrLoadError { __typename ... on PythonError { message stack } } } } } }"""
+LATEST_MATERIALIZATION = """{ assetOrError(assetKey: {path: ["marts", "properties"]}) { __typename ... on Asset {
+  assetMaterializations(limit: 1) { runId } } } }"""
+
+
+@dataclass
+class DagsterUI:
+    url: str
+    run_output: str  # what `phoenix-estate run` printed
+    log: Path  # dagster dev's output
+    locations: dict  # the workspace's location entries as its GraphQL API reports them, by name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def demo_env(data_dir: Path) -> dict[str, str]:
+    """The default deployment whatever this shell's environment says: no MongoDB (the export), no
+    Postgres instance storage, the lake on disk, no model (a closed port)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))}
+    return {**env, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
+            "PHOENIX_FIRST_DATE": "2026-11-01", "OLLAMA_HOST": dead_proxy_url()}
+
+
+def graphql(url: str, query: str) -> dict:
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+
+def wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> dict:
+    """server_info answers, then the workspace's one location has finished loading (or failed)."""
+    deadline, last = time.monotonic() + READY_TIMEOUT_S, "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited with {process.returncode} before answering:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=5):
+                pass
+            workspace = graphql(url, LOCATION)["workspaceOrError"]
+            entries = workspace.get("locationEntries") or []
+            if workspace["__typename"] == "Workspace" and entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return workspace
+            last = json.dumps(workspace)[:500]
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last = repr(exc)
+        time.sleep(1)
+    pytest.fail(f"dagster dev at {url} not loaded within {READY_TIMEOUT_S} s ({last}):\n{tail(log)}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """dagster dev ignores SIGTERM: SIGKILL its whole process group (webserver, daemon, code
+    servers, any run they launched), then check that none of them survived."""
+    try:
+        family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for member in family:  # one that left the group (a new session) is killed by its pid
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    process.wait(timeout=30)
+    _, alive = psutil.wait_procs(family, timeout=30)
+    survivors = []
+    for member in alive:
+        try:
+            if member.status() != psutil.STATUS_ZOMBIE:
+                survivors.append(f"{member.pid} {' '.join(member.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    assert not survivors, f"dagster dev's processes survived SIGKILL: {survivors}"
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dagster_ui")
+    env = demo_env(root / "data")
+    run = subprocess.run([str(BIN / "phoenix-estate"), "run", "--date", DAY], env=env, cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    url, log = f"http://127.0.0.1:{free_port()}", root / "dagster_dev.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
+                                    url.rsplit(":", 1)[1]], env=env, cwd=PROJECT_ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        workspace = wait_until_loaded(url, process, log)
+        yield DagsterUI(url, run.stdout, log, {e["name"]: e for e in workspace["locationEntries"]})
+    finally:
+        stop(process)
+
+
+def open_page(playwright, url: str, path: str):
+    """A page that records console errors, uncaught exceptions and failed requests to the server.
+    Dagster's one-time "Join the Dagster community" dialog (shown on 127.0.0.1 until dismissed,
+    which sets this localStorage key) is dismissed up front, so it covers nothing."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error"
+            else None)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("response", lambda response: problems.append(f"HTTP {response.status}: {response.url}")
+            if response.status >= 400 and response.url.startswith(url) else None)
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}")
+            if request.url.startswith(url) else None)
+    page.goto(url + path)
+    return browser, page, problems
+
+
+def error_text(page) -> list[str]:
+    body = page.inner_text("body").lower()
+    return [phrase for phrase in ERROR_TEXT if phrase in body]
+
+
+def test_the_code_location_loads_without_an_error(dagster_ui):
+    assert list(dagster_ui.locations) == [LOCATION_NAME], dagster_ui.locations
+    location = dagster_ui.locations[LOCATION_NAME]
+    assert location["loadStatus"] == "LOADED", location
+    assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location  # not a PythonError
+
+
+def test_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+
+    screenshot = tmp_path / "asset_lineage.png"
+    with sync_playwright() as playwright:
+        browser, page, problems = open_page(playwright, dagster_ui.url, "/asset-groups")  # "Global asset lineage"
+        # One collapsed box per group; its data-tooltip holds the whole name (the label may be cut short).
+        boxes = page.locator("svg foreignObject.group [data-tooltip]")
+        try:
+            page.wait_for_function(f"() => document.querySelectorAll('svg foreignObject.group [data-tooltip]').length"
+                                   f" >= {len(GROUPS)} || document.body.innerText.includes('This graph is empty')",
+                                   timeout=RENDER_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            page.screenshot(path=str(screenshot), full_page=True)
+            pytest.fail(f"the lineage drew {boxes.count()} of {len(GROUPS)} group boxes in {RENDER_TIMEOUT_MS} ms "
+                        f"(screenshot {screenshot}); page says: {page.inner_text('body')[:1500]}")
+        page.wait_for_load_state("networkidle")
+        title = page.title()
+        drawn = boxes.evaluate_all("nodes => nodes.map(n => n.getAttribute('data-tooltip'))")
+        visible = [box.get_attribute("data-tooltip") for box in boxes.all() if box.is_visible()]
+        listed = page.locator("text=/^(lake|warehouse)_\\w+$|^serving$|^operations$/").all_inner_texts()
+        edges = page.locator("svg path").count()
+        errors = error_text(page)
+        community_dialog = page.get_by_text("Join the Dagster community").count()
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    assert title == "Global asset lineage", title
+    assert sorted(drawn) == sorted(GROUPS), drawn  # each group once, no other
+    assert sorted(visible) == sorted(GROUPS), visible  # zoomed to fit: all on screen
+    assert set(listed) >= GROUPS, listed  # and each in the sidebar's group tree
+    assert edges >= len(GROUPS) - 1, f"{edges} lineage edges drawn"
+    assert errors == [], errors
+    assert problems == [], problems
+    assert community_dialog == 0
+    assert screenshot.stat().st_size > 50_000
+
+
+def test_the_properties_mart_shows_the_builds_materialization(dagster_ui):
+    from playwright.sync_api import sync_playwright
+
+    build_run = re.search(r"^\[warehouse\].*\n\s+ok in [\d.]+s: ([0-9a-f]{8})", dagster_ui.run_output, re.M)
+    rows = re.search(r"marts\.properties ([\d,]+) rows", dagster_ui.run_output)
+    assert build_run and rows, dagster_ui.run_output[-2000:]
+    asset = graphql(dagster_ui.url, LATEST_MATERIALIZATION)["assetOrError"]
+    assert asset["__typename"] == "Asset" and asset["assetMaterializations"], asset
+    run_id = asset["assetMaterializations"][0]["runId"]
+    assert run_id.startswith(build_run.group(1)), (run_id, build_run.group(1))  # the CLI's build made it
+    with sync_playwright() as playwright:
+        browser, page, problems = open_page(playwright, dagster_ui.url, "/assets/marts/properties")
+        page.get_by_text("Latest materialization").wait_for(timeout=RENDER_TIMEOUT_MS)
+        latest = page.locator(f'a[href^="/runs/{run_id}"]')  # the status badge ("… minutes ago") links the run
+        latest.first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        latest_text = latest.first.inner_text()
+        row_count = page.get_by_text("Row count", exact=True).locator("xpath=..").inner_text()
+        overview_errors = error_text(page)
+        # The tab, clicked as a person does: loading ?view=events anew would abort the overview's queries.
+        page.get_by_role("tab", name="Events").click()
+        event = page.get_by_text(f"Materialized in run {run_id[:8]}")
+        event.first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        events_errors = error_text(page)
+        browser.close()
+    assert re.search(r"ago|\d:\d\d", latest_text), latest_text
+    assert rows.group(1) in row_count, row_count
+    assert overview_errors == [] and events_errors == [], (overview_errors, events_errors)
+    assert problems == [], problems
