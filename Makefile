@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test ui validate bench bench-scale clean
+.PHONY: install demo test ui validate bench bench-scale bench-build-memory clean
 
 install: $(STAMP)
 
@@ -39,7 +39,11 @@ bench: install
 # for more): full and incremental `phoenix-estate run` against a county server on loopback.
 SCALES ?= 3x33334
 bench-scale: install
-	$(BIN)/python tests/benchmarks/bench_scale.py $(foreach s,$(SCALES),--scale $(s))
+	$(BIN)/python tests/benchmarks/bench_scale.py $(foreach s,$(SCALES),--scale $(s)) $(if $(KEEP),--keep $(KEEP))
+
+# Where a build's memory goes, step by step, on a data directory bench-scale kept (KEEP=dir).
+bench-build-memory: install
+	$(BIN)/python tests/benchmarks/bench_build_memory.py $(DATA)
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

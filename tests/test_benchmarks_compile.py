@@ -17,10 +17,15 @@ def test_benchmark_compiles(path):
 
 
 def test_make_bench_runs_every_benchmark():
-    """`make bench` runs each one, but bench_scale (minutes at 100k), which `make bench-scale` runs."""
+    """`make bench` runs each one, but bench_scale (minutes at 100k), which `make bench-scale` runs,
+    and bench_build_memory, which needs the data directory bench-scale keeps (`make
+    bench-build-memory DATA=…`)."""
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()
     bench = makefile.split("\nbench:", 1)[1].split("\n\n", 1)[0]
     scale = makefile.split("\nbench-scale:", 1)[1].split("\n\n", 1)[0]
-    assert "tests/benchmarks/bench_scale.py" in scale
+    memory = makefile.split("\nbench-build-memory:", 1)[1].split("\n\n", 1)[0]
+    assert "tests/benchmarks/bench_scale.py" in scale and "--keep $(KEEP)" in scale
+    assert "tests/benchmarks/bench_build_memory.py $(DATA)" in memory
+    own_targets = {"bench_scale.py", "bench_build_memory.py"}
     assert BENCHMARKS and all(f"tests/benchmarks/{path.name}" in bench for path in BENCHMARKS
-                              if path.name != "bench_scale.py")
+                              if path.name not in own_targets)
