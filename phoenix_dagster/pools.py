@@ -87,21 +87,28 @@ def worker_is_gone(tags: dict[str, str]) -> bool:
 
 
 def free_slots_of_dead_runs(instance: dg.DagsterInstance, *, except_run: str | None = None) -> dict[str, str]:
-    """Runs that hold pool slots although their worker is gone, or that have already ended: their
-    slots are freed, and a run still marked in progress is ended as failed. Returns
-    {run id: what was done}."""
+    """Runs whose worker is gone, or that have already ended, while holding pool slots: their
+    slots are freed, and a run still marked in progress is ended as failed. Runs in progress that
+    hold no slot (a sample run, a county run killed outside its collection step) are ended as
+    failed too when their worker is gone: otherwise they would count against the run queue's limit
+    for good. Returns {run id: what was done}."""
     storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return {}
     freed = {}
-    for run_id in storage.get_concurrency_run_ids() - {except_run}:
-        run = instance.get_run_by_id(run_id)
-        if run is None or run.is_finished:
-            storage.free_concurrency_slots_for_run(run_id)
-            freed[run_id] = "ended; its slots freed"
-        elif worker_is_gone(run.tags):
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids() - {except_run}:
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+                freed[run_id] = "ended; its slots freed"
+            elif worker_is_gone(run.tags):
+                instance.report_run_failed(run, f"run worker (pid {run.tags[PID_TAG]}) is gone: killed or lost; "
+                                                "its pool slots were freed by a later run")
+                storage.free_concurrency_slots_for_run(run_id)
+                freed[run_id] = "worker gone; marked failed, its slots freed"
+    in_progress = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
+    for run in in_progress:
+        if run.run_id != except_run and run.run_id not in freed and worker_is_gone(run.tags):
             instance.report_run_failed(run, f"run worker (pid {run.tags[PID_TAG]}) is gone: killed or lost; "
-                                            "its pool slots were freed by a later run")
-            storage.free_concurrency_slots_for_run(run_id)
-            freed[run_id] = "worker gone; marked failed, its slots freed"
+                                            "ended by a later run so it no longer holds a place in the run queue")
+            freed[run.run_id] = "worker gone; marked failed"
     return freed

@@ -10,9 +10,12 @@ pytestmark = pytest.mark.unit
 
 def stats(**overrides) -> pl.DataFrame:
     row = {"PostalCode": "85031", "date": pl.date(2026, 11, 28), "property_count": 10, "active_listings": 2,
-           "median_list_price": 300000.0, "median_price_per_sqft": 250.0, "median_year_built": 1960.0}
+           "median_list_price": 300000.0, "median_price_per_sqft": 250.0, "median_year_built": 1960.0,
+           "pending_listings": 1, "new_listings": 1, "price_cuts": 0, "closed_sales": 1, "median_sale_price": 290000.0,
+           "median_days_on_market": 31.0, "list_to_sale_ratio": 0.98}
+    counts = ("property_count", "active_listings", "pending_listings", "new_listings", "price_cuts", "closed_sales")
     return pl.select(**{k: pl.lit(v) if not isinstance(v, pl.Expr) else v for k, v in {**row, **overrides}.items()})\
-        .cast({"property_count": pl.Int64, "active_listings": pl.Int64})
+        .cast({name: pl.Int64 for name in counts})
 
 
 def test_a_valid_frame_passes():

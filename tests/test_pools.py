@@ -120,3 +120,28 @@ def test_a_run_killed_holding_the_county_slot_does_not_keep_it(tmp_path):
     assert dead.status == dg.DagsterRunStatus.FAILURE
     assert not instance.event_log_storage.get_concurrency_run_ids()
     assert free_slots_of_dead_runs(instance) == {}  # nothing left to free
+
+
+def test_a_dead_run_that_holds_no_slot_is_ended_so_it_leaves_the_queue(tmp_path):
+    """A sample run killed with its command holds no pool slot; it used to stay STARTED for good,
+    one of the queue's places taken forever."""
+    import psutil
+
+    instance = dg.DagsterInstance.ephemeral()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    tags = worker_tags(psutil.Process(child.pid))
+    child.kill()
+    child.wait()
+    @dg.op
+    def nothing():
+        pass
+
+    @dg.job
+    def job():
+        nothing()
+
+    dead = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags=tags)
+    alive = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags=worker_tags())
+    assert free_slots_of_dead_runs(instance) == {dead.run_id: "worker gone; marked failed"}
+    assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED  # this process lives
