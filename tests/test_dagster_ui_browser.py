@@ -176,14 +176,14 @@ def error_text(page) -> list[str]:
     return [phrase for phrase in ERROR_TEXT if phrase in body]
 
 
-def test_the_code_location_loads_without_an_error(dagster_ui):
+def check_the_code_location_loads_without_an_error(dagster_ui):
     assert list(dagster_ui.locations) == [LOCATION_NAME], dagster_ui.locations
     location = dagster_ui.locations[LOCATION_NAME]
     assert location["loadStatus"] == "LOADED", location
     assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location  # not a PythonError
 
 
-def test_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path):
+def check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
 
     screenshot = tmp_path / "asset_lineage.png"
@@ -220,7 +220,7 @@ def test_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path):
     assert screenshot.stat().st_size > 50_000
 
 
-def test_the_properties_mart_shows_the_builds_materialization(dagster_ui):
+def check_the_properties_mart_shows_the_builds_materialization(dagster_ui):
     from playwright.sync_api import sync_playwright
 
     build_run = re.search(r"^\[warehouse\].*\n\s+ok in [\d.]+s: ([0-9a-f]{8})", dagster_ui.run_output, re.M)
@@ -249,3 +249,11 @@ def test_the_properties_mart_shows_the_builds_materialization(dagster_ui):
     assert rows.group(1) in row_count, row_count
     assert overview_errors == [] and events_errors == [], (overview_errors, events_errors)
     assert problems == [], problems
+
+
+def test_the_dagster_ui_after_a_demo_run(dagster_ui, tmp_path):
+    """One test over one demo run and one `dagster dev` (pytest-xdist would give each worker that
+    ran one of several tests its own ~85 s setup): the code location, the lineage, a mart."""
+    check_the_code_location_loads_without_an_error(dagster_ui)
+    check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path)
+    check_the_properties_mart_shows_the_builds_materialization(dagster_ui)
