@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from phoenix_dagster.report import write_report
+from phoenix_dagster.report import latest_partition_day, write_report
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
 
@@ -18,8 +18,7 @@ def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDe
         recommendation from the request ledger, throughput and tuning, service health — as one HTML
         file with its charts inline (SVG), for the latest partition day in the published warehouse:
         $PHOENIX_DATA_DIR/reports/<date>.html. Also `phoenix-estate report [--date D]`."""
-        latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
-        day = latest or date.today()
+        day = latest_partition_day(warehouse) or date.today()
         report = write_report(warehouse, day, reports_dir, refresh_days)
         context.log.info(f"report for {day}: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
         return dg.MaterializeResult(metadata={

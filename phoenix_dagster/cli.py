@@ -71,15 +71,14 @@ def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
     from datetime import date
 
     from phoenix_dagster.definitions import lake_resource
-    from phoenix_dagster.report import write_report
+    from phoenix_dagster.report import latest_partition_day, write_report
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
     warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
                                            memory_limit_mb=settings.duckdb_memory_mb)
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
-    latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
-    chosen = date.fromisoformat(day) if day else latest
+    chosen = date.fromisoformat(day) if day else latest_partition_day(warehouse)
     if chosen is None:
         raise ConfigError("the warehouse has no partition day yet: run `phoenix-estate run` first")
     report = write_report(warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days)

@@ -15,7 +15,7 @@ import polars as pl
 import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from phoenix_dagster.alerts import SystemLevels, find_alerts, system_alerts
+from phoenix_dagster.alerts import find_alerts, system_alerts
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -120,9 +120,7 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"stage": pl.String})
     # Stages under a second are left out: CPU time counts in 10 ms ticks, so a 3 ms stage can
     # measure 150% of the machine (seen on the sample's listing stage).
-    alerts += system_alerts(stages, SystemLevels(quality_targets.cpu_warn_pct, quality_targets.cpu_critical_pct,
-                                                 quality_targets.memory_warn_pct, quality_targets.memory_critical_pct),
-                            total_memory_mb=psutil.virtual_memory().total / 2**20)
+    alerts += system_alerts(stages, quality_targets.system_levels(), total_memory_mb=psutil.virtual_memory().total / 2**20)
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]

@@ -8,6 +8,7 @@ import sys
 from phoenix_dagster.documents.properties import COLLECTION
 from phoenix_dagster.resources.mongo import EXPORT
 from phoenix_dagster.local_runs import RunOutcome
+from phoenix_dagster.report import latest_partition_day
 from phoenix_dagster.settings import Settings
 
 
@@ -91,7 +92,7 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
     else:
         documents = mongo.db()[COLLECTION].count_documents({})
         print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
-    latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
+    latest = latest_partition_day(warehouse)
     report = settings.reports_dir / f"{latest}.html"
     if latest is not None and report.exists():
         print(f"  Report: {report} — open it in a browser (market, quality, cost, throughput, health)", file=out)

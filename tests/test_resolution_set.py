@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from rapidfuzz.distance.Levenshtein import distance as edit_distance  # the resolver's library, not the resolver
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,16 +79,6 @@ def fits(row: dict, written: dict) -> bool:
     """The row has the written number and name, and the directional and suffix where written."""
     return (row["number"], row["name"]) == (written["number"], written["name"]) and all(
         written[part] is None or written[part] == row[part] for part in ("predir", "suffix"))
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ class ReportFile:
     sections: tuple[str, ...]
 
 
-def _latest_day(warehouse, default: date) -> date:
-    latest = warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
-    return latest or default
+def latest_partition_day(warehouse) -> date | None:
+    """The newest partition day the published warehouse holds (None before any run)."""
+    return warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
 
 
 def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> ReportFile:
@@ -34,7 +34,7 @@ def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> 
         sections.quality(warehouse.query, day),
         sections.cost(warehouse.query, day, refresh_days),
         sections.throughput(warehouse.query, day, warehouse.has_table),
-        sections.health(warehouse.query, day, warehouse.has_table, up_to_now=day >= _latest_day(warehouse, day)),
+        sections.health(warehouse.query, day, warehouse.has_table, up_to_now=day >= (latest_partition_day(warehouse) or day)),
     ]
     html = page.render(parts, day=day)
     path = write_atomically(reports_dir / f"{day.isoformat()}.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))

@@ -3,15 +3,19 @@ system levels stages are alerted against (PHOENIX_CPU_WARN_PCT … PHOENIX_MEMOR
 
 import dagster as dg
 
+from phoenix_dagster.alerts import SystemLevels
 from phoenix_dagster.transforms.quality import QualityTargets
 
 
 class QualityTargetsResource(dg.ConfigurableResource):
     freshness_target_hours: float
-    cpu_warn_pct: float = 70.0
-    cpu_critical_pct: float = 85.0
-    memory_warn_pct: float = 75.0
-    memory_critical_pct: float = 90.0
+    cpu_warn_pct: float = SystemLevels.cpu_warn_pct
+    cpu_critical_pct: float = SystemLevels.cpu_critical_pct
+    memory_warn_pct: float = SystemLevels.memory_warn_pct
+    memory_critical_pct: float = SystemLevels.memory_critical_pct
 
     def targets(self) -> QualityTargets:
         return QualityTargets(freshness_target_hours=self.freshness_target_hours)
+
+    def system_levels(self) -> SystemLevels:
+        return SystemLevels(self.cpu_warn_pct, self.cpu_critical_pct, self.memory_warn_pct, self.memory_critical_pct)

@@ -27,6 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from rapidfuzz.distance.Levenshtein import distance as edit_distance  # the resolver's library, not the resolver
+
 ROOT = Path(__file__).resolve().parents[2]
 SEARCH_DIR = ROOT / "data" / "sample" / "assessor" / "search"
 OUTPUT = Path(__file__).resolve().parent / "resolution_cases.jsonl"
@@ -275,16 +277,6 @@ def scramble_text(listing: Listing, parcel: SearchRow, rng: random.Random) -> Li
             return line
         if finish(before) != before:
             return replace(listing, finish=finish)
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def one_typo(word: str, rng: random.Random) -> str:
