@@ -1,7 +1,8 @@
 """The embedded sample: recorded replies in the county's and a RESO feed's shapes.
 
 Replays files from `data/sample/` (see its README for what is real and what is
-constructed). Needs no network; `fetched_at` is the partition's day, so a re-run of a
+constructed), as they read on the partition's day (sample_evolution: the files themselves on
+BASE_DAY). Needs no network; `fetched_at` is the partition's day, so a re-run of a
 partition produces byte-identical payloads.
 """
 
@@ -12,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
-from phoenix_dagster.sources.sample_evolution import evolve_listing_page
+from phoenix_dagster.sources.sample_evolution import evolve_listing_page, evolve_parcel_body, evolve_search_page
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
 NOT_FOUND = b"[parcel]:Requested content was not found"
@@ -39,16 +40,28 @@ class SampleAssessorApi:
         self.records.append(RequestRecord(endpoint, status, outcome, 1, len(body), 0.0, 0.0))
         return RawPayload(self.name, entity, key, request, status, self.fetched_at, body)
 
+    def _has_detail(self, apn: str) -> bool:
+        """Whether the sample holds a readable detail for `apn` (only those parcels evolve)."""
+        reply = self._parcel_replies.get(f"/parcel/{apn}")
+        if reply is None or reply["status"] != 200:
+            return False
+        try:
+            return isinstance(json.loads(reply["body"]), dict)
+        except ValueError:  # the truncated reply
+            return False
+
     def search_page(self, query: str, page: int) -> RawPayload:
         path = self.dir / "search" / f"q{query}_page{page:03d}.json"
         body = path.read_bytes() if path.exists() else NO_MATCH
+        body = evolve_search_page(body, self.fetched_at.date(), self._has_detail)  # the file on BASE_DAY
         return self._replay("search", "search_page", f"q={query}&page={page}",
                             f"/search/property/?q={query}&page={page}", 200, body)
 
     def parcel(self, apn: str) -> RawPayload:
         path = f"/parcel/{apn}"
         reply = self._parcel_replies.get(path, {"status": 404, "body": NOT_FOUND.decode()})
-        return self._replay("parcel", "parcel", apn, path, reply["status"], reply["body"].encode())
+        body = evolve_parcel_body(reply["body"], self.fetched_at.date()) if reply["status"] == 200 else reply["body"]
+        return self._replay("parcel", "parcel", apn, path, reply["status"], body.encode())
 
 
 class SampleListingSource:

@@ -1,4 +1,4 @@
-"""The embedded sample's listings, evolving by day, so a backfill has trends to show.
+"""The embedded sample's listings and parcels, evolving by day, so a backfill has trends to show.
 
 `data/sample/listings/<ZIP>.json` describes the market on BASE_DAY exactly (that day replays the
 file byte for byte, so every test pinned to it stays exact). Any other day is derived from it
@@ -16,6 +16,38 @@ state — so the same day always gives the same page:
 - PLANTED_DAY (a week before BASE_DAY) in PLANTED_ZIP: the feed drops the living area, bedrooms,
   baths and year of 60% of its listings — a planted quality fault the degradation detector should
   find in a backfill, gone the next day.
+
+The county's parcels evolve the same way, from hashes of each APN (`parcel_changes`): the
+`/parcel/{apn}` replies and search pages under `data/sample/assessor/` are the county on
+BASE_DAY, replayed byte for byte that day; only parcels with a readable detail change (not the
+404 nor the truncated reply), and a reply or page with nothing to change keeps its bytes. Time
+is cut into 30-day windows (BASE_DAY+1 … +30 is window 0, BASE_DAY-29 … BASE_DAY window -1); in
+each window a parcel has
+
+- a sale recorded (windows from 0 on, SALE_RATE = 1% of parcels a window; none before BASE_DAY,
+  since the files' sales are all older): from the day the county records it, the detail's
+  `Owner` carries the new `Ownership` (a quarter of buyers are companies: "… HOMES LLC"),
+  `SalePrice` at 105–135% of the parcel's latest `FullCashValue` (rounded to $1,000),
+  `SaleDate` 3–20 days before the recording day, `DeedDate` 0–2 days after the sale,
+  `DeedType` WD or SW and a new `MostCurrentDeed`; the parcel's search rows show the new
+  `Ownership` from the same day;
+- a valuation updated (every window, VALUATION_RATE = 1% a window; the 2026 notice reviewed):
+  the latest tax year's `FullCashValue` becomes 88–106% of what it was (rounded to $100;
+  `LimitedPropertyValue` kept at or below it). Before BASE_DAY this is history: the file shows
+  the value after the update, days before it the value before (94–114% of the file's).
+
+Values keep the county's JSON shape and types (strings stay strings), and a changed body is
+written the way the files are (`json.dumps`). About 2% of a ZIP's parcels change in a window: in
+the 30 days after BASE_DAY, 6 of 85031's 251 parcels with a detail (4 sales, 2 valuations), 3 of
+85033's 249 (3 valuations) and 5 of 85035's 233 (2 sales, 3 valuations); in the 30 days up to
+BASE_DAY 2, 2 and 1 valuations. The days 2026-11-26 … 11-29 replay the files, as BASE_DAY does
+(tests/test_sample_evolution.py holds these).
+
+The pipeline sees a changed detail only when it fetches the parcel again: new, last failed,
+last fetched more than MARICOPA_REFRESH_DAYS ago, or `--full-refresh` (transforms/assessor.py
+parcels_to_fetch). With the default 30 days a backfill of 30 days or fewer fetches each parcel
+once and shows none of these changes, and a search row's new `Ownership` does not make it fetch;
+with MARICOPA_REFRESH_DAYS=1 (every day) or 7 (weekly) it does.
 """
 
 from __future__ import annotations
@@ -23,6 +55,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from typing import Callable, NamedTuple
 
 BASE_DAY = date(2026, 11, 28)
 PLANTED_DAY = BASE_DAY - timedelta(days=7)
@@ -113,3 +146,134 @@ def evolve_listing_page(body: bytes, zip_code: str, day: date) -> bytes:
     if "@odata.count" in page:
         page["@odata.count"] = len(evolved)
     return json.dumps(page, indent=1).encode()
+
+
+# The county's parcels ------------------------------------------------------------------------
+
+WINDOW_DAYS = 30
+SALE_RATE = 0.01  # of parcels, a sale recorded in a window (from BASE_DAY on)
+VALUATION_RATE = 0.01  # of parcels, a valuation updated in a window (before BASE_DAY too)
+SALE_TO_VALUE = (1.05, 1.35)  # a sale's price, as a share of the parcel's latest FullCashValue
+
+
+class ParcelChange(NamedTuple):
+    kind: str  # "sale" or "valuation"
+    day: date  # the day the county's replies show it first
+    window: int  # the 30-day window it falls in (0: the first after BASE_DAY)
+
+
+def _change_day(apn: str, kind: str, window: int) -> date:
+    return BASE_DAY + timedelta(days=WINDOW_DAYS * window + 1 + int(draw(apn, f"{kind} day:{window}") * WINDOW_DAYS))
+
+
+def parcel_changes(apn: str, day: date) -> list[ParcelChange]:
+    """What changes `apn`'s replies on `day` compared with BASE_DAY's: after it, the sales and
+    valuation updates recorded by then, oldest first; before it, the valuation updates still to
+    come until BASE_DAY (to be undone, latest first). None on BASE_DAY."""
+    offset = (day - BASE_DAY).days
+    changes = []
+    if offset > 0:
+        for window in range((offset - 1) // WINDOW_DAYS + 1):
+            for kind, rate in (("sale", SALE_RATE), ("valuation", VALUATION_RATE)):
+                if draw(apn, f"{kind}:{window}") < rate and _change_day(apn, kind, window) <= day:
+                    changes.append(ParcelChange(kind, _change_day(apn, kind, window), window))
+        return sorted(changes, key=lambda c: (c.day, c.kind == "sale"))  # a sale prices the day's value
+    for window in range((offset - 1) // WINDOW_DAYS, 0):
+        if draw(apn, f"valuation:{window}") < VALUATION_RATE and _change_day(apn, "valuation", window) > day:
+            changes.append(ParcelChange("valuation", _change_day(apn, "valuation", window), window))
+    return sorted(changes, key=lambda c: c.day, reverse=True)
+
+
+def _number_like(value, number: int):
+    """`number` written the way the county wrote `value` (text stays text)."""
+    return str(number) if isinstance(value, str) else number
+
+
+def _latest_valuation(detail: dict) -> dict | None:
+    valuations = [v for v in detail.get("Valuations") or [] if isinstance(v, dict)]
+    dated = [v for v in valuations if str(v.get("TaxYear", "")).isdigit() and _amount(v.get("FullCashValue"))]
+    return max(dated, key=lambda v: int(v["TaxYear"]), default=None)
+
+
+def _amount(value) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _revalue(valuation: dict, value: int) -> None:
+    valuation["FullCashValue"] = _number_like(valuation["FullCashValue"], value)
+    limited = _amount(valuation.get("LimitedPropertyValue"))
+    if limited is not None and limited > value:  # the limited value never exceeds the full cash value
+        valuation["LimitedPropertyValue"] = _number_like(valuation["LimitedPropertyValue"], value)
+
+
+def new_owner(apn: str, window: int) -> str:
+    """The buyer's name on a sale, redacted like the sample's other owners."""
+    company = " HOMES LLC" if draw(apn, f"buyer:{window}") < 0.25 else ""
+    return f"BUYER {apn}-{window + 1}{company} (redacted)"
+
+
+def _apply(detail: dict, apn: str, change: ParcelChange, undo: bool) -> None:
+    valuation = _latest_valuation(detail)
+    if change.kind == "valuation" and valuation is not None:
+        value = _amount(valuation["FullCashValue"])
+        share = (0.94 + 0.20 * draw(apn, f"valuation before:{change.window}") if undo
+                 else 0.88 + 0.18 * draw(apn, f"valuation size:{change.window}"))
+        _revalue(valuation, int(round(value * share, -2)))
+    elif change.kind == "sale" and valuation is not None and isinstance(detail.get("Owner"), dict):
+        owner, (low, high) = detail["Owner"], SALE_TO_VALUE
+        sold = change.day - timedelta(days=3 + int(draw(apn, f"sale lag:{change.window}") * 18))  # recorded later
+        deed = sold + timedelta(days=int(draw(apn, f"deed lag:{change.window}") * 3))
+        share = low + (high - low) * draw(apn, f"sale price:{change.window}")
+        price = int(round(_amount(valuation["FullCashValue"]) * share, -3))
+        owner.update(
+            Ownership=new_owner(apn, change.window),
+            SalePrice=_number_like(owner.get("SalePrice", ""), price),
+            SaleDate=sold.strftime("%m/%d/%Y"), DeedDate=deed.strftime("%m/%d/%Y"),
+            DeedType="SW" if draw(apn, f"deed type:{change.window}") < 0.3 else "WD",
+            MostCurrentDeed=f"{deed.year}{int(draw(apn, f'deed:{change.window}') * 10**7):07d}")
+
+
+def evolve_parcel_body(body: str, day: date) -> str:
+    """A `/parcel/{apn}` reply body as the county would send it on `day` (BASE_DAY, or nothing
+    to change, or not a parcel: `body` itself)."""
+    if day == BASE_DAY:
+        return body
+    try:
+        detail = json.loads(body)
+    except ValueError:
+        return body  # the sample's truncated reply stays truncated
+    if not isinstance(detail, dict) or not isinstance(detail.get("APN"), str):
+        return body
+    changes = parcel_changes(detail["APN"], day)
+    if not changes:
+        return body
+    for change in changes:
+        _apply(detail, detail["APN"], change, undo=day < BASE_DAY)
+    return json.dumps(detail)
+
+
+def last_sale(apn: str, day: date) -> ParcelChange | None:
+    """The latest sale of `apn` the county has recorded by `day` since BASE_DAY."""
+    return next((c for c in reversed(parcel_changes(apn, day)) if c.kind == "sale"), None) if day > BASE_DAY else None
+
+
+def evolve_search_page(body: bytes, day: date, has_detail: Callable[[str], bool]) -> bytes:
+    """A search page as it reads on `day`: the rows of a parcel sold by then (and with a detail
+    in the sample, `has_detail`) name its new owner. A page with no such row keeps its bytes."""
+    if day <= BASE_DAY:
+        return body
+    try:
+        page = json.loads(body)
+        rows = page["Results"]
+    except (ValueError, KeyError, TypeError):
+        return body
+    changed = False
+    for row in rows if isinstance(rows, list) else []:
+        apn = row.get("APN") if isinstance(row, dict) else None
+        sale = last_sale(apn, day) if isinstance(apn, str) and apn else None
+        if sale is not None and has_detail(apn):
+            row["Ownership"], changed = new_owner(apn, sale.window), True
+    return (json.dumps(page, indent=1) + "\n").encode() if changed else body
