@@ -2,7 +2,8 @@
 
 The steps that call outside services sit in Dagster concurrency pools (phoenix_dagster/pools.py):
 one county collection, and one collection per listing source, at a time across every run, by
-default. Each configured listing source is an asset of its own (`raw_listing_payloads__<source>`),
+default. Both start after `service_preflight` (assets/health.py) has found the services they use
+answering. Each configured listing source is an asset of its own (`raw_listing_payloads__<source>`),
 built by `raw_listing_payloads_asset` when the definitions are assembled."""
 
 from functools import partial
@@ -25,6 +26,7 @@ from phoenix_dagster.tuning.metrics import from_requests
 
 COLLECTION_RECORDS = ("quarantine", "source_requests", "usage", "stage_metrics")
 LISTING_RECORDS = (*COLLECTION_RECORDS, "source_fetches")
+PREFLIGHT = "service_preflight"  # assets/health.py: the run's services probed before any collection
 
 
 class AssessorCollection(dg.Config):
@@ -109,10 +111,11 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
     collect.__doc__ = (f"Every page or file the {source_name} listing source returned for the ZIP, unchanged "
                        "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
                        "or CSV exports taken from the inbox). What could not be fetched is quarantined.")
-    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name))(collect)
+    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name),
+                      deps=[PREFLIGHT])(collect)
 
 
 def raw_assessor_payloads_asset(source_name: str) -> dg.AssetsDefinition:
     """The assessor collection step, in its source's pool (the county's; none for the sample)."""
-    return lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",),
-                      pool=collection_pool(source_name))(raw_assessor_payloads)
+    return lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",), pool=collection_pool(source_name),
+                      deps=[PREFLIGHT])(raw_assessor_payloads)

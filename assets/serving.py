@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 from pymongo.errors import PyMongoError
 
+from assets.health import check_evaluation
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
@@ -14,6 +15,7 @@ from phoenix_dagster.documents.daily_report import export_reports, report_update
 from phoenix_dagster.documents.export import DocumentExport, read_fields
 from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
+from phoenix_dagster.health import DEFAULT_TIMEOUT_S, probe_mongodb
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import EXPORT, MongoResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
@@ -71,6 +73,19 @@ def served_in_mart_result(mongo: MongoResource, mart_ids: pl.DataFrame, error: s
                   "examples": ", ".join(examples) or "none"})
 
 
+def mongodb_unreachable(context: dg.AssetExecutionContext, mongo: MongoResource, *, as_check: bool) -> str | None:
+    """MongoDB pinged before serving: why it cannot be written to (the export is written
+    instead), or None; nothing to ping for the export. `as_check`: report the ping as the
+    `mongodb_up` check (assets/health.py), which mongo_properties carries."""
+    if mongo.target == EXPORT:
+        return None
+    result = probe_mongodb(mongo.client() if mongo.is_stand_in else mongo.uri, mongo.database, expected_indexes=(),
+                           timeout_s=min(DEFAULT_TIMEOUT_S, mongo.server_selection_timeout_ms / 1000))
+    if as_check:
+        context.log_event(check_evaluation(result, probed_by="mongo_properties"))
+    return f"MongoDB {result.state}: {result.detail}" if result.failing else None
+
+
 def failure_text(mongo: MongoResource, exc: Exception) -> str:
     return f"{mongo.describe()} failed: {type(exc).__name__}: {str(exc)[:200]}"
 
@@ -86,13 +101,17 @@ def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: Warehou
     marts.listing_events and a GeoJSON location): into MongoDB when MONGODB_URI is set — only the
     documents whose content hash changed are written, sightings move in bulk, indexes (parcel
     number, ZIP + status, 2dsphere location) are created idempotently first — else into a
-    mongoimport-ready export under serving/. MongoDB is optional for the build: when it fails,
-    the reason is recorded and a WARN check says so."""
+    mongoimport-ready export under serving/. MongoDB is optional for the build: it is pinged
+    first (its `mongodb_up` check), and when it does not answer or refuses us the documents go
+    to the export instead; a failure while writing is recorded. Either way a WARN check says so."""
     books = Bookkeeping(context, lake)
     mart_ids = warehouse_build.build_query("select property_id from marts.properties")
     served, calls, extra, error = [], [], {}, None
+    unreachable = mongodb_unreachable(context, mongo, as_check=True)
+    if unreachable:
+        context.log.warning(f"serving: {unreachable}; writing the mongoimport export instead")
     try:
-        if mongo.target == EXPORT:
+        if mongo.target == EXPORT or unreachable:
             with DocumentExport(mongo.export_path(COLLECTION), key="property_id") as export:
                 for zip_code, docs in documents_by_zip(warehouse_build.build_query):
                     started = time.perf_counter()
@@ -116,6 +135,8 @@ def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: Warehou
     except (PyMongoError, OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"serving: {error}")
+    if unreachable and error is None:
+        error = f"{unreachable}; served to the export {mongo.export_path(COLLECTION)} instead"
     sent = 0 if error else mart_ids.height
     books.record("served_documents", pl.DataFrame(
         served if not error else [], orient="row",
@@ -153,8 +174,9 @@ def daily_report(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     budget = warehouse_build.build_query("select * from ops.budget_status")
     updates = report_updates(counts=counts, quality=quality, cost=cost, errors=errors, budget=budget)
     written, error = 0, None
+    unreachable = mongodb_unreachable(context, mongo, as_check=False)
     try:
-        if mongo.target == EXPORT:
+        if mongo.target == EXPORT or unreachable:
             written = export_reports(updates, mongo.export_path(REPORTS))
         else:
             collection = mongo.db()[REPORTS]
@@ -165,6 +187,8 @@ def daily_report(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     except (PyMongoError, OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"daily report: {error}")
+    if unreachable and error is None:
+        error, written = f"{unreachable}; written to the export {mongo.export_path(REPORTS)} instead", 0
     return dg.MaterializeResult(metadata={"reports": written, "target": mongo.describe(),
                                           "latest_day": max(updates) if updates else ""},
                                 check_results=[served_result(written, len(updates), error)])

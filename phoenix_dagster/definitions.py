@@ -63,7 +63,7 @@ def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = daily_zip_partitions(settings)
     listing_assets = [raw.listing_asset_name(source) for source in settings.listing_sources]
     built_here = {
-        raw: [raw.raw_assessor_payloads_asset(settings.assessor_source),
+        raw: [health.service_preflight_asset(settings), raw.raw_assessor_payloads_asset(settings.assessor_source),
               *(raw.raw_listing_payloads_asset(source) for source in settings.listing_sources)],
         staging: [staging.stg_listings_asset(list(settings.listing_sources))],
         intermediate: [intermediate.int_listings_matched_asset(listing_assets)],
@@ -190,12 +190,14 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     daily_html_report = report.daily_html_report_asset(settings.reports_dir, settings.maricopa.refresh_days)
     lake_keys = [key for asset in lake for key in asset.keys]
     build_keys = [key for asset in (*warehouse, *served, daily_html_report) for key in asset.keys]
+    service_up_checks = health.service_up_checks(settings)  # evaluated by the steps that probe, not run as steps
+    not_as_steps = dg.AssetSelection.checks(*service_up_checks)
     daily_refresh = dg.define_asset_job(
-        DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys),
+        DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys) - not_as_steps,
         executor_def=partition_executor(settings),
         description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.")
     build_warehouse = dg.define_asset_job(
-        BUILD_WAREHOUSE, selection=dg.AssetSelection.assets(*build_keys), executor_def=dg.in_process_executor,
+        BUILD_WAREHOUSE, selection=dg.AssetSelection.assets(*build_keys) - not_as_steps, executor_def=dg.in_process_executor,
         tags={WAREHOUSE_WRITER_TAG: "true"},
         description="Build the warehouse from the lake (SQL models, ops rollups, checks), serve MongoDB and "
                     "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.")
@@ -209,8 +211,8 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     service_health = health.service_health_asset(settings)
     probe_services = dg.define_asset_job(
         PROBE_SERVICES, selection=[service_health], executor_def=dg.in_process_executor,
-        description="Probe every configured dependency once (county API, RESO feed, MLS site, Ollama, MongoDB) and "
-                    "record state, latency and reason.")
+        description="Probe every configured dependency once (county API, RESO feed, MLS site, Ollama, MongoDB), "
+                    "record state, latency and reason, and report each as its service's check.")
     raw_retention = retention.raw_body_retention_asset(settings.raw_retention_days)
     compact_raw_bodies = dg.define_asset_job(
         COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
@@ -228,7 +230,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         + [sources_delivered_check("stg_listings__listings",
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
                                    settings.optional_sources, partitions)]
-        + warehouse_checks,
+        + warehouse_checks + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
         sensors=[warehouse_after_partitions, quality_and_budget_alerts, retune_from_run_metrics,

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Collection, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -381,29 +381,39 @@ def _mls_search_path(settings: Settings) -> str:
     return load_selectors(Path(settings.listings.mls_selectors_file)).search.path
 
 
+def configured_services(settings: Settings, *, mongo_configured: bool) -> list[str]:
+    """What `probe_all` probes for these settings, in its order: the county API with the maricopa
+    assessor source, each configured RESO feed or MLS site, Ollama (OLLAMA_HOST has a default)
+    and MongoDB when it is configured (MONGODB_URI set, or a client handed in)."""
+    services = ["county_api"] if settings.assessor_source == "maricopa" else []
+    services += [name for name in ("reso", "mls_html") if name in settings.listing_sources]
+    return services + ["ollama"] + (["mongodb"] if mongo_configured else [])
+
+
 def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, http: httpx.Client | None = None,
-              mongo_client=None, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[ProbeResult]:
-    """Probe every dependency `settings` configures. `secrets` maps the secret variables' names
-    (MARICOPA_API_TOKEN, RESO_API_TOKEN, MONGODB_URI) to their values — settings never hold them;
-    pass the process environment or the resources' values. `mongo_client` (e.g. the tests' stand-in) is probed
-    instead of MONGODB_URI."""
+              mongo_client=None, timeout_s: float = DEFAULT_TIMEOUT_S, services: Collection[str] | None = None,
+              zip_code: str | None = None) -> list[ProbeResult]:
+    """Probe every dependency `settings` configures, or only those of them named in `services`.
+    `secrets` maps the secret variables' names (MARICOPA_API_TOKEN, RESO_API_TOKEN, MONGODB_URI)
+    to their values — settings never hold them; pass the process environment or the resources'
+    values. `mongo_client` (e.g. the tests' stand-in) is probed instead of MONGODB_URI. The
+    sources are asked about `zip_code` (default: the first configured ZIP)."""
     secrets = secrets or {}
-    zip_code = settings.zip_codes[0]
+    zip_code = zip_code or settings.zip_codes[0]
     needed = lambda name: name not in settings.optional_sources  # noqa: E731
-    results = []
-    if settings.assessor_source == "maricopa":
-        results.append(probe_county_api(settings.maricopa.url, secrets.get("MARICOPA_API_TOKEN"), http,
-                                        query=zip_code, required=needed("maricopa"), timeout_s=timeout_s))
-    if "reso" in settings.listing_sources:
-        results.append(probe_reso(settings.listings.reso_url, secrets.get("RESO_API_TOKEN"), http,
-                                  zip_code=zip_code, required=needed("reso"), timeout_s=timeout_s))
-    if "mls_html" in settings.listing_sources:
-        results.append(_probe_configured_mls(settings, http, zip_code, needed("mls_html"), timeout_s))
-    results.append(probe_ollama(settings.ollama.host, settings.ollama.model, http, timeout_s=timeout_s))
     mongo = mongo_client if mongo_client is not None else secrets.get("MONGODB_URI")
-    if mongo:
-        results.append(probe_mongodb(mongo, settings.mongodb_database, timeout_s=timeout_s))
-    return results
+    wanted = [name for name in configured_services(settings, mongo_configured=bool(mongo))
+              if services is None or name in services]
+    probes = {
+        "county_api": lambda: probe_county_api(settings.maricopa.url, secrets.get("MARICOPA_API_TOKEN"), http,
+                                               query=zip_code, required=needed("maricopa"), timeout_s=timeout_s),
+        "reso": lambda: probe_reso(settings.listings.reso_url, secrets.get("RESO_API_TOKEN"), http,
+                                   zip_code=zip_code, required=needed("reso"), timeout_s=timeout_s),
+        "mls_html": lambda: _probe_configured_mls(settings, http, zip_code, needed("mls_html"), timeout_s),
+        "ollama": lambda: probe_ollama(settings.ollama.host, settings.ollama.model, http, timeout_s=timeout_s),
+        "mongodb": lambda: probe_mongodb(mongo, settings.mongodb_database, timeout_s=timeout_s),
+    }
+    return [probes[name]() for name in wanted]
 
 
 def _probe_configured_mls(settings: Settings, http, zip_code: str, required: bool, timeout_s: float) -> ProbeResult:

@@ -203,8 +203,10 @@ class DefinitionsJobs:
             result = self.defs.resolve_job_def(spec.job_name).execute_in_process(
                 partition_key=spec.partition_key, instance=self.instance, run_config=spec.run_config,
                 raise_on_error=False, tags={**spec.tags, **worker_tags()})
-            yield spec, FinishedRun(result.run_id, result.success, time.perf_counter() - started,
-                                    list(result.all_events))
+            # the instance's log, not result.all_events: that leaves out what a failed step logged
+            # before it raised (e.g. service_preflight's check evaluations)
+            events = [entry.dagster_event for entry in self.instance.all_logs(result.run_id) if entry.is_dagster_event]
+            yield spec, FinishedRun(result.run_id, result.success, time.perf_counter() - started, events)
 
     def _cursor_key(self, name: str) -> str:
         return f"phoenix/in_process_sensor/{name}"

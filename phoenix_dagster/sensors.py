@@ -202,7 +202,7 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
 
 @dg.sensor(job_name=PROBE_SERVICES, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
            description=("Every 5 minutes, requests a probe_services run (one probe of each configured dependency, "
-                        "recorded as ops.service_health and as the service_health asset's checks), unless one is "
+                        "recorded as ops.service_health and as each service's check on the asset using it), unless one is "
                         "still queued or running. Probes nothing itself: previewing a tick only shows the run."))
 def probe_services_every_5_minutes(context: dg.SensorEvaluationContext):
     if context.instance.get_runs_count(dg.RunsFilter(job_name=PROBE_SERVICES, statuses=IN_FLIGHT)):

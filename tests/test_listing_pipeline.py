@@ -83,7 +83,7 @@ def test_price_and_status_changes_become_listing_events(feeds):
     sold.update(StandardStatus="Closed", ClosePrice=sold["ListPrice"], ModificationTimestamp="2026-11-27T19:00:00Z")
     seen_before = len(reso.seen)
     assert platform.run(day="2026-11-28", zip_codes=[ZIP])[0].success
-    day_two = reso.seen[seen_before:]
+    day_two = [seen for seen in reso.seen[seen_before:] if seen["query"].get("$top") != "1"]  # not the probe
     assert "ModificationTimestamp gt" in day_two[0]["query"]["$filter"]  # incremental
     events = platform.warehouse.query("select * from marts.listing_events where source = 'reso' and event <> 'listed'")
     assert sorted(zip(events["ListingKey"], events["event"])) == sorted([(cut["ListingKey"], "price_change"),
@@ -108,23 +108,28 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
                                                          **({"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else {})},
                                  sources=sources)
         [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
-    delivered = ["stg_listings__listings:sources_delivered"]  # required: an ERROR; optional: a WARN
-    assert outcome.checks_failed == ([] if optional else delivered)
+    if not optional:  # required: the run's preflight probe stops it, one line, before any collection
+        assert not outcome.success and outcome.checks_failed == ["raw_listing_payloads__reso:reso_up"]
+        assert "reso misconfigured: 404 from /odata-typo/Property" in outcome.error
+        assert "check RESO_API_URL" in outcome.error and len(reso.seen) == 1  # the probe's request only
+        assert platform.instance.get_latest_materialization_event(dg.AssetKey("raw_listing_payloads__reso")) is None
+        return
+    delivered = ["stg_listings__listings:sources_delivered"]  # optional: a WARN, the rest flows on
+    assert outcome.success and outcome.checks_failed == []
     assert sorted(outcome.checks_warned) == sorted([
+        "raw_listing_payloads__reso:reso_up", "listing_text_facts:ollama_up",  # the probes: both optional here
         "stg_assessor__parcels:quarantine_rate",  # the sample's one malformed parcel (any quarantine warns)
-        "stg_listings__listings:quarantine_rate", *(delivered if optional else [])])  # all listings quarantined
-    assert outcome.success == optional  # required: the run fails; optional: a WARN, the rest flows on
+        "stg_listings__listings:quarantine_rate", *delivered])  # all listings quarantined
     record = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "sources_delivered")])
     evaluation = next(iter(record.values())).evaluation
     assert evaluation.description == f"2026-11-27|{ZIP}: delivered nothing: reso: none of its 1 payload(s) could be read"
     assert evaluation.metadata["partition"].value == f"2026-11-27|{ZIP}"  # which ZIP failed, in the UI
-    if optional:
-        rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
-        assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
-        quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
-                                           "where source = 'listing:reso'")
-        assert quality.rows() == [("NO_DATA", 0, 1)]
+    rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
+    assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
+    quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
+                                       "where source = 'listing:reso'")
+    assert quality.rows() == [("NO_DATA", 0, 1)]
 
 
 def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):

@@ -224,14 +224,21 @@ def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     from phoenix_dagster.resources.mongo import MongoResource
 
     down = MongoResource(uri="mongodb://127.0.0.1:9/", database="phoenix_test", server_selection_timeout_ms=200,
-                         export_dir=str(tmp_path / "unused"))
+                         export_dir=str(tmp_path / "fallback"))
     platform = make_platform(tmp_path / "data", mongo=down)
     [outcome] = platform.run(zip_codes=["85031"])
     build = platform.builds[-1]
     assert outcome.ok and build.success  # the warehouse is built and published …
     assert build.ok and not build.checks_failed  # … the MongoDB outage is a WARN on serving, not a failed build
     assert sorted(build.checks_warned) == ["daily_report:documents_served", "mongo_properties:documents_match_the_mart",
-                                           "mongo_properties:documents_served"]
+                                           "mongo_properties:documents_served", "mongo_properties:mongodb_up"]
+    mongodb_up = next(e for e in build_evaluations(platform, build) if e.check_name == "mongodb_up")
+    assert mongodb_up.description.startswith("mongodb down: no answer from MongoDB at 127.0.0.1:9")
+    served = next(e for e in build_evaluations(platform, build) if e.check_name == "documents_served"
+                  and e.asset_key == dg.AssetKey("mongo_properties"))
+    assert "served to the export" in served.metadata["error"].value  # pinged first, then the export instead
+    assert len((tmp_path / "fallback" / "properties.jsonl").read_text().splitlines()) == 255
+    assert (tmp_path / "fallback" / "daily_reports.jsonl").stat().st_size > 0
     assert platform.warehouse.query("select count(*) as n from marts.properties")["n"][0] == 255
     log = platform.warehouse.query("select rows_in, rows_out from ops.run_log where asset = 'mongo_properties'")
     assert log.rows() == [(255, 0)]
@@ -287,3 +294,8 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
         [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")])
     evaluation = next(iter(record.values())).evaluation
     assert evaluation.description == "2026-11-28|85031: records unaccounted for: sample +1"
+
+
+def build_evaluations(platform, build) -> list:
+    return [entry.dagster_event.event_specific_data for entry in platform.instance.all_logs(build.run_id)
+            if entry.is_dagster_event and entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]

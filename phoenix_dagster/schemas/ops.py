@@ -386,7 +386,7 @@ class Degradations(pa.DataFrameModel):
 
 
 class ServiceHealth(pa.DataFrameModel):
-    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset; probes: phoenix_dagster/health.py)."""
+    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset, each partition run's service_preflight and a <service>_up check run on its own; probes: phoenix_dagster/health.py)."""
 
     checked_at: UTC_TIME = pa.Field(description="When the probe started")
     service: str = pa.Field(isin=["county_api", "reso", "mls_html", "ollama", "mongodb"], description="The dependency")
