@@ -42,7 +42,7 @@ def table_metadata(table: str) -> dict:
 
 # Control tables written by an asset: the warehouse models that read them are downstream of it.
 CONTROL_WRITERS = {"alerts": [dg.AssetKey("alert_deliveries")], "batch_tuning": [dg.AssetKey("batch_tuning")],
-                   "service_health": [dg.AssetKey("service_health")]}
+                   "service_health": [dg.AssetKey("service_health"), dg.AssetKey("service_preflight")]}
 
 
 def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> list[dg.AssetKey]:

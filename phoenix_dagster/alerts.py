@@ -71,6 +71,25 @@ class SystemLevels:
     cpu_critical_pct: float = 85.0
     memory_warn_pct: float = 75.0
     memory_critical_pct: float = 90.0
+    disk_free_warn_mb: float = 2048.0
+    disk_free_critical_mb: float = 512.0
+
+
+def disk_alerts(disk: pl.DataFrame, levels: SystemLevels) -> list[Alert]:
+    """`disk`: per day, the least free disk under the data directory any stage measured
+    (`disk_free_mb`, `day`). One alert for the latest day: CRITICAL at or below the critical
+    level, else WARNING at or below the warning level."""
+    measured = disk.drop_nulls("disk_free_mb").sort("day")
+    if measured.is_empty():
+        return []
+    row = measured.row(-1, named=True)
+    free = row["disk_free_mb"]
+    if free > levels.disk_free_warn_mb:
+        return []
+    severity, level = (("CRITICAL", levels.disk_free_critical_mb) if free <= levels.disk_free_critical_mb
+                       else ("WARNING", levels.disk_free_warn_mb))
+    return [Alert("system:disk", severity, f"{free:,.0f} MB free under the data directory on {row['day']} "
+                                           f"({severity.lower()} level {level:,.0f} MB)")]
 
 
 def system_alerts(stages: pl.DataFrame, levels: SystemLevels, total_memory_mb: float) -> list[Alert]:

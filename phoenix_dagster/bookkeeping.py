@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 import resource
+import shutil
 import time
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -159,8 +161,19 @@ class Bookkeeping:
             self.record("usage", pl.DataFrame(quantities, schema={"service": pl.String, "item": pl.String,
                                                                    "quantity": pl.Float64}))
 
+    def disk_free_mb(self) -> float | None:
+        """Free disk under the data directory (the lake's root when it is local); None when
+        neither is on this machine's disk."""
+        where = self.lake.data_dir or (None if "://" in self.lake.root else self.lake.root)
+        if where is None or not Path(where).exists():
+            return None
+        return round(shutil.disk_usage(where).free / 2**20, 1)
+
     def stage_metrics(self, metrics: dict) -> dict:
-        self.record("stage_metrics", pl.DataFrame([metrics]))
+        """Record one stage's metrics (with the free disk under the data directory, measured now)."""
+        metrics = {**metrics, "disk_free_mb": self.disk_free_mb()}
+        self.record("stage_metrics", pl.DataFrame([metrics], schema_overrides={
+            "bytes_received": pl.Int64, "disk_free_mb": pl.Float64}))
         return {"stage_metrics": dg.MetadataValue.json(metrics)}
 
     # Writing ------------------------------------------------------------------------------

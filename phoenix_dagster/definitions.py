@@ -110,9 +110,9 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
 def lake_resource(settings: Settings) -> LakeResource:
     """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
     if not settings.lake_url:
-        return LakeResource(root=str(settings.lake_dir))
+        return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir))
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
-    return LakeResource(root=settings.lake_url, s3_endpoint_url=settings.aws_endpoint_url,
+    return LakeResource(root=settings.lake_url, data_dir=str(settings.data_dir), s3_endpoint_url=settings.aws_endpoint_url,
                         s3_region=settings.aws_region, aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
                         aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
                         aws_session_token=secret("AWS_SESSION_TOKEN"))
@@ -153,7 +153,8 @@ def build_resources(settings: Settings) -> dict:
         "quality_targets": QualityTargetsResource(
             freshness_target_hours=alerts.freshness_target_hours, cpu_warn_pct=alerts.cpu_warn_pct,
             cpu_critical_pct=alerts.cpu_critical_pct, memory_warn_pct=alerts.memory_warn_pct,
-            memory_critical_pct=alerts.memory_critical_pct),
+            memory_critical_pct=alerts.memory_critical_pct, disk_free_warn_mb=alerts.disk_free_warn_mb,
+            disk_free_critical_mb=alerts.disk_free_critical_mb),
         "ollama": OllamaResource(host=llm.host, model=llm.model, timeout_s=llm.timeout_s, batch_size=llm.batch_size,
                                  concurrency=llm.concurrency),
         "sources": SourcesResource(

@@ -15,7 +15,7 @@ import polars as pl
 import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from phoenix_dagster.alerts import find_alerts, system_alerts
+from phoenix_dagster.alerts import disk_alerts, find_alerts, system_alerts
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -121,6 +121,10 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     # Stages under a second are left out: CPU time counts in 10 ms ticks, so a 3 ms stage can
     # measure 150% of the machine (seen on the sample's listing stage).
     alerts += system_alerts(stages, quality_targets.system_levels(), total_memory_mb=psutil.virtual_memory().total / 2**20)
+    disk = warehouse.query(
+        "select cast(recorded_at as date) as day, min(disk_free_mb) as disk_free_mb from ops.stage_metrics group by all"
+    ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64})
+    alerts += disk_alerts(disk, quality_targets.system_levels())
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]

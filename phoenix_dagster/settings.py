@@ -174,6 +174,9 @@ class AlertSettings:
     cpu_critical_pct: float = 85.0
     memory_warn_pct: float = 75.0
     memory_critical_pct: float = 90.0
+    # Free disk under PHOENIX_DATA_DIR, measured with every stage (ops.stage_metrics.disk_free_mb).
+    disk_free_warn_mb: float = 2048.0
+    disk_free_critical_mb: float = 512.0
 
     @classmethod
     def from_env(cls, env) -> "AlertSettings":
@@ -188,6 +191,8 @@ class AlertSettings:
             cpu_critical_pct=_number(env, "PHOENIX_CPU_CRITICAL_PCT", cls.cpu_critical_pct, float),
             memory_warn_pct=_number(env, "PHOENIX_MEMORY_WARN_PCT", cls.memory_warn_pct, float),
             memory_critical_pct=_number(env, "PHOENIX_MEMORY_CRITICAL_PCT", cls.memory_critical_pct, float),
+            disk_free_warn_mb=_number(env, "PHOENIX_DISK_FREE_WARN_MB", cls.disk_free_warn_mb, float),
+            disk_free_critical_mb=_number(env, "PHOENIX_DISK_FREE_CRITICAL_MB", cls.disk_free_critical_mb, float),
         )
 
 

@@ -120,6 +120,9 @@ def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
     return models
 
 
+SCHEMA_TABLES = "_source_schemas"  # empty tables of the sources' schemas (expose_source)
+
+
 def source_glob(schema: str, name: str, lake_root: str | Path, control_dir: Path) -> str:
     """The files behind `<schema>.<name>`. The lake's root is a local directory or `s3://bucket/prefix`
     (the connection must then have the lake's filesystem registered: LakeStorage.expose_to)."""
@@ -133,17 +136,23 @@ def source_glob(schema: str, name: str, lake_root: str | Path, control_dir: Path
 
 def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_root: str | Path,
                   control_dir: Path) -> None:
-    """`<schema>.<name>` as a view over its Parquet files; with no file yet, an empty table of its schema."""
+    """`<schema>.<name>` as a view over its Parquet files; with no file yet, an empty table of its
+    schema. A column the schema gained after some files were written reads as null in those files
+    (and in all of them when none has it yet): the view is unioned by name with an empty table of
+    the schema (`_source_schemas.<schema>__<name>`)."""
     conn.execute(f"create schema if not exists {schema}")
+    conn.execute(f"create schema if not exists {SCHEMA_TABLES}")
     pattern = source_glob(schema, name, lake_root, control_dir)
     drop_relation(conn, f"{schema}.{name}")
+    empty = empty_frame(SOURCE_SCHEMAS[schema][name])  # noqa: F841 (read by DuckDB below)
+    columns = f"{SCHEMA_TABLES}.{schema}__{name}"
+    conn.execute(f"create or replace table {columns} as select * from empty")
     if conn.execute("select 1 from glob(?) limit 1", [pattern]).fetchone():  # DuckDB lists local and S3 alike
         quoted = pattern.replace("'", "''")
         conn.execute(f"create view {schema}.{name} as select * from read_parquet('{quoted}', "
-                     "union_by_name = true, hive_partitioning = false)")
+                     f"union_by_name = true, hive_partitioning = false) union all by name select * from {columns}")
     else:
-        empty = empty_frame(SOURCE_SCHEMAS[schema][name])  # noqa: F841 (read by DuckDB below)
-        conn.execute(f"create table {schema}.{name} as select * from empty")
+        conn.execute(f"create table {schema}.{name} as select * from {columns}")
 
 
 def drop_relation(conn: duckdb.DuckDBPyConnection, table: str) -> None:

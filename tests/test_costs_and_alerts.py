@@ -290,3 +290,20 @@ def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
     quiet = system_alerts(stages, SystemLevels(cpu_warn_pct=95, cpu_critical_pct=99, memory_warn_pct=95,
                                                memory_critical_pct=99), total_memory_mb=4096)
     assert quiet == []
+
+
+def test_the_least_free_disk_of_the_latest_day_alerts_at_its_level():
+    from phoenix_dagster.alerts import SystemLevels, disk_alerts
+
+    def alerts(*free_mb):
+        days = [date(2026, 11, 27)] + [date(2026, 11, 28)] * (len(free_mb) - 1)
+        return [(a.condition, a.severity, a.message) for a in disk_alerts(
+            pl.DataFrame({"day": days, "disk_free_mb": list(free_mb)}, schema_overrides={"disk_free_mb": pl.Float64}),
+            SystemLevels())]
+
+    assert alerts(100.0, 9000.0) == []  # yesterday's low is not today's
+    assert alerts(9000.0, 1500.0) == [("system:disk", "WARNING",
+                                       "1,500 MB free under the data directory on 2026-11-28 (warning level 2,048 MB)")]
+    assert alerts(9000.0, 512.0)[0][1] == "CRITICAL"  # at the level
+    assert alerts(9000.0, None) == []  # no local data directory measured today: nothing to say
+    assert disk_alerts(pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64}), SystemLevels()) == []

@@ -1,5 +1,5 @@
 """The Dagster UI as `make ui` serves it, opened in a real headless browser (Debian's chromium
-driven by Playwright) after a demo run: `phoenix-estate run` into a temporary data directory,
+driven by Playwright) after a demo run for one ZIP (`phoenix-estate run --zip 85031`) into a temporary data directory,
 then `dagster dev -w workspace.yaml` over the same DAGSTER_HOME on a free port. The code location
 loads without an error, the global asset lineage shows every asset group, and marts/properties
 shows the build's materialization. Skips, saying why, where no chromium is installed (.ci/run
@@ -137,7 +137,7 @@ def stop(process: subprocess.Popen) -> None:
 def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("dagster_ui")
     env = demo_env(root / "data")
-    run = subprocess.run([str(BIN / "phoenix-estate"), "run", "--date", DAY], env=env, cwd=PROJECT_ROOT,
+    run = subprocess.run([str(BIN / "phoenix-estate"), "run", "--date", DAY, "--zip", "85031"], env=env, cwd=PROJECT_ROOT,
                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     url, log = f"http://127.0.0.1:{free_port()}", root / "dagster_dev.log"

@@ -5,6 +5,8 @@ fails before any collection when a required one is refused; the sensor only requ
 (Serving's MongoDB ping and its fallback to the export: test_pipeline.py.) The probes themselves:
 test_health_probes.py."""
 
+import shutil
+
 import dagster as dg
 import pytest
 
@@ -99,3 +101,10 @@ def test_an_optional_service_down_warns_and_the_run_goes_on(tmp_path):
     assert ollama_up.event.dagster_event.event_specific_data.severity == dg.AssetCheckSeverity.WARN
     facts = platform.defs.resources["lake"].read("listing_text_facts", "2026-11-28", "85031")
     assert facts.height and set(facts["method"]) <= {"rules", "none"}
+    # each stage also says how much it received and how much disk the data directory had left
+    stages = platform.defs.resources["lake"].scan_bookkeeping("stage_metrics").collect()
+    by_stage = {row["stage"]: row for row in stages.iter_rows(named=True)}
+    assert by_stage["collection:assessor"]["bytes_received"] > 500_000  # the sample's 12 pages and 253 replies
+    assert by_stage["collection:listings:sample"]["bytes_received"] > 0
+    free = shutil.disk_usage(platform.settings.data_dir).free / 2**20
+    assert all(0 < row["disk_free_mb"] <= free * 1.01 + 100 for row in by_stage.values())

@@ -104,3 +104,19 @@ def test_a_bookkeeping_table_that_gained_a_column_reads_old_and_new_files(tmp_pa
     with duckdb.connect() as conn:
         build_model(conn, discover_models(tmp_path / "sql")[0], lake, tmp_path)
         assert conn.execute("select * from ops.u").fetchall() == [("a", None), ("b", "new")]
+
+
+def test_a_column_no_file_has_yet_reads_as_null_of_its_schemas_type(tmp_path):
+    """A bookkeeping table whose schema gained a column (stage_metrics' disk_free_mb) over files
+    all written before it: the column is there, null, typed as the schema says."""
+    lake = tmp_path / "lake"
+    old = lake / "_bookkeeping" / "stage_metrics" / "zip=1" / "date=2"
+    old.mkdir(parents=True)
+    pl.DataFrame({"stage": ["enrichment"], "items": [3]}).write_parquet(old / "x__run1.parquet")
+    write(tmp_path / "sql", "ops", "m", "select stage, items, disk_free_mb, bytes_received from bookkeeping.stage_metrics")
+    with duckdb.connect() as conn:
+        build_model(conn, discover_models(tmp_path / "sql")[0], lake, tmp_path)
+        assert conn.execute("select * from ops.m").fetchall() == [("enrichment", 3, None, None)]
+        types = dict(conn.execute("select column_name, data_type from information_schema.columns "
+                                  "where table_name = 'm'").fetchall())
+    assert types["disk_free_mb"] == "DOUBLE" and types["bytes_received"] == "BIGINT"

@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 from phoenix_dagster.files import write_atomically
-from phoenix_dagster.report import page, sections
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,8 @@ def latest_partition_day(warehouse) -> date | None:
 
 def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> ReportFile:
     """`warehouse`: the PublishedWarehouseResource (or anything with query(sql, params) and has_table)."""
+    from phoenix_dagster.report import page, sections  # Altair and its renderer: ~0.4 s to import, only here
+
     parts = [
         sections.market(warehouse.query, day),
         sections.quality(warehouse.query, day),

@@ -37,10 +37,12 @@ def _base(frame: pl.DataFrame, title: str) -> alt.Chart:
 
 
 def line_chart(frame: pl.DataFrame, *, x: str, y: str, series: str, title: str, y_title: str,
-               y_format: str = ",.0f", x_type: str = "T") -> alt.LayerChart | alt.Chart:
-    """One line with points per value of `series`."""
+               y_format: str = ",.0f", x_type: str = "T", by_minute: bool = False) -> alt.LayerChart | alt.Chart:
+    """One line with points per value of `series`; a time axis by day, or by minute (`by_minute`:
+    several points a day, e.g. the 5-minute probes)."""
+    unit, label = ("yearmonthdatehoursminutes", "%b %d %H:%M") if by_minute else ("yearmonthdate", "%b %d")
     return _base(frame, title).mark_line(point=True).encode(
-        x=alt.X(f"{x}:{x_type}", title=None, **({"timeUnit": "yearmonthdate", "axis": alt.Axis(format="%b %d")}
+        x=alt.X(f"{x}:{x_type}", title=None, **({"timeUnit": unit, "axis": alt.Axis(format=label)}
                                                  if x_type == "T" else {})),
         y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format)),
         color=alt.Color(f"{series}:N", title=None),

@@ -42,11 +42,12 @@ def _series(frame: pl.DataFrame, column: str) -> tuple[str, ...]:
 
 
 def _line_block(frame: pl.DataFrame, *, title: str, y: str, series: str, y_title: str, y_format: str = ",.0f",
-                empty: str, table: pl.DataFrame | None = None) -> Block:
+                empty: str, table: pl.DataFrame | None = None, by_minute: bool = False) -> Block:
     shown = frame.drop_nulls(y)
     if shown.is_empty():
         return Block(title, None, table if table is not None else frame, note=empty)
-    chart = charts.line_chart(shown, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format)
+    chart = charts.line_chart(shown, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format,
+                              by_minute=by_minute)
     return Block(title, charts.svg(chart), table if table is not None else frame, _series(shown, series))
 
 
@@ -227,5 +228,5 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
     history = probes.with_columns(pl.col("checked_at").alias("date"))
     blocks = [Block("Latest probe of each dependency", None, latest, note=None if latest.height else "no probe yet"),
               _line_block(history, title="Probe latency", y="latency_ms", series="service", y_title="ms",
-                          empty="no latency measured yet", table=history.tail(15))]
+                          empty="no latency measured yet", table=history.tail(15), by_minute=True)]
     return Section("health", "Health", "ops.service_health: every probe of every configured dependency.", blocks)

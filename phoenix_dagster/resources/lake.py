@@ -50,6 +50,7 @@ class LakeResource(dg.ConfigurableResource):
     (unset, the AWS SDK's own chain is used)."""
 
     root: str
+    data_dir: Optional[str] = None  # PHOENIX_DATA_DIR (warehouse, control state): its free disk is measured
     s3_endpoint_url: Optional[str] = None
     s3_region: Optional[str] = None
     aws_access_key_id: Optional[str] = None

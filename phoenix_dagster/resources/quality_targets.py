@@ -1,5 +1,5 @@
 """The targets data quality is scored and alerted against (PHOENIX_FRESHNESS_TARGET_HOURS), and the
-system levels stages are alerted against (PHOENIX_CPU_WARN_PCT … PHOENIX_MEMORY_CRITICAL_PCT)."""
+system levels stages are alerted against (PHOENIX_CPU_WARN_PCT … PHOENIX_DISK_FREE_CRITICAL_MB)."""
 
 import dagster as dg
 
@@ -13,9 +13,12 @@ class QualityTargetsResource(dg.ConfigurableResource):
     cpu_critical_pct: float = SystemLevels.cpu_critical_pct
     memory_warn_pct: float = SystemLevels.memory_warn_pct
     memory_critical_pct: float = SystemLevels.memory_critical_pct
+    disk_free_warn_mb: float = SystemLevels.disk_free_warn_mb
+    disk_free_critical_mb: float = SystemLevels.disk_free_critical_mb
 
     def targets(self) -> QualityTargets:
         return QualityTargets(freshness_target_hours=self.freshness_target_hours)
 
     def system_levels(self) -> SystemLevels:
-        return SystemLevels(self.cpu_warn_pct, self.cpu_critical_pct, self.memory_warn_pct, self.memory_critical_pct)
+        return SystemLevels(self.cpu_warn_pct, self.cpu_critical_pct, self.memory_warn_pct, self.memory_critical_pct,
+                            self.disk_free_warn_mb, self.disk_free_critical_mb)

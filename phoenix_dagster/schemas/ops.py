@@ -227,6 +227,8 @@ class RunMetrics(pa.DataFrameModel):
     peak_rss_mb: pl.Float64 = pa.Field(ge=0, description="Peak resident memory of the process so far")
     batch_size: Optional[pl.Int64] = pa.Field(nullable=True, description="Batch size used")
     concurrency: Optional[pl.Int64] = pa.Field(nullable=True, description="Concurrency used")
+    bytes_received: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Bytes of the replies the stage received (collection); null where it receives none worth counting")
+    disk_free_mb: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Free disk under PHOENIX_DATA_DIR when the stage ended (null: no local data directory)")
     recorded_at: UTC_TIME = pa.Field(description="When recorded")
 
     class Config:
