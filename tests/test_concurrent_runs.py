@@ -91,6 +91,7 @@ def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
     assert all("Checks:" in output and "0 failed" in output for output in outputs), outputs
 
 
+@pytest.mark.timeout(600)  # ~180 s alone; three commands' process starts, and more under the whole suite's load
 def test_a_days_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
     """On the default SQLite instance storage: one command whose queue runs the two ZIPs at once.
     On PostgreSQL (dagster-postgres, as a deployment configures it with
