@@ -124,7 +124,7 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
         for result in results:
             context.log_event(check_evaluation(result, probed_by="service_preflight",
                                                partition=context.partition_key))
-        metadata = {f"{r.service}": f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
+        metadata = {r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
                     for r in results}
         failure = first_required_failure(results)
         if failure:

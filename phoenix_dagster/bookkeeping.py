@@ -22,6 +22,7 @@ import dagster as dg
 import polars as pl
 import psutil
 
+from phoenix_dagster.lake_storage import is_object_storage
 from phoenix_dagster.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
@@ -164,7 +165,7 @@ class Bookkeeping:
     def disk_free_mb(self) -> float | None:
         """Free disk under the data directory (the lake's root when it is local); None when
         neither is on this machine's disk."""
-        where = self.lake.data_dir or (None if "://" in self.lake.root else self.lake.root)
+        where = self.lake.data_dir or (None if is_object_storage(self.lake.root) else self.lake.root)
         if where is None or not Path(where).exists():
             return None
         return round(shutil.disk_usage(where).free / 2**20, 1)
