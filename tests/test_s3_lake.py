@@ -16,7 +16,7 @@ from platform_harness import DAY, ZIPS, make_platform
 from servers.s3 import S3Server
 from test_concurrent_runs import warehouse_contents
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # two demo-sized runs and builds (~80 s alone), more under the suite's load
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # two demo-sized runs and builds: 160 s in the whole suite on 2026-12-03
 
 PREFIX = "phoenix/lake"
 LAKE_ASSETS = ("raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__search_results",
