@@ -5,7 +5,6 @@ import time
 
 import dagster as dg
 import polars as pl
-from pymongo.errors import PyMongoError
 
 from assets.health import check_evaluation
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
@@ -17,7 +16,7 @@ from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
 from phoenix_dagster.health import DEFAULT_TIMEOUT_S, probe_mongodb
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.mongo import EXPORT, MongoResource
+from phoenix_dagster.resources.mongo import EXPORT, MongoResource, mongo_error
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import SERVING_DOCUMENTS
@@ -58,7 +57,7 @@ def served_in_mart_result(mongo: MongoResource, mart_ids: pl.DataFrame, error: s
         else:
             cursor = mongo.db()[COLLECTION].find({}, {"property_id": 1, "_id": 0})
             served = pl.DataFrame({"property_id": [d["property_id"] for d in cursor]}, schema={"property_id": pl.String})
-    except (PyMongoError, OSError) as exc:
+    except (mongo_error(), OSError) as exc:
         return dg.AssetCheckResult(check_name="documents_match_the_mart", passed=False,
                                    severity=dg.AssetCheckSeverity.WARN, description=failure_text(mongo, exc))
     orphans = served.join(mart_ids, on="property_id", how="anti")["property_id"].sort()
@@ -132,7 +131,7 @@ def mongo_properties(context: dg.AssetExecutionContext, warehouse_build: Warehou
                 totals = {name: totals[name] + getattr(counts, name) for name in totals}
             totals["deleted"] += delete_outside(collection, "PostalCode", [row[0] for row in served])
             extra = totals
-    except (PyMongoError, OSError) as exc:
+    except (mongo_error(), OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"serving: {error}")
     if unreachable and error is None:
@@ -184,7 +183,7 @@ def daily_report(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
             for day, update in updates.items():
                 collection.update_one({"date": day}, update, upsert=True)
                 written += 1
-    except (PyMongoError, OSError) as exc:
+    except (mongo_error(), OSError) as exc:
         error = failure_text(mongo, exc)
         context.log.error(f"daily report: {error}")
     if unreachable and error is None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from pymongo.errors import PyMongoError
 
 from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.check_factories import warehouse_check_results, warehouse_check_specs
@@ -20,7 +19,7 @@ from phoenix_dagster.degradations import find_degradations
 from phoenix_dagster.model_metadata import table_figures
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.mongo import MongoResource
+from phoenix_dagster.resources.mongo import MongoResource, mongo_error
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.schemas import column_docs, conform
 from phoenix_dagster.schemas.ops import Degradations
@@ -107,7 +106,7 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
     books = Bookkeeping(context, lake)
     try:
         mongodb_bytes = mongo.data_bytes()
-    except PyMongoError as exc:  # MongoDB is optional for the build: measured next time
+    except mongo_error() as exc:  # MongoDB is optional for the build: measured next time
         context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
         mongodb_bytes = None
     rows = storage_rows(lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(),

@@ -45,8 +45,6 @@ from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
-import pymongo
-from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
 
 from phoenix_dagster.settings import ListingSettings, Settings
 from phoenix_dagster.sources.maricopa import AUTH_MARKER
@@ -332,6 +330,9 @@ def probe_mongodb(client_or_uri, database: str, collection: str = PROPERTIES_COL
     """`ping`, then the collection's index names: any of `expected_indexes` missing is degraded.
     A URI gets its own short-lived client; a client handed in (pymongo or mongomock) is used as is,
     bounded by pymongo.timeout."""
+    import pymongo  # ~0.5 s to import: only where MongoDB is probed
+    from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
+
     secrets = _mongo_secrets(client_or_uri) if isinstance(client_or_uri, str) else ()
     probe = _Probe("mongodb", required, secrets)
     owned = None
@@ -365,7 +366,7 @@ def probe_mongodb(client_or_uri, database: str, collection: str = PROPERTIES_COL
     return probe.result("up", f"ping ok; {len(expected_indexes)} expected index(es) on {database}.{collection}")
 
 
-def _mongo_down(client_or_uri, exc: PyMongoError, timeout_s: float) -> str:
+def _mongo_down(client_or_uri, exc: Exception, timeout_s: float) -> str:
     where = "MongoDB"
     if isinstance(client_or_uri, str):
         hosts = re.sub(r"^[^:]+://", "", client_or_uri).rpartition("@")[2].split("/")[0].split("?")[0]

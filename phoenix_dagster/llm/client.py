@@ -6,14 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-import ollama
 import polars as pl
 
 from phoenix_dagster.llm.facts import REPLY_SCHEMA
 from phoenix_dagster.llm.prompt import messages
 
 OPTIONS = {"temperature": 0.1, "seed": 42}  # as the old system used them: near-deterministic
-CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError)
+
+
+def call_errors() -> tuple[type[Exception], ...]:
+    """What a call to Ollama raises when it fails, for `except call_errors()` (evaluated only when an
+    exception is being matched, so the client library is imported only where a model is asked)."""
+    import ollama
+
+    return ollama.ResponseError, ConnectionError, httpx.HTTPError
 
 
 @dataclass(frozen=True)
@@ -27,13 +33,15 @@ class LlmReply:
 class OllamaExtractor:
     def __init__(self, host: str, model: str, timeout_s: float):
         self.host, self.model = host, model
+        import ollama  # ~0.2 s to import: only where a model is asked
+
         self._client = ollama.Client(host=host, timeout=timeout_s)
 
     def unavailable_reason(self) -> str | None:
         """None when the model answers at the host; otherwise why not (asked once per run)."""
         try:
             names = sorted(m.model for m in self._client.list().models)
-        except CALL_ERRORS as exc:
+        except call_errors() as exc:
             return f"Ollama not reachable at {self.host} ({type(exc).__name__}: {str(exc)[:120]})"
         if self.model not in names and f"{self.model}:latest" not in names:
             return f"model {self.model!r} is not available at {self.host}; it has: {', '.join(names) or 'no models'}"

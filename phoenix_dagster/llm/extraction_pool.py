@@ -12,7 +12,7 @@ from datetime import date
 
 import httpx
 
-from phoenix_dagster.llm.client import CALL_ERRORS, LlmReply, OllamaExtractor
+from phoenix_dagster.llm.client import LlmReply, OllamaExtractor, call_errors
 from phoenix_dagster.llm.facts import ReplyInvalid, validate_reply
 from phoenix_dagster.tuning.controller import BATCH_BOUNDS, CONCURRENCY_BOUNDS
 
@@ -84,7 +84,7 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
                 failures_in_a_row[0] += 1
             return key, Outcome("rules", reason=f"model call timed out ({type(exc).__name__})", failed_call=True,
                                 timed_out=True, call_seconds=time.perf_counter() - started)
-        except CALL_ERRORS as exc:
+        except call_errors() as exc:
             with lock:
                 failures_in_a_row[0] += 1
             return key, Outcome("rules", reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})",

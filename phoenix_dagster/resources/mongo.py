@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import Optional
 
 import dagster as dg
-import pymongo
 
 _STAND_IN = None  # one per process, so successive runs in a process share it
-_CLIENTS: dict[str, pymongo.MongoClient] = {}  # pymongo clients pool connections: one per URI
+_CLIENTS: dict[str, "pymongo.MongoClient"] = {}  # pymongo clients pool connections: one per URI
 MONGODB, EXPORT, STAND_IN = "mongodb", "export", "stand-in"
+
+
+def mongo_error() -> type[Exception]:
+    """pymongo's base error class, for `except (mongo_error(), …)`: the clause is evaluated only when
+    an exception is being matched, so pymongo (~0.5 s to import) is loaded only where MongoDB is used."""
+    from pymongo.errors import PyMongoError
+
+    return PyMongoError
 
 
 class MongoResource(dg.ConfigurableResource):
@@ -49,6 +56,8 @@ class MongoResource(dg.ConfigurableResource):
                 _STAND_IN = mongomock.MongoClient()
             return _STAND_IN
         if self.uri not in _CLIENTS:
+            import pymongo  # ~0.5 s to import: only where MongoDB is written
+
             _CLIENTS[self.uri] = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=self.server_selection_timeout_ms,
                                                      appname="phoenix-estate")
         return _CLIENTS[self.uri]
