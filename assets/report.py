@@ -18,8 +18,9 @@ def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDe
         recommendation from the request ledger, throughput and tuning, service health — as one HTML
         file with its charts inline (SVG), for the latest partition day in the published warehouse:
         $PHOENIX_DATA_DIR/reports/<date>.html. Also `phoenix-estate report [--date D]`."""
-        day = latest_partition_day(warehouse) or date.today()
-        report = write_report(warehouse, day, reports_dir, refresh_days)
+        with warehouse.held_open():
+            day = latest_partition_day(warehouse) or date.today()
+            report = write_report(warehouse, day, reports_dir, refresh_days)
         context.log.info(f"report for {day}: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(report.path)), "url": dg.MetadataValue.url(report.path.as_uri()),

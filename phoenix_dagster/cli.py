@@ -78,10 +78,11 @@ def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
                                            memory_limit_mb=settings.duckdb_memory_mb)
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
-    chosen = date.fromisoformat(day) if day else latest_partition_day(warehouse)
-    if chosen is None:
-        raise ConfigError("the warehouse has no partition day yet: run `phoenix-estate run` first")
-    report = write_report(warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days)
+    with warehouse.held_open():
+        chosen = date.fromisoformat(day) if day else latest_partition_day(warehouse)
+        if chosen is None:
+            raise ConfigError("the warehouse has no partition day yet: run `phoenix-estate run` first")
+        report = write_report(warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days)
     print(f"report for {chosen}: {report.path} ({report.bytes / 1024:,.0f} KB, {report.charts} charts; "
           f"sections: {', '.join(report.sections)})", file=out)
     return 0

@@ -43,9 +43,9 @@ def test_the_python_and_polars_owner_types_agree():
 @pytest.mark.integration
 def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner_types(tmp_path):
     sample, apn = sample_with_a_planted_owner(tmp_path)
-    platform = make_platform(tmp_path / "data", env={"PHOENIX_RAW_RETENTION_DAYS": "90"},
-                             sources=SourcesResource(sample_dir=str(sample)))
     old = (date.fromisoformat(today_in_phoenix()) - timedelta(days=120)).isoformat()
+    platform = make_platform(tmp_path / "data", env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
+                             sources=SourcesResource(sample_dir=str(sample)))
     recent = (date.fromisoformat(today_in_phoenix()) - timedelta(days=10)).isoformat()
     for day in (old, recent):
         [outcome] = platform.run(day, [ZIP], build=False)

@@ -219,6 +219,13 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
                          memory_limit_mb=self.memory_limit_mb) as conn:
             yield conn
 
+    @contextmanager
+    def held_open(self) -> Iterator[None]:
+        """Keep the published file open while many queries run (a report's ~30): each query's
+        connection then shares the opened database instead of opening the file again (~14 ms each)."""
+        with self.read_connection():
+            yield
+
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         with self.read_connection() as conn:
             return in_utc(conn.execute(sql, params or []).pl())
