@@ -38,10 +38,12 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_serving.py
 
 # How cost grows with parcels (3 ZIPs × 33,334 = 100k by default; SCALES="3x33334 9x33334 30x33334"
-# for more): full and incremental `phoenix-estate run` against a county server on loopback.
+# for more; CONCURRENT_RUNS=2 for a queue of two, default 3): full and incremental `phoenix-estate run`
+# against a county server on loopback.
 SCALES ?= 3x33334
 bench-scale: install
-	$(BIN)/python tests/benchmarks/bench_scale.py $(foreach s,$(SCALES),--scale $(s)) $(if $(KEEP),--keep $(KEEP))
+	$(BIN)/python tests/benchmarks/bench_scale.py $(foreach s,$(SCALES),--scale $(s)) $(if $(KEEP),--keep $(KEEP)) \
+	  $(if $(CONCURRENT_RUNS),--concurrent-runs $(CONCURRENT_RUNS))
 
 # Where a build's memory goes, step by step, on a data directory bench-scale kept (KEEP=dir).
 bench-build-memory: install
