@@ -146,7 +146,10 @@ def test_helm_values_queue_and_pool_like_the_documented_and_managed_instances(tm
     assert runs["maxConcurrentRuns"] == concurrency["runs"]["max_concurrent_runs"]
     assert runs["tagConcurrencyLimits"] == concurrency["runs"]["tag_concurrency_limits"]
     assert values["concurrency"]["pools"] == concurrency["pools"]
-    assert not values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]  # limits in one place
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert set(queue) == {"dequeueUseThreads", "dequeueNumWorkers"}  # limits in one place: concurrency.runs
+    assert queue["dequeueUseThreads"] == rendered["run_coordinator"]["config"]["dequeue_use_threads"]
+    assert queue["dequeueNumWorkers"] == rendered["run_coordinator"]["config"]["dequeue_num_workers"]
     monitoring = values["dagsterDaemon"]["runMonitoring"]
     assert monitoring["enabled"] == rendered["run_monitoring"]["enabled"]
     assert monitoring["freeSlotsAfterRunEndSeconds"] == rendered["run_monitoring"]["free_slots_after_run_end_seconds"]
