@@ -91,41 +91,43 @@ def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
     assert all("Checks:" in output and "0 failed" in output for output in outputs), outputs
 
 
-@pytest.mark.timeout(600)  # ~180 s alone; three commands' process starts, and more under the whole suite's load
-def test_a_days_zips_run_at_once_build_the_same_warehouse_as_one_after_the_other(tmp_path):
-    """On the default SQLite instance storage: one command whose queue runs the two ZIPs at once.
-    On PostgreSQL (dagster-postgres, as a deployment configures it with
-    PHOENIX_DAGSTER_POSTGRES_URL): two commands started together. Each equal to one after the
-    other (run in-process)."""
-    apart = make_platform(tmp_path / "apart", env={"OLLAMA_HOST": NO_MODEL})  # one after the other, one build
+@pytest.fixture(scope="module")
+def one_after_the_other(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """The two ZIPs run in-process one after the other, then one build: what both halves must equal
+    (pytest-xdist computes it once per worker that runs a half)."""
+    apart = make_platform(tmp_path_factory.mktemp("apart") / "data", env={"OLLAMA_HOST": NO_MODEL})
     assert all(outcome.success for outcome in apart.run(day=DAY, zip_codes=["85031", "85035"]))
-    sequential = warehouse_contents(apart.settings.data_dir)
+    return warehouse_contents(apart.settings.data_dir)
+
+
+def assert_same_warehouse(data_dir: Path, sequential: dict[str, pl.DataFrame], storage: str) -> None:
+    concurrent = warehouse_contents(data_dir)
+    assert concurrent.keys() == sequential.keys()
+    for table, frame in sequential.items():
+        assert concurrent[table].equals(frame), (storage, table)
+    assert concurrent["marts.zip_market_stats"]["PostalCode"].to_list() == ["85031", "85035"]
+    assert concurrent["marts.properties"].height == 255 + 237
+
+
+@pytest.mark.timeout(600)  # ~100 s alone: a command's process starts, more under the whole suite's load
+def test_one_command_runs_a_days_zips_at_once_on_sqlite_and_builds_the_same_warehouse(tmp_path, one_after_the_other):
+    """On the default SQLite instance storage: one command whose queue runs the two ZIPs at once."""
     finish(start(tmp_path / "sqlite", "85031", "85035", max_concurrent_runs=2))
     assert partition_runs_overlapped(tmp_path / "sqlite")
-    builds = {"sqlite": tmp_path / "sqlite"}
-    try:
-        postgres = fresh_postgres_database()
-        database = postgres.__enter__()
-    except pytest.skip.Exception as skipped:  # no PostgreSQL here: the SQLite half still counts
-        database, postgres = None, None
-        print(f"PostgreSQL half skipped: {skipped}")
-    if postgres is not None:
-        try:
-            run_together(tmp_path / "postgresql", dagster_postgres=database)
-            assert "postgres" in (tmp_path / "postgresql" / "home" / "dagster.yaml").read_text()
-            assert not (tmp_path / "postgresql" / "home" / "history").exists()  # no SQLite run storage
-            import psycopg2
+    assert_same_warehouse(tmp_path / "sqlite", one_after_the_other, "sqlite")
 
-            with psycopg2.connect(database.replace("+psycopg2", "")) as conn, conn.cursor() as cursor:
-                cursor.execute("select count(*) from runs where pipeline_name = 'daily_refresh' and status = 'SUCCESS'")
-                assert cursor.fetchone()[0] == 2  # the runs are in PostgreSQL
-            builds["postgresql"] = tmp_path / "postgresql"
-        finally:
-            postgres.__exit__(None, None, None)
-    for storage, data_dir in builds.items():
-        concurrent = warehouse_contents(data_dir)
-        assert concurrent.keys() == sequential.keys()
-        for table, frame in sequential.items():
-            assert concurrent[table].equals(frame), (storage, table)
-        assert concurrent["marts.zip_market_stats"]["PostalCode"].to_list() == ["85031", "85035"]
-        assert concurrent["marts.properties"].height == 255 + 237
+
+@pytest.mark.timeout(600)  # ~100 s alone: two commands' process starts, more under the whole suite's load
+def test_two_commands_started_together_on_postgresql_build_the_same_warehouse(tmp_path, one_after_the_other):
+    """On PostgreSQL (dagster-postgres, as a deployment configures it with
+    PHOENIX_DAGSTER_POSTGRES_URL): two commands started together, one ZIP each, on one data directory."""
+    with fresh_postgres_database() as database:  # skips, saying why, without PostgreSQL
+        run_together(tmp_path / "postgresql", dagster_postgres=database)
+        assert "postgres" in (tmp_path / "postgresql" / "home" / "dagster.yaml").read_text()
+        assert not (tmp_path / "postgresql" / "home" / "history").exists()  # no SQLite run storage
+        import psycopg2
+
+        with psycopg2.connect(database.replace("+psycopg2", "")) as conn, conn.cursor() as cursor:
+            cursor.execute("select count(*) from runs where pipeline_name = 'daily_refresh' and status = 'SUCCESS'")
+            assert cursor.fetchone()[0] == 2  # the runs are in PostgreSQL
+    assert_same_warehouse(tmp_path / "postgresql", one_after_the_other, "postgresql")
