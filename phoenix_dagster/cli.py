@@ -22,7 +22,7 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     out = out or sys.stdout
     import polars as pl
 
-    from phoenix_dagster.definitions import lake_resource
+    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
     # never holds a lock a run needs; with the lake on S3, its views read the bucket
@@ -70,7 +70,7 @@ def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
     out = out or sys.stdout
     from datetime import date
 
-    from phoenix_dagster.definitions import lake_resource
+    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.report import latest_partition_day, write_report
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 

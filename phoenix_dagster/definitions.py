@@ -24,7 +24,7 @@ from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
-from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
+from phoenix_dagster.resources.lake import LakeIOManager, lake_resource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -105,17 +105,6 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
     ops = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
                              [*seeds, warehouse_build.degradations, warehouse_build.storage_measurement, published])
     return built + ops, []  # the models' checks run in their own steps (warehouse_build.sql_model_asset)
-
-
-def lake_resource(settings: Settings) -> LakeResource:
-    """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
-    if not settings.lake_url:
-        return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir))
-    secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
-    return LakeResource(root=settings.lake_url, data_dir=str(settings.data_dir), s3_endpoint_url=settings.aws_endpoint_url,
-                        s3_region=settings.aws_region, aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
-                        aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
-                        aws_session_token=secret("AWS_SESSION_TOKEN"))
 
 
 def build_resources(settings: Settings) -> dict:

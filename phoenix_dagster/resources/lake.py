@@ -23,6 +23,7 @@ from phoenix_dagster.files import write_atomically
 from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
+from phoenix_dagster.settings import Settings
 
 BOOKKEEPING_DIR = "_bookkeeping"
 
@@ -142,3 +143,14 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return self.lake.read(*self._partition(context))
+
+
+def lake_resource(settings: Settings) -> LakeResource:
+    """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
+    if not settings.lake_url:
+        return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir))
+    secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
+    return LakeResource(root=settings.lake_url, data_dir=str(settings.data_dir), s3_endpoint_url=settings.aws_endpoint_url,
+                        s3_region=settings.aws_region, aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
+                        aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
+                        aws_session_token=secret("AWS_SESSION_TOKEN"))
