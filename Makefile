@@ -21,7 +21,8 @@ demo: install
 
 # The whole test suite, on four workers for two cores (pytest-xdist; each test has its own data dir and
 # ports): many tests wait on subprocesses, servers and a browser, so extra workers keep the cores
-# busy (measured 2026-12-03: three workers 12:16–12:29, four 10:27, the cores 1% idle).
+# busy (measured 2026-12-03: three workers 12:16–12:29, four 10:27 and 8:40 from a fresh clone, the cores
+# 1% idle).
 test: install
 	$(BIN)/python -m pytest -q -n 4 --dist worksteal
 
