@@ -1,4 +1,6 @@
 import json
+import threading
+import time
 from datetime import datetime, timezone
 
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR
@@ -50,6 +52,35 @@ def test_pages_through_total_and_fetches_one_detail_per_wanted_parcel():
     assert len(fetched) == len(set(fetched)) == 60 - 4  # other ZIP, two commercial, one repeat
     assert result.search_rows_seen == 60
     assert len(result.payloads) == 3 + len(fetched)
+
+
+class SlowFirstPagesApi(RecordedApi):
+    """Earlier pages answer later (page 2 slowest), and it counts the searches in flight at once."""
+
+    def __init__(self, rows: list[dict]):
+        super().__init__(rows)
+        self.lock, self.in_flight, self.most_in_flight = threading.Lock(), 0, 0
+
+    def search_page(self, query: str, page: int) -> RawPayload:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(0.05 * max(0, 6 - page))
+        try:
+            return super().search_page(query, page)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_search_pages_after_the_first_go_out_concurrently_and_land_in_page_order():
+    rows = [row(f"1{i:07d}") for i in range(25 * 5)]
+    api = SlowFirstPagesApi(rows)
+    result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES, concurrency=4, plan=lambda wanted: [])
+    assert api.most_in_flight == 4  # pages 2–5 at once, within the concurrency
+    pages = [p.record_key for p in result.payloads]
+    assert pages == [f"q=85031&page={n}" for n in range(1, 6)]  # page order, though page 2 answered last
+    assert result.apns_wanted == [r["APN"] for r in rows]  # the rows in the county's order
 
 
 def test_an_unreadable_search_page_is_kept_and_reported():

@@ -267,3 +267,26 @@ def test_a_retry_after_pause_and_the_window_hold_in_the_shared_store(kind):
     started = time.monotonic()
     first.acquire()
     assert 0.4 <= time.monotonic() - started < 2.0
+
+
+def test_the_machine_wide_window_survives_a_writer_killed_between_its_write_and_its_truncate(tmp_path):
+    """The state file is rewritten in place, then cut to length: a writer killed in between leaves
+    the old state's tail after the new state, and the window still counts (and is then tidied)."""
+    import json
+
+    from phoenix_dagster.sources.rate_limit import SharedWindowLimiter
+
+    state = tmp_path / "county.json"
+    now = time.time()
+    limiter = SharedWindowLimiter(state, limit=3, window_s=3600, clock=lambda: now, sleep=lambda s: None)
+    limiter.acquire()
+    torn = state.read_text() + ', "paused_until": 0.0}'  # a shorter state written over a longer one
+    state.write_text(torn)
+    limiter.acquire()
+    limiter.acquire()
+    assert sum(json.loads(state.read_text())["buckets"].values()) == 3
+    waits = []
+    limiter._sleep = lambda seconds: (waits.append(seconds), (_ for _ in ()).throw(TimeoutError))
+    with pytest.raises(TimeoutError):
+        limiter.acquire()  # the fourth in the window waits
+    assert waits and waits[0] > 3000

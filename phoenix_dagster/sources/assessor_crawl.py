@@ -40,18 +40,42 @@ def _rows(payload: RawPayload) -> tuple[int | None, list[dict]]:
         return None, []
 
 
-def _fetch(fetch: Callable[[], RawPayload], key: str, request: str, result: CrawlResult) -> None:
+def _attempt(fetch: Callable[[], RawPayload], key: str, request: str) -> RawPayload | FetchFailure:
     try:
-        result.payloads.append(fetch())
+        return fetch()
     except FetchFailed as failure:
-        result.failures.append(FetchFailure(key, request, failure.reason))
+        return FetchFailure(key, request, failure.reason)
+
+
+def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]],
+                   concurrency: int) -> list[RawPayload | FetchFailure]:
+    """Each (fetch, key, request) of `calls`, `concurrency` at a time (every one still waits its
+    turn at the source's rate limiter); the payload or the failure of each, in the order asked.
+    Anything but a FetchFailed (a refused token) stops the rest and is raised."""
+    if not calls:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls))), thread_name_prefix="assessor") as pool:
+        futures = [pool.submit(_attempt, *call) for call in calls]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()
+    return [future.result() for future in futures]
+
+
+def _search_call(api: AssessorApi, zip_code: str, page: int) -> tuple[Callable[[], RawPayload], str, str]:
+    return (lambda: api.search_page(zip_code, page), f"q={zip_code}&page={page}",
+            f"/search/property/?q={zip_code}&page={page}")
 
 
 def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], *,
               plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1,
               max_rows: int = DEFAULT_MAX_SEARCH_ROWS) -> CrawlResult:
-    """Search pages in order (page 1 says how many there are), then the parcel details that
-    `plan` picks from the wanted APNs, `concurrency` at a time.
+    """Search page 1 (it says how many pages there are), the other pages, then the parcel details
+    that `plan` picks from the wanted APNs; pages and details `concurrency` at a time, landed in
+    page order and in the order the details were asked for.
 
     A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated), and so
     does a page 1 whose TOTAL is 0 (a configured ZIP with no parcels is a mistake, not a quiet
@@ -60,26 +84,29 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
     """
     wanted_types = {t.strip().upper() for t in property_types}
     result = CrawlResult()
+    [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1)
+    total, _ = _rows(first) if isinstance(first, RawPayload) else (None, [])
+    if total is None:
+        reason = first.reason if isinstance(first, FetchFailure) else "the reply is not the search contract"
+        raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
+    if total == 0:
+        raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
+                           f"{zip_code} belongs in PHOENIX_ZIP_CODES")
+    if total > max_rows:
+        raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
+                           f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
+    pages = math.ceil(total / ROWS_PER_PAGE)
+    later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency)
     seen: set[str] = set()
-    page, pages = 1, 1
-    while page <= pages:
-        before = len(result.payloads)
-        _fetch(lambda: api.search_page(zip_code, page), f"q={zip_code}&page={page}",
-               f"/search/property/?q={zip_code}&page={page}", result)
-        total, rows = _rows(result.payloads[-1]) if len(result.payloads) > before else (None, [])
-        if total is None:
-            if page == 1:
-                reason = result.failures[-1].reason if result.failures else "the reply is not the search contract"
-                raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
+    for page, outcome in enumerate([first, *later], start=1):
+        if isinstance(outcome, FetchFailure):
+            result.failures.append(outcome)
+            result.unreadable_pages.append(outcome.record_key)
+            continue
+        result.payloads.append(outcome)
+        page_total, rows = _rows(outcome)
+        if page_total is None:
             result.unreadable_pages.append(f"q={zip_code}&page={page}")
-        elif page == 1:
-            if total == 0:
-                raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
-                                   f"{zip_code} belongs in PHOENIX_ZIP_CODES")
-            if total > max_rows:
-                raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
-                                   f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
-            pages = math.ceil(total / ROWS_PER_PAGE)
         result.search_rows_seen += len(rows)
         for row in rows:
             if not isinstance(row, dict):  # landed raw; staging quarantines it
@@ -89,17 +116,9 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
                     and str(row.get("PropertyType") or "").strip().upper() in wanted_types):
                 seen.add(apn)
                 result.apns_wanted.append(apn)
-        page += 1
     result.apns_fetched = plan(list(result.apns_wanted))
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="assessor") as pool:
-        futures = [pool.submit(_fetch, lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}", result)
-                   for apn in result.apns_fetched]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
-        for future in done:
-            future.result()  # an authentication failure stops the crawl here
-    # Threads finish in any order; land details in the order they were asked for.
-    order = {apn: i for i, apn in enumerate(result.apns_fetched)}
-    result.payloads.sort(key=lambda p: (p.entity != "search_page", order.get(p.record_key, -1)))
+    details = fetch_in_order([(lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}") for apn in result.apns_fetched],
+                             concurrency)
+    for outcome in details:
+        (result.failures if isinstance(outcome, FetchFailure) else result.payloads).append(outcome)
     return result
