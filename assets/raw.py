@@ -37,8 +37,8 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
                           control_state: ControlStateResource, lake: LakeResource,
                           run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
     """Every assessor reply for the ZIP: all search pages (every row, every type), then one
-    /parcel/{apn} detail for each wanted parcel that is new, last failed, or was last fetched
-    more than MARICOPA_REFRESH_DAYS ago (every one on a full refresh). Bodies exactly as received;
+    /parcel/{apn} detail for each wanted parcel that is new, last failed, on its own day of the
+    MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received;
     requests that got no reply are quarantined."""
     books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)

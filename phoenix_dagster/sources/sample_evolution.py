@@ -44,10 +44,11 @@ BASE_DAY 2, 2 and 1 valuations. The days 2026-11-26 … 11-29 replay the files, 
 (tests/test_sample_evolution.py holds these).
 
 The pipeline sees a changed detail only when it fetches the parcel again: new, last failed,
-last fetched more than MARICOPA_REFRESH_DAYS ago, or `--full-refresh` (transforms/assessor.py
-parcels_to_fetch). With the default 30 days a backfill of 30 days or fewer fetches each parcel
-once and shows none of these changes, and a search row's new `Ownership` does not make it fetch;
-with MARICOPA_REFRESH_DAYS=1 (every day) or 7 (weekly) it does.
+on the parcel's own day of the MARICOPA_REFRESH_DAYS window, last fetched that long ago or more,
+or `--full-refresh` (transforms/assessor.py parcels_to_fetch). With the default 30 days a 30-day
+backfill fetches each parcel once more on its day, so it sees a change made before that day and
+not one made after it; a search row's new `Ownership` does not make it fetch. With
+MARICOPA_REFRESH_DAYS=1 every parcel is fetched every day.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import re
+import zlib
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -155,10 +157,26 @@ def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return judged.filter(pl.col("reason").is_null()).drop("reason"), rejects
 
 
+def refresh_day(apn: str, refresh_days: int) -> int:
+    """The parcel's own day of every refresh window, 0 … refresh_days − 1: a stable hash of its
+    APN (punctuation and case ignored, so '103-06-005' and '10306005' agree), the same in every
+    process and release."""
+    return zlib.crc32(re.sub(r"[\s.\-]", "", apn).upper().encode()) % refresh_days
+
+
+def is_refresh_day(apn: str, day: date, refresh_days: int) -> bool:
+    """Whether `day` is the parcel's day of its refresh window (days counted from 0001-01-01)."""
+    return refresh_days >= 1 and day.toordinal() % refresh_days == refresh_day(apn, refresh_days)
+
+
 def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, version_history: pl.DataFrame | None, *,
                      as_of: datetime, refresh_days: int, full_refresh: bool = False) -> list[str]:
-    """The wanted APNs that need a detail request: every one on a full refresh, else those
-    never fetched successfully or last fetched successfully more than `refresh_days` ago.
+    """The wanted APNs that need a detail request: every one on a full refresh; else those never
+    fetched successfully, those whose last good fetch is `refresh_days` old or more, and those
+    whose refresh day it is. Every parcel has its own day in each window of `refresh_days`
+    (`refresh_day`), so a ZIP's details are refreshed ~1/refresh_days a day instead of all on
+    the day they fell due together (the parcels first fetched on one day would otherwise fall due
+    together again every window, a day's rate limit many times over for a real ZIP).
 
     `fetch_history`: earlier raw parcel payloads (record_key, http_status, fetched_at, sha256).
     `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
@@ -182,7 +200,8 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
         .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
-    return [apn for apn in wanted if apn not in recent]
+    day = as_of.date()
+    return [apn for apn in wanted if apn not in recent or is_refresh_day(apn, day, refresh_days)]
 
 
 def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> pl.DataFrame:

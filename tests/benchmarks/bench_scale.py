@@ -8,8 +8,8 @@ per ZIP built from the embedded sample's parcels, for as many ZIPs as asked (850
 85035, then 85001…): more ZIPs for more parcels. In a temporary data directory it runs the
 command a person would, as a subprocess, and measures from outside:
 
-- the full run (day 1: every parcel's detail fetched) and the incremental run (day 2: nothing
-  is due again), each the whole command — the day's partitions through the run queue, the
+- the full run (day 1: every parcel's detail fetched) and the incremental run (day 2: the search
+  pages and the ~1/30 of details whose refresh day it is), each the whole command — the day's partitions through the run queue, the
   tuning run, the warehouse build and the MongoDB export — wall time;
 - county requests per parcel (counted at the server);
 - the peak RSS of the largest process of the command's tree (the command, its code server,
