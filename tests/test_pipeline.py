@@ -42,6 +42,20 @@ def test_one_property_per_house_whichever_sources_saw_it(sample_run):
     assert (props.filter(pl.col("match_method") == "unmatched_listing")["property_id"].str.starts_with("adr:")).all()
 
 
+def test_the_countys_last_recorded_sale_reaches_the_mart(sample_run):
+    """LastSalePrice and LastSaleDate, staged from each parcel's detail (Owner.SalePrice and
+    Owner.SaleDate), are carried to marts.properties for the parcel's property."""
+    staged = pl.concat([sample_run.defs.resources["lake"].read("stg_assessor__parcels", DAY, z) for z in ZIPS])
+    staged = staged.select(pl.format("apn:{}", "ParcelNumber").alias("property_id"), "LastSalePrice", "LastSaleDate")
+    mart = sample_run.warehouse.query("select property_id, LastSalePrice, LastSaleDate from marts.properties "
+                                      "where property_id like 'apn:%'")
+    assert staged.filter(pl.col("LastSalePrice").is_not_null()).height > 100  # the sample records sales
+    joined = staged.join(mart, on="property_id", how="inner", suffix="_mart")
+    assert joined.height == staged.height
+    assert joined.filter((pl.col("LastSalePrice").ne_missing(pl.col("LastSalePrice_mart")))
+                         | (pl.col("LastSaleDate").ne_missing(pl.col("LastSaleDate_mart")))).is_empty()
+
+
 def test_the_staged_resolver_keeps_every_match_the_sample_had(sample_run):
     """tests/snapshots/sample_listing_matches.json: the sample's listings as the APN-or-exact-
     address resolver matched them before the staged one replaced it (captured from that version)."""

@@ -33,6 +33,8 @@ class Properties(pa.DataFrameModel):
     StandardStatus: Optional[str] = pa.Field(nullable=True, isin=STANDARD_STATUS, description="RESO StandardStatus")
     ListingId: Optional[str] = pa.Field(nullable=True, description="MLS number")
     FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Assessor's full cash value")
+    LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Last sale recorded by the assessor (USD; the county's deed record, not a listing's ClosePrice)")
+    LastSaleDate: Optional[pl.Date] = pa.Field(nullable=True, description="Date of the last sale recorded by the assessor")
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Latitude")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Longitude")
     sources: pl.List(pl.String) = pa.Field(description="Sources that saw the property")

@@ -20,7 +20,7 @@ from phoenix_dagster.transforms.addresses import property_id, with_address_key
 from phoenix_dagster.transforms.listings import latest_listing_records
 
 DETAIL_COLUMNS = ["LotSizeSquareFeet", "LivingArea", "YearBuilt", "BathFixtures", "PoolArea", "GarageSpaces",
-                  "Latitude", "Longitude", "FullCashValue"]
+                  "Latitude", "Longitude", "FullCashValue", "LastSalePrice", "LastSaleDate"]
 
 
 def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str,

@@ -23,6 +23,8 @@ select
     ListingId,
     listing_source,
     cast(FullCashValue as double) as FullCashValue,
+    cast(LastSalePrice as double) as LastSalePrice,
+    cast(LastSaleDate as date) as LastSaleDate,
     Latitude,
     Longitude,
     sources,
