@@ -63,7 +63,8 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
         "collection:assessor", api.records, duration_s=books.elapsed_s, batch_size=setting.batch_size,
         concurrency=setting.concurrency, cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
     context.add_output_metadata(books.finish(
-        rows_in=0, rows_out=payloads.height, source=api.name, search_rows_seen=crawl.search_rows_seen,
+        rows_in=0, rows_out=payloads.height, source=api.name, search_total=crawl.search_total,
+        search_rows_seen=crawl.search_rows_seen,
         parcels_wanted=len(crawl.apns_wanted), parcels_requested=len(crawl.apns_fetched), parcels_collected=collected,
         unreadable_search_pages=len(crawl.unreadable_pages), full_refresh=config.full_refresh,
         requests_per_parcel=round(requests["requests"] / max(collected, 1), 4), concurrency=setting.concurrency,

@@ -37,15 +37,15 @@ def stg_assessor__search_results(context: dg.AssetExecutionContext, raw_assessor
 def stg_assessor__parcels(context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame,
                           lake: LakeResource) -> pl.DataFrame:
     """New versions of parcel details: one row per detail that parsed and whose body differs
-    from every earlier version of that parcel. Malformed or truncated bodies are quarantined
+    from the latest earlier version of that parcel. Malformed or truncated bodies are quarantined
     (and fetched again next run); "no such parcel" replies are counted."""
     books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
     details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
     decoded, not_found, unreadable = decode_json_bodies(details)
     parsed, rejected = stage_parcels(decoded)
-    versions = new_versions(parsed, lake.history("stg_assessor__parcels", zip_code, before=day,
-                                                 columns=["ParcelNumber", "payload_sha256"]))
+    versions = new_versions(parsed, lake.history("stg_assessor__parcels", zip_code, before=day, with_day=True,
+                                                 columns=["ParcelNumber", "payload_sha256", "fetched_at"]))
     books.quarantine(pl.concat([unreadable, rejected]))
     books.record("record_ledger", parcel_ledger(details, staged=versions, parsed=parsed, not_found=not_found,
                                                 quarantined=pl.concat([unreadable, rejected]),

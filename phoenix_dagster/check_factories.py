@@ -280,3 +280,32 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
             day, zip_code)
 
     return _check
+
+
+def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None):
+    """Non-blocking: every search page the county's TOTAL announces was read for the partition,
+    from the landed pages; a page with no reply, an error reply or an unreadable body leaves its
+    rows (and their parcels) out of the day — a WARN naming the pages."""
+    asset_name = "raw_assessor_payloads"
+    key = dg.AssetKey(asset_name)
+
+    @single_check(key, "search_complete", blocking=False, partitions_def=partitions_def,
+                  description="Every search page the county's TOTAL announces was read (a WARN naming the pages "
+                              "that were not: their parcels are left out of the day)")
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        from phoenix_dagster.sources.assessor_crawl import search_completeness
+
+        day, zip_code = _checked_partition(context, key)
+        pages = (lake.storage.scan_parquet([lake.path_for(asset_name, day, zip_code)])
+                 .filter(pl.col("entity") == "search_page").select("record_key", "http_status", "body").collect())
+        seen = search_completeness(list(pages.iter_rows()))
+        unread = seen.pages_unread
+        named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else "")
+        return for_partition(dg.AssetCheckResult(
+            passed=not unread, severity=dg.AssetCheckSeverity.WARN,
+            description=(f"search pages not read: {named}; {seen.rows_read:,} of {seen.total:,} rows read "
+                         "(ops.quarantine says why; re-run the partition to read them)") if unread else None,
+            metadata={"search_total": seen.total if seen.total is not None else -1, "rows_read": seen.rows_read,
+                      "pages_unread": len(unread)}), day, zip_code)
+
+    return _check

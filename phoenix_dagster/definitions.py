@@ -20,7 +20,8 @@ from phoenix_dagster.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAIL
                                       TUNE_BATCHES, WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.executors import partition_executor
 from phoenix_dagster.check_factories import (lake_schema_check, quarantine_rate_check,
-                                              records_accounted_for_check, sources_delivered_check)
+                                              records_accounted_for_check, search_complete_check,
+                                              sources_delivered_check)
 from phoenix_dagster.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -220,6 +221,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         + [sources_delivered_check("stg_listings__listings",
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
                                    settings.optional_sources, partitions)]
+        + [search_complete_check(partitions)]
         + warehouse_checks + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],

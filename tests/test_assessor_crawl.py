@@ -83,6 +83,29 @@ def test_search_pages_after_the_first_go_out_concurrently_and_land_in_page_order
     assert result.apns_wanted == [r["APN"] for r in rows]  # the rows in the county's order
 
 
+def test_an_interrupted_crawl_makes_no_more_requests(monkeypatch):
+    """A terminated run interrupts the thread waiting on the requests: those in flight finish, the
+    queued ones are never made (they would spend the county's quota for a run nobody wants)."""
+    import phoenix_dagster.sources.assessor_crawl as crawl
+
+    made = []
+
+    def request():
+        made.append(time.monotonic())
+        time.sleep(0.05)
+
+    def interrupted(futures, return_when):
+        time.sleep(0.12)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crawl, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        crawl.fetch_in_order([(request, str(i), f"/parcel/{i}") for i in range(40)], 2)
+    settled = len(made)
+    time.sleep(0.3)
+    assert len(made) == settled <= 8  # ~3 rounds of 2 before the interrupt, none after
+
+
 def test_an_unreadable_search_page_is_kept_and_reported():
     api = RecordedApi([row(f"1{i:07d}") for i in range(60)], bad_pages=(2,))
     result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES)
@@ -101,3 +124,17 @@ def test_sample_replays_the_countys_contract():
     result = crawl_zip(api, "85031", DEFAULT_RESIDENTIAL_TYPES)
     statuses = [p.http_status for p in result.payloads if p.entity == "parcel"]
     assert statuses.count(404) == 1 and len(statuses) == len(result.apns_wanted)
+
+
+def test_search_completeness_names_the_pages_not_read():
+    """From the landed pages: page 3 got an error reply, page 4 no reply at all (not landed)."""
+    from phoenix_dagster.sources.assessor_crawl import search_completeness
+
+    def page(n, rows, status=200):
+        return (f"q=85031&page={n}", status, json.dumps({"TOTAL": 90, "Results": [{}] * rows}).encode())
+
+    landed = [page(1, 25), page(2, 25), page(3, 0, status=500)]
+    seen = search_completeness(landed)
+    assert (seen.total, seen.rows_read, seen.pages_unread) == (90, 50, [3, 4])
+    assert search_completeness([*landed[:2], page(3, 25), page(4, 15)]).pages_unread == []
+    assert search_completeness([(landed[0][0], 200, b'{"TOTAL": 9')]).pages_unread == [1]

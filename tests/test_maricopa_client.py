@@ -12,7 +12,8 @@ from phoenix_dagster.sources.http import RetryBudget, retry_after_seconds
 from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 from services import service_url
-from servers.maricopa import EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
+from servers.maricopa import (CORRUPT_GZIP, EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay,
+                              status)
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,26 @@ def test_a_connection_cut_mid_body_is_retried():
         payload = client.parcel("10300000")
     assert payload.http_status == 200 and payload.body.startswith(b'{"APN"')
     assert [r.outcome for r in client.records] == ["connection", "connection", "ok"]
+
+
+def test_a_body_that_cannot_be_decoded_is_retried_then_reported_and_the_crawl_goes_on():
+    """A reply whose Content-Encoding lies (gzip that is not) is httpx's DecodingError, not a
+    transport error: retried like a cut connection, then a failure with a reason for that request
+    alone — search page or detail — while the rest of the ZIP is collected."""
+    with server_for(60) as server:
+        server.fail("/parcel/10300000", CORRUPT_GZIP)
+        server.fail("/parcel/10300001", CORRUPT_GZIP, CORRUPT_GZIP)
+        client = api(server, attempts=2)
+        recovered = client.parcel("10300000")
+        assert recovered.http_status == 200 and recovered.body.startswith(b'{"APN"')
+        # page 1 answers (after no delay), page 2 is undecodable on both attempts
+        server.fail("/search/property/", delay(0), CORRUPT_GZIP, CORRUPT_GZIP)
+        result = crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, concurrency=1)
+    assert [r.outcome for r in client.records[:2]] == ["undecodable", "ok"]
+    reasons = {f.record_key: f.reason for f in result.failures}
+    assert set(reasons) == {"q=85031&page=2", "10300001"}
+    assert all("could not be decoded" in reason for reason in reasons.values())
+    assert result.unreadable_pages == ["q=85031&page=2"] and result.search_rows_seen == 35
 
 
 def test_malformed_and_empty_bodies_are_returned_for_landing_not_retried():
@@ -290,3 +311,22 @@ def test_the_machine_wide_window_survives_a_writer_killed_between_its_write_and_
     with pytest.raises(TimeoutError):
         limiter.acquire()  # the fourth in the window waits
     assert waits and waits[0] > 3000
+
+
+@pytest.mark.parametrize("garbage", ['{"buckets": {"2953', "\0\0\0\0", "[1, 2]", '  {"buckets": {}, "paused_until": 0.0}'])
+def test_a_machine_wide_window_that_cannot_be_read_starts_again_empty_and_says_so(tmp_path, caplog, garbage):
+    """A half-written or zeroed state file (a crash on a full disk, a power cut) must not stop every
+    request on the machine: the window starts again, and the log names the file."""
+    import json
+    import logging
+
+    from phoenix_dagster.sources.rate_limit import SharedWindowLimiter
+
+    state = tmp_path / "county.json"
+    state.write_text(garbage)
+    limiter = SharedWindowLimiter(state, limit=3, window_s=3600, clock=time.time, sleep=lambda s: None)
+    with caplog.at_level(logging.WARNING, logger="phoenix_dagster.sources.rate_limit"):
+        assert limiter.acquire() == 0.0
+    assert sum(json.loads(state.read_text())["buckets"].values()) == 1
+    readable = garbage.strip().startswith('{"buckets": {}')
+    assert (str(state) in caplog.text) is not readable

@@ -11,7 +11,7 @@ from platform_harness import make_platform
 from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.assessor import is_refresh_day
-from servers.maricopa import TRUNCATE, MaricopaContractServer, status
+from servers.maricopa import RESET, TRUNCATE, MaricopaContractServer, status
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +89,26 @@ def test_the_next_run_makes_only_the_incremental_requests(tmp_path, county):
     assert platform.run(day="2026-11-28", zip_codes=[ZIP])[0].success
     assert sorted(r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]) == sorted(day_two)
     assert platform.warehouse.query(facts).equals(marts)
+
+
+def test_a_refresh_that_got_no_reply_is_asked_again_the_next_day(tmp_path, county):
+    """No reply (the connection reset on every attempt) leaves no raw row, only a quarantine row;
+    the next day's plan reads it, so a parcel whose refresh failed that way does not wait a whole
+    window on its earlier good fetch."""
+    platform = platform_for(tmp_path, county, max_attempts=2)
+    assert platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)[0].success
+    apn = next(a for a in county.parcels if county.parcels[a][0] == 200 and is_refresh_day(a, date(2026, 11, 28), 30)
+               and not any(is_refresh_day(a, date(2026, 11, d), 30) for d in (27, 29, 30)))
+    county.fail(f"/parcel/{apn}", RESET, RESET)
+    assert platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)[0].success
+    quarantined = platform.defs.resources["lake"].scan_bookkeeping("quarantine", day="2026-11-28").collect()
+    assert quarantined.filter((pl.col("record_key") == apn) & (pl.col("asset") == "raw_assessor_payloads")).height == 1
+    asked = []
+    for day in ("2026-11-29", "2026-11-30"):
+        before = len(county.requests_to("/parcel/"))
+        assert platform.run(day=day, zip_codes=[ZIP], build=False)[0].success
+        asked.append({r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]})
+    assert apn in asked[0] and apn not in asked[1]  # asked again once, then back on its own day
 
 
 def test_unchanged_payloads_make_no_new_version_and_a_full_refresh_fetches_all(tmp_path, county):

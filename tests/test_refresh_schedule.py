@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 START = date(2026, 11, 1)
 APNS = [f"103{i:05d}" for i in range(3000)]
 FETCH_SCHEMA = {"record_key": pl.String, "http_status": pl.Int64, "fetched_at": pl.Datetime("us", "UTC"),
-                "sha256": pl.String}
+                "sha256": pl.String, "day": pl.String}
 
 
 def as_of(day: date) -> datetime:
@@ -39,7 +39,12 @@ class County:
     def fetch(self, day: date, apns: list[str], status: int = 200) -> None:
         at = as_of(day) + timedelta(minutes=5)
         self.fetches += [{"record_key": apn, "http_status": status, "fetched_at": at,
-                          "sha256": "good" if status == 200 else "error"} for apn in apns]
+                          "sha256": "good" if status == 200 else "error", "day": day.isoformat()} for apn in apns]
+
+    def no_reply(self, day: date, apns: list[str]) -> None:
+        """Requests that timed out on every attempt: quarantined, so only the key and the day are known."""
+        self.fetches += [{"record_key": apn, "http_status": None, "fetched_at": None, "sha256": None,
+                          "day": day.isoformat()} for apn in apns]
 
 
 def test_after_the_first_load_each_parcel_is_refreshed_once_a_window_about_a_thirtieth_a_day():
@@ -69,8 +74,14 @@ def test_a_failed_refresh_is_fetched_again_the_next_day_and_a_missed_day_when_ov
     county.fetch(day, [apn], status=500)  # the county failed it on its day
     assert apn in county.plan(day + timedelta(days=1))  # latest fetch bad: fetched the next run
     county.fetch(day + timedelta(days=1), [apn])
+    assert apn not in county.plan(day + timedelta(days=2))
+    # a request that got no reply at all (quarantined: no status, no time) is asked again the next day
+    later = START + timedelta(days=12)
+    unanswered = next(a for a in APNS if is_refresh_day(a, later, 30))
+    county.no_reply(later, [unanswered])
+    assert unanswered in county.plan(later + timedelta(days=1))
     # another parcel whose day fell on a day with no run: fetched once its last fetch is 30 days old
-    skipped = next(a for a in APNS if is_refresh_day(a, START + timedelta(days=12), 30))
+    skipped = next(a for a in APNS if is_refresh_day(a, START + timedelta(days=12), 30) and a != unanswered)
     for n in (13, 29, 30):  # (fetched at 07:05 on day 0: on day 30's start it is 5 minutes short of 30 days)
         assert skipped not in county.plan(START + timedelta(days=n))
     assert skipped in county.plan(START + timedelta(days=31))

@@ -14,7 +14,7 @@ from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.ledger import TERMS
 from listing_fixtures import sample_listings
 from platform_harness import DAY, make_platform
-from servers.maricopa import MALFORMED, TRUNCATE, MaricopaContractServer, status
+from servers.maricopa import MALFORMED, TRUNCATE, MaricopaContractServer, delay, status
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 
@@ -43,6 +43,12 @@ COUNTY = {  # assessor: the county's contract server; listings: the embedded sam
         "pass", {"stg_assessor__parcels": ">200"}, ("HTTP 503 reply",)),
     "county search row is not a record": Scenario(
         "pass", {"stg_assessor__search_results": ">250"}, ("search row has no usable APN",)),
+    "county search page 503 on every attempt": Scenario(  # one at a time, so both attempts are page 2's
+        "warn", {"stg_assessor__search_results": ">200"}, ("HTTP 503 reply",), env={"MARICOPA_CONCURRENCY": "1"},
+        warns=("raw_assessor_payloads:search_complete",)),
+    "county search page cut off mid-body": Scenario(
+        "warn", {"stg_assessor__search_results": ">200"}, ("invalid JSON",), env={"MARICOPA_CONCURRENCY": "1"},
+        warns=("raw_assessor_payloads:search_complete",)),
     "county search answers TOTAL 0": Scenario(
         "fail", {}, error="answered TOTAL: 0 (no parcels)"),
     "county refuses the token": Scenario(
@@ -109,6 +115,10 @@ def county_server(name: str) -> MaricopaContractServer:
         server.fail(f"/parcel/{apn}", *[status(503, b"down")] * 10)
     elif name == "county search row is not a record":
         server.search_rows[ZIP] = ["not a record", *server.search_rows[ZIP]]
+    elif name == "county search page 503 on every attempt":  # after the preflight's page 1 and the crawl's
+        server.fail("/search/property/", delay(0), delay(0), *[status(503, b"down")] * 2)
+    elif name == "county search page cut off mid-body":
+        server.fail("/search/property/", delay(0), delay(0), MALFORMED)
     elif name == "county search answers TOTAL 0":
         server.search_rows[ZIP] = []
     elif name == "county refuses the token":
@@ -174,7 +184,8 @@ def test_county_faults(tmp_path, monkeypatch, name):
     monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN)  # secrets reach resources through EnvVar only
     with county_server(name) as server:
         platform, outcome = run_partition(tmp_path, {
-            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN})
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
+            **COUNTY[name].env})
     judge(platform, outcome, COUNTY[name])
 
 

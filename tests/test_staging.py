@@ -5,7 +5,7 @@ import polars as pl
 
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
-from phoenix_dagster.transforms.assessor import stage_parcels, stage_search_results
+from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listings import latest_listing_records, stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
 import pytest
@@ -162,3 +162,16 @@ def test_one_odd_value_rejects_its_record_alone_not_the_batch():
         "10306006": {"APN": "10306006", "Valuations": [{"TaxYear": 2025, "FullCashValue": 250000}]}}))
     assert parcels["ParcelNumber"].to_list() == ["10306006"] and parcels["FullCashValue"].to_list() == [250000.0]
     assert rejected.select("record_key", "reason").rows() == [("10306005", "Valuations element 0 is a str, not a valuation")]
+
+
+def test_a_body_that_goes_back_to_an_older_one_is_the_latest_version_again():
+    """A → B → A (a sale recorded, then corrected): the third fetch is a new version, so the
+    resolver's latest detail is A again; B → B stays one version."""
+    at = [datetime(2026, 11, d, 7, 5, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    history = pl.DataFrame({"ParcelNumber": ["10300001", "10300001", "10300002"],
+                            "payload_sha256": ["A", "B", "B"], "fetched_at": at[:2] + at[1:2],
+                            "day": ["2026-11-01", "2026-11-02", "2026-11-02"]})
+    today = pl.DataFrame({"ParcelNumber": ["10300001", "10300002"], "payload_sha256": ["A", "B"],
+                          "fetched_at": [at[2], at[2]]})
+    assert new_versions(today, history)["ParcelNumber"].to_list() == ["10300001"]
+    assert new_versions(today, history.reverse())["ParcelNumber"].to_list() == ["10300001"]  # order read

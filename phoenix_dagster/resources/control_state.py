@@ -27,6 +27,8 @@ from phoenix_dagster.schemas import conform, empty_frame
 from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
 
+RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail requests that got no reply
+
 
 class ControlStateResource(dg.ConfigurableResource):
     control_dir: str
@@ -118,10 +120,27 @@ class ControlStateResource(dg.ConfigurableResource):
     # Incremental collection ---------------------------------------------------------------
 
     def parcel_fetches(self, zip_code: str, before: str) -> pl.DataFrame | None:
-        """Earlier parcel-detail replies of the ZIP (key, status, when, body hash)."""
-        earlier = self.lake.history("raw_assessor_payloads", zip_code, before=before,
+        """Earlier parcel-detail requests of the ZIP (key, status, when, body hash, partition day):
+        the replies landed in the raw layer, and the requests that got no reply (quarantined by the
+        latest successful collection of their partition; no status, time or hash)."""
+        earlier = self.lake.history(RAW_ASSESSOR, zip_code, before=before, with_day=True,
                                     columns=["entity", "record_key", "http_status", "fetched_at", "sha256"])
-        return None if earlier is None else earlier.filter(pl.col("entity") == "parcel")
+        replies = None if earlier is None else earlier.filter(pl.col("entity") == "parcel").drop("entity")
+        unanswered = self._unanswered_parcel_requests(zip_code, before)
+        found = [frame for frame in (replies, unanswered) if frame is not None and frame.height]
+        return pl.concat(found, how="diagonal_relaxed") if found else replies
+
+    def _unanswered_parcel_requests(self, zip_code: str, before: str) -> pl.DataFrame | None:
+        log, rows = self.lake.scan_bookkeeping("run_log", zip_code=zip_code), \
+            self.lake.scan_bookkeeping("quarantine", zip_code=zip_code)
+        if log is None or rows is None:
+            return None
+        latest = (log.filter(pl.col("succeeded") & (pl.col("asset") == RAW_ASSESSOR))
+                  .group_by("partition").agg(pl.col("run_id").sort_by("finished_at").last()))
+        return (rows.filter((pl.col("asset") == RAW_ASSESSOR) & pl.col("reason").str.starts_with("/parcel/"))
+                .join(latest, on=["partition", "run_id"], how="semi")
+                .select("record_key", pl.col("partition").str.split("|").list.first().alias("day"))
+                .filter(pl.col("day") < before).collect())
 
     def parcel_versions(self, zip_code: str, before: str) -> pl.DataFrame | None:
         """Every parcel version staged for the ZIP before the day (APN, body hash)."""

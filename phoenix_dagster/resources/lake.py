@@ -86,9 +86,10 @@ class LakeResource(dg.ConfigurableResource):
         return [(zip_code, day) for zip_code, day in found if day < before]
 
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
-                columns: list[str] | None = None) -> pl.DataFrame | None:
+                columns: list[str] | None = None, with_day: bool = False) -> pl.DataFrame | None:
         """The ZIP's partitions of an asset with day < `before` and/or ≤ `through`, stacked
-        (only `columns` are read). None when there are none."""
+        (only `columns` are read; with `with_day`, a `day` column says each row's partition day).
+        None when there are none."""
         paths = []
         for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet"):
             day = _partition_of(path)[1]
@@ -96,7 +97,11 @@ class LakeResource(dg.ConfigurableResource):
                 paths.append(path)
         if not paths:
             return None
-        return self.storage.scan_parquet(paths).select(columns or pl.all()).collect()
+        if not with_day:
+            return self.storage.scan_parquet(paths).select(columns or pl.all()).collect()
+        scanned = self.storage.scan_parquet(paths, include_file_paths="_path")
+        return (scanned.select(*(columns or [pl.all().exclude("_path")]),
+                               pl.col("_path").str.extract(r"/date=([^/]+)/", 1).alias("day")).collect())
 
     # Bookkeeping -------------------------------------------------------------------------
 

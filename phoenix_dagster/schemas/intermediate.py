@@ -90,7 +90,7 @@ class IntPropertiesResolved(pa.DataFrameModel):
     AssociationYN: Optional[pl.Boolean] = pa.Field(nullable=True, description="HOA (listing)")
     AssociationFee: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="HOA fee per month (listing)")
     FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Assessor's full cash value, latest tax year")
-    LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Last sale recorded by the assessor (USD)")
+    LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Last sale recorded by the assessor (USD; $0 or a nominal amount for a transfer that was not a market sale)")
     LastSaleDate: Optional[pl.Date] = pa.Field(nullable=True, description="Date of the last sale recorded by the assessor")
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, **LATITUDE, description="Latitude; assessor first")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, **LONGITUDE, description="Longitude; assessor first")

@@ -33,7 +33,7 @@ class Properties(pa.DataFrameModel):
     StandardStatus: Optional[str] = pa.Field(nullable=True, isin=STANDARD_STATUS, description="RESO StandardStatus")
     ListingId: Optional[str] = pa.Field(nullable=True, description="MLS number")
     FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Assessor's full cash value")
-    LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Last sale recorded by the assessor (USD; the county's deed record, not a listing's ClosePrice)")
+    LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Last sale recorded by the assessor (USD; the county's deed record, not a listing's ClosePrice; $0 or a nominal amount for a transfer that was not a market sale)")
     LastSaleDate: Optional[pl.Date] = pa.Field(nullable=True, description="Date of the last sale recorded by the assessor")
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Latitude")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, description="Longitude")

@@ -79,7 +79,7 @@ class SourceRequests(pa.DataFrameModel):
     partition: str = pa.Field(description="date|zip partition")
     source: str = pa.Field(description="Source implementation (maricopa, sample, …)")
     endpoint: str = pa.Field(description="search, parcel, …")
-    outcome: str = pa.Field(description="ok, not_found, rate_limited, server_error, client_error, timeout, connection, auth")
+    outcome: str = pa.Field(description="ok, not_found, redirect, rate_limited, server_error, client_error, timeout, connection (cut or refused), undecodable (a body its Content-Encoding does not match), too_large, auth")
     status: Optional[pl.Int32] = pa.Field(nullable=True, description="HTTP status; null when no reply came")
     requests: pl.Int64 = pa.Field(ge=0, description="Attempts made, retries included")
     retries: pl.Int64 = pa.Field(ge=0, description="Attempts that were retries")

@@ -24,20 +24,52 @@ class CrawlResult:
     payloads: list[RawPayload] = field(default_factory=list)
     apns_wanted: list[str] = field(default_factory=list)
     apns_fetched: list[str] = field(default_factory=list)
+    search_total: int = 0  # TOTAL on page 1: the rows the county says the ZIP has
     search_rows_seen: int = 0
     unreadable_pages: list[str] = field(default_factory=list)
     failures: list[FetchFailure] = field(default_factory=list)
 
 
-def _rows(payload: RawPayload) -> tuple[int | None, list[dict]]:
-    """TOTAL and Results of a search page, or (None, []) if the body is not the contract's JSON."""
-    if payload.http_status != 200:
+def search_page_rows(http_status: int | None, body: bytes) -> tuple[int | None, list]:
+    """TOTAL and Results of a search page, or (None, []) if the reply is not the contract's JSON."""
+    if http_status != 200:
         return None, []
     try:
-        document = json.loads(payload.body)
+        document = json.loads(body)
         return int(document["TOTAL"]), list(document["Results"])
     except (ValueError, KeyError, TypeError):
         return None, []
+
+
+def _rows(payload: RawPayload) -> tuple[int | None, list]:
+    return search_page_rows(payload.http_status, payload.body)
+
+
+@dataclass(frozen=True)
+class SearchCompleteness:
+    """What the county's search announced for a ZIP (TOTAL on page 1) against what was read."""
+
+    total: int | None  # None: page 1 itself was not read
+    rows_read: int
+    pages_unread: list[int]  # pages with no reply, an error reply or a body that is not the contract's
+
+
+def search_completeness(pages: list[tuple[str, int | None, bytes]]) -> SearchCompleteness:
+    """From a partition's landed search pages (record_key `q=<zip>&page=<n>`, status, body): the
+    pages a TOTAL on page 1 announces that were not read — a page that got no reply is not landed
+    at all, so it is missing here — and the rows on the pages that were."""
+    total, rows_read, readable = None, 0, set()
+    for record_key, http_status, body in pages:
+        page = int(record_key.rsplit("page=", 1)[-1])
+        page_total, rows = search_page_rows(http_status, body)
+        if page_total is None:
+            continue
+        readable.add(page)
+        rows_read += len(rows)
+        if page == 1:
+            total = page_total
+    expected = range(1, math.ceil(total / ROWS_PER_PAGE) + 1) if total is not None else [1]
+    return SearchCompleteness(total, rows_read, [page for page in expected if page not in readable])
 
 
 def _attempt(fetch: Callable[[], RawPayload], key: str, request: str) -> RawPayload | FetchFailure:
@@ -51,17 +83,19 @@ def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]],
                    concurrency: int) -> list[RawPayload | FetchFailure]:
     """Each (fetch, key, request) of `calls`, `concurrency` at a time (every one still waits its
     turn at the source's rate limiter); the payload or the failure of each, in the order asked.
-    Anything but a FetchFailed (a refused token) stops the rest and is raised."""
+    Anything but a FetchFailed (a refused token) stops the rest and is raised; so does an
+    interrupt of the waiting thread (a terminated run): the calls not yet started are not made."""
     if not calls:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls))), thread_name_prefix="assessor") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls))), thread_name_prefix="assessor")
+    try:
         futures = [pool.submit(_attempt, *call) for call in calls]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
             if future.exception() is not None:
                 raise future.exception()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # only the calls in flight finish
     return [future.result() for future in futures]
 
 
@@ -95,6 +129,7 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
     if total > max_rows:
         raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
                            f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
+    result.search_total = total
     pages = math.ceil(total / ROWS_PER_PAGE)
     later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency)
     seen: set[str] = set()

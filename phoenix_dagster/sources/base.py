@@ -66,7 +66,7 @@ class RequestRecord:
 
     endpoint: str  # search | parcel | listings
     status: int | None  # None: no HTTP reply
-    outcome: str  # ok, not_found, rate_limited, server_error, client_error, timeout, connection, auth
+    outcome: str  # ok, not_found, redirect, rate_limited, server_error, client_error, timeout, connection, undecodable, too_large, auth
     attempt: int  # 1 for the first try, 2+ for retries
     bytes: int
     seconds: float

@@ -126,7 +126,8 @@ class PoliteClient:
         """The reply (a 2xx, 404, or an error still failing after its retries), or FetchFailed."""
         retrying = tenacity.Retrying(
             stop=self._stop, wait=self._wait, sleep=self._sleep, reraise=True,
-            retry=tenacity.retry_if_exception_type((_RetryableReply, httpx.TimeoutException, httpx.TransportError)),
+            retry=tenacity.retry_if_exception_type((_RetryableReply, httpx.TimeoutException, httpx.TransportError,
+                                                    httpx.DecodingError)),
         )
         try:
             return retrying(self._attempt, endpoint, url, retrying, kwargs)
@@ -139,6 +140,8 @@ class PoliteClient:
                                                f"({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise FetchFailed(record_key, url, f"no complete reply ({type(exc).__name__}: {exc})") from None
+        except httpx.DecodingError as exc:  # a Content-Encoding the body does not match, on every attempt
+            raise FetchFailed(record_key, url, f"the reply's body could not be decoded ({exc})") from None
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -171,6 +174,9 @@ class PoliteClient:
             raise
         except httpx.TransportError:
             self._record(endpoint, None, "connection", attempt, 0, started, waited)
+            raise
+        except httpx.DecodingError:
+            self._record(endpoint, None, "undecodable", attempt, 0, started, waited)
             raise
         refused = self.auth_failure(response)
         if refused:

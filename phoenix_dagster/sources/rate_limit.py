@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -18,6 +19,8 @@ from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
+
+log = logging.getLogger(__name__)
 
 
 class SlidingWindowLimiter:
@@ -104,10 +107,7 @@ class SharedWindowLimiter:
         with os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                text = handle.read()
-                # raw_decode: a writer killed between its write and its truncate leaves the old
-                # state's tail after the new state, which is ignored
-                state = json.JSONDecoder().raw_decode(text)[0] if text.strip() else {}
+                state = self._decode(handle.read())
                 state.setdefault("buckets", {})
                 state.setdefault("paused_until", 0.0)
                 yield state
@@ -117,6 +117,25 @@ class SharedWindowLimiter:
                 handle.flush()  # written before the lock is let go, not when the file closes
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _decode(self, text: str) -> dict:
+        """The stored state. raw_decode: a writer killed between its write and its truncate leaves
+        the old state's tail after the new state, which is ignored. A file that cannot be read at
+        all (a crash mid-write on a full disk, a power cut before the page reached the disk) would
+        otherwise stop every request on the machine: the window starts again empty, said in the log
+        (the county's own 429 and Retry-After still hold us back)."""
+        text = text.strip()
+        if not text:
+            return {}
+        try:
+            state = json.JSONDecoder().raw_decode(text)[0]
+            if isinstance(state, dict) and isinstance(state.get("buckets", {}), dict):
+                return state
+        except ValueError:
+            pass
+        log.warning("the shared rate window in %s could not be read (%r…); starting it again empty",
+                    self.path, text[:40])
+        return {}
 
     def pause(self, seconds: float) -> None:
         with self._state() as state:

@@ -178,10 +178,12 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     the day they fell due together (the parcels first fetched on one day would otherwise fall due
     together again every window, a day's rate limit many times over for a real ZIP).
 
-    `fetch_history`: earlier raw parcel payloads (record_key, http_status, fetched_at, sha256).
-    `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
+    `fetch_history`: earlier parcel requests (record_key, http_status, fetched_at, sha256, and
+    optionally `day`, their partition day; a request that got no reply has no status, time or
+    hash). `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
     successful when its body became a staged version, or the county said there is no such
-    parcel (404); malformed or failed fetches are retried by the next run.
+    parcel (404); a parcel whose latest request was malformed, failed or got no reply is asked
+    again by the next run.
     """
     if full_refresh or fetch_history is None:
         return list(wanted)
@@ -194,9 +196,12 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     )
     good = pl.concat([staged.select("record_key", "fetched_at"),
                       fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at")])
-    # Only a parcel whose *latest* fetch was good and recent can wait: a bad reply after a good
-    # one (an error object, another parcel) is fetched again, not trusted for refresh_days.
-    latest = fetch_history.group_by("record_key").agg(pl.col("fetched_at").max())
+    # Only a parcel whose *latest* request was good and recent can wait: a bad reply or none after
+    # a good one (an error object, another parcel, a timeout) is fetched again, not trusted for
+    # refresh_days. Latest by partition day, then time; on its day, no reply (no time) comes last.
+    history = fetch_history if "day" in fetch_history.columns else \
+        fetch_history.with_columns(pl.col("fetched_at").dt.date().cast(pl.String).alias("day"))
+    latest = history.sort(["day", "fetched_at"], nulls_last=True).group_by("record_key").last()
     fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
         .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
@@ -205,9 +210,14 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
 
 
 def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> pl.DataFrame:
-    """Only parcels whose payload differs from every earlier version of the same parcel: an
-    unchanged body does not create a new version downstream."""
+    """Only parcels whose payload differs from the latest earlier version of the same parcel: an
+    unchanged body does not create a new version downstream, and a body that went back to an
+    older one (a sale recorded, then corrected) is the latest version again. The latest is the
+    last by partition `day` then `fetched_at`, where the history has them (else any earlier
+    version counts)."""
     if version_history is None:
         return staged
-    return staged.join(version_history.select("ParcelNumber", "payload_sha256"),
+    order = [column for column in ("day", "fetched_at") if column in version_history.columns]
+    latest = version_history.sort(order).group_by("ParcelNumber").last() if order else version_history
+    return staged.join(latest.select("ParcelNumber", "payload_sha256"),
                        on=["ParcelNumber", "payload_sha256"], how="anti")

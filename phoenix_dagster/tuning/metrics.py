@@ -7,7 +7,7 @@ import polars as pl
 
 from phoenix_dagster.sources.base import RequestRecord
 
-FAILED = {"server_error", "client_error", "timeout", "connection", "auth"}
+FAILED = {"server_error", "client_error", "timeout", "connection", "undecodable", "auth"}
 
 
 def stage_metrics(stage: str, *, items: int, duration_s: float, latencies_s: list[float], errors: int, retries: int,

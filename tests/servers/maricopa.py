@@ -32,7 +32,7 @@ NOT_FOUND = b"[parcel]:Requested content was not found"
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # status | delay | truncate | malformed | empty | reset
+    kind: str  # status | delay | truncate | malformed | empty | reset | corrupt_gzip
     status: int = 200
     headers: dict = field(default_factory=dict)
     body: bytes = b""
@@ -48,6 +48,7 @@ def delay(seconds: float) -> Fault:
 
 
 TRUNCATE, MALFORMED, EMPTY, RESET = Fault("truncate"), Fault("malformed"), Fault("empty"), Fault("reset")
+CORRUPT_GZIP = Fault("corrupt_gzip")
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ class _Handler(QuietHandler):
                 return self._send(fault.status, fault.body, "text/plain", fault.headers)
             elif fault.kind == "empty":
                 return self._send(200, b"", "application/json")
+            elif fault.kind == "corrupt_gzip":  # says gzip, is not: the client cannot decode the body
+                return self.reply(200, b"\x1f\x8b\x08\x00not gzip at all", "application/json",
+                                  {"Content-Encoding": "gzip", "Cache-Control": "no-store"})
         code, body, content_type = contract.answer(parts.path, parse_qs(parts.query))
         if fault is not None and fault.kind == "malformed":
             body = body[: len(body) // 2]
