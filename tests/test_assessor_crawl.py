@@ -57,14 +57,18 @@ def test_pages_through_total_and_fetches_one_detail_per_wanted_parcel():
 class SlowFirstPagesApi(RecordedApi):
     """Earlier pages answer later (page 2 slowest), and it counts the searches in flight at once."""
 
-    def __init__(self, rows: list[dict]):
+    def __init__(self, rows: list[dict], together: int = 4):
         super().__init__(rows)
-        self.lock, self.in_flight, self.most_in_flight = threading.Lock(), 0, 0
+        self.lock, self.in_flight, self.most_in_flight = threading.Condition(), 0, 0
+        self.together = together
 
     def search_page(self, query: str, page: int) -> RawPayload:
         with self.lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.lock.notify_all()
+            if page > 1:  # wait (up to 2 s, however loaded the machine) for the others to be in flight too
+                self.lock.wait_for(lambda: self.most_in_flight >= self.together, timeout=2.0)
         time.sleep(0.05 * max(0, 6 - page))
         try:
             return super().search_page(query, page)
