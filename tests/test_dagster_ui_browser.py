@@ -1,8 +1,9 @@
 """The Dagster UI as `make ui` serves it, opened in a real headless browser (Debian's chromium
 driven by Playwright) after a demo run for one ZIP (`phoenix-estate run --zip 85031`) into a temporary data directory,
 then `dagster dev -w workspace.yaml` over the same DAGSTER_HOME on a free port. The code location
-loads without an error, the global asset lineage shows every asset group, and marts/properties
-shows the build's materialization. Skips, saying why, where no chromium is installed (.ci/run
+loads without an error, the global asset lineage shows every asset group, marts/properties
+shows the build's materialization, and raw_assessor_payloads' Checks tab shows each check's
+latest evaluation with search_complete's metadata. Skips, saying why, where no chromium is installed (.ci/run
 installs it)."""
 
 from __future__ import annotations
@@ -257,3 +258,32 @@ def test_the_dagster_ui_after_a_demo_run(dagster_ui, tmp_path):
     check_the_code_location_loads_without_an_error(dagster_ui)
     check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path)
     check_the_properties_mart_shows_the_builds_materialization(dagster_ui)
+    check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
+
+
+def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui):
+    """raw_assessor_payloads' Checks tab lists its checks, each with its latest evaluation, and
+    search_complete's detail shows what it compared: the county's TOTAL against the rows read
+    (the sample's 85031: 300 search rows on 12 pages, every one read)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page, problems = open_page(playwright, dagster_ui.url, "/assets/raw_assessor_payloads?view=checks")
+        page.get_by_text("search_complete").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        listed = dict(re.findall(r"^(\w+)\n\1\n(Succeeded|Failed|Warning|Not evaluated|Skipped)$",
+                                 page.inner_text("body"), re.M))
+        page.get_by_text("search_complete").first.click()  # as a person does: the detail pane opens
+        page.get_by_text("search_total", exact=True).first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        detail = page.inner_text("body")
+        errors = error_text(page)
+        browser.close()
+    assert listed == {"matches_schema": "Succeeded", "quarantine_rate": "Succeeded",
+                      "search_complete": "Succeeded"}, listed
+    assert "This is a non-blocking asset check." in detail and "Passed" in detail, detail[:2000]
+    table = detail.split("\nMetadata\n", 1)[-1].split("\nPlots\n", 1)[0]  # the metadata table, not the plots' titles
+    metadata = dict(re.findall(r"^(search_total|rows_read|pages_unread|partition)\n(.+)$", table, re.M))
+    assert metadata == {"search_total": "300", "rows_read": "300", "pages_unread": "0",
+                        "partition": f"{DAY}|85031"}, metadata
+    assert errors == [] and problems == [], (errors, problems)
