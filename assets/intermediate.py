@@ -24,8 +24,9 @@ def int_assessor_parcels(context: dg.AssetExecutionContext, stg_assessor__search
     included), and a USPS-normalised address key."""
     books = Bookkeeping(context, lake)
     day, zip_code = date_and_zip(context)
-    earlier = lake.history("stg_assessor__parcels", zip_code, before=day)
-    versions = pl.concat([v for v in (earlier, stg_assessor__parcels) if v is not None])
+    earlier = lake.history("stg_assessor__parcels", zip_code, before=day, with_day=True)
+    versions = pl.concat([v for v in (earlier, stg_assessor__parcels.with_columns(day=pl.lit(day))) if v is not None],
+                         how="diagonal_relaxed")
     parcels = assessor_parcels(stg_assessor__search_results, versions, zip_code, tuple(sources.assessor_property_types))
     context.add_output_metadata(books.finish(
         rows_in=stg_assessor__search_results.height + versions.height, rows_out=parcels.height,

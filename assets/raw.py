@@ -6,6 +6,7 @@ default. Both start after `service_preflight` (assets/health.py) has found the s
 answering. Each configured listing source is an asset of its own (`raw_listing_payloads__<source>`),
 built by `raw_listing_payloads_asset` when the definitions are assembled."""
 
+from datetime import date, timedelta
 from functools import partial
 
 import dagster as dg
@@ -44,7 +45,9 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     day, zip_code = date_and_zip(context)
     as_of = partition_start_utc(day)
     api = sources.assessor_api(replay_time=as_of)
-    plan = partial(parcels_to_fetch, fetch_history=control_state.parcel_fetches(zip_code, before=day),
+    # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
+    since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
+    plan = partial(parcels_to_fetch, fetch_history=control_state.parcel_fetches(zip_code, before=day, since=since),
                    version_history=control_state.parcel_versions(zip_code, before=day), as_of=as_of,
                    refresh_days=sources.refresh_days, full_refresh=config.full_refresh)
     setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)

@@ -290,8 +290,8 @@ def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None)
     key = dg.AssetKey(asset_name)
 
     @single_check(key, "search_complete", blocking=False, partitions_def=partitions_def,
-                  description="Every search page the county's TOTAL announces was read (a WARN naming the pages "
-                              "that were not: their parcels are left out of the day)")
+                  description="Every search page the county's TOTAL announces was read, with the rows TOTAL "
+                              "announces (a WARN naming the pages that were not: their parcels are left out of the day)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.sources.assessor_crawl import search_completeness
 
@@ -301,10 +301,12 @@ def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None)
         seen = search_completeness(list(pages.iter_rows()))
         unread = seen.pages_unread
         named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else "")
+        short = (f"search pages not read: {named}; " if unread else "search pages answered fewer rows than TOTAL: ")
         return for_partition(dg.AssetCheckResult(
-            passed=not unread, severity=dg.AssetCheckSeverity.WARN,
-            description=(f"search pages not read: {named}; {seen.rows_read:,} of {seen.total:,} rows read "
-                         "(ops.quarantine says why; re-run the partition to read them)") if unread else None,
+            passed=seen.complete, severity=dg.AssetCheckSeverity.WARN,
+            description=None if seen.complete else
+            (short + f"{seen.rows_read:,} of {seen.total or 0:,} rows read (ops.quarantine says why a page was not "
+                     "read; re-run the partition to read it)"),
             metadata={"search_total": seen.total if seen.total is not None else -1, "rows_read": seen.rows_read,
                       "pages_unread": len(unread)}), day, zip_code)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import takewhile
 from pathlib import Path
 
@@ -117,13 +117,15 @@ class LakeStorage:
 
     # Parquet --------------------------------------------------------------------------------
 
-    def write_parquet(self, frame: pl.DataFrame, location: str) -> str:
-        """Replace the file at `location` whole (see the module's docstring); returns the location."""
+    def write_parquet(self, frame: pl.DataFrame, location: str, row_group_size: int | None = None) -> str:
+        """Replace the file at `location` whole (see the module's docstring); returns the location.
+        `row_group_size`: rows per row group (Polars' default when None)."""
+        write = partial(frame.write_parquet, row_group_size=row_group_size)
         if not self.on_object_storage:
-            write_atomically(Path(location), frame.write_parquet)
+            write_atomically(Path(location), write)
             return location
         body = io.BytesIO()
-        frame.write_parquet(body)
+        write(body)
         self.filesystem.pipe_file(location, body.getvalue())  # one PUT of the complete object
         return location
 

@@ -111,6 +111,25 @@ def test_a_refresh_that_got_no_reply_is_asked_again_the_next_day(tmp_path, count
     assert apn in asked[0] and apn not in asked[1]  # asked again once, then back on its own day
 
 
+def test_a_first_day_whose_every_detail_got_no_reply_is_collected_the_next_day(tmp_path, county):
+    """A new ZIP with the detail endpoint down on its first day: the history holds nothing but
+    unanswered requests, and the next run asks for every detail again (it used to fail reading
+    that history, every day after)."""
+    platform = platform_for(tmp_path, county, max_attempts=1)
+    for apn in county.parcels:
+        county.fail(f"/parcel/{apn}", RESET)
+    assert platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)[0].success
+    day_one = {r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")}
+    answered = [apn for apn in day_one if county.parcels.get(apn, (404,))[0] == 200]
+    assert len(answered) > 200 and not platform.defs.resources["lake"].read("stg_assessor__parcels", "2026-11-27", ZIP).height
+    before = len(county.requests_to("/parcel/"))
+    assert platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)[0].success
+    asked = {r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]}
+    assert set(answered) <= asked
+    staged = platform.defs.resources["lake"].read("stg_assessor__parcels", "2026-11-28", ZIP)
+    assert staged.height >= len(answered) - 2  # less the sample's planted unreadable ones
+
+
 def test_unchanged_payloads_make_no_new_version_and_a_full_refresh_fetches_all(tmp_path, county):
     platform = platform_for(tmp_path, county)
     platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)  # the lake says it all: no builds

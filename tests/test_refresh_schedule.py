@@ -98,3 +98,11 @@ def test_the_refresh_day_is_the_apns_whatever_its_punctuation_and_a_full_refresh
     # with a window of one day (or none) every parcel is due every day anyway
     assert county.plan(START + timedelta(days=1), refresh_days=1) == APNS
     assert not is_refresh_day(APNS[0], START, 0)
+
+
+def test_a_history_of_requests_that_all_got_no_reply_asks_for_them_again():
+    """A new ZIP whose every detail request got no reply on its first day: the history holds only
+    quarantined requests (no status, time or hash columns at all), and the next day asks again."""
+    unanswered = pl.DataFrame({"record_key": APNS[:5], "day": ["2026-11-01"] * 5})
+    plan = parcels_to_fetch(APNS[:5], unanswered, None, as_of=as_of(START + timedelta(days=1)), refresh_days=30)
+    assert plan == APNS[:5]

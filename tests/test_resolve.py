@@ -114,3 +114,17 @@ def test_a_complete_source_cut_short_today_replaces_none_of_its_earlier_listings
     assert sorted(whole["ListingKey"]) == ["A"]  # a whole crawl speaks for the ZIP: B and C are gone
     partial = current_listings(today, earlier, complete_sources=set())  # cut short: nothing replaced
     assert sorted(partial["ListingKey"]) == ["A", "A", "B", "C"]  # the latest record per listing wins downstream
+
+
+def test_the_latest_detail_is_the_latest_days_even_when_an_old_day_was_re_run_later():
+    """A re-run of an old partition fetches later (wall clock) than the days after it; its version
+    is not newer than theirs: the resolver orders by partition day, then fetch time."""
+    s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
+    late = datetime(2026, 12, 1, 7, tzinfo=timezone.utc)
+    versions = frame(StgAssessorParcels, [
+        dict(ParcelNumber="10306005", LivingArea=1000.0, fetched_at=late, payload_sha256="a" * 64),  # day 1, re-run
+        dict(ParcelNumber="10306005", LivingArea=1200.0, fetched_at=T, payload_sha256="b" * 64),  # day 2
+    ]).with_columns(day=pl.Series(["2026-11-27", "2026-11-28"]))
+    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    assert parcels["LivingArea"].to_list() == [1200]
+    assert assessor_parcels(s, versions.drop("day"), "85031", DEFAULT_RESIDENTIAL_TYPES)["LivingArea"].to_list() == [1000]

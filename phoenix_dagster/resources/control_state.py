@@ -28,6 +28,8 @@ from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
 
 RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail requests that got no reply
+PARCEL_FETCH_SCHEMA = {"record_key": pl.String, "http_status": pl.Int32, "fetched_at": pl.Datetime("us", "UTC"),
+                       "sha256": pl.String, "day": pl.String}
 
 
 class ControlStateResource(dg.ConfigurableResource):
@@ -119,28 +121,32 @@ class ControlStateResource(dg.ConfigurableResource):
 
     # Incremental collection ---------------------------------------------------------------
 
-    def parcel_fetches(self, zip_code: str, before: str) -> pl.DataFrame | None:
-        """Earlier parcel-detail requests of the ZIP (key, status, when, body hash, partition day):
-        the replies landed in the raw layer, and the requests that got no reply (quarantined by the
-        latest successful collection of their partition; no status, time or hash)."""
-        earlier = self.lake.history(RAW_ASSESSOR, zip_code, before=before, with_day=True,
+    def parcel_fetches(self, zip_code: str, before: str, since: str | None = None) -> pl.DataFrame | None:
+        """Earlier parcel-detail requests of the ZIP from partition days ≥ `since` and < `before`
+        (key, status, when, body hash, partition day): the replies landed in the raw layer, and the
+        requests that got no reply (quarantined by the latest successful collection of their
+        partition; no status, time or hash). None when there were none."""
+        earlier = self.lake.history(RAW_ASSESSOR, zip_code, before=before, since=since, with_day=True,
                                     columns=["entity", "record_key", "http_status", "fetched_at", "sha256"])
-        replies = None if earlier is None else earlier.filter(pl.col("entity") == "parcel").drop("entity")
-        unanswered = self._unanswered_parcel_requests(zip_code, before)
-        found = [frame for frame in (replies, unanswered) if frame is not None and frame.height]
-        return pl.concat(found, how="diagonal_relaxed") if found else replies
+        replies = (earlier.filter(pl.col("entity") == "parcel").drop("entity") if earlier is not None
+                   else pl.DataFrame(schema=PARCEL_FETCH_SCHEMA))
+        unanswered = self._unanswered_parcel_requests(zip_code, before, since)
+        fetches = pl.concat([replies, unanswered], how="diagonal_relaxed") if unanswered is not None else replies
+        return fetches if fetches.height else None
 
-    def _unanswered_parcel_requests(self, zip_code: str, before: str) -> pl.DataFrame | None:
-        log, rows = self.lake.scan_bookkeeping("run_log", zip_code=zip_code), \
-            self.lake.scan_bookkeeping("quarantine", zip_code=zip_code)
+    def _unanswered_parcel_requests(self, zip_code: str, before: str, since: str | None) -> pl.DataFrame | None:
+        where = dict(zip_code=zip_code, asset=RAW_ASSESSOR, since=since, before=before)
+        log, rows = self.lake.scan_bookkeeping("run_log", **where), self.lake.scan_bookkeeping("quarantine", **where)
         if log is None or rows is None:
             return None
         latest = (log.filter(pl.col("succeeded") & (pl.col("asset") == RAW_ASSESSOR))
                   .group_by("partition").agg(pl.col("run_id").sort_by("finished_at").last()))
-        return (rows.filter((pl.col("asset") == RAW_ASSESSOR) & pl.col("reason").str.starts_with("/parcel/"))
+        # Not a reply too large to read: that one was answered, and would be as large again.
+        return (rows.filter((pl.col("asset") == RAW_ASSESSOR) & pl.col("reason").str.starts_with("/parcel/")
+                            & ~pl.col("reason").str.contains("reply larger than", literal=True))
                 .join(latest, on=["partition", "run_id"], how="semi")
                 .select("record_key", pl.col("partition").str.split("|").list.first().alias("day"))
-                .filter(pl.col("day") < before).collect())
+                .collect())
 
     def parcel_versions(self, zip_code: str, before: str) -> pl.DataFrame | None:
         """Every parcel version staged for the ZIP before the day (APN, body hash)."""

@@ -33,10 +33,17 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
     return write_atomically(path, frame.write_parquet)
 
 
+RAW_ROW_GROUP_ROWS = 2_000  # ~40 MB of county details a row group at ~20 KB a body
+
+
 def _partition_of(location: str) -> tuple[str, str]:
     """(ZIP, day) from `…/zip=<ZIP>/date=<day>/<file>`."""
     zip_part, date_part = location.split("/")[-3:-1]
     return zip_part[4:], date_part[5:]
+
+
+def _in_days(day: str, *, since: str | None = None, before: str | None = None, through: str | None = None) -> bool:
+    return (since is None or day >= since) and (before is None or day < before) and (through is None or day <= through)
 
 
 def _resolved(value):
@@ -72,7 +79,11 @@ class LakeResource(dg.ConfigurableResource):
         return self.storage.exists(self.path_for(asset_name, day, zip_code))
 
     def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> str:
-        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code))
+        """A raw partition is written in row groups of RAW_ROW_GROUP_ROWS replies, so a reader of
+        one kind of reply (the county's search pages land before the details) skips the others'
+        bodies by the row groups' statistics: on S3 it downloads only those row groups."""
+        row_group_size = RAW_ROW_GROUP_ROWS if asset_name.startswith("raw_") else None
+        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code), row_group_size)
 
     def read(self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None) -> pl.DataFrame:
         path = self.path_for(asset_name, day, zip_code)
@@ -86,22 +97,20 @@ class LakeResource(dg.ConfigurableResource):
         return [(zip_code, day) for zip_code, day in found if day < before]
 
     def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
-                columns: list[str] | None = None, with_day: bool = False) -> pl.DataFrame | None:
-        """The ZIP's partitions of an asset with day < `before` and/or ≤ `through`, stacked
-        (only `columns` are read; with `with_day`, a `day` column says each row's partition day).
-        None when there are none."""
-        paths = []
-        for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet"):
-            day = _partition_of(path)[1]
-            if (before is None or day < before) and (through is None or day <= through):
-                paths.append(path)
+                since: str | None = None, columns: list[str] | None = None,
+                with_day: bool = False) -> pl.DataFrame | None:
+        """The ZIP's partitions of an asset with day < `before`, ≤ `through` and ≥ `since` (each
+        when given), stacked (only `columns` are read; with `with_day`, a `day` column says each
+        row's partition day). None when there are none."""
+        paths = [path for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
+                 if _in_days(_partition_of(path)[1], since=since, before=before, through=through)]
         if not paths:
             return None
         if not with_day:
             return self.storage.scan_parquet(paths).select(columns or pl.all()).collect()
         scanned = self.storage.scan_parquet(paths, include_file_paths="_path")
         return (scanned.select(*(columns or [pl.all().exclude("_path")]),
-                               pl.col("_path").str.extract(r"/date=([^/]+)/", 1).alias("day")).collect())
+                               pl.col("_path").str.extract(r"/date=([^/]+)/data\.parquet$", 1).alias("day")).collect())
 
     # Bookkeeping -------------------------------------------------------------------------
 
@@ -114,9 +123,13 @@ class LakeResource(dg.ConfigurableResource):
         name = f"{asset.replace('/', '.')}__{run_id}.parquet"
         return self.storage.write_parquet(rows, f"{self.bookkeeping_dir(table)}/zip={zip_code}/date={day}/{name}")
 
-    def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*") -> pl.LazyFrame | None:
-        """Every file of a bookkeeping table (of one partition, when given); None when there are none."""
-        paths = self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/*.parquet")
+    def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*", *, asset: str | None = None,
+                         since: str | None = None, before: str | None = None) -> pl.LazyFrame | None:
+        """Every file of a bookkeeping table (of one partition, of one asset's writes, of the days
+        ≥ `since` and < `before`, when given); None when there are none."""
+        name = f"{asset.replace('/', '.')}__*.parquet" if asset else "*.parquet"
+        paths = [path for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/{name}")
+                 if _in_days(_partition_of(path)[1], since=since, before=before)]
         return self.storage.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
     def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str]) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
@@ -53,6 +54,12 @@ class SearchCompleteness:
     rows_read: int
     pages_unread: list[int]  # pages with no reply, an error reply or a body that is not the contract's
 
+    @property
+    def complete(self) -> bool:
+        """Every page read, and together they held the rows TOTAL announced (a page answering
+        fewer rows than it should is short too)."""
+        return not self.pages_unread and self.total is not None and self.rows_read >= self.total
+
 
 def search_completeness(pages: list[tuple[str, int | None, bytes]]) -> SearchCompleteness:
     """From a partition's landed search pages (record_key `q=<zip>&page=<n>`, status, body): the
@@ -60,10 +67,11 @@ def search_completeness(pages: list[tuple[str, int | None, bytes]]) -> SearchCom
     at all, so it is missing here — and the rows on the pages that were."""
     total, rows_read, readable = None, 0, set()
     for record_key, http_status, body in pages:
-        page = int(record_key.rsplit("page=", 1)[-1])
+        numbered = re.search(r"page=(\d+)", record_key or "")
         page_total, rows = search_page_rows(http_status, body)
-        if page_total is None:
+        if numbered is None or page_total is None:
             continue
+        page = int(numbered.group(1))
         readable.add(page)
         rows_read += len(rows)
         if page == 1:

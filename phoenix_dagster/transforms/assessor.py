@@ -187,6 +187,10 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     """
     if full_refresh or fetch_history is None:
         return list(wanted)
+    fetch_history = fetch_history.with_columns(  # a history of requests that got no reply has no such columns
+        pl.lit(None, dtype).alias(name) for name, dtype in
+        (("http_status", pl.Int32), ("fetched_at", pl.Datetime("us", "UTC")), ("sha256", pl.String))
+        if name not in fetch_history.columns)
     versions = (version_history if version_history is not None
                 else pl.DataFrame(schema={"ParcelNumber": pl.String, "payload_sha256": pl.String}))
     staged = (
@@ -201,7 +205,7 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     # refresh_days. Latest by partition day, then time; on its day, no reply (no time) comes last.
     history = fetch_history if "day" in fetch_history.columns else \
         fetch_history.with_columns(pl.col("fetched_at").dt.date().cast(pl.String).alias("day"))
-    latest = history.sort(["day", "fetched_at"], nulls_last=True).group_by("record_key").last()
+    latest = history.sort(["day", "fetched_at"], nulls_last=True, maintain_order=True).group_by("record_key").last()
     fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
         .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
@@ -218,6 +222,7 @@ def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> 
     if version_history is None:
         return staged
     order = [column for column in ("day", "fetched_at") if column in version_history.columns]
-    latest = version_history.sort(order).group_by("ParcelNumber").last() if order else version_history
+    latest = (version_history.sort(order, maintain_order=True).group_by("ParcelNumber").last() if order
+              else version_history)
     return staged.join(latest.select("ParcelNumber", "payload_sha256"),
                        on=["ParcelNumber", "payload_sha256"], how="anti")

@@ -26,7 +26,9 @@ DETAIL_COLUMNS = ["LotSizeSquareFeet", "LivingArea", "YearBuilt", "BathFixtures"
 def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str,
                      property_types: tuple[str, ...]) -> pl.DataFrame:
     """One row per wanted parcel in the ZIP: its search row, with its latest detail version
-    (from whichever day it was fetched) when it has one."""
+    (from whichever day it was fetched) when it has one. Latest by partition `day`, then
+    `fetched_at`, where the versions have a day (a re-run of an old day fetches later than the
+    days after it, but its version is not newer than theirs), as new_versions decides."""
     rows = (
         search.filter((pl.col("PostalCode") == zip_code) & pl.col("assessor_property_type").is_in(property_types))
         .sort("search_page")
@@ -34,7 +36,8 @@ def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_co
         .agg(pl.all().first(), pl.len().alias("search_records"))
     )
     details = (
-        parcel_versions.sort("fetched_at", descending=True)
+        parcel_versions.sort([c for c in ("day", "fetched_at") if c in parcel_versions.columns], descending=True,
+                             maintain_order=True)
         .group_by("ParcelNumber", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("detail_versions"))
         .select("ParcelNumber", "detail_versions", "UnparsedAddress", *DETAIL_COLUMNS,
