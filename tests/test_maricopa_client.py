@@ -330,3 +330,29 @@ def test_a_machine_wide_window_that_cannot_be_read_starts_again_empty_and_says_s
     assert sum(json.loads(state.read_text())["buckets"].values()) == 1
     readable = garbage.strip().startswith('{"buckets": {}')
     assert (str(state) in caplog.text) is not readable
+
+
+def test_an_interrupted_crawl_does_not_sleep_out_the_rate_limit(monkeypatch):
+    """At the county's limit the requests in flight wait their turn for up to the window (an hour
+    after a burst). Interrupted (a terminated run), they give up at once: the crawl ends in
+    seconds and makes no request past the limit."""
+    import phoenix_dagster.sources.assessor_crawl as crawl
+
+    real_wait, waits = crawl.wait, []
+
+    def interrupted_after_page_one(futures, return_when):
+        waits.append(len(futures))
+        if len(waits) == 1:  # page 1 goes through
+            return real_wait(futures, return_when=return_when)
+        time.sleep(0.3)  # the later pages: two granted, the rest asleep in the limiter
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crawl, "wait", interrupted_after_page_one)
+    with server_for(200) as server:
+        client = api(server, limit=3, window=3600)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            crawl.crawl_zip(client, "85031", DEFAULT_RESIDENTIAL_TYPES, concurrency=4)
+        elapsed = time.monotonic() - started
+    assert elapsed < 5, elapsed
+    assert len(server.seen) == 3  # the limit's three, no more

@@ -87,12 +87,13 @@ def _attempt(fetch: Callable[[], RawPayload], key: str, request: str) -> RawPayl
         return FetchFailure(key, request, failure.reason)
 
 
-def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]],
-                   concurrency: int) -> list[RawPayload | FetchFailure]:
+def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]], concurrency: int,
+                   stop: Callable[[], None] | None = None) -> list[RawPayload | FetchFailure]:
     """Each (fetch, key, request) of `calls`, `concurrency` at a time (every one still waits its
     turn at the source's rate limiter); the payload or the failure of each, in the order asked.
     Anything but a FetchFailed (a refused token) stops the rest and is raised; so does an
-    interrupt of the waiting thread (a terminated run): the calls not yet started are not made."""
+    interrupt of the waiting thread (a terminated run): the calls not yet started are not made,
+    and `stop` (the source's) makes those waiting their turn give up instead of sleeping it out."""
     if not calls:
         return []
     pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls))), thread_name_prefix="assessor")
@@ -102,6 +103,10 @@ def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]],
         for future in done:
             if future.exception() is not None:
                 raise future.exception()
+    except BaseException:
+        if stop is not None:
+            stop()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # only the calls in flight finish
     return [future.result() for future in futures]
@@ -126,7 +131,8 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
     """
     wanted_types = {t.strip().upper() for t in property_types}
     result = CrawlResult()
-    [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1)
+    stop = getattr(api, "stop", None)  # (the embedded sample makes no requests to stop)
+    [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1, stop)
     total, _ = _rows(first) if isinstance(first, RawPayload) else (None, [])
     if total is None:
         reason = first.reason if isinstance(first, FetchFailure) else "the reply is not the search contract"
@@ -139,7 +145,7 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
                            f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
     result.search_total = total
     pages = math.ceil(total / ROWS_PER_PAGE)
-    later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency)
+    later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency, stop)
     seen: set[str] = set()
     for page, outcome in enumerate([first, *later], start=1):
         if isinstance(outcome, FetchFailure):
@@ -161,7 +167,7 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
                 result.apns_wanted.append(apn)
     result.apns_fetched = plan(list(result.apns_wanted))
     details = fetch_in_order([(lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}") for apn in result.apns_fetched],
-                             concurrency)
+                             concurrency, stop)
     for outcome in details:
         (result.failures if isinstance(outcome, FetchFailure) else result.payloads).append(outcome)
     return result

@@ -100,6 +100,14 @@ class HttpSource:
     def close(self) -> None:
         self._http.close()
 
+    def stop(self) -> None:
+        """Stop making requests (see PoliteClient.stop)."""
+        self._http.stop()
+
+
+class CollectionStopped(Exception):
+    """The collection was stopped (its run interrupted) while a request waited its turn."""
+
 
 class PoliteClient:
     """GETs through an httpx client under a shared limiter, retrying what is transient.
@@ -110,17 +118,28 @@ class PoliteClient:
 
     def __init__(self, client: httpx.Client, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  policy: RetryPolicy | None = None, auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
-                 sleep: Callable[[float], None] = time.sleep, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 sleep: Callable[[float], None] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         self.client, self.limiter, self.budget = client, limiter, budget
         self.max_body_bytes = max_body_bytes
         self.policy = policy or RetryPolicy()
         self.auth_failure = auth_failure
-        self._sleep = sleep
+        self._stopping = threading.Event()
+        self._sleep = sleep or self._sleep_unless_stopped
         self.records: list[RequestRecord] = []
         self._refused: str | None = None
 
     def close(self) -> None:
         self.client.close()
+
+    def stop(self) -> None:
+        """No more requests: those waiting for the rate limiter, a Retry-After or a backoff give up
+        at once (CollectionStopped) instead of sleeping it out and asking once more. For a run
+        that was interrupted."""
+        self._stopping.set()
+
+    def _sleep_unless_stopped(self, seconds: float) -> None:
+        if self._stopping.wait(seconds):
+            raise CollectionStopped("the collection was stopped")
 
     def get(self, endpoint: str, url: str, record_key: str, **kwargs) -> httpx.Response:
         """The reply (a 2xx, 404, or an error still failing after its retries), or FetchFailed."""
@@ -161,7 +180,9 @@ class PoliteClient:
     def _attempt(self, endpoint: str, url: str, retrying: tenacity.Retrying, kwargs: dict) -> httpx.Response:
         if self._refused is not None:
             raise AuthenticationFailed(self._refused)
-        waited = self.limiter.acquire()
+        if self._stopping.is_set():
+            raise CollectionStopped("the collection was stopped")
+        waited = self.limiter.acquire(sleep=self._sleep_unless_stopped)
         started = time.perf_counter()
         attempt = retrying.statistics.get("attempt_number", 1)
         try:

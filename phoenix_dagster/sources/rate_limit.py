@@ -40,8 +40,10 @@ class SlidingWindowLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def acquire(self) -> float:
-        """Block until a request may start; returns the seconds waited."""
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
+        """Block until a request may start; returns the seconds waited. `sleep`: how this caller
+        waits, when not the limiter's own (a collection that can be stopped passes one that raises
+        once it is stopped)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -55,7 +57,7 @@ class SlidingWindowLimiter:
                         self.waited_s += waited
                         return waited
                     pause = self.window_s - (now - self._grants[0])
-            self._sleep(pause)
+            (sleep or self._sleep)(pause)
             waited += pause
 
 
@@ -141,7 +143,7 @@ class SharedWindowLimiter:
         with self._state() as state:
             state["paused_until"] = max(state["paused_until"], self._clock() + seconds)
 
-    def acquire(self) -> float:
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
         waited = 0.0
         while True:
             with self._state() as state:
@@ -160,5 +162,5 @@ class SharedWindowLimiter:
                     first = min(buckets)
                     pause = (first + 1) * self.bucket_s + self.window_s - now  # when the oldest bucket leaves
             pause = max(pause, self.bucket_s / 10)
-            self._sleep(pause)
+            (sleep or self._sleep)(pause)
             waited += pause

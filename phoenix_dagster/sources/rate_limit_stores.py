@@ -62,7 +62,7 @@ class RedisWindowLimiter:
     def pause(self, seconds: float) -> None:
         self._pause(keys=self._keys[1:], args=[max(int(seconds * 1000), 1)])
 
-    def acquire(self) -> float:
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
         waited = 0.0
         while True:
             wait_ms = int(self._acquire(keys=self._keys, args=[int(self.window_s * 1000), self.limit,
@@ -70,7 +70,7 @@ class RedisWindowLimiter:
             if wait_ms <= 0:
                 self.waited_s += waited
                 return waited
-            self._sleep(wait_ms / 1000)
+            (sleep or self._sleep)(wait_ms / 1000)
             waited += wait_ms / 1000
 
 
@@ -126,14 +126,14 @@ class PostgresWindowLimiter:
                 return 0.0
             return max(float(oldest_leaves_in), 0.001)
 
-    def acquire(self) -> float:
+    def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
         waited = 0.0
         while True:
             wait = self._try()
             if wait <= 0:
                 self.waited_s += waited
                 return waited
-            self._sleep(wait)
+            (sleep or self._sleep)(wait)
             waited += wait
 
 
