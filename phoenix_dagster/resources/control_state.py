@@ -28,8 +28,6 @@ from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
 
 RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail requests that got no reply
-PARCEL_FETCH_SCHEMA = {"record_key": pl.String, "http_status": pl.Int32, "fetched_at": pl.Datetime("us", "UTC"),
-                       "sha256": pl.String, "day": pl.String}
 
 
 class ControlStateResource(dg.ConfigurableResource):
@@ -128,25 +126,20 @@ class ControlStateResource(dg.ConfigurableResource):
         partition; no status, time or hash). None when there were none."""
         earlier = self.lake.history(RAW_ASSESSOR, zip_code, before=before, since=since, with_day=True,
                                     columns=["entity", "record_key", "http_status", "fetched_at", "sha256"])
-        replies = (earlier.filter(pl.col("entity") == "parcel").drop("entity") if earlier is not None
-                   else pl.DataFrame(schema=PARCEL_FETCH_SCHEMA))
-        unanswered = self._unanswered_parcel_requests(zip_code, before, since)
-        fetches = pl.concat([replies, unanswered], how="diagonal_relaxed") if unanswered is not None else replies
-        return fetches if fetches.height else None
+        replies = earlier.filter(pl.col("entity") == "parcel").drop("entity") if earlier is not None else None
+        found = [frame for frame in (replies, self._unanswered_parcel_requests(zip_code, before, since))
+                 if frame is not None and frame.height]
+        return pl.concat(found, how="diagonal_relaxed") if found else None
 
     def _unanswered_parcel_requests(self, zip_code: str, before: str, since: str | None) -> pl.DataFrame | None:
-        where = dict(zip_code=zip_code, asset=RAW_ASSESSOR, since=since, before=before)
-        log, rows = self.lake.scan_bookkeeping("run_log", **where), self.lake.scan_bookkeeping("quarantine", **where)
-        if log is None or rows is None:
+        quarantined = self.lake.current_bookkeeping("quarantine", "*", zip_code, [RAW_ASSESSOR], since=since,
+                                                    before=before)
+        if quarantined.is_empty():
             return None
-        latest = (log.filter(pl.col("succeeded") & (pl.col("asset") == RAW_ASSESSOR))
-                  .group_by("partition").agg(pl.col("run_id").sort_by("finished_at").last()))
         # Not a reply too large to read: that one was answered, and would be as large again.
-        return (rows.filter((pl.col("asset") == RAW_ASSESSOR) & pl.col("reason").str.starts_with("/parcel/")
-                            & ~pl.col("reason").str.contains("reply larger than", literal=True))
-                .join(latest, on=["partition", "run_id"], how="semi")
-                .select("record_key", pl.col("partition").str.split("|").list.first().alias("day"))
-                .collect())
+        return (quarantined.filter(pl.col("reason").str.starts_with("/parcel/")
+                                   & ~pl.col("reason").str.contains("reply larger than", literal=True))
+                .select("record_key", pl.col("partition").str.split("|").list.first().alias("day")))
 
     def parcel_versions(self, zip_code: str, before: str) -> pl.DataFrame | None:
         """Every parcel version staged for the ZIP before the day (APN, body hash)."""

@@ -132,14 +132,17 @@ class LakeResource(dg.ConfigurableResource):
                  if _in_days(_partition_of(path)[1], since=since, before=before)]
         return self.storage.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
-    def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str]) -> pl.DataFrame:
-        """`table`'s rows of the partition written by the latest successful run of each of `assets`."""
-        log, rows = self.scan_bookkeeping("run_log", day, zip_code), self.scan_bookkeeping(table, day, zip_code)
+    def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str], *,
+                            since: str | None = None, before: str | None = None) -> pl.DataFrame:
+        """`table`'s rows of the ZIP's partitions of `day` (or of every day ≥ `since` and < `before`
+        with `day="*"`) written by the latest successful run of each of `assets` for each partition."""
+        where = dict(asset=assets[0] if len(assets) == 1 else None, since=since, before=before)
+        log, rows = self.scan_bookkeeping("run_log", day, zip_code, **where), self.scan_bookkeeping(table, day, zip_code, **where)
         if log is None or rows is None:  # (the schema read only when needed: on S3 it reads every file's footer)
             return pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
         latest = (log.filter(pl.col("succeeded") & pl.col("asset").is_in(assets))
-                  .group_by("asset").agg(pl.col("run_id").sort_by("finished_at").last()))
-        return rows.join(latest, on=["asset", "run_id"], how="semi").collect()
+                  .group_by("asset", "partition").agg(pl.col("run_id").sort_by("finished_at").last()))
+        return rows.join(latest, on=["asset", "partition", "run_id"], how="semi", nulls_equal=True).collect()
 
 
 class LakeIOManager(dg.ConfigurableIOManager):

@@ -42,10 +42,6 @@ def search_page_rows(http_status: int | None, body: bytes) -> tuple[int | None, 
         return None, []
 
 
-def _rows(payload: RawPayload) -> tuple[int | None, list]:
-    return search_page_rows(payload.http_status, payload.body)
-
-
 @dataclass(frozen=True)
 class SearchCompleteness:
     """What the county's search announced for a ZIP (TOTAL on page 1) against what was read."""
@@ -133,7 +129,7 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
     result = CrawlResult()
     stop = getattr(api, "stop", None)  # (the embedded sample makes no requests to stop)
     [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1, stop)
-    total, _ = _rows(first) if isinstance(first, RawPayload) else (None, [])
+    total, _ = search_page_rows(first.http_status, first.body) if isinstance(first, RawPayload) else (None, [])
     if total is None:
         reason = first.reason if isinstance(first, FetchFailure) else "the reply is not the search contract"
         raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
@@ -153,7 +149,7 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
             result.unreadable_pages.append(outcome.record_key)
             continue
         result.payloads.append(outcome)
-        page_total, rows = _rows(outcome)
+        page_total, rows = search_page_rows(outcome.http_status, outcome.body)
         if page_total is None:
             result.unreadable_pages.append(f"q={zip_code}&page={page}")
         result.search_rows_seen += len(rows)

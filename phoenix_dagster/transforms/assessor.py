@@ -178,9 +178,9 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     the day they fell due together (the parcels first fetched on one day would otherwise fall due
     together again every window, a day's rate limit many times over for a real ZIP).
 
-    `fetch_history`: earlier parcel requests (record_key, http_status, fetched_at, sha256, and
-    optionally `day`, their partition day; a request that got no reply has no status, time or
-    hash). `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
+    `fetch_history`: earlier parcel requests (record_key, day — their partition day —, and
+    http_status, fetched_at, sha256; a request that got no reply has no status, time or hash,
+    and a history of only such requests may lack those columns). `version_history`: earlier staged parcels (ParcelNumber, payload_sha256). A fetch was
     successful when its body became a staged version, or the county said there is no such
     parcel (404); a parcel whose latest request was malformed, failed or got no reply is asked
     again by the next run.
@@ -203,9 +203,7 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     # Only a parcel whose *latest* request was good and recent can wait: a bad reply or none after
     # a good one (an error object, another parcel, a timeout) is fetched again, not trusted for
     # refresh_days. Latest by partition day, then time; on its day, no reply (no time) comes last.
-    history = fetch_history if "day" in fetch_history.columns else \
-        fetch_history.with_columns(pl.col("fetched_at").dt.date().cast(pl.String).alias("day"))
-    latest = history.sort(["day", "fetched_at"], nulls_last=True, maintain_order=True).group_by("record_key").last()
+    latest = fetch_history.sort(["day", "fetched_at"], nulls_last=True, maintain_order=True).group_by("record_key").last()
     fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
         .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
     recent = set(fresh["record_key"].to_list())
@@ -217,12 +215,9 @@ def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> 
     """Only parcels whose payload differs from the latest earlier version of the same parcel: an
     unchanged body does not create a new version downstream, and a body that went back to an
     older one (a sale recorded, then corrected) is the latest version again. The latest is the
-    last by partition `day` then `fetched_at`, where the history has them (else any earlier
-    version counts)."""
+    last by partition `day`, then `fetched_at`."""
     if version_history is None:
         return staged
-    order = [column for column in ("day", "fetched_at") if column in version_history.columns]
-    latest = (version_history.sort(order, maintain_order=True).group_by("ParcelNumber").last() if order
-              else version_history)
+    latest = version_history.sort(["day", "fetched_at"], maintain_order=True).group_by("ParcelNumber").last()
     return staged.join(latest.select("ParcelNumber", "payload_sha256"),
                        on=["ParcelNumber", "payload_sha256"], how="anti")
