@@ -22,18 +22,26 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     out = out or sys.stdout
     import polars as pl
 
+    from phoenix_dagster.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
     from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
+    from phoenix_dagster.settings import SQL_DIR
 
     # never holds a lock a run needs; with the lake on S3, its views read the bucket
     warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
                                            memory_limit_mb=settings.duckdb_memory_mb)
     if not warehouse.is_published:
         raise ConfigError(f"no warehouse at {settings.warehouse_path}: run `phoenix-estate run` first")
-    frame = warehouse.analyst_query(query, readable=[settings.lake_dir, settings.control_dir])
+    folders = readable_folders(settings.lake_location, settings.control_dir, SQL_DIR)
+    limits = AnalystLimits(timeout_s=settings.sql_timeout_s, memory_limit_mb=settings.duckdb_memory_mb,
+                           max_temp_mb=settings.sql_max_temp_mb)
+    result = warehouse.analyst_query(query, folders, limits)
     with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=40, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True):
-        print(frame, file=out)
+        print(result.frame, file=out)
+    if result.truncated:
+        print(f"(more than {MAX_ROWS:,} rows: only the first {MAX_ROWS:,} were read; add a LIMIT or aggregate)",
+              file=out)
 
 
 def evaluate_extractor(kind: str, out=None) -> int:
@@ -178,11 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sql":
             import duckdb
 
-            from phoenix_dagster.resources.warehouse import AnalystQueryRefused
+            from phoenix_dagster.analyst_sql import AnalystQueryRefused, AnalystQueryStopped
 
             try:
                 run_sql(args.query, settings)
-            except (AnalystQueryRefused, duckdb.Error) as exc:  # one clear line, not a traceback
+            except (AnalystQueryRefused, AnalystQueryStopped, duckdb.Error) as exc:  # one clear line, not a traceback
                 print(f"phoenix-estate sql: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
                 return 2
             return 0

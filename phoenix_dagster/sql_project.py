@@ -120,6 +120,12 @@ def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
     return models
 
 
+def sources_read(sql_dir: Path) -> list[tuple[str, str]]:
+    """The lake, bookkeeping and control tables (schema, name) the models under `sql_dir` read."""
+    return sorted({(schema, name) for layer in LAYERS for path in (sql_dir / layer).glob("*.sql")
+                   for schema, name in upstream_tables(path.read_text(), path) if schema in SOURCE_SCHEMAS})
+
+
 SCHEMA_TABLES = "_source_schemas"  # empty tables of the sources' schemas (expose_source)
 
 

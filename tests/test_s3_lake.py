@@ -10,7 +10,9 @@ import io
 import polars as pl
 import pytest
 
+from phoenix_dagster.analyst_sql import AnalystLimits, readable_folders
 from phoenix_dagster.cli import run_sql
+from phoenix_dagster.settings import SQL_DIR
 
 from platform_harness import DAY, ZIPS, make_platform
 from servers.s3 import S3Server
@@ -46,15 +48,23 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         measured = warehouse.query("select bytes from ops.storage_usage where store = 'lake'")["bytes"].to_list()
         assert measured and 0 < measured[-1] <= sum(objects.values())  # measured in the bucket, before the last books
         # The published copy's lake views read the bucket, with the analyst's file access locked to it.
-        lake_rows = warehouse.analyst_query("select count(*) as n from lake.enriched_properties",
-                                            readable=[on_s3.settings.control_dir])["n"].item()
+        settings = on_s3.settings
+        folders = readable_folders(settings.lake_location, settings.control_dir, SQL_DIR)
+        limits = AnalystLimits(timeout_s=60, memory_limit_mb=256, max_temp_mb=256)
+        assert all(folder.startswith(f"s3://{s3.bucket}/{PREFIX}/") or folder.startswith(str(settings.control_dir))
+                   for folder in folders)
+        lake_rows = warehouse.analyst_query("select count(*) as n from lake.enriched_properties", folders,
+                                            limits).frame["n"].item()
         assert lake_rows == warehouse.query("select count(*) as n from marts.properties")["n"].item()
         printed = io.StringIO()  # and so do `phoenix-estate sql`'s
         run_sql("select count(*) as lake_rows from lake.enriched_properties", on_s3.settings, out=printed)
         assert str(lake_rows) in printed.getvalue()
         with pytest.raises(Exception, match="disabled by configuration"):
             warehouse.analyst_query(f"select * from read_parquet('s3://{s3.bucket}/elsewhere/*.parquet')",
-                                    readable=[on_s3.settings.control_dir])
+                                    folders, limits)
+        with pytest.raises(Exception, match="disabled by configuration"):  # the raw layer is not the analysts'
+            warehouse.analyst_query(f"select count(*) from read_parquet('s3://{s3.bucket}/{PREFIX}/raw_assessor_payloads"
+                                    "/*/*/data.parquet')", folders, limits)
 
         compacted = on_s3.defs.resolve_job_def("compact_raw_bodies").execute_in_process(instance=on_s3.instance)
         metadata = compacted.asset_materializations_for_node("raw_body_retention")[0].metadata

@@ -69,32 +69,3 @@ def test_a_reader_of_the_published_copy_does_not_block_the_next_publish(tmp_path
     with pytest.raises(duckdb.Error):
         with reader.read_connection() as conn:
             conn.execute("create table u as select 1")  # the copy is read-only
-
-
-def test_phoenix_estate_sql_reads_the_warehouse_and_nothing_else(tmp_path, capsys, monkeypatch):
-    import polars as pl
-
-    from phoenix_dagster.cli import main
-
-    lake = tmp_path / "lake" / "run_metrics" / "zip=85031" / "date=2026-11-28"
-    lake.mkdir(parents=True)
-    pl.DataFrame({"items": [3]}).write_parquet(lake / "data.parquet")
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:  # a published copy whose view reads the lake
-        conn.execute(f"create view lake_items as select * from read_parquet('{tmp_path}/lake/*/*/*/*.parquet')")
-    (tmp_path / "secret.txt").write_text("owner,name\n1,JANE DOE\n")
-    monkeypatch.setenv("PHOENIX_DATA_DIR", str(tmp_path))
-    assert main(["sql", "select sum(items) as n from lake_items"]) == 0
-    assert "3" in capsys.readouterr().out
-    refused = {
-        f"copy (select 1) to '{tmp_path}/lake/evil.parquet'": "one query",  # no writing, even into the lake
-        f"select * from read_csv('{tmp_path}/secret.txt')": "Permission",  # no reading outside the lake
-        f"attach '{tmp_path}/other.duckdb'": "one query",
-        "select 1; select 2": "one query",
-        "install httpfs": "one query",
-        "select * from nowhere": "Catalog",
-    }
-    for sql, reason in refused.items():
-        assert main(["sql", sql]) == 2, sql
-        err = capsys.readouterr().err
-        assert reason in err and err.count("\n") == 1, (sql, err)  # one clear line
-    assert not (tmp_path / "lake" / "evil.parquet").exists()

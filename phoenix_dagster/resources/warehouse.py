@@ -28,15 +28,9 @@ import duckdb
 import polars as pl
 from pydantic import PrivateAttr
 
+from phoenix_dagster.analyst_sql import AnalystLimits, AnalystResult, run_read_only
 from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.resources.lake import LakeResource
-
-
-ANALYST_STATEMENTS = {"SELECT", "EXPLAIN"}
-
-
-class AnalystQueryRefused(ValueError):
-    """A statement `phoenix-estate sql` does not run: only single read queries are allowed."""
 
 
 class WarehouseBusy(RuntimeError):
@@ -236,26 +230,12 @@ class PublishedWarehouseResource(dg.ConfigurableResource):
         return self.query("select count(*) as n from information_schema.tables where table_schema = ? "
                           "and table_name = ?", [schema, name])["n"][0] > 0
 
-    def analyst_query(self, sql: str, readable: list[Path | str]) -> pl.DataFrame:
-        """One query typed by a person: a single SELECT (or EXPLAIN), with file access limited to
-        `readable` (the lake and control folders the warehouse's views read; a lake on S3 is added
-        as its `s3://bucket/prefix/`) and the configuration locked, so it cannot write files,
-        attach databases, read elsewhere or install extensions. Raises AnalystQueryRefused or
-        duckdb.Error."""
+    def analyst_query(self, sql: str, folders: list[str], limits: AnalystLimits) -> AnalystResult:
+        """One query typed by a person (phoenix_dagster.analyst_sql): one read statement, reaching only
+        `folders`, within `limits`. Raises AnalystQueryRefused, AnalystQueryStopped or duckdb.Error."""
         with self.read_connection() as conn:
-            statements = conn.extract_statements(sql)
-            kinds = [statement.type.name for statement in statements]
-            if len(statements) != 1 or kinds[0] not in ANALYST_STATEMENTS:
-                raise AnalystQueryRefused(f"one query (SELECT, WITH … SELECT, DESCRIBE, SHOW, EXPLAIN) is "
-                                          f"allowed; got {', '.join(kinds) or 'nothing'}")
-            if self.lake is not None and self.lake.storage.on_object_storage:
-                readable = [*readable, self.lake.root]
-            folders = ", ".join("'" + str(path).rstrip("/").replace("'", "''") + "/'" for path in readable)
-            for setting in (f"set allowed_directories = [{folders}]", "set enable_external_access = false",
-                            "set autoinstall_known_extensions = false", "set autoload_known_extensions = false",
-                            "set lock_configuration = true"):
-                conn.execute(setting)  # in this order: external access off first would break the lake views
-            return in_utc(conn.execute(sql).pl())
+            result = run_read_only(conn, sql, folders, limits)
+        return AnalystResult(in_utc(result.frame), result.truncated)
 
     def size_bytes(self) -> int:
         return Path(self.path).stat().st_size if self.is_published else 0
