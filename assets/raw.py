@@ -20,7 +20,7 @@ from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
-from phoenix_dagster.sources.base import payloads_frame
+from phoenix_dagster.sources.base import CollectionFailed, payloads_frame
 from phoenix_dagster.transforms.assessor import parcels_to_fetch
 from phoenix_dagster.transforms.payloads import fetch_failures_frame
 from phoenix_dagster.tuning.metrics import from_requests
@@ -54,8 +54,11 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     try:
         crawl = crawl_zip(api, zip_code, tuple(sources.assessor_property_types), plan=plan,
                           concurrency=setting.concurrency, max_rows=sources.max_search_rows)
-    except RuntimeError as exc:  # the token was refused, or the ZIP could not be enumerated
+    except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
         raise books.failure(str(exc), **books.requests(api.name, api)) from None
+    except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
+        books.requests(api.name, api)
+        raise
     finally:
         api.close()
     requests = books.requests(api.name, api)
@@ -91,8 +94,11 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
         since = None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)
         try:
             fetched = source.fetch(zip_code, since=since)
-        except RuntimeError as exc:  # a refused token: this run cannot be complete
+        except CollectionFailed as exc:  # a refused token: this run cannot be complete
             raise books.failure(f"{source.name}: {exc}", **books.requests(source.name, source)) from None
+        except BaseException:  # anything else fails as it is, its requests still recorded
+            books.requests(source.name, source)
+            raise
         finally:
             getattr(source, "close", lambda: None)()
         requests = books.requests(source.name, source)

@@ -2,15 +2,11 @@
 staging needs (transforms/retention.py): owners' names and mailing addresses give way to a
 stand-in that keeps the kind of owner. Run daily by the `compact_raw_bodies` schedule."""
 
-from datetime import date, timedelta
-
 import dagster as dg
 
 from phoenix_dagster.partitions import today_in_phoenix
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.transforms.retention import compact_payloads
-
-RAW_WITH_PERSONAL_DATA = "raw_assessor_payloads"  # listing payloads name no owners
+from phoenix_dagster.transforms.retention import RAW_WITH_PERSONAL_DATA, compact_payloads, retention_cutoff
 
 
 def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
@@ -19,9 +15,11 @@ def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
               description=(f"Compacts the raw county replies of partitions older than {retention_days} days "
                            "(PHOENIX_RAW_RETENTION_DAYS): owners' names and mailing addresses replaced by a "
                            "stand-in that keeps the kind of owner; everything staging reads is kept, so an old "
-                           "partition can still be staged again. Idempotent: a compacted file is not rewritten."))
+                           "partition can still be staged again; a reply that is not JSON gives way to a note of "
+                           "its length. The only writer of raw files besides collection. Idempotent: a compacted "
+                           "file is not rewritten."))
     def _retention(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        cutoff = (date.fromisoformat(today_in_phoenix()) - timedelta(days=retention_days)).isoformat()
+        cutoff = retention_cutoff(today_in_phoenix(), retention_days)
         checked = rewritten = bodies = 0
         for zip_code, day in lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
             compacted, changed = compact_payloads(lake.read(RAW_WITH_PERSONAL_DATA, day, zip_code))

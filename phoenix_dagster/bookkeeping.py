@@ -29,7 +29,7 @@ from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, LAKE_TABLES
 from phoenix_dagster.sources.base import request_summary
 from phoenix_dagster.transforms.costs import request_usage
-from phoenix_dagster.transforms.privacy import withhold_expr
+from phoenix_dagster.transforms.privacy import quarantine_rows
 
 RECORDS = "phoenix/bookkeeping"  # asset metadata: the bookkeeping tables it writes, comma separated
 QUARANTINE_LOG_LINES = 20
@@ -131,9 +131,10 @@ class Bookkeeping:
             pl.lit(value).alias(name) for name, value in stamps.items() if name in columns and name not in frame.columns))
 
     def quarantine(self, rejected: pl.DataFrame) -> int:
-        """Records rejected (columns source, record_key, reason, raw_record), with owners' names and
-        addresses withheld (they stay in the raw layer only); returns how many."""
-        rejected = rejected.with_columns(withhold_expr("raw_record"), withhold_expr("reason"))
+        """Records rejected (transforms.payloads.REJECT_SCHEMA), with owners' names and addresses
+        withheld and a record that is not JSON reduced to its hash and length (the bytes stay in the
+        raw layer only: transforms.privacy.quarantine_rows); returns how many."""
+        rejected = quarantine_rows(rejected)
         self.record("quarantine", rejected)
         for row in rejected.head(QUARANTINE_LOG_LINES).iter_rows(named=True):
             self.context.log.warning(f"quarantined {row['source']} record {row['record_key']}: {row['reason']}")

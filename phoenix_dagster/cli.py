@@ -228,7 +228,8 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     """The days' partitions (each day's ZIPs), the tuning tick the daemon would make after them, one
     warehouse build over all of it, and the summary (the partitions and the tick only, without `build`).
     Every run is created from the code location as workspace.yaml loads it, like the UI's."""
-    from phoenix_dagster.local_runs import build_warehouse, local_instance, retune, run_partitions
+    from phoenix_dagster.local_runs import build_warehouse, compact_raw, local_instance, retune, run_partitions
+    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.summary import print_summary
     from phoenix_dagster.workspace_runs import WorkspaceJobs
 
@@ -238,12 +239,14 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
         for day in days:
             outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh)
         tuning = retune(jobs)
+        retained, retention = compact_raw(jobs, lake_resource(settings), settings.raw_retention_days)
+        print(f"Retention: {retention}", flush=True)
         if not build:
             print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")
-            return 0 if all(o.ok for o in outcomes) else 1
+            return 0 if all(o.ok for o in outcomes) and retained else 1
         built = build_warehouse(jobs)
         print_summary(jobs.defs, days[-1], outcomes, built, settings, tuning=tuning)
-    return 0 if all(o.ok for o in [*outcomes, built]) else 1
+    return 0 if all(o.ok for o in [*outcomes, built]) and retained else 1
 
 
 if __name__ == "__main__":

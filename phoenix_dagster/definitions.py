@@ -220,7 +220,8 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
                         *(raw.listing_asset_name(source) for source in settings.listing_sources))]
         + [sources_delivered_check("stg_listings__listings",
                                    [raw.listing_asset_name(source) for source in settings.listing_sources],
-                                   settings.optional_sources, partitions)]
+                                   settings.optional_sources, partitions),
+           sources_delivered_check("stg_assessor__search_results", [], (), partitions)]
         + [search_complete_check(partitions)]
         + warehouse_checks + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],

@@ -33,7 +33,6 @@ records and surfaces the results.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from contextlib import contextmanager
@@ -47,6 +46,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from phoenix_dagster.settings import ListingSettings, Settings
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.maricopa import AUTH_MARKER
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -201,8 +201,8 @@ def _by_status(response: httpx.Response, path: str, setting: str) -> tuple[str, 
 
 def _json(response: httpx.Response):
     try:
-        return json.loads(response.content)
-    except ValueError:
+        return read_json(response.content)
+    except UnreadableJson:  # malformed, or nested past what any contract needs: not the envelope
         return None
 
 

@@ -27,6 +27,7 @@ from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomicall
 from phoenix_dagster.resources.warehouse import in_utc, open_duckdb
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import CONTROL_TABLES, LAKE_TABLES
+from phoenix_dagster.transforms.privacy import quarantine_rows
 
 LEGACY = "legacy"
 ASSET = "legacy_warehouse"
@@ -43,7 +44,7 @@ BOOKKEEPING_QUERIES = {
         from ops.run_log""",
     "quarantine": """
         select coalesce(latest.run_id, 'legacy') as run_id, q.source, q.asset, q.partition, q.record_key,
-               q.reason, q.raw_record, q.quarantined_at
+               q.reason, q.raw_record, null::varchar as payload_sha256, null::bigint as raw_bytes, q.quarantined_at
         from ops.quarantine as q
         left join (select asset, partition, arg_max(run_id, finished_at) as run_id from ops.run_log group by all)
             as latest using (asset, partition)""",
@@ -106,6 +107,8 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
                 continue
             used = {k: v for k, v in params.items() if f"${k}" in query}
             frame = in_utc(conn.execute(query, used).pl())
+            if table == "quarantine":  # the old warehouse kept records as received: withhold as staging does now
+                frame = quarantine_rows(frame)
             if table == "stage_metrics" and frame.height:
                 frame = frame.with_columns(pl.col("stage").replace_strict(STAGE_ASSETS, default=ASSET).alias("asset"))
             if frame.height:

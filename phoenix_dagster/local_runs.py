@@ -18,7 +18,7 @@ from typing import Protocol
 
 import dagster as dg
 
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
+from phoenix_dagster.job_names import BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
 from phoenix_dagster.partitions import partition_key
 from phoenix_dagster.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
                                    worker_tags)
@@ -268,6 +268,24 @@ def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
     outcome = _outcome("warehouse", execute(jobs, spec))
     _report(outcome, out)
     return outcome
+
+
+def compact_raw(jobs: JobLauncher, lake, retention_days: int) -> tuple[bool, str]:
+    """Retention after every command that collects (a backfill of an old day lands replies already
+    past it): one compact_raw_bodies run — the only run that rewrites raw files — when a raw
+    partition is older than the retention. Returns whether it succeeded and what it did."""
+    from phoenix_dagster.partitions import today_in_phoenix
+    from phoenix_dagster.transforms.retention import RAW_WITH_PERSONAL_DATA, retention_cutoff
+
+    cutoff = retention_cutoff(today_in_phoenix(), retention_days)
+    if not lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
+        return True, f"no raw partition before {cutoff} (PHOENIX_RAW_RETENTION_DAYS {retention_days}): nothing to compact"
+    finished = execute(jobs, RunSpec(COMPACT_RAW_BODIES, QUIET_LOGS, CLI_TAGS))
+    if not finished.success:
+        return False, f"retention run {finished.run_id[:8]} failed"
+    metadata = finished.materializations()[0].metadata
+    return True, (f"{metadata['partitions_rewritten'].value} of {metadata['partitions_checked'].value} raw "
+                  f"partition(s) before {metadata['compacted_before'].value} compacted")
 
 
 def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:

@@ -2,6 +2,7 @@
 addresses, keep everything staging reads (the kind of owner included), and recent ones are
 untouched."""
 
+import json
 from datetime import date, timedelta
 
 import dagster as dg
@@ -23,12 +24,17 @@ def test_a_compacted_body_keeps_the_kind_of_owner_and_nothing_that_names_anyone(
     body = (b'{"APN": "10306005", "Owner": {"Ownership": "SMITH FAMILY TRUST", "MailingAddress": "9 ELM ST", '
             b'"SalePrice": "250000"}, "LotSize": "6534"}')
     compacted = compact_body(body)
-    assert compacted == (b'{"APN": "10306005", "Owner": {"Ownership": "(withheld: trust)", "MailingAddress": '
-                         b'"(withheld)", "SalePrice": "250000"}, "LotSize": "6534"}')
+    assert json.loads(compacted) == {"APN": "10306005", "Owner": {"Ownership": "(withheld: trust)",
+                                     "MailingAddress": "(withheld)", "SalePrice": "250000"}, "LotSize": "6534"}
     assert compact_body(compacted) == compacted  # twice changes nothing
-    assert compact_body(b'{"APN": "1", "Owner": {"Ownership": "JANE D') == (
-        b'{"APN": "1", "Owner": {"Ownership": "(withheld: individual)"')  # a truncated reply too
-    assert compact_body(b'\xff{"Ownership": "ACME LLC"}') == b'\xff{"Ownership": "(withheld: company)"}'
+    unchanged = b'{"APN": "2",  "LotSize": "6534"}'
+    assert compact_body(unchanged) is unchanged  # nothing personal: the bytes as received
+    for odd in (b'{"APN": "1", "Owner": {"Ownership": "JANE D', b'\xff{"Ownership": "ACME LLC"}', b"<html>JANE</html>"):
+        note = compact_body(odd)  # not JSON: it cannot be searched for names, so only its length stays
+        assert note == f"(withheld by retention: a reply that was not JSON, {len(odd)} bytes)".encode()
+        assert compact_body(note) == note
+    for kept in (b"[parcel]:Requested content was not found", b"", b"  "):
+        assert compact_body(kept) == kept  # the county's not-found text and empty bodies name no one
 
 
 @pytest.mark.unit

@@ -5,6 +5,7 @@ staged + unchanged + out of scope + not found + quarantined + duplicates — for
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -49,6 +50,20 @@ COUNTY = {  # assessor: the county's contract server; listings: the embedded sam
     "county search page cut off mid-body": Scenario(
         "warn", {"stg_assessor__search_results": ">200"}, ("invalid JSON",), env={"MARICOPA_CONCURRENCY": "1"},
         warns=("raw_assessor_payloads:search_complete",)),
+    # one hostile reply is quarantined with its reason, never a failed step (nor read as a refused token)
+    "county parcel answers a deeply nested body": Scenario(
+        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON: nested deeper than 64 levels",)),
+    "county parcel answers Geo as a string": Scenario(
+        "pass", {"stg_assessor__parcels": ">200"},
+        ("parcel reply is not the contract's shape: Geo is a string, expected an object with lat, long",)),
+    "county search page 2 answers a deeply nested body": Scenario(
+        "warn", {"stg_assessor__search_results": ">200"}, ("invalid JSON: nested deeper than 64 levels",),
+        env={"MARICOPA_CONCURRENCY": "1"}, warns=("raw_assessor_payloads:search_complete",)),
+    "county search page 1 answers a deeply nested body": Scenario(  # landed, quarantined, nothing more asked
+        "fail", {"stg_assessor__search_results": 0}, ("invalid JSON: nested deeper than 64 levels",),
+        error="none of its 1 payload(s) could be read"),
+    "county preflight probe answers a deeply nested body": Scenario(  # the probe says degraded, the run goes on
+        "warn", {"stg_assessor__parcels": ">200"}, warns=("raw_assessor_payloads:county_api_up",)),
     "county search answers TOTAL 0": Scenario(
         "fail", {}, error="answered TOTAL: 0 (no parcels)"),
     "county refuses the token": Scenario(
@@ -70,6 +85,14 @@ RESO = {  # assessor: the embedded sample; listings: the RESO feed's contract se
         "warn", {"stg_listings__listings": 0}, ("HTTP 404 reply",), env={"PHOENIX_OPTIONAL_SOURCES": "reso"},
         warns=("raw_listing_payloads__reso:reso_up", "stg_listings__listings:sources_delivered",
                "stg_listings__listings:quarantine_rate")),
+    "reso answers a deeply nested page": Scenario(
+        "fail", {"stg_listings__listings": 0}, ("invalid JSON: nested deeper than 64 levels",),
+        error="delivered nothing"),
+    "reso nextLink is not a link": Scenario(  # the page's listings stage; paging stops, saying why
+        "warn", {"stg_listings__listings": ">60"}, ("@odata.nextLink is an object, not a link",),
+        warns=("raw_listing_payloads__reso:quarantine_rate",)),
+    "reso listing City is an object": Scenario(
+        "pass", {"stg_listings__listings": ">60"}, ("listing is not the contract's shape: City is an object",)),
     "reso odd records among good ones": Scenario(  # 2 of 75 quarantined: above the 2% quarantine rate
         "warn", {"stg_listings__listings": ">60"}, ("ListPrice", "element 1 of `value` is a str, not a record"),
         warns=("stg_listings__listings:quarantine_rate",)),
@@ -77,7 +100,10 @@ RESO = {  # assessor: the embedded sample; listings: the RESO feed's contract se
 RESO_SCENARIO = {"reso ok": "ok", "reso no listings in the ZIP (value [])": "no_listings",
                  "reso remark contains the county's not-found text": "marker_in_remarks",
                  "reso page without value": "no_value", "reso empty 200 body": "empty_body",
-                 "reso answers an HTML error page": "html_error", "reso odd records among good ones": "odd_records"}
+                 "reso answers an HTML error page": "html_error", "reso odd records among good ones": "odd_records",
+                 "reso answers a deeply nested page": "deeply_nested", "reso nextLink is not a link": "odd_next_link",
+                 "reso listing City is an object": "city_object"}
+DEEPLY_NESTED = b"[" * 100_000 + b"]" * 100_000  # ~200 KB; RecursionError in Python's json
 
 
 MLS = {  # assessor: the embedded sample; listings: the MLS site's server (10 listings, 4 a page)
@@ -119,6 +145,17 @@ def county_server(name: str) -> MaricopaContractServer:
         server.fail("/search/property/", delay(0), delay(0), *[status(503, b"down")] * 2)
     elif name == "county search page cut off mid-body":
         server.fail("/search/property/", delay(0), delay(0), MALFORMED)
+    elif name == "county parcel answers a deeply nested body":
+        server.parcels[apn] = (200, DEEPLY_NESTED)
+    elif name == "county parcel answers Geo as a string":
+        detail = json.loads(server.parcels[apn][1])
+        server.parcels[apn] = (200, json.dumps({**detail, "Geo": "33.5,-112.2"}).encode())
+    elif name == "county search page 2 answers a deeply nested body":  # after the preflight's page 1 and the crawl's
+        server.fail("/search/property/", delay(0), delay(0), status(200, DEEPLY_NESTED))
+    elif name == "county search page 1 answers a deeply nested body":  # after the preflight's page 1
+        server.fail("/search/property/", delay(0), status(200, DEEPLY_NESTED))
+    elif name == "county preflight probe answers a deeply nested body":
+        server.fail("/search/property/", status(200, DEEPLY_NESTED))
     elif name == "county search answers TOTAL 0":
         server.search_rows[ZIP] = []
     elif name == "county refuses the token":
@@ -206,3 +243,27 @@ def test_mls_faults(tmp_path, name):
         platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "mls_html", "MLS_BASE_URL": site.url,
                                                      "MLS_RATE_LIMIT_PER_MINUTE": "100000"})
     judge(platform, outcome, MLS[name])
+
+
+def test_a_wrong_shaped_reply_leaves_the_parcels_previous_version_its_latest(tmp_path, monkeypatch):
+    """`"Geo": "33.5,-112.2"` read as a path is a silent null: the reply is quarantined instead, and
+    the version staged the day before stays the parcel's latest (with its coordinates)."""
+    monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN)
+    with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
+        apn = next(iter(r["APN"] for r in server.search_rows[ZIP])).replace("-", "")
+        detail = json.loads(server.parcels[apn][1])
+        platform = make_platform(tmp_path / "data", env={
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
+            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "4"})
+        [first] = platform.run("2026-11-27", [ZIP], build=False)
+        server.parcels[apn] = (200, json.dumps({**detail, "Geo": "33.5,-112.2", "LotSize": "1"}).encode())
+        [second] = platform.run(DAY, [ZIP], full_refresh=True, build=False)
+    assert first.ok and second.success, (first.error, second.error)
+    lake = platform.defs.resources["lake"]
+    latest = lake.read("int_assessor_parcels", DAY, ZIP).filter(pl.col("ParcelNumber") == apn)
+    assert latest.height == 1 and latest["Latitude"].item() is not None
+    assert latest["LotSizeSquareFeet"].item() != 1  # the day before's version, not the odd reply's
+    rejected = pl.concat([pl.read_parquet(path) for path in (platform.settings.lake_dir / "_bookkeeping" / "quarantine")
+                          .rglob(f"date={DAY}/stg_assessor__parcels__*.parquet")])
+    reasons = rejected.filter(pl.col("record_key") == apn)["reason"].to_list()
+    assert reasons and all("Geo is a string" in reason for reason in reasons), rejected["record_key"].to_list()

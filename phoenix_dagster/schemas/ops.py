@@ -33,7 +33,7 @@ class RunLog(pa.DataFrameModel):
 
 
 class Quarantine(pa.DataFrameModel):
-    """ops.quarantine: records rejected on the way in, with the reason and the raw record, as left by the latest successful run of each asset and partition."""
+    """ops.quarantine: records rejected on the way in, with the reason and the record (personal fields withheld), as left by the latest successful run of each asset and partition."""
 
     run_id: str = pa.Field(description="Run that rejected it")
     source: str = pa.Field(description="Source the record came from")
@@ -41,7 +41,9 @@ class Quarantine(pa.DataFrameModel):
     partition: str = pa.Field(description="date|zip partition")
     record_key: Optional[str] = pa.Field(nullable=True, description="The record's key, when it has one")
     reason: str = pa.Field(description="Why it was rejected")
-    raw_record: str = pa.Field(description="The record as received (text; undecodable bytes escaped)")
+    raw_record: Optional[str] = pa.Field(nullable=True, description="The record as received, as JSON with owners' names, mailing and in-care-of addresses withheld; null when it is not JSON (an HTML page, a CSV file, a truncated or undecodable body), which stays in the raw layer only")
+    payload_sha256: Optional[str] = pa.Field(nullable=True, description="SHA-256 of the raw payload the record came from (its row in the raw layer); null when no reply came")
+    raw_bytes: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="The record's length in bytes as received")
     quarantined_at: UTC_TIME = pa.Field(description="When it was rejected")
 
     class Config:

@@ -7,7 +7,6 @@ replay), so the sample exercises the same logic as production.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -15,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phoenix_dagster.settings import DEFAULT_MAX_SEARCH_ROWS
-from phoenix_dagster.sources.base import AssessorApi, FetchFailed, FetchFailure, RawPayload
+from phoenix_dagster.sources.base import AssessorApi, CollectionFailed, FetchFailed, FetchFailure, RawPayload
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
 ROWS_PER_PAGE = 25
 
@@ -32,14 +32,23 @@ class CrawlResult:
 
 
 def search_page_rows(http_status: int | None, body: bytes) -> tuple[int | None, list]:
-    """TOTAL and Results of a search page, or (None, []) if the reply is not the contract's JSON."""
+    """TOTAL and Results of a search page, or (None, []) if the reply is not the contract's JSON:
+    an object whose TOTAL is a whole number of rows, 0 or more, and whose Results is an array
+    (a body that is not JSON, nests too deep, or says `"TOTAL": Infinity`, `true` or `"many"` is not)."""
     if http_status != 200:
         return None, []
     try:
-        document = json.loads(body)
-        return int(document["TOTAL"]), list(document["Results"])
-    except (ValueError, KeyError, TypeError):
+        document = read_json(body)
+    except UnreadableJson:
         return None, []
+    if not isinstance(document, dict):
+        return None, []
+    total, rows = document.get("TOTAL"), document.get("Results")
+    if isinstance(total, str) and total.strip().isdigit():
+        total = int(total)
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0 or not isinstance(rows, list):
+        return None, []
+    return total, rows
 
 
 @dataclass(frozen=True)
@@ -120,24 +129,30 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
     that `plan` picks from the wanted APNs; pages and details `concurrency` at a time, landed in
     page order and in the order the details were asked for.
 
-    A search page 1 that cannot be read fails the crawl (the ZIP cannot be enumerated), and so
+    A search page 1 that got no reply fails the crawl (the ZIP cannot be enumerated), and so
     does a page 1 whose TOTAL is 0 (a configured ZIP with no parcels is a mistake, not a quiet
-    zero) or above `max_rows` (a reply must not steer the crawl into millions of requests);
-    later unreadable pages and failed details are reported in the result, not dropped.
+    zero) or above `max_rows` (a reply must not steer the crawl into millions of requests). A
+    page 1 that came but cannot be read (malformed, nested too deep, not the contract) is landed
+    and reported, and nothing more is asked: staging quarantines it with its reason and the
+    search_complete check names it. Later unreadable pages and failed details are reported in the
+    result, not dropped.
     """
     wanted_types = {t.strip().upper() for t in property_types}
     result = CrawlResult()
     stop = getattr(api, "stop", None)  # (the embedded sample makes no requests to stop)
     [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1, stop)
-    total, _ = search_page_rows(first.http_status, first.body) if isinstance(first, RawPayload) else (None, [])
-    if total is None:
-        reason = first.reason if isinstance(first, FetchFailure) else "the reply is not the search contract"
-        raise RuntimeError(f"assessor search for {zip_code} failed on page 1: {reason}")
+    if isinstance(first, FetchFailure):
+        raise CollectionFailed(f"assessor search for {zip_code} failed on page 1: {first.reason}")
+    total, _ = search_page_rows(first.http_status, first.body)
+    if total is None:  # a reply, but not one to enumerate the ZIP by: landed for staging to say why
+        result.payloads.append(first)
+        result.unreadable_pages.append(first.record_key)
+        return result
     if total == 0:
-        raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
+        raise CollectionFailed(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
                            f"{zip_code} belongs in PHOENIX_ZIP_CODES")
     if total > max_rows:
-        raise RuntimeError(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
+        raise CollectionFailed(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
                            f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
     result.search_total = total
     pages = math.ceil(total / ROWS_PER_PAGE)

@@ -73,6 +73,12 @@ class RequestRecord:
     waited_s: float  # time held by the rate limit before it started
 
 
+class CollectionFailed(RuntimeError):
+    """A source cannot collect the partition at all (a refused token, a search that cannot be
+    enumerated, a shared store gone): the collection step fails with this message, having recorded
+    the requests it made. Anything a single reply does wrong is quarantined instead."""
+
+
 class FetchFailed(RuntimeError):
     """A source got no usable reply for a record after every retry."""
 

@@ -19,11 +19,11 @@ import httpx
 import tenacity
 
 from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
-from phoenix_dagster.sources.base import FetchFailed, RequestRecord
+from phoenix_dagster.sources.base import CollectionFailed, FetchFailed, RequestRecord
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 
-class AuthenticationFailed(RuntimeError):
+class AuthenticationFailed(CollectionFailed):
     """The source refused the credentials; the message says which setting to check."""
 
 

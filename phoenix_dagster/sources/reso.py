@@ -12,7 +12,6 @@ compromised or misconfigured feed cannot send the token to another server. Incre
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -22,6 +21,7 @@ from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.json_reply import UnreadableJson, json_kind, read_json
 
 MAX_PAGES = 1000  # a feed that pages forever is a bug on its side; stop and say so
 
@@ -78,10 +78,16 @@ class ResoWebApi(HttpSource):
             if response.status_code != 200:
                 return result  # landed; staging quarantines it, the next run asks again
             try:
-                next_link = json.loads(response.content).get("@odata.nextLink")
-            except (ValueError, AttributeError):
+                document = read_json(response.content)
+            except UnreadableJson:
                 return result  # landed; staging says why it cannot be read
+            next_link = document.get("@odata.nextLink") if isinstance(document, dict) else None
             if not next_link:
+                return result
+            if not isinstance(next_link, str):
+                result.failures.append(FetchFailure(f"{zip_code}:{page + 1}", "nextLink",
+                                                    f"@odata.nextLink is {json_kind(next_link)}, not a link; "
+                                                    f"paging stopped after page {page}"))
                 return result
             next_url = urljoin(url, next_link)
             if not self._same_host(next_url):

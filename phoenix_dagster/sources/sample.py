@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.sample_evolution import evolve_listing_page, evolve_parcel_body, evolve_search_page
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
@@ -46,8 +47,8 @@ class SampleAssessorApi:
         if reply is None or reply["status"] != 200:
             return False
         try:
-            return isinstance(json.loads(reply["body"]), dict)
-        except ValueError:  # the truncated reply
+            return isinstance(read_json(reply["body"]), dict)
+        except UnreadableJson:  # the truncated reply
             return False
 
     def search_page(self, query: str, page: int) -> RawPayload:

@@ -58,6 +58,8 @@ import json
 from datetime import date, timedelta
 from typing import Callable, NamedTuple
 
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+
 BASE_DAY = date(2026, 11, 28)
 PLANTED_DAY = BASE_DAY - timedelta(days=7)
 PLANTED_ZIP = "85031"
@@ -131,9 +133,14 @@ def evolve_listing_page(body: bytes, zip_code: str, day: date) -> bytes:
     offset = (day - BASE_DAY).days
     if offset == 0:
         return body
-    page = json.loads(body)
+    try:
+        page = read_json(body)
+    except UnreadableJson:
+        return body  # replayed as it is; staging quarantines it
+    if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+        return body
     evolved = []
-    for record in page.get("value", []):
+    for record in page["value"]:
         if not isinstance(record, dict) or not isinstance(record.get("ListingKey"), str):
             evolved.append(record)
             continue
@@ -243,8 +250,8 @@ def evolve_parcel_body(body: str, day: date) -> str:
     if day == BASE_DAY:
         return body
     try:
-        detail = json.loads(body)
-    except ValueError:
+        detail = read_json(body)
+    except UnreadableJson:
         return body  # the sample's truncated reply stays truncated
     if not isinstance(detail, dict) or not isinstance(detail.get("APN"), str):
         return body
@@ -267,10 +274,10 @@ def evolve_search_page(body: bytes, day: date, has_detail: Callable[[str], bool]
     if day <= BASE_DAY:
         return body
     try:
-        page = json.loads(body)
-        rows = page["Results"]
-    except (ValueError, KeyError, TypeError):
+        page = read_json(body)
+    except UnreadableJson:
         return body
+    rows = page.get("Results") if isinstance(page, dict) else None
     changed = False
     for row in rows if isinstance(rows, list) else []:
         apn = row.get("APN") if isinstance(row, dict) else None

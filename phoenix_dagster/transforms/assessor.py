@@ -13,7 +13,8 @@ from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
-from phoenix_dagster.transforms.payloads import flatten_list_elements, has_list
+from phoenix_dagster.sources.json_reply import json_kind
+from phoenix_dagster.transforms.payloads import SHAPE, decoded_rejects, flatten_list_elements, has_list, shape_problems
 from phoenix_dagster.transforms.privacy import owner_type
 
 SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
@@ -44,19 +45,63 @@ PARCEL_FIELDS = {
 VALUATION = pl.List(pl.Struct({"TaxYear": pl.String, "FullCashValue": pl.String}))
 
 
+def _parcel_shape() -> dict[str, tuple[str, ...]]:
+    """PARCEL_FIELDS as the shape a detail body must have: each top-level key staging reads, with
+    the keys read inside it (an object), or () for a value read as it is."""
+    shape: dict[str, tuple[str, ...]] = {}
+    for path in PARCEL_FIELDS.values():
+        top, *inner = path.removeprefix("$.").split(".")
+        shape[top] = (*shape.get(top, ()), *inner)
+    return shape
+
+
+PARCEL_SHAPE = _parcel_shape()
+PARCEL_ARRAYS = {"Valuations": ("TaxYear", "FullCashValue")}  # arrays of objects, and the values read in each
+
+
+def parcel_shape_problems(text: str) -> str | None:
+    """What in a parcel detail is not where staging reads it: an object where a value belongs, a
+    value or array where an object belongs (`"Geo": "33.5,-112.2"`); read as text, each would be a
+    silent null or garbage in the parcel's new latest version. None when the shape is right."""
+    document = json.loads(text)  # read within MAX_JSON_DEPTH at the decoding boundary
+    if not isinstance(document, dict):
+        return None  # _parcel_shaped rejects it as not an object
+    problems = []
+    for top, inner in PARCEL_SHAPE.items():
+        value = document.get(top)
+        if value is None:
+            continue
+        if top in PARCEL_ARRAYS:
+            if not isinstance(value, list):
+                problems.append(f"{top} is {json_kind(value)}, expected an array of objects")
+                continue
+            problems += [f"{top}[{index}].{problem}" for index, item in enumerate(value) if isinstance(item, dict)
+                         for problem in shape_problems(item, PARCEL_ARRAYS[top])]
+        elif inner:
+            if not isinstance(value, dict):
+                problems.append(f"{top} is {json_kind(value)}, expected an object with {', '.join(inner)}")
+                continue
+            problems += [f"{top}.{problem}" for problem in shape_problems(value, inner)]
+        elif isinstance(value, (dict, list)):
+            problems.append(f"{top} is {json_kind(value)}, expected a value")
+    return "; ".join(problems) or None
+
+
 def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
     """One row per element of Results, every field as text (an element that is not an object,
     such as null, has every field null: staging rejects it for its missing APN)."""
-    row = pl.Struct({name: pl.String for name in SEARCH_ROW_FIELDS})
+    row = pl.Struct({name: pl.String for name in [*SEARCH_ROW_FIELDS, SHAPE]})
+    read = frozenset(SEARCH_ROW_FIELDS)
     return (
         pages.with_columns(
-            pl.col("text").map_elements(lambda text: flatten_list_elements(text, "Results"), return_dtype=pl.String)
+            pl.col("text").map_elements(lambda text: flatten_list_elements(text, "Results", read), return_dtype=pl.String)
             .str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
             pl.col("record_key").str.extract(r"page=(\d+)").cast(pl.Int32).alias("search_page"),
         )
         .filter(pl.col("row").list.len() > 0)  # a page without rows would explode to one empty row
         .explode("row")
-        .with_columns(pl.col("row").fill_null(pl.struct([pl.lit(None, pl.String).alias(n) for n in SEARCH_ROW_FIELDS])))
+        .with_columns(pl.col("row").fill_null(pl.struct([pl.lit(None, pl.String).alias(n)
+                                                         for n in [*SEARCH_ROW_FIELDS, SHAPE]])))
         .unnest("row")
     )
 
@@ -66,16 +111,20 @@ def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
     `Results` array is rejected whole: it is not "no rows"."""
     is_page = pl.col("text").map_elements(lambda text: has_list(text, "Results"), return_dtype=pl.Boolean)
     pages = pages.with_columns(is_page.alias("_is_page"))
-    not_pages = pages.filter(~pl.col("_is_page")).select(
-        "source", "record_key", pl.lit("not a search page: no `Results` array").alias("reason"),
-        pl.col("text").alias("raw_record"))
+    not_pages = decoded_rejects(pages.filter(~pl.col("_is_page")), pl.lit("not a search page: no `Results` array"))
     pages = pages.filter(pl.col("_is_page")).drop("_is_page")
     rows = _search_rows(pages).with_columns(normalize_apn(pl.col("APN")).alias("ParcelNumber"))
-    rejected = pl.concat([not_pages, rows.filter(pl.col("ParcelNumber").is_null()).select(
-        "source", pl.col("APN").alias("record_key"),
-        pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing")).alias("reason"),
+    problem = (pl.when(pl.col(SHAPE).is_not_null()).then(pl.format("search row is not the contract's shape: {}",
+                                                                   pl.col(SHAPE)))
+               .when(pl.col("ParcelNumber").is_null())
+               .then(pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing"))))
+    rows = rows.with_columns(problem.alias("_problem"))
+    rejected = pl.concat([not_pages, rows.filter(pl.col("_problem").is_not_null()).select(
+        "source", pl.col("APN").alias("record_key"), pl.col("_problem").alias("reason"),
         pl.struct(list(SEARCH_ROW_FIELDS)).struct.json_encode().alias("raw_record"),
+        pl.col("sha256").alias("payload_sha256"), pl.lit(None, pl.Int64).alias("raw_bytes"),
     )])
+    rows = rows.filter(pl.col("_problem").is_null())
     staged = rows.filter(pl.col("ParcelNumber").is_not_null()).select(
         "ParcelNumber",
         pl.col("SitusAddress").str.strip_chars().str.replace_all(r"\s+", " ").alias("UnparsedAddress"),
@@ -125,7 +174,7 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("sha256").alias("payload_sha256"),
         owner_type(pl.col("Ownership")).alias("OwnerType"),
     )
-    rejected = bad.select("source", "record_key", "reason", pl.col("text").alias("raw_record"))
+    rejected = decoded_rejects(bad, pl.col("reason"))
     return conform(staged.drop_nulls("ParcelNumber"), StgAssessorParcels), pl.concat([not_parcels, rejected])
 
 
@@ -145,15 +194,16 @@ def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     apn = normalize_apn(pl.col("text").str.json_path_match("$.APN"))
     field_names = pl.col("text").str.extract_all(r'"\w+"\s*:').list.eval(pl.element().str.extract(r'"(\w+)"'))
     is_object = pl.col("text").str.strip_chars_start().str.starts_with("{")
+    shape = pl.col("text").map_elements(parcel_shape_problems, return_dtype=pl.String)
     reason = (pl.when(~is_object).then(pl.lit("parcel reply is not a JSON object"))
               .when(apn.is_null()).then(pl.lit("parcel reply has no APN (not a parcel); its fields: ")
                                         + field_names.list.head(8).list.join(", "))
               .when(apn != normalize_apn(pl.col("record_key"))).then(pl.lit("parcel reply is for APN ") + apn
                                                                       + pl.lit(", not the one requested"))
+              .when(shape.is_not_null()).then(pl.lit("parcel reply is not the contract's shape: ") + shape)
               .otherwise(None))
     judged = details.with_columns(reason.alias("reason"))
-    rejects = judged.filter(pl.col("reason").is_not_null()).select(
-        "source", "record_key", "reason", pl.col("text").alias("raw_record"))
+    rejects = decoded_rejects(judged.filter(pl.col("reason").is_not_null()), pl.col("reason"))
     return judged.filter(pl.col("reason").is_null()).drop("reason"), rejects
 
 

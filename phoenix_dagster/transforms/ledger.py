@@ -15,11 +15,10 @@ and the blocking `records_accounted_for` check stops the partition.
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 
 from phoenix_dagster.sources import redfin_csv
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
 TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
 LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **{term: pl.Int64 for term in TERMS},
@@ -57,15 +56,11 @@ def unbalanced(entries: pl.DataFrame) -> pl.DataFrame:
 def _json_items(text: str | None, field: str) -> int | None:
     """How many elements the payload's `field` array has; None when it has none to count."""
     try:
-        document = json.loads(text or "", parse_constant=_refuse_constant)
-    except ValueError:
+        document = read_json(text or "")
+    except UnreadableJson:
         return None
     items = document.get(field) if isinstance(document, dict) else None
     return len(items) if isinstance(items, list) else None
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
 
 
 def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFrame, unreadable: pl.DataFrame, *,
@@ -83,6 +78,7 @@ def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFr
                                & pl.col("assessor_property_type").is_in([t.upper() for t in wanted_types]))
         unique = in_scope["ParcelNumber"].n_unique()
         rows.append({"source": source, "offered": offered, "staged": unique,
+                     "payloads": mine.height, "unreadable_payloads": sum(c is None for c in counts),
                      "out_of_scope": kept.height - in_scope.height, "duplicates": in_scope.height - unique,
                      "quarantined": rejected.filter(pl.col("source") == source).height
                      + unreadable.filter(pl.col("source") == source).height})

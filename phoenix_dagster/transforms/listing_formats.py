@@ -75,7 +75,7 @@ def redfin_csv_records(payloads: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
         reason = redfin_csv.unreadable_reason(payload["text"])
         if reason is not None:  # the whole file: a row-by-row skip would lose every row silently
             rejected.append({"source": payload["source"], "record_key": payload["record_key"], "reason": reason,
-                             "raw_record": payload["text"][:2000]})
+                             "raw_record": payload["text"], "payload_sha256": payload["sha256"], "raw_bytes": None})
             continue
         for number, row in redfin_csv.data_rows(payload["text"]):
             record = redfin_row_to_reso(row)
@@ -96,7 +96,7 @@ def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.D
             record = selectors.read_detail(page["text"], page["record_key"])
         except SelectorsOutOfDate as exc:
             rejected.append({"source": page["source"], "record_key": page["record_key"], "reason": str(exc),
-                             "raw_record": page["text"]})
+                             "raw_record": page["text"], "payload_sha256": page["sha256"], "raw_bytes": None})
             continue
         record["SelectorsVersion"] = str(selectors.version)
         records.append({**{k: page[k] for k in ("source", "entity", "fetched_at", "sha256")},

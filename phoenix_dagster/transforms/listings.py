@@ -8,7 +8,7 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgListings
-from phoenix_dagster.transforms.payloads import flatten_record
+from phoenix_dagster.transforms.payloads import SHAPE, flatten_record
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.transforms.listing_status import standard_status
@@ -34,13 +34,16 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
     """
     schema = polars_schema(StgListings)
     fields = [name for name in schema if name not in LINEAGE]
-    wire = pl.Struct({name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String for name in fields})
+    wire = pl.Struct({**{name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String
+                         for name in fields}, SHAPE: pl.String})
     lists = frozenset(name for name in fields if isinstance(schema[name], pl.List))
-    flat = pl.col("text").map_elements(lambda text: flatten_record(text, lists), return_dtype=pl.String)
+    flat = pl.col("text").map_elements(lambda text: flatten_record(text, lists, frozenset(TEXT_FIELDS)),
+                                       return_dtype=pl.String)
     decoded = records.with_columns(flat.str.json_decode(wire).alias("record")).unnest("record")
     postal = pl.col("PostalCode").str.strip_chars().str.slice(0, 5)
     record_problem = (
-        pl.when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))
+        pl.when(pl.col(SHAPE).is_not_null()).then(pl.format("listing is not the contract's shape: {}", pl.col(SHAPE)))
+        .when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))
         .then(pl.lit("listing has no ListingKey"))
         .when(postal.is_null() | (postal == ""))
         .then(pl.lit("listing has no PostalCode"))
@@ -53,7 +56,8 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
     typed = {name: schema[name] for name in fields if name not in TEXT_FIELDS}
     parsed, bad = parse_text_columns(decoded.with_columns(record_problem.alias("record_problem")), typed)
     checked = parsed.with_columns(pl.col("record_problem").alias("reason"))
-    quarantine_columns = ["source", "record_key", "reason", pl.col("text").alias("raw_record")]
+    quarantine_columns = ["source", "record_key", "reason", pl.col("text").alias("raw_record"),
+                          pl.col("sha256").alias("payload_sha256"), pl.lit(None, pl.Int64).alias("raw_bytes")]
     rejected = pl.concat([
         bad.with_columns(pl.concat_str(["record_problem", "reason"], separator="; ", ignore_nulls=True).alias("reason"))
         .select(quarantine_columns),

@@ -1,23 +1,39 @@
 """Personal data: county replies name owners (and their mailing addresses). Analysts get what
 they need from a name — the kind of owner — derived in staging; the names themselves stay in
-the raw layer only. Anything else that carries raw text (quarantined records, their reasons,
-the log lines about them) has these fields withheld first.
+the raw layer only, and there only until retention (transforms/retention.py).
+
+What is personal is declared once, below, and applied to parsed JSON, never to text: a key is
+compared case-insensitively with its punctuation ignored (`OWNER_NAME`, `ownerName` and an
+escaped `"\\u004fwnerName"`, which JSON reads as `OwnerName`, are one key), and the whole value
+goes, whatever its type (a string, an array of address lines, an object). An `Owner` object
+keeps only the sale fields. Anything else that carries a record (quarantined records and the
+log lines about them) is withheld this way first; a record that does not parse as JSON cannot be
+searched for names, so only its hash and length leave the raw layer.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
 
-PERSONAL_FIELDS = ("Ownership", "FullMailingAddress", "MailingAddress", "OwnerName")
-OWNER_NAME_FIELDS = ("Ownership", "OwnerName")  # the rest are addresses
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+
+# The one declaration of what identifies a person, by normalised key (`personal_key`): owners'
+# names, and where the owner is reached (mailing address, in care of). County layers name them
+# OWNER_NAME / OWNERNME1, INCAREOF, MAIL_ADDR1 / MAIL_CITY / MAIL1…5 (county-parcel-layers.md).
+PERSONAL_NAME_KEYS = frozenset({"ownership", "ownername", "ownernme", "ownernme1", "ownernme2", "owner1", "owner2",
+                                "ownersname"})
+PERSONAL_ADDRESS_PREFIXES = ("mail", "fullmailingaddress", "incareof", "careof", "owneraddress",
+                             "ownercity", "ownerstate", "ownerzip")
+# An object under this key is the owner block: every key but the sale fields is personal; any other
+# value under it is an owner's name.
+OWNER_BLOCK = "owner"
+SALE_FIELDS = frozenset({"saleprice", "saledate", "deeddate", "deedtype", "deednumber", "mostcurrentdeed"})
 WITHHELD = "(withheld)"
 # What a retained raw body says instead of a name (transforms/retention.py): the kind survives.
 STAND_IN = r"^\(WITHHELD: (GOVERNMENT|TRUST|COMPANY|INDIVIDUAL)\)$"
-# A personal field's JSON string value, also when a truncated body ends inside it.
-_VALUE = r'("(?:' + "|".join(PERSONAL_FIELDS) + r')"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)'
-_PATTERN = re.compile(_VALUE)
 
 OWNER_TYPES = {  # checked in this order; the first that matches the upper-cased name wins
     "government": r"\b(CITY OF|STATE OF|COUNTY|UNITED STATES|USA|FLOOD CONTROL|SCHOOL DIST|HOUSING AUTHORITY|"
@@ -28,13 +44,81 @@ OWNER_TYPES = {  # checked in this order; the first that matches the upper-cased
 }
 
 
-def withhold(text: str | None) -> str | None:
-    """Text with every personal field's value replaced by "(withheld)"."""
-    return None if text is None else _PATTERN.sub(rf'\1"{WITHHELD}"', text)
+def personal_key(key: str) -> str:
+    """A key as the declaration compares it: case folded, everything but letters and digits dropped."""
+    return re.sub(r"[^0-9a-z]", "", key.casefold())
 
 
-def withhold_expr(column: str) -> pl.Expr:
-    return pl.col(column).str.replace_all(_VALUE, f'$1"{WITHHELD}"')
+def personal_kind(key: str) -> str | None:
+    """"name", "address" or None: what a value under `key` would reveal about a person."""
+    normal = personal_key(key)
+    if normal in PERSONAL_NAME_KEYS:
+        return "name"
+    if normal.startswith(PERSONAL_ADDRESS_PREFIXES):
+        return "address"
+    return None
+
+
+def _stand_in(value, kind: str, keep_kind: bool) -> str:
+    if keep_kind and kind == "name" and isinstance(value, str):
+        found = owner_type_of(value)
+        return WITHHELD if found is None else f"(withheld: {found})"
+    return WITHHELD
+
+
+def withhold(document, *, keep_kind: bool = False):
+    """A parsed JSON value with every personal field's value replaced by "(withheld)" — with
+    `keep_kind`, a name by "(withheld: <kind of owner>)", from which staging derives the same
+    OwnerType. Empty values (null, "") stay as they are. Returns a new value."""
+    if isinstance(document, list):
+        return [withhold(item, keep_kind=keep_kind) for item in document]
+    if not isinstance(document, dict):
+        return document
+    kept = {}
+    for key, value in document.items():
+        kind = personal_kind(key)
+        if personal_key(key) == OWNER_BLOCK:
+            if isinstance(value, dict):
+                value = {inner: (withhold(v, keep_kind=keep_kind) if personal_key(inner) in SALE_FIELDS
+                                 else _withheld_value(v, personal_kind(inner) or "name", keep_kind))
+                         for inner, v in value.items()}
+            else:
+                value = _withheld_value(value, "name", keep_kind)
+        elif kind is not None:
+            value = _withheld_value(value, kind, keep_kind)
+        else:
+            value = withhold(value, keep_kind=keep_kind)
+        kept[key] = value
+    return kept
+
+
+def _withheld_value(value, kind: str, keep_kind: bool):
+    if value is None or value == "":
+        return value
+    return _stand_in(value, kind, keep_kind)
+
+
+def withhold_text(text: str | None) -> str | None:
+    """A record's text with personal fields withheld, as JSON; None when it is not JSON (it cannot
+    be searched for names, so it does not leave the raw layer)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.dumps(withhold(read_json(text)), ensure_ascii=False)
+    except UnreadableJson:
+        return None
+
+
+def quarantine_rows(rejected: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows as they may be written: `raw_bytes` the record's length as received (when the
+    transform did not give it), `raw_record` the record with personal fields withheld, or null when it
+    does not parse as JSON (an HTML page, a CSV file, a truncated body: its hash and length point at
+    the bytes in the raw layer)."""
+    records = rejected["raw_record"].to_list()
+    lengths = [len(text.encode("utf-8", errors="surrogateescape")) if text else 0 for text in records]
+    return rejected.with_columns(
+        pl.coalesce(pl.col("raw_bytes"), pl.Series(lengths, dtype=pl.Int64)).alias("raw_bytes"),
+        pl.Series("raw_record", [withhold_text(text) for text in records], dtype=pl.String))
 
 
 def owner_type(ownership: pl.Expr) -> pl.Expr:

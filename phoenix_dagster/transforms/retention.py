@@ -1,36 +1,52 @@
 """Raw-body retention: after PHOENIX_RAW_RETENTION_DAYS a county reply keeps what staging needs
 and loses what identifies a person.
 
-Staging reads an owner's name only to derive the kind of owner, so an owner-name field's value
-becomes "(withheld: <owner type>)" — staging derives the same OwnerType from it — and a mailing
-address becomes "(withheld)". Everything else in the body is kept byte for byte, so a partition
-can still be staged again. The payload's `sha256` stays the hash of the body as received (what
-incremental collection compares); compacting twice changes nothing.
+A body is read as JSON and withheld structurally (transforms/privacy.py): an owner's name becomes
+"(withheld: <owner type>)" — staging derives the same OwnerType from it — and a mailing or
+in-care-of address "(withheld)"; everything else keeps its value, so an old partition stages
+again to the same rows. A body that is not JSON cannot be searched for names: past retention it
+gives way to a note of what it was (its length), which staging quarantines as before; the
+county's "not found" text and empty bodies carry no one's name and stay. The payload's `sha256`
+stays the hash of the body as received (what incremental collection compares); compacting twice
+changes nothing.
 """
 
 from __future__ import annotations
 
-import re
+import json
+from datetime import date, timedelta
 
 import polars as pl
 
-from phoenix_dagster.transforms.privacy import OWNER_NAME_FIELDS, PERSONAL_FIELDS, WITHHELD, owner_type_of
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+from phoenix_dagster.transforms.payloads import NOT_FOUND_BODY
+from phoenix_dagster.transforms.privacy import withhold
 
-_FIELD = re.compile(r'("(?P<field>' + "|".join(PERSONAL_FIELDS) + r')"\s*:\s*)"(?P<value>(?:[^"\\]|\\.)*)(?:"|$)')
+RAW_WITH_PERSONAL_DATA = "raw_assessor_payloads"  # listing payloads name no owners
+RETAINED_NOTE = b"(withheld by retention: a reply that was not JSON, "  # + "<n> bytes)"
 
 
-def _stand_in(match: re.Match) -> str:
-    kind = owner_type_of(match["value"]) if match["field"] in OWNER_NAME_FIELDS else None
-    return f'{match.group(1)}"{WITHHELD if kind is None else f"(withheld: {kind})"}"'
+def retention_cutoff(today: str, retention_days: int) -> str:
+    """The first partition day still within the retention: days before it are compacted."""
+    return (date.fromisoformat(today) - timedelta(days=retention_days)).isoformat()
 
 
 def compact_body(body: bytes | None) -> bytes | None:
-    """The body with every personal field's value replaced by its stand-in. Bytes that are not
-    UTF-8 pass through unchanged around the fields."""
+    """The body with every personal field withheld (names keep their kind); a body that is not JSON
+    replaced by a note of its length; unchanged when nothing in it is personal."""
     if body is None:
         return None
-    text = body.decode("utf-8", errors="surrogateescape")
-    return _FIELD.sub(_stand_in, text).encode("utf-8", errors="surrogateescape")
+    stripped = body.strip()
+    if not stripped or NOT_FOUND_BODY.match(stripped) or stripped.startswith(RETAINED_NOTE):
+        return body
+    try:
+        document = read_json(body)
+    except UnreadableJson:
+        return RETAINED_NOTE + f"{len(body)} bytes)".encode()
+    withheld = withhold(document, keep_kind=True)
+    if withheld == document:
+        return body
+    return json.dumps(withheld, ensure_ascii=False).encode("utf-8")
 
 
 def compact_payloads(payloads: pl.DataFrame) -> tuple[pl.DataFrame, int]:

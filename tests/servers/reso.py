@@ -23,7 +23,10 @@ FILTER = re.compile(r"PostalCode eq '(?P<zip>\d{5})'(?: and ModificationTimestam
 
 # scenario → what every /Property page answers instead of the listings (code, body, content type),
 # or a change to the page's listings. "ok" is the contract.
-SCENARIOS = ("ok", "no_listings", "no_value", "empty_body", "html_error", "marker_in_remarks", "odd_records")
+SCENARIOS = ("ok", "no_listings", "no_value", "empty_body", "html_error", "marker_in_remarks", "odd_records",
+             "deeply_nested", "odd_next_link", "city_object")
+# ~200 KB of arrays within arrays: Python's json raises RecursionError on it
+DEEPLY_NESTED = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
 
 class ResoContractServer(LoopbackServer):
@@ -74,6 +77,13 @@ class _Handler(QuietHandler):
             return self.reply(200, b"", "application/json")
         if scenario == "html_error":
             return self.reply(200, b"<html><body>Service temporarily unavailable</body></html>", "text/html")
+        if scenario == "deeply_nested":
+            return self.reply(200, DEEPLY_NESTED, "application/json")
+        if code == 200 and scenario == "odd_next_link":  # a link that is not a string
+            document = {**document, "@odata.nextLink": {"href": "Property?$skip=200"}}
+        elif code == 200 and scenario == "city_object" and document["value"]:  # a text field holding an object
+            first = {**document["value"][0], "City": {"name": "PHOENIX"}}
+            document = {**document, "value": [first, *document["value"][1:]]}
         if code == 200 and scenario == "no_value":
             document = {"@odata.context": document["@odata.context"]}
         elif code == 200 and scenario == "no_listings":
