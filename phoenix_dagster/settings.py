@@ -39,6 +39,7 @@ LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
+DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit's shared store to come back
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
                     "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL",
@@ -92,6 +93,7 @@ class MaricopaSettings:
     timeout_s: float = 30.0
     retry_budget: int = 200
     max_attempts: int = 5
+    store_outage_s: float = DEFAULT_STORE_OUTAGE_S  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
 
     @classmethod
     def from_env(cls, env) -> "MaricopaSettings":
@@ -105,6 +107,7 @@ class MaricopaSettings:
             timeout_s=_number(env, "MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
             retry_budget=_number(env, "MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
             max_attempts=_number(env, "MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
+            store_outage_s=_number(env, "PHOENIX_RATE_LIMIT_STORE_OUTAGE_S", cls.store_outage_s, float, low=0),
         )
 
 

@@ -84,6 +84,7 @@ class MaricopaResource(dg.ConfigurableResource):
     rate_window_s: float = _DEFAULTS.rate_window_s  # MARICOPA_RATE_WINDOW_S
     rate_state_dir: Optional[str] = None  # where the machine-wide window is kept; None: this process only
     rate_limit_store: Optional[str] = None  # PHOENIX_RATE_LIMIT_STORE (EnvVar): a Redis/PostgreSQL URL for every machine
+    rate_limit_store_outage_s: float = _DEFAULTS.store_outage_s  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
     timeout_s: float = _DEFAULTS.timeout_s
     retry_budget: int = _DEFAULTS.retry_budget
     max_attempts: int = _DEFAULTS.max_attempts
@@ -92,7 +93,8 @@ class MaricopaResource(dg.ConfigurableResource):
 
     def api(self) -> MaricopaApi:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s,
-                                 self.rate_state_dir, store_url=self.rate_limit_store)
+                                 self.rate_state_dir, store_url=self.rate_limit_store,
+                                 store_outage_s=self.rate_limit_store_outage_s)
         return MaricopaApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.retry_budget),
                            timeout_s=self.timeout_s, max_attempts=self.max_attempts,
                            backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)

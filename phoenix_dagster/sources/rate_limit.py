@@ -66,17 +66,18 @@ _LIMITERS_LOCK = threading.Lock()
 
 
 def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None = None,
-                   store_url: str | None = None):
+                   store_url: str | None = None, store_outage_s: float | None = None):
     """One limiter per (host, limit, window): across machines when `store_url` names a Redis or
     PostgreSQL server (rate_limit_stores.py), across this machine's processes when `state_dir`
     is given (its file is `<state_dir>/<host>.json`), else within this process."""
     with _LIMITERS_LOCK:
-        key = (host, limit, window_s, state_dir, store_url)
+        key = (host, limit, window_s, state_dir, store_url, store_outage_s)
         if key not in _LIMITERS:
             if store_url:
-                from phoenix_dagster.sources.rate_limit_stores import store_limiter
+                from phoenix_dagster.sources.rate_limit_stores import DEFAULT_OUTAGE_S, store_limiter
 
-                _LIMITERS[key] = store_limiter(store_url, host, limit, window_s)
+                _LIMITERS[key] = store_limiter(store_url, host, limit, window_s,
+                                               DEFAULT_OUTAGE_S if store_outage_s is None else store_outage_s)
             elif state_dir:
                 _LIMITERS[key] = SharedWindowLimiter(Path(state_dir) / f"{host.replace(':', '_')}.json", limit,
                                                      window_s)
