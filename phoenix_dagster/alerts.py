@@ -6,12 +6,16 @@ log, plus a webhook (JSON POST) and e-mail when configured."""
 from __future__ import annotations
 
 import smtplib
+import ssl
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
 import polars as pl
+
+
+ALERT_RETRY_DAYS = 7  # an alert a channel has not taken is tried again this long, then recorded as undeliverable
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,26 @@ class Alert:
     condition: str  # a stable key: the same problem on the same day has the same key
     severity: str  # WARNING | CRITICAL
     message: str
+
+
+def still_owed(owed_rows: list[dict], configured: list[str], now: datetime,
+               already_due: set[tuple[str, str]]) -> list[dict]:
+    """Deliveries for alerts some channel has not taken yet (ops.alerts rows with status `owed`, of
+    any day, a failed run's included), as the alert sensor requests them: each to the channels it
+    still owes that are still configured, or given up (recorded as undeliverable) once it has been
+    owed for ALERT_RETRY_DAYS or no channel it owes is configured any more. `already_due`: (day,
+    condition) the tick delivers anyway."""
+    deliveries = []
+    for row in owed_rows:
+        if (str(row["day"]), row["condition"]) in already_due:
+            continue
+        channels = [channel for channel in row["owed"] or [] if channel in configured]
+        first = row["first_attempt_at"] or row["sent_at"]
+        give_up = not channels or now - first >= timedelta(days=ALERT_RETRY_DAYS)
+        deliveries.append({"condition": row["condition"], "severity": row["severity"], "message": row["message"],
+                           "channels": list(row["owed"] or []) if give_up else channels, "day": str(row["day"]),
+                           "give_up": give_up})
+    return deliveries
 
 
 def find_alerts(*, day: date, quality: pl.DataFrame, budget: pl.DataFrame, failed_checks: list[str],
@@ -117,14 +141,35 @@ def post_webhook(url: str, alert: Alert, day: date) -> None:
     response.raise_for_status()
 
 
+IMPLICIT_TLS_PORT = 465  # SMTPS: TLS from the first byte; any other port starts plain and upgrades
+
+
+class SmtpNotEncrypted(RuntimeError):
+    """The server offers no STARTTLS, and a password would go in the clear."""
+
+
 def send_email(alert: Alert, *, host: str, port: int, sender: str, recipients: list[str], user: str | None,
-               password: str | None) -> None:
+               password: str | None, ca_file: str | None = None, implicit_tls: bool | None = None) -> None:
+    """Over TLS whenever the server offers it, its certificate verified against the system's CAs (or
+    `ca_file`, SMTP_CA_FILE, for a private CA): implicit TLS on port 465 (or with `implicit_tls`),
+    else STARTTLS when the server offers it — required when a password is set, so it never crosses
+    the wire in the clear."""
+    implicit = port == IMPLICIT_TLS_PORT if implicit_tls is None else implicit_tls
     message = EmailMessage()
     message["Subject"] = f"[phoenix-estate {alert.severity}] {alert.condition}"
     message["From"], message["To"] = sender, ", ".join(recipients)
     message.set_content(alert.message)
-    with smtplib.SMTP(host, port, timeout=10) as smtp:
+    context = ssl.create_default_context(cafile=ca_file)
+    smtp = smtplib.SMTP_SSL(host, port, timeout=10, context=context) if implicit else smtplib.SMTP(host, port, timeout=10)
+    with smtp:
+        if not implicit:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif password:
+                raise SmtpNotEncrypted(f"the SMTP server at {host}:{port} offers no STARTTLS; the password is not sent "
+                                       "in the clear (use port 465 for implicit TLS)")
         if user and password:
-            smtp.starttls()
             smtp.login(user, password)
         smtp.send_message(message)

@@ -138,8 +138,9 @@ def build_resources(settings: Settings) -> dict:
                                export_dir=str(settings.serving_dir), stand_in=settings.mongodb_stand_in),
         "alert_channels": AlertChannelsResource(
             webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
-            smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), email_from=alerts.email_from,
-            email_to=list(alerts.email_to)),
+            smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), smtp_ca_file=alerts.smtp_ca_file,
+            smtp_implicit_tls={"auto": None, "implicit": True, "starttls": False}[alerts.smtp_tls],
+            email_from=alerts.email_from, email_to=list(alerts.email_to)),
         "quality_targets": QualityTargetsResource(
             freshness_target_hours=alerts.freshness_target_hours, cpu_warn_pct=alerts.cpu_warn_pct,
             cpu_critical_pct=alerts.cpu_critical_pct, memory_warn_pct=alerts.memory_warn_pct,

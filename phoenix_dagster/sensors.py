@@ -15,7 +15,7 @@ import polars as pl
 import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from phoenix_dagster.alerts import disk_alerts, find_alerts, system_alerts
+from phoenix_dagster.alerts import disk_alerts, find_alerts, still_owed, system_alerts
 from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -88,19 +88,9 @@ def _metadata_text(value) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-@dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
-                        "points below its 14-day median, a stage degraded against its own baseline, a stage's CPU or "
-                        "memory past its warning or critical level, and budget thresholds: "
-                        "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
-                        "alerts some configured channel (log, webhook, e-mail) has not taken yet, so a channel that "
-                        "failed is retried next tick, and previewing a tick sends nothing."))
-def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
-                              control_state: ControlStateResource, quality_targets: QualityTargetsResource,
-                              alert_channels: AlertChannelsResource):
-    day = datetime.now(ZoneInfo(TIMEZONE)).date()
-    if not warehouse.is_published:
-        return dg.SkipReason("no warehouse published yet")
+def conditions_found(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
+                     quality_targets: QualityTargetsResource, day) -> list:
+    """Every alert condition the published warehouse and today's check results show."""
     quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
     budget = warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
     match_rates = (warehouse.query("select * from marts.listing_match_rates "
@@ -125,17 +115,38 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
         "select cast(recorded_at as date) as day, min(disk_free_mb) as disk_free_mb from ops.stage_metrics group by all"
     ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64})
     alerts += disk_alerts(disk, quality_targets.system_levels())
+    return alerts
+
+
+@dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description=("Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
+                        "points below its 14-day median, a stage degraded against its own baseline, a stage's CPU or "
+                        "memory past its warning or critical level, and budget thresholds: "
+                        "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
+                        "alerts some configured channel (log, webhook, e-mail) has not taken yet — today's, and any "
+                        "earlier alert still owed, a failed run's included — so a channel that failed is retried every "
+                        "tick for 7 days (then the alert is recorded as undeliverable), and previewing a tick sends "
+                        "nothing."))
+def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
+                              control_state: ControlStateResource, quality_targets: QualityTargetsResource,
+                              alert_channels: AlertChannelsResource):
+    day = datetime.now(ZoneInfo(TIMEZONE)).date()
+    alerts = conditions_found(context, warehouse, quality_targets, day) if warehouse.is_published else []
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]
-    due = [(a, missing) for a, missing in due if missing]
-    if not due:
+    owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
+            for a, missing in due if missing]
+    # … and whatever an earlier delivery still owes (a failed run's alert included), for ALERT_RETRY_DAYS
+    owed += still_owed(control_state.alerts_owed(), wanted, datetime.now(timezone.utc),
+                       already_due={(str(day), item["condition"]) for item in owed})
+    if not owed:
+        if not warehouse.is_published:
+            return dg.SkipReason("no warehouse published yet, and no alert owed")
         return dg.SkipReason(f"{len(alerts)} condition(s), all delivered already today" if alerts else "all clear")
     in_flight = context.instance.get_runs_count(dg.RunsFilter(job_name=DELIVER_ALERTS, statuses=IN_FLIGHT))
     if in_flight:
-        return dg.SkipReason(f"{len(due)} alert(s) owed; a {DELIVER_ALERTS} run is already queued or running")
-    owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
-            for a, missing in due]
+        return dg.SkipReason(f"{len(owed)} alert(s) owed; a {DELIVER_ALERTS} run is already queued or running")
     return dg.RunRequest(run_config=delivery_config(day, owed), tags={"phoenix/alerts": str(len(owed))})
 
 
@@ -192,6 +203,8 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
                            description=("A failed run of the partitions, the build, the tuning or the retention job "
                                         "alerts on every configured channel (through a deliver_alerts run)."))
     def alert_on_run_failure(context: dg.RunFailureSensorContext, alert_channels: AlertChannelsResource):
+        # One request per failed run; a channel that does not take it leaves it owed in ops.alerts, and
+        # the alert sensor asks again every tick (alerts.still_owed).
         run = context.dagster_run
         partition = run.tags.get("dagster/partition")
         where = f"{run.job_name}" + (f" for {partition}" if partition else "")

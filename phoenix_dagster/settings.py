@@ -168,6 +168,8 @@ class AlertSettings:
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
+    smtp_ca_file: str | None = None  # a private CA's bundle (PEM) the SMTP server's certificate is verified against
+    smtp_tls: str = "auto"  # implicit TLS (SMTPS) or STARTTLS; auto: implicit on port 465
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     freshness_target_hours: float = 24.0
@@ -187,6 +189,8 @@ class AlertSettings:
             smtp_host=_text(env, "SMTP_HOST", None),
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port),
             smtp_user=_text(env, "SMTP_USER", None),
+            smtp_ca_file=_text(env, "SMTP_CA_FILE", None),
+            smtp_tls=_one_of(env, "SMTP_TLS", cls.smtp_tls, ("auto", "implicit", "starttls")),
             email_from=_text(env, "ALERT_EMAIL_FROM", None),
             email_to=tuple(a.strip() for a in env.get("ALERT_EMAIL_TO", "").split(",") if a.strip()),
             freshness_target_hours=_number(env, "PHOENIX_FRESHNESS_TARGET_HOURS", cls.freshness_target_hours, float),

@@ -217,16 +217,30 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
                    "their reasons, and degradations against each stage's own baseline.", blocks)
 
 
+def alerts(query: Query, day: date) -> Block:
+    """The day's alerts, and every earlier one a channel has not taken: still owed (tried again each
+    tick of the alert sensor) or undeliverable (given up on after 7 days)."""
+    rows = query("select day, condition, severity, status, channels, owed, message from ops.alerts "
+                 "where day <= ? and (day = ? or coalesce(status, 'delivered') <> 'delivered') "
+                 "order by status = 'delivered', day desc, condition", [day, day])
+    missed = rows.filter(pl.col("status") != "delivered").height
+    title = "Alerts" + (f": {missed} not delivered to every channel" if missed else "")
+    return Block(title, None, rows.with_columns(pl.col("channels", "owed").list.join(", ")),
+                 note=None if rows.height else "no alert for this day")
+
+
 def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now: bool = False) -> Section:
     """`up_to_now`: the report is for the warehouse's latest day, so today's probes belong in it."""
+    alert_blocks = [alerts(query, day)] if has_table("ops.alerts") else []
     if not has_table("ops.service_health"):
-        return Section("health", "Health", "The latest probe of every dependency and its history.",
-                       [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet")])
+        return Section("health", "Health", "The latest probe of every dependency and its history, and the alerts.",
+                       [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks])
     probes = query("select * from ops.service_health where ? or cast(checked_at as date) <= ? order by checked_at",
                    [up_to_now, day])
     latest = probes.sort("checked_at").group_by("service").last().sort("service") if probes.height else probes
     history = probes.with_columns(pl.col("checked_at").alias("date"))
     blocks = [Block("Latest probe of each dependency", None, latest, note=None if latest.height else "no probe yet"),
               _line_block(history, title="Probe latency", y="latency_ms", series="service", y_title="ms",
-                          empty="no latency measured yet", table=history.tail(15), by_minute=True)]
-    return Section("health", "Health", "ops.service_health: every probe of every configured dependency.", blocks)
+                          empty="no latency measured yet", table=history.tail(15), by_minute=True), *alert_blocks]
+    return Section("health", "Health", "ops.service_health: every probe of every configured dependency; ops.alerts: "
+                   "the day's alerts and any a channel has not taken.", blocks)

@@ -16,6 +16,8 @@ class AlertChannelsResource(dg.ConfigurableResource):
     smtp_port: int = 587  # SMTP_PORT
     smtp_user: Optional[str] = None  # SMTP_USER
     smtp_password: Optional[str] = None  # SMTP_PASSWORD, via EnvVar
+    smtp_ca_file: Optional[str] = None  # SMTP_CA_FILE: a private CA's bundle to verify the server against
+    smtp_implicit_tls: Optional[bool] = None  # SMTP_TLS=implicit|starttls; unset: implicit on port 465
     email_from: Optional[str] = None  # ALERT_EMAIL_FROM
     email_to: list[str] = []  # ALERT_EMAIL_TO, comma separated
 
@@ -38,7 +40,8 @@ class AlertChannelsResource(dg.ConfigurableResource):
                     post_webhook(self.webhook_url, alert, day)
                 elif channel == "email":
                     send_email(alert, host=self.smtp_host, port=self.smtp_port, sender=self.email_from,
-                               recipients=self.email_to, user=self.smtp_user, password=self.smtp_password)
+                               recipients=self.email_to, user=self.smtp_user, password=self.smtp_password,
+                               ca_file=self.smtp_ca_file, implicit_tls=self.smtp_implicit_tls)
                 delivered.append(channel)
             except Exception as exc:  # a channel failing must not stop the others; retried next tick
                 status = getattr(getattr(exc, "response", None), "status_code", None)

@@ -76,7 +76,9 @@ class ControlStateResource(dg.ConfigurableResource):
         paths = sorted(self._dir(table).glob("*.parquet"))
         if not paths:
             return empty_frame(CONTROL_TABLES[table])
-        return pl.read_parquet(paths, missing_columns="insert")
+        # a column the schema gained after some files were written reads as null in them
+        return pl.concat([empty_frame(CONTROL_TABLES[table]), *(pl.read_parquet(path) for path in paths)],
+                         how="diagonal_relaxed")
 
     def write(self, table: str, frame: pl.DataFrame, name: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
@@ -105,6 +107,15 @@ class ControlStateResource(dg.ConfigurableResource):
         """Condition → the channels that took its alert on `day`."""
         today = self.read("alerts").filter(pl.col("day") == day)
         return {row["condition"]: list(row["channels"] or []) for row in today.iter_rows(named=True)}
+
+    def alerts_owed(self) -> list[dict]:
+        """Alerts some channel has not taken yet, of any day (ops.alerts rows with status `owed`)."""
+        return self.read("alerts").filter(pl.col("status") == "owed").sort("day", "condition").to_dicts()
+
+    def alert_record(self, day, condition: str) -> dict | None:
+        """The alert's row as last written, or None before its first delivery."""
+        found = self.read("alerts").filter((pl.col("day") == day) & (pl.col("condition") == condition))
+        return found.row(0, named=True) if found.height else None
 
     def record_alerts(self, alerts: pl.DataFrame) -> None:
         for row in alerts.iter_rows(named=True):

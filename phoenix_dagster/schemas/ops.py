@@ -172,14 +172,17 @@ class CostEvents(pa.DataFrameModel):
 
 
 class Alerts(pa.DataFrameModel):
-    """ops.alerts: alerts sent, one per condition per day (control state written by the alert sensor)."""
+    """ops.alerts: every alert, one per condition per day, where it went and what is still owed (control state written by the alert_deliveries asset)."""
 
     day: pl.Date = pa.Field(description="Day the condition was alerted for")
     condition: str = pa.Field(description="What is wrong, as a stable key")
     severity: str = pa.Field(isin=["WARNING", "CRITICAL"], description="How bad")
     message: str = pa.Field(description="What the operator is told")
     channels: pl.List(pl.String) = pa.Field(description="Where it went: log, webhook, email")
-    sent_at: UTC_TIME = pa.Field(description="When it was sent")
+    owed: Optional[pl.List(pl.String)] = pa.Field(nullable=True, description="Channels that have not taken it yet (tried again every tick of the alert sensor for ALERT_RETRY_DAYS); empty when delivered")
+    status: Optional[str] = pa.Field(nullable=True, isin=["delivered", "owed", "undeliverable"], description="delivered: every channel took it; owed: some channel has not yet; undeliverable: still owed after ALERT_RETRY_DAYS (7) days, no longer tried (shown in the report)")
+    first_attempt_at: Optional[UTC_TIME] = pa.Field(nullable=True, description="When it was first sent")
+    sent_at: UTC_TIME = pa.Field(description="When it was last sent (or given up on)")
 
     class Config:
         strict = True
