@@ -118,7 +118,7 @@ def build_resources(settings: Settings) -> dict:
                          rate_limit_per_minute=listings.reso_rate_limit_per_minute, http=http)
             if listings.reso_url else None)
     mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
-                           rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=list(listings.mls_proxies),
+                           rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=secret("MLS_PROXIES"),
                            user_agent=listings.mls_user_agent, allowed_hosts=list(listings.mls_allowed_hosts),
                            http=http) if listings.mls_url else None)
     if mls is not None:

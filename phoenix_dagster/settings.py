@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from phoenix_dagster.redact import UrlSettingError, check_url
+
 # Polars allocates through its own jemalloc, which by default keeps freed pages for seconds before
 # giving them back: a step that reads one ZIP after another then holds every ZIP's pages at once
 # (the build's serving step at 1M properties: 1,437 MB peak with the default, 777 MB returning
@@ -43,9 +45,21 @@ DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit'
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
                     "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL",
-                    "PHOENIX_CELERY_BROKER", "PHOENIX_CELERY_BACKEND")
+                    "PHOENIX_CELERY_BROKER", "PHOENIX_CELERY_BACKEND", "MLS_PROXIES")
 # The lake's S3 credentials (with PHOENIX_LAKE_URL), likewise.
 SECRET_VARIABLES += ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# URL settings checked when the settings load (secrets among them only checked, never kept): a
+# malformed one is refused naming the variable and what is wrong, never its value.
+URL_SETTINGS = {
+    "PHOENIX_RATE_LIMIT_STORE": ("redis", "rediss", "postgresql", "postgres"),
+    "MONGODB_URI": ("mongodb", "mongodb+srv"),
+    "OLLAMA_HOST": ("http", "https"),
+    "MLS_PROXIES": ("http", "https", "socks5", "socks5h"),  # each, comma separated
+    "PHOENIX_ALERT_WEBHOOK_URL": ("http", "https"),
+    "MARICOPA_API_URL": ("http", "https"),
+    "RESO_API_URL": ("http", "https"),
+    "MLS_BASE_URL": ("http", "https"),
+}
 
 
 class ConfigError(ValueError):
@@ -120,7 +134,6 @@ class ListingSettings:
     reso_rate_limit_per_minute: int = 120
     mls_url: str | None = None
     mls_rate_limit_per_minute: int = 54
-    mls_proxies: tuple[str, ...] = ()
     mls_allowed_hosts: tuple[str, ...] = ()  # hosts besides MLS_BASE_URL's the crawler may fetch
     mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
     mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
@@ -134,7 +147,6 @@ class ListingSettings:
             reso_rate_limit_per_minute=_number(env, "RESO_RATE_LIMIT_PER_MINUTE", cls.reso_rate_limit_per_minute),
             mls_url=_text(env, "MLS_BASE_URL", None),
             mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
-            mls_proxies=_split(env.get("MLS_PROXIES", "")),
             mls_allowed_hosts=_split(env.get("MLS_ALLOWED_HOSTS", "")),
             mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
             mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
@@ -253,6 +265,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        _check_urls(env)
         data_dir = Path(_text(env, "PHOENIX_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser().resolve()
         zip_codes = _split(env.get("PHOENIX_ZIP_CODES", "")) or DEFAULT_ZIP_CODES
         for zip_code in zip_codes:
@@ -312,18 +325,29 @@ class Settings:
         )
 
 
+def _check_urls(env) -> None:
+    for name, schemes in URL_SETTINGS.items():
+        values = _split(env.get(name, "")) if name == "MLS_PROXIES" else [env.get(name, "").strip()]
+        for value in filter(None, values):
+            try:
+                check_url(name, value, schemes, default_scheme="http" if name == "OLLAMA_HOST" else None)
+            except UrlSettingError as exc:
+                raise ConfigError(str(exc)) from None
+
+
 def _lake_url(env) -> str | None:
     """PHOENIX_LAKE_URL as `s3://bucket[/prefix]` (no trailing slash), or None when unset."""
     raw = _text(env, "PHOENIX_LAKE_URL", None)
     if raw is None:
         return None
     parts = urlsplit(raw)
-    if "@" in parts.netloc:  # not echoed: it may carry a key
+    if "@" in raw:  # never echoed: it may carry a key
         raise ConfigError("PHOENIX_LAKE_URL: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and "
                           "AWS_SECRET_ACCESS_KEY")
-    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"PHOENIX_LAKE_URL: {raw!r} is not s3://bucket/prefix (the lake on S3-compatible "
-                          "object storage; leave it unset for the local lake under PHOENIX_DATA_DIR)")
+    if parts.scheme != "s3" or not parts.netloc or ":" in parts.netloc or parts.query or parts.fragment:
+        raise ConfigError("PHOENIX_LAKE_URL is not s3://bucket/prefix (the lake on S3-compatible object storage, "
+                          "with no port, query or credentials; leave it unset for the local lake under "
+                          "PHOENIX_DATA_DIR)")
     return f"s3://{parts.netloc}{parts.path.rstrip('/')}"
 
 

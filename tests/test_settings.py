@@ -81,7 +81,7 @@ def test_the_lake_on_s3_is_a_url_with_its_credentials_through_envvar(tmp_path):
     assert build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)})).resources["lake"].root == \
         str(tmp_path / "lake")  # unset: the local directory, as before
     for url in ("/data/lake", "gs://bucket/lake", "s3://", "s3:///lake", "https://bucket.s3.amazonaws.com/lake"):
-        with pytest.raises(ConfigError, match="PHOENIX_LAKE_URL: .* is not s3://bucket/prefix"):
+        with pytest.raises(ConfigError, match="PHOENIX_LAKE_URL is not s3://bucket/prefix"):
             Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LAKE_URL": url})
     with pytest.raises(ConfigError, match="credentials do not go in the URL") as refused:
         Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LAKE_URL": "s3://AKIA:s3cret@bucket/lake"})

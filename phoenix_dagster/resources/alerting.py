@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
+from typing import ClassVar, Optional
 
 import dagster as dg
 
 from phoenix_dagster.alerts import Alert, post_webhook, send_email
+from phoenix_dagster.redact import MaskedRepr
 
 
-class AlertChannelsResource(dg.ConfigurableResource):
+class AlertChannelsResource(MaskedRepr, dg.ConfigurableResource):
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"webhook_url", "smtp_password"})
+
     webhook_url: Optional[str] = None  # PHOENIX_ALERT_WEBHOOK_URL
     smtp_host: Optional[str] = None  # SMTP_HOST
     smtp_port: int = 587  # SMTP_PORT
@@ -48,7 +51,3 @@ class AlertChannelsResource(dg.ConfigurableResource):
                 log.error(f"alert {channel} delivery failed for {alert.condition}: {type(exc).__name__}"
                           + (f" (HTTP {status})" if status else "") + "; will retry")
         return delivered
-
-    def __repr__(self) -> str:  # never the webhook URL or the SMTP password
-        return (f"AlertChannelsResource(channels={self.configured()}, smtp_host={self.smtp_host!r}, "
-                f"email_to={self.email_to!r})")

@@ -26,11 +26,12 @@ from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomicall
 from phoenix_dagster.schemas import conform, empty_frame
 from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
+from phoenix_dagster.redact import MaskedRepr
 
 RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail requests that got no reply
 
 
-class ControlStateResource(dg.ConfigurableResource):
+class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
     control_dir: str
     lake: LakeResource
     published_warehouse: Optional[str] = None  # imported from once if an older version wrote it in place

@@ -14,7 +14,7 @@ side by side.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 import dagster as dg
 import polars as pl
@@ -24,6 +24,7 @@ from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 from phoenix_dagster.settings import Settings
+from phoenix_dagster.redact import MaskedRepr
 
 BOOKKEEPING_DIR = "_bookkeeping"
 
@@ -52,10 +53,14 @@ def _resolved(value):
     return value.get_value() if isinstance(value, dg.EnvVar) else value
 
 
-class LakeResource(dg.ConfigurableResource):
+class LakeResource(MaskedRepr, dg.ConfigurableResource):
     """Reads and writes lake partitions and bookkeeping; used by the IO manager, assets and checks.
     `root` is a local directory or `s3://bucket/prefix`; the S3 credentials come in through EnvVar
     (unset, the AWS SDK's own chain is used)."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"aws_access_key_id", "aws_secret_access_key",
+                                                          "aws_session_token"})
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"root", "s3_endpoint_url"})
 
     root: str
     data_dir: Optional[str] = None  # PHOENIX_DATA_DIR (warehouse, control state): its free disk is measured
@@ -145,7 +150,7 @@ class LakeResource(dg.ConfigurableResource):
         return rows.join(latest, on=["asset", "partition", "run_id"], how="semi", nulls_equal=True).collect()
 
 
-class LakeIOManager(dg.ConfigurableIOManager):
+class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
     """Stores partitioned assets' DataFrames in the lake."""
 
     lake: LakeResource

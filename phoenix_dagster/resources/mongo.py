@@ -9,9 +9,11 @@ cannot serve at volume. Every caller can tell which target it has from `target`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 import dagster as dg
+
+from phoenix_dagster.redact import MaskedRepr
 
 _STAND_IN = None  # one per process, so successive runs in a process share it
 _CLIENTS: dict[str, "pymongo.MongoClient"] = {}  # pymongo clients pool connections: one per URI
@@ -26,7 +28,9 @@ def mongo_error() -> type[Exception]:
     return PyMongoError
 
 
-class MongoResource(dg.ConfigurableResource):
+class MongoResource(MaskedRepr, dg.ConfigurableResource):
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"uri"})
+
     uri: Optional[str] = None  # from EnvVar("MONGODB_URI"); None: the export (or the tests' stand-in)
     database: str  # MONGODB_DATABASE
     export_dir: str  # <data dir>/serving: the export's files when no MongoDB is configured

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
 import dagster as dg
 
 from phoenix_dagster.llm.client import OllamaExtractor
+from phoenix_dagster.redact import MaskedRepr
 
 
-class OllamaResource(dg.ConfigurableResource):
+class OllamaResource(MaskedRepr, dg.ConfigurableResource):
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"host"})
+
     host: str  # OLLAMA_HOST
     model: str  # OLLAMA_MODEL
     timeout_s: float  # OLLAMA_TIMEOUT_S

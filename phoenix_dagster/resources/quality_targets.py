@@ -4,10 +4,11 @@ system levels stages are alerted against (PHOENIX_CPU_WARN_PCT … PHOENIX_DISK_
 import dagster as dg
 
 from phoenix_dagster.alerts import SystemLevels
+from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.transforms.quality import QualityTargets
 
 
-class QualityTargetsResource(dg.ConfigurableResource):
+class QualityTargetsResource(MaskedRepr, dg.ConfigurableResource):
     freshness_target_hours: float
     cpu_warn_pct: float = SystemLevels.cpu_warn_pct
     cpu_critical_pct: float = SystemLevels.cpu_critical_pct

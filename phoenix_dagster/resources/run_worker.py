@@ -6,9 +6,10 @@ import dagster as dg
 import psutil
 
 from phoenix_dagster.pools import PID_TAG, free_slots_of_dead_runs, worker_tags
+from phoenix_dagster.redact import MaskedRepr
 
 
-class RunWorkerResource(dg.ConfigurableResource):
+class RunWorkerResource(MaskedRepr, dg.ConfigurableResource):
     """Required by every asset in a pool. When a run starts, before any of its steps claims a pool
     slot: names the run's worker process in the run's tags (so a later run can tell it died), and
     frees the slots of runs whose worker is gone."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -19,6 +20,7 @@ from phoenix_dagster.sources.mls_selectors import MlsSelectors, load_selectors
 from phoenix_dagster.sources.rate_limit import shared_limiter
 from phoenix_dagster.sources.reso import ResoWebApi
 from phoenix_dagster.sources.sample import SampleAssessorApi, SampleListingSource
+from phoenix_dagster.redact import MaskedRepr
 
 _DEFAULTS = MaricopaSettings()
 _LISTING_DEFAULTS = ListingSettings()
@@ -37,8 +39,11 @@ class HttpPolicy(dg.Config):
         return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
 
 
-class ResoResource(dg.ConfigurableResource):
+class ResoResource(MaskedRepr, dg.ConfigurableResource):
     """A RESO Web API feed: RESO_API_URL, RESO_API_TOKEN (secret, via EnvVar)."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"token"})
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"url"})
 
     url: str
     token: Optional[str] = None
@@ -53,13 +58,16 @@ class ResoResource(dg.ConfigurableResource):
                           max_body_bytes=self.http.max_body_bytes)
 
 
-class MlsHtmlResource(dg.ConfigurableResource):
+class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
     """The MLS public search pages: MLS_BASE_URL, the selector file, rate, proxies."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"proxies"})
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"url"})
 
     url: str
     selectors_file: str = _LISTING_DEFAULTS.mls_selectors_file
     rate_limit_per_minute: int = _LISTING_DEFAULTS.mls_rate_limit_per_minute
-    proxies: list[str] = []
+    proxies: Optional[str] = None  # MLS_PROXIES (EnvVar: proxy URLs can hold passwords), comma separated
     allowed_hosts: list[str] = []  # MLS_ALLOWED_HOSTS
     user_agent: str = _LISTING_DEFAULTS.mls_user_agent
     http: HttpPolicy = HttpPolicy()
@@ -70,13 +78,17 @@ class MlsHtmlResource(dg.ConfigurableResource):
     def source(self) -> MlsHtmlSource:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
         return MlsHtmlSource(self.url, self.selectors(), limiter=limiter, budget=RetryBudget(self.http.retry_budget),
-                             policy=self.http.retry_policy(), user_agent=self.user_agent, proxies=self.proxies,
+                             policy=self.http.retry_policy(), user_agent=self.user_agent,
+                             proxies=[p for p in re.split(r"[,;\s]+", self.proxies or "") if p],
                              timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes,
                              allowed_hosts=tuple(self.allowed_hosts))
 
 
-class MaricopaResource(dg.ConfigurableResource):
+class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     """The county Assessor API: MARICOPA_API_URL, MARICOPA_API_TOKEN (secret, via EnvVar), limits."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"token", "rate_limit_store"})
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"url"})
 
     url: str = _DEFAULTS.url
     token: Optional[str] = None
@@ -100,7 +112,7 @@ class MaricopaResource(dg.ConfigurableResource):
                            backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)
 
 
-class SourcesResource(dg.ConfigurableResource):
+class SourcesResource(MaskedRepr, dg.ConfigurableResource):
     assessor: str = "sample"  # PHOENIX_ASSESSOR_SOURCE
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS  # PHOENIX_MAX_SEARCH_ROWS: the county's TOTAL per ZIP
     max_file_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB: the largest inbox file taken in

@@ -31,6 +31,7 @@ from pydantic import PrivateAttr
 from phoenix_dagster.analyst_sql import AnalystLimits, AnalystResult, run_read_only
 from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.resources.lake import LakeResource
+from phoenix_dagster.redact import MaskedRepr
 
 
 class WarehouseBusy(RuntimeError):
@@ -114,7 +115,7 @@ def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
 
-class WarehouseBuildResource(dg.ConfigurableResource):
+class WarehouseBuildResource(MaskedRepr, dg.ConfigurableResource):
     """The warehouse's writer, for the build's assets only. Set up for a run, it takes the
     writer's lock and holds it until the run ends (the build runs in one process), so two builds
     take turns as whole runs: one never publishes a mix of its own tables and another's."""
@@ -194,7 +195,7 @@ class WarehouseBuildResource(dg.ConfigurableResource):
             return published.stat().st_size
 
 
-class PublishedWarehouseResource(dg.ConfigurableResource):
+class PublishedWarehouseResource(MaskedRepr, dg.ConfigurableResource):
     """The published copy, read-only: what analysts, the CLI, the summary and the sensors read."""
 
     path: str
