@@ -75,7 +75,9 @@ def probe_and_record(context, settings: Settings, sources: SourcesResource, mong
     secrets = {"MARICOPA_API_TOKEN": sources.maricopa.token if sources.maricopa else None,
                "RESO_API_TOKEN": sources.reso.token if sources.reso else None, "MONGODB_URI": mongo.uri}
     client = mongo.client() if mongo.is_stand_in else None
-    results = probe_all(settings, secrets, mongo_client=client, services=services, zip_code=zip_code)
+    county = sources.maricopa.limiter() if sources.maricopa and sources.assessor == "maricopa" else None
+    results = probe_all(settings, secrets, mongo_client=client, services=services, zip_code=zip_code,
+                        county_limiter=county)
     rows = pl.DataFrame([asdict(r) | {"run_id": context.run_id} for r in results])
     control_state.record_probes(rows, f"{context.run_id}-{prober}")
     return results

@@ -164,6 +164,7 @@ def build_resources(settings: Settings) -> dict:
                                       retry_budget=m.retry_budget, max_attempts=m.max_attempts,
                                       max_body_bytes=settings.max_body_bytes),
             inbox_dir=str(settings.inbox_dir),
+            inbox_settle_s=settings.inbox_settle_s,
             reso=reso,
             mls_html=mls,
         ),

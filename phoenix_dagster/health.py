@@ -25,10 +25,11 @@ Required and optional
 
 Probes never raise for a transport or server error, time out after `DEFAULT_TIMEOUT_S`
 (configurable) and never put a secret in `detail`: tokens, passwords and URL userinfo are
-masked. A probe is one look, not a collection: at most two requests, outside the sources' rate
-limiter and retries (a sensor probing the county every 5 minutes adds 12 requests an hour to the
-1,000/hour the collector assumes). This module has no Dagster imports; the Dagster wiring
-records and surfaces the results.
+masked. A probe is one look, not a collection: at most two requests, without the sources'
+retries. The county probe takes its turn at the county's rate limiter like every collection
+request (given one): a full window or a Retry-After in force makes it ``degraded`` ("not probed")
+rather than a request over the limit, and a 429 it gets pauses the limiter for everyone. This
+module has no Dagster imports; the Dagster wiring records and surfaces the results.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import httpx
 
 from phoenix_dagster.settings import ListingSettings, Settings
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+from phoenix_dagster.sources.http import retry_after_seconds
 from phoenix_dagster.sources.maricopa import AUTH_MARKER
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -207,9 +209,30 @@ def _json(response: httpx.Response):
 
 
 # -- the probes -------------------------------------------------------------------------
+def _turn_at(limiter, timeout_s: float) -> None:
+    """Take a turn at the county's rate limiter, or raise _NoAnswer (degraded) when the turn is
+    further away than the probe's timeout: the window is full or a Retry-After is in force."""
+    waited = [0.0]
+
+    def sleep(seconds: float) -> None:
+        if waited[0] + seconds > timeout_s:
+            raise _NoAnswer("degraded", f"not probed: the county's rate limit allows no request for {seconds:.0f} s "
+                                        "(its window is full or a Retry-After is in force)")
+        waited[0] += seconds
+        time.sleep(seconds)
+
+    try:
+        limiter.acquire(sleep=sleep)
+    except _NoAnswer:
+        raise
+    except Exception as exc:  # the limiter's shared store is away: not a request over the limit either
+        raise _NoAnswer("degraded", f"not probed: {scrub(str(exc))}") from None
+
+
 def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None = None, *, query: str = "85031",
-                     required: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
-    """GET /search/property/?q=<query>&page=1 with the county's two headers: one page of 25 rows."""
+                     required: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S, limiter=None) -> ProbeResult:
+    """GET /search/property/?q=<query>&page=1 with the county's two headers: one page of 25 rows,
+    at its turn at `limiter` (the county's rate limiter) when given."""
     probe = _Probe("county_api", required, [token])
     if not token:
         return probe.result("misconfigured", "MARICOPA_API_TOKEN is not set: the county refuses every request "
@@ -217,11 +240,15 @@ def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None
     path = "/search/property/"
     headers = {"AUTHORIZATION": token, "user-agent": "null", "accept": "application/json"}
     try:
+        if limiter is not None:
+            _turn_at(limiter, timeout_s)
         with _client(http) as client:
             response = _get(probe, client, base_url.rstrip("/") + path, timeout_s,
                             params={"q": query, "page": "1"}, headers=headers)
     except _NoAnswer as no:
         return probe.result(no.state, no.detail)
+    if response.status_code == 429 and limiter is not None:  # the county asked everyone to wait
+        limiter.pause(retry_after_seconds(response.headers.get("retry-after")) or 60.0)
     if response.status_code == 500 and AUTH_MARKER in response.text:
         return probe.result("refused", f"500 'Unauthorized access!' from {path}: the token was refused")
     if response.status_code != 200:
@@ -393,12 +420,13 @@ def configured_services(settings: Settings, *, mongo_configured: bool) -> list[s
 
 def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, http: httpx.Client | None = None,
               mongo_client=None, timeout_s: float = DEFAULT_TIMEOUT_S, services: Collection[str] | None = None,
-              zip_code: str | None = None) -> list[ProbeResult]:
+              zip_code: str | None = None, county_limiter=None) -> list[ProbeResult]:
     """Probe every dependency `settings` configures, or only those of them named in `services`.
     `secrets` maps the secret variables' names (MARICOPA_API_TOKEN, RESO_API_TOKEN, MONGODB_URI)
     to their values — settings never hold them; pass the process environment or the resources'
     values. `mongo_client` (e.g. the tests' stand-in) is probed instead of MONGODB_URI. The
-    sources are asked about `zip_code` (default: the first configured ZIP)."""
+    sources are asked about `zip_code` (default: the first configured ZIP); the county's probe takes
+    its turn at `county_limiter`, the collectors' own."""
     secrets = secrets or {}
     zip_code = zip_code or settings.zip_codes[0]
     needed = lambda name: name not in settings.optional_sources  # noqa: E731
@@ -407,7 +435,8 @@ def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, h
               if services is None or name in services]
     probes = {
         "county_api": lambda: probe_county_api(settings.maricopa.url, secrets.get("MARICOPA_API_TOKEN"), http,
-                                               query=zip_code, required=needed("maricopa"), timeout_s=timeout_s),
+                                               query=zip_code, required=needed("maricopa"), timeout_s=timeout_s,
+                                               limiter=county_limiter),
         "reso": lambda: probe_reso(settings.listings.reso_url, secrets.get("RESO_API_TOKEN"), http,
                                    zip_code=zip_code, required=needed("reso"), timeout_s=timeout_s),
         "mls_html": lambda: _probe_configured_mls(settings, http, zip_code, needed("mls_html"), timeout_s),

@@ -41,6 +41,7 @@ LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
+DEFAULT_INBOX_SETTLE_S = 60.0  # a CSV inbox file is taken once unchanged for this long
 DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit's shared store to come back
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
@@ -240,6 +241,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
+    inbox_settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S
     quarantine_warn_rate: float = 0.0  # a landing/staging asset quarantining more of a source's records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
@@ -311,6 +313,7 @@ class Settings:
             max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
+            inbox_settle_s=_number(env, "PHOENIX_INBOX_SETTLE_S", cls.inbox_settle_s, float, low=0),
             quarantine_warn_rate=_number(env, "PHOENIX_QUARANTINE_WARN_RATE", cls.quarantine_warn_rate, float, low=0),
             secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
             maricopa=MaricopaSettings.from_env(env),

@@ -108,6 +108,33 @@ def test_county_5xx_is_down_and_429_degraded_and_404_misconfigured():
 
 
 @integration
+def test_the_county_probe_takes_its_turn_at_the_rate_limiter_and_honours_a_retry_after():
+    """Two runs started together sent 152 requests under a limit of 150 an hour: their preflight
+    probes went around the limiter. Now a full window, or a Retry-After in force, leaves the probe
+    unsent (degraded, which never fails a run), and a 429 it gets pauses every collector."""
+    from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+
+    with county() as server:
+        full = SlidingWindowLimiter(2, 3600)
+        full.acquire(), full.acquire()
+        result = probe_county_api(server.url, TOKEN, limiter=full, timeout_s=0.5)
+        assert result.state == "degraded" and "not probed" in result.detail and server.seen == []
+        paused = SlidingWindowLimiter(100, 3600)
+        paused.pause(120)  # a collector was told Retry-After: 120
+        assert probe_county_api(server.url, TOKEN, limiter=paused, timeout_s=0.5).state == "degraded"
+        assert server.seen == []
+        free = SlidingWindowLimiter(100, 3600)
+        assert probe_county_api(server.url, TOKEN, limiter=free).state == "up" and len(server.seen) == 1
+        assert len(free._grants) == 1  # the probe's request counted in the window
+        server.fail("/search/property/", status(429, b"slow down", Retry_After="90"))
+        assert probe_county_api(server.url, TOKEN, limiter=free).state == "degraded"
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="stopped"):  # the next collector's turn is 90 s away
+            free.acquire(sleep=lambda seconds: (_ for _ in ()).throw(RuntimeError(f"stopped: {seconds:.0f} s")))
+        assert time.monotonic() - started < 1
+
+
+@integration
 def test_county_closed_port_is_down(closed_port):
     result = probe_county_api(closed_port, TOKEN)
     assert_shape(result, "county_api", "down")

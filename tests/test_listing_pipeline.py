@@ -43,7 +43,7 @@ def feeds(tmp_path, monkeypatch):
     with ResoContractServer(reso_part) as reso, MlsHtmlServer(mls_part) as mls:
         fast = HttpPolicy(backoff_base_s=0.01)
         sources = SourcesResource(
-            listings=["reso", "mls_html", "csv_inbox"], inbox_dir=str(tmp_path / "data" / "inbox"),
+            listings=["reso", "mls_html", "csv_inbox"], inbox_dir=str(tmp_path / "data" / "inbox"), inbox_settle_s=0,
             reso=ResoResource(url=reso.url, token=dg.EnvVar("RESO_API_TOKEN"), page_size=10, http=fast),
             mls_html=MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=fast),
         )

@@ -113,7 +113,7 @@ def test_redfin_exports_with_every_known_quirk(tmp_path):
         "ZIP OR POSTAL CODE", "ZIP").replace("URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis "
                                              "FOR INFO ON PRICING)", "URL (SEE http://www.redfin.com/buy FOR INFO)"),
                                             DISCLAIMER, ROWS[2]]) + "\n")
-    fetch = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    fetch = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
     assert len(fetch.payloads) == 2
     listings, rejected, *_ = staged(fetch)
     rows = {r["ListingId"]: r for r in listings.iter_rows(named=True)}
@@ -124,7 +124,7 @@ def test_redfin_exports_with_every_known_quirk(tmp_path):
     assert active["PropertySubType"] == "SingleFamilyResidence" and active["StandardStatus"] == "Active"
     sold = rows["6722222"]
     assert sold["StandardStatus"] == "Closed" and sold["ClosePrice"] == 310000 and str(sold["CloseDate"]) == "2025-10-31"
-    condo, *_ = staged(CsvInbox(inbox, "2026-11-28").fetch("85035"), zip_code="85035")
+    condo, *_ = staged(CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85035"), zip_code="85035")
     assert condo["AssociationFee"].to_list() == [45] and condo["UnparsedAddress"].to_list() == ["1820 W Palm Ln #12"]
 
 
@@ -132,19 +132,19 @@ def test_each_export_is_ingested_once_by_content_then_archived(tmp_path):
     inbox = tmp_path / "inbox"
     first = write_export(inbox, "export.csv", "\n".join([HEADER, *ROWS]) + "\n")
     os.utime(first, (1_790_000_000, 1_790_000_000))
-    day_one = CsvInbox(inbox, "2026-11-27").fetch("85031")
+    day_one = CsvInbox(inbox, "2026-11-27", settle_s=0).fetch("85031")
     assert not list(inbox.glob("*.csv")) and len(day_one.payloads) == 1
     assert day_one.payloads[0].fetched_at == datetime.fromtimestamp(1_790_000_000, timezone.utc)  # when it arrived
-    assert len(CsvInbox(inbox, "2026-11-27").fetch("85035").payloads) == 1  # every ZIP of the day sees it
+    assert len(CsvInbox(inbox, "2026-11-27", settle_s=0).fetch("85035").payloads) == 1  # every ZIP of the day sees it
     write_export(inbox, "export (1).csv", "\n".join([HEADER, *ROWS]) + "\n")  # the same file, saved again
-    day_two = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    day_two = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
     assert day_two.payloads == [] and "already ingested" in day_two.failures[0].reason
     assert len(list((inbox / "archive" / "duplicates").glob("*"))) == 1  # kept, not deleted
 
 
 def test_a_file_that_is_not_a_redfin_download_is_refused_with_the_reason(tmp_path):
     write_export(tmp_path / "inbox", "notes.csv", "name,phone\nBob,555\n")
-    fetch = CsvInbox(tmp_path / "inbox", "2026-11-28").fetch("85031")
+    fetch = CsvInbox(tmp_path / "inbox", "2026-11-28", settle_s=0).fetch("85031")
     assert not fetch.payloads and [f.reason for f in fetch.failures] == [
         "no 'SALE TYPE,…' header line: not a Redfin search download; moved to inbox/rejected"]
     # a file that reaches staging some other way is rejected there, whole, for the same reason
@@ -158,7 +158,7 @@ def test_a_file_over_the_size_limit_is_refused_without_being_read_whole(tmp_path
     inbox = tmp_path / "inbox"
     write_export(inbox, "huge.csv", "\n".join([HEADER, *ROWS * 400]) + "\n")
     write_export(inbox, "small.csv", "\n".join([HEADER, *ROWS[:1]]) + "\n")
-    fetch = CsvInbox(inbox, "2026-11-28", max_bytes=4096).fetch("85031")
+    fetch = CsvInbox(inbox, "2026-11-28", max_bytes=4096, settle_s=0).fetch("85031")
     assert [p.record_key for p in fetch.payloads] and len(fetch.payloads) == 1
     [refused] = fetch.failures
     assert refused.record_key == "huge.csv" and "larger than 0.00390625 MB (PHOENIX_MAX_BODY_MB)" in refused.reason
@@ -260,7 +260,7 @@ def test_export_header_variants_are_read_and_an_unreadable_file_is_refused_whole
     write_export(inbox, "postal.csv", "\n".join([postal, *ROWS[:2]]) + "\n")
     no_zip = HEADER.replace("ZIP OR POSTAL CODE", "AREA")  # no ZIP column under any known name
     write_export(inbox, "no_zip.csv", "\n".join([no_zip, *ROWS[:2]]) + "\n")
-    fetch = CsvInbox(inbox, "2026-11-28").fetch("85031")
+    fetch = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
     assert len(fetch.payloads) == 1
     listings, *_ = staged(fetch)
     assert set(listings["ListingId"]) == {"6731000", "6722222"}
@@ -316,3 +316,22 @@ def test_an_allowed_host_that_resolves_to_a_private_address_is_refused():
         "host mls.example.com resolves to a private, loopback or link-local address; not fetched")
     assert source.refusal("file:///etc/passwd").startswith("scheme file refused")
     source.close()
+
+
+def test_the_inbox_takes_only_settled_files(tmp_path):
+    """A file still being copied in (modified within PHOENIX_INBOX_SETTLE_S) is left for the next
+    run, and so are a `.part` file and a dotfile; once unchanged for the window it is taken."""
+    import time
+
+    inbox = tmp_path / "inbox"
+    export = write_export(inbox, "export.csv", "\n".join([HEADER, *ROWS]) + "\n")
+    write_export(inbox, "later.csv.part", "\n".join([HEADER, ROWS[0]]) + "\n")
+    write_export(inbox, ".hidden.csv", "\n".join([HEADER, ROWS[1]]) + "\n")
+    fresh = CsvInbox(inbox, "2026-11-28", settle_s=60)
+    assert fresh.fetch("85031").payloads == [] and fresh.waiting == ["export.csv"]
+    assert export.exists()  # untouched, still in the inbox
+    an_hour_ago = time.time() - 3600
+    os.utime(export, (an_hour_ago, an_hour_ago))
+    settled = CsvInbox(inbox, "2026-11-28", settle_s=60)
+    assert [p.request for p in settled.fetch("85031").payloads] == ["inbox/export.csv"] and settled.waiting == []
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == [".hidden.csv", "later.csv.part"]

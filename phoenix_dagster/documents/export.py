@@ -20,6 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
+from phoenix_dagster.files import replace_durably
+
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 
 
@@ -121,7 +123,7 @@ class DocumentExport:
         if error is not None:
             self._tmp.unlink(missing_ok=True)
             return
-        os.replace(self._tmp, self.path)
+        replace_durably(self._tmp, self.path)
         served = pl.concat(self._served).to_frame(self.key) if self._served else pl.DataFrame(schema={self.key: pl.String})
         deleted = self._previous.join(served, on=self.key, how="anti").height
         self.counts = ExportCounts(self.path, self._documents, self._content_writes, deleted, self.path.stat().st_size)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
+from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import RetryBudget, RetryPolicy
@@ -103,11 +103,15 @@ class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     backoff_base_s: float = 1.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
 
+    def limiter(self):
+        """The county's rate limiter: shared by every request to it on this machine (and across
+        machines with PHOENIX_RATE_LIMIT_STORE), the health probes' included."""
+        return shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s,
+                              self.rate_state_dir, store_url=self.rate_limit_store,
+                              store_outage_s=self.rate_limit_store_outage_s)
+
     def api(self) -> MaricopaApi:
-        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s,
-                                 self.rate_state_dir, store_url=self.rate_limit_store,
-                                 store_outage_s=self.rate_limit_store_outage_s)
-        return MaricopaApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.retry_budget),
+        return MaricopaApi(self.url, self.token or "", limiter=self.limiter(), budget=RetryBudget(self.retry_budget),
                            timeout_s=self.timeout_s, max_attempts=self.max_attempts,
                            backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)
 
@@ -122,6 +126,7 @@ class SourcesResource(MaskedRepr, dg.ConfigurableResource):
     concurrency: Optional[int] = None  # MARICOPA_CONCURRENCY pins it; else the tuning state decides
     sample_dir: str = str(SAMPLE_DIR)
     inbox_dir: Optional[str] = None  # $PHOENIX_DATA_DIR/inbox, for csv_inbox
+    inbox_settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S: a file is taken once unchanged this long
     maricopa: Optional[MaricopaResource] = None  # required when assessor == "maricopa"
     reso: Optional[ResoResource] = None  # required when listings include "reso"
     mls_html: Optional[MlsHtmlResource] = None  # required when listings include "mls_html"
@@ -146,7 +151,7 @@ class SourcesResource(MaskedRepr, dg.ConfigurableResource):
             return self._required("mls_html", self.mls_html, "MLS_BASE_URL").source()
         if name == "csv_inbox":
             return CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day,
-                            max_bytes=self.max_file_bytes)
+                            max_bytes=self.max_file_bytes, settle_s=self.inbox_settle_s)
         raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
 
     def quality_labels(self) -> tuple[str, ...]:

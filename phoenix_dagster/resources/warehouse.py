@@ -29,6 +29,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from phoenix_dagster.analyst_sql import AnalystLimits, AnalystResult, run_read_only
+from phoenix_dagster.files import replace_durably
 from phoenix_dagster.lake_storage import LakeStorage
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.redact import MaskedRepr
@@ -188,7 +189,7 @@ class WarehouseBuildResource(MaskedRepr, dg.ConfigurableResource):
             try:
                 shutil.copyfile(self.build_path, tmp)
                 stale_wal.unlink(missing_ok=True)  # DuckDB would replay it into the new copy
-                os.replace(tmp, published)
+                replace_durably(tmp, published)
             finally:
                 if os.path.exists(tmp):
                     os.remove(tmp)

@@ -10,16 +10,22 @@ is not taken in: it moves to `inbox/rejected/` and is reported with the reason (
 found and expected), so fixing it and dropping it in again works. Files are hashed in chunks
 and judged by their first bytes, so a huge file is refused without being read into memory.
 Nothing is deleted.
+
+Only settled files are taken: one whose size and modification time have not changed for
+PHOENIX_INBOX_SETTLE_S (60 s), and did not change while it was hashed — a file still being
+copied in is left for the next run. A sender can also write `<name>.csv.part` and rename it to
+`<name>.csv` when done (a rename is atomic); names starting with a dot are never taken.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
+from phoenix_dagster.files import move_durably
+from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
 
@@ -50,8 +56,10 @@ class CsvInbox:
     name = "csv_inbox"
     complete = False  # an export is whatever someone saved; listings not in it are not gone
 
-    def __init__(self, inbox_dir: Path, day: str, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
-        self.inbox, self.day, self.max_bytes = inbox_dir, day, max_bytes
+    def __init__(self, inbox_dir: Path, day: str, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 settle_s: float = DEFAULT_INBOX_SETTLE_S):
+        self.inbox, self.day, self.max_bytes, self.settle_s = inbox_dir, day, max_bytes, settle_s
+        self.waiting: list[str] = []  # files not settled yet: left for the next run
         self.archive = inbox_dir / "archive"
         self.records: list[RequestRecord] = []
         self.duplicates: list[str] = []
@@ -65,19 +73,29 @@ class CsvInbox:
         taken = []
         known = self._archived_hashes()
         for path in sorted(self.inbox.glob("*.csv")):
+            if path.name.startswith("."):
+                continue
             try:
+                before = path.stat()
+                if time.time() - before.st_mtime < self.settle_s:
+                    self.waiting.append(path.name)
+                    continue
                 digest = file_sha256(path)
                 reason = refusal_reason(path, self.max_bytes)
+                after = path.stat()
+                if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                    self.waiting.append(path.name)  # written to while it was read
+                    continue
                 if reason is not None:
                     refused = self.inbox / "rejected" / f"{digest}__{path.name}"
                     refused.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(path, refused)
+                    move_durably(path, refused)
                     self.refused.append((path.name, reason))
                     continue
                 folder = self.archive / ("duplicates" if digest in known else self.day)
                 folder.mkdir(parents=True, exist_ok=True)
                 target = folder / f"{digest}__{path.name}"
-                os.replace(path, target)  # keeps the file's modification time: when it arrived
+                move_durably(path, target)  # keeps the file's modification time: when it arrived
             except FileNotFoundError:
                 continue  # another partition's run took it first
             if digest in known:
