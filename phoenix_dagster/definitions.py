@@ -113,13 +113,14 @@ def build_resources(settings: Settings) -> dict:
     lake = lake_resource(settings)
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
     m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
-    http = HttpPolicy(max_body_bytes=settings.max_body_bytes)
+    http = HttpPolicy(max_body_bytes=settings.max_body_bytes, max_fetch_bytes=settings.max_fetch_bytes)
     reso = (ResoResource(url=listings.reso_url, token=secret("RESO_API_TOKEN"), page_size=listings.reso_page_size,
                          rate_limit_per_minute=listings.reso_rate_limit_per_minute, http=http)
             if listings.reso_url else None)
     mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
                            rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=secret("MLS_PROXIES"),
                            user_agent=listings.mls_user_agent, allowed_hosts=list(listings.mls_allowed_hosts),
+                           max_details_per_page=listings.mls_max_details_per_page,
                            http=http) if listings.mls_url else None)
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
@@ -162,7 +163,8 @@ def build_resources(settings: Settings) -> dict:
                                       rate_limit_store=secret("PHOENIX_RATE_LIMIT_STORE"),
                                       rate_limit_store_outage_s=m.store_outage_s, timeout_s=m.timeout_s,
                                       retry_budget=m.retry_budget, max_attempts=m.max_attempts,
-                                      max_body_bytes=settings.max_body_bytes),
+                                      max_body_bytes=settings.max_body_bytes,
+                                      max_fetch_bytes=settings.max_fetch_bytes),
             inbox_dir=str(settings.inbox_dir),
             inbox_settle_s=settings.inbox_settle_s,
             reso=reso,

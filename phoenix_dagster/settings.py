@@ -40,6 +40,7 @@ ASSESSOR_SOURCES = ("sample", "maricopa")
 LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
+DEFAULT_MAX_FETCH_BYTES = 1024 * 2**20  # every reply of one source's collection for a partition, together
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 DEFAULT_INBOX_SETTLE_S = 60.0  # a CSV inbox file is taken once unchanged for this long
 DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit's shared store to come back
@@ -136,6 +137,7 @@ class ListingSettings:
     mls_url: str | None = None
     mls_rate_limit_per_minute: int = 54
     mls_allowed_hosts: tuple[str, ...] = ()  # hosts besides MLS_BASE_URL's the crawler may fetch
+    mls_max_details_per_page: int = 100  # detail links read from one search page; more cuts the crawl short
     mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
     mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
     pool_limit: int = 1  # listing-collection steps at once across every run (the `listing_sources` pool)
@@ -149,6 +151,7 @@ class ListingSettings:
             mls_url=_text(env, "MLS_BASE_URL", None),
             mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
             mls_allowed_hosts=_split(env.get("MLS_ALLOWED_HOSTS", "")),
+            mls_max_details_per_page=_number(env, "MLS_MAX_DETAILS_PER_PAGE", cls.mls_max_details_per_page),
             mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
             mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
             pool_limit=_number(env, "PHOENIX_LISTING_POOL_LIMIT", cls.pool_limit),
@@ -239,6 +242,7 @@ class Settings:
     sql_timeout_s: float = 120.0  # an analyst's query (phoenix-estate sql) is interrupted after this
     sql_max_temp_mb: int = 2048  # and may spill at most this much to DuckDB's temporary files
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
     inbox_settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S
@@ -311,6 +315,7 @@ class Settings:
             mongodb_database=_text(env, "MONGODB_DATABASE", cls.mongodb_database),
             mongodb_stand_in=_one_of(env, "MONGODB_STAND_IN", "0", ("0", "1")) == "1",
             max_body_bytes=int(_number(env, "PHOENIX_MAX_BODY_MB", cls.max_body_bytes / 2**20, float) * 2**20),
+            max_fetch_bytes=int(_number(env, "PHOENIX_MAX_FETCH_MB", cls.max_fetch_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
             inbox_settle_s=_number(env, "PHOENIX_INBOX_SETTLE_S", cls.inbox_settle_s, float, low=0),

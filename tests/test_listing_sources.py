@@ -218,6 +218,56 @@ def test_mls_honours_robots_and_retries_429():
     assert [s["path"] for s in site.seen].count("/search") == 2  # the 429, then the page
 
 
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_robots_txt_answered_with_a_server_error_disallows_everything(status):
+    """RFC 9309 §2.3.1.4: robots.txt unreachable (5xx, or 429 after the retries) means nothing may
+    be crawled — before, every such answer read as "no rules" and the whole site was fetched."""
+    with MlsHtmlServer(sample_listings()[:3]) as site:
+        site.robots_status = status
+        fetch = mls(site).fetch("85031")
+    assert [s["path"] for s in site.seen if s["path"] != "/robots.txt"] == []
+    assert fetch.failures and f"robots.txt answered HTTP {status}" in fetch.failures[0].reason
+    assert fetch.cut_short  # a complete source that saw nothing keeps its earlier listings
+
+
+def test_a_robots_txt_that_is_not_there_means_no_rules():
+    with MlsHtmlServer(sample_listings()[:3]) as site:
+        site.robots_status = 404
+        fetch = mls(site).fetch("85031")
+    assert len(fetch.payloads) == 4 and not fetch.failures  # 1 search page + 3 details
+
+
+def test_a_search_page_with_too_many_detail_links_is_read_only_in_part():
+    with MlsHtmlServer(sample_listings()[:30], per_page=30) as site:
+        fetch = mls(site, max_details_per_page=20).fetch("85031")
+    assert sum(1 for s in site.seen if s["path"].startswith("/listing/")) == 20
+    assert "more than 20 (MLS_MAX_DETAILS_PER_PAGE)" in fetch.cut_short
+
+
+def test_a_crawl_stops_when_its_replies_reach_the_total_bytes_cap():
+    with MlsHtmlServer(sample_listings()[:30], per_page=10) as site:
+        fetch = mls(site, max_fetch_bytes=20_000).fetch("85031")
+    asked = [s["path"] for s in site.seen if s["path"] != "/robots.txt"]
+    assert 1 < len(asked) < 31 and "PHOENIX_MAX_FETCH_MB" in fetch.cut_short
+    assert sum(len(p.body) for p in fetch.payloads) < 20_000 + 16 * 2**20  # one reply past the cap at most
+
+
+def test_only_the_configured_scheme_and_port_are_fetched():
+    source = MlsHtmlSource("https://www.example.org", load_selectors(), limiter=SlidingWindowLimiter(10, 1.0),
+                           budget=RetryBudget(1), user_agent="t", resolve=lambda host, port: [
+                               (None, None, None, "", ("93.184.216.34", 0))],
+                           allowed_hosts=("example.org", "https://media.example.org:8443"))
+    assert source.refusal("https://www.example.org/listing/1") is None
+    assert source.refusal("https://www.example.org:443/listing/1") is None  # the default port, spelt out
+    assert source.refusal("https://example.org/listing/1") is None  # an allowed host, the site's scheme and port
+    assert source.refusal("https://media.example.org:8443/p.jpg") is None  # as configured
+    for url in ("http://www.example.org/listing/1", "https://www.example.org:8443/listing/1",
+                "http://www.example.org:22/", "https://media.example.org/p.jpg", "https://example.org:444/x"):
+        assert "is not the scheme and port configured" in source.refusal(url), url
+    assert "not a number" in source.refusal("https://www.example.org:http/x")
+    source.close()
+
+
 def test_proxies_rotate_and_a_failing_one_is_parked():
     with MlsHtmlServer(sample_listings()[:6]) as site, ForwardProxy() as good:
         source = mls(site, proxies=[dead_proxy_url(), good.url])

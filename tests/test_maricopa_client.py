@@ -356,3 +356,19 @@ def test_an_interrupted_crawl_does_not_sleep_out_the_rate_limit(monkeypatch):
         elapsed = time.monotonic() - started
     assert elapsed < 5, elapsed
     assert len(server.seen) == 3  # the limit's three, no more
+
+
+def test_a_collection_stops_asking_once_its_replies_reach_the_total_bytes_cap():
+    """PHOENIX_MAX_FETCH_MB: every reply of one collection together, so a source that answers each
+    request with a large (but allowed) body cannot stream gigabytes over a partition's thousands of
+    requests. Past the cap no request goes out; each detail left is a failure with the reason."""
+    search = rows(50)
+    big = b'{"APN": "x", "Pad": "' + b"x" * 10_000 + b'"}'
+    with MaricopaContractServer({"85031": search}, {r["APN"]: (200, big) for r in search}, token=TOKEN) as server:
+        county = MaricopaApi(server.url, TOKEN, limiter=SlidingWindowLimiter(10_000, 1.0), budget=RetryBudget(100),
+                             timeout_s=2.0, backoff_base_s=0.01, max_fetch_bytes=50_000)
+        crawl = crawl_zip(county, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    details = [s for s in server.seen if s.path.startswith("/parcel/")]
+    assert 1 <= len(details) <= 5  # the pages (~12 KB each) and details until 50 KB, then nothing
+    assert len(crawl.failures) == 50 - len(details)
+    assert all("PHOENIX_MAX_FETCH_MB" in failure.reason for failure in crawl.failures)

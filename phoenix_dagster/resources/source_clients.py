@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
+from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FETCH_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import RetryBudget, RetryPolicy
@@ -34,6 +34,7 @@ class HttpPolicy(dg.Config):
     max_attempts: int = 5
     backoff_base_s: float = 1.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
+    max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB: every reply of one collection, together
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s)
@@ -55,7 +56,7 @@ class ResoResource(MaskedRepr, dg.ConfigurableResource):
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
         return ResoWebApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.http.retry_budget),
                           policy=self.http.retry_policy(), page_size=self.page_size, timeout_s=self.http.timeout_s,
-                          max_body_bytes=self.http.max_body_bytes)
+                          max_body_bytes=self.http.max_body_bytes, max_fetch_bytes=self.http.max_fetch_bytes)
 
 
 class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
@@ -69,6 +70,7 @@ class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
     rate_limit_per_minute: int = _LISTING_DEFAULTS.mls_rate_limit_per_minute
     proxies: Optional[str] = None  # MLS_PROXIES (EnvVar: proxy URLs can hold passwords), comma separated
     allowed_hosts: list[str] = []  # MLS_ALLOWED_HOSTS
+    max_details_per_page: int = _LISTING_DEFAULTS.mls_max_details_per_page  # MLS_MAX_DETAILS_PER_PAGE
     user_agent: str = _LISTING_DEFAULTS.mls_user_agent
     http: HttpPolicy = HttpPolicy()
 
@@ -81,6 +83,7 @@ class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
                              policy=self.http.retry_policy(), user_agent=self.user_agent,
                              proxies=[p for p in re.split(r"[,;\s]+", self.proxies or "") if p],
                              timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes,
+                             max_fetch_bytes=self.http.max_fetch_bytes, max_details_per_page=self.max_details_per_page,
                              allowed_hosts=tuple(self.allowed_hosts))
 
 
@@ -102,6 +105,7 @@ class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     max_attempts: int = _DEFAULTS.max_attempts
     backoff_base_s: float = 1.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
+    max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB: every reply of one collection, together
 
     def limiter(self):
         """The county's rate limiter: shared by every request to it on this machine (and across
@@ -113,7 +117,8 @@ class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     def api(self) -> MaricopaApi:
         return MaricopaApi(self.url, self.token or "", limiter=self.limiter(), budget=RetryBudget(self.retry_budget),
                            timeout_s=self.timeout_s, max_attempts=self.max_attempts,
-                           backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes)
+                           backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes,
+                           max_fetch_bytes=self.max_fetch_bytes)
 
 
 class SourcesResource(MaskedRepr, dg.ConfigurableResource):

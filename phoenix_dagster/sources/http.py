@@ -32,6 +32,14 @@ class ReplyTooLarge(Exception):
         super().__init__(f"reply larger than {limit / 2**20:g} MB decoded (PHOENIX_MAX_BODY_MB); not read further")
 
 
+class FetchBytesSpent(Exception):
+    """The collection's replies reached its total-bytes cap (PHOENIX_MAX_FETCH_MB): no more requests."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the collection's replies reached {limit / 2**20:g} MB together (PHOENIX_MAX_FETCH_MB); "
+                         "no more requests this run")
+
+
 class _RetryableReply(Exception):
     def __init__(self, response: httpx.Response):
         super().__init__(f"HTTP {response.status_code}")
@@ -118,9 +126,12 @@ class PoliteClient:
 
     def __init__(self, client: httpx.Client, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  policy: RetryPolicy | None = None, auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
-                 sleep: Callable[[float], None] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 sleep: Callable[[float], None] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_total_bytes: int | None = None):
         self.client, self.limiter, self.budget = client, limiter, budget
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes, self.max_total_bytes = max_body_bytes, max_total_bytes
+        self.bytes_received = 0  # decoded reply bytes of every request so far, against max_total_bytes
+        self._bytes_lock = threading.Lock()
         self.policy = policy or RetryPolicy()
         self.auth_failure = auth_failure
         self._stopping = threading.Event()
@@ -152,7 +163,7 @@ class PoliteClient:
             return retrying(self._attempt, endpoint, url, retrying, kwargs)
         except _RetryableReply as exhausted:
             return exhausted.response
-        except ReplyTooLarge as exc:  # not retried: the same reply would be as large again
+        except (ReplyTooLarge, FetchBytesSpent) as exc:  # not retried: the same reply would be as large again
             raise FetchFailed(record_key, url, str(exc)) from None
         except httpx.TimeoutException as exc:
             raise FetchFailed(record_key, url, f"timed out on every attempt or the retry budget ran out "
@@ -182,6 +193,8 @@ class PoliteClient:
             raise AuthenticationFailed(self._refused)
         if self._stopping.is_set():
             raise CollectionStopped("the collection was stopped")
+        if self.fetch_bytes_spent:
+            raise FetchBytesSpent(self.max_total_bytes)
         waited = self.limiter.acquire(sleep=self._sleep_unless_stopped)
         started = time.perf_counter()
         attempt = retrying.statistics.get("attempt_number", 1)
@@ -210,15 +223,24 @@ class PoliteClient:
             raise _RetryableReply(response)
         return response
 
+    @property
+    def fetch_bytes_spent(self) -> bool:
+        """Whether the replies so far reached the collection's total-bytes cap."""
+        return self.max_total_bytes is not None and self.bytes_received >= self.max_total_bytes
+
     def _bounded_get(self, url: str, kwargs: dict) -> httpx.Response:
         """GET, reading the decoded body as it streams and stopping past `max_body_bytes` (a small
         gzip can inflate to gigabytes)."""
         with self.client.stream("GET", url, **kwargs) as streamed:
             body = bytearray()
-            for chunk in streamed.iter_bytes():
-                body += chunk
-                if len(body) > self.max_body_bytes:
-                    raise ReplyTooLarge(self.max_body_bytes)
+            try:
+                for chunk in streamed.iter_bytes():
+                    body += chunk
+                    if len(body) > self.max_body_bytes:
+                        raise ReplyTooLarge(self.max_body_bytes)
+            finally:
+                with self._bytes_lock:
+                    self.bytes_received += len(body)
             headers = [(k, v) for k, v in streamed.headers.multi_items()
                        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
             return httpx.Response(streamed.status_code, headers=headers, content=bytes(body),

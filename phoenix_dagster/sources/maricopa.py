@@ -43,7 +43,7 @@ class MaricopaApi(HttpSource):
     def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  timeout_s: float = 30.0, max_attempts: int = 5, backoff_base_s: float = 1.0,
                  backoff_cap_s: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_fetch_bytes: int | None = None):
         if not token:
             raise MaricopaAuthError("MARICOPA_API_TOKEN is not set: the county answers every request without a "
                                     "token with 'Unauthorized access!'. Request one from the Assessor's office.")
@@ -55,7 +55,7 @@ class MaricopaApi(HttpSource):
         )
         self._http = PoliteClient(client, limiter=limiter, budget=budget, auth_failure=_refused,
                                   policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s),
-                                  max_body_bytes=max_body_bytes)
+                                  max_body_bytes=max_body_bytes, max_total_bytes=max_fetch_bytes)
 
     def search_page(self, query: str, page: int) -> RawPayload:
         return self._get("search", "search_page", f"q={query}&page={page}", f"/search/property/?q={query}&page={page}")

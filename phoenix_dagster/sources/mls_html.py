@@ -1,7 +1,12 @@
 """The Phoenix MLS public search pages, read with the selectors in data/mls_html_selectors.yaml.
 
 For a ZIP: the search result pages (following the "next" link), then each listing's detail
-page. robots.txt is honoured (a disallowed page is reported, not fetched); requests go out
+page (at most MLS_MAX_DETAILS_PER_PAGE links a page; more cut the crawl short). Only the
+configured site is fetched, on its own scheme and port (MLS_BASE_URL's; https on 443 for a
+public site), and the hosts of MLS_ALLOWED_HOSTS on the same (or on the scheme and port an entry
+spells out, `https://host:8443`); every other link or redirect is refused. robots.txt is
+honoured (RFC 9309: a disallowed page is reported, not fetched; a robots.txt answered with a 5xx
+or 429, or not at all, disallows everything; a 4xx means there are no rules); requests go out
 at MLS_RATE_LIMIT_PER_MINUTE (default 54) through the polite client, optionally through
 rotating proxies (MLS_PROXIES), a proxy that fails 3 times in a row being parked for 5
 minutes. Every page is landed raw; a search page that matches neither the result selector
@@ -30,6 +35,15 @@ from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 MAX_SEARCH_PAGES = 200
 MAX_REDIRECTS = 5
+DEFAULT_PORTS = {"http": 80, "https": 443}
+DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port — the scheme's default when none is given) of a URL; ValueError for a
+    port that is not a number."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
 
 
 def resolves_to_private(host: str, resolve: Callable = socket.getaddrinfo) -> bool:
@@ -117,19 +131,27 @@ class MlsHtmlSource(HttpSource):
                  user_agent: str, policy: RetryPolicy | None = None, proxies: list[str] = (),
                  timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = (),
-                 resolve: Callable = socket.getaddrinfo):
+                 resolve: Callable = socket.getaddrinfo, max_fetch_bytes: int | None = None,
+                 max_details_per_page: int = 100):
         self.base_url, self.selectors, self.user_agent = base_url.rstrip("/"), selectors, user_agent
-        site = (urlsplit(self.base_url).hostname or "").lower()
+        self.max_details_per_page = max_details_per_page
+        scheme, site, port = origin_of(self.base_url)
         # Only the configured site and an explicit allow-list (MLS_ALLOWED_HOSTS, e.g. its www. twin)
-        # are fetched; a private address only when the configured site is one itself.
-        self.allowed_hosts = {site, *(h.strip().lower() for h in allowed_hosts if h.strip())}
+        # are fetched, on the site's scheme and port unless an entry names its own; a private address
+        # only when the configured site is one itself.
+        self.allowed_origins = {(scheme, site, port)}
+        for entry in (h.strip().lower() for h in allowed_hosts if h.strip()):
+            self.allowed_origins.add(origin_of(entry) if "://" in entry else (scheme, entry, port))
+        self.allowed_hosts = {host for _, host, _ in self.allowed_origins}
         self._resolve = resolve
         self._private_ok = resolves_to_private(site, resolve)
         self.proxies = RotatingProxyTransport(ProxyPool(list(proxies))) if proxies else None
         client = httpx.Client(headers={"User-Agent": user_agent, "Accept": "text/html"}, timeout=timeout_s,
                               transport=transport or self.proxies, follow_redirects=False)  # each hop checked
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, max_body_bytes=max_body_bytes)
+        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, max_body_bytes=max_body_bytes,
+                                  max_total_bytes=max_fetch_bytes)
         self._robots: dict[str, RobotFileParser] = {}
+        self._robots_said: dict[str, str] = {}  # origin → why its rules are "disallow all", when they are
 
     @property
     def proxy_bytes(self) -> int:
@@ -138,12 +160,17 @@ class MlsHtmlSource(HttpSource):
 
     def refusal(self, url: str) -> str | None:
         """Why `url` must not be fetched, or None."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in ("http", "https"):
-            return f"scheme {parts.scheme or '(none)'} refused; not fetched"
+        try:
+            scheme, host, port = origin_of(url)
+        except ValueError:
+            return "a port that is not a number; not fetched"
+        if scheme not in DEFAULT_PORTS:
+            return f"scheme {scheme or '(none)'} refused; not fetched"
         if host not in self.allowed_hosts:
             return f"host {host or '(none)'} is not the configured site (MLS_BASE_URL) or in MLS_ALLOWED_HOSTS; not fetched"
+        if (scheme, host, port) not in self.allowed_origins:
+            return (f"{scheme}://{host}:{port} is not the scheme and port configured for {host} (MLS_BASE_URL, "
+                    "MLS_ALLOWED_HOSTS); not fetched")
         if not self._private_ok and resolves_to_private(host, self._resolve):
             return f"host {host} resolves to a private, loopback or link-local address; not fetched"
         return None
@@ -154,19 +181,45 @@ class MlsHtmlSource(HttpSource):
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._robots:
             parser = RobotFileParser()
-            try:
-                response = self._http.get("robots", f"{origin}/robots.txt", f"{parts.netloc}/robots.txt")
-                lines = response.text.splitlines() if response.status_code == 200 else []
-            except FetchFailed:
-                lines = ["User-agent: *", "Disallow: /"]  # cannot read the rules: fetch nothing
+            lines, said = self._robots_lines(f"{origin}/robots.txt", f"{parts.netloc}/robots.txt")
+            if said:
+                self._robots_said[origin] = said
             parser.parse(lines)
             self._robots[origin] = parser
         return self._robots[origin]
 
+    def _robots_lines(self, url: str, key: str) -> tuple[list[str], str | None]:
+        """The rules as RFC 9309 reads a robots.txt reply: 200, its lines; a 4xx (but 429), no rules;
+        a 5xx or 429 (after retries), no reply, or more than five redirects, disallow everything
+        (with the reason)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = self._http.get("robots", url, key)
+            except FetchFailed as failure:
+                return DISALLOW_ALL, f"robots.txt got no reply ({failure.reason})"
+            code = response.status_code
+            if response.is_redirect and response.headers.get("location"):
+                url = urljoin(url, response.headers["location"])
+                if self.refusal(url):
+                    return DISALLOW_ALL, f"robots.txt redirects off the site ({self.refusal(url)})"
+                continue
+            if code == 200:
+                return response.text.splitlines(), None
+            if 400 <= code < 500 and code != 429:
+                return [], None  # unavailable: no rules
+            return DISALLOW_ALL, f"robots.txt answered HTTP {code}"
+        return DISALLOW_ALL, f"robots.txt redirected more than {MAX_REDIRECTS} times"
+
+    def _disallowed(self, url: str) -> str:
+        parts = urlsplit(url)
+        said = self._robots_said.get(f"{parts.scheme}://{parts.netloc}")
+        return "disallowed by robots.txt" + (f" ({said}: everything is disallowed, RFC 9309)" if said else "") \
+            + "; not fetched"
+
     def _page(self, endpoint: str, entity: str, url: str, key: str, result: ListingFetch) -> RawPayload | None:
         for _ in range(MAX_REDIRECTS + 1):
             refused = self.refusal(url) or (None if self.robots(url).can_fetch(self.user_agent, url)
-                                            else "disallowed by robots.txt; not fetched")
+                                            else self._disallowed(url))
             if refused:
                 result.failures.append(FetchFailure(key, url, refused))
                 return None
@@ -210,12 +263,23 @@ class MlsHtmlSource(HttpSource):
                     f"'{search.result}' nor '{search.no_results}'; page landed raw"))
                 result.cut_short = f"search page {page} could not be read (selectors out of date)"
                 break
-            for card in cards:
-                link = search.detail_link.read(card)
-                if link:
-                    detail_url = urljoin(url, link)
-                    key = detail_url.rstrip("/").rsplit("/", 1)[-1] or detail_url
-                    self._page("listing", "mls_listing_page", detail_url, key, result)
+            links = [link for link in (search.detail_link.read(card) for card in cards) if link]
+            if len(links) > self.max_details_per_page:
+                result.cut_short = (f"search page {page} links {len(links)} listings, more than "
+                                    f"{self.max_details_per_page} (MLS_MAX_DETAILS_PER_PAGE): only the first "
+                                    f"{self.max_details_per_page} fetched")
+                result.failures.append(FetchFailure(f"{zip_code}:search:{page}", url, result.cut_short))
+            for link in links[:self.max_details_per_page]:
+                detail_url = urljoin(url, link)
+                key = detail_url.rstrip("/").rsplit("/", 1)[-1] or detail_url
+                self._page("listing", "mls_listing_page", detail_url, key, result)
+                if self._http.fetch_bytes_spent:
+                    break
+            if self._http.fetch_bytes_spent:
+                result.cut_short = f"the crawl's replies reached PHOENIX_MAX_FETCH_MB on search page {page}"
+                break
+            if result.cut_short:
+                break
             following = search.next_page.read(document)
             url = urljoin(url, following) if following else None
         else:

@@ -46,7 +46,8 @@ class ResoWebApi(HttpSource):
 
     def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
                  policy: RetryPolicy | None = None, page_size: int = 200, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 transport: httpx.BaseTransport | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_fetch_bytes: int | None = None):
         if not token:
             raise AuthenticationFailed("RESO_API_TOKEN is not set: the RESO Web API needs a Bearer token.")
         self.base_url = base_url.rstrip("/")
@@ -54,7 +55,7 @@ class ResoWebApi(HttpSource):
         client = httpx.Client(headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                               timeout=timeout_s, transport=transport)
         self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, auth_failure=_refused,
-                                  max_body_bytes=max_body_bytes)
+                                  max_body_bytes=max_body_bytes, max_total_bytes=max_fetch_bytes)
 
     def _same_host(self, url: str) -> bool:
         mine, theirs = urlsplit(self.base_url), urlsplit(url)

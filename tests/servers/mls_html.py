@@ -6,7 +6,8 @@ data/mls_html_selectors.yaml describes, built from RESO listing records.
   ``div.no-results`` when the ZIP has none;
 - ``/listing/<ListingId>``: the detail page;
 - ``layout = "v2"`` renames every class, as a site redesign would;
-- ``fail_statuses``: the next requests get these statuses first (429 with Retry-After: 0).
+- ``fail_statuses``: the next requests get these statuses first (429 with Retry-After: 0);
+- ``robots_status``: what /robots.txt answers when not 200 (a 5xx, 429, 404 …).
 - ``search_failures``: search page number → the status that page always answers (404, 503 …).
 - ``links``: ListingId → the href its search card carries instead of `/listing/<id>` (another host …).
 - ``redirects``: path → the Location a 302 from that path points to.
@@ -33,6 +34,7 @@ class MlsHtmlServer(LoopbackServer):
         self.layout = "v1"
         self.disallow: list[str] = []
         self.fail_statuses: deque[int] = deque()
+        self.robots_status = 200
         self.search_failures: dict[int, int] = {}
         self.links: dict[str, str] = {}
         self.redirects: dict[str, str] = {}
@@ -94,6 +96,8 @@ class _Handler(QuietHandler):
             site.seen.append({"path": parts.path, "query": parts.query, "user_agent": self.headers.get("User-Agent"),
                               "via_proxy": self.headers.get("X-Forwarded-By")})
             failing = site.fail_statuses.popleft() if site.fail_statuses and parts.path != "/robots.txt" else None
+        if parts.path == "/robots.txt" and site.robots_status != 200:
+            return self._send(site.robots_status, "unavailable", "text/plain", {"Retry-After": "0"})
         if parts.path == "/robots.txt":
             rules = "\n".join(f"Disallow: {path}" for path in site.disallow)
             return self._send(200, f"User-agent: *\n{rules}\n", "text/plain")
