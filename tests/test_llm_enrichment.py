@@ -81,6 +81,29 @@ def test_out_of_range_values_are_dropped_with_the_reason_not_guessed():
         assert outcome.rejected == ["BedroomsTotal=45 outside 0..20", "YearBuilt=2099 outside 1900..2027"]
 
 
+def test_a_fact_whose_evidence_is_not_in_the_text_is_rejected():
+    """A model that quotes words the listing does not contain made the fact up: dropped with the
+    reason, as is a fact with no evidence; the facts whose evidence is in the text stay."""
+    items = {key: text for key, text in texts(20).items() if "pool" not in text.lower()}
+    with OllamaServer() as server:
+        server.mode = "unsupported_evidence"
+        outcomes, _ = run(server, items)
+    for key, outcome in outcomes.items():
+        assert outcome.method == "llm" and "PoolPrivateYN" not in outcome.values and "GarageSpaces" not in outcome.values
+        assert "PoolPrivateYN=True: evidence 'sparkling heated pool' is not in the text" in outcome.rejected
+        assert "GarageSpaces=3.0: no evidence quoted" in outcome.rejected
+        assert all(evidence.casefold() in items[key].casefold() for evidence in outcome.evidence.values())
+    assert any("BedroomsTotal" in outcome.values for outcome in outcomes.values())  # supported facts stay
+
+
+@pytest.mark.parametrize("evidence, supported", [
+    ("2 BATH", True), ("no hoa", True), ("3   bed,  2\nbath", True), ("4 bedrooms", False), ("", False)])
+def test_evidence_is_matched_with_case_and_whitespace_aside(evidence, supported):
+    from phoenix_dagster.llm.facts import unsupported
+
+    assert (unsupported(evidence, "Cute 3 bed, 2 bath home. No   HOA!") is None) is supported
+
+
 def test_a_missing_model_is_named_with_what_the_server_has():
     with OllamaServer(models=("qwen2.5:7b", "mistral:latest")) as server:
         outcomes, stats = run(server, texts(3))

@@ -56,7 +56,7 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
     stats = RunStats()
     for key, reply in cached.items():
         if key in texts:
-            outcomes[key] = _judge(reply, today, method="cache")
+            outcomes[key] = _judge(reply, today, texts[key], method="cache")
     todo = [key for key in texts if key not in outcomes]
     if not todo:
         stats.model_state = "cache only"
@@ -90,7 +90,7 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
             return key, Outcome("rules", reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})",
                                 call_seconds=time.perf_counter() - started, failed_call=True)
         else:
-            outcome = _judge(reply, today, method="llm")
+            outcome = _judge(reply, today, texts[key], method="llm")
             outcome.failed_call = outcome.method != "llm"
         finally:
             with lock:
@@ -106,9 +106,10 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
     return outcomes, stats
 
 
-def _judge(reply: LlmReply, today: date, method: str) -> Outcome:
+def _judge(reply: LlmReply, today: date, text: str, method: str) -> Outcome:
+    """A reply read against its listing's text (a cached one again each time it is used)."""
     try:
-        values, evidence, rejected = validate_reply(reply.content, today)
+        values, evidence, rejected = validate_reply(reply.content, today, text)
     except ReplyInvalid as exc:
         return Outcome("rules", reason=str(exc), reply=reply if method == "llm" else None)
     return Outcome(method, values, evidence, rejected, reply=reply if method == "llm" else None)

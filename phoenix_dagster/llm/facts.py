@@ -2,7 +2,9 @@
 
 `REPLY_SCHEMA` is sent as Ollama's `format`, so the reply is JSON of this shape by
 construction; `validate_reply` still checks every value against the platform's bounds and
-drops (with the reason) anything outside them rather than guessing.
+drops (with the reason) anything outside them rather than guessing, and drops a fact whose
+evidence is not in the listing's text (case and whitespace aside): a model that quotes words the
+text does not contain made the fact up.
 """
 
 from __future__ import annotations
@@ -56,9 +58,23 @@ class ReplyInvalid(ValueError):
     """The model's reply is not the requested JSON shape."""
 
 
-def validate_reply(content: str, today: date) -> tuple[dict, dict, list[str]]:
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def unsupported(evidence: str | None, text: str) -> str | None:
+    """Why a fact's evidence does not support it in `text`, or None when the text contains it."""
+    if not evidence or not evidence.strip():
+        return "no evidence quoted"
+    if _normalised(evidence) not in _normalised(text):
+        return f"evidence {evidence[:60]!r} is not in the text"
+    return None
+
+
+def validate_reply(content: str, today: date, text: str | None = None) -> tuple[dict, dict, list[str]]:
     """The reply's text → (values, evidence, rejected reasons). Raises ReplyInvalid when the
-    reply is not JSON of the schema; out-of-range values are dropped with a reason."""
+    reply is not JSON of the schema; out-of-range values are dropped with a reason, and so is
+    every fact whose evidence is not in the listing's `text` (when given)."""
     try:
         reply = ListingFactsReply.model_validate_json(content)
     except ValidationError as exc:
@@ -75,6 +91,10 @@ def validate_reply(content: str, today: date) -> tuple[dict, dict, list[str]]:
         if name in limits and not limits[name][0] <= fact.value <= limits[name][1]:
             low, high = limits[name]
             rejected.append(f"{name}={fact.value} outside {low:g}..{high:g}")
+            continue
+        why = unsupported(fact.evidence, text) if text is not None else None
+        if why:
+            rejected.append(f"{name}={fact.value}: {why}")
             continue
         values[name] = fact.value
         if fact.evidence:

@@ -4,7 +4,8 @@ a model: its answers come from a few regular expressions over the description.
 
 ``mode`` decides how /api/chat answers: ``good``, ``slow`` (``delay_s`` first), ``error``
 (HTTP 500), ``not_json`` (prose), ``bad_schema`` (JSON of the wrong shape), ``out_of_range``
-(values beyond the platform's bounds). ``die_after`` closes the server after that many chat
+(values beyond the platform's bounds), ``unsupported_evidence`` (a fact quoting words the text
+does not contain, the way a model makes one up). ``die_after`` closes the server after that many chat
 requests, as a crashed Ollama would. ``max_in_flight`` records the most concurrent requests.
 """
 
@@ -59,6 +60,9 @@ class OllamaServer(LoopbackServer):
         if self.mode == "out_of_range":
             answer["BedroomsTotal"] = {"value": 45, "evidence": "45 bedrooms"}
             answer["YearBuilt"] = {"value": 2099, "evidence": "built 2099"}
+        if self.mode == "unsupported_evidence":
+            answer["PoolPrivateYN"] = {"value": True, "evidence": "sparkling heated pool"}
+            answer["GarageSpaces"] = {"value": 3.0, "evidence": None}
         return json.dumps(answer)
 
 
