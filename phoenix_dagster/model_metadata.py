@@ -5,6 +5,7 @@ number, so the UI can plot it over materializations; money in USD with cents, ne
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import dagster as dg
@@ -42,16 +43,30 @@ def column_schema(frame_schema: dict[str, pl.DataType]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame_schema.items()])
 
 
+# Every ASCII punctuation character that can start markup in a table cell: CommonMark renders a
+# backslash-escaped one as itself. Commas, dots, hyphens, quotes, $ and % (numbers, prices,
+# dates) cannot, and stay as they are; "www." and "://" lose their autolink by the escapes below.
+_MARKUP = re.compile(r"""([\\`*_{}\[\]()#+!|<>&~:@^=;?/])""")
+
+
+def md_text(value: str) -> str:
+    """Text from data, shown literally in markdown: one line, every markup character escaped (a
+    listing's remarks or a quarantined record may hold `[a link](…)`, `![an image](…)`, `*`, `|`,
+    HTML or a newline that would end the table row)."""
+    one_line = re.sub(r"\s+", " ", value)
+    return _MARKUP.sub(r"\\\1", one_line).replace("www.", "www\\.")
+
+
 def markdown_table(frame: pl.DataFrame) -> str:
-    """A small frame as a markdown table (the UI renders it; a Polars text dump it does not)."""
+    """A small frame as a markdown table (the UI renders it; a Polars text dump it does not), its
+    names and values escaped so data never turns into markup."""
     def cell(value) -> str:
         if isinstance(value, float):  # never scientific: 384,000 · 33.4987 · 0.0013
             return f"{value:,.0f}" if value.is_integer() else f"{value:,.6f}".rstrip("0").rstrip(".")
         text = "" if value is None else str(value)
-        text = text[:37] + "…" if len(text) > 38 else text
-        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        return md_text(text[:37] + "…" if len(text) > 38 else text)
 
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
+    lines = ["| " + " | ".join(md_text(name) for name in frame.columns) + " |", "|" + "---|" * frame.width]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
     return "\n".join(lines)
 
