@@ -25,7 +25,7 @@ import polars as pl
 
 from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomically
 from phoenix_dagster.resources.warehouse import in_utc, open_duckdb
-from phoenix_dagster.schemas import conform
+from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import CONTROL_TABLES, LAKE_TABLES
 from phoenix_dagster.transforms.privacy import quarantine_rows
 
@@ -129,7 +129,8 @@ def import_history(path: Path, lake: LakeResource, control_dir: Path) -> dict[st
                 if existing is not None:  # what the sensors decided since the upgrade wins
                     frame = frame.join(existing, on=key, how="anti")
                 if frame.height:
-                    write_parquet_atomically(conform(frame, CONTROL_TABLES[table]),
+                    write_parquet_atomically(conform(with_missing_as_null(frame, CONTROL_TABLES[table]),
+                                                     CONTROL_TABLES[table]),
                                              control_dir / table / f"{LEGACY}__import.parquet")
                 imported[table] = frame.height
     return imported

@@ -23,7 +23,7 @@ import polars as pl
 
 from phoenix_dagster.llm.client import LlmReply
 from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomically
-from phoenix_dagster.schemas import conform, empty_frame
+from phoenix_dagster.schemas import conform, empty_frame, polars_schema, with_missing_as_null
 from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
 from phoenix_dagster.redact import MaskedRepr
@@ -78,12 +78,14 @@ class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
         if not paths:
             return empty_frame(CONTROL_TABLES[table])
         # a column the schema gained after some files were written reads as null in them
-        return pl.concat([empty_frame(CONTROL_TABLES[table]), *(pl.read_parquet(path) for path in paths)],
-                         how="diagonal_relaxed")
+        return pl.scan_parquet(paths, schema=polars_schema(CONTROL_TABLES[table]), missing_columns="insert",
+                               extra_columns="ignore").collect()
 
     def write(self, table: str, frame: pl.DataFrame, name: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        return write_parquet_atomically(conform(frame, CONTROL_TABLES[table]), self._dir(table) / f"{safe}.parquet")
+        model = CONTROL_TABLES[table]
+        return write_parquet_atomically(conform(with_missing_as_null(frame, model), model),
+                                        self._dir(table) / f"{safe}.parquet")
 
     # Tuning -------------------------------------------------------------------------------
 

@@ -15,6 +15,15 @@ def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
     return pl.DataFrame(schema=polars_schema(model))
 
 
+def with_missing_as_null(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """The frame with every nullable column of the model it lacks as nulls (rows an older version
+    wrote, before the column existed); a missing required column stays missing (conform refuses it)."""
+    columns = model.to_schema().columns
+    missing = {name: dtype for name, dtype in polars_schema(model).items()
+               if name not in frame.columns and columns[name].nullable}
+    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in missing.items())
+
+
 def conform(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
     """Select the model's columns in its order, cast to its types (missing columns are an error)."""
     schema = polars_schema(model)
