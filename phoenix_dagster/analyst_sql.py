@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from phoenix_dagster.sql_project import source_glob, sources_read
+from phoenix_dagster.sql_project import SqlModelError, source_glob, sources_read
 
 MAX_ROWS = 10_000  # rows of a result fetched (and shown in part); the rest is never read
 _ANALYZE = {"ANALYZE", "ANALYSE"}
@@ -122,8 +122,8 @@ def readable_folders(lake_root: str | Path, control_dir: Path, sql_dir: Path) ->
     the only files an analyst's query may open. A raw layer is never among them."""
     folders = []
     for schema, name in sources_read(sql_dir):
-        if name.startswith("raw_"):
-            raise AnalystQueryRefused(f"a warehouse model reads {schema}.{name}: raw replies are never readable")
+        if name.startswith("raw_"):  # the SQL project's mistake, not the analyst's
+            raise SqlModelError(f"a warehouse model reads {schema}.{name}: raw replies are never readable by analysts")
         glob = source_glob(schema, name, lake_root, control_dir)
         folders.append(glob[:glob.index("*")])
     return folders

@@ -239,7 +239,8 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
         for day in days:
             outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh)
         tuning = retune(jobs)
-        retained, retention = compact_raw(jobs, lake_resource(settings), settings.raw_retention_days)
+        retained, retention = compact_raw(jobs, lake_resource(settings), settings.raw_retention_days,
+                                          settings.control_dir)
         print(f"Retention: {retention}", flush=True)
         if not build:
             print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")

@@ -226,7 +226,8 @@ def _turn_at(limiter, timeout_s: float) -> None:
     except _NoAnswer:
         raise
     except Exception as exc:  # the limiter's shared store is away: not a request over the limit either
-        raise _NoAnswer("degraded", f"not probed: {scrub(str(exc))}") from None
+        raise _NoAnswer("degraded", f"not probed: the county's rate limit could not be asked "
+                                    f"({scrub(str(exc))})") from None
 
 
 def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None = None, *, query: str = "85031",
@@ -248,7 +249,10 @@ def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None
     except _NoAnswer as no:
         return probe.result(no.state, no.detail)
     if response.status_code == 429 and limiter is not None:  # the county asked everyone to wait
-        limiter.pause(retry_after_seconds(response.headers.get("retry-after")) or 60.0)
+        try:
+            limiter.pause(retry_after_seconds(response.headers.get("retry-after")) or 60.0)
+        except Exception:  # the limiter's store away: the 429 itself is still reported below
+            pass
     if response.status_code == 500 and AUTH_MARKER in response.text:
         return probe.result("refused", f"500 'Unauthorized access!' from {path}: the token was refused")
     if response.status_code != 200:

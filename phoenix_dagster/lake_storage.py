@@ -132,6 +132,10 @@ class LakeStorage:
     def read_parquet(self, location: str, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.read_parquet(location, columns=columns, storage_options=self.storage_options)
 
+    def columns(self, location: str) -> list[str]:
+        """The file's column names, from its footer alone."""
+        return list(pl.scan_parquet(location, storage_options=self.storage_options).collect_schema().names())
+
     def scan_parquet(self, locations: list[str], **options) -> pl.LazyFrame:
         return pl.scan_parquet(locations, storage_options=self.storage_options, **options)
 

@@ -270,15 +270,17 @@ def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
     return outcome
 
 
-def compact_raw(jobs: JobLauncher, lake, retention_days: int) -> tuple[bool, str]:
+def compact_raw(jobs: JobLauncher, lake, retention_days: int, control_dir) -> tuple[bool, str]:
     """Retention after every command that collects (a backfill of an old day lands replies already
     past it): one compact_raw_bodies run — the only run that rewrites raw files — when a raw
-    partition is older than the retention. Returns whether it succeeded and what it did."""
+    partition is older than the retention, or quarantine files of an older version are still to be
+    rewritten. Returns whether it succeeded and what it did."""
+    from assets.retention import quarantine_rewithheld
     from phoenix_dagster.partitions import today_in_phoenix
     from phoenix_dagster.transforms.retention import RAW_WITH_PERSONAL_DATA, retention_cutoff
 
     cutoff = retention_cutoff(today_in_phoenix(), retention_days)
-    if not lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
+    if quarantine_rewithheld(control_dir, lake) and not lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
         return True, f"no raw partition before {cutoff} (PHOENIX_RAW_RETENTION_DAYS {retention_days}): nothing to compact"
     finished = execute(jobs, RunSpec(COMPACT_RAW_BODIES, QUIET_LOGS, CLI_TAGS))
     if not finished.success:

@@ -15,7 +15,8 @@ import re
 from typing import ClassVar, Iterable
 from urllib.parse import urlsplit
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@]*@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s]*@")  # to the last @ of the authority
+_QUERY = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s?#]*\?)[^\s#]*")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]{0,19}$")
 MASK = "***"
 
@@ -25,8 +26,9 @@ class UrlSettingError(ValueError):
 
 
 def mask_url(text: str) -> str:
-    """`text` with the userinfo of every URL in it replaced by ***."""
-    return _USERINFO.sub(rf"\1{MASK}@", text)
+    """`text` with the userinfo and the query of every URL in it replaced by *** (a password in
+    the authority, a token in `?key=…`)."""
+    return _QUERY.sub(rf"\1{MASK}", _USERINFO.sub(rf"\1{MASK}@", text))
 
 
 def check_url(variable: str, value: str, schemes: Iterable[str], *, default_scheme: str | None = None) -> None:

@@ -80,6 +80,8 @@ def _number(env, name: str, default, kind=int, low=1):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name}: {raw!r} is not a finite number")
     if value < low:
         raise ConfigError(f"{name}: must be at least {low}")
     return value

@@ -256,11 +256,12 @@ def test_only_the_configured_scheme_and_port_are_fetched():
     source = MlsHtmlSource("https://www.example.org", load_selectors(), limiter=SlidingWindowLimiter(10, 1.0),
                            budget=RetryBudget(1), user_agent="t", resolve=lambda host, port: [
                                (None, None, None, "", ("93.184.216.34", 0))],
-                           allowed_hosts=("example.org", "https://media.example.org:8443"))
+                           allowed_hosts=("example.org", "https://media.example.org:8443", "cdn.example.org:9443"))
     assert source.refusal("https://www.example.org/listing/1") is None
     assert source.refusal("https://www.example.org:443/listing/1") is None  # the default port, spelt out
     assert source.refusal("https://example.org/listing/1") is None  # an allowed host, the site's scheme and port
     assert source.refusal("https://media.example.org:8443/p.jpg") is None  # as configured
+    assert source.refusal("https://cdn.example.org:9443/p.jpg") is None  # host:port, on the site's scheme
     for url in ("http://www.example.org/listing/1", "https://www.example.org:8443/listing/1",
                 "http://www.example.org:22/", "https://media.example.org/p.jpg", "https://example.org:444/x"):
         assert "is not the scheme and port configured" in source.refusal(url), url

@@ -48,6 +48,11 @@ WITHHOLDING = [  # body as received → what may leave the raw layer
     # anywhere in the document: search rows inside Results
     ('{"TOTAL": 1, "Results": [{"APN": "1", "Ownership": "JANE DOE"}]}',
      {"TOTAL": 1, "Results": [{"APN": "1", "Ownership": "(withheld)"}]}),
+    # RESO's owner and occupant fields, numbered county fields, lists of owners, contact details
+    ('{"OwnerPhone": "602-555-0100", "OccupantName": "JANE DOE", "OWNER_NAME_2": "JANE DOE", "TaxpayerName": "JANE",'
+     ' "Owners": [{"Name": "JANE DOE"}], "ListAgentEmail": "jane@example.com", "ListPrice": 1}',
+     {"OwnerPhone": "(withheld)", "OccupantName": "(withheld)", "OWNER_NAME_2": "(withheld)",
+      "TaxpayerName": "(withheld)", "Owners": "(withheld)", "ListAgentEmail": "(withheld)", "ListPrice": 1}),
     # empty values say nothing and stay
     ('{"Ownership": null, "MailingAddress": ""}', {"Ownership": None, "MailingAddress": ""}),
 ]
@@ -72,7 +77,7 @@ def test_a_record_that_does_not_parse_leaves_only_its_hash_and_length():
          "payload_sha256": None, "raw_bytes": None},
     ], schema=REJECT_SCHEMA))
     assert rows["raw_record"].to_list() == [None, None, None]
-    assert rows["raw_bytes"].to_list() == [len(truncated), 99, 0]
+    assert rows["raw_bytes"].to_list() == [len(truncated), 99, None]  # no reply: no record, no length
     assert rows["payload_sha256"].to_list() == ["ab" * 32, "cd" * 32, None]
 
 

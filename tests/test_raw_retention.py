@@ -3,7 +3,7 @@ addresses, keep everything staging reads (the kind of owner included), and recen
 untouched."""
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 import polars as pl
@@ -17,6 +17,7 @@ from platform_harness import make_platform
 from test_personal_data import NAME, sample_with_a_planted_owner
 
 ZIP = "85031"
+NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 
 
 @pytest.mark.unit
@@ -79,3 +80,37 @@ def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner
     assert restaged.success
     staged_after = lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
     assert staged_after.equals(staged_before) and "trust" in staged_after["OwnerType"].to_list()
+
+
+@pytest.mark.integration
+def test_quarantine_files_an_older_version_wrote_are_rewithheld_once(tmp_path):
+    """An older version kept quarantined records whole when they were not JSON, and withheld the
+    rest with a text pattern that missed keys spelt otherwise: the retention run rewrites those
+    files once (records withheld, or reduced to their length), marks it done, and leaves newer
+    files alone; `phoenix-estate run` asks for that run while any is left."""
+    from assets.retention import QUARANTINE_REWITHHELD, quarantine_rewithheld
+
+    platform = make_platform(tmp_path / "data")
+    lake, control_dir = platform.defs.resources["lake"], platform.settings.control_dir
+    old_rows = pl.DataFrame([
+        {"run_id": "old", "source": "maricopa", "asset": "stg_assessor__parcels", "partition": "2026-11-20|85031",
+         "record_key": "1", "reason": "invalid JSON (truncated or malformed)",
+         "raw_record": f'{{"APN": "1", "Owner": {{"Ownership": "{NAME}', "quarantined_at": NOW},
+        {"run_id": "old", "source": "maricopa", "asset": "stg_assessor__parcels", "partition": "2026-11-20|85031",
+         "record_key": "2", "reason": "parcel reply has no APN (not a parcel)",
+         "raw_record": f'{{"Owner": {{"\\u004fwnership": "{NAME}"}}}}', "quarantined_at": NOW}])
+    path = lake.storage.join("_bookkeeping", "quarantine", "zip=85031", "date=2026-11-20",
+                             "stg_assessor__parcels__old.parquet")
+    lake.storage.write_parquet(old_rows, path)  # as the older version wrote it: no payload_sha256, raw_bytes
+    assert not quarantine_rewithheld(control_dir, lake)
+    job = platform.defs.resolve_job_def("compact_raw_bodies")
+    first = job.execute_in_process(instance=platform.instance)
+    assert first.asset_materializations_for_node("raw_body_retention")[0].metadata[
+        "older_quarantine_files_rewritten"].value == 1
+    rewritten = lake.storage.read_parquet(path)
+    assert NAME not in str(rewritten.to_dicts())
+    assert rewritten["raw_record"].to_list()[0] is None and rewritten["raw_bytes"].to_list()[0] > 0
+    assert (control_dir / QUARANTINE_REWITHHELD).exists() and quarantine_rewithheld(control_dir, lake)
+    again = job.execute_in_process(instance=platform.instance)
+    assert again.asset_materializations_for_node("raw_body_retention")[0].metadata[
+        "older_quarantine_files_rewritten"].value == 0

@@ -62,6 +62,9 @@ COUNTY = {  # assessor: the county's contract server; listings: the embedded sam
     "county search page 1 answers a deeply nested body": Scenario(  # landed, quarantined, nothing more asked
         "fail", {"stg_assessor__search_results": 0}, ("invalid JSON: nested deeper than 64 levels",),
         error="none of its 1 payload(s) could be read"),
+    "county search page 1 answers rows with a TOTAL that is not a number": Scenario(  # not the contract: the ZIP
+        "fail", {"stg_assessor__search_results": 0}, ("not a search page",),  # cannot be enumerated by it
+        error="none of its 1 payload(s) could be read"),
     "county preflight probe answers a deeply nested body": Scenario(  # the probe says degraded, the run goes on
         "warn", {"stg_assessor__parcels": ">200"}, warns=("raw_assessor_payloads:county_api_up",)),
     "county search answers TOTAL 0": Scenario(
@@ -154,6 +157,9 @@ def county_server(name: str) -> MaricopaContractServer:
         server.fail("/search/property/", delay(0), delay(0), status(200, DEEPLY_NESTED))
     elif name == "county search page 1 answers a deeply nested body":  # after the preflight's page 1
         server.fail("/search/property/", delay(0), status(200, DEEPLY_NESTED))
+    elif name == "county search page 1 answers rows with a TOTAL that is not a number":
+        rows = server.search_rows[ZIP][:25]
+        server.fail("/search/property/", delay(0), status(200, json.dumps({"TOTAL": "many", "Results": rows}).encode()))
     elif name == "county preflight probe answers a deeply nested body":
         server.fail("/search/property/", status(200, DEEPLY_NESTED))
     elif name == "county search answers TOTAL 0":

@@ -21,7 +21,7 @@ import polars as pl
 
 from phoenix_dagster.files import write_atomically
 from phoenix_dagster.lake_storage import LakeStorage
-from phoenix_dagster.schemas import conform
+from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 from phoenix_dagster.settings import Settings
 from phoenix_dagster.redact import MaskedRepr
@@ -127,6 +127,20 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         rows = conform(frame, BOOKKEEPING_TABLES[table])
         name = f"{asset.replace('/', '.')}__{run_id}.parquet"
         return self.storage.write_parquet(rows, f"{self.bookkeeping_dir(table)}/zip={zip_code}/date={day}/{name}")
+
+    def bookkeeping_files_without(self, table: str, column: str) -> list[str]:
+        """The files of a bookkeeping table that lack `column` (an older version wrote them)."""
+        return [path for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip=*/date=*/*.parquet")
+                if column not in self.storage.columns(path)]
+
+    def rewrite_bookkeeping(self, table: str, rewrite, *, unless_column: str) -> int:
+        """Rewrite, in place, every file of a bookkeeping table that lacks `unless_column` (written by
+        an older version) with `rewrite(frame)`; returns how many files were rewritten. Idempotent."""
+        paths = self.bookkeeping_files_without(table, unless_column)
+        for path in paths:
+            frame = with_missing_as_null(self.storage.read_parquet(path), BOOKKEEPING_TABLES[table])
+            self.storage.write_parquet(conform(rewrite(frame), BOOKKEEPING_TABLES[table]), path)
+        return len(paths)
 
     def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*", *, asset: str | None = None,
                          since: str | None = None, before: str | None = None) -> pl.LazyFrame | None:

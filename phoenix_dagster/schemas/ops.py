@@ -43,7 +43,7 @@ class Quarantine(pa.DataFrameModel):
     reason: str = pa.Field(description="Why it was rejected")
     raw_record: Optional[str] = pa.Field(nullable=True, description="The record as received, as JSON with owners' names, mailing and in-care-of addresses withheld; null when it is not JSON (an HTML page, a CSV file, a truncated or undecodable body), which stays in the raw layer only")
     payload_sha256: Optional[str] = pa.Field(nullable=True, description="SHA-256 of the raw payload the record came from (its row in the raw layer); null when no reply came")
-    raw_bytes: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="The record's length in bytes as received")
+    raw_bytes: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="The record's length in bytes: the reply's as received for a whole reply, the record's JSON for one record of a page; null when no reply came")
     quarantined_at: UTC_TIME = pa.Field(description="When it was rejected")
 
     class Config:

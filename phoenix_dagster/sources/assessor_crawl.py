@@ -31,7 +31,7 @@ class CrawlResult:
     failures: list[FetchFailure] = field(default_factory=list)
 
 
-def search_page_rows(http_status: int | None, body: bytes) -> tuple[int | None, list]:
+def search_page_rows(http_status: int | None, body: bytes | str) -> tuple[int | None, list]:
     """TOTAL and Results of a search page, or (None, []) if the reply is not the contract's JSON:
     an object whose TOTAL is a whole number of rows, 0 or more, and whose Results is an array
     (a body that is not JSON, nests too deep, or says `"TOTAL": Infinity`, `true` or `"many"` is not)."""
@@ -44,7 +44,7 @@ def search_page_rows(http_status: int | None, body: bytes) -> tuple[int | None, 
     if not isinstance(document, dict):
         return None, []
     total, rows = document.get("TOTAL"), document.get("Results")
-    if isinstance(total, str) and total.strip().isdigit():
+    if isinstance(total, str) and total.strip().isascii() and total.strip().isdigit():
         total = int(total)
     if isinstance(total, bool) or not isinstance(total, int) or total < 0 or not isinstance(rows, list):
         return None, []

@@ -163,7 +163,7 @@ class PoliteClient:
             return retrying(self._attempt, endpoint, url, retrying, kwargs)
         except _RetryableReply as exhausted:
             return exhausted.response
-        except (ReplyTooLarge, FetchBytesSpent) as exc:  # not retried: the same reply would be as large again
+        except (ReplyTooLarge, FetchBytesSpent) as exc:  # not retried: as large again, or nothing left to spend
             raise FetchFailed(record_key, url, str(exc)) from None
         except httpx.TimeoutException as exc:
             raise FetchFailed(record_key, url, f"timed out on every attempt or the retry budget ran out "
@@ -196,6 +196,8 @@ class PoliteClient:
         if self.fetch_bytes_spent:
             raise FetchBytesSpent(self.max_total_bytes)
         waited = self.limiter.acquire(sleep=self._sleep_unless_stopped)
+        if self.fetch_bytes_spent:  # spent by other threads while this one waited its turn
+            raise FetchBytesSpent(self.max_total_bytes)
         started = time.perf_counter()
         attempt = retrying.statistics.get("attempt_number", 1)
         try:
@@ -233,14 +235,14 @@ class PoliteClient:
         gzip can inflate to gigabytes)."""
         with self.client.stream("GET", url, **kwargs) as streamed:
             body = bytearray()
-            try:
-                for chunk in streamed.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_body_bytes:
-                        raise ReplyTooLarge(self.max_body_bytes)
-            finally:
-                with self._bytes_lock:
-                    self.bytes_received += len(body)
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                with self._bytes_lock:  # every thread's replies count against the collection's cap as they stream
+                    self.bytes_received += len(chunk)
+                if len(body) > self.max_body_bytes:
+                    raise ReplyTooLarge(self.max_body_bytes)
+                if self.fetch_bytes_spent:
+                    raise FetchBytesSpent(self.max_total_bytes)
             headers = [(k, v) for k, v in streamed.headers.multi_items()
                        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
             return httpx.Response(streamed.status_code, headers=headers, content=bytes(body),

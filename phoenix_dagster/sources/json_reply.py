@@ -12,12 +12,20 @@ accepted.
 from __future__ import annotations
 
 import json
+import math
 
 MAX_JSON_DEPTH = 64  # objects and arrays within each other; no contract this platform reads comes near
 
 
 def _not_json(name: str):
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: Python reads it as inf, which no JSON number is
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
 
 
 class UnreadableJson(ValueError):
@@ -43,7 +51,8 @@ def json_depth(document) -> int:
 def read_json(text: str | bytes):
     """The JSON value of a body from outside, or UnreadableJson with the reason."""
     try:
-        document = json.loads(text, parse_constant=_not_json)  # NaN/Infinity: Python reads them, JSON has none
+        # NaN/Infinity: Python reads them, JSON has none
+        document = json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise UnreadableJson(f"invalid JSON (truncated or malformed): {exc.msg} (char {exc.pos} of {len(text)})") \
             from None
@@ -51,6 +60,8 @@ def read_json(text: str | bytes):
         raise UnreadableJson(f"body is not UTF-8: {exc}") from None
     except RecursionError:
         raise UnreadableJson(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # a number Python will not read (over 4,300 digits, or out of range)
+        raise UnreadableJson(f"invalid JSON: {str(exc).splitlines()[0][:120]}") from None
     if json_depth(document) > MAX_JSON_DEPTH:
         raise UnreadableJson(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels")
     return document

@@ -141,7 +141,12 @@ class MlsHtmlSource(HttpSource):
         # only when the configured site is one itself.
         self.allowed_origins = {(scheme, site, port)}
         for entry in (h.strip().lower() for h in allowed_hosts if h.strip()):
-            self.allowed_origins.add(origin_of(entry) if "://" in entry else (scheme, entry, port))
+            if "://" in entry:  # its own scheme and port
+                self.allowed_origins.add(origin_of(entry))
+            elif ":" in entry:  # host:port, on the site's scheme
+                self.allowed_origins.add(origin_of(f"{scheme}://{entry}"))
+            else:
+                self.allowed_origins.add((scheme, entry, port))
         self.allowed_hosts = {host for _, host, _ in self.allowed_origins}
         self._resolve = resolve
         self._private_ok = resolves_to_private(site, resolve)

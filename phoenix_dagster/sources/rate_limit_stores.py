@@ -122,7 +122,7 @@ class RedisWindowLimiter(_OutageTolerant):
     def _outage_errors(self) -> tuple[type[BaseException], ...]:
         import redis
 
-        return (redis.ConnectionError, redis.TimeoutError)
+        return (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ReadOnlyError)  # READONLY: mid-failover
 
     def pause(self, seconds: float) -> None:
         self._with_outage(lambda: self._pause(keys=self._keys[1:], args=[max(int(seconds * 1000), 1)]))
@@ -158,8 +158,7 @@ class PostgresWindowLimiter(_OutageTolerant):
         self._sleep, self.outage_s = sleep, outage_s
         self._connection = None
         self._lock = threading.Lock()  # one connection: this process's threads take turns on it
-        self._with_outage(self._create_tables)
-        self.waited_s = 0.0
+        self.waited_s = 0.0  # the tables are made on each new connection (not here: no outage wait at construction)
 
     def _outage_errors(self) -> tuple[type[BaseException], ...]:
         import psycopg2
@@ -172,10 +171,18 @@ class PostgresWindowLimiter(_OutageTolerant):
         import psycopg2
 
         if self._connection is None or self._connection.closed:
-            self._connection = psycopg2.connect(
+            connection = psycopg2.connect(
                 self.url, connect_timeout=5, application_name="phoenix-estate rate limit", keepalives=1,
                 keepalives_idle=5, keepalives_interval=2, keepalives_count=3, tcp_user_timeout=10_000,
                 options="-c statement_timeout=10000")
+            try:
+                with connection, connection.cursor() as cursor:
+                    cursor.execute("select pg_advisory_xact_lock(hashtext('phoenix_rate_tables'))")
+                    cursor.execute(_POSTGRES_TABLES)
+            except Exception:
+                connection.close()
+                raise
+            self._connection = connection
         return self._connection
 
     def _reset(self) -> None:
@@ -186,13 +193,6 @@ class PostgresWindowLimiter(_OutageTolerant):
                 except Exception:  # already broken: nothing to close cleanly
                     pass
                 self._connection = None
-
-    def _create_tables(self) -> None:
-        with self._lock:
-            connection = self._connected()
-            with connection, connection.cursor() as cursor:
-                cursor.execute("select pg_advisory_xact_lock(hashtext('phoenix_rate_tables'))")
-                cursor.execute(_POSTGRES_TABLES)
 
     def pause(self, seconds: float) -> None:
         self._with_outage(lambda: self._pause(seconds))

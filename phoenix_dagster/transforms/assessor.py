@@ -13,8 +13,9 @@ from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
+from phoenix_dagster.sources.assessor_crawl import search_page_rows
 from phoenix_dagster.sources.json_reply import json_kind
-from phoenix_dagster.transforms.payloads import SHAPE, decoded_rejects, flatten_list_elements, has_list, shape_problems
+from phoenix_dagster.transforms.payloads import SHAPE, decoded_rejects, flatten_list_elements, shape_problems
 from phoenix_dagster.transforms.privacy import owner_type
 
 SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
@@ -107,11 +108,14 @@ def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
 
 
 def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decoded search pages → (stg_assessor__search_results, rejected rows). A page without a
-    `Results` array is rejected whole: it is not "no rows"."""
-    is_page = pl.col("text").map_elements(lambda text: has_list(text, "Results"), return_dtype=pl.Boolean)
+    """Decoded search pages → (stg_assessor__search_results, rejected rows). A page that is not the
+    contract's — a `Results` array and a `TOTAL` of rows — is rejected whole, as the crawl judged it
+    (`search_page_rows`): it is not "no rows", and a page 1 the crawl could not enumerate by does
+    not stage part of the ZIP."""
+    is_page = pl.col("text").map_elements(lambda text: search_page_rows(200, text)[0] is not None,
+                                          return_dtype=pl.Boolean)
     pages = pages.with_columns(is_page.alias("_is_page"))
-    not_pages = decoded_rejects(pages.filter(~pl.col("_is_page")), pl.lit("not a search page: no `Results` array"))
+    not_pages = decoded_rejects(pages.filter(~pl.col("_is_page")), pl.lit("not a search page: no `Results` array with a `TOTAL` of rows"))
     pages = pages.filter(pl.col("_is_page")).drop("_is_page")
     rows = _search_rows(pages).with_columns(normalize_apn(pl.col("APN")).alias("ParcelNumber"))
     problem = (pl.when(pl.col(SHAPE).is_not_null()).then(pl.format("search row is not the contract's shape: {}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from phoenix_dagster.sources import redfin_csv
+from phoenix_dagster.sources.assessor_crawl import search_page_rows
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
 TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
@@ -66,12 +67,13 @@ def _json_items(text: str | None, field: str) -> int | None:
 def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFrame, unreadable: pl.DataFrame, *,
                   zip_code: str, wanted_types: tuple[str, ...]) -> pl.DataFrame:
     """County search rows: those of the ZIP and a wanted type go on once each; the rest are out of
-    scope or repeats. `pages`: the raw search-page payloads."""
+    scope or repeats. `pages`: the raw search-page payloads, each read as the crawl and staging read
+    it (`search_page_rows`: a page that is not the contract offers one record, quarantined)."""
     rows = []
     for source in sorted(set(pages["source"].to_list())):
         mine = pages.filter(pl.col("source") == source)
-        counts = [_json_items(_utf8(b), "Results") if status == 200 else None
-                  for b, status in zip(mine["body"], mine["http_status"])]
+        read = [search_page_rows(status, bytes(body or b"")) for body, status in zip(mine["body"], mine["http_status"])]
+        counts = [len(found) if total is not None else None for total, found in read]
         offered = sum(c if c is not None else 1 for c in counts)
         kept = staged.filter(pl.col("source") == source)
         in_scope = kept.filter((pl.col("PostalCode") == zip_code)

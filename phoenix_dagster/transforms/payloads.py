@@ -156,12 +156,6 @@ def flatten_record(text: str, list_fields: frozenset[str] = frozenset(), read: f
     return json.dumps({**flat, SHAPE: "; ".join(problems) if problems else None})
 
 
-def has_list(text: str, list_field: str) -> bool:
-    """Whether a decoded JSON payload is an object with a `list_field` array (a page of records)."""
-    document = json.loads(text)
-    return isinstance(document, dict) and isinstance(document.get(list_field), list)
-
-
 def flatten_list_elements(text: str, list_field: str, read: frozenset[str] = frozenset()) -> str:
     """A page whose `list_field` elements are flattened records (`flatten_record`, SHAPE included);
     an element that is not an object becomes null (staging rejects it for its missing key)."""

@@ -20,13 +20,16 @@ import polars as pl
 
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
-# The one declaration of what identifies a person, by normalised key (`personal_key`): owners'
-# names, and where the owner is reached (mailing address, in care of). County layers name them
-# OWNER_NAME / OWNERNME1, INCAREOF, MAIL_ADDR1 / MAIL_CITY / MAIL1…5 (county-parcel-layers.md).
-PERSONAL_NAME_KEYS = frozenset({"ownership", "ownername", "ownernme", "ownernme1", "ownernme2", "owner1", "owner2",
-                                "ownersname"})
-PERSONAL_ADDRESS_PREFIXES = ("mail", "fullmailingaddress", "incareof", "careof", "owneraddress",
-                             "ownercity", "ownerstate", "ownerzip")
+# The one declaration of what identifies a person, by normalised key (`personal_key`): owners' and
+# occupants' names, and where they are reached (mailing address, in care of, phone, e-mail). County
+# layers name them OWNER_NAME / OWNERNME1, INCAREOF, MAIL_ADDR1 / MAIL_CITY / MAIL1…5
+# (county-parcel-layers.md); RESO has OwnerName, OwnerPhone, OccupantName, OccupantPhone.
+PERSONAL_NAME_KEYS = frozenset({"ownership", "ownername", "ownername1", "ownername2", "ownernme", "ownernme1",
+                                "ownernme2", "owner1", "owner2", "ownersname", "taxpayername", "occupantname"})
+# Any other key starting or ending so is about a person too (OwnerPhone, Owners: [...], MAIL_ZIP,
+# TaxpayerAddress, ListAgentEmail), its whole value withheld.
+PERSONAL_PREFIXES = ("owner", "occupant", "taxpayer", "mail", "fullmailingaddress", "incareof", "careof")
+PERSONAL_SUFFIXES = ("phone", "email", "mailingaddress")
 # An object under this key is the owner block: every key but the sale fields is personal; any other
 # value under it is an owner's name.
 OWNER_BLOCK = "owner"
@@ -50,12 +53,13 @@ def personal_key(key: str) -> str:
 
 
 def personal_kind(key: str) -> str | None:
-    """"name", "address" or None: what a value under `key` would reveal about a person."""
+    """"name" (an owner's name: retention keeps its kind), "contact" (anything else about a
+    person) or None: what a value under `key` would reveal."""
     normal = personal_key(key)
     if normal in PERSONAL_NAME_KEYS:
         return "name"
-    if normal.startswith(PERSONAL_ADDRESS_PREFIXES):
-        return "address"
+    if normal.startswith(PERSONAL_PREFIXES) or normal.endswith(PERSONAL_SUFFIXES):
+        return "contact"
     return None
 
 
@@ -77,7 +81,7 @@ def withhold(document, *, keep_kind: bool = False):
     kept = {}
     for key, value in document.items():
         kind = personal_kind(key)
-        if personal_key(key) == OWNER_BLOCK:
+        if personal_key(key) == OWNER_BLOCK:  # before the prefixes: its sale fields stay
             if isinstance(value, dict):
                 value = {inner: (withhold(v, keep_kind=keep_kind) if personal_key(inner) in SALE_FIELDS
                                  else _withheld_value(v, personal_kind(inner) or "name", keep_kind))
@@ -104,7 +108,7 @@ def withhold_text(text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
     try:
-        return json.dumps(withhold(read_json(text)), ensure_ascii=False)
+        return json.dumps(withhold(read_json(text)))  # ASCII: a lone surrogate escape stays an escape
     except UnreadableJson:
         return None
 
@@ -115,7 +119,7 @@ def quarantine_rows(rejected: pl.DataFrame) -> pl.DataFrame:
     does not parse as JSON (an HTML page, a CSV file, a truncated body: its hash and length point at
     the bytes in the raw layer)."""
     records = rejected["raw_record"].to_list()
-    lengths = [len(text.encode("utf-8", errors="surrogateescape")) if text else 0 for text in records]
+    lengths = [None if text is None else len(text.encode("utf-8", errors="surrogateescape")) for text in records]
     return rejected.with_columns(
         pl.coalesce(pl.col("raw_bytes"), pl.Series(lengths, dtype=pl.Int64)).alias("raw_bytes"),
         pl.Series("raw_record", [withhold_text(text) for text in records], dtype=pl.String))

@@ -14,6 +14,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import polars as pl
@@ -24,6 +25,7 @@ from phoenix_dagster.transforms.privacy import withhold
 
 RAW_WITH_PERSONAL_DATA = "raw_assessor_payloads"  # listing payloads name no owners
 RETAINED_NOTE = b"(withheld by retention: a reply that was not JSON, "  # + "<n> bytes)"
+_RETAINED = re.compile(rb"\(withheld by retention: a reply that was not JSON, \d+ bytes\)")
 
 
 def retention_cutoff(today: str, retention_days: int) -> str:
@@ -37,7 +39,7 @@ def compact_body(body: bytes | None) -> bytes | None:
     if body is None:
         return None
     stripped = body.strip()
-    if not stripped or NOT_FOUND_BODY.match(stripped) or stripped.startswith(RETAINED_NOTE):
+    if not stripped or NOT_FOUND_BODY.match(stripped) or _RETAINED.fullmatch(stripped):
         return body
     try:
         document = read_json(body)
@@ -46,7 +48,7 @@ def compact_body(body: bytes | None) -> bytes | None:
     withheld = withhold(document, keep_kind=True)
     if withheld == document:
         return body
-    return json.dumps(withheld, ensure_ascii=False).encode("utf-8")
+    return json.dumps(withheld).encode("ascii")  # escapes: a lone surrogate (\\ud800) stays an escape
 
 
 def compact_payloads(payloads: pl.DataFrame) -> tuple[pl.DataFrame, int]:
