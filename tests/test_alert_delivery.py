@@ -19,12 +19,11 @@ import duckdb
 import polars as pl
 import pytest
 
-import assets.staging
+import assets.retention
 from phoenix_dagster.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
 from phoenix_dagster.local_runs import tick_sensor
 from phoenix_dagster.report import sections
 from phoenix_dagster.settings import TIMEZONE
-from phoenix_dagster.transforms.assessor import stage_search_results
 from platform_harness import make_platform
 
 pytestmark = pytest.mark.integration  # servers on 127.0.0.1, Dagster runs
@@ -63,19 +62,18 @@ class Webhook:
         self.server.server_close()
 
 
-def lossy(pages):
-    """A transform that loses a record without a word: the blocking ledger check fails the run."""
-    staged, rejected = stage_search_results(pages)
-    return staged.slice(1), rejected
+def broken_cutoff(today, days):
+    raise OSError("the disk went away")
 
 
 def test_a_failed_runs_alert_the_webhook_did_not_take_is_delivered_on_the_next_tick_once(tmp_path, monkeypatch):
     hook = Webhook(down_for=1)  # down for the first delivery, up for the next tick
     monkeypatch.setenv("PHOENIX_ALERT_WEBHOOK_URL", hook.url)  # a secret: resources read it through EnvVar
     platform = make_platform(tmp_path / "data", env={"PHOENIX_ALERT_WEBHOOK_URL": hook.url})
-    with monkeypatch.context() as patch:
-        patch.setattr(assets.staging, "stage_search_results", lossy)
-        [failed] = platform.run(zip_codes=["85031"], build=False)
+    with monkeypatch.context() as patch:  # a run of a monitored job fails (the retention's: the quickest to run)
+        patch.setattr(assets.retention, "retention_cutoff", broken_cutoff)
+        failed = platform.defs.resolve_job_def("compact_raw_bodies").execute_in_process(
+            instance=platform.instance, raise_on_error=False)
     assert not failed.success
     run = platform.instance.get_run_by_id(failed.run_id)
     failure = next(event for event in platform.instance.all_logs(run.run_id)
@@ -90,7 +88,7 @@ def test_a_failed_runs_alert_the_webhook_did_not_take_is_delivered_on_the_next_t
         instance=platform.instance, run_config=request.run_config, raise_on_error=False)
     assert not first.success and hook.received == []  # the webhook was down: owed
     control = platform.defs.resources["control_state"]
-    condition = f"run:daily_refresh:{run.run_id}"
+    condition = f"run:compact_raw_bodies:{run.run_id}"
     [owed] = control.alerts_owed()
     assert owed["condition"] == condition and owed["owed"] == ["webhook"] and owed["channels"] == ["log"]
 

@@ -269,6 +269,19 @@ def test_only_the_configured_scheme_and_port_are_fetched():
     source.close()
 
 
+def test_a_reso_page_that_is_hostile_is_landed_and_paging_stops_saying_why():
+    """A page nested ~100,000 deep (RecursionError in Python's json) is landed for staging to
+    quarantine, not raised; a nextLink that is not a string stops paging with the reason."""
+    with ResoContractServer(sample_listings()) as server:
+        server.scenario = "deeply_nested"
+        deep = reso(server).fetch("85031")
+        server.scenario = "odd_next_link"
+        odd = reso(server).fetch("85031")
+    assert len(deep.payloads) == 1 and deep.payloads[0].body.startswith(b'{"value": [[[') and not deep.failures
+    assert len(odd.payloads) == 1 and [f.reason for f in odd.failures] == [
+        "@odata.nextLink is an object, not a link; paging stopped after page 1"]
+
+
 def test_proxies_rotate_and_a_failing_one_is_parked():
     with MlsHtmlServer(sample_listings()[:6]) as site, ForwardProxy() as good:
         source = mls(site, proxies=[dead_proxy_url(), good.url])

@@ -72,7 +72,7 @@ def test_a_store_gone_mid_collection_fails_the_step_naming_it_with_the_requests_
     token = "outage-token"
     with TcpProxy.before(service_url("postgresql")) as proxy, \
             MaricopaContractServer.from_sample(SAMPLE_DIR, token=token) as county:
-        county.parcel_delay_s = 0.05  # the details take a while: the store goes away among them
+        county.parcel_delay_s = 0.02  # the details take a while: the store goes away among them
         store = proxy.url(_with_password(service_url("postgresql")))
         for name, value in (("MARICOPA_API_TOKEN", token), ("PHOENIX_RATE_LIMIT_STORE", store)):
             monkeypatch.setenv(name, value)  # secrets reach resources through EnvVar only
@@ -80,7 +80,13 @@ def test_a_store_gone_mid_collection_fails_the_step_naming_it_with_the_requests_
             "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": county.url, "MARICOPA_API_TOKEN": token,
             "PHOENIX_RATE_LIMIT_STORE": store, "PHOENIX_RATE_LIMIT_STORE_OUTAGE_S": "1",
             "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "1"})
-        threading.Timer(2.0, proxy.close).start()
+        def close_among_the_details():  # the store goes away once the collection is well under way
+            deadline = time.monotonic() + 60
+            while sum(s.path.startswith("/parcel/") for s in county.seen) < 5 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            proxy.close()
+
+        threading.Thread(target=close_among_the_details, daemon=True).start()
         [outcome] = platform.run(DAY, ["85031"], build=False)
     assert not outcome.ok
     assert "PHOENIX_RATE_LIMIT_STORE" in outcome.error and "has not answered" in outcome.error, outcome.error

@@ -175,3 +175,35 @@ def test_a_body_that_goes_back_to_an_older_one_is_the_latest_version_again():
                           "fetched_at": [at[2], at[2]]})
     assert new_versions(today, history)["ParcelNumber"].to_list() == ["10300001"]
     assert new_versions(today, history.reverse())["ParcelNumber"].to_list() == ["10300001"]  # order read
+
+
+WRONG_SHAPES = [  # a change to a parcel detail → the reason it is quarantined for
+    ({"Geo": "33.5,-112.2"}, "Geo is a string, expected an object with lat, long"),
+    ({"Owner": "JANE DOE"}, "Owner is a string, expected an object with SalePrice, SaleDate, Ownership"),
+    ({"ResidentialPropertyData": [1958, 1204]}, "ResidentialPropertyData is an array, expected an object"),
+    ({"Valuations": {"TaxYear": "2026"}}, "Valuations is an object, expected an array of objects"),
+    ({"Valuations": [{"TaxYear": "2026", "FullCashValue": {"amount": 1}}]},
+     "Valuations[0].FullCashValue is an object, expected a value"),
+    ({"Geo": {"lat": [33.5], "long": -112.2}}, "Geo.lat is an array, expected a value"),
+    ({"PropertyAddress": {"line": "4027 N 55TH AVE"}}, "PropertyAddress is an object, expected a value"),
+]
+
+
+@pytest.mark.parametrize("change, reason", WRONG_SHAPES)
+def test_a_parcel_of_the_wrong_shape_is_quarantined_not_read_as_nulls(change, reason):
+    staged, rejected = stage_parcels(decoded("parcel", {"10306005": {**DETAIL, **change}}))
+    assert staged.is_empty()  # never a new version with silent nulls: the last good one stays the latest
+    [why] = rejected["reason"].to_list()
+    assert why.startswith("parcel reply is not the contract's shape: ") and reason in why, why
+
+
+def test_a_search_row_or_listing_holding_an_object_for_a_value_is_quarantined():
+    page = {"TOTAL": 2, "Results": [{"APN": "103-06-005", "SitusZip": {"zip": "85035"}, "PropertyType": "RESIDENTIAL"},
+                                    {"APN": "103-06-006", "SitusZip": "85035", "PropertyType": "RESIDENTIAL"}]}
+    search, rejected = stage_search_results(decoded("search_page", {"q=85035&page=1": page}))
+    assert search["ParcelNumber"].to_list() == ["10306006"]
+    assert rejected["reason"].to_list() == ["search row is not the contract's shape: SitusZip is an object, expected a value"]
+    staged, rejected = stage([{"ListingKey": "A", "PostalCode": "85031", "City": {"name": "PHOENIX"}},
+                              {"ListingKey": "B", "PostalCode": "85031", "City": "PHOENIX"}])
+    assert staged["ListingKey"].to_list() == ["B"]
+    assert rejected["reason"].to_list() == ["listing is not the contract's shape: City is an object, expected a value"]
