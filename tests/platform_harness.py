@@ -50,6 +50,17 @@ class Platform:
         self.builds.append(outcome)
         return outcome
 
+    def run_failure_alert(self, run) -> dg.RunRequest:
+        """What the alert_on_run_failure sensor requests for a failed run, as the daemon would ask it."""
+        failure = next(event for event in self.instance.all_logs(run.run_id) if event.dagster_event is not None
+                       and event.dagster_event.event_type_value == "PIPELINE_FAILURE")
+        sensor = self.defs.resolve_sensor_def("alert_on_run_failure")
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_instance=self.instance, dagster_run=run,
+            dagster_event=failure.dagster_event, resources={"alert_channels": self.defs.resources["alert_channels"]},
+        ).for_run_failure()
+        return sensor(context)
+
     @property
     def jobs(self) -> DefinitionsJobs:
         return DefinitionsJobs(self.defs, self.instance)

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -76,14 +75,7 @@ def test_a_failed_runs_alert_the_webhook_did_not_take_is_delivered_on_the_next_t
             instance=platform.instance, raise_on_error=False)
     assert not failed.success
     run = platform.instance.get_run_by_id(failed.run_id)
-    failure = next(event for event in platform.instance.all_logs(run.run_id)
-                   if event.dagster_event is not None and event.dagster_event.event_type_value == "PIPELINE_FAILURE")
-    sensor = platform.defs.resolve_sensor_def("alert_on_run_failure")
-    context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name, dagster_instance=platform.instance, dagster_run=run,
-        dagster_event=failure.dagster_event, resources={"alert_channels": platform.defs.resources["alert_channels"]},
-    ).for_run_failure()
-    request = sensor(context)
+    request = platform.run_failure_alert(run)
     first = platform.defs.resolve_job_def("deliver_alerts").execute_in_process(
         instance=platform.instance, run_config=request.run_config, raise_on_error=False)
     assert not first.success and hook.received == []  # the webhook was down: owed

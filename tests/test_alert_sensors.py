@@ -48,14 +48,7 @@ def test_a_failed_run_requests_an_alert_naming_it(tmp_path, monkeypatch):
         patch.setattr(assets.staging, "stage_search_results", lossy)
         [failed] = platform.run(zip_codes=["85031"], build=False)
     run = platform.instance.get_run_by_id(failed.run_id)
-    failure = next(event for event in platform.instance.all_logs(run.run_id)
-                   if event.dagster_event is not None and event.dagster_event.event_type_value == "PIPELINE_FAILURE")
-    sensor = platform.defs.resolve_sensor_def("alert_on_run_failure")
-    context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name, dagster_instance=platform.instance, dagster_run=run,
-        dagster_event=failure.dagster_event, resources={"alert_channels": platform.defs.resources["alert_channels"]},
-    ).for_run_failure()
-    request = sensor(context)
+    request = platform.run_failure_alert(run)
     [alert] = request.run_config["ops"]["alert_deliveries"]["config"]["alerts"]
     assert alert["severity"] == "CRITICAL" and alert["channels"] == ["log"]
     assert alert["message"].startswith(f"Run {run.run_id[:8]} of daily_refresh for {DAY}|85031 failed")
