@@ -78,8 +78,9 @@ def probe_and_record(context, settings: Settings, sources: SourcesResource, mong
     county = sources.maricopa.limiter() if sources.maricopa and sources.assessor == "maricopa" else None
     results = probe_all(settings, secrets, mongo_client=client, services=services, zip_code=zip_code,
                         county_limiter=county)
-    rows = pl.DataFrame([asdict(r) | {"run_id": context.run_id} for r in results])
-    control_state.record_probes(rows, f"{context.run_id}-{prober}")
+    run_id = context.run.run_id  # an asset's or a check's context alike (a check's has no run_id)
+    rows = pl.DataFrame([asdict(r) | {"run_id": run_id} for r in results])
+    control_state.record_probes(rows, f"{run_id}-{prober}")
     return results
 
 

@@ -1,11 +1,13 @@
-"""The daily report: one self-contained HTML page for the warehouse's latest partition day,
-written after the build publishes the warehouse (phoenix_dagster/report/)."""
+"""The daily report: one self-contained HTML page a day, written after the build publishes the
+warehouse (phoenix_dagster/report/): for the warehouse's latest partition day, and for every day
+the build run names (its `phoenix/report_days` tag: the days whose lake data changed)."""
 
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+from phoenix_dagster.job_names import REPORT_DAYS_TAG
 from phoenix_dagster.report import latest_partition_day, write_report
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
@@ -16,15 +18,19 @@ def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDe
     def daily_html_report(context: dg.AssetExecutionContext, warehouse: PublishedWarehouseResource) -> dg.MaterializeResult:
         """The day's report — market per ZIP over time, data quality, cost against the budget with a
         recommendation from the request ledger, throughput and tuning, service health — as one HTML
-        file with its charts inline (SVG), for the latest partition day in the published warehouse:
+        file with its charts inline (SVG), for the latest partition day in the published warehouse and
+        every day whose lake data the runs before this build changed:
         $PHOENIX_DATA_DIR/reports/<date>.html. Also `phoenix-estate report [--date D]`."""
+        named = [date.fromisoformat(d) for d in (context.run.tags.get(REPORT_DAYS_TAG) or "").split(",") if d]
         with warehouse.held_open():
-            day = latest_partition_day(warehouse) or date.today()
-            report = write_report(warehouse, day, reports_dir, refresh_days)
-        context.log.info(f"report for {day}: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
+            latest = latest_partition_day(warehouse) or date.today()
+            reports = [write_report(warehouse, day, reports_dir, refresh_days) for day in sorted({*named, latest})]
+        for report in reports:
+            context.log.info(f"report: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
+        report = reports[-1]  # the latest day's
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(report.path)), "url": dg.MetadataValue.url(report.path.as_uri()),
-            "day": day.isoformat(), "bytes": report.bytes, "charts": report.charts,
-            "sections": ", ".join(report.sections)})
+            "day": latest.isoformat(), "days_written": ", ".join(r.path.stem for r in reports),
+            "bytes": report.bytes, "charts": report.charts, "sections": ", ".join(report.sections)})
 
     return daily_html_report

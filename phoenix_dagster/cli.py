@@ -237,7 +237,7 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     with WorkspaceJobs(instance, lock_dir=settings.dagster_home) as jobs:
         outcomes = []
         for day in days:
-            outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh)
+            outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh, builds_itself=build)
         tuning = retune(jobs)
         retained, retention = compact_raw(jobs, lake_resource(settings), settings.raw_retention_days,
                                           settings.control_dir)
@@ -245,7 +245,7 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
         if not build:
             print(f"Tuning: {tuning}\nNo warehouse build (--no-build).")
             return 0 if all(o.ok for o in outcomes) and retained else 1
-        built = build_warehouse(jobs)
+        built = build_warehouse(jobs, report_days=days)
         print_summary(jobs.defs, days[-1], outcomes, built, settings, tuning=tuning)
     return 0 if all(o.ok for o in [*outcomes, built]) and retained else 1
 

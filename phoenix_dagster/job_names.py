@@ -7,3 +7,6 @@ DELIVER_ALERTS = "deliver_alerts"  # the small run the alert sensor requests: se
 COMPACT_RAW_BODIES = "compact_raw_bodies"  # daily: raw county bodies past the retention lose owners' names
 TUNE_BATCHES = "tune_batches"  # the small run the tuning sensor requests: batch_tuning decides and records
 PROBE_SERVICES = "probe_services"  # every few minutes (its sensor): each configured dependency probed, recorded
+ASSET_JOB = "__ASSET_JOB"  # Dagster's job for what the UI launches from the asset graph
+REPORT_DAYS_TAG = "phoenix/report_days"  # a build run's tag: the days whose HTML report it rewrites
+BUILT_BY_COMMAND_TAG = "phoenix/built_by_command"  # a partition run whose command builds the warehouse itself

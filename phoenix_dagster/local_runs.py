@@ -18,7 +18,8 @@ from typing import Protocol
 
 import dagster as dg
 
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, WAREHOUSE_WRITER_TAG
+from phoenix_dagster.job_names import (BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, COMPACT_RAW_BODIES, DAILY_REFRESH,
+                                      REPORT_DAYS_TAG, WAREHOUSE_WRITER_TAG)
 from phoenix_dagster.partitions import partition_key
 from phoenix_dagster.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
                                    worker_tags)
@@ -241,14 +242,16 @@ def execute(jobs: JobLauncher, spec: RunSpec) -> FinishedRun:
 
 
 def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, *,
-                   full_refresh: bool = False) -> list[RunOutcome]:
+                   full_refresh: bool = False, builds_itself: bool = False) -> list[RunOutcome]:
     """Materialize daily_refresh for each ZIP of the day: one run per partition, all handed to the
     launcher at once (the workspace's puts them in Dagster's run queue, which runs as many at
-    once as the instance allows). Reported as each ends; returned in the ZIPs' order."""
+    once as the instance allows). Reported as each ends; returned in the ZIPs' order.
+    `builds_itself`: the command builds after them, so the build sensor passes them over."""
     out = out or sys.stdout
     run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
     zip_of = {partition_key(day, zip_code): zip_code for zip_code in zip_codes}
-    specs = [RunSpec(DAILY_REFRESH, run_config, CLI_TAGS, key) for key in zip_of]
+    tags = {**CLI_TAGS, **({BUILT_BY_COMMAND_TAG: "true"} if builds_itself else {})}
+    specs = [RunSpec(DAILY_REFRESH, run_config, tags, key) for key in zip_of]
     print(f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
           "enriching …", file=out, flush=True)
     by_zip = {}
@@ -260,11 +263,13 @@ def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, 
     return [by_zip[zip_code] for zip_code in zip_codes]
 
 
-def build_warehouse(jobs: JobLauncher, out=None) -> RunOutcome:
-    """One build_warehouse run (its writer resource holds the warehouse's lock for the whole run)."""
+def build_warehouse(jobs: JobLauncher, out=None, report_days: list[str] = ()) -> RunOutcome:
+    """One build_warehouse run (its writer resource holds the warehouse's lock for the whole run);
+    it rewrites the HTML report of each of `report_days` as well as the latest day's."""
     out = out or sys.stdout
     print("[warehouse] building the SQL models and ops rollups, serving MongoDB, publishing …", file=out, flush=True)
-    spec = RunSpec(BUILD_WAREHOUSE, QUIET_LOGS, {WAREHOUSE_WRITER_TAG: "true", **CLI_TAGS})
+    days = {REPORT_DAYS_TAG: ",".join(sorted(set(report_days)))} if report_days else {}
+    spec = RunSpec(BUILD_WAREHOUSE, QUIET_LOGS, {WAREHOUSE_WRITER_TAG: "true", **CLI_TAGS, **days})
     outcome = _outcome("warehouse", execute(jobs, spec))
     _report(outcome, out)
     return outcome

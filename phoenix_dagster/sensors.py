@@ -16,7 +16,8 @@ import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from phoenix_dagster.alerts import disk_alerts, find_alerts, still_owed, system_alerts
-from phoenix_dagster.job_names import BUILD_WAREHOUSE, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES, TUNE_BATCHES
+from phoenix_dagster.job_names import (ASSET_JOB, BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, DAILY_REFRESH, DELIVER_ALERTS,
+                                      PROBE_SERVICES, REPORT_DAYS_TAG, TUNE_BATCHES)
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -27,25 +28,47 @@ from phoenix_dagster.tuning.state import TUNED_STAGES
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+LAKE_WRITING_JOBS = (DAILY_REFRESH, ASSET_JOB)  # the partition job, and what the UI launches from the asset graph
 
 
-@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Requests one warehouse build once partition runs have finished and none is queued or "
-                        "running: the day's ZIPs are built together, not once per partition run."))
+@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description=("Requests one warehouse build once runs that wrote lake partitions have finished — a "
+                        "daily_refresh run, or a launch from the asset graph (__ASSET_JOB), whatever the job — and "
+                        "none of them is queued or running: the day's ZIPs are built together, not once per run. "
+                        "Passes over check-only runs (the 5-minute service probes) and the partition runs of a "
+                        "`phoenix-estate run` that builds by itself. The build rewrites the HTML report of every "
+                        "day whose lake data changed. Running by default; stop it in Automation to build by hand."))
 def warehouse_after_partitions(context: dg.SensorEvaluationContext):
-    since = datetime.fromtimestamp(float(context.cursor), timezone.utc) if context.cursor else None
+    since = float(context.cursor) if context.cursor else None
     finished = context.instance.get_run_records(
-        dg.RunsFilter(job_name=DAILY_REFRESH, statuses=FINISHED, updated_after=since), limit=500)
-    finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since.timestamp())]
+        dg.RunsFilter(job_name=None, statuses=FINISHED,
+                      updated_after=datetime.fromtimestamp(since, timezone.utc) if since else None), limit=500)
+    finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since)
+                and r.dagster_run.job_name in LAKE_WRITING_JOBS]
     if not finished:
-        return dg.SkipReason("no partition run finished since the last build")
-    waiting = context.instance.get_runs_count(dg.RunsFilter(job_name=DAILY_REFRESH, statuses=IN_FLIGHT))
+        return dg.SkipReason("no run that could write the lake finished since the last build")
+    waiting = sum(context.instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT))
+                  for job in LAKE_WRITING_JOBS)
     if waiting:
-        return dg.SkipReason(f"{len(finished)} partition run(s) finished; waiting for {waiting} still queued or running")
+        return dg.SkipReason(f"{len(finished)} run(s) finished; waiting for {waiting} still queued or running")
     newest = max(r.end_time for r in finished)
-    context.update_cursor(str(newest))
+    context.update_cursor(str(newest))  # read once: a check-only run is not looked at again
+    wrote = [r for r in finished if BUILT_BY_COMMAND_TAG not in r.dagster_run.tags]
+    days = sorted({day for r in wrote for day in lake_days_written(context.instance, r.dagster_run.run_id)})
+    if not days:
+        return dg.SkipReason(f"{len(finished)} run(s) finished, none wrote a lake partition to build "
+                             "(check-only runs, or partitions their command builds itself)")
     return dg.RunRequest(run_key=f"after-partitions-{newest}",
-                         tags={"phoenix/after_partition_runs": str(len(finished))})
+                         tags={"phoenix/after_partition_runs": str(len(wrote)), REPORT_DAYS_TAG: ",".join(days)})
+
+
+def lake_days_written(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The partition days (`day|zip` keys) whose lake assets the run materialized; empty for a run
+    that only executed checks."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    return {event.dagster_event.partition.split("|", 1)[0] for event in (r.event_log_entry for r in records)
+            if event.dagster_event is not None and event.dagster_event.partition
+            and "|" in event.dagster_event.partition}
 
 
 def delivery_config(day, alerts: list[dict]) -> dict:

@@ -172,8 +172,16 @@ def test_rerunning_a_partition_changes_nothing(platform):
 
 
 def test_a_later_day_moves_last_seen_and_keeps_first_seen(platform):
-    platform.run(day="2026-11-27", zip_codes=["85031"], build=False)  # one build over both days
-    platform.run(day="2026-11-28", zip_codes=["85031"])
+    """Two days' partitions, then the build the daemon's sensor requests after them: one build over
+    both days, rewriting each day's report."""
+    from phoenix_dagster.local_runs import tick_sensor
+
+    platform.run(day="2026-11-27", zip_codes=["85031"], build=False)
+    platform.run(day="2026-11-28", zip_codes=["85031"], build=False)
+    _, builds = tick_sensor(platform.jobs, "warehouse_after_partitions")
+    assert [b.success for b in builds] == [True]
+    reports = platform.settings.reports_dir
+    assert (reports / "2026-11-27.html").exists() and (reports / "2026-11-28.html").exists()
     props = platform.warehouse.query("select first_seen_at, last_seen_at from marts.properties")
     assert props["first_seen_at"].dt.date().unique().to_list() == [date(2026, 11, 27)]
     assert props["last_seen_at"].dt.date().unique().to_list() == [date(2026, 11, 28)]

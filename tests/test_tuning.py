@@ -11,7 +11,7 @@ from assets.batch_tuning import batch_tuning
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.sensors import retune_from_run_metrics, warehouse_after_partitions
+from phoenix_dagster.sensors import retune_from_run_metrics
 from phoenix_dagster.settings import Settings
 from phoenix_dagster.tuning.controller import Ceiling, decide
 
@@ -221,33 +221,6 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
     requested = sorted(key for key in result.get_requested_partitions(target))
     assert requested == ["2026-11-20|85031", "2026-11-27|85031"]
     assert graph.get(dg.AssetKey(["marts", "properties"])).freshness_policy is not None
-
-
-def test_the_warehouse_is_built_once_after_the_partition_runs_not_after_each():
-    @dg.op
-    def step():
-        return None
-
-    partition_job = dg.GraphDefinition("daily_refresh", node_defs=[step]).to_job()
-    instance = dg.DagsterInstance.ephemeral()
-
-    def tick(cursor=None):
-        with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
-            result = warehouse_after_partitions(context)
-            return result, context.cursor
-
-    result, cursor = tick()
-    assert result.skip_message == "no partition run finished since the last build"
-    partition_job.execute_in_process(instance=instance)  # the first ZIP finished …
-    running = instance.create_run_for_job(job_def=partition_job, status=dg.DagsterRunStatus.STARTED)  # … one still runs
-    result, cursor = tick(cursor)
-    assert "waiting for 1 still queued or running" in result.skip_message and cursor is None
-    instance.report_run_failed(running)  # a failed partition does not hold the build back
-    partition_job.execute_in_process(instance=instance)
-    request, cursor = tick(cursor)
-    assert isinstance(request, dg.RunRequest) and request.tags["phoenix/after_partition_runs"] == "3"
-    again, cursor = tick(cursor)
-    assert again.skip_message == "no partition run finished since the last build"  # one build, not three
 
 
 def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_path):
