@@ -56,6 +56,8 @@ run_monitoring:
   free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
+nux:
+  enabled: false  # no "Join the Dagster community" dialog over the UI
 """
 # With PHOENIX_DAGSTER_POSTGRES_URL set, the instance keeps its runs, events and schedules in
 # PostgreSQL (dagster-postgres) instead of SQLite files under DAGSTER_HOME: what a deployment with
