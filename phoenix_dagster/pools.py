@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import dagster as dg
 import psutil
@@ -26,7 +27,7 @@ def listing_pool(source: str) -> str:
     return f"listing_source_{source}"
 
 
-PID_TAG, HOST_TAG, STARTED_TAG = "phoenix/worker_pid", "phoenix/worker_host", "phoenix/worker_started"
+WORKER_TAG = "phoenix/worker"  # host:pid:start of the process that claims the run's pool slots
 LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
@@ -59,11 +60,25 @@ def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> d
     return {pool.name: pool.limit for pool in storage.get_pool_limits() if pool.name in limits}
 
 
+class Worker(NamedTuple):
+    host: str
+    pid: int
+    started: str
+
+
 def worker_tags(me: psutil.Process | None = None) -> dict[str, str]:
-    """Tags naming a run's worker (this process unless given), so a later run can tell whether it
-    is alive."""
+    """The tag naming a run's worker (this process unless given), so a later run can tell whether
+    it is alive: one chip in the UI's runs list, `host:pid:start`."""
     me = me or psutil.Process()
-    return {PID_TAG: str(me.pid), HOST_TAG: socket.gethostname(), STARTED_TAG: _started(me.create_time())}
+    return {WORKER_TAG: f"{socket.gethostname()}:{me.pid}:{_started(me.create_time())}"}
+
+
+def run_worker(tags: dict[str, str]) -> Worker | None:
+    """The worker a run's tags name (None when they name none or cannot be read). A host name
+    holds no colon, a pid none: the start time (which does) is the rest."""
+    host, _, rest = tags.get(WORKER_TAG, "").partition(":")
+    pid, _, started = rest.partition(":")
+    return Worker(host, int(pid), started) if host and pid.isdigit() and started else None
 
 
 def _started(timestamp: float) -> str:
@@ -76,12 +91,12 @@ def worker_is_gone(tags: dict[str, str]) -> bool:
     """True when the run's worker process ran on this machine and no longer exists (the same pid
     with another start time is another process; a killed one its parent has not reaped yet is a
     zombie). A worker on another machine is not judged."""
-    if tags.get(HOST_TAG) != socket.gethostname() or PID_TAG not in tags:
+    worker = run_worker(tags)
+    if worker is None or worker.host != socket.gethostname():
         return False
     try:
-        process = psutil.Process(int(tags[PID_TAG]))
-        return (_started(process.create_time()) != tags.get(STARTED_TAG)
-                or process.status() == psutil.STATUS_ZOMBIE)
+        process = psutil.Process(worker.pid)
+        return _started(process.create_time()) != worker.started or process.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
 
@@ -101,14 +116,14 @@ def free_slots_of_dead_runs(instance: dg.DagsterInstance, *, except_run: str | N
                 storage.free_concurrency_slots_for_run(run_id)
                 freed[run_id] = "ended; its slots freed"
             elif worker_is_gone(run.tags):
-                instance.report_run_failed(run, f"run worker (pid {run.tags[PID_TAG]}) is gone: killed or lost; "
+                instance.report_run_failed(run, f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
                                                 "its pool slots were freed by a later run")
                 storage.free_concurrency_slots_for_run(run_id)
                 freed[run_id] = "worker gone; marked failed, its slots freed"
     in_progress = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
     for run in in_progress:
         if run.run_id != except_run and run.run_id not in freed and worker_is_gone(run.tags):
-            instance.report_run_failed(run, f"run worker (pid {run.tags[PID_TAG]}) is gone: killed or lost; "
+            instance.report_run_failed(run, f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
                                             "ended by a later run so it no longer holds a place in the run queue")
             freed[run.run_id] = "worker gone; marked failed"
     return freed

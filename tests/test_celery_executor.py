@@ -15,7 +15,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from phoenix_dagster.pools import PID_TAG
+from phoenix_dagster.pools import run_worker
 from phoenix_dagster.settings import PROJECT_ROOT
 from platform_harness import first_date
 from services import service_url
@@ -150,7 +150,7 @@ def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in
     assert set(executed) == set(succeeded) and len(succeeded) > 20  # every step, as a Celery task
     assert set(executed.values()) == set(names), executed  # on both workers
     assert {worker_pids.get(pid) for pid in succeeded.values()} == set(names)  # in their processes
-    assert worker_pids.get(int(run.tags.get(PID_TAG, 0))) is None  # a step worker is not the run's worker
+    assert run_worker(run.tags) is not None and worker_pids.get(run_worker(run.tags).pid) is None  # a step worker is not the run's worker
 
     celery_warehouse, in_process_warehouse = warehouse_contents(celery_dir), warehouse_contents(in_process_dir)
     assert celery_warehouse.keys() == in_process_warehouse.keys()

@@ -4,6 +4,7 @@ and a run killed with SIGKILL does not keep its slot."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,8 +14,8 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.local_runs import local_instance
-from phoenix_dagster.pools import (MARICOPA_POOL, PID_TAG, apply_pool_limits, collection_pool,
-                                   free_slots_of_dead_runs, listing_pool, worker_is_gone, worker_tags)
+from phoenix_dagster.pools import (MARICOPA_POOL, WORKER_TAG, apply_pool_limits, collection_pool,
+                                   free_slots_of_dead_runs, listing_pool, run_worker, worker_is_gone, worker_tags)
 from phoenix_dagster.settings import SAMPLE_DIR, Settings
 from servers.maricopa import MaricopaContractServer, delay
 from platform_harness import first_date
@@ -58,8 +59,12 @@ def test_a_worker_is_gone_only_when_its_process_is(tmp_path):
     assert not worker_is_gone(worker_tags())  # this process
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert worker_is_gone({**worker_tags(), PID_TAG: str(child.pid)})
-    assert not worker_is_gone({**worker_tags(), "phoenix/worker_host": "another-machine"})  # not judged from here
+    host, pid, started = worker_tags()[WORKER_TAG].split(":", 2)
+    assert (host, pid) == (socket.gethostname(), str(os.getpid())) and started.startswith("20")
+    assert worker_is_gone({WORKER_TAG: f"{host}:{child.pid}:{started}"})
+    assert worker_is_gone({WORKER_TAG: f"{host}:{pid}:2001-01-01T00:00:00.000+00:00"})  # the pid reused
+    assert not worker_is_gone({WORKER_TAG: f"another-machine:{child.pid}:{started}"})  # not judged from here
+    assert not worker_is_gone({}) and not worker_is_gone({WORKER_TAG: "garbled"})
 
 
 def zip_of_request(server: MaricopaContractServer, path: str) -> str:
@@ -107,7 +112,7 @@ def test_a_run_killed_holding_the_county_slot_does_not_keep_it(tmp_path):
             time.sleep(0.05)
         instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
         [held_by] = instance.event_log_storage.get_concurrency_run_ids()
-        worker = int(instance.get_run_by_id(held_by).tags[PID_TAG])  # the run's process, launched by the queue
+        worker = run_worker(instance.get_run_by_id(held_by).tags).pid  # the run's process, launched by the queue
         assert worker != killed.pid
         os.kill(worker, signal.SIGKILL)
         os.killpg(killed.pid, signal.SIGKILL)  # and the command (its code server stops when it stops hearing it)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import psutil
 
-from phoenix_dagster.pools import PID_TAG, free_slots_of_dead_runs, worker_tags
+from phoenix_dagster.pools import WORKER_TAG, free_slots_of_dead_runs, worker_tags
 from phoenix_dagster.redact import MaskedRepr
 
 
@@ -20,7 +20,7 @@ class RunWorkerResource(MaskedRepr, dg.ConfigurableResource):
         instance, run = context.instance, context.dagster_run
         if instance is None or run is None:
             return
-        if PID_TAG not in run.tags:
+        if WORKER_TAG not in run.tags:
             worker = self._run_worker()
             if worker is not None:
                 instance.add_run_tags(run.run_id, worker_tags(worker))

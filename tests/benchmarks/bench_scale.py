@@ -90,11 +90,11 @@ def process_kinds(data_dir: Path, peaks: dict[int, tuple[float, str]]) -> dict[s
     other runs (the build, the tuning run)."""
     import dagster as dg
 
-    from phoenix_dagster.pools import PID_TAG
+    from phoenix_dagster.pools import run_worker
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
-    workers = {int(run.tags[PID_TAG]) for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
-               if PID_TAG in run.tags}
+    workers = {run_worker(run.tags).pid for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
+               if run_worker(run.tags)}
     kinds: dict[str, float] = {}
     for pid, (mb, label) in peaks.items():
         if label == "run process":
