@@ -3,6 +3,7 @@ must not flow on. Failures come back as check metadata (counts per column and ch
 a sample of failing values) so an operator sees them in the UI."""
 
 import warnings
+from datetime import date, timedelta
 from typing import Iterable
 
 import dagster as dg
@@ -243,17 +244,23 @@ def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | 
     return results
 
 
+REPEAT_WINDOW_DAYS = 30  # a record quarantined again with the same payload within this many days is not news
+
+
 def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
                           partitions_def: dg.PartitionsDefinition | None = None):
     """Non-blocking: the share of the partition's records the asset quarantined, per source, WARN
-    above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE); the metadata names the reasons and counts.
+    above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE). A record quarantined again with the payload
+    it had when the same asset quarantined it in the ZIP within REPEAT_WINDOW_DAYS (a county
+    reply that is truncated every day it is asked again) is counted apart as `repeated` and
+    warns no more; the metadata names the reasons and counts.
     Staging assets divide by the records offered (their ledger); raw assets by replies landed
     plus requests quarantined."""
     key = dg.AssetKey(asset_name)
 
     @single_check(key, "quarantine_rate", blocking=False, partitions_def=partitions_def,
-                  description=f"At most {warn_rate:.0%} of each source's records quarantined (a WARN above; "
-                              "the reasons and counts in the metadata)")
+                  description=f"At most {warn_rate:.0%} of each source's records newly quarantined (a WARN above; "
+                              "the same bad payload again is counted apart; reasons and counts in the metadata)")
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         day, zip_code = _checked_partition(context, key)
         quarantined = lake.current_bookkeeping("quarantine", day, zip_code, [asset_name])
@@ -265,7 +272,11 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
             offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
             for source, n in (quarantined.group_by("source").len().iter_rows() if quarantined.height else []):
                 offered[source] = offered.get(source, 0) + n
-        counts = dict(quarantined.group_by("source").len().iter_rows()) if quarantined.height else {}
+        new = quarantined
+        if quarantined.height:
+            repeated = _repeated_quarantines(lake, quarantined, asset_name, day, zip_code)
+            new = quarantined.join(repeated, on=list(repeated.columns), how="anti", nulls_equal=True)
+        counts = dict(new.group_by("source").len().iter_rows()) if new.height else {}
         rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
         over = {source: rate for source, rate in rates.items() if rate > warn_rate}
         reasons = (quarantined.group_by("source", "reason").len().sort("len", descending=True).head(SAMPLE_ROWS)
@@ -273,13 +284,26 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
         return for_partition(dg.AssetCheckResult(
             passed=not over, severity=dg.AssetCheckSeverity.WARN,
             description=("quarantined: " + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
-                         + f" (above {warn_rate:.0%})") if over else None,
-            metadata={"quarantined": int(sum(counts.values())), "offered": int(sum(offered.values())),
+                         + f" newly (above {warn_rate:.0%})") if over else None,
+            metadata={"quarantined": quarantined.height, "repeated": quarantined.height - new.height,
+                      "offered": int(sum(offered.values())),
                       **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
                       "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none")}),
             day, zip_code)
 
     return _check
+
+
+def _repeated_quarantines(lake: LakeResource, quarantined: pl.DataFrame, asset_name: str, day: str,
+                          zip_code: str) -> pl.DataFrame:
+    """(source, record_key, payload_sha256) of the partition's quarantined records that the asset
+    quarantined with the same payload in the ZIP on one of the REPEAT_WINDOW_DAYS days before."""
+    keys = ["source", "record_key", "payload_sha256"]
+    since = (date.fromisoformat(day) - timedelta(days=REPEAT_WINDOW_DAYS)).isoformat()
+    earlier = lake.current_bookkeeping("quarantine", "*", zip_code, [asset_name], since=since, before=day)
+    if earlier.is_empty() or "payload_sha256" not in earlier.columns:
+        return quarantined.select(keys).clear()
+    return earlier.select(keys).unique().cast(quarantined.select(keys).schema)
 
 
 def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None):

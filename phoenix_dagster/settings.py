@@ -243,12 +243,13 @@ class Settings:
     duckdb_memory_mb: int = 512  # DuckDB's memory_limit in the warehouse (it spills to disk beyond it)
     sql_timeout_s: float = 120.0  # an analyst's query (phoenix-estate sql) is interrupted after this
     sql_max_temp_mb: int = 2048  # and may spill at most this much to DuckDB's temporary files
+    pager: str = "less -SRFX"  # PAGER: what `phoenix-estate sql` pages a long table through on a terminal
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
     inbox_settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S
-    quarantine_warn_rate: float = 0.0  # a landing/staging asset quarantining more of a source's records WARNs
+    quarantine_warn_rate: float = 0.02  # a landing/staging asset quarantining more of a source's new bad records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
     listings: ListingSettings = field(default_factory=ListingSettings)
@@ -330,6 +331,7 @@ class Settings:
             duckdb_memory_mb=_number(env, "PHOENIX_DUCKDB_MEMORY_MB", cls.duckdb_memory_mb, low=64),
             sql_timeout_s=_number(env, "PHOENIX_SQL_TIMEOUT_S", cls.sql_timeout_s, float),
             sql_max_temp_mb=_number(env, "PHOENIX_SQL_MAX_TEMP_MB", cls.sql_max_temp_mb),
+            pager=_text(env, "PAGER", cls.pager),
             ollama=OllamaSettings.from_env(env),
             alerts=AlertSettings.from_env(env),
         )

@@ -41,7 +41,8 @@ def test_run_then_query_from_the_command_line(tmp_path):
                          env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "[1/1] 2026-11-28 × 85035" in run.stdout
-    assert re.search(r"Checks: [1-9]\d* passed, [1-9]\d* warned \((ollama_up, )?quarantine_rate\), 0 failed", run.stdout)
+    # the sample's one bad listing a page (1.3%) and truncated parcel reply (0.4%) are under the 2% WARN rate
+    assert re.search(r"Checks: [1-9]\d* passed, 1 warned \(ollama_up\), 0 failed", run.stdout), run.stdout
     assert "documents exported to" in run.stdout  # no MONGODB_URI: the mongoimport-ready export
     assert (tmp_path / "serving" / "properties.jsonl").stat().st_size > 0
     assert (tmp_path / "home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks

@@ -5,6 +5,7 @@ earlier days undo a few valuation updates; the same day always reads the same.""
 import json
 from datetime import date, datetime, timedelta, timezone
 
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -187,3 +188,47 @@ def test_a_revalued_parcel_reaches_the_lake_when_fetched_again(tmp_path):
         enriched = lake.read("enriched_properties", day, SOLD_ZIP)
         assert enriched.filter(pl.col("property_id") == f"apn:{REVALUED}")["FullCashValue"].to_list() == [float(value)]
         assert enriched.height == 255
+
+
+@pytest.mark.unit
+def test_new_listings_come_on_the_market_after_base_day():
+    from phoenix_dagster.sources.sample import SampleListingSource
+
+    def page(zip_code: str, day: date) -> list[dict]:
+        source = SampleListingSource(SAMPLE_DIR, datetime(day.year, day.month, day.day, 7, tzinfo=timezone.utc))
+        return json.loads(source.fetch(zip_code).payloads[0].body)["value"]
+
+    base = page("85031", BASE_DAY)
+    assert not [r for r in base if str(r.get("ListingKey", "")).startswith("SMPLN")]  # the file, as it is
+    week, month = page("85031", BASE_DAY + timedelta(days=10)), page("85031", BASE_DAY + timedelta(days=30))
+    new_in_week = [r for r in week if str(r.get("ListingKey", "")).startswith("SMPLN")]
+    new_in_month = [r for r in month if str(r.get("ListingKey", "")).startswith("SMPLN")]
+    assert 1 <= len(new_in_week) < len(new_in_month) <= 40, (len(new_in_week), len(new_in_month))
+    assert {r["ListingKey"] for r in new_in_week} <= {r["ListingKey"] for r in new_in_month}  # they stay listed
+    listed_apns = {str(r.get("ParcelNumber") or "").replace("-", "") for r in base if isinstance(r, dict)}
+    for record in new_in_month:
+        listed = date.fromisoformat(record["ListingContractDate"])
+        assert BASE_DAY < listed <= BASE_DAY + timedelta(days=30) and record["StandardStatus"] == "Active"
+        assert record["DaysOnMarket"] == (BASE_DAY + timedelta(days=30) - listed).days
+        assert record["ListingKey"].removeprefix("SMPLN") not in listed_apns  # a parcel not listed already
+        assert record["ListPrice"] > 0 and record["PostalCode"] == "85031"
+    assert page("85031", BASE_DAY + timedelta(days=10)) == week  # the same day reads the same
+
+
+@pytest.mark.integration
+def test_the_burst_day_warns_and_a_repeated_bad_reply_does_not(tmp_path):
+    """PHOENIX_QUARANTINE_WARN_RATE is 2%: the sample's one bad listing a page (1.3%) and its
+    truncated parcel reply (asked again every day, the same bytes) pass; the feed's burst of
+    unknown statuses in BURST_ZIP on BURST_DAY warns, for that ZIP and day only."""
+    from phoenix_dagster.sources.sample_evolution import BURST_DAY, BURST_ZIP
+
+    platform = make_platform(tmp_path / "data")
+    before, burst = (platform.run(day=(BURST_DAY - timedelta(days=1)).isoformat(), zip_codes=[BURST_ZIP], build=False)
+                     + platform.run(day=BURST_DAY.isoformat(), zip_codes=[BURST_ZIP], build=False))
+    assert before.success and burst.success
+    assert [w for w in before.checks_warned if "quarantine_rate" in w] == []
+    assert [w for w in burst.checks_warned if "quarantine_rate" in w] == ["stg_listings__listings:quarantine_rate"]
+    parcels = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__parcels"), "quarantine_rate")])
+    metadata = next(iter(parcels.values())).evaluation.metadata
+    assert metadata["quarantined"].value == 1 and metadata["repeated"].value == 1  # the truncated reply, again

@@ -74,13 +74,32 @@ class SampleListingSource:
 
     def __init__(self, sample_dir: Path, fetched_at: datetime):
         self.dir = sample_dir / "listings"
+        self.parcels_dir = sample_dir / "assessor" / "parcels"
         self.fetched_at = fetched_at
         self.records: list[RequestRecord] = []
 
     def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         path = self.dir / f"{zip_code}.json"
         body = path.read_bytes() if path.exists() else b'{"value": []}'
-        body = evolve_listing_page(body, zip_code, self.fetched_at.date())  # the file on BASE_DAY, evolved by day
+        body = evolve_listing_page(body, zip_code, self.fetched_at.date(),  # the file on BASE_DAY, evolved by day
+                                   lambda: self._parcel_details(zip_code))
         self.records.append(RequestRecord("listings", 200, "ok", 1, len(body), 0.0, 0.0))
         return ListingFetch([RawPayload(self.name, "listing_page", f"{zip_code}:1", f"/Property?PostalCode={zip_code}",
                                         200, self.fetched_at, body)])
+
+    def _parcel_details(self, zip_code: str) -> list[dict]:
+        """The ZIP's readable parcel details, as the county answers them on the day (new listings
+        are drawn from them)."""
+        path = self.parcels_dir / f"{zip_code}.jsonl"
+        details = []
+        for line in path.read_text().splitlines() if path.exists() else []:
+            reply = json.loads(line)
+            if reply["status"] != 200:
+                continue
+            try:
+                detail = read_json(evolve_parcel_body(reply["body"], self.fetched_at.date()))
+            except UnreadableJson:  # the truncated reply
+                continue
+            if isinstance(detail, dict):
+                details.append(detail)
+        return details

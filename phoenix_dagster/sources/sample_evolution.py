@@ -12,10 +12,17 @@ state — so the same day always gives the same page:
   DaysOnMarket counts back;
 - after BASE_DAY: a Pending or under-contract listing closes within 20 days at 96–102% of its
   list price (ClosePrice, CloseDate); an Active one may be cut 3–8% (25%) or withdrawn (6%)
-  within 25 days; DaysOnMarket counts on;
+  within 25 days; DaysOnMarket counts on; and new listings come on the market: in each 30-day
+  window NEW_LISTING_RATE (8%) of the ZIP's parcels with a readable detail and no listing in the
+  file are listed on a day of the window drawn from their APN (`new_listings`: Active, priced at
+  115–140% of the parcel's latest FullCashValue, facts from the county's detail, the parcel
+  number on 60% of them), about 20 a ZIP a month;
 - PLANTED_DAY (a week before BASE_DAY) in PLANTED_ZIP: the feed drops the living area, bedrooms,
   baths and year of 60% of its listings — a planted quality fault the degradation detector should
-  find in a backfill, gone the next day.
+  find in a backfill, gone the next day;
+- BURST_DAY (the same day) in BURST_ZIP: the feed writes 'Active Auction' as the StandardStatus of
+  about 30% of its active listings, a status RESO does not know: staging quarantines them and the
+  quarantine_rate check WARNs (above PHOENIX_QUARANTINE_WARN_RATE, 2%) for that ZIP and day only.
 
 The county's parcels evolve the same way, from hashes of each APN (`parcel_changes`): the
 `/parcel/{apn}` replies and search pages under `data/sample/assessor/` are the county on
@@ -65,6 +72,7 @@ PLANTED_DAY = BASE_DAY - timedelta(days=7)
 PLANTED_ZIP = "85031"
 PLANTED_FIELDS = ("LivingArea", "BedroomsTotal", "BathroomsTotalInteger", "BathroomsFull", "YearBuilt")
 UNDER_CONTRACT = ("Pending", "ActiveUnderContract")
+BURST_DAY, BURST_ZIP, BURST_STATUS = PLANTED_DAY, "85035", "Active Auction"
 
 
 def draw(key: str, purpose: str) -> float:
@@ -127,9 +135,94 @@ def _planted(record: dict) -> dict:
     return record
 
 
-def evolve_listing_page(body: bytes, zip_code: str, day: date) -> bytes:
+def _burst(record: dict) -> dict:
+    if record.get("StandardStatus") == "Active" and draw(record["ListingKey"], "burst") < 0.3:
+        return {**record, "StandardStatus": BURST_STATUS}
+    return record
+
+
+NEW_LISTING_RATE = 0.08  # of a ZIP's unlisted parcels, listed in a 30-day window after BASE_DAY
+
+
+def _listed_day(apn: str, day: date) -> date | None:
+    """The day `apn` came on the market after BASE_DAY and by `day` (its first window drawn)."""
+    for window in range(max(0, (day - BASE_DAY).days - 1) // WINDOW_DAYS + 1):
+        if draw(apn, f"listed:{window}") < NEW_LISTING_RATE:
+            listed = _change_day(apn, "listed", window)
+            return listed if listed <= day else None
+    return None
+
+
+def _street(address: str) -> tuple[str, ...]:
+    """House number and street number or name, lower case: '4383 North 57th Avenue' and
+    '4383 N 57TH AVE' are the same house."""
+    words = address.lower().split()
+    words = [w for w in words if w not in ("n", "s", "e", "w", "north", "south", "east", "west")]
+    return tuple(words[:2])
+
+
+def new_listing(detail: dict, zip_code: str, listed: date, day: date) -> dict:
+    """A RESO record for a parcel listed on `listed`, as the feed shows it on `day`."""
+    apn, facts = detail["APN"], detail.get("ResidentialPropertyData") or {}
+    area, year = _amount(facts.get("LivableSpace")), _amount(facts.get("ConstructionYear"))
+    value = _amount((_latest_valuation(detail) or {}).get("FullCashValue")) or 300_000
+    price = int(round(value * (1.15 + 0.25 * draw(apn, "list price")), -3))
+    beds = 2 + ((area or 0) > 1300) + ((area or 0) > 1900)
+    street = " ".join(word.capitalize() for word in detail.get("PropertyAddress", "").split("   ")[0].split())
+    geo = detail.get("Geo") or {}
+    remarks = " ".join(part for part in (
+        f"Just listed: {beds} bedroom single-level home.",
+        f"{area:,} SF per county records." if area else None,
+        f"Built in {year}." if year else None,
+        "Private pool." if str(facts.get("Pool", "0")) not in ("0", "") else None) if part)
+    return {
+        "ListingKey": f"SMPLN{apn}", "ListingId": str(7_000_000 + int(draw(apn, "listing id") * 900_000)),
+        "StandardStatus": "Active", "MlsStatus": "Active", "ListPrice": price, "OriginalListPrice": price,
+        "ClosePrice": None, "CloseDate": None, "ListingContractDate": listed.isoformat(),
+        "DaysOnMarket": (day - listed).days, "UnparsedAddress": street, "City": "Phoenix", "StateOrProvince": "AZ",
+        "PostalCode": zip_code,
+        "ParcelNumber": f"{apn[:3]}-{apn[3:5]}-{apn[5:]}" if draw(apn, "apn shown") < 0.6 else None,
+        "PropertyType": "Residential", "PropertySubType": "SingleFamilyResidence",
+        "BedroomsTotal": beds if draw(apn, "beds shown") < 0.8 else None, "BathroomsTotalInteger": None,
+        "LivingArea": area, "YearBuilt": year, "LotSizeSquareFeet": _amount(detail.get("LotSize")),
+        "GarageSpaces": _amount(facts.get("NumberOfGarages")),
+        "PoolPrivateYN": str(facts.get("Pool", "0")) not in ("0", ""), "AssociationYN": False,
+        "AssociationFee": None, "Latitude": _amount_float(geo.get("lat")), "Longitude": _amount_float(geo.get("long")),
+        "PublicRemarks": remarks, "ModificationTimestamp": f"{listed.isoformat()}T15:00:00Z",
+        "OriginatingSystemName": "Embedded sample (constructed)",
+    }
+
+
+def _amount_float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def new_listings(details: list[dict], listed_records: list, zip_code: str, day: date) -> list[dict]:
+    """The listings that came on the market after BASE_DAY by `day`, from the ZIP's parcel
+    `details`, leaving out parcels the file already lists (by parcel number or street address)."""
+    listed_apns = {str(r.get("ParcelNumber") or "").replace("-", "") for r in listed_records if isinstance(r, dict)}
+    listed_streets = {_street(str(r.get("UnparsedAddress") or "")) for r in listed_records if isinstance(r, dict)}
+    records = []
+    for detail in details:
+        apn = detail.get("APN")
+        if not isinstance(apn, str) or apn in listed_apns:
+            continue
+        if _street(detail.get("PropertyAddress", "").split("   ")[0]) in listed_streets:
+            continue
+        listed = _listed_day(apn, day)
+        if listed is not None:
+            records.append(new_listing(detail, zip_code, listed, day))
+    return records
+
+
+def evolve_listing_page(body: bytes, zip_code: str, day: date, parcels: Callable[[], list[dict]] = list) -> bytes:
     """The page of `zip_code` as it would read on `day` (BASE_DAY: `body` itself). Records
-    without a usable ListingKey (the sample's deliberate dirt) pass through unchanged."""
+    without a usable ListingKey (the sample's deliberate dirt) pass through unchanged.
+    `parcels`: the ZIP's readable parcel details, read only for a day after BASE_DAY (its new
+    listings)."""
     offset = (day - BASE_DAY).days
     if offset == 0:
         return body
@@ -149,7 +242,11 @@ def evolve_listing_page(body: bytes, zip_code: str, day: date) -> bytes:
             continue
         if day == PLANTED_DAY and zip_code == PLANTED_ZIP:
             record = _planted(record)
+        if day == BURST_DAY and zip_code == BURST_ZIP:
+            record = _burst(record)
         evolved.append(record)
+    if offset > 0:
+        evolved.extend(new_listings(parcels(), page["value"], zip_code, day))
     page["value"] = evolved
     if "@odata.count" in page:
         page["@odata.count"] = len(evolved)
