@@ -8,7 +8,6 @@ import sys
 from phoenix_dagster.documents.properties import COLLECTION
 from phoenix_dagster.resources.mongo import EXPORT
 from phoenix_dagster.local_runs import RunOutcome
-from phoenix_dagster.report import latest_partition_day
 from phoenix_dagster.settings import Settings
 
 
@@ -92,10 +91,11 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
     else:
         documents = mongo.db()[COLLECTION].count_documents({})
         print(f"  MongoDB: {mongo.describe()} — {documents} documents in {mongo.database}.{COLLECTION}", file=out)
-    latest = latest_partition_day(warehouse)
-    report = settings.reports_dir / f"{latest}.html"
-    if latest is not None and report.exists():
+    report = settings.reports_dir / f"{day}.html"  # the build writes the report of every day it was given
+    if report.exists():
         print(f"  Report: {report} — open it in a browser (market, quality, cost, throughput, health)", file=out)
+    else:
+        print(f"  Report: none for {day} yet — `phoenix-estate report --date {day}` writes it", file=out)
     print("\nNext:", file=out)
     print("  make ui          # Dagster UI at http://127.0.0.1:3000 (lineage, checks, runs)", file=out)
     print('  .venv/bin/phoenix-estate sql "select * from marts.zip_market_stats"', file=out)

@@ -1,9 +1,11 @@
 """The daily report, opened in a real headless browser (Debian's chromium driven by Playwright)
 after a three-week backfill of the sample: every section rendered, every chart has a data mark for
-each series it claims, inside its plot area, and the page logs no error. Skips, saying why, where
+each series it claims, inside its plot area, count charts a point a day on whole-number ticks, no
+number in scientific notation, no sideways scrolling at 1280 or 390 px, and the page logs no error. Skips, saying why, where
 no chromium is installed (.ci/run installs it)."""
 
 import io
+import re
 import shutil
 from datetime import date, timedelta
 
@@ -38,7 +40,9 @@ MARKS_PER_SERIES = """
         return r.width + r.height > 0 && x >= area.left - 1 && x <= area.right + 1 && y >= area.top - 1
                && y <= area.bottom + 1; };
     const series = (block.dataset.series || '').split('|').filter(s => s);
-    return {title: block.querySelector('h3').textContent, series,
+    const yAxis = svg.querySelector('[aria-label^="Y-axis"]');
+    const yTicks = yAxis ? [...yAxis.querySelectorAll('.role-axis-label text')].map(t => t.textContent) : [];
+    return {title: block.querySelector('h3').textContent, series, kind: block.dataset.kind, yTicks,
             counts: series.map(s => marks.filter(m => (m.getAttribute('aria-label') || '').includes(s) && inside(m)).length)};
 })
 """
@@ -77,6 +81,8 @@ def check_the_build_writes_the_latest_days_report_and_the_command_any_day(backfi
     out = io.StringIO()
     assert write_daily_report(backfilled.settings, earlier, out=out) == 0
     assert (backfilled.settings.reports_dir / f"{earlier}.html").exists() and "charts" in out.getvalue()
+    page = (backfilled.settings.reports_dir / f"{earlier}.html").read_text()
+    assert "no probe by" not in page and f"<td class=\"when\">{earlier}</td>" in page  # that day's own probes
 
 
 def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
@@ -90,6 +96,13 @@ def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(report.as_uri())
+        overflow = {}
+        for width in (1280, 390):  # a laptop and a phone: wide tables scroll in their box, not the page
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow[width] = page.evaluate("() => document.documentElement.scrollWidth - "
+                                            "document.documentElement.clientWidth")
+        page.set_viewport_size({"width": 1200, "height": 900})
+        text = page.inner_text("body")
         rendered = [s.get_attribute("data-section") for s in page.locator("section").all()]
         headings = page.locator("section h2").all_inner_texts()
         charts = page.evaluate(MARKS_PER_SERIES)
@@ -97,6 +110,8 @@ def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
         browser.close()
     assert rendered == SECTIONS and len(headings) == len(SECTIONS)
     assert errors == []
+    assert overflow == {1280: 0, 390: 0}, overflow
+    assert not re.search(r"\de[-+]\d", text), re.search(r".{40}\de[-+]\d.{20}", text)  # no scientific notation
     assert len(charts) >= 8, [c["title"] for c in charts]
     for chart in charts:
         assert chart["series"], f"{chart['title']}: claims no series"
@@ -108,7 +123,14 @@ def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
     assert price["series"] == [ZIP] and price["counts"][0] >= BACKFILL_DAYS  # a point a day
     for moving in ("Price cuts per day", "New listings per day", "Median sale price"):  # the sample evolves
         assert by_title[moving]["series"] == [ZIP] and by_title[moving]["counts"][0] >= 3, by_title.get(moving)
-    assert by_title["Probe latency"]["series"] == ["mongodb"]  # the only one that answered (a stand-in)
+    counts = [c for c in charts if c["kind"] == "count"]
+    assert {c["title"] for c in counts} >= {"New listings per day", "Price cuts per day", "Sales per day",
+                                            "Active inventory"}, counts
+    for chart in counts:  # zero-filled: a point for each day of the range, on whole-number ticks
+        assert chart["counts"][0] >= BACKFILL_DAYS, chart
+        assert chart["yTicks"] and all(t.replace(",", "").isdigit() for t in chart["yTicks"]), chart
+        assert len(set(chart["yTicks"])) == len(chart["yTicks"]), chart
+    assert by_title[f"Probe latency, the week to {DAY}"]["series"] == ["mongodb"]  # the only one that answered (a stand-in)
     assert (tmp_path / "report.png").stat().st_size > 100_000
 
 

@@ -8,9 +8,15 @@ Altair + vl-convert 431 KB of inline SVG in 1.2 s; Plotly with its script embedd
 Every chart is one series per colour, with points on lines, so a data mark can be counted per
 series in the rendered page (the browser test does). Each renders with a `role="graphics-symbol"`
 mark per point or bar, which is what the test counts.
+
+Counts (`kind="count"`) are drawn from zero with whole-number ticks; values (`kind="value"`:
+prices, days) on an axis fitted to their range, the line broken where a day has no value (null:
+never drawn across, never zero); money formatted to as many decimals as its size needs.
 """
 
 from __future__ import annotations
+
+import math
 
 import altair as alt
 import polars as pl
@@ -36,15 +42,35 @@ def _base(frame: pl.DataFrame, title: str) -> alt.Chart:
     return alt.Chart(alt.Data(values=_values(frame)), title=title).properties(width=WIDTH, height=HEIGHT)
 
 
+def money_format(values: pl.Series) -> str:
+    """A d3 format for dollar amounts as small as `values` holds: enough decimals that the axis's
+    ticks differ ($0.00005, not $0.0001 six times), never scientific notation."""
+    top = values.drop_nulls().abs().max() if values.len() else None
+    if not top or top >= 10:
+        return "$,.0f"
+    return f"$,.{max(2, 1 - math.floor(math.log10(top)) + 1)}~f"
+
+
 def line_chart(frame: pl.DataFrame, *, x: str, y: str, series: str, title: str, y_title: str,
-               y_format: str = ",.0f", x_type: str = "T", by_minute: bool = False) -> alt.LayerChart | alt.Chart:
+               y_format: str = ",.0f", x_type: str = "T", by_minute: bool = False,
+               kind: str = "value") -> alt.LayerChart | alt.Chart:
     """One line with points per value of `series`; a time axis by day, or by minute (`by_minute`:
-    several points a day, e.g. the 5-minute probes)."""
+    several points a day, e.g. the 5-minute probes). `kind`: "count" (from zero, whole ticks) or
+    "value" (fitted, broken at nulls)."""
     unit, label = ("yearmonthdatehoursminutes", "%b %d %H:%M") if by_minute else ("yearmonthdate", "%b %d")
-    return _base(frame, title).mark_line(point=True).encode(
-        x=alt.X(f"{x}:{x_type}", title=None, **({"timeUnit": unit, "axis": alt.Axis(format=label)}
+    if kind == "count":
+        top = int(frame[y].max() or 0)
+        step = max(1, math.ceil(top / 5))
+        ticks = list(range(0, max(top, 1) + step, step))  # whole numbers, the last at or above the top
+        y_axis = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="d", values=ticks),
+                       scale=alt.Scale(domain=[0, ticks[-1]], nice=False))
+    else:
+        y_axis = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format), scale=alt.Scale(zero=False))
+    return _base(frame, title).mark_line(point=True, invalid="break-paths-show-domains").encode(
+        x=alt.X(f"{x}:{x_type}", title=None, **({"timeUnit": unit, "axis": alt.Axis(format=label, labelAngle=0, labelFlush=False,
+                                                                           labelOverlap=True)}
                                                  if x_type == "T" else {})),
-        y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format)),
+        y=y_axis,
         color=alt.Color(f"{series}:N", title=None),
         tooltip=[f"{x}:{x_type}", f"{series}:N", alt.Tooltip(f"{y}:Q", format=y_format)],
     )
@@ -86,5 +112,5 @@ def budget_chart(spend: pl.DataFrame, *, budget_usd: float, title: str) -> alt.L
         y="usd:Q", color=alt.Color("level:N", scale=alt.Scale(range=["#444", "#c0392b", "#e67e22"]),
                                   legend=alt.Legend(title="levels")))
     spent = line_chart(spend, x="date", y="usd", series="series", title=title, y_title="USD this month",
-                       y_format="$,.2f")
+                       y_format=money_format(levels["usd"]))
     return alt.layer(rules, spent, title=title).resolve_scale(color="independent").properties(width=WIDTH, height=HEIGHT)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 
 import polars as pl
 
 from phoenix_dagster.report import charts
+from phoenix_dagster.settings import TIMEZONE
 
 Query = Callable[..., pl.DataFrame]
 ACTIVE = "('Active', 'ActiveUnderContract', 'ComingSoon')"
@@ -27,6 +28,7 @@ class Block:
     table: pl.DataFrame
     series: tuple[str, ...] = ()
     note: str | None = None
+    kind: str = "value"  # a chart of counts (whole ticks from zero, every day drawn) or of values
 
 
 @dataclass(frozen=True)
@@ -42,48 +44,54 @@ def _series(frame: pl.DataFrame, column: str) -> tuple[str, ...]:
 
 
 def _line_block(frame: pl.DataFrame, *, title: str, y: str, series: str, y_title: str, y_format: str = ",.0f",
-                empty: str, table: pl.DataFrame | None = None, by_minute: bool = False) -> Block:
-    shown = frame.drop_nulls(y)
-    if shown.is_empty():
+                empty: str, table: pl.DataFrame | None = None, by_minute: bool = False, kind: str = "value") -> Block:
+    """A line per series over time. A value series keeps its null days (the line breaks there);
+    a chart is drawn when any series has a value."""
+    if frame.is_empty() or frame[y].drop_nulls().is_empty():
         return Block(title, None, table if table is not None else frame, note=empty)
-    chart = charts.line_chart(shown, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format,
-                              by_minute=by_minute)
-    return Block(title, charts.svg(chart), table if table is not None else frame, _series(shown, series))
+    chart = charts.line_chart(frame, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format,
+                              by_minute=by_minute, kind=kind)
+    return Block(title, charts.svg(chart), table if table is not None else frame, _series(frame.drop_nulls(y), series),
+                 kind=kind)
 
 
 def market(query: Query, day: date) -> Section:
+    """Counts (new listings, price cuts, sales) are the mart's, zero on a day a ZIP was observed
+    without any; values (prices, days on market) are null on a day without one."""
     stats = query("select * exclude (property_count, median_year_built) from marts.zip_market_stats where date <= ? "
                   "order by date, PostalCode", [day])
     latest = stats.filter(pl.col("date") == stats["date"].max()) if stats.height else stats
-    sales = stats.filter(pl.col("closed_sales") > 0) if stats.height else stats
-    cuts = stats.filter(pl.col("price_cuts") > 0) if stats.height else stats
 
-    def recent(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    def recent(*columns: str, only: pl.Expr | None = None) -> pl.DataFrame:
+        frame = stats.filter(only) if only is not None and stats.height else stats
         return frame.select("PostalCode", "date", *columns).tail(12) if frame.height else frame
 
+    sold = pl.col("closed_sales") > 0
     blocks = [
         _line_block(stats, title="Median list price of active listings", y="median_list_price", series="PostalCode",
                     y_title="USD", y_format="$,.0f", empty="no active listing yet", table=latest),
         _line_block(stats, title="Median list price per square foot", y="median_price_per_sqft", series="PostalCode",
                     y_title="USD / sq ft", y_format="$,.0f", empty="no listing with a living area yet",
-                    table=recent(stats, "median_price_per_sqft")),
+                    table=recent("median_price_per_sqft")),
         _line_block(stats, title="Active inventory", y="active_listings", series="PostalCode", y_title="listings",
-                    empty="no listing yet", table=recent(stats, "active_listings", "pending_listings")),
-        _line_block(stats.filter(pl.col("new_listings") > 0) if stats.height else stats, title="New listings per day",
-                    y="new_listings", series="PostalCode", y_title="listings", empty="no new listing seen yet",
-                    table=recent(stats.filter(pl.col("new_listings") > 0) if stats.height else stats, "new_listings")),
-        _line_block(cuts, title="Price cuts per day", y="price_cuts", series="PostalCode", y_title="listings",
-                    empty="no price cut seen yet", table=recent(cuts, "price_cuts")),
-        _line_block(sales, title="Median sale price", y="median_sale_price", series="PostalCode", y_title="USD",
+                    empty="no listing yet", table=recent("active_listings", "pending_listings"), kind="count"),
+        _line_block(stats, title="New listings per day", y="new_listings", series="PostalCode", y_title="listings",
+                    empty="no listing seen yet", table=recent("new_listings"), kind="count"),
+        _line_block(stats, title="Price cuts per day", y="price_cuts", series="PostalCode", y_title="listings",
+                    empty="no listing seen yet", table=recent("price_cuts"), kind="count"),
+        _line_block(stats, title="Sales per day", y="closed_sales", series="PostalCode", y_title="sales",
+                    empty="no listing seen yet", table=recent("closed_sales"), kind="count"),
+        _line_block(stats, title="Median sale price", y="median_sale_price", series="PostalCode", y_title="USD",
                     y_format="$,.0f", empty="no sale seen yet",
-                    table=recent(sales, "closed_sales", "median_sale_price", "list_to_sale_ratio")),
-        _line_block(sales, title="Median days on market of the day's sales", y="median_days_on_market",
+                    table=recent("closed_sales", "median_sale_price", "list_to_sale_ratio", only=sold)),
+        _line_block(stats, title="Median days on market of the day's sales", y="median_days_on_market",
                     series="PostalCode", y_title="days", empty="no sale seen yet",
-                    table=recent(sales, "closed_sales", "median_days_on_market")),
+                    table=recent("closed_sales", "median_days_on_market", only=sold)),
     ]
     return Section("market", "Market, per ZIP over time",
                    "From marts.zip_market_stats (active = Active, ActiveUnderContract, ComingSoon; new listings, "
-                   "price cuts and sales from the day-to-day changes of each listing). The first table holds each "
+                   "price cuts and sales from the day-to-day changes of each listing, zero on a day with none; a "
+                   "price or days-on-market line breaks on a day without a value). The first table holds each "
                    "ZIP's latest values.", blocks)
 
 
@@ -168,7 +176,7 @@ def cost(query: Query, day: date, refresh_days: int) -> Section:
         from ops.cost_daily c
         join (select date, sum(properties) as properties from ops.partition_counts group by 1) p using (date)
         where c.date <= ? group by c.date order by c.date""", [day])
-    services = query("select service, round(sum(cost_usd), 4) as usd from ops.cost_daily "
+    services = query("select service, sum(cost_usd) as usd from ops.cost_daily "
                      "where strftime(date, '%Y-%m') = ? and date <= ? group by 1 order by usd desc", [month, day])
     blocks = []
     if budget_rows.height and daily.height:
@@ -180,10 +188,11 @@ def cost(query: Query, day: date, refresh_days: int) -> Section:
     else:
         blocks.append(Block(f"Spend in {month}", None, budget_rows, note="no cost recorded this month"))
     blocks.append(_line_block(per_property, title="Cost per 1,000 properties", y="usd", series="series",
-                              y_title="USD", y_format="$,.4f", empty="no cost recorded yet"))
+                              y_title="USD", y_format=charts.money_format(per_property["usd"]) if per_property.height
+                              else "$,.2f", empty="no cost recorded yet"))
     if services.height:
         chart = charts.bar_chart(services, category="service", value="usd", title="Cost by service, month to date",
-                                 value_title="USD", value_format="$,.4f")
+                                 value_title="USD", value_format=charts.money_format(services["usd"]))
         blocks.append(Block("Cost by service, month to date", charts.svg(chart), services, ("usd",)))
     blocks.append(Block("Recommendation", None, pl.DataFrame(), note=refresh_recommendation(query, day, refresh_days)))
     return Section("cost", "Cost",
@@ -195,17 +204,19 @@ def cost(query: Query, day: date, refresh_days: int) -> Section:
 def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
     stages = query("""
         select coalesce(try_cast(split_part(partition, '|', 1) as date), cast(recorded_at as date)) as date, stage,
-               round(median(items_per_s), 2) as items_per_s, round(median(p95_ms), 1) as p95_ms, count(*) as runs
-        from ops.stage_metrics group by all having date <= ? order by date, stage""", [day])
-    tuning = query("select decided_at, stage, batch_size_old, batch_size_new, concurrency_old, concurrency_new, reason "
-                   "from ops.batch_tuning where cast(decided_at as date) <= ? order by decided_at desc limit 15", [day])
+               median(items_per_s) as items_per_s, median(p95_ms) as p95_ms, count(*) as runs
+        from ops.stage_metrics group by 1, 2 having date <= ? order by date, stage""", [day])
+    tuning = _with_day(query("select * from ops.batch_tuning"), query, "decided_at")
+    tuning = (tuning.filter(pl.col("day") <= day).sort("decided_at", descending=True).head(15)
+              .select("day", "decided_at", "stage", "batch_size_old", "batch_size_new", "concurrency_old",
+                      "concurrency_new", "reason"))
     blocks = [
         _line_block(stages, title="Throughput per stage (median of the day's runs)", y="items_per_s", series="stage",
-                    y_title="items / s", y_format=",.1f", empty="no stage measured yet", table=stages.tail(15)),
+                    y_title="items / s", y_format=",.0f", empty="no stage measured yet", table=stages.tail(15)),
         _line_block(stages, title="p95 latency per stage", y="p95_ms", series="stage", y_title="ms", y_format=",.0f",
                     empty="no latency measured yet", table=stages.select("date", "stage", "p95_ms").tail(15)),
         Block("Batch size and concurrency decisions", None, tuning,
-              note=None if tuning.height else "no tuning decision yet"),
+              note=None if tuning.height else f"no tuning decision by {day}"),
     ]
     if has_table("ops.degradations"):
         degradations = query("select cast(recorded_at as date) as date, stage, PostalCode, metric, value, "
@@ -213,8 +224,10 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
                              "order by recorded_at desc limit 20", [day])
         blocks.append(Block("Degradations", None, degradations, note=None if degradations.height else "none detected"))
     return Section("throughput", "Throughput and tuning",
-                   "ops.stage_metrics per stage and day, the tuning controller's decisions (ops.batch_tuning) with "
-                   "their reasons, and degradations against each stage's own baseline.", blocks)
+                   "ops.stage_metrics per stage and day (each value the median over the day's runs, one a ZIP; "
+                   "`runs` counts them), the tuning controller's decisions (ops.batch_tuning) up to the report's "
+                   "day with their reasons (day: the partition day of the run whose metrics drove it; times in "
+                   f"{TIMEZONE}), and degradations against each stage's own baseline.", blocks)
 
 
 def alerts(query: Query, day: date) -> Block:
@@ -230,17 +243,39 @@ def alerts(query: Query, day: date) -> Block:
 
 
 def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now: bool = False) -> Section:
-    """`up_to_now`: the report is for the warehouse's latest day, so today's probes belong in it."""
+    """The probes that belong to the report's day: a partition run's preflight belongs to its
+    partition day, a scheduled probe to its own day in the market's zone (a backfilled day shows
+    the probes its runs made). `up_to_now`: the report is for the warehouse's latest day, so the
+    probes since belong in it too."""
     alert_blocks = [alerts(query, day)] if has_table("ops.alerts") else []
     if not has_table("ops.service_health"):
         return Section("health", "Health", "The latest probe of every dependency and its history, and the alerts.",
                        [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks])
-    probes = query("select * from ops.service_health where ? or cast(checked_at as date) <= ? order by checked_at",
-                   [up_to_now, day])
-    latest = probes.sort("checked_at").group_by("service").last().sort("service") if probes.height else probes
-    history = probes.with_columns(pl.col("checked_at").alias("date"))
-    blocks = [Block("Latest probe of each dependency", None, latest, note=None if latest.height else "no probe yet"),
-              _line_block(history, title="Probe latency", y="latency_ms", series="service", y_title="ms",
-                          empty="no latency measured yet", table=history.tail(15), by_minute=True), *alert_blocks]
-    return Section("health", "Health", "ops.service_health: every probe of every configured dependency; ops.alerts: "
-                   "the day's alerts and any a channel has not taken.", blocks)
+    probes = _with_day(query("select * from ops.service_health"), query, "checked_at")
+    week = pl.col("day") >= day - timedelta(days=6)
+    shown = probes.filter(week if up_to_now else week & (pl.col("day") <= day)).sort("checked_at")
+    mine = probes.filter(pl.lit(up_to_now) | (pl.col("day") <= day))
+    latest = (mine.sort("day", "checked_at").group_by("service").last().sort("service")
+              .select("service", "day", "checked_at", "state", "required", "latency_ms", "detail"))
+    history = shown.with_columns(pl.col("checked_at").dt.replace_time_zone(None).alias("date"))
+    blocks = [Block("Latest probe of each dependency", None, latest,
+                    note=None if latest.height else f"no probe by {day}"),
+              _line_block(history, title=f"Probe latency, the week to {day}", y="latency_ms", series="service",
+                          y_title="ms", empty="no latency measured that week",
+                          table=history.select("day", "checked_at", "service", "state", "latency_ms").tail(15),
+                          by_minute=True),
+              *alert_blocks]
+    return Section("health", "Health", "ops.service_health: the probes of every configured dependency that belong to "
+                   f"the report's day (a partition run's probes to its partition day; times in {TIMEZONE}); "
+                   "ops.alerts: the day's alerts and any a channel has not taken.", blocks)
+
+
+def _with_day(frame: pl.DataFrame, query: Query, at: str) -> pl.DataFrame:
+    """`frame` (with a run_id and a UTC time `at`) with `at` in the market's zone and the day it
+    belongs to: the partition day of its run, else the day of `at` in the market's zone."""
+    runs = query("select run_id, min(date) as run_day from ops.run_log where partition is not null group by 1")
+    local = pl.col(at).dt.convert_time_zone(TIMEZONE)
+    if frame.is_empty():
+        return frame.with_columns(local, pl.lit(None, pl.Date).alias("day"))
+    return (frame.join(runs, on="run_id", how="left")
+            .with_columns(local, pl.coalesce("run_day", local.dt.date()).alias("day")).drop("run_day"))
