@@ -1,7 +1,7 @@
 """phoenix-estate: run the platform's main job and look at what it produced.
 
     phoenix-estate run [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--zip 85031 ...] [--full-refresh]
-    phoenix-estate sql "select PostalCode, count(*) from marts.properties group by 1"
+    phoenix-estate sql [--csv | --json] "select PostalCode, count(*) from marts.properties group by 1"
     phoenix-estate eval-extractor [--extractor rules|llm]
     phoenix-estate eval-resolver
     phoenix-estate report [--date YYYY-MM-DD]
@@ -18,10 +18,9 @@ from phoenix_dagster.partitions import today_in_phoenix
 from phoenix_dagster.settings import ConfigError, Settings
 
 
-def run_sql(query: str, settings: Settings, out=None) -> None:
-    out = out or sys.stdout
-    import polars as pl
-
+def run_sql(query: str, settings: Settings, out=None, form: str = "table") -> None:
+    """`form`: table (paged on a terminal), csv or json."""
+    from phoenix_dagster.analyst_output import render, show
     from phoenix_dagster.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
     from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
@@ -36,12 +35,13 @@ def run_sql(query: str, settings: Settings, out=None) -> None:
     limits = AnalystLimits(timeout_s=settings.sql_timeout_s, memory_limit_mb=settings.duckdb_memory_mb,
                            max_temp_mb=settings.sql_max_temp_mb)
     result = warehouse.analyst_query(query, folders, limits)
-    with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=40, tbl_width_chars=250, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):
-        print(result.frame, file=out)
-    if result.truncated:
+    if form != "table":
+        (out or sys.stdout).write(render(result.frame, form))
+    else:
+        show(render(result.frame, form), out, settings.pager)
+    if result.truncated:  # never in the data a script reads
         print(f"(more than {MAX_ROWS:,} rows: only the first {MAX_ROWS:,} were read; add a LIMIT or aggregate)",
-              file=out)
+              file=sys.stderr if form != "table" else out or sys.stdout)
 
 
 def evaluate_extractor(kind: str, out=None) -> int:
@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                           "warehouse_after_partitions sensor builds)")
     sql = commands.add_parser("sql", help="run a read-only query against the DuckDB warehouse")
     sql.add_argument("query")
+    form = sql.add_mutually_exclusive_group()
+    form.add_argument("--csv", dest="form", action="store_const", const="csv",
+                      help="CSV with a header line (default: a table, through $PAGER on a terminal)")
+    form.add_argument("--json", dest="form", action="store_const", const="json", help="a JSON array of objects")
     evaluate = commands.add_parser("eval-extractor", help="score a listing-facts extractor on the labelled set")
     evaluate.add_argument("--extractor", choices=["rules", "llm"], default="rules")
     commands.add_parser("eval-resolver", help="score the listing → parcel resolver on the labelled address set "
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             from phoenix_dagster.analyst_sql import AnalystQueryRefused, AnalystQueryStopped
 
             try:
-                run_sql(args.query, settings)
+                run_sql(args.query, settings, form=args.form or "table")
             except (AnalystQueryRefused, AnalystQueryStopped, duckdb.Error) as exc:  # one clear line, not a traceback
                 print(f"phoenix-estate sql: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
                 return 2
