@@ -253,11 +253,15 @@ def check_the_properties_mart_shows_the_builds_materialization(dagster_ui):
 
 def test_the_dagster_ui_after_a_demo_run(dagster_ui, tmp_path):
     """One test over one demo run and one `dagster dev` (pytest-xdist would give each worker that
-    ran one of several tests its own ~85 s setup): the code location, the lineage, a mart."""
+    ran one of several tests its own ~85 s setup): the code location, the lineage, a mart, then an
+    operator's first hour — a backfill launched from the job page, the build that follows, a
+    check executed from its button."""
     check_the_code_location_loads_without_an_error(dagster_ui)
     check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path)
     check_the_properties_mart_shows_the_builds_materialization(dagster_ui)
     check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
+    check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_ui, tmp_path)
+    check_a_service_check_executes_from_its_button(dagster_ui)
 
 
 def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui):
@@ -285,4 +289,149 @@ def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
     metadata = dict(re.findall(r"^(search_total|rows_read|pages_unread|partition)\n(.+)$", table, re.M))
     assert metadata == {"search_total": "300", "rows_read": "300", "pages_unread": "0",
                         "partition": f"{DAY}|85031"}, metadata
+    assert errors == [] and problems == [], (errors, problems)
+
+
+PARTITION_KEYS = """query Keys($selector: PipelineSelector!) { pipelineOrError(params: $selector) { ... on Pipeline {
+  partitionKeysOrError(limit: 2) { ... on PartitionKeys { partitionKeys } } } } }"""
+BACKFILLS = """{ partitionBackfillsOrError(limit: 5) { ... on PartitionBackfills { results {
+  id status numPartitions partitionNames } } } }"""
+RUNS = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter, limit: 20) { ... on Runs { results {
+  runId jobName status tags { key value } assetCheckSelection { name } } } } }"""
+JOURNEY_TIMEOUT_S = 420  # the backfill's runs (~15 s each), the build sensor's 60 s interval, the build (~15 s)
+
+
+def graphql_vars(url: str, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query, "variables": variables})
+                                     .encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.load(response)
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
+
+
+def wait_for(what: str, probe, timeout_s: float = JOURNEY_TIMEOUT_S, log: Path | None = None):
+    """Poll `probe` until it returns something truthy; fail naming `what` (and dagster dev's log)."""
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(2)
+    pytest.fail(f"{what}: not within {timeout_s:.0f} s (last seen: {last!r})\n{tail(log) if log else ''}")
+
+
+def first_partition_keys(url: str) -> list[str]:
+    """The first two keys of daily_refresh's partitions, whatever its partitioning is."""
+    selector = {"pipelineName": "daily_refresh", "repositoryName": "__repository__",
+                "repositoryLocationName": LOCATION_NAME}
+    keys = graphql_vars(url, PARTITION_KEYS, {"selector": selector})["pipelineOrError"]["partitionKeysOrError"]
+    return keys["partitionKeys"][:2]
+
+
+def choose_partitions(dialog, keys: list[str]) -> None:
+    """In the launch dialog, select `keys` (multi-partition keys: one part per dimension, in the
+    dialog's order): a time dimension takes the days typed, a static one its values ticked."""
+    parts = [sorted(set(values)) for values in zip(*(key.split("|") for key in keys))]
+    days = [values for values in parts if all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) for v in values)]
+    statics = [values for values in parts if values not in days]
+    typed = dialog.get_by_placeholder("ex: ", exact=False)  # a time dimension: a range text field
+    pickers = dialog.get_by_text("Select a partition or create one")  # a static one: a multi-select
+    for values in days:
+        typed.first.wait_for(timeout=RENDER_TIMEOUT_MS)  # (drawn once the partitions have loaded)
+        typed.first.fill(", ".join(values))
+        typed.first.press("Enter")
+    assert typed.count() == len(days) and pickers.count() == len(statics), (typed.count(), pickers.count(), parts)
+    for index, values in enumerate(statics):
+        pickers.nth(index).click()
+        for value in values:
+            dialog.page.get_by_role("checkbox", name=value).or_(
+                dialog.page.locator(f"label:has-text('{value}')")).first.click()
+        dialog.page.keyboard.press("Escape")
+
+
+def check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_ui, tmp_path):
+    """The job page's "Materialize all…" as a backfill of the job's first two partitions: the
+    backfill completes, the warehouse_after_partitions sensor (on by default) requests the build,
+    which puts the day in the mart and writes that day's report."""
+    from playwright.sync_api import sync_playwright
+
+    keys = first_partition_keys(dagster_ui.url)
+    assert len(keys) == 2, keys
+    day = keys[0].split("|")[0]
+    before = {b["id"] for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]}
+    with sync_playwright() as playwright:
+        browser, page, problems = open_page(playwright, dagster_ui.url,
+                                            f"/locations/{LOCATION_NAME}/jobs/daily_refresh")
+        page.get_by_role("button", name="Materialize all…").click()
+        dialog = page.get_by_role("dialog")
+        dialog.wait_for(timeout=RENDER_TIMEOUT_MS)
+        choose_partitions(dialog, keys)
+        dialog.get_by_text("2 partitions").wait_for(timeout=RENDER_TIMEOUT_MS)
+        dialog.get_by_role("button", name="Launch backfill").click()
+        dialog.wait_for(state="hidden", timeout=RENDER_TIMEOUT_MS)
+        errors = error_text(page)
+        page.screenshot(path=str(tmp_path / "backfill_launched.png"))
+        browser.close()
+    assert errors == [] and problems == [], (errors, problems)
+
+    def backfill():
+        new = [b for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]
+               if b["id"] not in before]
+        return new[0] if new and new[0]["status"] not in ("REQUESTED",) else None
+
+    done = wait_for("the backfill", backfill, log=dagster_ui.log)
+    assert done["status"] == "COMPLETED_SUCCESS" and sorted(done["partitionNames"]) == sorted(keys), done
+
+    def build():
+        runs = graphql_vars(dagster_ui.url, RUNS, {"filter": {"pipelineName": "build_warehouse"}})
+        for run in runs["runsOrError"]["results"]:
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            if day in tags.get("phoenix/report_days", "").split(",") and run["status"] in ("SUCCESS", "FAILURE"):
+                return run
+        return None
+
+    built = wait_for(f"a build naming {day} after the backfill", build, log=dagster_ui.log)
+    assert built["status"] == "SUCCESS", built
+    data_dir = Path(dagster_ui.log).parent / "data"
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        zips = sorted(row[0] for row in conn.execute(
+            "select PostalCode from marts.zip_market_stats where date = ?", [day]).fetchall())
+    assert zips == sorted(key.split("|")[1] for key in keys), zips  # the day is in the mart
+    report = data_dir / "reports" / f"{day}.html"
+    assert report.exists() and f"daily report for {day}" in report.read_text()
+
+
+def check_a_service_check_executes_from_its_button(dagster_ui):
+    """ollama_up's own Execute button (the asset's Checks tab) launches a check-only run that
+    succeeds, its evaluation a WARN (no Ollama here), and the UI lists it as the latest."""
+    from playwright.sync_api import sync_playwright
+
+    def check_runs():
+        runs = graphql_vars(dagster_ui.url, RUNS, {"filter": {}})["runsOrError"]["results"]
+        return {r["runId"]: r for r in runs if [c["name"] for c in r["assetCheckSelection"] or []] == ["ollama_up"]}
+
+    before = set(check_runs())
+    with sync_playwright() as playwright:
+        browser, page, problems = open_page(playwright, dagster_ui.url, "/assets/listing_text_facts?view=checks")
+        page.get_by_text("ollama_up").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        page.get_by_text("ollama_up").first.click()
+        page.get_by_role("button").filter(has_text=re.compile(r"^\s*Execute\s*$")).first.click()  # not "Execute all"
+
+        def finished():
+            new = [r for run_id, r in check_runs().items() if run_id not in before]
+            return new[0] if new and new[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+        run = wait_for("the ollama_up check's run", finished, timeout_s=180, log=dagster_ui.log)
+        page.reload()
+        page.get_by_text("ollama_up").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        listed = page.inner_text("body")
+        errors = error_text(page)
+        browser.close()
+    assert run["status"] == "SUCCESS", run  # it failed with AttributeError: no run_id on a check's context
+    assert re.search(r"^ollama_up\nFailed$", listed, re.M), listed[:1500]  # a WARN that did not pass
     assert errors == [] and problems == [], (errors, problems)
