@@ -31,14 +31,26 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 LAKE_WRITING_JOBS = (DAILY_REFRESH, ASSET_JOB)  # the partition job, and what the UI launches from the asset graph
 
 
-@dg.sensor(job_name=BUILD_WAREHOUSE, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description=("Requests one warehouse build once runs that wrote lake partitions have finished — a "
-                        "daily_refresh run, or a launch from the asset graph (__ASSET_JOB), whatever the job — and "
-                        "none of them is queued or running: the day's ZIPs are built together, not once per run. "
-                        "Passes over check-only runs (the 5-minute service probes) and the partition runs of a "
-                        "`phoenix-estate run` that builds by itself. The build rewrites the HTML report of every "
-                        "day whose lake data changed. Running by default; stop it in Automation to build by hand."))
-def warehouse_after_partitions(context: dg.SensorEvaluationContext):
+def warehouse_after_partitions(interval_s: int = 60) -> dg.SensorDefinition:
+    """The build sensor, evaluated at most every `interval_s` seconds (PHOENIX_BUILD_SENSOR_INTERVAL_S)."""
+
+    @dg.sensor(name="warehouse_after_partitions", job_name=BUILD_WAREHOUSE, minimum_interval_seconds=interval_s,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=("Requests one warehouse build once runs that wrote lake partitions have finished — a "
+                            "daily_refresh run, or a launch from the asset graph (__ASSET_JOB), whatever the job — and "
+                            "none of them is queued or running: the day's ZIPs are built together, not once per run. "
+                            "Passes over check-only runs (the 5-minute service probes) and the partition runs of a "
+                            "`phoenix-estate run` that builds by itself. The build rewrites the HTML report of every "
+                            "day whose lake data changed. Running by default; stop it in Automation to build by hand."))
+    def sensor(context: dg.SensorEvaluationContext):
+        return after_partition_runs(context)
+
+    return sensor
+
+
+def after_partition_runs(context: dg.SensorEvaluationContext):
+    """The build sensor's evaluation: one build request once the runs that wrote lake partitions
+    have finished and none is in flight, naming the days they wrote."""
     since = float(context.cursor) if context.cursor else None
     finished = context.instance.get_run_records(
         dg.RunsFilter(job_name=None, statuses=FINISHED,

@@ -240,6 +240,7 @@ class Settings:
     mongodb_stand_in: bool = False  # tests only: serve into the in-process mongomock instead of the export
     celery_queue: str = "dagster"  # with the celery executor: the queue its steps go to and its workers consume
     max_concurrent_runs: int = 2  # runs the instance's queue starts at once (one per core here)
+    build_sensor_interval_s: int = 60  # warehouse_after_partitions looks for finished lake runs this often
     duckdb_memory_mb: int = 512  # DuckDB's memory_limit in the warehouse (it spills to disk beyond it)
     sql_timeout_s: float = 120.0  # an analyst's query (phoenix-estate sql) is interrupted after this
     sql_max_temp_mb: int = 2048  # and may spill at most this much to DuckDB's temporary files
@@ -328,6 +329,7 @@ class Settings:
             listings=ListingSettings.from_env(env),
             celery_queue=_text(env, "PHOENIX_CELERY_QUEUE", cls.celery_queue),
             max_concurrent_runs=_number(env, "PHOENIX_MAX_CONCURRENT_RUNS", cls.max_concurrent_runs, low=1),
+            build_sensor_interval_s=_number(env, "PHOENIX_BUILD_SENSOR_INTERVAL_S", cls.build_sensor_interval_s, low=5),
             duckdb_memory_mb=_number(env, "PHOENIX_DUCKDB_MEMORY_MB", cls.duckdb_memory_mb, low=64),
             sql_timeout_s=_number(env, "PHOENIX_SQL_TIMEOUT_S", cls.sql_timeout_s, float),
             sql_max_temp_mb=_number(env, "PHOENIX_SQL_MAX_TEMP_MB", cls.sql_max_temp_mb),

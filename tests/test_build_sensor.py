@@ -11,7 +11,7 @@ import pytest
 
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.job_names import BUILT_BY_COMMAND_TAG, REPORT_DAYS_TAG
-from phoenix_dagster.sensors import warehouse_after_partitions
+from phoenix_dagster.sensors import after_partition_runs
 from phoenix_dagster.settings import Settings
 from platform_harness import make_platform
 
@@ -43,7 +43,7 @@ def test_the_build_follows_any_run_that_wrote_the_lake_and_names_its_days():
     def tick():
         nonlocal cursor
         with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
-            result = warehouse_after_partitions(context)
+            result = after_partition_runs(context)
             cursor = context.cursor
         return result
 

@@ -70,7 +70,8 @@ def demo_env(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))}
     return {**env, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-            "PHOENIX_FIRST_DATE": "2026-11-01", "OLLAMA_HOST": dead_proxy_url()}
+            "PHOENIX_FIRST_DATE": "2026-11-01", "OLLAMA_HOST": dead_proxy_url(),
+            "PHOENIX_BUILD_SENSOR_INTERVAL_S": "10"}  # the build follows a backfill within ~10 s, not ~60
 
 
 def graphql(url: str, query: str) -> dict:
@@ -260,8 +261,8 @@ def test_the_dagster_ui_after_a_demo_run(dagster_ui, tmp_path):
     check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path)
     check_the_properties_mart_shows_the_builds_materialization(dagster_ui)
     check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
-    check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_ui, tmp_path)
-    check_a_service_check_executes_from_its_button(dagster_ui)
+    keys, backfill = check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_ui, tmp_path)
+    check_a_service_check_executes_from_its_button(dagster_ui, keys, backfill)
 
 
 def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui):
@@ -298,6 +299,7 @@ BACKFILLS = """{ partitionBackfillsOrError(limit: 5) { ... on PartitionBackfills
   id status numPartitions partitionNames } } } }"""
 RUNS = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter, limit: 20) { ... on Runs { results {
   runId jobName status tags { key value } assetCheckSelection { name } } } } }"""
+RUN_TAGS = """query Run($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
 JOURNEY_TIMEOUT_S = 420  # the backfill's runs (~15 s each), the build sensor's 60 s interval, the build (~15 s)
 
 
@@ -364,7 +366,7 @@ def check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_u
         browser, page, problems = open_page(playwright, dagster_ui.url,
                                             f"/locations/{LOCATION_NAME}/jobs/daily_refresh")
         page.get_by_role("button", name="Materialize all…").click()
-        dialog = page.get_by_role("dialog")
+        dialog = page.get_by_role("dialog").filter(has_text="Launch runs to materialize")  # not a popover
         dialog.wait_for(timeout=RENDER_TIMEOUT_MS)
         choose_partitions(dialog, keys)
         dialog.get_by_text("2 partitions").wait_for(timeout=RENDER_TIMEOUT_MS)
@@ -402,12 +404,16 @@ def check_a_backfill_from_the_job_page_reaches_the_mart_and_the_report(dagster_u
     assert zips == sorted(key.split("|")[1] for key in keys), zips  # the day is in the mart
     report = data_dir / "reports" / f"{day}.html"
     assert report.exists() and f"daily report for {day}" in report.read_text()
+    return keys, done["id"]
 
 
-def check_a_service_check_executes_from_its_button(dagster_ui):
-    """ollama_up's own Execute button (the asset's Checks tab) launches a check-only run that
-    succeeds, its evaluation a WARN (no Ollama here), and the UI lists it as the latest."""
-    from playwright.sync_api import sync_playwright
+def check_a_service_check_executes_from_its_button(dagster_ui, keys: list[str], backfill: str):
+    """A partition's warned check, opened: ollama_up's detail (the asset's Checks tab) shows the
+    WARN evaluated in one of the backfill's partition runs (a launch from the UI includes the
+    `<service>_up` checks), linking that run. Then its own Execute button
+    launches a check-only run that succeeds, its evaluation a WARN (no Ollama here), listed as
+    the latest."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
 
     def check_runs():
         runs = graphql_vars(dagster_ui.url, RUNS, {"filter": {}})["runsOrError"]["results"]
@@ -419,6 +425,12 @@ def check_a_service_check_executes_from_its_button(dagster_ui):
         page.get_by_text("ollama_up").first.wait_for(timeout=RENDER_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")
         page.get_by_text("ollama_up").first.click()
+        try:
+            page.get_by_text("probed_by", exact=True).first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            pytest.fail(f"ollama_up's detail shows no probe metadata; the page says: {page.inner_text('body')[-2500:]}")
+        warned = page.inner_text("body")
+        evaluated_in = page.locator('a[href^="/runs/"]').first.get_attribute("href").split("/")[2].split("?")[0]
         page.get_by_role("button").filter(has_text=re.compile(r"^\s*Execute\s*$")).first.click()  # not "Execute all"
 
         def finished():
@@ -432,6 +444,13 @@ def check_a_service_check_executes_from_its_button(dagster_ui):
         listed = page.inner_text("body")
         errors = error_text(page)
         browser.close()
+    problems = [p for p in problems if "net::ERR_ABORTED" not in p]  # queries the reload itself cut short
+    metadata = dict(re.findall(r"^(probed_by|state)\n(.+)$", warned.split("\nMetadata\n", 1)[-1], re.M))
+    assert metadata.get("state") == "down", metadata
+    assert "This is a non-blocking asset check." in warned and "Failed" in warned
+    tags = {t["key"]: t["value"] for t in graphql_vars(dagster_ui.url, RUN_TAGS, {"id": evaluated_in})
+            ["runOrError"]["tags"]}
+    assert tags.get("dagster/backfill") == backfill and tags.get("dagster/partition") in keys, tags  # a partition's
     assert run["status"] == "SUCCESS", run  # it failed with AttributeError: no run_id on a check's context
     assert re.search(r"^ollama_up\nFailed$", listed, re.M), listed[:1500]  # a WARN that did not pass
     assert errors == [] and problems == [], (errors, problems)
