@@ -14,6 +14,7 @@ horizontal scrolling, quits when it fits); piped, it is written as it is.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -24,7 +25,7 @@ from datetime import date, datetime
 import polars as pl
 
 TEXT_WIDTH = 60
-AS_IS = re.compile(r"year|zip|postal|apn|parcel|key|(^|_)id$|^id|number|fips", re.IGNORECASE)
+AS_IS = re.compile(r"year|zip|postal|apn|parcel|key|id$|^id|number|fips", re.IGNORECASE)
 
 
 def number(value: float, whole: bool = False) -> str:
@@ -54,7 +55,7 @@ def _text(value, as_is: bool, whole: bool) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return number(value, whole)
+        return f"{value:.0f}" if as_is and value.is_integer() else number(value, whole)  # a year as 1985
     if isinstance(value, int):
         return str(value) if as_is else f"{value:,}"
     if isinstance(value, datetime):
@@ -88,10 +89,16 @@ def table(frame: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _json_text(value) -> str:
+    return json.dumps(value.to_list() if isinstance(value, pl.Series) else value, default=str)
+
+
 def render(frame: pl.DataFrame, form: str = "table") -> str:
     """`form`: table (for a person), csv (a header line, ISO dates), json (an array of objects)."""
-    if form == "csv":
-        return frame.write_csv()
+    if form == "csv":  # CSV holds no nested values: a list or struct column is written as its JSON text
+        nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+        return frame.with_columns(pl.col(name).map_elements(_json_text, return_dtype=pl.String, skip_nulls=True)
+                                  for name in nested).write_csv()
     if form == "json":
         return frame.write_json() + "\n"
     return table(frame)
@@ -106,8 +113,9 @@ def show(text: str, out=None, pager: str = "", *, terminal: bool | None = None) 
     lines = text.splitlines()
     if pager and terminal and (len(lines) >= size.lines or max(map(len, lines), default=0) > size.columns):
         try:
-            subprocess.run(pager, shell=True, input=text, text=True, check=False)
-            return
+            paged = subprocess.run(pager, shell=True, input=text, text=True, check=False)
+            if paged.returncode not in (126, 127):  # the shell found and ran it
+                return
         except OSError:
             pass
     out.write(text)

@@ -253,7 +253,8 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
     above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE). A record quarantined again with the payload
     it had when the same asset quarantined it in the ZIP within REPEAT_WINDOW_DAYS (a county
     reply that is truncated every day it is asked again) is counted apart as `repeated` and
-    warns no more; the metadata names the reasons and counts.
+    warns no more; a request that got no reply has no payload and is never a repeat (an outage
+    warns every day it lasts); the metadata names the reasons and counts.
     Staging assets divide by the records offered (their ledger); raw assets by replies landed
     plus requests quarantined."""
     key = dg.AssetKey(asset_name)
@@ -275,7 +276,7 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
         new = quarantined
         if quarantined.height:
             repeated = _repeated_quarantines(lake, quarantined, asset_name, day, zip_code)
-            new = quarantined.join(repeated, on=list(repeated.columns), how="anti", nulls_equal=True)
+            new = quarantined.join(repeated, on=list(repeated.columns), how="anti")
         counts = dict(new.group_by("source").len().iter_rows()) if new.height else {}
         rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
         over = {source: rate for source, rate in rates.items() if rate > warn_rate}
@@ -303,7 +304,8 @@ def _repeated_quarantines(lake: LakeResource, quarantined: pl.DataFrame, asset_n
     earlier = lake.current_bookkeeping("quarantine", "*", zip_code, [asset_name], since=since, before=day)
     if earlier.is_empty() or "payload_sha256" not in earlier.columns:
         return quarantined.select(keys).clear()
-    return earlier.select(keys).unique().cast(quarantined.select(keys).schema)
+    return (earlier.select(keys).filter(pl.col("payload_sha256").is_not_null())  # no reply is not a payload: an
+            .unique().cast(quarantined.select(keys).schema))                    # outage keeps warning
 
 
 def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None):

@@ -28,6 +28,9 @@ def listing_pool(source: str) -> str:
 
 
 WORKER_TAG = "phoenix/worker"  # host:pid:start of the process that claims the run's pool slots
+# The three tags a run carried before (a run still in progress across the upgrade is judged by them).
+LEGACY_PID_TAG, LEGACY_HOST_TAG, LEGACY_STARTED_TAG = ("phoenix/worker_pid", "phoenix/worker_host",
+                                                       "phoenix/worker_started")
 LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
@@ -76,8 +79,11 @@ def worker_tags(me: psutil.Process | None = None) -> dict[str, str]:
 def run_worker(tags: dict[str, str]) -> Worker | None:
     """The worker a run's tags name (None when they name none or cannot be read). A host name
     holds no colon, a pid none: the start time (which does) is the rest."""
-    host, _, rest = tags.get(WORKER_TAG, "").partition(":")
-    pid, _, started = rest.partition(":")
+    if WORKER_TAG not in tags and LEGACY_PID_TAG in tags:  # a run started before the tags were merged
+        host, pid, started = (tags.get(LEGACY_HOST_TAG, ""), tags[LEGACY_PID_TAG], tags.get(LEGACY_STARTED_TAG, ""))
+    else:
+        host, _, rest = tags.get(WORKER_TAG, "").partition(":")
+        pid, _, started = rest.partition(":")
     return Worker(host, int(pid), started) if host and pid.isdigit() and started else None
 
 

@@ -44,3 +44,25 @@ def test_column_docs_escape_the_angle_brackets_the_ui_would_take_for_html():
 
     columns = {c.name: c for c in column_docs(Properties).columns}
     assert columns["property_id"].description.startswith("apn:&lt;APN&gt; or adr:&lt;ZIP&gt;")
+
+
+@pytest.mark.unit
+def test_only_the_same_payload_again_is_a_repeat_never_a_request_with_no_reply():
+    """quarantine_rate counts a record quarantined again with the same payload apart; a request
+    that got no reply has no payload, so an outage warns every day it lasts."""
+    from phoenix_dagster.check_factories import _repeated_quarantines
+
+    keys = {"source": pl.String, "record_key": pl.String, "payload_sha256": pl.String}
+    earlier = pl.DataFrame({"source": ["maricopa"] * 3, "record_key": ["truncated", "timed_out", "changed"],
+                            "payload_sha256": ["aaa", None, "old"]}, schema=keys)
+    today = pl.DataFrame({"source": ["maricopa"] * 3, "record_key": ["truncated", "timed_out", "changed"],
+                          "payload_sha256": ["aaa", None, "new"]}, schema=keys)
+
+    class Lake:
+        def current_bookkeeping(self, table, day, zip_code, assets, *, since=None, before=None):
+            assert (table, day, since, before) == ("quarantine", "*", "2026-10-29", "2026-11-28")
+            return earlier
+
+    repeated = _repeated_quarantines(Lake(), today, "stg_assessor__parcels", "2026-11-28", "85031")
+    new = today.join(repeated, on=list(repeated.columns), how="anti")  # as the check counts them
+    assert sorted(new["record_key"].to_list()) == ["changed", "timed_out"]

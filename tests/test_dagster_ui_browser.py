@@ -300,7 +300,7 @@ BACKFILLS = """{ partitionBackfillsOrError(limit: 5) { ... on PartitionBackfills
 RUNS = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter, limit: 20) { ... on Runs { results {
   runId jobName status tags { key value } assetCheckSelection { name } } } } }"""
 RUN_TAGS = """query Run($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
-JOURNEY_TIMEOUT_S = 420  # the backfill's runs (~15 s each), the build sensor's 60 s interval, the build (~15 s)
+JOURNEY_TIMEOUT_S = 420  # the backfill's runs (~15 s each), the build sensor's tick (10 s here), the build
 
 
 def graphql_vars(url: str, query: str, variables: dict) -> dict:

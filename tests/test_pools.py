@@ -65,6 +65,8 @@ def test_a_worker_is_gone_only_when_its_process_is(tmp_path):
     assert worker_is_gone({WORKER_TAG: f"{host}:{pid}:2001-01-01T00:00:00.000+00:00"})  # the pid reused
     assert not worker_is_gone({WORKER_TAG: f"another-machine:{child.pid}:{started}"})  # not judged from here
     assert not worker_is_gone({}) and not worker_is_gone({WORKER_TAG: "garbled"})
+    legacy = {"phoenix/worker_pid": str(child.pid), "phoenix/worker_host": host, "phoenix/worker_started": started}
+    assert worker_is_gone(legacy)  # a run started before the upgrade, its worker dead since
 
 
 def zip_of_request(server: MaricopaContractServer, path: str) -> str:

@@ -82,7 +82,8 @@ def check_the_build_writes_the_latest_days_report_and_the_command_any_day(backfi
     assert write_daily_report(backfilled.settings, earlier, out=out) == 0
     assert (backfilled.settings.reports_dir / f"{earlier}.html").exists() and "charts" in out.getvalue()
     page = (backfilled.settings.reports_dir / f"{earlier}.html").read_text()
-    assert "no probe by" not in page and f"<td class=\"when\">{earlier}</td>" in page  # that day's own probes
+    assert "no probe by" not in page  # the health section's latest probe is that day's own (its partition run's)
+    assert f'<td class="text">ollama</td><td class="when">{earlier}</td>' in page
 
 
 def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):

@@ -212,7 +212,8 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
                       "concurrency_new", "reason"))
     blocks = [
         _line_block(stages, title="Throughput per stage (median of the day's runs)", y="items_per_s", series="stage",
-                    y_title="items / s", y_format=",.0f", empty="no stage measured yet", table=stages.tail(15)),
+                    y_title="items / s", empty="no stage measured yet", table=stages.tail(15),
+                    y_format=",.0f" if (stages["items_per_s"].max() or 0) >= 10 else ",.2f"),  # a slow model
         _line_block(stages, title="p95 latency per stage", y="p95_ms", series="stage", y_title="ms", y_format=",.0f",
                     empty="no latency measured yet", table=stages.select("date", "stage", "p95_ms").tail(15)),
         Block("Batch size and concurrency decisions", None, tuning,

@@ -88,8 +88,8 @@ class SampleListingSource:
                                         200, self.fetched_at, body)])
 
     def _parcel_details(self, zip_code: str) -> list[dict]:
-        """The ZIP's readable parcel details, as the county answers them on the day (new listings
-        are drawn from them)."""
+        """The ZIP's readable parcel details as the files hold them (BASE_DAY): new listings are
+        drawn from them, so a listing's price stays what it was listed at."""
         path = self.parcels_dir / f"{zip_code}.jsonl"
         details = []
         for line in path.read_text().splitlines() if path.exists() else []:
@@ -97,7 +97,7 @@ class SampleListingSource:
             if reply["status"] != 200:
                 continue
             try:
-                detail = read_json(evolve_parcel_body(reply["body"], self.fetched_at.date()))
+                detail = read_json(reply["body"])
             except UnreadableJson:  # the truncated reply
                 continue
             if isinstance(detail, dict):

@@ -15,7 +15,7 @@ state — so the same day always gives the same page:
   within 25 days; DaysOnMarket counts on; and new listings come on the market: in each 30-day
   window NEW_LISTING_RATE (8%) of the ZIP's parcels with a readable detail and no listing in the
   file are listed on a day of the window drawn from their APN (`new_listings`: Active, priced at
-  115–140% of the parcel's latest FullCashValue, facts from the county's detail, the parcel
+  115–140% of the parcel's FullCashValue in the files, facts from the county's detail, the parcel
   number on 60% of them), about 20 a ZIP a month;
 - PLANTED_DAY (a week before BASE_DAY) in PLANTED_ZIP: the feed drops the living area, bedrooms,
   baths and year of 60% of its listings — a planted quality fault the degradation detector should
