@@ -66,10 +66,6 @@ def _text(value, as_is: bool, whole: bool) -> str:
     return text if len(text) <= TEXT_WIDTH else text[:TEXT_WIDTH - 1] + "…"
 
 
-def _numeric(dtype: pl.DataType) -> bool:
-    return dtype.is_numeric()
-
-
 def table(frame: pl.DataFrame) -> str:
     """The frame as aligned text: header, rule, a line a row, then the row count."""
     columns = frame.columns
@@ -78,7 +74,7 @@ def table(frame: pl.DataFrame) -> str:
         values = frame[name].to_list()
         cells.append([_text(value, bool(AS_IS.search(name)), whole_numbers(values)) for value in values])
     widths = [max([len(name), *map(len, column)]) for name, column in zip(columns, cells)]
-    right = [_numeric(frame.schema[name]) for name in columns]
+    right = [frame.schema[name].is_numeric() for name in columns]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()

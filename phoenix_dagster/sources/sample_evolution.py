@@ -153,6 +153,11 @@ def _listed_day(apn: str, day: date) -> date | None:
     return None
 
 
+def _situs(detail: dict) -> str:
+    """The street address of a county detail ('4383 N 57TH AVE   PHOENIX  85031' → its first part)."""
+    return detail.get("PropertyAddress", "").split("   ")[0].strip()
+
+
 def _street(address: str) -> tuple[str, ...]:
     """House number and street number or name, lower case: '4383 North 57th Avenue' and
     '4383 N 57TH AVE' are the same house."""
@@ -168,7 +173,7 @@ def new_listing(detail: dict, zip_code: str, listed: date, day: date) -> dict:
     value = _amount((_latest_valuation(detail) or {}).get("FullCashValue")) or 300_000
     price = int(round(value * (1.15 + 0.25 * draw(apn, "list price")), -3))
     beds = 2 + ((area or 0) > 1300) + ((area or 0) > 1900)
-    street = " ".join(word.capitalize() for word in detail.get("PropertyAddress", "").split("   ")[0].split())
+    street = " ".join(word.capitalize() for word in _situs(detail).split())
     geo = detail.get("Geo") or {}
     remarks = " ".join(part for part in (
         f"Just listed: {beds} bedroom single-level home.",
@@ -210,7 +215,7 @@ def new_listings(details: list[dict], listed_records: list, zip_code: str, day: 
         apn = detail.get("APN")
         if not isinstance(apn, str) or apn in listed_apns:
             continue
-        if _street(detail.get("PropertyAddress", "").split("   ")[0]) in listed_streets:
+        if _street(_situs(detail)) in listed_streets:
             continue
         listed = _listed_day(apn, day)
         if listed is not None:
