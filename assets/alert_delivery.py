@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.alerts import ALERT_RETRY_DAYS, Alert
+from phoenix_dagster.monitoring.alerts import ALERT_RETRY_DAYS, Alert
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.schemas import column_docs

@@ -6,11 +6,11 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.llm.client import replies_frame
 from phoenix_dagster.llm.extraction_pool import BATCH_BOUNDS, CONCURRENCY_BOUNDS, clamp, run_extraction, text_key
 from phoenix_dagster.llm.prompt import PROMPT_VERSION
-from phoenix_dagster.partitions import date_and_zip
+from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.ollama import OllamaResource

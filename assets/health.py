@@ -1,4 +1,4 @@
-"""Service health as data (issue 15 §1): the probes of phoenix_dagster/health.py, recorded as
+"""Service health as data (issue 15 §1): the probes of phoenix_dagster/monitoring/health.py, recorded as
 control state (ops.service_health after the next build) and shown as a `<service>_up` check on
 the asset that uses the service, so a red check sits next to that asset in the lineage view:
 
@@ -18,8 +18,8 @@ import dagster as dg
 import polars as pl
 
 from assets.raw import listing_asset_name
-from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
-from phoenix_dagster.health import ProbeResult, configured_services, first_required_failure, probe_all
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.monitoring.health import ProbeResult, configured_services, first_required_failure, probe_all
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource

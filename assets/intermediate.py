@@ -6,8 +6,8 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset, upstream_assets
-from phoenix_dagster.partitions import date_and_zip
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset, upstream_assets
+from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.listings import current_listings

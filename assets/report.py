@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from phoenix_dagster.job_names import REPORT_DAYS_TAG
+from phoenix_dagster.graph.job_names import REPORT_DAYS_TAG
 from phoenix_dagster.report import latest_partition_day, write_report
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 

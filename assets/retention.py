@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from phoenix_dagster.partitions import today_in_phoenix
+from phoenix_dagster.graph.partitions import today_in_phoenix
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.transforms.privacy import quarantine_rows

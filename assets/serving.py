@@ -7,14 +7,14 @@ import dagster as dg
 import polars as pl
 
 from assets.health import check_evaluation
-from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
 from phoenix_dagster.documents.daily_report import export_reports, report_updates
 from phoenix_dagster.documents.export import DocumentExport, read_fields
 from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
-from phoenix_dagster.health import DEFAULT_TIMEOUT_S, probe_mongodb
+from phoenix_dagster.monitoring.health import DEFAULT_TIMEOUT_S, probe_mongodb
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import EXPORT, MongoResource, mongo_error
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource

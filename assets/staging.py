@@ -4,8 +4,8 @@ import dagster as dg
 import polars as pl
 
 from assets.raw import listing_asset_name
-from phoenix_dagster.bookkeeping import Bookkeeping, lake_asset
-from phoenix_dagster.partitions import date_and_zip
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results

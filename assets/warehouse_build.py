@@ -4,7 +4,7 @@ published copy readers open.
 
 These assets are unpartitioned and run together in the `build_warehouse` job, once after the
 day's partitions, with the build file's lock making them the warehouse's only writer. A model's
-upstream assets come from the tables its SQL reads (phoenix_dagster/sql_project.py): a lake
+upstream assets come from the tables its SQL reads (phoenix_dagster/warehouse/sql_project.py): a lake
 table is its asset, a bookkeeping table is every asset that declares it records it.
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.bookkeeping import Bookkeeping, bookkept, recording
-from phoenix_dagster.check_factories import warehouse_check_results, warehouse_check_specs
-from phoenix_dagster.degradations import find_degradations
-from phoenix_dagster.model_metadata import table_figures
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.graph.check_factories import warehouse_check_results, warehouse_check_specs
+from phoenix_dagster.monitoring.degradations import find_degradations
+from phoenix_dagster.warehouse.model_metadata import table_figures
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource, mongo_error
@@ -25,7 +25,7 @@ from phoenix_dagster.schemas import column_docs, conform
 from phoenix_dagster.schemas.ops import Degradations
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from phoenix_dagster.settings import PROJECT_ROOT
-from phoenix_dagster.sql_project import SqlModel, build_model, prune_stale, write_seed
+from phoenix_dagster.warehouse.sql_project import SqlModel, build_model, prune_stale, write_seed
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, unit_prices_frame
 from phoenix_dagster.transforms.storage import storage_rows
 
@@ -125,7 +125,7 @@ def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     in that ZIP; a run worse by
     a robust margin is a row, with its likely cause named from the data (e.g. "the county
     assessor is slow: p95 3.1× its baseline while our CPU was idle"). Formulas:
-    phoenix_dagster/degradations.py. The alert sensor alerts the latest day's."""
+    phoenix_dagster/monitoring/degradations.py. The alert sensor alerts the latest day's."""
     metrics = warehouse_build.build_query(
         "select run_id, stage, partition, recorded_at, items, items_per_s, p95_ms, error_rate, cpu_pct, rate_limited, "
         "timeouts from ops.stage_metrics")

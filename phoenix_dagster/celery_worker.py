@@ -15,7 +15,7 @@ reference travels with the task).
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
 
-from phoenix_dagster.executors import celery_app_args
+from phoenix_dagster.automation.executors import celery_app_args
 from phoenix_dagster.settings import Settings
 
 app = make_app(celery_app_args(Settings.from_env()))

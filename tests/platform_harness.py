@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
+from phoenix_dagster.cli.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
 from phoenix_dagster.settings import Settings
 from servers.forward_proxy import dead_proxy_url
 

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from phoenix_dagster.resolution_eval import GOALS, load_cases, resolve_cases, sample_search_rows, score
+from phoenix_dagster.evaluation.resolution import GOALS, load_cases, resolve_cases, sample_search_rows, score
 from phoenix_dagster.transforms.address_match import match_addresses, street_parts
 
 pytestmark = pytest.mark.unit
@@ -122,7 +122,7 @@ def test_a_match_rate_five_points_below_its_14_day_median_is_flagged_and_alerted
 
     import duckdb
 
-    from phoenix_dagster.alerts import find_alerts
+    from phoenix_dagster.monitoring.alerts import find_alerts
     from phoenix_dagster.settings import PROJECT_ROOT
 
     # 16 days of 20 listings in 85031: 19 matched on each day but the last (17: 85% vs a 95% median)

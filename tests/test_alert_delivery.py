@@ -19,8 +19,8 @@ import polars as pl
 import pytest
 
 import assets.retention
-from phoenix_dagster.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
-from phoenix_dagster.local_runs import tick_sensor
+from phoenix_dagster.monitoring.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
+from phoenix_dagster.cli.local_runs import tick_sensor
 from phoenix_dagster.report import sections
 from phoenix_dagster.settings import TIMEZONE
 from platform_harness import make_platform

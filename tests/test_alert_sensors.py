@@ -9,7 +9,7 @@ import pytest
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 import assets.staging
-from phoenix_dagster.sensors import failed_checks_today
+from phoenix_dagster.automation.sensors import failed_checks_today
 from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.transforms.assessor import stage_search_results
 from platform_harness import DAY, make_platform

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from phoenix_dagster.analyst_output import number, render, show
+from phoenix_dagster.warehouse.analyst_output import number, render, show
 
 pytestmark = pytest.mark.unit
 

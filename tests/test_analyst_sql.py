@@ -14,10 +14,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from phoenix_dagster.cli import main
+from phoenix_dagster.cli.commands import main
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.settings import SQL_DIR
-from phoenix_dagster.sql_project import SOURCE_SCHEMAS, expose_source, sources_read
+from phoenix_dagster.warehouse.sql_project import SOURCE_SCHEMAS, expose_source, sources_read
 
 pytestmark = pytest.mark.integration  # DuckDB files on disk, whole CLI commands
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.job_names import BUILD_WAREHOUSE
+from phoenix_dagster.graph.job_names import BUILD_WAREHOUSE
 from phoenix_dagster.settings import Settings
 from platform_harness import first_date, make_platform
 

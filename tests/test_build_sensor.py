@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.job_names import BUILT_BY_COMMAND_TAG, REPORT_DAYS_TAG
-from phoenix_dagster.sensors import after_partition_runs
+from phoenix_dagster.graph.job_names import BUILT_BY_COMMAND_TAG, REPORT_DAYS_TAG
+from phoenix_dagster.automation.sensors import after_partition_runs
 from phoenix_dagster.settings import Settings
 from platform_harness import make_platform
 

@@ -15,7 +15,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from phoenix_dagster.pools import run_worker
+from phoenix_dagster.graph.pools import run_worker
 from phoenix_dagster.settings import PROJECT_ROOT
 from platform_harness import first_date
 from services import service_url

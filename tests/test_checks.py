@@ -1,6 +1,6 @@
 import polars as pl
 
-from phoenix_dagster.check_factories import validate
+from phoenix_dagster.graph.check_factories import validate
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.marts import ZipMarketStats
 import pytest
@@ -50,7 +50,7 @@ def test_column_docs_escape_the_angle_brackets_the_ui_would_take_for_html():
 def test_only_the_same_payload_again_is_a_repeat_never_a_request_with_no_reply():
     """quarantine_rate counts a record quarantined again with the same payload apart; a request
     that got no reply has no payload, so an outage warns every day it lasts."""
-    from phoenix_dagster.check_factories import _repeated_quarantines
+    from phoenix_dagster.graph.check_factories import _repeated_quarantines
 
     keys = {"source": pl.String, "record_key": pl.String, "payload_sha256": pl.String}
     earlier = pl.DataFrame({"source": ["maricopa"] * 3, "record_key": ["truncated", "timed_out", "changed"],

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from phoenix_dagster.cli import main
+from phoenix_dagster.cli.commands import main
 from phoenix_dagster.settings import ConfigError, Settings
 from platform_harness import first_date
 
@@ -77,7 +77,7 @@ def runs_are_the_code_locations_own(data_dir, env):
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster_graphql.test.utils import execute_dagster_graphql
 
-    from phoenix_dagster.workspace_runs import LOCATION_NAME, workspace_target
+    from phoenix_dagster.cli.workspace_runs import LOCATION_NAME, workspace_target
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "home"))
     saved = dict(os.environ)
@@ -122,7 +122,7 @@ def test_backfill_ranges_are_checked(capsys, tmp_path, monkeypatch):
 
 
 def test_readme_table_reference_is_generated_from_the_schemas():
-    from phoenix_dagster.docs import readme_with_reference
+    from phoenix_dagster.cli.docs import readme_with_reference
     from phoenix_dagster.settings import PROJECT_ROOT
 
     readme = (PROJECT_ROOT / "README.md").read_text()

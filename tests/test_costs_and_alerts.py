@@ -14,16 +14,16 @@ import duckdb
 import polars as pl
 import pytest
 
-from phoenix_dagster.alerts import find_alerts
+from phoenix_dagster.monitoring.alerts import find_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from assets.alert_delivery import alert_deliveries
-from phoenix_dagster.sensors import quality_and_budget_alerts
+from phoenix_dagster.automation.sensors import quality_and_budget_alerts
 from phoenix_dagster.settings import SQL_DIR
-from phoenix_dagster.sql_project import build_model, discover_models, write_seed
+from phoenix_dagster.warehouse.sql_project import build_model, discover_models, write_seed
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, request_usage, unit_prices_frame
 
 pytestmark = pytest.mark.integration  # builds SQL models in DuckDB; a webhook on 127.0.0.1
@@ -277,7 +277,7 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
 
 
 def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
-    from phoenix_dagster.alerts import SystemLevels, system_alerts
+    from phoenix_dagster.monitoring.alerts import SystemLevels, system_alerts
 
     stages = pl.DataFrame({"stage": ["collection:assessor", "enrichment", "serving"],
                            "day": [date(2026, 11, 28)] * 3, "cpu_pct": [72.0, 91.0, 10.0],
@@ -293,7 +293,7 @@ def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
 
 
 def test_the_least_free_disk_of_the_latest_day_alerts_at_its_level():
-    from phoenix_dagster.alerts import SystemLevels, disk_alerts
+    from phoenix_dagster.monitoring.alerts import SystemLevels, disk_alerts
 
     def alerts(*free_mb):
         days = [date(2026, 11, 27)] + [date(2026, 11, 28)] * (len(free_mb) - 1)

@@ -26,7 +26,7 @@ import psutil
 import pytest
 
 from phoenix_dagster.settings import PROJECT_ROOT
-from phoenix_dagster.workspace_runs import LOCATION_NAME
+from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
 from servers.forward_proxy import dead_proxy_url
 from test_asset_graph import GROUPS
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from phoenix_dagster.degradations import OUTPUT_SCHEMA, RULES_BY_METRIC, find_degradations, likely_cause
+from phoenix_dagster.monitoring.degradations import OUTPUT_SCHEMA, RULES_BY_METRIC, find_degradations, likely_cause
 
 pytestmark = pytest.mark.unit
 

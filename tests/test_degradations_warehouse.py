@@ -1,4 +1,4 @@
-"""ops.degradations in the build: the detector (phoenix_dagster/degradations.py, unit-tested in
+"""ops.degradations in the build: the detector (phoenix_dagster/monitoring/degradations.py, unit-tested in
 test_degradations.py) over the warehouse's stage metrics and quality scores, and its alert."""
 
 from datetime import date, datetime, timedelta, timezone
@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from assets.warehouse_build import degradations
-from phoenix_dagster.alerts import find_alerts
+from phoenix_dagster.monitoring.alerts import find_alerts
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 
 pytestmark = pytest.mark.unit

@@ -221,7 +221,7 @@ def test_the_runbook_names_every_asset_check_of_the_code_location(every_definiti
 def alert_condition_prefixes() -> set[str]:
     """The first word of every alert condition the code builds (alerts.py's Alert(...) keys and the
     run-failure sensor's)."""
-    sources = (REPO / "phoenix_dagster" / "alerts.py").read_text() + (REPO / "phoenix_dagster" / "sensors.py").read_text()
+    sources = (REPO / "phoenix_dagster" / "monitoring" / "alerts.py").read_text() + (REPO / "phoenix_dagster" / "automation" / "sensors.py").read_text()
     found = set(re.findall(r"Alert\(f?\"([a-z_]+):", sources)) | set(re.findall(r"\"condition\": f?\"([a-z_]+):", sources))
     return found
 

@@ -1,7 +1,7 @@
 from datetime import date
 
-from phoenix_dagster.cli import main
-from phoenix_dagster.llm.evaluate import load_examples, rules_predictions, score
+from phoenix_dagster.cli.commands import main
+from phoenix_dagster.evaluation.llm_extraction import load_examples, rules_predictions, score
 import pytest
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,7 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from phoenix_dagster import health
-from phoenix_dagster.health import (PROPERTIES_INDEXES, ProbeResult, first_required_failure, probe_all,
+from phoenix_dagster.monitoring.health import (PROPERTIES_INDEXES, ProbeResult, first_required_failure, probe_all,
                                     probe_county_api, probe_mls_html, probe_mongodb, probe_ollama, probe_reso, scrub)
 from listing_fixtures import sample_listings as listings
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
@@ -470,6 +470,6 @@ def test_first_required_failure_picks_the_required_one_and_ignores_optional_and_
 
 @integration
 def test_the_module_imports_no_dagster():
-    code = "import sys, phoenix_dagster.health; print('dagster' in sys.modules)"
+    code = "import sys, phoenix_dagster.monitoring.health; print('dagster' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from markdown_it import MarkdownIt
 
-from phoenix_dagster.model_metadata import markdown_table
+from phoenix_dagster.warehouse.model_metadata import markdown_table
 
 pytestmark = pytest.mark.unit
 

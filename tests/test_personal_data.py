@@ -8,7 +8,7 @@ import shutil
 import polars as pl
 import pytest
 
-from phoenix_dagster.cli import run_sql
+from phoenix_dagster.cli.commands import run_sql
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.payloads import REJECT_SCHEMA

@@ -174,7 +174,7 @@ def test_rerunning_a_partition_changes_nothing(platform):
 def test_a_later_day_moves_last_seen_and_keeps_first_seen(platform):
     """Two days' partitions, then the build the daemon's sensor requests after them: one build over
     both days, rewriting each day's report."""
-    from phoenix_dagster.local_runs import tick_sensor
+    from phoenix_dagster.cli.local_runs import tick_sensor
 
     platform.run(day="2026-11-27", zip_codes=["85031"], build=False)
     platform.run(day="2026-11-28", zip_codes=["85031"], build=False)

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import dagster as dg
 import pytest
 
-from phoenix_dagster.local_runs import local_instance
-from phoenix_dagster.pools import (MARICOPA_POOL, WORKER_TAG, apply_pool_limits, collection_pool,
+from phoenix_dagster.cli.local_runs import local_instance
+from phoenix_dagster.graph.pools import (MARICOPA_POOL, WORKER_TAG, apply_pool_limits, collection_pool,
                                    free_slots_of_dead_runs, listing_pool, run_worker, worker_is_gone, worker_tags)
 from phoenix_dagster.settings import SAMPLE_DIR, Settings
 from servers.maricopa import MaricopaContractServer, delay

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
-from phoenix_dagster.alerts import find_alerts
+from phoenix_dagster.monitoring.alerts import find_alerts
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.enriched import ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved

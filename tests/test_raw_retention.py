@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from phoenix_dagster.partitions import partition_key, today_in_phoenix
+from phoenix_dagster.graph.partitions import partition_key, today_in_phoenix
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
 from phoenix_dagster.transforms.retention import compact_body

@@ -10,8 +10,8 @@ import io
 import polars as pl
 import pytest
 
-from phoenix_dagster.analyst_sql import AnalystLimits, readable_folders
-from phoenix_dagster.cli import run_sql
+from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, readable_folders
+from phoenix_dagster.cli.commands import run_sql
 from phoenix_dagster.settings import SQL_DIR
 
 from platform_harness import DAY, ZIPS, make_platform

@@ -13,9 +13,9 @@ import pytest
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from platform_harness import make_platform
-from phoenix_dagster.job_names import PROBE_SERVICES
+from phoenix_dagster.graph.job_names import PROBE_SERVICES
 from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
-from phoenix_dagster.sensors import probe_services_every_5_minutes
+from phoenix_dagster.automation.sensors import probe_services_every_5_minutes
 from phoenix_dagster.settings import SAMPLE_DIR
 from servers.maricopa import MaricopaContractServer
 

@@ -58,7 +58,7 @@ def test_bad_values_name_their_variable(tmp_path):
 
 
 def test_dagster_postgres_storage_is_configured_by_the_environment_and_its_url_never_written(tmp_path):
-    from phoenix_dagster.local_runs import instance_config
+    from phoenix_dagster.cli.local_runs import instance_config
     from phoenix_dagster.settings import ConfigError, Settings
 
     url = "postgresql+psycopg2://phoenix:s3cret@db.internal:5432/dagster"

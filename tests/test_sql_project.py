@@ -7,7 +7,7 @@ import pytest
 
 from phoenix_dagster.settings import SQL_DIR
 from assets.warehouse_build import upstream_keys
-from phoenix_dagster.sql_project import SqlModelError, build_model, discover_models
+from phoenix_dagster.warehouse.sql_project import SqlModelError, build_model, discover_models
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from assets.batch_tuning import batch_tuning
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.sensors import retune_from_run_metrics
+from phoenix_dagster.automation.sensors import retune_from_run_metrics
 from phoenix_dagster.settings import Settings
 from phoenix_dagster.tuning.controller import Ceiling, decide
 
@@ -225,8 +225,8 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
 
 def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_path):
     from platform_harness import DAY, make_platform
-    from phoenix_dagster.local_runs import QUIET_LOGS, retune
-    from phoenix_dagster.partitions import partition_key
+    from phoenix_dagster.cli.local_runs import QUIET_LOGS, retune
+    from phoenix_dagster.graph.partitions import partition_key
 
     platform = make_platform(tmp_path / "data")
     [collected] = platform.run(zip_codes=["85031"], build=False)

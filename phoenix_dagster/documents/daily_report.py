@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from phoenix_dagster.files import write_atomically
+from phoenix_dagster.storage.files import write_atomically
 
 COLLECTION = "daily_reports"
 TOP_REASONS = 20

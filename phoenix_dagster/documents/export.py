@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from phoenix_dagster.files import replace_durably
+from phoenix_dagster.storage.files import replace_durably
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 

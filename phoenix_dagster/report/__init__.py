@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from phoenix_dagster.files import write_atomically
+from phoenix_dagster.storage.files import write_atomically
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from html import escape
 
 import polars as pl
 
-from phoenix_dagster.analyst_output import number, whole_numbers
+from phoenix_dagster.warehouse.analyst_output import number, whole_numbers
 from phoenix_dagster.report.sections import Section
 
 TABLE_ROWS = 20

@@ -7,7 +7,7 @@ from typing import ClassVar, Optional
 
 import dagster as dg
 
-from phoenix_dagster.alerts import Alert, post_webhook, send_email
+from phoenix_dagster.monitoring.alerts import Alert, post_webhook, send_email
 from phoenix_dagster.redact import MaskedRepr
 
 

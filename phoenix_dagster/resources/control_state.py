@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 import dagster as dg
 import polars as pl
@@ -34,41 +33,6 @@ RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail reques
 class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
     control_dir: str
     lake: LakeResource
-    published_warehouse: Optional[str] = None  # imported from once if an older version wrote it in place
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """At the start of a run (not a sensor's evaluation), bring the history of a warehouse an
-        older version wrote in place into the lake and control state, once."""
-        if context.dagster_run is not None and self.published_warehouse:
-            self.import_in_place_history(context.log)
-
-    @property
-    def _checked_marker(self) -> Path:
-        return Path(self.control_dir) / ".in_place_warehouse_checked"
-
-    def import_in_place_history(self, log=None) -> dict[str, int]:
-        """Import once; afterwards (the marker) runs never open the published file. A failure is a
-        warning, not a failed run: the import is tried again by the next run."""
-        import duckdb
-
-        from phoenix_dagster.legacy_warehouse import import_history
-
-        path = Path(self.published_warehouse)
-        if self._checked_marker.exists():
-            return {}
-        try:
-            imported = import_history(path, self.lake, Path(self.control_dir)) if path.exists() else {}
-        except (duckdb.Error, pl.exceptions.PolarsError, OSError) as exc:
-            if log is not None:
-                log.warning(f"could not import the history of {path} (written in place by an older version); "
-                            f"will try again next run: {type(exc).__name__}: {str(exc)[:300]}")
-            return {}
-        if imported and log is not None:
-            log.info(f"imported the history of {path}, written in place by an older version: {imported}")
-        if not imported:  # nothing (more) to import: a published copy of this version, or none at all
-            self._checked_marker.parent.mkdir(parents=True, exist_ok=True)
-            self._checked_marker.write_text(f"{path}\n")
-        return imported
 
     def _dir(self, table: str) -> Path:
         return Path(self.control_dir) / table

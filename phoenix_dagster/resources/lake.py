@@ -4,7 +4,7 @@
     <lake>/_bookkeeping/<table>/zip=<ZIP>/date=<YYYY-MM-DD>/<asset>__<run>.parquet   what it recorded
 
 `<lake>` is a local directory, or an S3 bucket and prefix (PHOENIX_LAKE_URL); where the files
-live and how they are read and written is `phoenix_dagster/lake_storage.py`'s job. Every file is
+live and how they are read and written is `phoenix_dagster/storage/lake_storage.py`'s job. Every file is
 replaced whole (locally a temporary file renamed into place, on S3 one PUT of the complete
 object): a re-run replaces an asset's output, and adds its own bookkeeping beside the earlier
 runs'. Partitioned work writes only here, never to the warehouse, so partitions of one day run
@@ -19,8 +19,8 @@ from typing import ClassVar, Optional
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.files import write_atomically
-from phoenix_dagster.lake_storage import LakeStorage
+from phoenix_dagster.storage.files import write_atomically
+from phoenix_dagster.storage.lake_storage import LakeStorage
 from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 from phoenix_dagster.settings import Settings

@@ -28,9 +28,9 @@ import duckdb
 import polars as pl
 from pydantic import PrivateAttr
 
-from phoenix_dagster.analyst_sql import AnalystLimits, AnalystResult, run_read_only
-from phoenix_dagster.files import replace_durably
-from phoenix_dagster.lake_storage import LakeStorage
+from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, AnalystResult, run_read_only
+from phoenix_dagster.storage.files import replace_durably
+from phoenix_dagster.storage.lake_storage import LakeStorage
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.redact import MaskedRepr
 
@@ -233,7 +233,7 @@ class PublishedWarehouseResource(MaskedRepr, dg.ConfigurableResource):
                           "and table_name = ?", [schema, name])["n"][0] > 0
 
     def analyst_query(self, sql: str, folders: list[str], limits: AnalystLimits) -> AnalystResult:
-        """One query typed by a person (phoenix_dagster.analyst_sql): one read statement, reaching only
+        """One query typed by a person (phoenix_dagster.warehouse.analyst_sql): one read statement, reaching only
         `folders`, within `limits`. Raises AnalystQueryRefused, AnalystQueryStopped or duckdb.Error."""
         with self.read_connection() as conn:
             result = run_read_only(conn, sql, folders, limits)

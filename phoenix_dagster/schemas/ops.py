@@ -373,7 +373,7 @@ class RecordLedger(pa.DataFrameModel):
 
 
 class Degradations(pa.DataFrameModel):
-    """ops.degradations: every run of a stage (and every day's quality score of a source) worse than the median of its own last 14 runs in that ZIP by a robust margin (formulas: phoenix_dagster/degradations.py), with the likely cause named from the data."""
+    """ops.degradations: every run of a stage (and every day's quality score of a source) worse than the median of its own last 14 runs in that ZIP by a robust margin (formulas: phoenix_dagster/monitoring/degradations.py), with the likely cause named from the data."""
 
     run_id: Optional[str] = pa.Field(nullable=True, description="Run that measured it (null for a quality score)")
     stage: str = pa.Field(description="Stage (collection:assessor, collection:listings:<source>, enrichment, serving) or quality:<source>")
@@ -393,7 +393,7 @@ class Degradations(pa.DataFrameModel):
 
 
 class ServiceHealth(pa.DataFrameModel):
-    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset, each partition run's service_preflight and a <service>_up check run on its own; probes: phoenix_dagster/health.py)."""
+    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset, each partition run's service_preflight and a <service>_up check run on its own; probes: phoenix_dagster/monitoring/health.py)."""
 
     checked_at: UTC_TIME = pa.Field(description="When the probe started")
     service: str = pa.Field(isin=["county_api", "reso", "mls_html", "ollama", "mongodb"], description="The dependency")

@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from phoenix_dagster.files import move_durably
+from phoenix_dagster.storage.files import move_durably
 from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord

@@ -42,7 +42,7 @@ def main() -> None:
     import psutil
 
     from phoenix_dagster.definitions import build_definitions
-    from phoenix_dagster.job_names import BUILD_WAREHOUSE
+    from phoenix_dagster.graph.job_names import BUILD_WAREHOUSE
     from phoenix_dagster.settings import Settings
 
     me = psutil.Process()

@@ -89,8 +89,8 @@ def main() -> None:
     import dagster as dg
 
     from phoenix_dagster.definitions import build_definitions
-    from phoenix_dagster.job_names import BUILD_WAREHOUSE
-    from phoenix_dagster.local_runs import QUIET_LOGS, DefinitionsJobs, run_partitions
+    from phoenix_dagster.graph.job_names import BUILD_WAREHOUSE
+    from phoenix_dagster.cli.local_runs import QUIET_LOGS, DefinitionsJobs, run_partitions
     from phoenix_dagster.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as data_dir:

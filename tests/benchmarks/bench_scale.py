@@ -90,7 +90,7 @@ def process_kinds(data_dir: Path, peaks: dict[int, tuple[float, str]]) -> dict[s
     other runs (the build, the tuning run)."""
     import dagster as dg
 
-    from phoenix_dagster.pools import run_worker
+    from phoenix_dagster.graph.pools import run_worker
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
     workers = {run_worker(run.tags).pid for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))

@@ -7,7 +7,7 @@ import sys
 
 from phoenix_dagster.documents.properties import COLLECTION
 from phoenix_dagster.resources.mongo import EXPORT
-from phoenix_dagster.local_runs import RunOutcome
+from phoenix_dagster.cli.local_runs import RunOutcome
 from phoenix_dagster.settings import Settings
 
 

@@ -14,14 +14,14 @@ import argparse
 import sys
 from datetime import datetime
 
-from phoenix_dagster.partitions import today_in_phoenix
+from phoenix_dagster.graph.partitions import today_in_phoenix
 from phoenix_dagster.settings import ConfigError, Settings
 
 
 def run_sql(query: str, settings: Settings, out=None, form: str = "table") -> None:
     """`form`: table (paged on a terminal), csv or json."""
-    from phoenix_dagster.analyst_output import render, show
-    from phoenix_dagster.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
+    from phoenix_dagster.warehouse.analyst_output import render, show
+    from phoenix_dagster.warehouse.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
     from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
     from phoenix_dagster.settings import SQL_DIR
@@ -49,7 +49,7 @@ def evaluate_extractor(kind: str, out=None) -> int:
     import polars as pl
 
     from phoenix_dagster.llm.client import OllamaExtractor
-    from phoenix_dagster.llm.evaluate import llm_predictions, load_examples, rules_predictions, score
+    from phoenix_dagster.evaluation.llm_extraction import llm_predictions, load_examples, rules_predictions, score
 
     examples, today = load_examples(), datetime.now().date()
     if kind == "rules":
@@ -102,7 +102,7 @@ def evaluate_resolver(out=None) -> int:
     out = out or sys.stdout
     import polars as pl
 
-    from phoenix_dagster.resolution_eval import GOALS, load_cases, resolve_cases, sample_search_rows, score
+    from phoenix_dagster.evaluation.resolution import GOALS, load_cases, resolve_cases, sample_search_rows, score
 
     rows = sample_search_rows()
     cases = load_cases()
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval-resolver":
         return evaluate_resolver()
     if args.command == "docs":
-        from phoenix_dagster.docs import table_reference, write_readme
+        from phoenix_dagster.cli.docs import table_reference, write_readme
 
         write_readme() if args.write else print(table_reference())
         return 0
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sql":
             import duckdb
 
-            from phoenix_dagster.analyst_sql import AnalystQueryRefused, AnalystQueryStopped
+            from phoenix_dagster.warehouse.analyst_sql import AnalystQueryRefused, AnalystQueryStopped
 
             try:
                 run_sql(args.query, settings, form=args.form or "table")
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def prepare_instance(settings: Settings) -> int:
-    from phoenix_dagster.local_runs import local_instance
+    from phoenix_dagster.cli.local_runs import local_instance
 
     instance = local_instance(settings)
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
@@ -232,10 +232,10 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     """The days' partitions (each day's ZIPs), the tuning tick the daemon would make after them, one
     warehouse build over all of it, and the summary (the partitions and the tick only, without `build`).
     Every run is created from the code location as workspace.yaml loads it, like the UI's."""
-    from phoenix_dagster.local_runs import build_warehouse, compact_raw, local_instance, retune, run_partitions
+    from phoenix_dagster.cli.local_runs import build_warehouse, compact_raw, local_instance, retune, run_partitions
     from phoenix_dagster.resources.lake import lake_resource
-    from phoenix_dagster.summary import print_summary
-    from phoenix_dagster.workspace_runs import WorkspaceJobs
+    from phoenix_dagster.cli.summary import print_summary
+    from phoenix_dagster.cli.workspace_runs import WorkspaceJobs
 
     instance = local_instance(settings)
     with WorkspaceJobs(instance, lock_dir=settings.dagster_home) as jobs:
@@ -252,7 +252,3 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
         built = build_warehouse(jobs, report_days=days)
         print_summary(jobs.defs, days[-1], outcomes, built, settings, tuning=tuning)
     return 0 if all(o.ok for o in [*outcomes, built]) and retained else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

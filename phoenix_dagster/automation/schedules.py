@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from phoenix_dagster.partitions import partition_key
+from phoenix_dagster.graph.partitions import partition_key
 from phoenix_dagster.settings import TIMEZONE
 
 FULL_REFRESH_CONFIG = {"ops": {"raw_assessor_payloads": {"config": {"full_refresh": True}}}}

@@ -15,8 +15,8 @@ import polars as pl
 import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from phoenix_dagster.alerts import disk_alerts, find_alerts, still_owed, system_alerts
-from phoenix_dagster.job_names import (ASSET_JOB, BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, DAILY_REFRESH, DELIVER_ALERTS,
+from phoenix_dagster.monitoring.alerts import disk_alerts, find_alerts, still_owed, system_alerts
+from phoenix_dagster.graph.job_names import (ASSET_JOB, BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, DAILY_REFRESH, DELIVER_ALERTS,
                                       PROBE_SERVICES, REPORT_DAYS_TAG, TUNE_BATCHES)
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource

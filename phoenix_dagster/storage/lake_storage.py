@@ -27,7 +27,7 @@ import duckdb
 import fsspec
 import polars as pl
 
-from phoenix_dagster.files import write_atomically
+from phoenix_dagster.storage.files import write_atomically
 
 OBJECT_STORAGE_SCHEME = "s3://"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from phoenix_dagster.sql_project import SqlModelError, source_glob, sources_read
+from phoenix_dagster.warehouse.sql_project import SqlModelError, source_glob, sources_read
 
 MAX_ROWS = 10_000  # rows of a result fetched (and shown in part); the rest is never read
 _ANALYZE = {"ANALYZE", "ANALYSE"}

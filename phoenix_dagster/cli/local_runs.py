@@ -18,12 +18,12 @@ from typing import Protocol
 
 import dagster as dg
 
-from phoenix_dagster.job_names import (BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, COMPACT_RAW_BODIES, DAILY_REFRESH,
+from phoenix_dagster.graph.job_names import (BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, COMPACT_RAW_BODIES, DAILY_REFRESH,
                                       REPORT_DAYS_TAG, WAREHOUSE_WRITER_TAG)
-from phoenix_dagster.partitions import partition_key
-from phoenix_dagster.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
+from phoenix_dagster.graph.partitions import partition_key
+from phoenix_dagster.graph.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
                                    worker_tags)
-from phoenix_dagster.schedules import FULL_REFRESH_CONFIG
+from phoenix_dagster.automation.schedules import FULL_REFRESH_CONFIG
 from phoenix_dagster.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -33,7 +33,7 @@ INSTANCE_CONFIG = """\
 # PHOENIX_MAX_CONCURRENT_RUNS runs at once, each in its own process, and one build_warehouse
 # run at a time (the warehouse has one writer). Steps that call outside services share
 # concurrency pools, whose limits the project sets in the instance's database at start-up
-# (phoenix_dagster/pools.py); run monitoring frees the pool slots of runs that ended without
+# (phoenix_dagster/graph/pools.py); run monitoring frees the pool slots of runs that ended without
 # giving them back. The queue launches the runs it lets go in threads, at once: each launch waits
 # ~1.6 s for the code server to start the run's process, which one after another delays the
 # last run of a day by that much per run before it.
@@ -283,7 +283,7 @@ def compact_raw(jobs: JobLauncher, lake, retention_days: int, control_dir) -> tu
     partition is older than the retention, or quarantine files of an older version are still to be
     rewritten. Returns whether it succeeded and what it did."""
     from assets.retention import quarantine_rewithheld
-    from phoenix_dagster.partitions import today_in_phoenix
+    from phoenix_dagster.graph.partitions import today_in_phoenix
     from phoenix_dagster.transforms.retention import RAW_WITH_PERSONAL_DATA, retention_cutoff
 
     cutoff = retention_cutoff(today_in_phoenix(), retention_days)

@@ -10,7 +10,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from phoenix_dagster.model_metadata import markdown_table
+from phoenix_dagster.warehouse.model_metadata import markdown_table
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 

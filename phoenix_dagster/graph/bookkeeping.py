@@ -22,8 +22,8 @@ import dagster as dg
 import polars as pl
 import psutil
 
-from phoenix_dagster.lake_storage import is_object_storage
-from phoenix_dagster.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
+from phoenix_dagster.storage.lake_storage import is_object_storage
+from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, LAKE_TABLES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import psutil
 
-from phoenix_dagster.pools import WORKER_TAG, free_slots_of_dead_runs, worker_tags
+from phoenix_dagster.graph.pools import WORKER_TAG, free_slots_of_dead_runs, worker_tags
 from phoenix_dagster.redact import MaskedRepr
 
 

@@ -23,9 +23,9 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
-from phoenix_dagster.local_runs import FinishedRun, RunSpec, SensorTick
-from phoenix_dagster.pools import free_slots_of_dead_runs
-from phoenix_dagster.sensors import FINISHED
+from phoenix_dagster.cli.local_runs import FinishedRun, RunSpec, SensorTick
+from phoenix_dagster.graph.pools import free_slots_of_dead_runs
+from phoenix_dagster.automation.sensors import FINISHED
 
 PROJECT_WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 LOCATION_NAME = "phoenix_real_estate"

@@ -1,0 +1,2 @@
+"""What runs without a person: sensors, schedules, executors, and the resource that names a run's
+worker."""

@@ -1,0 +1,2 @@
+"""Watching the platform: service health probes, alert conditions and delivery, degradation
+detection."""
