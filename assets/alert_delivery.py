@@ -5,7 +5,7 @@ state, where the next tick of the alert sensor reads what is still owed — of a
 run's included — until every channel took it, or ALERT_RETRY_DAYS have passed and it is recorded
 as undeliverable."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
@@ -40,7 +40,7 @@ def alert_deliveries(context: dg.AssetExecutionContext, config: AlertDeliveryCon
     owed. A channel that failed fails the run, naming the channel; the alert sensor asks again
     every tick for ALERT_RETRY_DAYS, then the alert is recorded as undeliverable (ops.alerts, the
     report)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows, owed, given_up = [], {}, []
     for item in config.alerts:
         day = date.fromisoformat(item.day or config.day)

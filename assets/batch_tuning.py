@@ -3,7 +3,7 @@ and asks; this asset decides, with the tuning state as it is when the run execut
 each decision in the control state (`batch_tuning`), which the next collection and enrichment
 read. Its materializations are the tuning history in the Dagster UI."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
@@ -50,7 +50,7 @@ def batch_tuning(context: dg.AssetExecutionContext, config: TuningConfig,
         history = control_state.read("batch_tuning")  # again each time: the last decision is in it
         setting = choose_setting(history, measurement.stage)  # as control_state.tuning_setting reads it, unpinned
         decision = decide_for(setting, measurement.model_dump(), ceiling=recent_ceiling(history, measurement.stage))
-        row = {"decided_at": datetime.now(timezone.utc), "stage": measurement.stage, "run_id": measurement.run_id,
+        row = {"decided_at": datetime.now(UTC), "stage": measurement.stage, "run_id": measurement.run_id,
                "batch_size_old": setting.batch_size, "batch_size_new": decision.batch_size,
                "concurrency_old": setting.concurrency, "concurrency_new": decision.concurrency,
                "reason": decision.reason}

@@ -1,16 +1,16 @@
 """Enriched layer: facts read from listing text (a local model through Ollama, cached, with
 the rules extractor as fallback), applied where the sources left gaps."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
 
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
+from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.llm.client import replies_frame
 from phoenix_dagster.llm.extraction_pool import BATCH_BOUNDS, CONCURRENCY_BOUNDS, clamp, run_extraction, text_key
 from phoenix_dagster.llm.prompt import PROMPT_VERSION
-from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.ollama import OllamaResource
@@ -35,7 +35,7 @@ def listing_text_facts(context: dg.AssetExecutionContext, int_listings_matched: 
     rules = extract_listing_facts(int_listings_matched, today=today)
     with_text = int_listings_matched.filter(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
     keys = {(r["source"], r["ListingKey"]): text_key(r["PublicRemarks"]) for r in with_text.iter_rows(named=True)}
-    texts = {key: text for key, text in zip(keys.values(), with_text["PublicRemarks"])}
+    texts = dict(zip(keys.values(), with_text["PublicRemarks"]))
     cached = control_state.cached_replies(ollama.model, PROMPT_VERSION, sorted(texts))
     setting = control_state.tuning_setting("enrichment", pinned_batch=ollama.batch_size,
                                            pinned_concurrency=ollama.concurrency)
@@ -43,7 +43,7 @@ def listing_text_facts(context: dg.AssetExecutionContext, int_listings_matched: 
     outcomes, stats = run_extraction(texts, cached, ollama.extractor(), today=today, batch_size=batch,
                                      concurrency=concurrency)
     new_replies = {key: o.reply for key, o in outcomes.items() if o.reply is not None}
-    books.record("llm_replies", replies_frame(ollama.model, PROMPT_VERSION, new_replies, datetime.now(timezone.utc)))
+    books.record("llm_replies", replies_frame(ollama.model, PROMPT_VERSION, new_replies, datetime.now(UTC)))
     facts = apply_model_outcomes(rules, keys, outcomes, model=ollama.model, prompt_version=PROMPT_VERSION)
     books.usage(model_usage(ollama.model, prompt_tokens=int(facts["prompt_tokens"].sum()),
                             completion_tokens=int(facts["completion_tokens"].sum()),

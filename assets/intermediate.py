@@ -10,8 +10,8 @@ from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset, upstream_
 from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
-from phoenix_dagster.transforms.listings import current_listings
 from phoenix_dagster.transforms.address_match import MATCHED
+from phoenix_dagster.transforms.listings import current_listings
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
 
 

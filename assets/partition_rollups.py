@@ -1,7 +1,7 @@
 """Partition rollups: what one day × ZIP's run produced, measured from the data and from the
 bookkeeping of the assets it declares as its inputs, written to the lake like every layer."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
@@ -32,7 +32,7 @@ def quality_daily_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
         day, zip_code = date_and_zip(context)
         quarantine = lake.current_bookkeeping("quarantine", day, zip_code, upstream_assets(context))
         rows = quality_rows(
-            day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(timezone.utc),
+            day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(UTC),
             search=stg_assessor__search_results, parcels=int_assessor_parcels, listing_records=stg_listings__listings,
             listings=int_listings_matched, properties=enriched_properties, facts=listing_text_facts,
             quarantined=quarantined_by_source(quarantine), targets=quality_targets.targets(),

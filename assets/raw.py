@@ -12,12 +12,12 @@ from functools import partial
 import dagster as dg
 import polars as pl
 
+from phoenix_dagster.automation.run_worker import RunWorkerResource
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.graph.partitions import date_and_zip, partition_start_utc
 from phoenix_dagster.graph.pools import collection_pool
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.automation.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import CollectionFailed, payloads_frame

@@ -7,13 +7,13 @@ import dagster as dg
 import polars as pl
 
 from assets.health import check_evaluation
-from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.documents.daily_report import COLLECTION as REPORTS
 from phoenix_dagster.documents.daily_report import ensure_indexes as ensure_report_indexes
 from phoenix_dagster.documents.daily_report import export_reports, report_updates
 from phoenix_dagster.documents.export import DocumentExport, read_fields
 from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.monitoring.health import DEFAULT_TIMEOUT_S, probe_mongodb
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import EXPORT, MongoResource, mongo_error
@@ -21,7 +21,6 @@ from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import SERVING_DOCUMENTS
 from phoenix_dagster.tuning.metrics import stage_metrics
-
 
 SERVED = "Every {what} reached MongoDB, or the export without it (WARN when the target failed: the warehouse " \
          "is still published; serving catches up at the next build)"

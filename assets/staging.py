@@ -9,9 +9,9 @@ from phoenix_dagster.graph.partitions import date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
+from phoenix_dagster.transforms.ledger import listing_ledger, parcel_ledger, search_ledger
 from phoenix_dagster.transforms.listing_formats import listing_records
 from phoenix_dagster.transforms.listings import stage_listings
-from phoenix_dagster.transforms.ledger import listing_ledger, parcel_ledger, search_ledger
 from phoenix_dagster.transforms.payloads import decode_json_bodies
 
 LEDGERED = ("quarantine", "record_ledger")  # every staging asset accounts for each record offered

@@ -16,7 +16,6 @@ import polars as pl
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
 from phoenix_dagster.graph.check_factories import warehouse_check_results, warehouse_check_specs
 from phoenix_dagster.monitoring.degradations import find_degradations
-from phoenix_dagster.warehouse.model_metadata import table_figures
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource, mongo_error
@@ -25,9 +24,10 @@ from phoenix_dagster.schemas import column_docs, conform
 from phoenix_dagster.schemas.ops import Degradations
 from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from phoenix_dagster.settings import PROJECT_ROOT
-from phoenix_dagster.warehouse.sql_project import SqlModel, build_model, prune_stale, write_seed
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, unit_prices_frame
 from phoenix_dagster.transforms.storage import storage_rows
+from phoenix_dagster.warehouse.model_metadata import table_figures
+from phoenix_dagster.warehouse.sql_project import SqlModel, build_model, prune_stale, write_seed
 
 SEEDS = {"ops.unit_prices": unit_prices_frame, "ops.monthly_budget": monthly_budget_frame}
 

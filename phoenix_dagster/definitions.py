@@ -13,15 +13,47 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets import (alert_delivery, batch_tuning, enriched, health, intermediate, partition_rollups, raw, report,
-                    retention, serving, staging, warehouse_build)
-from phoenix_dagster.graph.bookkeeping import recorded_tables
-from phoenix_dagster.graph.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES,
-                                      TUNE_BATCHES, WAREHOUSE_WRITER_TAG)
+from assets import (
+    alert_delivery,
+    batch_tuning,
+    enriched,
+    health,
+    intermediate,
+    partition_rollups,
+    raw,
+    report,
+    retention,
+    serving,
+    staging,
+    warehouse_build,
+)
 from phoenix_dagster.automation.executors import partition_executor
-from phoenix_dagster.graph.check_factories import (lake_schema_check, quarantine_rate_check,
-                                              records_accounted_for_check, search_complete_check,
-                                              sources_delivered_check)
+from phoenix_dagster.automation.run_worker import RunWorkerResource
+from phoenix_dagster.automation.schedules import build_schedules, retention_schedule
+from phoenix_dagster.automation.sensors import (
+    alert_on_run_failure,
+    probe_services_every_5_minutes,
+    quality_and_budget_alerts,
+    retune_from_run_metrics,
+    warehouse_after_partitions,
+)
+from phoenix_dagster.graph.bookkeeping import recorded_tables
+from phoenix_dagster.graph.check_factories import (
+    lake_schema_check,
+    quarantine_rate_check,
+    records_accounted_for_check,
+    search_complete_check,
+    sources_delivered_check,
+)
+from phoenix_dagster.graph.job_names import (
+    BUILD_WAREHOUSE,
+    COMPACT_RAW_BODIES,
+    DAILY_REFRESH,
+    DELIVER_ALERTS,
+    PROBE_SERVICES,
+    TUNE_BATCHES,
+    WAREHOUSE_WRITER_TAG,
+)
 from phoenix_dagster.graph.partitions import daily_zip_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -29,17 +61,17 @@ from phoenix_dagster.resources.lake import LakeIOManager, lake_resource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.automation.run_worker import RunWorkerResource
-from phoenix_dagster.resources.source_clients import (HttpPolicy, MaricopaResource, MlsHtmlResource, ResoResource,
-                                                      SourcesResource)
+from phoenix_dagster.resources.source_clients import (
+    HttpPolicy,
+    MaricopaResource,
+    MlsHtmlResource,
+    ResoResource,
+    SourcesResource,
+)
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
-from phoenix_dagster.automation.schedules import build_schedules, retention_schedule
-from phoenix_dagster.schemas.tables import LAKE_TABLES, WAREHOUSE_TABLES
-from phoenix_dagster.automation.sensors import (alert_on_run_failure, probe_services_every_5_minutes, quality_and_budget_alerts,
-                                     retune_from_run_metrics, warehouse_after_partitions)
+from phoenix_dagster.schemas.tables import LAKE_TABLES
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.warehouse.sql_project import discover_models
-
 
 # Groups are assigned here, where the graph is assembled: lake layers (partitioned day × ZIP)
 # and warehouse layers (built once after the day's partitions) each in groups of their own.

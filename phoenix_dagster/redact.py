@@ -12,7 +12,8 @@ repr() or str() (which Dagster and tracebacks print), not in a log line.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Iterable
+from collections.abc import Iterable
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s]*@")  # to the last @ of the authority

@@ -114,7 +114,7 @@ class MaricopaSettings:
     store_outage_s: float = DEFAULT_STORE_OUTAGE_S  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
 
     @classmethod
-    def from_env(cls, env) -> "MaricopaSettings":
+    def from_env(cls, env) -> MaricopaSettings:
         return cls(
             url=_text(env, "MARICOPA_API_URL", cls.url),
             rate_limit_per_hour=_number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
@@ -145,7 +145,7 @@ class ListingSettings:
     pool_limit: int = 1  # listing-collection steps at once across every run (the `listing_sources` pool)
 
     @classmethod
-    def from_env(cls, env) -> "ListingSettings":
+    def from_env(cls, env) -> ListingSettings:
         return cls(
             reso_url=_text(env, "RESO_API_URL", None),
             reso_page_size=_number(env, "RESO_PAGE_SIZE", cls.reso_page_size),
@@ -169,7 +169,7 @@ class OllamaSettings:
     concurrency: int | None = None  # likewise
 
     @classmethod
-    def from_env(cls, env) -> "OllamaSettings":
+    def from_env(cls, env) -> OllamaSettings:
         return cls(
             host=_text(env, "OLLAMA_HOST", cls.host),
             model=_text(env, "OLLAMA_MODEL", cls.model),
@@ -202,7 +202,7 @@ class AlertSettings:
     disk_free_critical_mb: float = 512.0
 
     @classmethod
-    def from_env(cls, env) -> "AlertSettings":
+    def from_env(cls, env) -> AlertSettings:
         return cls(
             smtp_host=_text(env, "SMTP_HOST", None),
             smtp_port=_number(env, "SMTP_PORT", cls.smtp_port),
@@ -273,7 +273,7 @@ class Settings:
         return name in self.secrets_set
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         _check_urls(env)
         data_dir = Path(_text(env, "PHOENIX_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser().resolve()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from platform_harness import Platform, make_platform
 
 SPEEDS = {"unit", "integration"}

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-
-from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.cli.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
-from phoenix_dagster.settings import Settings
 from servers.forward_proxy import dead_proxy_url
+
+from phoenix_dagster.cli.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
+from phoenix_dagster.definitions import build_definitions
+from phoenix_dagster.settings import Settings
 
 DAY = "2026-11-28"
 ZIPS = ["85031", "85033", "85035"]

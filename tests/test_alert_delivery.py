@@ -10,20 +10,20 @@ import smtplib
 import socket
 import ssl
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 import pytest
+from platform_harness import make_platform
 
 import assets.retention
-from phoenix_dagster.monitoring.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
 from phoenix_dagster.cli.local_runs import tick_sensor
+from phoenix_dagster.monitoring.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
 from phoenix_dagster.report import sections
 from phoenix_dagster.settings import TIMEZONE
-from platform_harness import make_platform
 
 pytestmark = pytest.mark.integration  # servers on 127.0.0.1, Dagster runs
 
@@ -42,7 +42,7 @@ class Webhook:
             def log_message(self, *args):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if outer.down_for > 0:
                     outer.down_for -= 1
@@ -99,11 +99,11 @@ def test_an_alert_owed_past_the_retry_days_is_recorded_undeliverable_and_reporte
     platform = make_platform(tmp_path / "data", env={"PHOENIX_ALERT_WEBHOOK_URL": hook.url})
     control = platform.defs.resources["control_state"]
     day = datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=ALERT_RETRY_DAYS + 1)
-    long_ago = datetime.now(timezone.utc) - timedelta(days=ALERT_RETRY_DAYS + 1)
+    long_ago = datetime.now(UTC) - timedelta(days=ALERT_RETRY_DAYS + 1)
     control.record_alerts(pl.DataFrame([{
         "day": day, "condition": "run:build_warehouse:abc", "severity": "CRITICAL", "message": "Run abc failed",
         "channels": ["log"], "owed": ["webhook"], "status": "owed", "first_attempt_at": long_ago, "sent_at": long_ago}]))
-    assert still_owed(control.alerts_owed(), ["log", "webhook"], datetime.now(timezone.utc), set())[0]["give_up"]
+    assert still_owed(control.alerts_owed(), ["log", "webhook"], datetime.now(UTC), set())[0]["give_up"]
     _, runs = tick_sensor(platform.jobs, "quality_and_budget_alerts")
     assert [r.success for r in runs] == [True] and hook.received == []  # given up on: nothing sent
     record = control.alert_record(day, "run:build_warehouse:abc")
@@ -146,7 +146,7 @@ class Smtp:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+            async def handle_DATA(self, server, session, envelope):
                 outer.messages.append((envelope.content.decode(), session.ssl is not None))
                 return "250 OK"
 
@@ -217,8 +217,7 @@ def test_a_password_is_never_sent_to_a_server_without_starttls():
 def test_smtplib_would_have_sent_the_password_to_an_unverified_server(certificates):
     """What the old code did (starttls() without a context): the login reached a server whose
     certificate no one trusts. Kept as the reason for the tests above."""
-    with Smtp(certificates["server"]) as smtp:
-        with smtplib.SMTP("127.0.0.1", smtp.port, timeout=10) as client:
-            client.starttls()  # no context: Python's default for smtplib does not verify
-            client.login("alerts", PASSWORD)
+    with Smtp(certificates["server"]) as smtp, smtplib.SMTP("127.0.0.1", smtp.port, timeout=10) as client:
+        client.starttls()  # no context: Python's default for smtplib does not verify
+        client.login("alerts", PASSWORD)
     assert smtp.logins == [("alerts", True, True)]

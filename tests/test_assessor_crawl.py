@@ -1,17 +1,18 @@
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import pytest
 
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import RawPayload
 from phoenix_dagster.sources.sample import SampleAssessorApi
-import pytest
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 
 
 class RecordedApi:

@@ -11,8 +11,14 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.definitions import build_definitions
-from phoenix_dagster.graph.job_names import (BUILD_WAREHOUSE, COMPACT_RAW_BODIES, DAILY_REFRESH, DELIVER_ALERTS, PROBE_SERVICES,
-                                      TUNE_BATCHES)
+from phoenix_dagster.graph.job_names import (
+    BUILD_WAREHOUSE,
+    COMPACT_RAW_BODIES,
+    DAILY_REFRESH,
+    DELIVER_ALERTS,
+    PROBE_SERVICES,
+    TUNE_BATCHES,
+)
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.unit

@@ -1,16 +1,16 @@
 """Recovering a build whose grain check failed: fix the cause, re-execute the run from failure,
 and the model is rebuilt and checked again (its checks run in its own step), then published."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
 import pytest
+from platform_harness import first_date, make_platform
 
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.graph.job_names import BUILD_WAREHOUSE
 from phoenix_dagster.settings import Settings
-from platform_harness import first_date, make_platform
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def test_a_failed_grain_check_recovers_by_re_executing_from_failure(tmp_path, mo
     [partition] = platform.run(zip_codes=["85031"], build=False)
     assert partition.ok
     alert = {"day": date(2026, 11, 28), "condition": "quality:85031:listing:sample", "severity": "WARNING",
-             "message": "x", "channels": ["log"], "sent_at": datetime(2026, 11, 28, tzinfo=timezone.utc)}
+             "message": "x", "channels": ["log"], "sent_at": datetime(2026, 11, 28, tzinfo=UTC)}
     control = platform.defs.resources["control_state"]
     control.write("alerts", pl.DataFrame([alert]), "first")
     control.write("alerts", pl.DataFrame([alert]), "again")  # the same condition twice: ops.alerts' grain breaks

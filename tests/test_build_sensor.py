@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from platform_harness import make_platform
 
+from phoenix_dagster.automation.sensors import after_partition_runs
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.graph.job_names import BUILT_BY_COMMAND_TAG, REPORT_DAYS_TAG
-from phoenix_dagster.automation.sensors import after_partition_runs
 from phoenix_dagster.settings import Settings
-from platform_harness import make_platform
 
 pytestmark = pytest.mark.integration  # Dagster runs
 

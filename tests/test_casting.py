@@ -1,7 +1,7 @@
 import polars as pl
+import pytest
 
 from phoenix_dagster.transforms.casting import parse_text_columns
-import pytest
 
 pytestmark = pytest.mark.unit
 

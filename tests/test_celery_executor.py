@@ -14,12 +14,12 @@ from pathlib import Path
 import dagster as dg
 import psutil
 import pytest
-
-from phoenix_dagster.graph.pools import run_worker
-from phoenix_dagster.settings import PROJECT_ROOT
 from platform_harness import first_date
 from services import service_url
 from test_concurrent_runs import warehouse_contents
+
+from phoenix_dagster.graph.pools import run_worker
+from phoenix_dagster.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # worker start-up and two runs: 151 s in the whole suite on 2026-12-03
 
@@ -99,7 +99,7 @@ def worker_processes(workers: dict[str, subprocess.Popen]) -> dict[int, str]:
 def partition_run(data_dir: Path) -> tuple[dg.DagsterRun, list]:
     with dg.DagsterInstance.from_config(str(data_dir / "home")) as instance:
         [run] = instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
-        return run, [entry for entry in instance.all_logs(run.run_id)]
+        return run, list(instance.all_logs(run.run_id))
 
 
 def steps_by_celery_worker(events: list) -> dict[str, str]:

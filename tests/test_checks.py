@@ -1,9 +1,9 @@
 import polars as pl
+import pytest
 
 from phoenix_dagster.graph.check_factories import validate
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.marts import ZipMarketStats
-import pytest
 
 pytestmark = pytest.mark.unit
 
@@ -15,7 +15,7 @@ def stats(**overrides) -> pl.DataFrame:
            "median_days_on_market": 31.0, "list_to_sale_ratio": 0.98}
     counts = ("property_count", "active_listings", "pending_listings", "new_listings", "price_cuts", "closed_sales")
     return pl.select(**{k: pl.lit(v) if not isinstance(v, pl.Expr) else v for k, v in {**row, **overrides}.items()})\
-        .cast({name: pl.Int64 for name in counts})
+        .cast(dict.fromkeys(counts, pl.Int64))
 
 
 def test_a_valid_frame_passes():

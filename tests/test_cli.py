@@ -4,10 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from platform_harness import first_date
 
 from phoenix_dagster.cli.commands import main
 from phoenix_dagster.settings import ConfigError, Settings
-from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
-
-from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 from platform_harness import first_date, make_platform
 from services import fresh_postgres_database
+
+from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ alert sensor sends one alert per condition per day to a webhook on 127.0.0.1."""
 import json
 import socket
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,21 +14,21 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.alert_delivery import alert_deliveries
+from phoenix_dagster.automation.sensors import quality_and_budget_alerts
 from phoenix_dagster.monitoring.alerts import find_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
-from assets.alert_delivery import alert_deliveries
-from phoenix_dagster.automation.sensors import quality_and_budget_alerts
 from phoenix_dagster.settings import SQL_DIR
-from phoenix_dagster.warehouse.sql_project import build_model, discover_models, write_seed
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, request_usage, unit_prices_frame
+from phoenix_dagster.warehouse.sql_project import build_model, discover_models, write_seed
 
 pytestmark = pytest.mark.integration  # builds SQL models in DuckDB; a webhook on 127.0.0.1
 
-NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 MODELS = {m.table: m for m in discover_models(SQL_DIR, seeds=frozenset({"ops.unit_prices", "ops.monthly_budget"}))}
 
 
@@ -98,8 +98,8 @@ def test_usage_is_priced_from_the_prices_file_and_the_ledger_adds_up(tmp_path):
 
 def test_storage_is_one_days_share_of_a_gb_month_from_the_days_last_measurement(tmp_path):
     ledger = Ledger(tmp_path)
-    for when, size in ((datetime(2026, 11, 28, 1, tzinfo=timezone.utc), 10**9),
-                       (datetime(2026, 11, 28, 9, tzinfo=timezone.utc), 3 * 10**9)):
+    for when, size in ((datetime(2026, 11, 28, 1, tzinfo=UTC), 10**9),
+                       (datetime(2026, 11, 28, 9, tzinfo=UTC), 3 * 10**9)):
         ledger.lake.write_bookkeeping("storage_usage", pl.DataFrame([{
             "run_id": f"b{when.hour}", "date": date(2026, 11, 28), "store": "lake", "bytes": size, "measured_at": when}]),
             asset="storage_measurement", day="2026-11-28", zip_code="all", run_id=f"b{when.hour}")
@@ -161,7 +161,7 @@ class Webhook:
             def log_message(self, *args):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 outer.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(204)
                 self.end_headers()
@@ -226,7 +226,7 @@ class Smtp:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+            async def handle_DATA(self, server, session, envelope):
                 outer.messages.append(envelope.content.decode())
                 return "250 OK"
 
@@ -286,7 +286,7 @@ def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
     assert [(a.condition, a.severity) for a in alerts] == [
         ("system:cpu:collection:assessor", "WARNING"), ("system:cpu:enrichment", "CRITICAL"),
         ("system:memory:serving", "CRITICAL")]  # 3,700 of 4,096 MB = 90%
-    assert "CPU 91% during enrichment on 2026-11-28 (critical level 85%)" == alerts[1].message
+    assert alerts[1].message == "CPU 91% during enrichment on 2026-11-28 (critical level 85%)"
     quiet = system_alerts(stages, SystemLevels(cpu_warn_pct=95, cpu_critical_pct=99, memory_warn_pct=95,
                                                memory_critical_pct=99), total_memory_mb=4096)
     assert quiet == []

@@ -11,10 +11,10 @@ import time
 import duckdb
 import polars as pl
 import pytest
+from platform_harness import first_date, make_platform
+from servers.maricopa import MaricopaContractServer, delay
 
 from phoenix_dagster.settings import SAMPLE_DIR
-from servers.maricopa import MaricopaContractServer, delay
-from platform_harness import first_date, make_platform
 
 pytestmark = pytest.mark.integration
 

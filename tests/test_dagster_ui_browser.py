@@ -24,11 +24,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from phoenix_dagster.settings import PROJECT_ROOT
-from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
 from servers.forward_proxy import dead_proxy_url
 from test_asset_graph import GROUPS
+
+from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
+from phoenix_dagster.settings import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [pytest.mark.integration,
@@ -185,7 +185,8 @@ def check_the_code_location_loads_without_an_error(dagster_ui):
 
 
 def check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
 
     screenshot = tmp_path / "asset_lineage.png"
     with sync_playwright() as playwright:

@@ -4,7 +4,7 @@ what it must not (noise, warm-up, tiny changes on a flat history, improvements, 
 or stage's baseline)."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -14,7 +14,7 @@ from phoenix_dagster.monitoring.degradations import OUTPUT_SCHEMA, RULES_BY_METR
 pytestmark = pytest.mark.unit
 
 ASSESSOR = "collection:assessor"
-T0 = datetime(2026, 3, 1, 6, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 6, tzinfo=UTC)
 # A collection stage on a quiet day: 200 requests at 20/s, p95 1 s, no errors, our CPU at 10%.
 BASE = dict(items=200, items_per_s=20.0, p95_ms=1000.0, error_rate=0.0, cpu_pct=10.0, rate_limited=0, timeouts=0)
 
@@ -37,7 +37,7 @@ def runs(n: int, *, stage: str = ASSESSOR, zip_code: str | None = "85031", **col
 
 def then(rows: list[dict], **last) -> list[dict]:
     """The series with its last run changed."""
-    return rows[:-1] + [{**rows[-1], **last}]
+    return [*rows[:-1], {**rows[-1], **last}]
 
 
 def frame(*series: list[dict]) -> pl.DataFrame:

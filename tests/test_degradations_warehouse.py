@@ -1,7 +1,7 @@
 """ops.degradations in the build: the detector (phoenix_dagster/monitoring/degradations.py, unit-tested in
 test_degradations.py) over the warehouse's stage metrics and quality scores, and its alert."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_a_slow_county_run_becomes_a_row_with_its_cause_and_one_alert(tmp_path):
-    start = datetime(2026, 11, 1, 7, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, 7, tzinfo=UTC)
     runs = [{"run_id": f"r{n}", "stage": "collection:assessor", "partition": f"2026-11-{n + 1:02d}|85031",
              "recorded_at": start + timedelta(days=n), "items": 200, "items_per_s": 20.0 + (n % 3) * 0.2,
              "p95_ms": 400.0 + (n % 4) * 5, "error_rate": 0.0, "cpu_pct": 10.0, "rate_limited": 0, "timeouts": 0}
@@ -27,7 +27,7 @@ def test_a_slow_county_run_becomes_a_row_with_its_cause_and_one_alert(tmp_path):
     build = tmp_path / "w.build.duckdb"
     with duckdb.connect(str(build)) as conn:
         conn.execute("create schema ops")
-        frame, scores = pl.DataFrame(runs), pl.DataFrame(quality)
+        frame, scores = pl.DataFrame(runs), pl.DataFrame(quality)  # noqa: F841 (DuckDB reads them by name)
         conn.execute("create table ops.stage_metrics as select * from frame")
         conn.execute("create table ops.quality_daily as select * from scores")
     writer = WarehouseBuildResource(build_path=str(build), published_path=str(tmp_path / "w.duckdb"))

@@ -14,12 +14,12 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._serdes import serialize_value
+from services import fresh_postgres_database
 
 from phoenix_dagster.automation.executors import celery_executor_config
-from phoenix_dagster.graph.job_names import WAREHOUSE_WRITER_TAG
 from phoenix_dagster.cli.local_runs import instance_config
+from phoenix_dagster.graph.job_names import WAREHOUSE_WRITER_TAG
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
-from services import fresh_postgres_database
 
 DEPLOY = PROJECT_ROOT / "docs" / "deploy"
 DEPLOYMENTS = ("docker", "kubernetes", "celery")

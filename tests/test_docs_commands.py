@@ -75,7 +75,7 @@ def fenced_blocks(doc: str) -> list[Block]:
 
 
 def _parsed(block: Block) -> Block:
-    language, _, rest = block.info.partition(" ")
+    _language, _, rest = block.info.partition(" ")
     rest = rest.strip()
     if rest.startswith("not-runnable:"):
         block.reason = rest[len("not-runnable:"):].strip()

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from phoenix_dagster.documents.export import export_documents
-from phoenix_dagster.storage.files import move_durably, write_atomically
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.warehouse import WarehouseBuildResource
+from phoenix_dagster.storage.files import move_durably, write_atomically
 
 pytestmark = pytest.mark.unit
 

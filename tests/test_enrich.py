@@ -1,21 +1,21 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
+import pytest
 
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntPropertiesResolved
 from phoenix_dagster.transforms.enrich import enrich_properties
-import pytest
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 
 
 def rows(model, records):
     empty = empty_frame(model)
-    return pl.DataFrame([{**{c: None for c in empty.columns}, **r} for r in records], schema=empty.schema)
+    return pl.DataFrame([{**dict.fromkeys(empty.columns), **r} for r in records], schema=empty.schema)
 
 
 def test_text_fills_gaps_but_never_overrides_a_source():

@@ -1,8 +1,9 @@
 from datetime import date
 
+import pytest
+
 from phoenix_dagster.cli.commands import main
 from phoenix_dagster.evaluation.llm_extraction import load_examples, rules_predictions, score
-import pytest
 
 pytestmark = pytest.mark.unit
 

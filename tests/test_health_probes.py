@@ -10,24 +10,34 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import mongomock
 import pymongo
 import pytest
-from pymongo.errors import OperationFailure
-
-from phoenix_dagster import health
-from phoenix_dagster.monitoring.health import (PROPERTIES_INDEXES, ProbeResult, first_required_failure, probe_all,
-                                    probe_county_api, probe_mls_html, probe_mongodb, probe_ollama, probe_reso, scrub)
 from listing_fixtures import sample_listings as listings
-from phoenix_dagster.settings import PROJECT_ROOT, Settings
+from pymongo.errors import OperationFailure
 from servers.maricopa import MaricopaContractServer, delay, status
 from servers.mls_html import MlsHtmlServer
 from servers.ollama import OllamaServer
 from servers.reso import ResoContractServer
+
+from phoenix_dagster import health
+from phoenix_dagster.monitoring.health import (
+    PROPERTIES_INDEXES,
+    ProbeResult,
+    first_required_failure,
+    probe_all,
+    probe_county_api,
+    probe_mls_html,
+    probe_mongodb,
+    probe_ollama,
+    probe_reso,
+    scrub,
+)
+from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 unit, integration = pytest.mark.unit, pytest.mark.integration
 TOKEN = "county-s3cret-token"
@@ -63,8 +73,8 @@ def mock(handler) -> httpx.Client:
 
 def assert_shape(result: ProbeResult, service: str, state: str) -> None:
     assert (result.service, result.state) == (service, state), result
-    assert result.checked_at.tzinfo is timezone.utc
-    assert abs(datetime.now(timezone.utc) - result.checked_at).total_seconds() < 30
+    assert result.checked_at.tzinfo is UTC
+    assert abs(datetime.now(UTC) - result.checked_at).total_seconds() < 30
     assert "\n" not in result.detail and result.detail
     if state in ("up", "degraded"):
         assert result.latency_ms is not None and result.latency_ms >= 0
@@ -296,7 +306,7 @@ def stand_in():
 def test_expected_indexes_are_the_ones_serving_creates():
     from phoenix_dagster.documents.properties import INDEXES
 
-    assert PROPERTIES_INDEXES == tuple(options["name"] for _, options in INDEXES)
+    assert tuple(options["name"] for _, options in INDEXES) == PROPERTIES_INDEXES
 
 
 @unit
@@ -342,7 +352,7 @@ def test_mongodb_silent_server_is_bounded_by_the_probe_timeout_even_for_a_patien
 @unit
 def test_mongodb_auth_failure_is_refused_and_bad_uri_misconfigured():
     class Refusing:
-        class admin:  # noqa: N801
+        class admin:
             @staticmethod
             def command(name):
                 raise OperationFailure("Authentication failed.", code=18)
@@ -445,13 +455,13 @@ def test_probe_all_mls_with_unreadable_selectors_is_misconfigured(tmp_path):
                           MLS_SELECTORS_FILE=str(broken))
     silent = mock(lambda r: httpx.Response(404))
     results = probe_all(settings, {}, http=silent)
-    assert [(r.service, r.state) for r in results][0] == ("mls_html", "misconfigured")
+    assert next((r.service, r.state) for r in results) == ("mls_html", "misconfigured")
     assert results[0].detail.startswith("MLS_SELECTORS_FILE does not load")
 
 
 # -- the one line a run fails with --------------------------------------------------------
 def result(service: str, state: str, required: bool, detail: str = "why") -> ProbeResult:
-    return ProbeResult(service, required, state, None, detail, datetime.now(timezone.utc))
+    return ProbeResult(service, required, state, None, detail, datetime.now(UTC))
 
 
 @unit

@@ -2,7 +2,7 @@
 one kind of reply (search_complete reads the county's search pages, which land first) skips the
 detail bodies' row groups by their statistics instead of downloading them (on S3)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,7 +12,7 @@ from phoenix_dagster.sources.base import RawPayload, payloads_frame
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 
 
 def test_a_raw_partition_is_written_in_row_groups_that_keep_the_search_pages_apart(tmp_path):

@@ -1,6 +1,6 @@
 """The record ledger's counts come from the raw payloads, independently of the transforms."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -13,7 +13,7 @@ from phoenix_dagster.transforms.payloads import decode_json_bodies
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, tzinfo=UTC)
 HEADER = "SALE TYPE,ADDRESS,CITY,STATE OR PROVINCE,ZIP OR POSTAL CODE,PRICE,MLS#,URL (SEE X)"
 
 
@@ -65,6 +65,6 @@ def test_a_day_with_no_parcel_detail_due_still_has_its_ledger_row():
 
     empty = pl.DataFrame(schema={"source": pl.String})
     entries = parcel_ledger(empty, staged=empty, parsed=empty, not_found=empty, quarantined=empty, sources=["maricopa"])
-    assert entries.rows(named=True) == [{"source": "maricopa", "offered": 0, **{t: 0 for t in TERMS},
+    assert entries.rows(named=True) == [{"source": "maricopa", "offered": 0, **dict.fromkeys(TERMS, 0),
                                          "payloads": 0, "unreadable_payloads": 0}]
     assert unbalanced(entries).is_empty()

@@ -6,13 +6,13 @@ import io
 import dagster as dg
 import polars as pl
 import pytest
-
-from platform_harness import make_platform
 from listing_fixtures import sample_listings
-from phoenix_dagster.resources.source_clients import HttpPolicy, MlsHtmlResource, ResoResource, SourcesResource
+from platform_harness import make_platform
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 from test_listing_sources import HEADER
+
+from phoenix_dagster.resources.source_clients import HttpPolicy, MlsHtmlResource, ResoResource, SourcesResource
 
 pytestmark = pytest.mark.integration
 

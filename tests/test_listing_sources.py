@@ -1,12 +1,15 @@
 """Each listing source against a server on 127.0.0.1 speaking its contract."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from listing_fixtures import sample_listings
+from servers.forward_proxy import ForwardProxy, dead_proxy_url
+from servers.mls_html import MlsHtmlServer
+from servers.reso import ResoContractServer
+
 from phoenix_dagster.settings import ListingSettings
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.sources.csv_inbox import CsvInbox
@@ -18,9 +21,6 @@ from phoenix_dagster.sources.reso import ResoWebApi
 from phoenix_dagster.transforms.listing_formats import listing_records
 from phoenix_dagster.transforms.listings import stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies
-from servers.forward_proxy import ForwardProxy, dead_proxy_url
-from servers.mls_html import MlsHtmlServer
-from servers.reso import ResoContractServer
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_reso_pages_through_nextlink_with_a_bearer_token():
 
 def test_reso_is_incremental_from_the_last_modification_seen():
     records = sample_listings()
-    since = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    since = datetime(2026, 11, 20, tzinfo=UTC)
     with ResoContractServer(records) as server:
         fetch = reso(server).fetch("85031", since=since)
     assert server.seen[0]["query"]["$filter"] == "PostalCode eq '85031' and ModificationTimestamp gt 2026-11-20T00:00:00Z"
@@ -115,7 +115,7 @@ def test_redfin_exports_with_every_known_quirk(tmp_path):
                                             DISCLAIMER, ROWS[2]]) + "\n")
     fetch = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
     assert len(fetch.payloads) == 2
-    listings, rejected, *_ = staged(fetch)
+    listings, _rejected, *_ = staged(fetch)
     rows = {r["ListingId"]: r for r in listings.iter_rows(named=True)}
     assert set(rows) == {"6731000", "6722222"}  # the 85035 row waits for its own partition
     active = rows["6731000"]
@@ -134,7 +134,7 @@ def test_each_export_is_ingested_once_by_content_then_archived(tmp_path):
     os.utime(first, (1_790_000_000, 1_790_000_000))
     day_one = CsvInbox(inbox, "2026-11-27", settle_s=0).fetch("85031")
     assert not list(inbox.glob("*.csv")) and len(day_one.payloads) == 1
-    assert day_one.payloads[0].fetched_at == datetime.fromtimestamp(1_790_000_000, timezone.utc)  # when it arrived
+    assert day_one.payloads[0].fetched_at == datetime.fromtimestamp(1_790_000_000, UTC)  # when it arrived
     assert len(CsvInbox(inbox, "2026-11-27", settle_s=0).fetch("85035").payloads) == 1  # every ZIP of the day sees it
     write_export(inbox, "export (1).csv", "\n".join([HEADER, *ROWS]) + "\n")  # the same file, saved again
     day_two = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
@@ -149,7 +149,7 @@ def test_a_file_that_is_not_a_redfin_download_is_refused_with_the_reason(tmp_pat
         "no 'SALE TYPE,…' header line: not a Redfin search download; moved to inbox/rejected"]
     # a file that reaches staging some other way is rejected there, whole, for the same reason
     raw = payloads_frame([RawPayload("csv_inbox", "csv_export", "x", "inbox/notes.csv", 200,
-                                     datetime(2026, 11, 28, tzinfo=timezone.utc), b"name,phone\nBob,555\n")])
+                                     datetime(2026, 11, 28, tzinfo=UTC), b"name,phone\nBob,555\n")])
     _, rejected_formats = listing_records(decode_json_bodies(raw)[0])
     assert rejected_formats["reason"].to_list() == ["no 'SALE TYPE,…' header line: not a Redfin search download"]
 

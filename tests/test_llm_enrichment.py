@@ -3,11 +3,11 @@
 from datetime import date
 
 import pytest
-
 from listing_fixtures import sample_listings
+from servers.ollama import OllamaServer
+
 from phoenix_dagster.llm.client import OllamaExtractor
 from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
-from servers.ollama import OllamaServer
 
 pytestmark = pytest.mark.integration
 

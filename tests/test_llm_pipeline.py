@@ -3,12 +3,11 @@
 import json
 
 import polars as pl
-
 import pytest
-
-import assets.enriched
 from platform_harness import make_platform
 from servers.ollama import OllamaServer
+
+import assets.enriched
 
 pytestmark = pytest.mark.integration
 

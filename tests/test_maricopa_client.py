@@ -3,17 +3,17 @@
 import re
 import threading
 import time
+from datetime import UTC
 
 import pytest
+from servers.maricopa import CORRUPT_GZIP, EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay, status
+from services import service_url
 
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.http import RetryBudget, retry_after_seconds
 from phoenix_dagster.sources.maricopa import MaricopaApi, MaricopaAuthError
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
-from services import service_url
-from servers.maricopa import (CORRUPT_GZIP, EMPTY, MALFORMED, RESET, TRUNCATE, MaricopaContractServer, delay,
-                              status)
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +69,9 @@ def test_429_retry_after_is_honoured_for_everyone():
 
 
 def test_retry_after_as_an_http_date():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("Sat, 28 Nov 2026 12:00:30 GMT", now) == 30
     assert retry_after_seconds("7") == 7 and retry_after_seconds("soon") is None
 
@@ -145,9 +145,8 @@ def test_malformed_and_empty_bodies_are_returned_for_landing_not_retried():
 
 
 def test_a_refused_token_fails_fast_and_says_what_to_check():
-    with server_for(30) as server:
-        with pytest.raises(MaricopaAuthError, match="check MARICOPA_API_TOKEN"):
-            crawl_zip(api(server, token="wrong"), "85031", DEFAULT_RESIDENTIAL_TYPES)
+    with server_for(30) as server, pytest.raises(MaricopaAuthError, match="check MARICOPA_API_TOKEN"):
+        crawl_zip(api(server, token="wrong"), "85031", DEFAULT_RESIDENTIAL_TYPES)
     assert len(server.seen) == 1
 
 

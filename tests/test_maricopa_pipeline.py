@@ -1,17 +1,17 @@
 """The whole graph with PHOENIX_ASSESSOR_SOURCE=maricopa, against the contract server on 127.0.0.1."""
 
 import json
-from datetime import date
+from datetime import UTC, date
 
 import dagster as dg
 import polars as pl
 import pytest
-
 from platform_harness import make_platform
+from servers.maricopa import RESET, TRUNCATE, MaricopaContractServer, status
+
 from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.assessor import is_refresh_day
-from servers.maricopa import RESET, TRUNCATE, MaricopaContractServer, status
 
 pytestmark = pytest.mark.integration
 
@@ -208,13 +208,13 @@ def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp
 @pytest.mark.parametrize("decided", [1, 4])
 def test_the_tuned_concurrency_is_what_the_collector_uses(tmp_path, county, decided):
     """A tuning decision changes behaviour: the next collection has that many requests in flight."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     resource = MaricopaResource(url=county.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01,
                                 rate_limit_per_hour=100_000)
     platform = make_platform(tmp_path / "data", sources=SourcesResource(assessor="maricopa", maricopa=resource))
     platform.defs.resources["control_state"].record_tuning(pl.DataFrame([{
-        "decided_at": datetime.now(timezone.utc), "stage": "collection:assessor", "run_id": "earlier",
+        "decided_at": datetime.now(UTC), "stage": "collection:assessor", "run_id": "earlier",
         "batch_size_old": None, "batch_size_new": None, "concurrency_old": 2, "concurrency_new": decided,
         "reason": "test"}], schema_overrides={"batch_size_old": pl.Int64, "batch_size_new": pl.Int64}))
     county.parcel_delay_s = 0.02

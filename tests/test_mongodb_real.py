@@ -4,11 +4,11 @@ import os
 import uuid
 
 import pytest
+from test_serving import day, events, mart
 
 from phoenix_dagster.documents.mongo_writes import write_changed
 from phoenix_dagster.documents.properties import ensure_indexes, property_documents
 from phoenix_dagster.resources.mongo import MongoResource
-from test_serving import day, events, mart
 
 pytestmark = [pytest.mark.integration, pytest.mark.mongodb,
               pytest.mark.skipif(not os.environ.get("MONGODB_URI"), reason="MONGODB_URI is not set")]

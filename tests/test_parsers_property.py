@@ -3,7 +3,7 @@ broken bytes — nothing raises out of staging, and every offered record ends up
 unchanged, out of scope, not found, quarantined or set aside (the ledger balances)."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -21,7 +21,7 @@ from phoenix_dagster.transforms.payloads import decode_json_bodies
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, tzinfo=UTC)
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**12), st.floats(allow_nan=False),
                     st.text(max_size=12), st.sampled_from(["85031", "RESIDENTIAL", "10306005", "$1,000", "12/31/2020"]))
@@ -43,7 +43,7 @@ bodies = st.one_of(
 
 cells = st.one_of(st.text(max_size=10), st.sampled_from(["85031", "85031-1234", "85033", "", "$425,000", "2.5",
                                                            "Active", "PAST SALE", '"quoted, comma"', "line\nbreak"]))
-extra_headers = st.lists(st.sampled_from(sorted(redfin_csv.COLUMNS) + ["URL (SEE X)", "NOTES", ""]), max_size=6)
+extra_headers = st.lists(st.sampled_from([*sorted(redfin_csv.COLUMNS), "URL (SEE X)", "NOTES", ""]), max_size=6)
 readable_headers = st.tuples(st.sampled_from(["ZIP OR POSTAL CODE", "POSTAL CODE", "ZIP", "zip code "]),
                              extra_headers).flatmap(lambda t: st.permutations(["ADDRESS", t[0], "PRICE", *t[1]]))
 headers = st.one_of(readable_headers, readable_headers, extra_headers)

@@ -1,12 +1,13 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import pytest
 
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
-import pytest
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 
 
 def payload(key: str, body: bytes, status: int = 200) -> RawPayload:

@@ -7,13 +7,13 @@ import shutil
 
 import polars as pl
 import pytest
+from platform_harness import DAY, make_platform
 
 from phoenix_dagster.cli.commands import run_sql
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.payloads import REJECT_SCHEMA
 from phoenix_dagster.transforms.privacy import owner_type, quarantine_rows, withhold_text
-from platform_harness import DAY, make_platform
 
 NAME = "ZEBEDIAH QUARTERMAINE"
 
@@ -93,8 +93,8 @@ def sample_with_a_planted_owner(tmp_path):
     truncated["body"] = truncated["body"].replace('"Ownership": "', f'"Ownership": "{NAME} ')
     # a reply quarantined whole (no APN) whose owner block spells its keys with unicode escapes and
     # holds the mailing address as an array: a text pattern over the body sees none of it
-    lines[1]["body"] = ('{"Owner": {"\\u004fwnership": "%s JR", "MailingAddress": ["%s", "1 MAIN ST"]}, '
-                        '"LotSize": "6534"}' % (NAME, NAME))
+    lines[1]["body"] = (f'{{"Owner": {{"\\u004fwnership": "{NAME} JR", "MailingAddress": ["{NAME}", "1 MAIN ST"]}}, '
+                        '"LotSize": "6534"}')
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     page = sample / "assessor" / "search" / "q85031_page001.json"
     document = json.loads(page.read_text())

@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-
 from platform_harness import DAY, ZIPS, make_platform
-from phoenix_dagster.resources.source_clients import SourcesResource
+
 from phoenix_dagster.documents.properties import COLLECTION
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration

@@ -12,13 +12,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pytest
+from platform_harness import first_date
+from servers.maricopa import MaricopaContractServer, delay
 
 from phoenix_dagster.cli.local_runs import local_instance
-from phoenix_dagster.graph.pools import (MARICOPA_POOL, WORKER_TAG, apply_pool_limits, collection_pool,
-                                   free_slots_of_dead_runs, listing_pool, run_worker, worker_is_gone, worker_tags)
+from phoenix_dagster.graph.pools import (
+    MARICOPA_POOL,
+    WORKER_TAG,
+    apply_pool_limits,
+    collection_pool,
+    free_slots_of_dead_runs,
+    listing_pool,
+    run_worker,
+    worker_is_gone,
+    worker_tags,
+)
 from phoenix_dagster.settings import SAMPLE_DIR, Settings
-from servers.maricopa import MaricopaContractServer, delay
-from platform_harness import first_date
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +104,7 @@ def test_two_runs_started_together_take_turns_on_the_county(tmp_path):
         first, last = spans.get(zip_code, (request.at, request.at))
         spans[zip_code] = (min(first, request.at), max(last, request.at))
     assert set(spans) == {"85031", "85033"}
-    (a_start, a_end), (b_start, b_end) = sorted(spans.values())
+    (_a_start, a_end), (b_start, _b_end) = sorted(spans.values())
     assert a_end < b_start, spans  # the pool's one slot: the second collection began after the first ended
     expected = {z: sum(1 for r in seen if zip_of_request(server, r.path) == z) for z in spans}
     assert all(count > 100 for count in expected.values())  # each really collected its ZIP

@@ -1,8 +1,9 @@
 """The quality rollup reports exactly the defects planted in its inputs."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+import pytest
 
 from phoenix_dagster.monitoring.alerts import find_alerts
 from phoenix_dagster.schemas import empty_frame
@@ -10,17 +11,16 @@ from phoenix_dagster.schemas.enriched import ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.staging import StgAssessorSearchResults, StgListings
 from phoenix_dagster.transforms.quality import QualityTargets, quality_rows, score
-import pytest
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 FETCHED = NOW - timedelta(hours=30)  # stale against the 24 h target
 
 
 def frame(model, rows):
     empty = empty_frame(model)
-    return pl.DataFrame([{**{c: None for c in empty.columns}, **r} for r in rows], schema=empty.schema)
+    return pl.DataFrame([{**dict.fromkeys(empty.columns), **r} for r in rows], schema=empty.schema)
 
 
 def parcel(i, **overrides):
@@ -52,7 +52,7 @@ def test_every_metric_counts_the_planted_defects():
     listings[1]["LivingArea"] = 1500.0  # disagrees with the assessor's 1200 (beyond 5%)
     listings[2]["YearBuilt"] = 1961  # within a year: agrees
     listings[9]["property_id"] = "apn:8"  # two listings of one source on one house
-    records = [dict(l) for l in listings] + [dict(listings[4])]  # the feed repeated a record
+    records = [dict(listing) for listing in listings] + [dict(listings[4])]  # the feed repeated a record
     properties = [{"property_id": f"apn:{i}", "address_key": f"{i} N 1ST AVE", "PostalCode": "85031",
                    "UnparsedAddress": "x", "PropertyType": "Residential", "LivingArea": 1.0, "YearBuilt": 1960,
                    "LotSizeSquareFeet": 1.0, "Latitude": 1.0, "Longitude": 1.0, "sources": [], "match_method": "apn",

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 import pytest
-
-from phoenix_dagster.settings import SAMPLE_DIR
-from phoenix_dagster.sources.rate_limit_stores import RateLimitStoreUnavailable, store_limiter
 from platform_harness import DAY, make_platform
 from servers.maricopa import MaricopaContractServer
 from servers.tcp_proxy import TcpProxy
 from services import service_url
+
+from phoenix_dagster.settings import SAMPLE_DIR
+from phoenix_dagster.sources.rate_limit_stores import RateLimitStoreUnavailable, store_limiter
 
 pytestmark = pytest.mark.integration
 

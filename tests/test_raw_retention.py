@@ -3,21 +3,21 @@ addresses, keep everything staging reads (the kind of owner included), and recen
 untouched."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 import pytest
+from platform_harness import make_platform
+from test_personal_data import NAME, sample_with_a_planted_owner
 
 from phoenix_dagster.graph.partitions import partition_key, today_in_phoenix
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
 from phoenix_dagster.transforms.retention import compact_body
-from platform_harness import make_platform
-from test_personal_data import NAME, sample_with_a_planted_owner
 
 ZIP = "85031"
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.mark.unit
@@ -49,7 +49,7 @@ def test_the_python_and_polars_owner_types_agree():
 
 @pytest.mark.integration
 def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner_types(tmp_path):
-    sample, apn = sample_with_a_planted_owner(tmp_path)
+    sample, _apn = sample_with_a_planted_owner(tmp_path)
     old = (date.fromisoformat(today_in_phoenix()) - timedelta(days=120)).isoformat()
     platform = make_platform(tmp_path / "data", env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
                              sources=SourcesResource(sample_dir=str(sample)))

@@ -2,7 +2,8 @@
 parcels_to_fetch): new and failed parcels, overdue ones, and each parcel on its own day of the
 refresh window, so a ZIP's refresh is spread over the window instead of falling due all at once."""
 
-from datetime import date, datetime, timedelta, timezone
+import itertools
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ FETCH_SCHEMA = {"record_key": pl.String, "http_status": pl.Int64, "fetched_at": 
 
 
 def as_of(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 7, tzinfo=timezone.utc)  # Phoenix midnight
+    return datetime(day.year, day.month, day.day, 7, tzinfo=UTC)  # Phoenix midnight
 
 
 class County:
@@ -60,7 +61,7 @@ def test_after_the_first_load_each_parcel_is_refreshed_once_a_window_about_a_thi
         else:
             assert 3000 / 30 * 0.6 < len(plan) < 3000 / 30 * 1.4, (day, len(plan))  # ~100 a day, never a spike
     for apn, days in fetched_on.items():
-        gaps = [b - a for a, b in zip(days, days[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(days)]
         assert days[0] == 0 and 1 <= days[1] <= 30, (apn, days)  # once within the first window
         assert all(gap == 30 for gap in gaps[1:]), (apn, days)  # then on its own day of every window
 

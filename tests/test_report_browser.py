@@ -11,11 +11,11 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-
 from platform_harness import DAY, make_platform
+
 from phoenix_dagster.cli.commands import write_daily_report
-from phoenix_dagster.graph.job_names import PROBE_SERVICES
 from phoenix_dagster.cli.local_runs import run_partitions
+from phoenix_dagster.graph.job_names import PROBE_SERVICES
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # 30 days took 147–201 s of setup in the whole suite
 

@@ -3,7 +3,7 @@ broken on a day without a value, money and table numbers never in scientific not
 the market's zone with the zone shown."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -52,7 +52,7 @@ def test_money_and_table_numbers_are_never_scientific():
     assert len(ticks) >= 3 and len(set(ticks)) == len(ticks) and all(t.startswith("$0.0000") for t in ticks), ticks
     assert charts.money_format(pl.Series([25.0, 400_000.0])) == "$,.0f"
     frame = pl.DataFrame({"usd": [0.000032, 316000.0, 0.99999], "day": [date(2026, 11, 28)] * 3,
-                          "checked_at": [datetime(2026, 11, 28, 14, 5, tzinfo=timezone.utc)] * 3})
+                          "checked_at": [datetime(2026, 11, 28, 14, 5, tzinfo=UTC)] * 3})
     frame = frame.with_columns(pl.col("checked_at").dt.convert_time_zone("America/Phoenix"))
     html = page.render([Section("s", "S", "intro", [Block("t", None, frame)])], day=date(2026, 11, 28))
     assert "0.000032" in html and "316,000" in html and "1.00" in html and not re.search(r"\de[-+]\d", html)

@@ -17,7 +17,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from rapidfuzz.distance.Levenshtein import distance as edit_distance  # the resolver's library, not the resolver
 
 pytestmark = pytest.mark.unit

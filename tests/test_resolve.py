@@ -1,23 +1,23 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
+import pytest
 
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings, resolve_properties
-import pytest
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 
 
 def frame(model, rows: list[dict]) -> pl.DataFrame:
     empty = empty_frame(model)
     defaults = {"source": "sample", "fetched_at": T, "payload_sha256": "0" * 64, "search_page": 1}
-    full = [{**{c: None for c in empty.columns}, **{k: v for k, v in defaults.items() if k in empty.columns}, **r}
+    full = [{**dict.fromkeys(empty.columns), **{k: v for k, v in defaults.items() if k in empty.columns}, **r}
             for r in rows]
     return pl.DataFrame(full, schema=empty.schema)
 
@@ -44,14 +44,14 @@ def test_one_house_seen_by_two_sources_is_one_property():
                ("10300001", "9 N 9TH AVE", "85037", "RESIDENTIAL"))
     p = frame(StgAssessorParcels, [dict(ParcelNumber="10306005", LivingArea=1204.0, YearBuilt=1958,
                                         LotSizeSquareFeet=6534.0, PoolArea=420.0, Latitude=33.49, Longitude=-112.17)])
-    l = frame(StgListings, [
+    listings = frame(StgListings, [
         dict(ListingKey="A", PostalCode="85031", ParcelNumber="10306005", ListPrice=316000.0, LivingArea=1300.0,
              BedroomsTotal=3, StandardStatus="Active", UnparsedAddress="4027 North 55th Avenue"),
         dict(ListingKey="B", PostalCode="85031", UnparsedAddress="4004 North 55th Avenue", ListPrice=280000.0,
              StandardStatus="Pending"),
         dict(ListingKey="C", PostalCode="85031", UnparsedAddress="8400 W New Construction Way", ListPrice=450000.0),
     ])
-    out = resolve(s, p, l)
+    out = resolve(s, p, listings)
     IntPropertiesResolved.validate(out)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
     assert set(rows) == {"apn:10306005", "apn:10306014", "adr:85031:8400_W_NEW_CONSTRUCTION_WAY"}
@@ -69,14 +69,14 @@ def test_one_house_seen_by_two_sources_is_one_property():
 def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_recorded():
     s = search(("1", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"), ("2", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
                ("3", "20 W ELM ST", "85031", "VACANT LAND RESIDENTIAL"))
-    l = frame(StgListings, [
+    listings = frame(StgListings, [
         dict(ListingKey="old", PostalCode="85031", ParcelNumber="3", ListPrice=100000.0,
-             ModificationTimestamp=datetime(2026, 11, 1, tzinfo=timezone.utc)),
+             ModificationTimestamp=datetime(2026, 11, 1, tzinfo=UTC)),
         dict(ListingKey="new", PostalCode="85031", ParcelNumber="3", ListPrice=95000.0,
-             ModificationTimestamp=datetime(2026, 11, 20, tzinfo=timezone.utc)),
+             ModificationTimestamp=datetime(2026, 11, 20, tzinfo=UTC)),
         dict(ListingKey="twin", PostalCode="85031", UnparsedAddress="10 West Elm Street #1"),
     ])
-    out = resolve(s, frame(StgAssessorParcels, []), l)
+    out = resolve(s, frame(StgAssessorParcels, []), listings)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
     assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
     assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "ambiguous"
@@ -86,9 +86,9 @@ def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_rec
 def test_the_latest_parcel_version_wins_whichever_day_it_came():
     s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
     versions = frame(StgAssessorParcels, [
-        dict(ParcelNumber="10306005", LivingArea=1100.0, fetched_at=datetime(2026, 10, 1, tzinfo=timezone.utc),
+        dict(ParcelNumber="10306005", LivingArea=1100.0, fetched_at=datetime(2026, 10, 1, tzinfo=UTC),
              payload_sha256="a" * 64),
-        dict(ParcelNumber="10306005", LivingArea=1204.0, fetched_at=datetime(2026, 11, 27, tzinfo=timezone.utc),
+        dict(ParcelNumber="10306005", LivingArea=1204.0, fetched_at=datetime(2026, 11, 27, tzinfo=UTC),
              payload_sha256="b" * 64),
     ])
     parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
@@ -98,9 +98,9 @@ def test_the_latest_parcel_version_wins_whichever_day_it_came():
 
 def test_an_address_usaddress_cannot_parse_still_matches_and_is_flagged():
     s = search(("1", "LOT 5 DESERT RANCH", "85031", "VACANT LAND RESIDENTIAL"))
-    l = frame(StgListings, [dict(ListingKey="L", PostalCode="85031", UnparsedAddress="Lot 5, Desert Ranch")])
+    listings = frame(StgListings, [dict(ListingKey="L", PostalCode="85031", UnparsedAddress="Lot 5, Desert Ranch")])
     parcels = assessor_parcels(s, frame(StgAssessorParcels, []), "85031", DEFAULT_RESIDENTIAL_TYPES)
-    matched = match_listings(l, parcels, s, zip_code="85031", observed_date=date(2026, 11, 28))
+    matched = match_listings(listings, parcels, s, zip_code="85031", observed_date=date(2026, 11, 28))
     row = matched.row(0, named=True)
     assert row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:1"
 
@@ -120,7 +120,7 @@ def test_the_latest_detail_is_the_latest_days_even_when_an_old_day_was_re_run_la
     """A re-run of an old partition fetches later (wall clock) than the days after it; its version
     is not newer than theirs: the resolver orders by partition day, then fetch time."""
     s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
-    late = datetime(2026, 12, 1, 7, tzinfo=timezone.utc)
+    late = datetime(2026, 12, 1, 7, tzinfo=UTC)
     versions = frame(StgAssessorParcels, [
         dict(ParcelNumber="10306005", LivingArea=1000.0, fetched_at=late, payload_sha256="a" * 64),  # day 1, re-run
         dict(ParcelNumber="10306005", LivingArea=1200.0, fetched_at=T, payload_sha256="b" * 64),  # day 2

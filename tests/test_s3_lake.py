@@ -9,14 +9,13 @@ import io
 
 import polars as pl
 import pytest
-
-from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, readable_folders
-from phoenix_dagster.cli.commands import run_sql
-from phoenix_dagster.settings import SQL_DIR
-
 from platform_harness import DAY, ZIPS, make_platform
 from servers.s3 import S3Server
 from test_concurrent_runs import warehouse_contents
+
+from phoenix_dagster.cli.commands import run_sql
+from phoenix_dagster.settings import SQL_DIR
+from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, readable_folders
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # two demo-sized runs and builds: 160 s in the whole suite on 2026-12-03
 

@@ -3,13 +3,13 @@ BASE_DAY replays the files byte for byte; later days record a few sales and valu
 earlier days undo a few valuation updates; the same day always reads the same."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 import pytest
-
 from platform_harness import make_platform
+
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import payloads_frame
@@ -26,7 +26,7 @@ EARLIER, EARLIER_ON = "10387058", date(2026, 11, 10)  # 85031: updated before BA
 
 
 def api(day: date) -> SampleAssessorApi:
-    return SampleAssessorApi(SAMPLE_DIR, datetime(day.year, day.month, day.day, 7, tzinfo=timezone.utc))
+    return SampleAssessorApi(SAMPLE_DIR, datetime(day.year, day.month, day.day, 7, tzinfo=UTC))
 
 
 def file_replies() -> dict[str, dict]:
@@ -195,7 +195,7 @@ def test_new_listings_come_on_the_market_after_base_day():
     from phoenix_dagster.sources.sample import SampleListingSource
 
     def page(zip_code: str, day: date) -> list[dict]:
-        source = SampleListingSource(SAMPLE_DIR, datetime(day.year, day.month, day.day, 7, tzinfo=timezone.utc))
+        source = SampleListingSource(SAMPLE_DIR, datetime(day.year, day.month, day.day, 7, tzinfo=UTC))
         return json.loads(source.fetch(zip_code).payloads[0].body)["value"]
 
     base = page("85031", BASE_DAY)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from phoenix_dagster.automation.run_worker import RunWorkerResource
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.automation.run_worker import RunWorkerResource
 from phoenix_dagster.resources.source_clients import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.settings import ConfigError, Settings

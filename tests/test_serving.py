@@ -2,7 +2,7 @@
 sightings moved in bulk, orphans removed; the export is mongoimport-ready Extended JSON."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import mongomock
 import polars as pl
@@ -18,12 +18,12 @@ pytestmark = pytest.mark.unit
 
 
 def day(n: int) -> datetime:
-    return datetime(2026, 11, n, 7, tzinfo=timezone.utc)
+    return datetime(2026, 11, n, 7, tzinfo=UTC)
 
 
 def mart(*rows: dict) -> pl.DataFrame:
     empty = empty_frame(Properties)
-    base = {**{c: None for c in empty.columns}, "PostalCode": "85031", "sources": ["assessor:sample"],
+    base = {**dict.fromkeys(empty.columns), "PostalCode": "85031", "sources": ["assessor:sample"],
             "match_method": "apn", "enrichment_method": "none", "enriched_fields": [], "first_seen_at": day(1)}
     return pl.DataFrame([base | row for row in rows], schema=empty.schema)
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 import pytest
-
-from phoenix_dagster.settings import SAMPLE_DIR
-from phoenix_dagster.transforms.ledger import TERMS
 from listing_fixtures import sample_listings
 from platform_harness import DAY, make_platform
 from servers.maricopa import MALFORMED, TRUNCATE, MaricopaContractServer, delay, status
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
+
+from phoenix_dagster.settings import SAMPLE_DIR
+from phoenix_dagster.transforms.ledger import TERMS
 
 pytestmark = pytest.mark.integration
 

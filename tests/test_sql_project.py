@@ -5,8 +5,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from phoenix_dagster.settings import SQL_DIR
 from assets.warehouse_build import upstream_keys
+from phoenix_dagster.settings import SQL_DIR
 from phoenix_dagster.warehouse.sql_project import SqlModelError, build_model, discover_models
 
 pytestmark = pytest.mark.unit
@@ -37,11 +37,11 @@ def test_ctes_are_not_dependencies_and_unknown_tables_are_errors(tmp_path):
     write(tmp_path, "marts", "ok", "with recent as (select * from lake.enriched_properties) select * from recent")
     assert discover_models(tmp_path)[0].upstream == (("lake", "enriched_properties"),)
     write(tmp_path, "marts", "lost", "select * from lake.nothing_like_it")
-    with pytest.raises(SqlModelError, match="lake.nothing_like_it, which is not a known lake table"):
+    with pytest.raises(SqlModelError, match=r"lake\.nothing_like_it, which is not a known lake table"):
         discover_models(tmp_path)
     (tmp_path / "marts" / "lost.sql").unlink()
     write(tmp_path, "marts", "bad", "select * from staging.nowhere")
-    with pytest.raises(SqlModelError, match="staging.nowhere, which no file in sql/ defines"):
+    with pytest.raises(SqlModelError, match=r"staging\.nowhere, which no file in sql/ defines"):
         discover_models(tmp_path)
 
 

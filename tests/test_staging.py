@@ -1,18 +1,18 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
 from phoenix_dagster.transforms.listings import latest_listing_records, stage_listings
 from phoenix_dagster.transforms.payloads import decode_json_bodies, explode_json_list
-import pytest
 
 pytestmark = pytest.mark.unit
 
-T = datetime(2026, 11, 28, 7, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 DETAIL = {
     "APN": "103-06-005", "PropertyAddress": "4027 N 55TH AVE   PHOENIX  85031", "PropertyType": "RESIDENTIAL",
     "LotSize": "6534", "Geo": {"lat": "33.4951", "long": -112.1701},
@@ -167,7 +167,7 @@ def test_one_odd_value_rejects_its_record_alone_not_the_batch():
 def test_a_body_that_goes_back_to_an_older_one_is_the_latest_version_again():
     """A → B → A (a sale recorded, then corrected): the third fetch is a new version, so the
     resolver's latest detail is A again; B → B stays one version."""
-    at = [datetime(2026, 11, d, 7, 5, tzinfo=timezone.utc) for d in (1, 2, 3)]
+    at = [datetime(2026, 11, d, 7, 5, tzinfo=UTC) for d in (1, 2, 3)]
     history = pl.DataFrame({"ParcelNumber": ["10300001", "10300001", "10300002"],
                             "payload_sha256": ["A", "B", "B"], "fetched_at": at[:2] + at[1:2],
                             "day": ["2026-11-01", "2026-11-02", "2026-11-02"]})

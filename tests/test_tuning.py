@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from assets.batch_tuning import batch_tuning
+from phoenix_dagster.automation.sensors import retune_from_run_metrics
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.automation.sensors import retune_from_run_metrics
 from phoenix_dagster.settings import Settings
 from phoenix_dagster.tuning.controller import Ceiling, decide
 
@@ -192,7 +192,8 @@ def test_schedules_ask_for_every_zip_of_the_day(tmp_path):
 
 def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_path):
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData)
+        AssetCheckEvaluationTargetMaterializationData,
+    )
 
     defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
     instance = dg.DagsterInstance.ephemeral()
@@ -225,6 +226,7 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
 
 def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_path):
     from platform_harness import DAY, make_platform
+
     from phoenix_dagster.cli.local_runs import QUIET_LOGS, retune
     from phoenix_dagster.graph.partitions import partition_key
 

@@ -66,6 +66,5 @@ def test_a_reader_of_the_published_copy_does_not_block_the_next_publish(tmp_path
         writer.publish()  # … and the build still writes and publishes
         assert analyst.execute("select x from t").fetchone() == (1,)  # the session keeps its snapshot
     assert reader.query("select x from t")["x"].to_list() == [2]  # a new session sees the new build
-    with pytest.raises(duckdb.Error):
-        with reader.read_connection() as conn:
-            conn.execute("create table u as select 1")  # the copy is read-only
+    with pytest.raises(duckdb.Error), reader.read_connection() as conn:
+        conn.execute("create table u as select 1")  # the copy is read-only

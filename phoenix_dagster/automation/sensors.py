@@ -7,7 +7,7 @@ instance, and the control state under the data directory.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -15,9 +15,17 @@ import polars as pl
 import psutil
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from phoenix_dagster.graph.job_names import (
+    ASSET_JOB,
+    BUILD_WAREHOUSE,
+    BUILT_BY_COMMAND_TAG,
+    DAILY_REFRESH,
+    DELIVER_ALERTS,
+    PROBE_SERVICES,
+    REPORT_DAYS_TAG,
+    TUNE_BATCHES,
+)
 from phoenix_dagster.monitoring.alerts import disk_alerts, find_alerts, still_owed, system_alerts
-from phoenix_dagster.graph.job_names import (ASSET_JOB, BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, DAILY_REFRESH, DELIVER_ALERTS,
-                                      PROBE_SERVICES, REPORT_DAYS_TAG, TUNE_BATCHES)
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -54,7 +62,7 @@ def after_partition_runs(context: dg.SensorEvaluationContext):
     since = float(context.cursor) if context.cursor else None
     finished = context.instance.get_run_records(
         dg.RunsFilter(job_name=None, statuses=FINISHED,
-                      updated_after=datetime.fromtimestamp(since, timezone.utc) if since else None), limit=500)
+                      updated_after=datetime.fromtimestamp(since, UTC) if since else None), limit=500)
     finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since)
                 and r.dagster_run.job_name in LAKE_WRITING_JOBS]
     if not finished:
@@ -100,7 +108,7 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
     for key in check_keys:
         latest: dict[str | None, tuple[bool, str]] = {}  # partition → (failed, severity)
         for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=200, status=finished):
-            when = datetime.fromtimestamp(record.create_timestamp, timezone.utc).astimezone(ZoneInfo(TIMEZONE)).date()
+            when = datetime.fromtimestamp(record.create_timestamp, UTC).astimezone(ZoneInfo(TIMEZONE)).date()
             if when < day:
                 break  # newest first: the rest are older
             evaluation = record.event.dagster_event.event_specific_data if record.event else None
@@ -173,7 +181,7 @@ def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: Pu
     owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
             for a, missing in due if missing]
     # … and whatever an earlier delivery still owes (a failed run's alert included), for ALERT_RETRY_DAYS
-    owed += still_owed(control_state.alerts_owed(), wanted, datetime.now(timezone.utc),
+    owed += still_owed(control_state.alerts_owed(), wanted, datetime.now(UTC),
                        already_due={(str(day), item["condition"]) for item in owed})
     if not owed:
         if not warehouse.is_published:

@@ -20,11 +20,11 @@ from phoenix_dagster.settings import ConfigError, Settings
 
 def run_sql(query: str, settings: Settings, out=None, form: str = "table") -> None:
     """`form`: table (paged on a terminal), csv or json."""
-    from phoenix_dagster.warehouse.analyst_output import render, show
-    from phoenix_dagster.warehouse.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
     from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
     from phoenix_dagster.settings import SQL_DIR
+    from phoenix_dagster.warehouse.analyst_output import render, show
+    from phoenix_dagster.warehouse.analyst_sql import MAX_ROWS, AnalystLimits, readable_folders
 
     # never holds a lock a run needs; with the lake on S3, its views read the bucket
     warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
@@ -48,8 +48,8 @@ def evaluate_extractor(kind: str, out=None) -> int:
     out = out or sys.stdout
     import polars as pl
 
-    from phoenix_dagster.llm.client import OllamaExtractor
     from phoenix_dagster.evaluation.llm_extraction import llm_predictions, load_examples, rules_predictions, score
+    from phoenix_dagster.llm.client import OllamaExtractor
 
     examples, today = load_examples(), datetime.now().date()
     if kind == "rules":
@@ -78,8 +78,8 @@ def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
     out = out or sys.stdout
     from datetime import date
 
-    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.report import latest_partition_day, write_report
+    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
     warehouse = PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake_resource(settings),
@@ -233,9 +233,9 @@ def run_days(settings: Settings, days: list[str], zip_codes: list[str], *, full_
     warehouse build over all of it, and the summary (the partitions and the tick only, without `build`).
     Every run is created from the code location as workspace.yaml loads it, like the UI's."""
     from phoenix_dagster.cli.local_runs import build_warehouse, compact_raw, local_instance, retune, run_partitions
-    from phoenix_dagster.resources.lake import lake_resource
     from phoenix_dagster.cli.summary import print_summary
     from phoenix_dagster.cli.workspace_runs import WorkspaceJobs
+    from phoenix_dagster.resources.lake import lake_resource
 
     instance = local_instance(settings)
     with WorkspaceJobs(instance, lock_dir=settings.dagster_home) as jobs:

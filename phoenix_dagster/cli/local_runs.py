@@ -12,18 +12,29 @@ from __future__ import annotations
 import fcntl
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import dagster as dg
 
-from phoenix_dagster.graph.job_names import (BUILD_WAREHOUSE, BUILT_BY_COMMAND_TAG, COMPACT_RAW_BODIES, DAILY_REFRESH,
-                                      REPORT_DAYS_TAG, WAREHOUSE_WRITER_TAG)
-from phoenix_dagster.graph.partitions import partition_key
-from phoenix_dagster.graph.pools import (LAUNCHED_BY_TAG, apply_pool_limits, free_slots_of_dead_runs, pool_limits,
-                                   worker_tags)
 from phoenix_dagster.automation.schedules import FULL_REFRESH_CONFIG
+from phoenix_dagster.graph.job_names import (
+    BUILD_WAREHOUSE,
+    BUILT_BY_COMMAND_TAG,
+    COMPACT_RAW_BODIES,
+    DAILY_REFRESH,
+    REPORT_DAYS_TAG,
+    WAREHOUSE_WRITER_TAG,
+)
+from phoenix_dagster.graph.partitions import partition_key
+from phoenix_dagster.graph.pools import (
+    LAUNCHED_BY_TAG,
+    apply_pool_limits,
+    free_slots_of_dead_runs,
+    pool_limits,
+    worker_tags,
+)
 from phoenix_dagster.settings import Settings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from phoenix_dagster.cli.local_runs import RunOutcome
 from phoenix_dagster.documents.properties import COLLECTION
 from phoenix_dagster.resources.mongo import EXPORT
-from phoenix_dagster.cli.local_runs import RunOutcome
 from phoenix_dagster.settings import Settings
 
 
@@ -85,7 +85,10 @@ def print_summary(defs, day: str, outcomes: list[RunOutcome], build: RunOutcome,
     print(f"  Lake: {settings.lake_location}", file=out)
     if mongo.target == EXPORT:
         path = mongo.export_path(COLLECTION)
-        documents = sum(1 for _ in open(path)) if path.exists() else 0
+        documents = 0
+        if path.exists():
+            with path.open() as lines:
+                documents = sum(1 for _ in lines)
         print(f"  MongoDB: not configured (MONGODB_URI) — {documents} documents exported to {path}, ready for "
               f"`mongoimport --mode upsert --upsertFields property_id`", file=out)
     else:

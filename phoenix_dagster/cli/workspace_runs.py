@@ -16,16 +16,16 @@ from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._daemon.controller import get_daemon_statuses
-from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from dagster._core.scheduler.instigation import InstigatorState, InstigatorType, SensorInstigatorData
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
+from dagster._daemon.controller import get_daemon_statuses
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
+from phoenix_dagster.automation.sensors import FINISHED
 from phoenix_dagster.cli.local_runs import FinishedRun, RunSpec, SensorTick
 from phoenix_dagster.graph.pools import free_slots_of_dead_runs
-from phoenix_dagster.automation.sensors import FINISHED
 
 PROJECT_WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 LOCATION_NAME = "phoenix_real_estate"
@@ -157,7 +157,7 @@ class WorkspaceJobs:
         return sensor, self.instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
 
     def evaluate_sensor(self, name: str) -> SensorTick:
-        sensor, state = self._state(name)
+        _sensor, state = self._state(name)
         data = state.instigator_data if state is not None else None
         result = self.location.get_sensor_execution_data(
             self.instance, self.repository.handle, name,

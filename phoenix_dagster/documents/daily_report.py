@@ -4,7 +4,7 @@ and the month's budget status. Built from the warehouse's ops models by each bui
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -32,7 +32,7 @@ def report_updates(*, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.Data
     partition, asset and reason; `budget`: ops.budget_status."""
     cost_by_partition = dict(cost.iter_rows())
     budgets = {row["month"]: row for row in budget.iter_rows(named=True)}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     updates: dict[str, dict] = {}
     for row in counts.iter_rows(named=True):
         day, zip_code = row.pop("date"), row.pop("PostalCode")

@@ -99,7 +99,7 @@ class DocumentExport:
         self._served: list[pl.Series] = []
         self._documents = self._content_writes = 0
 
-    def __enter__(self) -> "DocumentExport":
+    def __enter__(self) -> DocumentExport:
         if self.path.exists() and self.path.stat().st_size:
             self._previous = read_fields(self.path, {self.key: pl.String, "content_hash": pl.Int64})
         self.path.parent.mkdir(parents=True, exist_ok=True)

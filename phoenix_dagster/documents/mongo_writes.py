@@ -9,9 +9,9 @@ then bulk writes. The build writes a ZIP at a time (`scope`), so memory stays on
 
 from __future__ import annotations
 
-from time import perf_counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
+from time import perf_counter
 
 import polars as pl
 
@@ -30,9 +30,9 @@ class WriteCounts:
 
 def _bson(value):
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
+        return datetime.combine(value, time(), tzinfo=UTC)
     if isinstance(value, list):
         return [_bson(v) for v in value]
     if isinstance(value, dict):

@@ -12,7 +12,7 @@ A document is the marts.properties row (same column names, from the same schema)
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 

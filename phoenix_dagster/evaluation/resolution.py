@@ -16,7 +16,7 @@ sample's pages, with the default residential types as the kept parcels.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -45,7 +45,7 @@ def sample_search_rows(search_dir: Path = SAMPLE_SEARCH) -> pl.DataFrame:
         "text": [path.read_text() for path in sorted(search_dir.glob("*.json"))],
         "record_key": [f"q={path.stem.split('_')[0][1:]}&page={int(path.stem.split('page')[1])}"
                        for path in sorted(search_dir.glob("*.json"))],
-    }).with_columns(pl.lit("sample").alias("source"), pl.lit(datetime(2026, 11, 1, tzinfo=timezone.utc)).alias("fetched_at"),
+    }).with_columns(pl.lit("sample").alias("source"), pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias("fetched_at"),
                     pl.lit(None, pl.String).alias("sha256"))
     staged, _ = stage_search_results(pages)
     return staged.unique("ParcelNumber", keep="first", maintain_order=True)

@@ -15,19 +15,19 @@ import functools
 import resource
 import shutil
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import psutil
 
-from phoenix_dagster.storage.lake_storage import is_object_storage
 from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, LAKE_TABLES
 from phoenix_dagster.sources.base import request_summary
+from phoenix_dagster.storage.lake_storage import is_object_storage
 from phoenix_dagster.transforms.costs import request_usage
 from phoenix_dagster.transforms.privacy import quarantine_rows
 
@@ -49,7 +49,7 @@ def recorded_tables(metadata: dict) -> tuple[str, ...]:
     return tuple(t.strip() for t in str(text).split(",") if t.strip())
 
 
-_OPEN: dict[tuple[str, str, str], "Bookkeeping"] = {}  # (run, asset, partition) → not yet written
+_OPEN: dict[tuple[str, str, str], Bookkeeping] = {}  # (run, asset, partition) → not yet written
 
 
 def bookkept(fn):
@@ -124,7 +124,7 @@ class Bookkeeping:
         if table not in self.declared:
             raise dg.Failure(f"{self.asset} records {table} but does not declare it (recording({table!r}))")
         columns = BOOKKEEPING_TABLES[table].to_schema().columns
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         stamps = {"run_id": self.context.run.run_id, "asset": self.asset, "partition": self.partition,
                   "date": date.fromisoformat(self.day), "recorded_at": now, "quarantined_at": now, "served_at": now}
         self.frames.setdefault(table, []).append(frame.with_columns(
@@ -192,7 +192,7 @@ class Bookkeeping:
         self.lake.write_bookkeeping("run_log", pl.DataFrame([{
             "run_id": run_id, "asset": self.asset, "partition": self.partition, "date": date.fromisoformat(self.day),
             "succeeded": succeeded, "rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": self.quarantined,
-            "duration_s": duration, "finished_at": datetime.now(timezone.utc)}]), **where)
+            "duration_s": duration, "finished_at": datetime.now(UTC)}]), **where)
         return duration
 
     def finish(self, rows_in: int, rows_out: int, **extra) -> dict:

@@ -3,16 +3,15 @@ must not flow on. Failures come back as check metadata (counts per column and ch
 a sample of failing values) so an operator sees them in the UI."""
 
 import warnings
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Iterable
 
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from phoenix_dagster.warehouse.model_metadata import markdown_table
 from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.resources.warehouse import WarehouseBuildResource
+from phoenix_dagster.warehouse.model_metadata import markdown_table
 
 SAMPLE_ROWS = 10
 

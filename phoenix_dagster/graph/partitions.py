@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -37,4 +37,4 @@ def today_in_phoenix() -> str:
 
 def partition_start_utc(day: str) -> datetime:
     """Midnight of the partition's day in Phoenix, as a UTC timestamp."""
-    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
+    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)

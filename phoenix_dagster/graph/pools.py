@@ -13,7 +13,7 @@ slots of runs that ended but did not release them.
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 import dagster as dg
@@ -47,7 +47,7 @@ def pool_limits(settings) -> dict[str, int]:
     """The limits this deployment sets on the pools its sources use: MARICOPA_POOL_LIMIT for the
     county's, PHOENIX_LISTING_POOL_LIMIT for each listing source's."""
     limits = {settings.assessor_source: settings.maricopa.pool_limit,
-              **{source: settings.listings.pool_limit for source in settings.listing_sources}}
+              **dict.fromkeys(settings.listing_sources, settings.listings.pool_limit)}
     return {collection_pool(source): limit for source, limit in limits.items() if collection_pool(source)}
 
 
@@ -90,7 +90,7 @@ def run_worker(tags: dict[str, str]) -> Worker | None:
 def _started(timestamp: float) -> str:
     """A process start time as the tag shows it: UTC, to the hundredth of a second (readable in
     the UI, and exact enough to tell a reused pid from the worker)."""
-    return datetime.fromtimestamp(round(timestamp, 2), timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(round(timestamp, 2), UTC).isoformat(timespec="milliseconds")
 
 
 def worker_is_gone(tags: dict[str, str]) -> bool:

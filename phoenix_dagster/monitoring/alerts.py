@@ -14,7 +14,6 @@ from email.message import EmailMessage
 import httpx
 import polars as pl
 
-
 ALERT_RETRY_DAYS = 7  # an alert a channel has not taken is tried again this long, then recorded as undeliverable
 
 

@@ -36,19 +36,19 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Collection, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from phoenix_dagster.settings import ListingSettings, Settings
-from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.http import retry_after_seconds
+from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.maricopa import AUTH_MARKER
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -140,7 +140,7 @@ class _Probe:
 
     def __init__(self, service: str, required: bool, secrets: Iterable[str | None] = ()):
         self.service, self.required, self.secrets = service, required, tuple(secrets)
-        self.checked_at = datetime.now(timezone.utc)
+        self.checked_at = datetime.now(UTC)
         self._start = time.perf_counter()
         self.latency_ms: float | None = None
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from html import escape
 
 import polars as pl
 
-from phoenix_dagster.warehouse.analyst_output import number, whole_numbers
 from phoenix_dagster.report.sections import Section
+from phoenix_dagster.warehouse.analyst_output import number, whole_numbers
 
 TABLE_ROWS = 20
 CSS = """
@@ -62,7 +62,7 @@ def html_table(frame: pl.DataFrame) -> str:
 
 
 def render(sections: list[Section], *, day: date, generated_at: datetime | None = None) -> str:
-    generated_at = generated_at or datetime.now(timezone.utc)
+    generated_at = generated_at or datetime.now(UTC)
     nav = "".join(f'<a href="#{s.key}">{escape(s.title)}</a>' for s in sections)
     body = []
     for section in sections:

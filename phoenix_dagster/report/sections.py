@@ -5,9 +5,9 @@ a section whose tables have no rows yet says so instead of drawing an empty char
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable
 
 import polars as pl
 

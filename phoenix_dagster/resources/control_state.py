@@ -21,11 +21,11 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.llm.client import LlmReply
+from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.resources.lake import LakeResource, write_parquet_atomically
 from phoenix_dagster.schemas import conform, empty_frame, polars_schema, with_missing_as_null
 from phoenix_dagster.schemas.tables import CONTROL_TABLES
 from phoenix_dagster.tuning.state import Setting, choose_setting
-from phoenix_dagster.redact import MaskedRepr
 
 RAW_ASSESSOR = "raw_assessor_payloads"  # its quarantine holds the detail requests that got no reply
 

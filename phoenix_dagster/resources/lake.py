@@ -19,12 +19,12 @@ from typing import ClassVar, Optional
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.storage.files import write_atomically
-from phoenix_dagster.storage.lake_storage import LakeStorage
+from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 from phoenix_dagster.settings import Settings
-from phoenix_dagster.redact import MaskedRepr
+from phoenix_dagster.storage.files import write_atomically
+from phoenix_dagster.storage.lake_storage import LakeStorage
 
 BOOKKEEPING_DIR = "_bookkeeping"
 

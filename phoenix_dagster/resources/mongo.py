@@ -9,14 +9,17 @@ cannot serve at volume. Every caller can tell which target it has from `target`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 import dagster as dg
 
 from phoenix_dagster.redact import MaskedRepr
 
+if TYPE_CHECKING:
+    import pymongo
+
 _STAND_IN = None  # one per process, so successive runs in a process share it
-_CLIENTS: dict[str, "pymongo.MongoClient"] = {}  # pymongo clients pool connections: one per URI
+_CLIENTS: dict[str, pymongo.MongoClient] = {}  # pymongo clients pool connections: one per URI
 MONGODB, EXPORT, STAND_IN = "mongodb", "export", "stand-in"
 
 

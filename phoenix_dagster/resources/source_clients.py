@@ -10,7 +10,17 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
-from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FETCH_BYTES, DEFAULT_MAX_SEARCH_ROWS, DEFAULT_RESIDENTIAL_TYPES, SAMPLE_DIR, ListingSettings, MaricopaSettings
+from phoenix_dagster.redact import MaskedRepr
+from phoenix_dagster.settings import (
+    DEFAULT_INBOX_SETTLE_S,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_FETCH_BYTES,
+    DEFAULT_MAX_SEARCH_ROWS,
+    DEFAULT_RESIDENTIAL_TYPES,
+    SAMPLE_DIR,
+    ListingSettings,
+    MaricopaSettings,
+)
 from phoenix_dagster.sources.base import AssessorApi, ListingSource
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import RetryBudget, RetryPolicy
@@ -20,7 +30,6 @@ from phoenix_dagster.sources.mls_selectors import MlsSelectors, load_selectors
 from phoenix_dagster.sources.rate_limit import shared_limiter
 from phoenix_dagster.sources.reso import ResoWebApi
 from phoenix_dagster.sources.sample import SampleAssessorApi, SampleListingSource
-from phoenix_dagster.redact import MaskedRepr
 
 _DEFAULTS = MaricopaSettings()
 _LISTING_DEFAULTS = ListingSettings()

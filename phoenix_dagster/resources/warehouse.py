@@ -19,20 +19,21 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import dagster as dg
 import duckdb
 import polars as pl
 from pydantic import PrivateAttr
 
-from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, AnalystResult, run_read_only
+from phoenix_dagster.redact import MaskedRepr
+from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.storage.files import replace_durably
 from phoenix_dagster.storage.lake_storage import LakeStorage
-from phoenix_dagster.resources.lake import LakeResource
-from phoenix_dagster.redact import MaskedRepr
+from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, AnalystResult, run_read_only
 
 
 class WarehouseBusy(RuntimeError):
@@ -66,7 +67,7 @@ class _WriterLock:
                     except BlockingIOError:
                         if time.monotonic() > deadline:
                             os.close(fd)
-                            raise WarehouseBusy(f"another warehouse build held {key} for more than {timeout_s:.0f} s")
+                            raise WarehouseBusy(f"another warehouse build held {key} for more than {timeout_s:.0f} s") from None
                         time.sleep(0.05)
                 cls._held[key] = (fd, 1)
         try:

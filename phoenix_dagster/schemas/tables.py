@@ -6,14 +6,36 @@ import pandera.polars as pa
 from phoenix_dagster.schemas.enriched import EnrichedProperties, ListingTextFacts
 from phoenix_dagster.schemas.intermediate import IntAssessorParcels, IntListingsMatched, IntPropertiesResolved
 from phoenix_dagster.schemas.marts import MART_TABLES
-from phoenix_dagster.schemas.ops import (Alerts, Degradations, ServiceHealth, AssetRunsLatest, RecordLedger, BatchTuning, BudgetStatus, CostDaily, CostEvents,
-                                         LlmCache, MonthlyBudget, PartitionCounts, QualityDaily, QualityDailyWithMatches, Quarantine, RunLog,
-                                         RunMetrics, ServedDocuments, SourceFetches, SourceRequests, StageMetrics, StorageUsage, UnitPrices,
-                                         Usage)
+from phoenix_dagster.schemas.ops import (
+                                         Alerts,
+                                         AssetRunsLatest,
+                                         BatchTuning,
+                                         BudgetStatus,
+                                         CostDaily,
+                                         CostEvents,
+                                         Degradations,
+                                         LlmCache,
+                                         MonthlyBudget,
+                                         PartitionCounts,
+                                         QualityDaily,
+                                         QualityDailyWithMatches,
+                                         Quarantine,
+                                         RecordLedger,
+                                         RunLog,
+                                         RunMetrics,
+                                         ServedDocuments,
+                                         ServiceHealth,
+                                         SourceFetches,
+                                         SourceRequests,
+                                         StageMetrics,
+                                         StorageUsage,
+                                         UnitPrices,
+                                         Usage,
+)
 from phoenix_dagster.schemas.raw import RawPayloads
+from phoenix_dagster.schemas.serving import DailyReportDocument, PropertyDocument
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 from phoenix_dagster.settings import LISTING_SOURCES
-from phoenix_dagster.schemas.serving import DailyReportDocument, PropertyDocument
 
 # Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
 LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable
 
 from phoenix_dagster.settings import DEFAULT_MAX_SEARCH_ROWS
 from phoenix_dagster.sources.base import AssessorApi, CollectionFailed, FetchFailed, FetchFailure, RawPayload

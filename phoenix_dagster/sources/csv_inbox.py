@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from phoenix_dagster.storage.files import move_durably
 from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
+from phoenix_dagster.storage.files import move_durably
 
 HEAD_BYTES = 64 * 1024  # the header must stand within a file's first 64 KB (after the disclaimer)
 CHUNK_BYTES = 1 << 20
@@ -111,7 +111,7 @@ class CsvInbox:
         for path in sorted((self.archive / self.day).glob("*__*.csv")):
             digest, original = path.name.split("__", 1)
             body = path.read_bytes()
-            arrived = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             self.records.append(RequestRecord("inbox", 200, "ok", 1, len(body), 0.0, 0.0))
             result.payloads.append(RawPayload(self.name, "csv_export", digest, f"inbox/{original}", 200, arrived, body))
         for name in self.duplicates:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import httpx
 import tenacity
@@ -72,7 +72,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def default_outcome(response: httpx.Response) -> str:
@@ -99,7 +99,7 @@ class RetryPolicy:
 class HttpSource:
     """What every HTTP source shares: its polite client, the record of its attempts, closing."""
 
-    _http: "PoliteClient"
+    _http: PoliteClient
 
     @property
     def records(self) -> list[RequestRecord]:

@@ -14,7 +14,7 @@ The token lives only in the httpx client's headers: not in paths, records, error
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -68,5 +68,5 @@ class MaricopaApi(HttpSource):
             response = self._http.get(endpoint, path, record_key)
         except AuthenticationFailed as exc:
             raise MaricopaAuthError(str(exc)) from None
-        return RawPayload(self.name, entity, record_key, path, response.status_code, datetime.now(timezone.utc),
+        return RawPayload(self.name, entity, record_key, path, response.status_code, datetime.now(UTC),
                           response.content)

@@ -19,8 +19,8 @@ import ipaddress
 import socket
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -65,8 +65,8 @@ class ProxyPool:
     def __init__(self, urls: list[str], failures_to_park: int = 3, park_s: float = 300.0,
                  clock: Callable[[], float] = time.monotonic):
         self.urls, self.failures_to_park, self.park_s, self._clock = list(urls), failures_to_park, park_s, clock
-        self._failures = {url: 0 for url in self.urls}
-        self._parked_until = {url: 0.0 for url in self.urls}
+        self._failures = dict.fromkeys(self.urls, 0)
+        self._parked_until = dict.fromkeys(self.urls, 0.0)
         self._next = 0
         self._lock = threading.Lock()
 
@@ -102,7 +102,7 @@ class RotatingProxyTransport(httpx.BaseTransport):
     def __init__(self, pool: ProxyPool):
         self.pool = pool
         self._transports = {url: httpx.HTTPTransport(proxy=url) for url in pool.urls}
-        self.bytes_by_proxy = {url: 0 for url in pool.urls}
+        self.bytes_by_proxy = dict.fromkeys(pool.urls, 0)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = self.pool.choose()
@@ -237,7 +237,7 @@ class MlsHtmlSource(HttpSource):
                 url = urljoin(url, response.headers["location"])  # checked like any link, next turn
                 continue
             payload = RawPayload(self.name, entity, key, str(response.request.url), response.status_code,
-                                 datetime.now(timezone.utc), response.content)  # the full URL, host included
+                                 datetime.now(UTC), response.content)  # the full URL, host included
             result.payloads.append(payload)
             return payload
         result.failures.append(FetchFailure(key, url, f"more than {MAX_REDIRECTS} redirects; not followed"))

@@ -90,7 +90,7 @@ class DetailSelectors(BaseModel):
     fields: dict[str, FieldSelector]
 
     @model_validator(mode="after")
-    def _known_fields(self) -> "DetailSelectors":
+    def _known_fields(self) -> DetailSelectors:
         unknown = set(self.fields) - READABLE_FIELDS
         if unknown:
             raise ValueError(f"unknown field(s) {sorted(unknown)}; readable: {sorted(READABLE_FIELDS)}")

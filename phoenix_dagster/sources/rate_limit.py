@@ -16,9 +16,9 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SlidingWindowLimiter:
             waited += pause
 
 
-_LIMITERS: dict[tuple, "SlidingWindowLimiter | SharedWindowLimiter"] = {}
+_LIMITERS: dict[tuple, SlidingWindowLimiter | SharedWindowLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 

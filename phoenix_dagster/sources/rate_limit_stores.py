@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from phoenix_dagster.settings import DEFAULT_STORE_OUTAGE_S as DEFAULT_OUTAGE_S

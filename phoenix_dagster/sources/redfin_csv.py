@@ -68,7 +68,7 @@ def data_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     lines = _lines(text)
     header = None
     number = 0
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=1):  # noqa: B007 (read after the loop)
         if line.strip().upper().startswith(HEADER_START):
             header = [header_key(name) for name in next(csv.reader([line]))]
             break

@@ -12,7 +12,7 @@ compromised or misconfigured feed cannot send the token to another server. Incre
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -20,8 +20,8 @@ import httpx
 from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
-from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 from phoenix_dagster.sources.json_reply import UnreadableJson, json_kind, read_json
+from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 MAX_PAGES = 1000  # a feed that pages forever is a bug on its side; stop and say so
 
@@ -36,7 +36,7 @@ def _refused(response: httpx.Response) -> str | None:
 def odata_filter(zip_code: str, since: datetime | None) -> str:
     clause = f"PostalCode eq '{zip_code}'"
     if since is not None:
-        clause += f" and ModificationTimestamp gt {since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+        clause += f" and ModificationTimestamp gt {since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
     return clause
 
 
@@ -75,7 +75,7 @@ class ResoWebApi(HttpSource):
                 return result
             request = response.request.url.raw_path.decode()
             result.payloads.append(RawPayload(self.name, "listing_page", key, request, response.status_code,
-                                              datetime.now(timezone.utc), response.content))
+                                              datetime.now(UTC), response.content))
             if response.status_code != 200:
                 return result  # landed; staging quarantines it, the next run asks again
             try:

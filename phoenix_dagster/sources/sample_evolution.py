@@ -62,8 +62,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
@@ -131,7 +132,7 @@ def _future(record: dict, offset: int, day: date) -> dict:
 
 def _planted(record: dict) -> dict:
     if draw(record["ListingKey"], "planted") < 0.6:
-        return {**record, **{name: None for name in PLANTED_FIELDS}}
+        return {**record, **dict.fromkeys(PLANTED_FIELDS)}
     return record
 
 

@@ -11,10 +11,10 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults
-from phoenix_dagster.transforms.addresses import normalize_apn
-from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.sources.assessor_crawl import search_page_rows
 from phoenix_dagster.sources.json_reply import json_kind
+from phoenix_dagster.transforms.addresses import normalize_apn
+from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.transforms.payloads import SHAPE, decoded_rejects, flatten_list_elements, shape_problems
 from phoenix_dagster.transforms.privacy import owner_type
 
@@ -91,7 +91,7 @@ def parcel_shape_problems(text: str) -> str | None:
 def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
     """One row per element of Results, every field as text (an element that is not an object,
     such as null, has every field null: staging rejects it for its missing APN)."""
-    row = pl.Struct({name: pl.String for name in [*SEARCH_ROW_FIELDS, SHAPE]})
+    row = pl.Struct(dict.fromkeys([*SEARCH_ROW_FIELDS, SHAPE], pl.String))
     read = frozenset(SEARCH_ROW_FIELDS)
     return (
         pages.with_columns(

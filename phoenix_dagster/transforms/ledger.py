@@ -22,12 +22,12 @@ from phoenix_dagster.sources.assessor_crawl import search_page_rows
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
 TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
-LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **{term: pl.Int64 for term in TERMS},
+LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **dict.fromkeys(TERMS, pl.Int64),
                  "payloads": pl.Int64, "unreadable_payloads": pl.Int64}
 
 
 def ledger(rows: list[dict]) -> pl.DataFrame:
-    blank = {term: 0 for term in TERMS} | {"payloads": 0, "unreadable_payloads": 0}
+    blank = dict.fromkeys(TERMS, 0) | {"payloads": 0, "unreadable_payloads": 0}
     return pl.DataFrame([blank | row for row in rows], schema=LEDGER_SCHEMA)
 
 
@@ -93,7 +93,7 @@ def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.Dat
     source in `sources` gets a row, also when no detail was due (offered 0)."""
     rows = []
     for source in sorted(set(sources) | set(details["source"].to_list())):
-        of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731
+        of = lambda frame, source=source: frame.filter(pl.col("source") == source).height  # noqa: E731
         rows.append({"source": source, "offered": of(details), "staged": of(staged),
                      "unchanged": of(parsed) - of(staged), "not_found": of(not_found),
                      "quarantined": of(quarantined)})
@@ -131,7 +131,7 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
             elif payload["entity"] == "mls_listing_page":
                 offered += 1
             unreadable += not readable
-        of = lambda frame: frame.filter(pl.col("source") == source).height  # noqa: E731
+        of = lambda frame, source=source: frame.filter(pl.col("source") == source).height  # noqa: E731
         rows.append({"source": source, "offered": offered, "out_of_scope": of(out_of_scope),
                      "payloads": payloads.height, "unreadable_payloads": unreadable,
                      "staged": of(staged), "quarantined": of(quarantined)})

@@ -8,10 +8,10 @@ import polars as pl
 
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.staging import StgListings
-from phoenix_dagster.transforms.payloads import SHAPE, flatten_record
 from phoenix_dagster.transforms.addresses import normalize_apn
 from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.transforms.listing_status import standard_status
+from phoenix_dagster.transforms.payloads import SHAPE, flatten_record
 
 # Columns read from the record as-is (same RESO name); the rest of the schema is lineage.
 LINEAGE = {"source", "fetched_at", "payload_sha256"}

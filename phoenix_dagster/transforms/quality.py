@@ -158,7 +158,7 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
         mine = parcels.filter(pl.col("source") == source)
         rows_seen = search.filter((pl.col("source") == source) & pl.col("ParcelNumber").is_in(mine["ParcelNumber"]))
         residential = pl.col("assessor_property_type") == "RESIDENTIAL"
-        required = {f: pl.lit(True) for f in ASSESSOR_REQUIRED} | {f: residential for f in ASSESSOR_BUILDING}
+        required = {f: pl.lit(True) for f in ASSESSOR_REQUIRED} | dict.fromkeys(ASSESSOR_BUILDING, residential)
         repeated = max(rows_seen.height - mine.height, 0)
         add(f"assessor:{source}", mine, required, repeated, mine.height + repeated, mine["seen_at"].max(), {})
 
@@ -169,8 +169,10 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
         agreed, made = agreement(mine, parcels, targets)
         my_facts = facts.filter(pl.col("source") == source)
         with_text = my_facts.filter(pl.col("method") != "none")
-        share = (lambda m: round(with_text.filter(pl.col("method") == m).height / with_text.height, 4)
-                 if with_text.height else None)
+        def share(method: str, with_text: pl.DataFrame = with_text) -> float | None:
+            return round(with_text.filter(pl.col("method") == method).height / with_text.height, 4) \
+                if with_text.height else None
+
         answered = with_text.filter(pl.col("method").is_in(["llm", "cache"]) |
                                     pl.col("fallback_reason").str.starts_with("reply does not match").fill_null(False))
         valid = answered.filter(pl.col("method").is_in(["llm", "cache"])).height

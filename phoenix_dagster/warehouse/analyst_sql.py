@@ -93,7 +93,7 @@ def _explained(sql: str) -> str:
         except (AnalystQueryRefused, duckdb.Error):
             pass
         depth = 0
-        for index, (position, word) in enumerate(words):  # EXPLAIN (option, …) statement
+        for index, (_position, word) in enumerate(words):  # EXPLAIN (option, …) statement
             if word in _ANALYZE:
                 raise AnalystQueryRefused("EXPLAIN ANALYZE runs its statement; use EXPLAIN without ANALYZE")
             depth += {"(": 1, ")": -1}.get(word, 0)

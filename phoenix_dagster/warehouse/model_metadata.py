@@ -6,7 +6,7 @@ number, so the UI can plot it over materializations; money in USD with cents, ne
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl

@@ -27,9 +27,9 @@ import polars as pl
 import sqlglot
 from sqlglot import expressions as exp
 
-from phoenix_dagster.storage.lake_storage import is_object_storage
 from phoenix_dagster.schemas import empty_frame
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, CONTROL_TABLES, LAKE_TABLES
+from phoenix_dagster.storage.lake_storage import is_object_storage
 
 LAYERS = ("staging", "intermediate", "marts", "ops")
 VIEW_LAYERS = ("staging",)

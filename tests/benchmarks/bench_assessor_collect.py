@@ -25,8 +25,9 @@ TOKEN = "bench-token"
 
 
 def serve(parcels: int, queue) -> None:
-    from phoenix_dagster.settings import SAMPLE_DIR
     from servers.maricopa import MaricopaContractServer
+
+    from phoenix_dagster.settings import SAMPLE_DIR
 
     sample = MaricopaContractServer.from_sample(SAMPLE_DIR)
     template_rows = sample.search_rows["85031"]

@@ -44,6 +44,7 @@ def main() -> None:
     url = queue.get(timeout=60)
 
     from listing_fixtures import sample_listings
+
     from phoenix_dagster.llm.client import OllamaExtractor
     from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
     from phoenix_dagster.settings import PROJECT_ROOT

@@ -33,8 +33,9 @@ NOT_SERVED = ("mongo_properties", "daily_report")
 
 def county_data(zips: list[str], per_zip: int) -> tuple[dict, dict]:
     """Search rows and parcel details for N parcels per ZIP, from the embedded sample's parcels."""
-    from phoenix_dagster.settings import SAMPLE_DIR
     from servers.maricopa import MaricopaContractServer
+
+    from phoenix_dagster.settings import SAMPLE_DIR
 
     sample = MaricopaContractServer.from_sample(SAMPLE_DIR)
     template_rows = sample.search_rows["85031"]
@@ -88,9 +89,9 @@ def main() -> None:
 
     import dagster as dg
 
+    from phoenix_dagster.cli.local_runs import QUIET_LOGS, DefinitionsJobs, run_partitions
     from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.graph.job_names import BUILD_WAREHOUSE
-    from phoenix_dagster.cli.local_runs import QUIET_LOGS, DefinitionsJobs, run_partitions
     from phoenix_dagster.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as data_dir:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(HERE.parent))
 def sample_marts(data_dir: str):
     import dagster as dg
 
-    from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.cli.local_runs import DefinitionsJobs, build_warehouse, run_partitions
+    from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.settings import Settings
 
     settings = Settings.from_env({"PHOENIX_DATA_DIR": data_dir, "OLLAMA_HOST": "http://127.0.0.1:9",

@@ -22,10 +22,10 @@ import json
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from rapidfuzz.distance.Levenshtein import distance as edit_distance  # the resolver's library, not the resolver
 
@@ -384,7 +384,7 @@ def combined_listing(listing: Listing, parcel: SearchRow, rng: random.Random, sa
                for part, variations in COMBINABLE.items()}
     usable = [part for part in COMBINABLE if options[part]]
     for part in sorted(rng.sample(usable, rng.choice([2, 3])), key=usable.index):
-        kind, vary = rng.choice(options[part])
+        _kind, vary = rng.choice(options[part])
         if vary is misspell_street:  # the one variation that needs the ZIP's other street names
             vary = partial(misspell_street, sample=sample)
         listing = vary(listing, parcel, rng)

@@ -23,7 +23,7 @@ def dead_proxy_url() -> str:
 
 
 class _Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         target = urlsplit(self.path)
         self.owner.forwarded.append(self.path)
         upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)

@@ -70,7 +70,7 @@ class MaricopaContractServer(LoopbackServer):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_sample(cls, sample_dir: Path, token: str = "test-token") -> "MaricopaContractServer":
+    def from_sample(cls, sample_dir: Path, token: str = "test-token") -> MaricopaContractServer:
         rows: dict[str, list[dict]] = defaultdict(list)
         for path in sorted((sample_dir / "assessor" / "search").glob("q*_page*.json")):
             rows[path.name[1:6]].extend(json.loads(path.read_text())["Results"])
@@ -111,7 +111,7 @@ class MaricopaContractServer(LoopbackServer):
 
 
 class _Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         contract = self.owner
         with contract._lock:
             contract.in_flight += 1

@@ -89,7 +89,7 @@ class MlsHtmlServer(LoopbackServer):
 
 
 class _Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         site = self.owner
         with site._lock:

@@ -67,7 +67,7 @@ class OllamaServer(LoopbackServer):
 
 
 class _Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/api/version":
             return self._send(200, {"version": "0.6.0-standin"})
         if self.path == "/api/tags":
@@ -78,7 +78,7 @@ class _Handler(QuietHandler):
                 for name in self.owner.models]})
         self._send(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         server = self.owner
         if self.path not in ("/api/chat", "/api/generate"):

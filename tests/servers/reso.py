@@ -58,7 +58,7 @@ class ResoContractServer(LoopbackServer):
 
 
 class _Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         with self.owner._lock:

@@ -19,7 +19,7 @@ class S3Server:
         self.bucket, self.access_key_id, self.secret_access_key = bucket, access_key_id, secret_access_key
         self._server: ThreadedMotoServer | None = None
 
-    def __enter__(self) -> "S3Server":
+    def __enter__(self) -> S3Server:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()

@@ -18,7 +18,7 @@ class TcpProxy:
         self._lock = threading.Lock()
 
     @classmethod
-    def before(cls, url: str) -> "TcpProxy":
+    def before(cls, url: str) -> TcpProxy:
         parts = urlsplit(url)
         return cls(parts.hostname, parts.port)
 
@@ -28,7 +28,7 @@ class TcpProxy:
         userinfo = parts.netloc.rpartition("@")[0]
         return urlunsplit(parts._replace(netloc=f"{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"))
 
-    def open(self) -> "TcpProxy":
+    def open(self) -> TcpProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -56,7 +56,7 @@ class TcpProxy:
                 pass
             sock.close()
 
-    def __enter__(self) -> "TcpProxy":
+    def __enter__(self) -> TcpProxy:
         return self.open()
 
     def __exit__(self, *exc) -> None:
