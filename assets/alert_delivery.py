@@ -31,10 +31,15 @@ class AlertDeliveryConfig(dg.Config):
     alerts: list[AlertToDeliver]
 
 
-@dg.asset(group_name="operations", kinds={"python"},
-          metadata={"dagster/column_schema": column_docs(Alerts)})  # the control table it writes
-def alert_deliveries(context: dg.AssetExecutionContext, config: AlertDeliveryConfig,
-                     alert_channels: AlertChannelsResource, control_state: ControlStateResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="operations", kinds={"python"}, metadata={"dagster/column_schema": column_docs(Alerts)}
+)  # the control table it writes
+def alert_deliveries(
+    context: dg.AssetExecutionContext,
+    config: AlertDeliveryConfig,
+    alert_channels: AlertChannelsResource,
+    control_state: ControlStateResource,
+) -> dg.MaterializeResult:
     """Sends each alert the sensors found to every channel that has not taken it (re-executing the
     run sends nothing twice) and records, per alert, the channels that took it and those still
     owed. A channel that failed fails the run, naming the channel; the alert sensor asks again
@@ -50,27 +55,48 @@ def alert_deliveries(context: dg.AssetExecutionContext, config: AlertDeliveryCon
         first = before.get("first_attempt_at") or now
         if item.give_up:
             missing, took = sorted(set(item.channels) - set(already)), []
-            context.log.error(f"ALERT {alert.condition} ({day}) undeliverable: {', '.join(missing)} did not take it "
-                              f"in {ALERT_RETRY_DAYS} days")
+            context.log.error(
+                f"ALERT {alert.condition} ({day}) undeliverable: {', '.join(missing)} did not take it "
+                f"in {ALERT_RETRY_DAYS} days"
+            )
             given_up.append(alert.condition)
         else:
-            took = alert_channels.deliver(alert, day, context.log,
-                                          channels=[c for c in item.channels if c not in already])
+            took = alert_channels.deliver(
+                alert, day, context.log, channels=[c for c in item.channels if c not in already]
+            )
             missing = sorted(set(item.channels) - set(already) - set(took))
             if missing:
                 owed[alert.condition] = missing
         status = "undeliverable" if item.give_up else ("owed" if missing else "delivered")
-        rows.append({"day": day, "condition": alert.condition, "severity": alert.severity, "message": alert.message,
-                     "channels": sorted(set(already) | set(took)), "owed": missing, "status": status,
-                     "first_attempt_at": first, "sent_at": now})
+        rows.append(
+            {
+                "day": day,
+                "condition": alert.condition,
+                "severity": alert.severity,
+                "message": alert.message,
+                "channels": sorted(set(already) | set(took)),
+                "owed": missing,
+                "status": status,
+                "first_attempt_at": first,
+                "sent_at": now,
+            }
+        )
     if rows:
-        control_state.record_alerts(pl.DataFrame(rows, schema_overrides={"owed": pl.List(pl.String),
-                                                                           "channels": pl.List(pl.String)}))
+        control_state.record_alerts(
+            pl.DataFrame(rows, schema_overrides={"owed": pl.List(pl.String), "channels": pl.List(pl.String)})
+        )
     delivered = {row["condition"]: ", ".join(row["channels"]) for row in rows}
     if owed:
         raise dg.Failure(
-            description="not delivered: " + "; ".join(f"{c} → {', '.join(ch)}" for c, ch in owed.items())
-                        + " (the alert sensor requests another delivery next tick)",
-            metadata={"delivered": dg.MetadataValue.json(delivered), "undelivered": dg.MetadataValue.json(owed)})
-    return dg.MaterializeResult(metadata={"alerts": len(rows), "delivered": dg.MetadataValue.json(delivered),
-                                          "undeliverable": dg.MetadataValue.json(given_up)})
+            description="not delivered: "
+            + "; ".join(f"{c} → {', '.join(ch)}" for c, ch in owed.items())
+            + " (the alert sensor requests another delivery next tick)",
+            metadata={"delivered": dg.MetadataValue.json(delivered), "undelivered": dg.MetadataValue.json(owed)},
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "alerts": len(rows),
+            "delivered": dg.MetadataValue.json(delivered),
+            "undeliverable": dg.MetadataValue.json(given_up),
+        }
+    )

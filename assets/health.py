@@ -26,16 +26,21 @@ from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import Settings
 
-SERVICE_USERS = {"county_api": "raw_assessor_payloads", "reso": listing_asset_name("reso"),
-                 "mls_html": listing_asset_name("mls_html"), "ollama": "listing_text_facts",
-                 "mongodb": "mongo_properties"}
+SERVICE_USERS = {
+    "county_api": "raw_assessor_payloads",
+    "reso": listing_asset_name("reso"),
+    "mls_html": listing_asset_name("mls_html"),
+    "ollama": "listing_text_facts",
+    "mongodb": "mongo_properties",
+}
 PREFLIGHT_SERVICES = ("county_api", "reso", "mls_html", "ollama")  # what a partition run uses
 
 
 def probed_services(settings: Settings) -> list[str]:
     """The services these settings configure (each gets a `<service>_up` check)."""
-    return configured_services(settings, mongo_configured=settings.has_secret("MONGODB_URI")
-                               or settings.mongodb_stand_in)
+    return configured_services(
+        settings, mongo_configured=settings.has_secret("MONGODB_URI") or settings.mongodb_stand_in
+    )
 
 
 def check_key(service: str) -> dg.AssetCheckKey:
@@ -44,12 +49,17 @@ def check_key(service: str) -> dg.AssetCheckKey:
 
 def verdict(result: ProbeResult, **metadata) -> dict:
     """A probe as a check's outcome: passed only when up; ERROR for a failing required service."""
-    return dict(passed=result.state == "up",
-                severity=dg.AssetCheckSeverity.ERROR if result.required and result.failing
-                else dg.AssetCheckSeverity.WARN,
-                description=f"{result.service} {result.state}: {result.detail}",
-                metadata={"state": result.state, "required": result.required,
-                          "latency_ms": result.latency_ms or 0.0, **metadata})
+    return dict(
+        passed=result.state == "up",
+        severity=dg.AssetCheckSeverity.ERROR if result.required and result.failing else dg.AssetCheckSeverity.WARN,
+        description=f"{result.service} {result.state}: {result.detail}",
+        metadata={
+            "state": result.state,
+            "required": result.required,
+            "latency_ms": result.latency_ms or 0.0,
+            **metadata,
+        },
+    )
 
 
 def check_evaluation(result: ProbeResult, **metadata) -> dg.AssetCheckEvaluation:
@@ -61,23 +71,37 @@ def check_evaluation(result: ProbeResult, **metadata) -> dg.AssetCheckEvaluation
 def as_the_resources_say(settings: Settings, sources: SourcesResource) -> Settings:
     """The settings with the sources' places taken from the sources resource the collectors use
     (the same, unless a deployment or a test hands in its own resource): probe what is collected."""
-    listings = replace(settings.listings, reso_url=sources.reso.url if sources.reso else settings.listings.reso_url,
-                       mls_url=sources.mls_html.url if sources.mls_html else settings.listings.mls_url)
+    listings = replace(
+        settings.listings,
+        reso_url=sources.reso.url if sources.reso else settings.listings.reso_url,
+        mls_url=sources.mls_html.url if sources.mls_html else settings.listings.mls_url,
+    )
     maricopa = replace(settings.maricopa, url=sources.maricopa.url) if sources.maricopa else settings.maricopa
     return replace(settings, assessor_source=sources.assessor, maricopa=maricopa, listings=listings)
 
 
-def probe_and_record(context, settings: Settings, sources: SourcesResource, mongo: MongoResource,
-                     control_state: ControlStateResource, prober: str, services=None,
-                     zip_code: str | None = None) -> list[ProbeResult]:
+def probe_and_record(
+    context,
+    settings: Settings,
+    sources: SourcesResource,
+    mongo: MongoResource,
+    control_state: ControlStateResource,
+    prober: str,
+    services=None,
+    zip_code: str | None = None,
+) -> list[ProbeResult]:
     """Probe (all configured services, or `services` of them) and keep the round as control state."""
     settings = as_the_resources_say(settings, sources)
-    secrets = {"MARICOPA_API_TOKEN": sources.maricopa.token if sources.maricopa else None,
-               "RESO_API_TOKEN": sources.reso.token if sources.reso else None, "MONGODB_URI": mongo.uri}
+    secrets = {
+        "MARICOPA_API_TOKEN": sources.maricopa.token if sources.maricopa else None,
+        "RESO_API_TOKEN": sources.reso.token if sources.reso else None,
+        "MONGODB_URI": mongo.uri,
+    }
     client = mongo.client() if mongo.is_stand_in else None
     county = sources.maricopa.limiter() if sources.maricopa and sources.assessor == "maricopa" else None
-    results = probe_all(settings, secrets, mongo_client=client, services=services, zip_code=zip_code,
-                        county_limiter=county)
+    results = probe_all(
+        settings, secrets, mongo_client=client, services=services, zip_code=zip_code, county_limiter=county
+    )
     run_id = context.run.run_id  # an asset's or a check's context alike (a check's has no run_id)
     rows = pl.DataFrame([asdict(r) | {"run_id": run_id} for r in results])
     control_state.record_probes(rows, f"{run_id}-{prober}")
@@ -86,8 +110,12 @@ def probe_and_record(context, settings: Settings, sources: SourcesResource, mong
 
 def service_health_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(group_name="operations", kinds={"python"})
-    def service_health(context: dg.AssetExecutionContext, sources: SourcesResource, mongo: MongoResource,
-                       control_state: ControlStateResource) -> dg.MaterializeResult:
+    def service_health(
+        context: dg.AssetExecutionContext,
+        sources: SourcesResource,
+        mongo: MongoResource,
+        control_state: ControlStateResource,
+    ) -> dg.MaterializeResult:
         """One probe of every configured dependency — the county API (one authenticated search;
         a refused token is its own state), a RESO feed or MLS site when configured, Ollama (the
         model listed), MongoDB (ping and the collection's indexes) — recorded with latency and
@@ -100,10 +128,14 @@ def service_health_asset(settings: Settings) -> dg.AssetsDefinition:
         failure = first_required_failure(results)
         if failure:
             context.log.error(failure)
-        return dg.MaterializeResult(metadata={
-            "services": len(results), "up": sum(r.state == "up" for r in results),
-            "first_required_failure": failure or "none",
-            **{f"{r.service}_latency_ms": r.latency_ms for r in results if r.latency_ms is not None}})
+        return dg.MaterializeResult(
+            metadata={
+                "services": len(results),
+                "up": sum(r.state == "up" for r in results),
+                "first_required_failure": failure or "none",
+                **{f"{r.service}_latency_ms": r.latency_ms for r in results if r.latency_ms is not None},
+            }
+        )
 
     return service_health
 
@@ -113,8 +145,13 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
 
     @dg.asset(kinds={"python"}, metadata=recording())
     @bookkept
-    def service_preflight(context: dg.AssetExecutionContext, sources: SourcesResource, mongo: MongoResource,
-                          control_state: ControlStateResource, lake: LakeResource) -> dg.MaterializeResult:
+    def service_preflight(
+        context: dg.AssetExecutionContext,
+        sources: SourcesResource,
+        mongo: MongoResource,
+        control_state: ControlStateResource,
+        lake: LakeResource,
+    ) -> dg.MaterializeResult:
         """The services this partition's run uses, probed before any collection: the county API
         (with the maricopa source), each configured RESO feed or MLS site, and Ollama. A required
         one that is down, misconfigured or refuses our credentials fails the run here, in one
@@ -122,13 +159,21 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
         WARN and enrichment falls back to the rules. Each probe is its service's `<service>_up`
         check on the asset that uses it, and a row of ops.service_health."""
         books = Bookkeeping(context, lake)
-        results = probe_and_record(context, settings, sources, mongo, control_state, prober="service_preflight",
-                                   services=PREFLIGHT_SERVICES, zip_code=books.zip_code)
+        results = probe_and_record(
+            context,
+            settings,
+            sources,
+            mongo,
+            control_state,
+            prober="service_preflight",
+            services=PREFLIGHT_SERVICES,
+            zip_code=books.zip_code,
+        )
         for result in results:
-            context.log_event(check_evaluation(result, probed_by="service_preflight",
-                                               partition=context.partition_key))
-        metadata = {r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
-                    for r in results}
+            context.log_event(check_evaluation(result, probed_by="service_preflight", partition=context.partition_key))
+        metadata = {
+            r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state for r in results
+        }
         failure = first_required_failure(results)
         if failure:
             raise books.failure(f"not collecting: {failure}", **metadata)
@@ -147,14 +192,23 @@ def service_up_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
 def _service_up_check(service: str, settings: Settings) -> dg.AssetChecksDefinition:
     key = check_key(service)
 
-    @dg.asset_check(asset=key.asset_key, name=key.name, blocking=False,
-                    description=f"The latest probe of {service} found it up (a required service failing is an "
-                                "ERROR, an optional one a WARN); probed at the start of the runs that use it "
-                                "and every 5 minutes")
-    def service_up(context: dg.AssetCheckExecutionContext, sources: SourcesResource, mongo: MongoResource,
-                   control_state: ControlStateResource) -> dg.AssetCheckResult:
-        [result] = probe_and_record(context, settings, sources, mongo, control_state, prober=key.name,
-                                    services=[service])
+    @dg.asset_check(
+        asset=key.asset_key,
+        name=key.name,
+        blocking=False,
+        description=f"The latest probe of {service} found it up (a required service failing is an "
+        "ERROR, an optional one a WARN); probed at the start of the runs that use it "
+        "and every 5 minutes",
+    )
+    def service_up(
+        context: dg.AssetCheckExecutionContext,
+        sources: SourcesResource,
+        mongo: MongoResource,
+        control_state: ControlStateResource,
+    ) -> dg.AssetCheckResult:
+        [result] = probe_and_record(
+            context, settings, sources, mongo, control_state, prober=key.name, services=[service]
+        )
         return dg.AssetCheckResult(**verdict(result, probed_by=key.name))
 
     return service_up

@@ -20,11 +20,18 @@ def quality_daily_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
     """quality_daily, reading the quarantine of its upstream assets, `listing_assets` included."""
 
     @lake_asset(deps=["raw_assessor_payloads", *listing_assets, "stg_assessor__parcels"])
-    def quality_daily(context: dg.AssetExecutionContext, stg_assessor__search_results: pl.DataFrame,
-                      int_assessor_parcels: pl.DataFrame, stg_listings__listings: pl.DataFrame,
-                      int_listings_matched: pl.DataFrame, enriched_properties: pl.DataFrame,
-                      listing_text_facts: pl.DataFrame, quality_targets: QualityTargetsResource,
-                      sources: SourcesResource, lake: LakeResource) -> pl.DataFrame:
+    def quality_daily(
+        context: dg.AssetExecutionContext,
+        stg_assessor__search_results: pl.DataFrame,
+        int_assessor_parcels: pl.DataFrame,
+        stg_listings__listings: pl.DataFrame,
+        int_listings_matched: pl.DataFrame,
+        enriched_properties: pl.DataFrame,
+        listing_text_facts: pl.DataFrame,
+        quality_targets: QualityTargetsResource,
+        sources: SourcesResource,
+        lake: LakeResource,
+    ) -> pl.DataFrame:
         """Completeness, validity, freshness, duplicates, cross-source agreement and enrichment per
         source for the partition, with an overall score and status (validity counts the records
         its upstream assets quarantined)."""
@@ -32,19 +39,27 @@ def quality_daily_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
         day, zip_code = date_and_zip(context)
         quarantine = lake.current_bookkeeping("quarantine", day, zip_code, upstream_assets(context))
         rows = quality_rows(
-            day=date.fromisoformat(day), zip_code=zip_code, evaluated_at=datetime.now(UTC),
-            search=stg_assessor__search_results, parcels=int_assessor_parcels, listing_records=stg_listings__listings,
-            listings=int_listings_matched, properties=enriched_properties, facts=listing_text_facts,
-            quarantined=quarantined_by_source(quarantine), targets=quality_targets.targets(),
-            expected=sources.quality_labels())
+            day=date.fromisoformat(day),
+            zip_code=zip_code,
+            evaluated_at=datetime.now(UTC),
+            search=stg_assessor__search_results,
+            parcels=int_assessor_parcels,
+            listing_records=stg_listings__listings,
+            listings=int_listings_matched,
+            properties=enriched_properties,
+            facts=listing_text_facts,
+            quarantined=quarantined_by_source(quarantine),
+            targets=quality_targets.targets(),
+            expected=sources.quality_labels(),
+        )
         scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
         statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
-        context.add_output_metadata(books.finish(rows_in=enriched_properties.height, rows_out=rows.height,
-                                                 **scores, **statuses))
+        context.add_output_metadata(
+            books.finish(rows_in=enriched_properties.height, rows_out=rows.height, **scores, **statuses)
+        )
         return rows
 
     return quality_daily
-
 
 
 def run_metrics_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
@@ -60,10 +75,13 @@ def run_metrics_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
         day, zip_code = date_and_zip(context)
         measured = lake.current_bookkeeping("stage_metrics", day, zip_code, upstream_assets(context))
         rows = conform(measured, RunMetrics) if measured.height else empty_frame(RunMetrics)
-        stages = [{k: v for k, v in row.items() if k not in ("asset", "partition", "recorded_at")}
-                  for row in rows.iter_rows(named=True)]
-        context.add_output_metadata(books.finish(rows_in=measured.height, rows_out=rows.height)
-                                    | {"stages": dg.MetadataValue.json(stages)})
+        stages = [
+            {k: v for k, v in row.items() if k not in ("asset", "partition", "recorded_at")}
+            for row in rows.iter_rows(named=True)
+        ]
+        context.add_output_metadata(
+            books.finish(rows_in=measured.height, rows_out=rows.height) | {"stages": dg.MetadataValue.json(stages)}
+        )
         return rows
 
     return run_metrics

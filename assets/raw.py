@@ -34,9 +34,14 @@ class AssessorCollection(dg.Config):
     full_refresh: bool = False  # fetch every parcel's detail, however recent its last fetch
 
 
-def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection, sources: SourcesResource,
-                          control_state: ControlStateResource, lake: LakeResource,
-                          run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
+def raw_assessor_payloads(
+    context: dg.AssetExecutionContext,
+    config: AssessorCollection,
+    sources: SourcesResource,
+    control_state: ControlStateResource,
+    lake: LakeResource,
+    run_worker: RunWorkerResource,
+) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
     """Every assessor reply for the ZIP: all search pages (every row, every type), then one
     /parcel/{apn} detail for each wanted parcel that is new, last failed, on its own day of the
     MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received;
@@ -47,13 +52,24 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     api = sources.assessor_api(replay_time=as_of)
     # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
     since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
-    plan = partial(parcels_to_fetch, fetch_history=control_state.parcel_fetches(zip_code, before=day, since=since),
-                   version_history=control_state.parcel_versions(zip_code, before=day), as_of=as_of,
-                   refresh_days=sources.refresh_days, full_refresh=config.full_refresh)
+    plan = partial(
+        parcels_to_fetch,
+        fetch_history=control_state.parcel_fetches(zip_code, before=day, since=since),
+        version_history=control_state.parcel_versions(zip_code, before=day),
+        as_of=as_of,
+        refresh_days=sources.refresh_days,
+        full_refresh=config.full_refresh,
+    )
     setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)
     try:
-        crawl = crawl_zip(api, zip_code, tuple(sources.assessor_property_types), plan=plan,
-                          concurrency=setting.concurrency, max_rows=sources.max_search_rows)
+        crawl = crawl_zip(
+            api,
+            zip_code,
+            tuple(sources.assessor_property_types),
+            plan=plan,
+            concurrency=setting.concurrency,
+            max_rows=sources.max_search_rows,
+        )
     except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
         raise books.failure(str(exc), **books.requests(api.name, api)) from None
     except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
@@ -65,16 +81,36 @@ def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCol
     payloads = payloads_frame(crawl.payloads)
     books.quarantine(fetch_failures_frame(api.name, crawl.failures))
     collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
-    metrics = books.stage_metrics(from_requests(
-        "collection:assessor", api.records, duration_s=books.elapsed_s, batch_size=setting.batch_size,
-        concurrency=setting.concurrency, cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
-    context.add_output_metadata(books.finish(
-        rows_in=0, rows_out=payloads.height, source=api.name, search_total=crawl.search_total,
-        search_rows_seen=crawl.search_rows_seen,
-        parcels_wanted=len(crawl.apns_wanted), parcels_requested=len(crawl.apns_fetched), parcels_collected=collected,
-        unreadable_search_pages=len(crawl.unreadable_pages), full_refresh=config.full_refresh,
-        requests_per_parcel=round(requests["requests"] / max(collected, 1), 4), concurrency=setting.concurrency,
-        tuning=setting.origin, **requests) | metrics)
+    metrics = books.stage_metrics(
+        from_requests(
+            "collection:assessor",
+            api.records,
+            duration_s=books.elapsed_s,
+            batch_size=setting.batch_size,
+            concurrency=setting.concurrency,
+            cpu_pct=books.cpu_pct(),
+            peak_rss_mb=books.peak_rss_mb(),
+        )
+    )
+    context.add_output_metadata(
+        books.finish(
+            rows_in=0,
+            rows_out=payloads.height,
+            source=api.name,
+            search_total=crawl.search_total,
+            search_rows_seen=crawl.search_rows_seen,
+            parcels_wanted=len(crawl.apns_wanted),
+            parcels_requested=len(crawl.apns_fetched),
+            parcels_collected=collected,
+            unreadable_search_pages=len(crawl.unreadable_pages),
+            full_refresh=config.full_refresh,
+            requests_per_parcel=round(requests["requests"] / max(collected, 1), 4),
+            concurrency=setting.concurrency,
+            tuning=setting.origin,
+            **requests,
+        )
+        | metrics
+    )
     return payloads
 
 
@@ -86,8 +122,13 @@ def listing_asset_name(source: str) -> str:
 def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
     """The raw asset of the listing source `source_name` (one of PHOENIX_LISTING_SOURCE)."""
 
-    def collect(context: dg.AssetExecutionContext, sources: SourcesResource, control_state: ControlStateResource,
-                lake: LakeResource, run_worker: RunWorkerResource) -> pl.DataFrame:  # run_worker: dead runs' slots
+    def collect(
+        context: dg.AssetExecutionContext,
+        sources: SourcesResource,
+        control_state: ControlStateResource,
+        lake: LakeResource,
+        run_worker: RunWorkerResource,
+    ) -> pl.DataFrame:  # run_worker: dead runs' slots
         books = Bookkeeping(context, lake)
         day, zip_code = date_and_zip(context)
         source = sources.listing_source(source_name, replay_time=partition_start_utc(day), day=day)
@@ -103,29 +144,60 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
             getattr(source, "close", lambda: None)()
         requests = books.requests(source.name, source)
         books.quarantine(fetch_failures_frame(source.name, fetched.failures))
-        books.record("source_fetches", pl.DataFrame([{
-            "source": source.name, "complete": source.complete and fetched.cut_short is None,
-            "payloads": len(fetched.payloads), "failures": len(fetched.failures), "cut_short": fetched.cut_short}]))
+        books.record(
+            "source_fetches",
+            pl.DataFrame(
+                [
+                    {
+                        "source": source.name,
+                        "complete": source.complete and fetched.cut_short is None,
+                        "payloads": len(fetched.payloads),
+                        "failures": len(fetched.failures),
+                        "cut_short": fetched.cut_short,
+                    }
+                ]
+            ),
+        )
         if fetched.cut_short:
             context.log.warning(f"{source.name}: {fetched.cut_short}; its earlier listings are kept")
         frame = payloads_frame(fetched.payloads)
-        metrics = books.stage_metrics(from_requests(
-            f"collection:listings:{source.name}", source.records, duration_s=books.elapsed_s, batch_size=None,
-            concurrency=1, cpu_pct=books.cpu_pct(), peak_rss_mb=books.peak_rss_mb()))
-        context.add_output_metadata(books.finish(
-            rows_in=0, rows_out=frame.height, source=source.name, failures=len(fetched.failures),
-            **({"since": since.isoformat()} if since is not None else {}), **requests) | metrics)
+        metrics = books.stage_metrics(
+            from_requests(
+                f"collection:listings:{source.name}",
+                source.records,
+                duration_s=books.elapsed_s,
+                batch_size=None,
+                concurrency=1,
+                cpu_pct=books.cpu_pct(),
+                peak_rss_mb=books.peak_rss_mb(),
+            )
+        )
+        context.add_output_metadata(
+            books.finish(
+                rows_in=0,
+                rows_out=frame.height,
+                source=source.name,
+                failures=len(fetched.failures),
+                **({"since": since.isoformat()} if since is not None else {}),
+                **requests,
+            )
+            | metrics
+        )
         return frame
 
     collect.__name__ = listing_asset_name(source_name)
-    collect.__doc__ = (f"Every page or file the {source_name} listing source returned for the ZIP, unchanged "
-                       "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
-                       "or CSV exports taken from the inbox). What could not be fetched is quarantined.")
-    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name),
-                      deps=[PREFLIGHT])(collect)
+    collect.__doc__ = (
+        f"Every page or file the {source_name} listing source returned for the ZIP, unchanged "
+        "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
+        "or CSV exports taken from the inbox). What could not be fetched is quarantined."
+    )
+    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name), deps=[PREFLIGHT])(
+        collect
+    )
 
 
 def raw_assessor_payloads_asset(source_name: str) -> dg.AssetsDefinition:
     """The assessor collection step, in its source's pool (the county's; none for the sample)."""
-    return lake_asset(records=COLLECTION_RECORDS, kinds=("parquet",), pool=collection_pool(source_name),
-                      deps=[PREFLIGHT])(raw_assessor_payloads)
+    return lake_asset(
+        records=COLLECTION_RECORDS, kinds=("parquet",), pool=collection_pool(source_name), deps=[PREFLIGHT]
+    )(raw_assessor_payloads)

@@ -13,9 +13,15 @@ from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
 
 def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDefinition:
-    @dg.asset(deps=["published_warehouse"], kinds={"html"}, group_name="serving",
-              metadata={"path": f"{reports_dir}/<date>.html"})
-    def daily_html_report(context: dg.AssetExecutionContext, warehouse: PublishedWarehouseResource) -> dg.MaterializeResult:
+    @dg.asset(
+        deps=["published_warehouse"],
+        kinds={"html"},
+        group_name="serving",
+        metadata={"path": f"{reports_dir}/<date>.html"},
+    )
+    def daily_html_report(
+        context: dg.AssetExecutionContext, warehouse: PublishedWarehouseResource
+    ) -> dg.MaterializeResult:
         """The day's report — market per ZIP over time, data quality, cost against the budget with a
         recommendation from the request ledger, throughput and tuning, service health — as one HTML
         file with its charts inline (SVG), for the latest partition day in the published warehouse and
@@ -28,9 +34,16 @@ def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDe
         for report in reports:
             context.log.info(f"report: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
         report = reports[-1]  # the latest day's
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(report.path)), "url": dg.MetadataValue.url(report.path.as_uri()),
-            "day": latest.isoformat(), "days_written": ", ".join(r.path.stem for r in reports),
-            "bytes": report.bytes, "charts": report.charts, "sections": ", ".join(report.sections)})
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(report.path)),
+                "url": dg.MetadataValue.url(report.path.as_uri()),
+                "day": latest.isoformat(),
+                "days_written": ", ".join(r.path.stem for r in reports),
+                "bytes": report.bytes,
+                "charts": report.charts,
+                "sections": ", ".join(report.sections),
+            }
+        )
 
     return daily_html_report

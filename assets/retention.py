@@ -39,16 +39,23 @@ def mark_quarantine_rewithheld(control_dir: str | Path, rewritten: int) -> None:
 
 
 def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
-    @dg.asset(name="raw_body_retention", group_name="operations", kinds={"parquet"},
-              deps=[dg.AssetKey(RAW_WITH_PERSONAL_DATA)],
-              description=(f"Compacts the raw county replies of partitions older than {retention_days} days "
-                           "(PHOENIX_RAW_RETENTION_DAYS): owners' names and mailing addresses replaced by a "
-                           "stand-in that keeps the kind of owner; everything staging reads is kept, so an old "
-                           "partition can still be staged again; a reply that is not JSON gives way to a note of "
-                           "its length. The only writer of raw files besides collection. Idempotent: a compacted "
-                           "file is not rewritten."))
-    def _retention(context: dg.AssetExecutionContext, lake: LakeResource,
-                   control_state: ControlStateResource) -> dg.MaterializeResult:
+    @dg.asset(
+        name="raw_body_retention",
+        group_name="operations",
+        kinds={"parquet"},
+        deps=[dg.AssetKey(RAW_WITH_PERSONAL_DATA)],
+        description=(
+            f"Compacts the raw county replies of partitions older than {retention_days} days "
+            "(PHOENIX_RAW_RETENTION_DAYS): owners' names and mailing addresses replaced by a "
+            "stand-in that keeps the kind of owner; everything staging reads is kept, so an old "
+            "partition can still be staged again; a reply that is not JSON gives way to a note of "
+            "its length. The only writer of raw files besides collection. Idempotent: a compacted "
+            "file is not rewritten."
+        ),
+    )
+    def _retention(
+        context: dg.AssetExecutionContext, lake: LakeResource, control_state: ControlStateResource
+    ) -> dg.MaterializeResult:
         requarantined = 0
         if not (Path(control_state.control_dir) / QUARANTINE_REWITHHELD).exists():
             requarantined = lake.rewrite_bookkeeping("quarantine", quarantine_rows, unless_column="raw_bytes")
@@ -62,8 +69,15 @@ def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
                 lake.write(compacted, RAW_WITH_PERSONAL_DATA, day, zip_code)
                 rewritten, bodies = rewritten + 1, bodies + changed
                 context.log.info(f"{RAW_WITH_PERSONAL_DATA} {day}|{zip_code}: {changed} bodies compacted")
-        return dg.MaterializeResult(metadata={"compacted_before": cutoff, "retention_days": retention_days,
-                                              "partitions_checked": checked, "partitions_rewritten": rewritten,
-                                              "bodies_compacted": bodies,
-                                              "older_quarantine_files_rewritten": requarantined})
+        return dg.MaterializeResult(
+            metadata={
+                "compacted_before": cutoff,
+                "retention_days": retention_days,
+                "partitions_checked": checked,
+                "partitions_rewritten": rewritten,
+                "bodies_compacted": bodies,
+                "older_quarantine_files_rewritten": requarantined,
+            }
+        )
+
     return _retention

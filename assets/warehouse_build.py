@@ -40,8 +40,11 @@ def table_metadata(table: str) -> dict:
 
 
 # Control tables written by an asset: the warehouse models that read them are downstream of it.
-CONTROL_WRITERS = {"alerts": [dg.AssetKey("alert_deliveries")], "batch_tuning": [dg.AssetKey("batch_tuning")],
-                   "service_health": [dg.AssetKey("service_health"), dg.AssetKey("service_preflight")]}
+CONTROL_WRITERS = {
+    "alerts": [dg.AssetKey("alert_deliveries")],
+    "batch_tuning": [dg.AssetKey("batch_tuning")],
+    "service_health": [dg.AssetKey("service_health"), dg.AssetKey("service_preflight")],
+}
 
 
 def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> list[dg.AssetKey]:
@@ -61,24 +64,37 @@ def upstream_keys(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> lis
 
 
 def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> dg.AssetsDefinition:
-    metadata = {"sql_file": str(model.path.relative_to(PROJECT_ROOT)) if model.path.is_relative_to(PROJECT_ROOT)
-                else str(model.path), "materialization": model.materialization, **table_metadata(model.table)}
+    metadata = {
+        "sql_file": str(model.path.relative_to(PROJECT_ROOT))
+        if model.path.is_relative_to(PROJECT_ROOT)
+        else str(model.path),
+        "materialization": model.materialization,
+        **table_metadata(model.table),
+    }
 
     schema = WAREHOUSE_TABLES.get(model.table)
 
-    @dg.asset(key=model.key, description=model.description, kinds={"duckdb", "sql"},
-              deps=upstream_keys(model, writers), metadata=metadata,
-              check_specs=warehouse_check_specs(model.key, model.table, schema, model.grain))
-    def _build(warehouse_build: WarehouseBuildResource, lake: LakeResource,
-               control_state: ControlStateResource) -> dg.MaterializeResult:
+    @dg.asset(
+        key=model.key,
+        description=model.description,
+        kinds={"duckdb", "sql"},
+        deps=upstream_keys(model, writers),
+        metadata=metadata,
+        check_specs=warehouse_check_specs(model.key, model.table, schema, model.grain),
+    )
+    def _build(
+        warehouse_build: WarehouseBuildResource, lake: LakeResource, control_state: ControlStateResource
+    ) -> dg.MaterializeResult:
         with warehouse_build.build_connection() as conn:
             rows = build_model(conn, model, lake.root, Path(control_state.control_dir))
-        checks = warehouse_check_results(warehouse_build.build_query, model.table, schema, model.grain,
-                                         batches=warehouse_build.build_batches)
+        checks = warehouse_check_results(
+            warehouse_build.build_query, model.table, schema, model.grain, batches=warehouse_build.build_batches
+        )
         figures = table_figures(warehouse_build.build_query, model.table, with_schema=schema is None)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **figures,
-                                              "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")},
-                                    check_results=checks)
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, **figures, "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```")},
+            check_results=checks,
+        )
 
     return _build
 
@@ -86,8 +102,12 @@ def sql_model_asset(model: SqlModel, writers: dict[str, list[dg.AssetKey]]) -> d
 def seed_asset(table: str) -> dg.AssetsDefinition:
     doc = (WAREHOUSE_TABLES[table].__doc__ or "").split(":", 1)[-1].strip()
 
-    @dg.asset(key=dg.AssetKey(table.split(".")), kinds={"duckdb", "yaml"}, metadata=table_metadata(table),
-              description=f"{doc[0].upper()}{doc[1:]}" if doc else f"{table}, seeded from data/unit_prices.yaml")
+    @dg.asset(
+        key=dg.AssetKey(table.split(".")),
+        kinds={"duckdb", "yaml"},
+        metadata=table_metadata(table),
+        description=f"{doc[0].upper()}{doc[1:]}" if doc else f"{table}, seeded from data/unit_prices.yaml",
+    )
     def _seed(warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
         frame = SEEDS[table](load_prices())
         with warehouse_build.build_connection() as conn:
@@ -97,11 +117,15 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
     return _seed
 
 
-@dg.asset(deps=["mongo_properties"], kinds={"parquet"},
-          metadata=recording("storage_usage") | {"dagster/column_schema": column_docs(WAREHOUSE_TABLES["ops.storage_usage"])})
+@dg.asset(
+    deps=["mongo_properties"],
+    kinds={"parquet"},
+    metadata=recording("storage_usage") | {"dagster/column_schema": column_docs(WAREHOUSE_TABLES["ops.storage_usage"])},
+)
 @bookkept
-def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource,
-                        mongo: MongoResource) -> dg.MaterializeResult:
+def storage_measurement(
+    context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource, mongo: MongoResource
+) -> dg.MaterializeResult:
     """Bytes the lake, the published warehouse and MongoDB hold now, recorded for the cost ledger."""
     books = Bookkeeping(context, lake)
     try:
@@ -109,16 +133,22 @@ def storage_measurement(context: dg.AssetExecutionContext, lake: LakeResource, w
     except mongo_error() as exc:  # MongoDB is optional for the build: measured next time
         context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
         mongodb_bytes = None
-    rows = storage_rows(lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(),
-                        mongodb_bytes=mongodb_bytes)
+    rows = storage_rows(
+        lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(), mongodb_bytes=mongodb_bytes
+    )
     books.record("storage_usage", rows)
-    return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=rows.height)
-                                | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()})
+    return dg.MaterializeResult(
+        metadata=books.finish(rows_in=0, rows_out=rows.height)
+        | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()}
+    )
 
 
-@dg.asset(key=dg.AssetKey(["ops", "degradations"]), kinds={"duckdb", "python"},
-          deps=[dg.AssetKey(["ops", "stage_metrics"]), dg.AssetKey(["ops", "quality_daily"])],
-          metadata=table_metadata("ops.degradations"))
+@dg.asset(
+    key=dg.AssetKey(["ops", "degradations"]),
+    kinds={"duckdb", "python"},
+    deps=[dg.AssetKey(["ops", "stage_metrics"]), dg.AssetKey(["ops", "quality_daily"])],
+    metadata=table_metadata("ops.degradations"),
+)
 def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
     """ops.degradations: each stage's runs (throughput, p95, error rate) and each source's daily
     quality score (dated by its partition day) against the median and MAD of its own last 14 runs
@@ -128,28 +158,44 @@ def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     phoenix_dagster/monitoring/degradations.py. The alert sensor alerts the latest day's."""
     metrics = warehouse_build.build_query(
         "select run_id, stage, partition, recorded_at, items, items_per_s, p95_ms, error_rate, cpu_pct, rate_limited, "
-        "timeouts from ops.stage_metrics")
+        "timeouts from ops.stage_metrics"
+    )
     quality = warehouse_build.build_query(
         "select 'quality:' || source as stage, cast(date as varchar) || '|' || PostalCode as partition, "
         "cast(date as timestamp with time zone) as recorded_at, overall_score as quality_score from ops.quality_daily "
-        "where overall_score is not null")
+        "where overall_score is not null"
+    )
     found = conform(find_degradations(pl.concat([metrics, quality], how="diagonal_relaxed")), Degradations)
     with warehouse_build.build_connection() as conn:
         rows = write_seed(conn, "ops.degradations", found)
     latest = found.filter(pl.col("recorded_at").dt.date() == found["recorded_at"].max().date()) if rows else found
-    context.log.info(f"{rows} degradation(s); latest day: " + ("; ".join(
-        f"{r['stage']} {r['PostalCode'] or ''} {r['metric']}: {r['likely_cause']}" for r in latest.head(5).iter_rows(
-            named=True)) or "none"))
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "latest_day": latest.height,
-                                          "runs_judged": metrics.height, "quality_rows_judged": quality.height})
+    context.log.info(
+        f"{rows} degradation(s); latest day: "
+        + (
+            "; ".join(
+                f"{r['stage']} {r['PostalCode'] or ''} {r['metric']}: {r['likely_cause']}"
+                for r in latest.head(5).iter_rows(named=True)
+            )
+            or "none"
+        )
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "latest_day": latest.height,
+            "runs_judged": metrics.height,
+            "quality_rows_judged": quality.height,
+        }
+    )
 
 
 def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     tables = {".".join(key.path) for key in model_keys}
 
     @dg.asset(deps=model_keys, kinds={"duckdb"}, metadata={"path": "$PHOENIX_DATA_DIR/warehouse.duckdb"})
-    def published_warehouse(context: dg.AssetExecutionContext,
-                            warehouse_build: WarehouseBuildResource) -> dg.MaterializeResult:
+    def published_warehouse(
+        context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource
+    ) -> dg.MaterializeResult:
         """The copy of the warehouse that analysts, phoenix-estate sql, the summary and the sensors
         read: swapped in atomically once every model is built and its blocking checks have passed,
         so a reader never sees a half-built or failed build and never holds the writer's lock.
@@ -159,7 +205,13 @@ def published_warehouse_asset(model_keys: list[dg.AssetKey]) -> dg.AssetsDefinit
         if stale:
             context.log.info(f"dropped tables no model builds any more: {', '.join(stale)}")
         size = warehouse_build.publish()
-        return dg.MaterializeResult(metadata={"bytes": size, "path": dg.MetadataValue.path(warehouse_build.published_path),
-                                              "tables": len(tables), "dropped_stale": ", ".join(stale) or "none"})
+        return dg.MaterializeResult(
+            metadata={
+                "bytes": size,
+                "path": dg.MetadataValue.path(warehouse_build.published_path),
+                "tables": len(tables),
+                "dropped_stale": ", ".join(stale) or "none",
+            }
+        )
 
     return published_warehouse

@@ -75,8 +75,13 @@ from phoenix_dagster.warehouse.sql_project import discover_models
 
 # Groups are assigned here, where the graph is assembled: lake layers (partitioned day × ZIP)
 # and warehouse layers (built once after the day's partitions) each in groups of their own.
-LAKE_GROUPS = {raw: "lake_raw", staging: "lake_staging", intermediate: "lake_intermediate",
-               enriched: "lake_enriched", partition_rollups: "lake_rollups"}
+LAKE_GROUPS = {
+    raw: "lake_raw",
+    staging: "lake_staging",
+    intermediate: "lake_intermediate",
+    enriched: "lake_enriched",
+    partition_rollups: "lake_rollups",
+}
 WAREHOUSE_OPS, SERVING = "warehouse_ops", "serving"
 LEDGERED_ASSETS = ("stg_assessor__search_results", "stg_assessor__parcels", "stg_listings__listings")
 
@@ -96,19 +101,28 @@ def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = daily_zip_partitions(settings)
     listing_assets = [raw.listing_asset_name(source) for source in settings.listing_sources]
     built_here = {
-        raw: [health.service_preflight_asset(settings), raw.raw_assessor_payloads_asset(settings.assessor_source),
-              *(raw.raw_listing_payloads_asset(source) for source in settings.listing_sources)],
+        raw: [
+            health.service_preflight_asset(settings),
+            raw.raw_assessor_payloads_asset(settings.assessor_source),
+            *(raw.raw_listing_payloads_asset(source) for source in settings.listing_sources),
+        ],
         staging: [staging.stg_listings_asset(list(settings.listing_sources))],
         intermediate: [intermediate.int_listings_matched_asset(listing_assets)],
-        partition_rollups: [partition_rollups.quality_daily_asset(listing_assets),
-                            partition_rollups.run_metrics_asset(listing_assets)],
+        partition_rollups: [
+            partition_rollups.quality_daily_asset(listing_assets),
+            partition_rollups.run_metrics_asset(listing_assets),
+        ],
     }
     assets = []
     for module, group in LAKE_GROUPS.items():
+
         def policy(spec: dg.AssetSpec, group=group) -> dg.AssetSpec:
             return spec.replace_attributes(
-                group_name=group, partitions_def=partitions,
-                automation_condition=FOLLOW_INPUTS if group == "lake_rollups" else spec.automation_condition)
+                group_name=group,
+                partitions_def=partitions,
+                automation_condition=FOLLOW_INPUTS if group == "lake_rollups" else spec.automation_condition,
+            )
+
         module_assets = [a for a in dg.load_assets_from_modules([module]) if isinstance(a, dg.AssetsDefinition)]
         assets += dg.map_asset_specs(policy, [*module_assets, *built_here.get(module, [])])
     return assets
@@ -128,15 +142,22 @@ def warehouse_assets(recorders: list[dg.AssetsDefinition]) -> tuple[list[dg.Asse
     """The SQL models, seeds, storage measurement and published copy, and their checks."""
     models = discover_models(SQL_DIR, seeds=frozenset(warehouse_build.SEEDS))
     writers = bookkeeping_writers(recorders)
-    built = [dg.map_asset_specs(lambda spec, m=m: spec.replace_attributes(
-                 group_name=f"warehouse_{m.layer}",
-                 freshness_policy=MART_FRESHNESS if m.layer == "marts" else None),
-             [warehouse_build.sql_model_asset(m, writers)])[0] for m in models]
+    built = [
+        dg.map_asset_specs(
+            lambda spec, m=m: spec.replace_attributes(
+                group_name=f"warehouse_{m.layer}", freshness_policy=MART_FRESHNESS if m.layer == "marts" else None
+            ),
+            [warehouse_build.sql_model_asset(m, writers)],
+        )[0]
+        for m in models
+    ]
     seeds = [warehouse_build.seed_asset(table) for table in warehouse_build.SEEDS]
     keys = [m.key for m in models] + [key for seed in seeds for key in seed.keys] + [*warehouse_build.degradations.keys]
     published = warehouse_build.published_warehouse_asset(keys)
-    ops = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
-                             [*seeds, warehouse_build.degradations, warehouse_build.storage_measurement, published])
+    ops = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(group_name=WAREHOUSE_OPS),
+        [*seeds, warehouse_build.degradations, warehouse_build.storage_measurement, published],
+    )
     return built + ops, []  # the models' checks run in their own steps (warehouse_build.sql_model_asset)
 
 
@@ -146,14 +167,31 @@ def build_resources(settings: Settings) -> dict:
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
     m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
     http = HttpPolicy(max_body_bytes=settings.max_body_bytes, max_fetch_bytes=settings.max_fetch_bytes)
-    reso = (ResoResource(url=listings.reso_url, token=secret("RESO_API_TOKEN"), page_size=listings.reso_page_size,
-                         rate_limit_per_minute=listings.reso_rate_limit_per_minute, http=http)
-            if listings.reso_url else None)
-    mls = (MlsHtmlResource(url=listings.mls_url, selectors_file=listings.mls_selectors_file,
-                           rate_limit_per_minute=listings.mls_rate_limit_per_minute, proxies=secret("MLS_PROXIES"),
-                           user_agent=listings.mls_user_agent, allowed_hosts=list(listings.mls_allowed_hosts),
-                           max_details_per_page=listings.mls_max_details_per_page,
-                           http=http) if listings.mls_url else None)
+    reso = (
+        ResoResource(
+            url=listings.reso_url,
+            token=secret("RESO_API_TOKEN"),
+            page_size=listings.reso_page_size,
+            rate_limit_per_minute=listings.reso_rate_limit_per_minute,
+            http=http,
+        )
+        if listings.reso_url
+        else None
+    )
+    mls = (
+        MlsHtmlResource(
+            url=listings.mls_url,
+            selectors_file=listings.mls_selectors_file,
+            rate_limit_per_minute=listings.mls_rate_limit_per_minute,
+            proxies=secret("MLS_PROXIES"),
+            user_agent=listings.mls_user_agent,
+            allowed_hosts=list(listings.mls_allowed_hosts),
+            max_details_per_page=listings.mls_max_details_per_page,
+            http=http,
+        )
+        if listings.mls_url
+        else None
+    )
     if mls is not None:
         mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
     return {
@@ -161,25 +199,48 @@ def build_resources(settings: Settings) -> dict:
         "lake": lake,
         "io_manager": LakeIOManager(lake=lake),
         "control_state": ControlStateResource(control_dir=str(settings.control_dir), lake=lake),
-        "warehouse": PublishedWarehouseResource(path=str(settings.warehouse_path), lake=lake,
-                                                memory_limit_mb=settings.duckdb_memory_mb),
-        "warehouse_build": WarehouseBuildResource(build_path=str(settings.warehouse_build_path),
-                                                  published_path=str(settings.warehouse_path), lake=lake,
-                                                  memory_limit_mb=settings.duckdb_memory_mb),
-        "mongo": MongoResource(uri=secret("MONGODB_URI"), database=settings.mongodb_database,
-                               export_dir=str(settings.serving_dir), stand_in=settings.mongodb_stand_in),
+        "warehouse": PublishedWarehouseResource(
+            path=str(settings.warehouse_path), lake=lake, memory_limit_mb=settings.duckdb_memory_mb
+        ),
+        "warehouse_build": WarehouseBuildResource(
+            build_path=str(settings.warehouse_build_path),
+            published_path=str(settings.warehouse_path),
+            lake=lake,
+            memory_limit_mb=settings.duckdb_memory_mb,
+        ),
+        "mongo": MongoResource(
+            uri=secret("MONGODB_URI"),
+            database=settings.mongodb_database,
+            export_dir=str(settings.serving_dir),
+            stand_in=settings.mongodb_stand_in,
+        ),
         "alert_channels": AlertChannelsResource(
-            webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"), smtp_host=alerts.smtp_host, smtp_port=alerts.smtp_port,
-            smtp_user=alerts.smtp_user, smtp_password=secret("SMTP_PASSWORD"), smtp_ca_file=alerts.smtp_ca_file,
+            webhook_url=secret("PHOENIX_ALERT_WEBHOOK_URL"),
+            smtp_host=alerts.smtp_host,
+            smtp_port=alerts.smtp_port,
+            smtp_user=alerts.smtp_user,
+            smtp_password=secret("SMTP_PASSWORD"),
+            smtp_ca_file=alerts.smtp_ca_file,
             smtp_implicit_tls={"auto": None, "implicit": True, "starttls": False}[alerts.smtp_tls],
-            email_from=alerts.email_from, email_to=list(alerts.email_to)),
+            email_from=alerts.email_from,
+            email_to=list(alerts.email_to),
+        ),
         "quality_targets": QualityTargetsResource(
-            freshness_target_hours=alerts.freshness_target_hours, cpu_warn_pct=alerts.cpu_warn_pct,
-            cpu_critical_pct=alerts.cpu_critical_pct, memory_warn_pct=alerts.memory_warn_pct,
-            memory_critical_pct=alerts.memory_critical_pct, disk_free_warn_mb=alerts.disk_free_warn_mb,
-            disk_free_critical_mb=alerts.disk_free_critical_mb),
-        "ollama": OllamaResource(host=llm.host, model=llm.model, timeout_s=llm.timeout_s, batch_size=llm.batch_size,
-                                 concurrency=llm.concurrency),
+            freshness_target_hours=alerts.freshness_target_hours,
+            cpu_warn_pct=alerts.cpu_warn_pct,
+            cpu_critical_pct=alerts.cpu_critical_pct,
+            memory_warn_pct=alerts.memory_warn_pct,
+            memory_critical_pct=alerts.memory_critical_pct,
+            disk_free_warn_mb=alerts.disk_free_warn_mb,
+            disk_free_critical_mb=alerts.disk_free_critical_mb,
+        ),
+        "ollama": OllamaResource(
+            host=llm.host,
+            model=llm.model,
+            timeout_s=llm.timeout_s,
+            batch_size=llm.batch_size,
+            concurrency=llm.concurrency,
+        ),
         "sources": SourcesResource(
             assessor=settings.assessor_source,
             max_search_rows=settings.max_search_rows,
@@ -188,14 +249,20 @@ def build_resources(settings: Settings) -> dict:
             assessor_property_types=list(settings.residential_types),
             refresh_days=m.refresh_days,
             concurrency=m.concurrency,
-            maricopa=MaricopaResource(url=m.url, token=secret("MARICOPA_API_TOKEN"),
-                                      rate_limit_per_hour=m.rate_limit_per_hour, rate_window_s=m.rate_window_s,
-                                      rate_state_dir=str(settings.control_dir / "rate_limits"),
-                                      rate_limit_store=secret("PHOENIX_RATE_LIMIT_STORE"),
-                                      rate_limit_store_outage_s=m.store_outage_s, timeout_s=m.timeout_s,
-                                      retry_budget=m.retry_budget, max_attempts=m.max_attempts,
-                                      max_body_bytes=settings.max_body_bytes,
-                                      max_fetch_bytes=settings.max_fetch_bytes),
+            maricopa=MaricopaResource(
+                url=m.url,
+                token=secret("MARICOPA_API_TOKEN"),
+                rate_limit_per_hour=m.rate_limit_per_hour,
+                rate_window_s=m.rate_window_s,
+                rate_state_dir=str(settings.control_dir / "rate_limits"),
+                rate_limit_store=secret("PHOENIX_RATE_LIMIT_STORE"),
+                rate_limit_store_outage_s=m.store_outage_s,
+                timeout_s=m.timeout_s,
+                retry_budget=m.retry_budget,
+                max_attempts=m.max_attempts,
+                max_body_bytes=settings.max_body_bytes,
+                max_fetch_bytes=settings.max_fetch_bytes,
+            ),
             inbox_dir=str(settings.inbox_dir),
             inbox_settle_s=settings.inbox_settle_s,
             reso=reso,
@@ -207,12 +274,15 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings, **resource_overrides) -> dg.Definitions:
     override = resource_overrides.get("sources")
     if override is not None and list(override.listings) != list(settings.listing_sources):
-        raise ValueError(f"the sources resource lists {override.listings} but PHOENIX_LISTING_SOURCE says "
-                         f"{list(settings.listing_sources)}: the graph has one raw asset per configured source")
+        raise ValueError(
+            f"the sources resource lists {override.listings} but PHOENIX_LISTING_SOURCE says "
+            f"{list(settings.listing_sources)}: the graph has one raw asset per configured source"
+        )
     lake = lake_assets(settings)
     partitions = daily_zip_partitions(settings)  # the lake's checks are partitioned like their assets
-    served = dg.map_asset_specs(lambda spec: spec.replace_attributes(group_name=SERVING),
-                                dg.load_assets_from_modules([serving]))
+    served = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(group_name=SERVING), dg.load_assets_from_modules([serving])
+    )
     warehouse, warehouse_checks = warehouse_assets([*lake, *served, warehouse_build.storage_measurement])
     daily_html_report = report.daily_html_report_asset(settings.reports_dir, settings.maricopa.refresh_days)
     lake_keys = [key for asset in lake for key in asset.keys]
@@ -220,53 +290,95 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
     service_up_checks = health.service_up_checks(settings)  # evaluated by the steps that probe, not run as steps
     not_as_steps = dg.AssetSelection.checks(*service_up_checks)
     daily_refresh = dg.define_asset_job(
-        DAILY_REFRESH, selection=dg.AssetSelection.assets(*lake_keys) - not_as_steps,
+        DAILY_REFRESH,
+        selection=dg.AssetSelection.assets(*lake_keys) - not_as_steps,
         executor_def=partition_executor(settings),
-        description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.")
+        description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.",
+    )
     build_warehouse = dg.define_asset_job(
-        BUILD_WAREHOUSE, selection=dg.AssetSelection.assets(*build_keys) - not_as_steps, executor_def=dg.in_process_executor,
+        BUILD_WAREHOUSE,
+        selection=dg.AssetSelection.assets(*build_keys) - not_as_steps,
+        executor_def=dg.in_process_executor,
         tags={WAREHOUSE_WRITER_TAG: "true"},
         description="Build the warehouse from the lake (SQL models, ops rollups, checks), serve MongoDB and "
-                    "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.")
+        "publish the read-only copy. The warehouse's only writer; runs once after the day's partitions.",
+    )
     deliver_alerts = dg.define_asset_job(
-        DELIVER_ALERTS, selection=[alert_delivery.alert_deliveries], executor_def=dg.in_process_executor,
-        description="Send the alerts the alert sensor found to the channels that still owe them, and record it.")
+        DELIVER_ALERTS,
+        selection=[alert_delivery.alert_deliveries],
+        executor_def=dg.in_process_executor,
+        description="Send the alerts the alert sensor found to the channels that still owe them, and record it.",
+    )
     tune_batches = dg.define_asset_job(
-        TUNE_BATCHES, selection=[batch_tuning.batch_tuning], executor_def=dg.in_process_executor,
+        TUNE_BATCHES,
+        selection=[batch_tuning.batch_tuning],
+        executor_def=dg.in_process_executor,
         description="Decide the tuned stages' next batch size and concurrency from the run metrics the tuning "
-                    "sensor passed in, and record the decisions.")
+        "sensor passed in, and record the decisions.",
+    )
     service_health = health.service_health_asset(settings)
     probe_services = dg.define_asset_job(
-        PROBE_SERVICES, selection=[service_health], executor_def=dg.in_process_executor,
+        PROBE_SERVICES,
+        selection=[service_health],
+        executor_def=dg.in_process_executor,
         description="Probe every configured dependency once (county API, RESO feed, MLS site, Ollama, MongoDB), "
-                    "record state, latency and reason, and report each as its service's check.")
+        "record state, latency and reason, and report each as its service's check.",
+    )
     raw_retention = retention.raw_body_retention_asset(settings.raw_retention_days)
     compact_raw_bodies = dg.define_asset_job(
-        COMPACT_RAW_BODIES, selection=[raw_retention], executor_def=dg.in_process_executor,
-        description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).")
+        COMPACT_RAW_BODIES,
+        selection=[raw_retention],
+        executor_def=dg.in_process_executor,
+        description="Compact raw county replies older than PHOENIX_RAW_RETENTION_DAYS (owners' names dropped).",
+    )
     return dg.Definitions(
-        assets=[*lake, *warehouse, *served, daily_html_report, alert_delivery.alert_deliveries, batch_tuning.batch_tuning, raw_retention,
-                service_health],
-        asset_checks=[lake_schema_check(name, model, partitions_def=partitions) for name, model in LAKE_TABLES.items()
-                      if dg.AssetKey(name) in lake_keys]
+        assets=[
+            *lake,
+            *warehouse,
+            *served,
+            daily_html_report,
+            alert_delivery.alert_deliveries,
+            batch_tuning.batch_tuning,
+            raw_retention,
+            service_health,
+        ],
+        asset_checks=[
+            lake_schema_check(name, model, partitions_def=partitions)
+            for name, model in LAKE_TABLES.items()
+            if dg.AssetKey(name) in lake_keys
+        ]
         + [records_accounted_for_check(name, partitions) for name in LEDGERED_ASSETS]
-        + [quarantine_rate_check(name, settings.quarantine_warn_rate, ledgered=name in LEDGERED_ASSETS,
-                                 partitions_def=partitions)
-           for name in (*LEDGERED_ASSETS, "raw_assessor_payloads",
-                        *(raw.listing_asset_name(source) for source in settings.listing_sources))]
-        + [sources_delivered_check("stg_listings__listings",
-                                   [raw.listing_asset_name(source) for source in settings.listing_sources],
-                                   settings.optional_sources, partitions),
-           sources_delivered_check("stg_assessor__search_results", [], (), partitions)]
+        + [
+            quarantine_rate_check(
+                name, settings.quarantine_warn_rate, ledgered=name in LEDGERED_ASSETS, partitions_def=partitions
+            )
+            for name in (
+                *LEDGERED_ASSETS,
+                "raw_assessor_payloads",
+                *(raw.listing_asset_name(source) for source in settings.listing_sources),
+            )
+        ]
+        + [
+            sources_delivered_check(
+                "stg_listings__listings",
+                [raw.listing_asset_name(source) for source in settings.listing_sources],
+                settings.optional_sources,
+                partitions,
+            ),
+            sources_delivered_check("stg_assessor__search_results", [], (), partitions),
+        ]
         + [search_complete_check(partitions)]
-        + warehouse_checks + service_up_checks,
+        + warehouse_checks
+        + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
         schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
-        sensors=[warehouse_after_partitions(settings.build_sensor_interval_s), quality_and_budget_alerts,
-                 retune_from_run_metrics,
-                 probe_services_every_5_minutes,
-                 alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, tune_batches,
-                                                        compact_raw_bodies])],
+        sensors=[
+            warehouse_after_partitions(settings.build_sensor_interval_s),
+            quality_and_budget_alerts,
+            retune_from_run_metrics,
+            probe_services_every_5_minutes,
+            alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, tune_batches, compact_raw_bodies]),
+        ],
         resources={**build_resources(settings), **resource_overrides},
         executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process
     )

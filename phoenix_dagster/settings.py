@@ -27,6 +27,7 @@ POLARS_ALLOCATOR = ("_RJEM_MALLOC_CONF", "background_thread:true,dirty_decay_ms:
 def configure_polars_allocator() -> None:
     os.environ.setdefault(*POLARS_ALLOCATOR)
 
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -45,9 +46,18 @@ DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyo
 DEFAULT_INBOX_SETTLE_S = 60.0  # a CSV inbox file is taken once unchanged for this long
 DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit's shared store to come back
 # Read by resources through EnvVar; settings only note whether each is set.
-SECRET_VARIABLES = ("MARICOPA_API_TOKEN", "RESO_API_TOKEN", "MONGODB_URI", "SMTP_PASSWORD",
-                    "PHOENIX_ALERT_WEBHOOK_URL", "PHOENIX_RATE_LIMIT_STORE", "PHOENIX_DAGSTER_POSTGRES_URL",
-                    "PHOENIX_CELERY_BROKER", "PHOENIX_CELERY_BACKEND", "MLS_PROXIES")
+SECRET_VARIABLES = (
+    "MARICOPA_API_TOKEN",
+    "RESO_API_TOKEN",
+    "MONGODB_URI",
+    "SMTP_PASSWORD",
+    "PHOENIX_ALERT_WEBHOOK_URL",
+    "PHOENIX_RATE_LIMIT_STORE",
+    "PHOENIX_DAGSTER_POSTGRES_URL",
+    "PHOENIX_CELERY_BROKER",
+    "PHOENIX_CELERY_BACKEND",
+    "MLS_PROXIES",
+)
 # The lake's S3 credentials (with PHOENIX_LAKE_URL), likewise.
 SECRET_VARIABLES += ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # URL settings checked when the settings load (secrets among them only checked, never kept): a
@@ -300,8 +310,10 @@ class Settings:
         if dagster_postgres and not dagster_postgres.startswith("postgresql+psycopg2://"):
             # SQLAlchemy 2.1 reads postgresql:// as psycopg 3, whose server-side parameters break
             # dagster-postgres 0.29's NOTIFY statements: the driver must be named.
-            raise ConfigError("PHOENIX_DAGSTER_POSTGRES_URL must start with postgresql+psycopg2:// "
-                              "(dagster-postgres issues psycopg2-style SQL)")
+            raise ConfigError(
+                "PHOENIX_DAGSTER_POSTGRES_URL must start with postgresql+psycopg2:// "
+                "(dagster-postgres issues psycopg2-style SQL)"
+            )
         return cls(
             data_dir=data_dir,
             zip_codes=tuple(sorted(set(zip_codes))),
@@ -356,12 +368,15 @@ def _lake_url(env) -> str | None:
         return None
     parts = urlsplit(raw)
     if "@" in raw:  # never echoed: it may carry a key
-        raise ConfigError("PHOENIX_LAKE_URL: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and "
-                          "AWS_SECRET_ACCESS_KEY")
+        raise ConfigError(
+            "PHOENIX_LAKE_URL: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
     if parts.scheme != "s3" or not parts.netloc or ":" in parts.netloc or parts.query or parts.fragment:
-        raise ConfigError("PHOENIX_LAKE_URL is not s3://bucket/prefix (the lake on S3-compatible object storage, "
-                          "with no port, query or credentials; leave it unset for the local lake under "
-                          "PHOENIX_DATA_DIR)")
+        raise ConfigError(
+            "PHOENIX_LAKE_URL is not s3://bucket/prefix (the lake on S3-compatible object storage, "
+            "with no port, query or credentials; leave it unset for the local lake under "
+            "PHOENIX_DATA_DIR)"
+        )
     return f"s3://{parts.netloc}{parts.path.rstrip('/')}"
 
 

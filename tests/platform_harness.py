@@ -36,11 +36,11 @@ class Platform:
     instance: dg.DagsterInstance
     builds: list[RunOutcome] = field(default_factory=list)
 
-    def run(self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False,
-            build: bool = True) -> list[RunOutcome]:
+    def run(
+        self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False, build: bool = True
+    ) -> list[RunOutcome]:
         """The day's partitions, then (by default) one warehouse build, as `phoenix-estate run` does."""
-        outcomes = run_partitions(self.jobs, day, zip_codes or ZIPS, out=io.StringIO(),
-                                  full_refresh=full_refresh)
+        outcomes = run_partitions(self.jobs, day, zip_codes or ZIPS, out=io.StringIO(), full_refresh=full_refresh)
         if build:
             self.build()
         return outcomes
@@ -52,12 +52,18 @@ class Platform:
 
     def run_failure_alert(self, run) -> dg.RunRequest:
         """What the alert_on_run_failure sensor requests for a failed run, as the daemon would ask it."""
-        failure = next(event for event in self.instance.all_logs(run.run_id) if event.dagster_event is not None
-                       and event.dagster_event.event_type_value == "PIPELINE_FAILURE")
+        failure = next(
+            event
+            for event in self.instance.all_logs(run.run_id)
+            if event.dagster_event is not None and event.dagster_event.event_type_value == "PIPELINE_FAILURE"
+        )
         sensor = self.defs.resolve_sensor_def("alert_on_run_failure")
         context = dg.build_run_status_sensor_context(
-            sensor_name=sensor.name, dagster_instance=self.instance, dagster_run=run,
-            dagster_event=failure.dagster_event, resources={"alert_channels": self.defs.resources["alert_channels"]},
+            sensor_name=sensor.name,
+            dagster_instance=self.instance,
+            dagster_run=run,
+            dagster_event=failure.dagster_event,
+            resources={"alert_channels": self.defs.resources["alert_channels"]},
         ).for_run_failure()
         return sensor(context)
 
@@ -76,9 +82,16 @@ class Platform:
 
 def platform_settings(data_dir: Path, **env: str) -> Settings:
     # No model unless a test brings one: a closed port, so a developer's own Ollama is never used.
-    return Settings.from_env({"PHOENIX_DATA_DIR": str(data_dir), "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
-                              "OLLAMA_HOST": dead_proxy_url(), "PHOENIX_FIRST_DATE": first_date(),
-                              "MONGODB_STAND_IN": "1", **env})
+    return Settings.from_env(
+        {
+            "PHOENIX_DATA_DIR": str(data_dir),
+            "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
+            "OLLAMA_HOST": dead_proxy_url(),
+            "PHOENIX_FIRST_DATE": first_date(),
+            "MONGODB_STAND_IN": "1",
+            **env,
+        }
+    )
 
 
 def make_platform(data_dir: Path, env: dict[str, str] | None = None, **resource_overrides) -> Platform:

@@ -13,8 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-DEFAULTS = {"redis": "redis://127.0.0.1:6379/15", "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
-            "rabbitmq": "pyamqp://guest:guest@127.0.0.1:5672//"}
+DEFAULTS = {
+    "redis": "redis://127.0.0.1:6379/15",
+    "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
+    "rabbitmq": "pyamqp://guest:guest@127.0.0.1:5672//",
+}
 
 
 def service_url(kind: str) -> str:

@@ -14,18 +14,30 @@ def county(*rows: tuple[str, str]) -> pl.DataFrame:
 
 
 def resolve(addresses: list[str], rows: pl.DataFrame, kept: list[str] | None = None, apns=None) -> list[dict]:
-    listings = pl.DataFrame({"UnparsedAddress": addresses, "ParcelNumber": apns or [None] * len(addresses)},
-                            schema={"UnparsedAddress": pl.String, "ParcelNumber": pl.String})
+    listings = pl.DataFrame(
+        {"UnparsedAddress": addresses, "ParcelNumber": apns or [None] * len(addresses)},
+        schema={"UnparsedAddress": pl.String, "ParcelNumber": pl.String},
+    )
     kept_parcels = pl.Series(kept if kept is not None else rows["ParcelNumber"].to_list(), dtype=pl.String)
-    return match_addresses(listings, rows, kept_parcels).select(
-        "match_method", "matched_parcel", "match_candidates", "match_confidence").to_dicts()
+    return (
+        match_addresses(listings, rows, kept_parcels)
+        .select("match_method", "matched_parcel", "match_candidates", "match_confidence")
+        .to_dicts()
+    )
 
 
 def test_street_parts_abbreviate_and_number_ordinals():
     parts = pl.select(street_parts(pl.lit("4027 North 55th Avenue, #2")).alias("p")).item()
-    assert parts | {"line": None} == {"house_number": "4027", "pre_directional": "N", "street_name": "55",
-                                      "street_suffix": "AVE", "post_directional": None, "unit": "2", "direction": "N",
-                                      "line": None}
+    assert parts | {"line": None} == {
+        "house_number": "4027",
+        "pre_directional": "N",
+        "street_name": "55",
+        "street_suffix": "AVE",
+        "post_directional": None,
+        "unit": "2",
+        "direction": "N",
+        "line": None,
+    }
     with_city = pl.select(street_parts(pl.lit("4027 N 55th Ave, Phoenix, AZ 85031-1234")).alias("p")).item()
     assert (with_city["street_name"], with_city["street_suffix"]) == ("55", "AVE")
     assert pl.select(street_parts(pl.lit("2846 N 71TH DR")).alias("p")).item()["street_name"] == "71"
@@ -34,10 +46,17 @@ def test_street_parts_abbreviate_and_number_ordinals():
 
 def test_each_stage_in_order_with_its_confidence():
     rows = county(("1", "4021 N 55TH AVE"), ("2", "6674 W TURNEY AVE"), ("3", "7001 W OSBORN RD"))
-    out = resolve(["4021 N 55th Ave", "4021 North 55th", "6674 W Turnye Ave", "9999 W OSBORN RD"], rows,
-                  apns=[None, None, None, "3"])
+    out = resolve(
+        ["4021 N 55th Ave", "4021 North 55th", "6674 W Turnye Ave", "9999 W OSBORN RD"],
+        rows,
+        apns=[None, None, None, "3"],
+    )
     assert [(o["match_method"], o["matched_parcel"]) for o in out] == [
-        ("address", "1"), ("street", "1"), ("fuzzy", "2"), ("apn", "3")]
+        ("address", "1"),
+        ("street", "1"),
+        ("fuzzy", "2"),
+        ("apn", "3"),
+    ]
     assert [o["match_confidence"] for o in out[:2]] == [0.99, 0.95] and 0.8 <= out[2]["match_confidence"] < 1
 
 
@@ -127,25 +146,45 @@ def test_a_match_rate_five_points_below_its_14_day_median_is_flagged_and_alerted
 
     # 16 days of 20 listings in 85031: 19 matched on each day but the last (17: 85% vs a 95% median)
     NO_QUALITY = pl.DataFrame(schema={"PostalCode": pl.String, "source": pl.String})
-    rows = [(f"K{n}", date(2026, 11, 1) + timedelta(days=day),
-             "unmatched_listing" if n >= (17 if day == 15 else 19) else "address")
-            for day in range(16) for n in range(20)]
+    rows = [
+        (
+            f"K{n}",
+            date(2026, 11, 1) + timedelta(days=day),
+            "unmatched_listing" if n >= (17 if day == 15 else 19) else "address",
+        )
+        for day in range(16)
+        for n in range(20)
+    ]
     sql = (PROJECT_ROOT / "sql" / "marts" / "listing_match_rates.sql").read_text()
     with duckdb.connect() as conn:
         conn.execute("create schema staging")
-        conn.execute("create table staging.stg_lake__listings_matched as select 'sample' as source, "
-                     "'85031' as PostalCode, * from (values " + ", ".join(
-                         f"('{key}', date '{day}', '{method}')" for key, day, method in rows)
-                     + ") as t(ListingKey, observed_date, match_method)")
+        conn.execute(
+            "create table staging.stg_lake__listings_matched as select 'sample' as source, "
+            "'85031' as PostalCode, * from (values "
+            + ", ".join(f"('{key}', date '{day}', '{method}')" for key, day, method in rows)
+            + ") as t(ListingKey, observed_date, match_method)"
+        )
         rates = conn.execute(sql).pl()
     assert rates["match_rate_dropped"].to_list() == [False] * 15 + [True]
     assert rates["match_rate_14d_median"][0] is None and rates["match_rate_14d_median"][15] == 0.95
-    alerts = find_alerts(day=date(2026, 11, 16), quality=NO_QUALITY, budget=pl.DataFrame(), failed_checks=[],
-                         freshness_target_hours=24, match_rates=rates.tail(1))
+    alerts = find_alerts(
+        day=date(2026, 11, 16),
+        quality=NO_QUALITY,
+        budget=pl.DataFrame(),
+        failed_checks=[],
+        freshness_target_hours=24,
+        match_rates=rates.tail(1),
+    )
     assert [(a.condition, a.severity) for a in alerts] == [("match_rate:85031:sample", "WARNING")]
     assert "85.0% vs a 14-day median of 95.0%" in alerts[0].message
-    quiet = find_alerts(day=date(2026, 11, 15), quality=NO_QUALITY, budget=pl.DataFrame(), failed_checks=[],
-                        freshness_target_hours=24, match_rates=rates.slice(14, 1))
+    quiet = find_alerts(
+        day=date(2026, 11, 15),
+        quality=NO_QUALITY,
+        budget=pl.DataFrame(),
+        failed_checks=[],
+        freshness_target_hours=24,
+        match_rates=rates.slice(14, 1),
+    )
     assert quiet == []
 
 
@@ -156,28 +195,44 @@ def test_only_a_property_no_listing_resolves_to_any_more_leaves_the_mart():
     from phoenix_dagster.settings import PROJECT_ROOT
 
     matched = [  # source, ListingKey, property_id, day
-        ("mls", "A", "adr:85031:10_W_ELM_ST", 1), ("portal", "B", "adr:85031:10_W_ELM_ST", 1),
-        ("mls", "A", "apn:1", 2), ("portal", "B", "adr:85031:10_W_ELM_ST", 2),  # B still ambiguous there
-        ("mls", "L", "adr:85031:9_N_1ST_AVE", 1), ("mls", "L", "apn:2", 2),  # L found its parcel
-        ("mls", "F", "apn:Z", 1), ("mls", "F", "adr:85031:5_E_OAK_ST", 2),  # F had carried another ZIP's APN
+        ("mls", "A", "adr:85031:10_W_ELM_ST", 1),
+        ("portal", "B", "adr:85031:10_W_ELM_ST", 1),
+        ("mls", "A", "apn:1", 2),
+        ("portal", "B", "adr:85031:10_W_ELM_ST", 2),  # B still ambiguous there
+        ("mls", "L", "adr:85031:9_N_1ST_AVE", 1),
+        ("mls", "L", "apn:2", 2),  # L found its parcel
+        ("mls", "F", "apn:Z", 1),
+        ("mls", "F", "adr:85031:5_E_OAK_ST", 2),  # F had carried another ZIP's APN
     ]
     observed = [  # property_id, listing_source, ListingKey, match_method, day
-        ("adr:85031:10_W_ELM_ST", "mls", "A", "ambiguous", 1), ("adr:85031:10_W_ELM_ST", "portal", "B", "ambiguous", 2),
-        ("apn:1", "mls", "A", "apn", 2), ("adr:85031:9_N_1ST_AVE", "mls", "L", "unmatched_listing", 1),
-        ("apn:2", "mls", "L", "address", 2), ("apn:Z", "mls", "F", "unmatched_listing", 1),
-        ("apn:Z", None, None, "assessor_only", 1), ("adr:85031:5_E_OAK_ST", "mls", "F", "unmatched_listing", 2),
+        ("adr:85031:10_W_ELM_ST", "mls", "A", "ambiguous", 1),
+        ("adr:85031:10_W_ELM_ST", "portal", "B", "ambiguous", 2),
+        ("apn:1", "mls", "A", "apn", 2),
+        ("adr:85031:9_N_1ST_AVE", "mls", "L", "unmatched_listing", 1),
+        ("apn:2", "mls", "L", "address", 2),
+        ("apn:Z", "mls", "F", "unmatched_listing", 1),
+        ("apn:Z", None, None, "assessor_only", 1),
+        ("adr:85031:5_E_OAK_ST", "mls", "F", "unmatched_listing", 2),
     ]
     with duckdb.connect() as conn:
         conn.execute("create schema staging")
-        conn.execute("create table staging.stg_lake__listings_matched as select source, ListingKey, property_id, "
-                     "cast('2026-11-0' || d as date) as observed_date, cast('2026-11-0' || d as timestamp) as observed_at "
-                     "from (values " + ", ".join(f"('{s}', '{k}', '{p}', {d})" for s, k, p, d in matched)
-                     + ") as t(source, ListingKey, property_id, d)")
-        conn.execute("create table staging.stg_lake__enriched_properties as select property_id, listing_source, "
-                     "ListingKey, match_method, cast('2026-11-0' || d as date) as observed_date, "
-                     "cast('2026-11-0' || d as timestamp) as observed_at from (values " + ", ".join(
-                         f"('{p}', {repr(s) if s else 'null'}, {repr(k) if k else 'null'}, '{m}', {d})"
-                         for p, s, k, m, d in observed) + ") as t(property_id, listing_source, ListingKey, match_method, d)")
+        conn.execute(
+            "create table staging.stg_lake__listings_matched as select source, ListingKey, property_id, "
+            "cast('2026-11-0' || d as date) as observed_date, cast('2026-11-0' || d as timestamp) as observed_at "
+            "from (values "
+            + ", ".join(f"('{s}', '{k}', '{p}', {d})" for s, k, p, d in matched)
+            + ") as t(source, ListingKey, property_id, d)"
+        )
+        conn.execute(
+            "create table staging.stg_lake__enriched_properties as select property_id, listing_source, "
+            "ListingKey, match_method, cast('2026-11-0' || d as date) as observed_date, "
+            "cast('2026-11-0' || d as timestamp) as observed_at from (values "
+            + ", ".join(
+                f"('{p}', {repr(s) if s else 'null'}, {repr(k) if k else 'null'}, '{m}', {d})"
+                for p, s, k, m, d in observed
+            )
+            + ") as t(property_id, listing_source, ListingKey, match_method, d)"
+        )
         sql = (PROJECT_ROOT / "sql" / "intermediate" / "int_properties_latest.sql").read_text()
         kept = set(conn.execute(sql).pl()["property_id"])
     assert kept == {"adr:85031:10_W_ELM_ST", "apn:1", "apn:2", "apn:Z", "adr:85031:5_E_OAK_ST"}

@@ -6,8 +6,9 @@ from phoenix_dagster.transforms.addresses import normalize_apn, normalize_street
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("spelling", ["4027 North 55th Avenue", "4027 N 55TH AVE", "4027 n. 55th ave.",
-                                      "  4027   N 55th   Av "])
+@pytest.mark.parametrize(
+    "spelling", ["4027 North 55th Avenue", "4027 N 55TH AVE", "4027 n. 55th ave.", "  4027   N 55th   Av "]
+)
 def test_spellings_of_one_street_address_normalise_alike(spelling):
     out = pl.select(normalize_street(pl.lit(spelling))).item()
     assert out == "4027 N 55TH AVE"
@@ -18,14 +19,17 @@ def test_units_read_the_same_however_written():
     assert frame.select(normalize_street(pl.col("a"))).to_series().unique().to_list() == ["1820 W PALM LN UNIT 12"]
 
 
-@pytest.mark.parametrize("raw,expected", [("103-06-005", "10306005"), ("103 06 005", "10306005"),
-                                          ("102.19.009f", "10219009F"), ("", None), ("N/A", None)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("103-06-005", "10306005"), ("103 06 005", "10306005"), ("102.19.009f", "10219009F"), ("", None), ("N/A", None)],
+)
 def test_apns_normalise(raw, expected):
     assert pl.select(normalize_apn(pl.lit(raw))).item() == expected
 
 
 def test_property_id_prefers_the_parcel_and_falls_back_to_address_and_zip():
-    frame = pl.DataFrame({"apn": ["10306005", None], "key": ["4027 N 55TH AVE", "8400 W NEW WAY"],
-                          "zip": ["85031", "85031"]})
+    frame = pl.DataFrame(
+        {"apn": ["10306005", None], "key": ["4027 N 55TH AVE", "8400 W NEW WAY"], "zip": ["85031", "85031"]}
+    )
     ids = frame.select(property_id(pl.col("apn"), pl.col("key"), pl.col("zip"))).to_series().to_list()
     assert ids == ["apn:10306005", "adr:85031:8400_W_NEW_WAY"]

@@ -72,12 +72,14 @@ def test_a_failed_runs_alert_the_webhook_did_not_take_is_delivered_on_the_next_t
     with monkeypatch.context() as patch:  # a run of a monitored job fails (the retention's: the quickest to run)
         patch.setattr(assets.retention, "retention_cutoff", broken_cutoff)
         failed = platform.defs.resolve_job_def("compact_raw_bodies").execute_in_process(
-            instance=platform.instance, raise_on_error=False)
+            instance=platform.instance, raise_on_error=False
+        )
     assert not failed.success
     run = platform.instance.get_run_by_id(failed.run_id)
     request = platform.run_failure_alert(run)
     first = platform.defs.resolve_job_def("deliver_alerts").execute_in_process(
-        instance=platform.instance, run_config=request.run_config, raise_on_error=False)
+        instance=platform.instance, run_config=request.run_config, raise_on_error=False
+    )
     assert not first.success and hook.received == []  # the webhook was down: owed
     control = platform.defs.resources["control_state"]
     condition = f"run:compact_raw_bodies:{run.run_id}"
@@ -100,9 +102,23 @@ def test_an_alert_owed_past_the_retry_days_is_recorded_undeliverable_and_reporte
     control = platform.defs.resources["control_state"]
     day = datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=ALERT_RETRY_DAYS + 1)
     long_ago = datetime.now(UTC) - timedelta(days=ALERT_RETRY_DAYS + 1)
-    control.record_alerts(pl.DataFrame([{
-        "day": day, "condition": "run:build_warehouse:abc", "severity": "CRITICAL", "message": "Run abc failed",
-        "channels": ["log"], "owed": ["webhook"], "status": "owed", "first_attempt_at": long_ago, "sent_at": long_ago}]))
+    control.record_alerts(
+        pl.DataFrame(
+            [
+                {
+                    "day": day,
+                    "condition": "run:build_warehouse:abc",
+                    "severity": "CRITICAL",
+                    "message": "Run abc failed",
+                    "channels": ["log"],
+                    "owed": ["webhook"],
+                    "status": "owed",
+                    "first_attempt_at": long_ago,
+                    "sent_at": long_ago,
+                }
+            ]
+        )
+    )
     assert still_owed(control.alerts_owed(), ["log", "webhook"], datetime.now(UTC), set())[0]["give_up"]
     _, runs = tick_sensor(platform.jobs, "quality_and_budget_alerts")
     assert [r.success for r in runs] == [True] and hook.received == []  # given up on: nothing sent
@@ -160,11 +176,23 @@ class Smtp:
             self.port = probe.getsockname()[1]
         options = dict(authenticator=authenticator, auth_require_tls=True)
         if implicit:  # aiosmtpd offers AUTH over SMTPS only without auth_require_tls (it knows STARTTLS alone)
-            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, ssl_context=tls,
-                                         server_hostname="127.0.0.1", **{**options, "auth_require_tls": False})
+            self.controller = Controller(
+                Handler(),
+                hostname="127.0.0.1",
+                port=self.port,
+                ssl_context=tls,
+                server_hostname="127.0.0.1",
+                **{**options, "auth_require_tls": False},
+            )
         else:
-            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=tls,
-                                         require_starttls=tls is not None, **options)
+            self.controller = Controller(
+                Handler(),
+                hostname="127.0.0.1",
+                port=self.port,
+                tls_context=tls,
+                require_starttls=tls is not None,
+                **options,
+            )
 
     def __enter__(self):
         self.controller.start()
@@ -175,8 +203,14 @@ class Smtp:
 
 
 def _send(smtp: Smtp, **options) -> None:
-    send_email(ALERT, host="127.0.0.1", port=smtp.port, sender="platform@example.org", recipients=["ops@example.org"],
-               **{"user": "alerts", "password": PASSWORD, **options})
+    send_email(
+        ALERT,
+        host="127.0.0.1",
+        port=smtp.port,
+        sender="platform@example.org",
+        recipients=["ops@example.org"],
+        **{"user": "alerts", "password": PASSWORD, **options},
+    )
 
 
 def test_email_goes_over_starttls_verified_against_the_ca_with_the_login(certificates):

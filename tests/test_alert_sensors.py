@@ -31,15 +31,20 @@ def test_a_failed_check_is_read_per_partition_and_planned_checks_are_passed_over
     [passed] = platform.run(zip_codes=["85033"], build=False)  # the same check passes later, for another ZIP
     assert not failed.success and passed.ok
     instance, keys = platform.instance, platform.defs.resolve_asset_graph().asset_check_keys
-    states = {record.status for key in keys
-              for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)}
+    states = {
+        record.status
+        for key in keys
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+    }
     assert AssetCheckExecutionRecordStatus.PLANNED in states  # left planned downstream of the blocking failure
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")])
+        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")]
+    )
     assert next(iter(latest.values())).evaluation.passed  # the latest alone would hide 85031's failure
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     assert failed_checks_today(instance, keys, today) == [
-        f"stg_assessor__search_results:records_accounted_for [{DAY}|85031]"]
+        f"stg_assessor__search_results:records_accounted_for [{DAY}|85031]"
+    ]
 
 
 def test_a_failed_run_requests_an_alert_naming_it(tmp_path, monkeypatch):

@@ -27,8 +27,12 @@ PARTITION = "zip=85031/date=2026-11-28"
 
 def _fingerprint(data_dir: Path) -> dict[str, str]:
     """Every file under the lake and control folders, by its bytes."""
-    return {str(path.relative_to(data_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in ("lake", "control") for path in sorted((data_dir / folder).rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(data_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in ("lake", "control")
+        for path in sorted((data_dir / folder).rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture(scope="module")

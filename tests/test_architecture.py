@@ -19,15 +19,22 @@ ROOT_MODULES = {"__init__.py", "code_location.py", "definitions.py", "settings.p
 
 
 def test_the_import_contracts_hold():
-    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Contracts: 2 kept, 0 broken." in result.stdout, result.stdout[-2000:]
 
 
 def test_the_package_root_holds_the_roof_and_the_ground_only():
     modules = {path.name for path in PACKAGE.glob("*.py")}
-    assert modules == ROOT_MODULES, f"modules at the package root that belong in a wing: {sorted(modules - ROOT_MODULES)}"
+    assert modules == ROOT_MODULES, (
+        f"modules at the package root that belong in a wing: {sorted(modules - ROOT_MODULES)}"
+    )
     assert len(modules) <= 6
 
 

@@ -25,7 +25,7 @@ class RecordedApi:
 
     def search_page(self, query: str, page: int) -> RawPayload:
         self.calls.append(("search", page))
-        body = {"TOTAL": len(self.rows), "Results": self.rows[(page - 1) * 25: page * 25]}
+        body = {"TOTAL": len(self.rows), "Results": self.rows[(page - 1) * 25 : page * 25]}
         text = b"{not json" if page in self.bad_pages else json.dumps(body).encode()
         return RawPayload(self.name, "search_page", f"q={query}&page={page}", "/search", 200, T, text)
 

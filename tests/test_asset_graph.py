@@ -26,8 +26,19 @@ pytestmark = pytest.mark.unit
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 # The default deployment, whatever this shell's environment says.
 defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(PROJECT_ROOT / "data")}))
-GROUPS = {"lake_raw", "lake_staging", "lake_intermediate", "lake_enriched", "lake_rollups", "warehouse_staging",
-          "warehouse_intermediate", "warehouse_marts", "warehouse_ops", "serving", "operations"}
+GROUPS = {
+    "lake_raw",
+    "lake_staging",
+    "lake_intermediate",
+    "lake_enriched",
+    "lake_rollups",
+    "warehouse_staging",
+    "warehouse_intermediate",
+    "warehouse_marts",
+    "warehouse_ops",
+    "serving",
+    "operations",
+}
 
 
 def graph_snapshot() -> dict:
@@ -39,8 +50,10 @@ def graph_snapshot() -> dict:
             "group": node.group_name,
             "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
             "partitioned": node.partitions_def is not None,
-            "checks": sorted(f"{check.name}{' (blocking)' if graph.get_check_spec(check).blocking else ''}"
-                             for check in node.check_keys),
+            "checks": sorted(
+                f"{check.name}{' (blocking)' if graph.get_check_spec(check).blocking else ''}"
+                for check in node.check_keys
+            ),
             "has_description": bool(node.description),
         }
     return assets
@@ -68,12 +81,16 @@ def test_partitions_write_the_lake_and_one_job_builds_the_warehouse():
     upkeep = defs.resolve_job_def(COMPACT_RAW_BODIES).asset_layer.executable_asset_keys
     tuning = defs.resolve_job_def(TUNE_BATCHES).asset_layer.executable_asset_keys
     probes = defs.resolve_job_def(PROBE_SERVICES).asset_layer.executable_asset_keys
-    assert probes == {dg.AssetKey("service_health")} and "service_health" in graph_snapshot()["ops/service_health"]["deps"]
+    assert (
+        probes == {dg.AssetKey("service_health")} and "service_health" in graph_snapshot()["ops/service_health"]["deps"]
+    )
     assert alerts == {dg.AssetKey("alert_deliveries")} and "alert_deliveries" in graph_snapshot()["ops/alerts"]["deps"]
     assert tuning == {dg.AssetKey("batch_tuning")} and "batch_tuning" in graph_snapshot()["ops/batch_tuning"]["deps"]
     assert graph_snapshot()["batch_tuning"]["deps"] == ["run_metrics"]  # run metrics → tuning decision
     assert upkeep == {dg.AssetKey("raw_body_retention")}
-    assert not partitioned & build and len(partitioned | build | alerts | upkeep | tuning | probes) == len(graph_snapshot())
+    assert not partitioned & build and len(partitioned | build | alerts | upkeep | tuning | probes) == len(
+        graph_snapshot()
+    )
     groups = {key: node["group"] for key, node in graph_snapshot().items()}
     assert {groups[k.to_user_string()] for k in partitioned} == {g for g in GROUPS if g.startswith("lake_")}
     assert defs.resolve_job_def(BUILD_WAREHOUSE).tags["phoenix/warehouse-writer"] == "true"
@@ -87,18 +104,27 @@ def test_ops_rollups_depend_on_every_asset_whose_bookkeeping_they_read():
     assert lake_assets <= set(snapshot["ops/run_log"]["deps"])  # every lake asset logs its runs
     assert set(snapshot["ops/source_requests"]["deps"]) == {"raw_assessor_payloads", "raw_listing_payloads__sample"}
     assert set(snapshot["ops/quarantine"]["deps"]) == {
-        "ops/asset_runs_latest", "raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__parcels",
-        "stg_assessor__search_results", "stg_listings__listings"}
+        "ops/asset_runs_latest",
+        "raw_assessor_payloads",
+        "raw_listing_payloads__sample",
+        "stg_assessor__parcels",
+        "stg_assessor__search_results",
+        "stg_listings__listings",
+    }
     assert {"storage_measurement", "mongo_properties", "ops/unit_prices"} <= set(snapshot["ops/cost_events"]["deps"])
-    assert snapshot["ops/budget_status"]["deps"] == ["ops/cost_events", "ops/monthly_budget",
-                                                     "staging/stg_lake__enriched_properties"]
+    assert snapshot["ops/budget_status"]["deps"] == [
+        "ops/cost_events",
+        "ops/monthly_budget",
+        "staging/stg_lake__enriched_properties",
+    ]
 
 
 def _asset_functions():
     for path in sorted((PROJECT_ROOT / "assets").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and any(
-                    "asset" in ast.unparse(decorator) for decorator in node.decorator_list):
+                "asset" in ast.unparse(decorator) for decorator in node.decorator_list
+            ):
                 yield path.name, node
 
 
@@ -113,8 +139,12 @@ def test_no_asset_reads_a_lake_table_it_does_not_declare():
             continue
         allowed = {function.name} | {parent.to_user_string() for parent in graph.get(key).parent_keys}
         for call in ast.walk(function):
-            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                    and ast.unparse(call.func.value) == "lake" and call.func.attr in ("read", "history")):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and ast.unparse(call.func.value) == "lake"
+                and call.func.attr in ("read", "history")
+            ):
                 name = call.args[0].value
                 assert name in allowed, f"{module}:{function.name} reads lake table {name} it does not declare"
                 checked += 1

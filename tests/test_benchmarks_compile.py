@@ -27,5 +27,6 @@ def test_make_bench_runs_every_benchmark():
     assert "tests/benchmarks/bench_scale.py" in scale and "--keep $(KEEP)" in scale
     assert "tests/benchmarks/bench_build_memory.py $(DATA)" in memory
     own_targets = {"bench_scale.py", "bench_build_memory.py"}
-    assert BENCHMARKS and all(f"tests/benchmarks/{path.name}" in bench for path in BENCHMARKS
-                              if path.name not in own_targets)
+    assert BENCHMARKS and all(
+        f"tests/benchmarks/{path.name}" in bench for path in BENCHMARKS if path.name not in own_targets
+    )

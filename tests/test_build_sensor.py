@@ -30,8 +30,10 @@ def unpartitioned() -> int:  # what a run that writes no lake partition material
     return 1
 
 
-DEFS = dg.Definitions(assets=[lake_table, unpartitioned],
-                      jobs=[dg.define_asset_job("daily_refresh", selection=[lake_table], partitions_def=PARTITIONS)])
+DEFS = dg.Definitions(
+    assets=[lake_table, unpartitioned],
+    jobs=[dg.define_asset_job("daily_refresh", selection=[lake_table], partitions_def=PARTITIONS)],
+)
 
 
 def test_the_build_follows_any_run_that_wrote_the_lake_and_names_its_days():
@@ -52,8 +54,9 @@ def test_the_build_follows_any_run_that_wrote_the_lake_and_names_its_days():
     still = instance.create_run_for_job(job_def=from_the_graph, status=dg.DagsterRunStatus.STARTED)
     assert "waiting for 1 still queued or running" in tick().skip_message and cursor is None
     instance.report_run_failed(still)  # a failed run does not hold the build back
-    from_the_graph.execute_in_process(instance=instance, partition_key="2026-11-28|85031",
-                                      asset_selection=[lake_table.key])  # "Materialize" in the asset graph
+    from_the_graph.execute_in_process(
+        instance=instance, partition_key="2026-11-28|85031", asset_selection=[lake_table.key]
+    )  # "Materialize" in the asset graph
     request = tick()
     assert isinstance(request, dg.RunRequest), request
     assert request.tags[REPORT_DAYS_TAG] == "2026-11-27,2026-11-28"  # both days' reports rewritten
@@ -75,8 +78,10 @@ def test_a_service_check_executed_alone_probes_and_records(tmp_path):
     run_id: `AttributeError` failed every such run, and every "Materialize all" that included it)."""
     platform = make_platform(tmp_path / "data")
     key = dg.AssetCheckKey(dg.AssetKey("listing_text_facts"), "ollama_up")
-    defs = dg.Definitions.merge(platform.defs, dg.Definitions(
-        jobs=[dg.define_asset_job("check_alone", selection=dg.AssetSelection.checks(key))]))
+    defs = dg.Definitions.merge(
+        platform.defs,
+        dg.Definitions(jobs=[dg.define_asset_job("check_alone", selection=dg.AssetSelection.checks(key))]),
+    )
     result = defs.resolve_job_def("check_alone").execute_in_process(instance=platform.instance, raise_on_error=False)
     assert result.success
     [evaluation] = result.get_asset_check_evaluations()

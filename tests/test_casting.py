@@ -7,10 +7,28 @@ pytestmark = pytest.mark.unit
 
 
 def test_parses_human_written_numbers_dates_and_flags():
-    frame = pl.DataFrame({"k": ["a"], "price": ["$425,000"], "area": ["6,534 sqft"], "sold": ["03/14/2019"],
-                          "listed": ["2026-11-02"], "pool": ["Yes"], "year": ["1958"]})
-    good, bad = parse_text_columns(frame, {"price": pl.Float64, "area": pl.Float64, "sold": pl.Date,
-                                           "listed": pl.Date, "pool": pl.Boolean, "year": pl.Int32})
+    frame = pl.DataFrame(
+        {
+            "k": ["a"],
+            "price": ["$425,000"],
+            "area": ["6,534 sqft"],
+            "sold": ["03/14/2019"],
+            "listed": ["2026-11-02"],
+            "pool": ["Yes"],
+            "year": ["1958"],
+        }
+    )
+    good, bad = parse_text_columns(
+        frame,
+        {
+            "price": pl.Float64,
+            "area": pl.Float64,
+            "sold": pl.Date,
+            "listed": pl.Date,
+            "pool": pl.Boolean,
+            "year": pl.Int32,
+        },
+    )
     assert bad.is_empty()
     row = good.row(0, named=True)
     assert row["price"] == 425_000 and row["area"] == 6534 and row["pool"] is True and row["year"] == 1958

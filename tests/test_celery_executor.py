@@ -21,22 +21,35 @@ from test_concurrent_runs import warehouse_contents
 from phoenix_dagster.graph.pools import run_worker
 from phoenix_dagster.settings import PROJECT_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # worker start-up and two runs: 151 s in the whole suite on 2026-12-03
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(600),
+]  # worker start-up and two runs: 151 s in the whole suite on 2026-12-03
 
 DAY, ZIP = "2026-11-28", "85031"
 WORKER_READY_S = 60
 
 
 def platform_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_"))}
-    return {**env, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
-            "PHOENIX_FIRST_DATE": first_date(), **settings}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_"))}
+    return {
+        **env,
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "home"),
+        "PHOENIX_FIRST_DATE": first_date(),
+        **settings,
+    }
 
 
 def start_run(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", ZIP],
-                            env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", ZIP],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -48,12 +61,30 @@ def finish(process: subprocess.Popen) -> str:
 def start_worker(name: str, queue: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     """One Celery worker process (its own process group, so it and its pool child die together)
     executing one step at a time from the queue."""
-    command = [sys.executable, "-m", "celery", "-A", "phoenix_dagster.celery_worker", "worker", "-Q", queue,
-               "-n", f"{name}@%h", "--concurrency", "1", "--prefetch-multiplier", "1",
-               "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "phoenix_dagster.celery_worker",
+        "worker",
+        "-Q",
+        queue,
+        "-n",
+        f"{name}@%h",
+        "--concurrency",
+        "1",
+        "--prefetch-multiplier",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+    ]
     with open(log, "w") as out:
-        return subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def wait_until_ready(workers: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
@@ -124,8 +155,7 @@ def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in
     queue = f"phoenix_test_{uuid.uuid4().hex[:12]}"  # no other test's (or leftover) worker consumes it
     names = [f"phoenix-a-{queue[-6:]}", f"phoenix-b-{queue[-6:]}"]
     celery_dir, in_process_dir = tmp_path / "celery", tmp_path / "in_process"
-    env = platform_env(celery_dir, PHOENIX_EXECUTOR="celery", PHOENIX_CELERY_QUEUE=queue,
-                       PHOENIX_CELERY_BROKER=broker)
+    env = platform_env(celery_dir, PHOENIX_EXECUTOR="celery", PHOENIX_CELERY_QUEUE=queue, PHOENIX_CELERY_BROKER=broker)
     logs = {name: tmp_path / f"{name}.log" for name in names}
     workers = {}
     try:
@@ -145,12 +175,17 @@ def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in
     run, events = partition_run(celery_dir)
     assert run.is_success
     executed = steps_by_celery_worker(events)
-    succeeded = {entry.dagster_event.step_key: entry.dagster_event.pid for entry in events
-                 if entry.dagster_event is not None and entry.dagster_event.is_step_success}
+    succeeded = {
+        entry.dagster_event.step_key: entry.dagster_event.pid
+        for entry in events
+        if entry.dagster_event is not None and entry.dagster_event.is_step_success
+    }
     assert set(executed) == set(succeeded) and len(succeeded) > 20  # every step, as a Celery task
     assert set(executed.values()) == set(names), executed  # on both workers
     assert {worker_pids.get(pid) for pid in succeeded.values()} == set(names)  # in their processes
-    assert run_worker(run.tags) is None  # steps run in Celery workers (any machine): the run names no worker to judge  # a step worker is not the run's worker
+    assert (
+        run_worker(run.tags) is None
+    )  # steps run in Celery workers (any machine): the run names no worker to judge  # a step worker is not the run's worker
 
     celery_warehouse, in_process_warehouse = warehouse_contents(celery_dir), warehouse_contents(in_process_dir)
     assert celery_warehouse.keys() == in_process_warehouse.keys()

@@ -9,13 +9,26 @@ pytestmark = pytest.mark.unit
 
 
 def stats(**overrides) -> pl.DataFrame:
-    row = {"PostalCode": "85031", "date": pl.date(2026, 11, 28), "property_count": 10, "active_listings": 2,
-           "median_list_price": 300000.0, "median_price_per_sqft": 250.0, "median_year_built": 1960.0,
-           "pending_listings": 1, "new_listings": 1, "price_cuts": 0, "closed_sales": 1, "median_sale_price": 290000.0,
-           "median_days_on_market": 31.0, "list_to_sale_ratio": 0.98}
+    row = {
+        "PostalCode": "85031",
+        "date": pl.date(2026, 11, 28),
+        "property_count": 10,
+        "active_listings": 2,
+        "median_list_price": 300000.0,
+        "median_price_per_sqft": 250.0,
+        "median_year_built": 1960.0,
+        "pending_listings": 1,
+        "new_listings": 1,
+        "price_cuts": 0,
+        "closed_sales": 1,
+        "median_sale_price": 290000.0,
+        "median_days_on_market": 31.0,
+        "list_to_sale_ratio": 0.98,
+    }
     counts = ("property_count", "active_listings", "pending_listings", "new_listings", "price_cuts", "closed_sales")
-    return pl.select(**{k: pl.lit(v) if not isinstance(v, pl.Expr) else v for k, v in {**row, **overrides}.items()})\
-        .cast(dict.fromkeys(counts, pl.Int64))
+    return pl.select(
+        **{k: pl.lit(v) if not isinstance(v, pl.Expr) else v for k, v in {**row, **overrides}.items()}
+    ).cast(dict.fromkeys(counts, pl.Int64))
 
 
 def test_a_valid_frame_passes():
@@ -53,10 +66,22 @@ def test_only_the_same_payload_again_is_a_repeat_never_a_request_with_no_reply()
     from phoenix_dagster.graph.check_factories import _repeated_quarantines
 
     keys = {"source": pl.String, "record_key": pl.String, "payload_sha256": pl.String}
-    earlier = pl.DataFrame({"source": ["maricopa"] * 3, "record_key": ["truncated", "timed_out", "changed"],
-                            "payload_sha256": ["aaa", None, "old"]}, schema=keys)
-    today = pl.DataFrame({"source": ["maricopa"] * 3, "record_key": ["truncated", "timed_out", "changed"],
-                          "payload_sha256": ["aaa", None, "new"]}, schema=keys)
+    earlier = pl.DataFrame(
+        {
+            "source": ["maricopa"] * 3,
+            "record_key": ["truncated", "timed_out", "changed"],
+            "payload_sha256": ["aaa", None, "old"],
+        },
+        schema=keys,
+    )
+    today = pl.DataFrame(
+        {
+            "source": ["maricopa"] * 3,
+            "record_key": ["truncated", "timed_out", "changed"],
+            "payload_sha256": ["aaa", None, "new"],
+        },
+        schema=keys,
+    )
 
     class Lake:
         def current_bookkeeping(self, table, day, zip_code, assets, *, since=None, before=None):

@@ -16,8 +16,9 @@ def test_settings_defaults_and_validation(tmp_path):
     settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)})
     assert settings.zip_codes == ("85031", "85033", "85035")
     assert settings.warehouse_path == tmp_path / "warehouse.duckdb" and settings.lake_dir == tmp_path / "lake"
-    custom = Settings.from_env({"PHOENIX_ZIP_CODES": "85033, 85031", "PHOENIX_ASSESSOR_PROPERTY_TYPES":
-                                "residential, Vacant Land Residential"})
+    custom = Settings.from_env(
+        {"PHOENIX_ZIP_CODES": "85033, 85031", "PHOENIX_ASSESSOR_PROPERTY_TYPES": "residential, Vacant Land Residential"}
+    )
     assert custom.zip_codes == ("85031", "85033")
     assert custom.residential_types == ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
     with pytest.raises(ConfigError, match="PHOENIX_ZIP_CODES: '8503' is not a 5-digit ZIP code"):
@@ -35,10 +36,20 @@ def test_unknown_zip_and_bad_date_are_refused_before_anything_runs(capsys, tmp_p
 
 
 def test_run_then_query_from_the_command_line(tmp_path):
-    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "PHOENIX_FIRST_DATE": first_date(),
+        "PHOENIX_DATA_DIR": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
     env.pop("MONGODB_URI", None)
-    run = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-28", "--zip", "85035"],
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-28", "--zip", "85035"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "[1/1] 2026-11-28 × 85035" in run.stdout
     # the sample's one bad listing a page (1.3%) and truncated parcel reply (0.4%) are under the 2% WARN rate
@@ -47,9 +58,19 @@ def test_run_then_query_from_the_command_line(tmp_path):
     assert (tmp_path / "serving" / "properties.jsonl").stat().st_size > 0
     assert (tmp_path / "home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks
     assert f"Report: {tmp_path / 'reports' / '2026-11-28.html'}" in run.stdout  # the build wrote the day's page
-    query = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "sql",
-                            "select PostalCode, count(*) as n from marts.properties group by 1"],
-                           env=env, capture_output=True, text=True, timeout=120)
+    query = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "phoenix_dagster.cli",
+            "sql",
+            "select PostalCode, count(*) as n from marts.properties group by 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert query.returncode == 0 and "85035" in query.stdout and "237" in query.stdout
     assert "Tuning: 2 decisions" in run.stdout  # the run's two tuned stages
     import duckdb
@@ -88,25 +109,42 @@ def runs_are_the_code_locations_own(data_dir, env):
             selector = {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__"}
             seen = {}
             for job in ("daily_refresh", "build_warehouse", "tune_batches"):
-                runs = execute_dagster_graphql(context, JOB_RUNS, {"filter": {"pipelineName": job, "tags": [
-                    {"key": ".dagster/repository", "value": f"__repository__@{LOCATION_NAME}"}]}}).data
+                runs = execute_dagster_graphql(
+                    context,
+                    JOB_RUNS,
+                    {
+                        "filter": {
+                            "pipelineName": job,
+                            "tags": [{"key": ".dagster/repository", "value": f"__repository__@{LOCATION_NAME}"}],
+                        }
+                    },
+                ).data
                 current = execute_dagster_graphql(context, JOB, {"selector": {**selector, "pipelineName": job}}).data
                 seen[job] = runs["runsOrError"]["results"]
-                assert all(run["repositoryOrigin"] == {"repositoryLocationName": LOCATION_NAME,
-                                                       "repositoryName": "__repository__"} for run in seen[job])
-                assert {run["pipelineSnapshotId"] for run in seen[job]} == \
-                    {current["pipelineOrError"]["pipelineSnapshotId"]}, job
+                assert all(
+                    run["repositoryOrigin"]
+                    == {"repositoryLocationName": LOCATION_NAME, "repositoryName": "__repository__"}
+                    for run in seen[job]
+                )
+                assert {run["pipelineSnapshotId"] for run in seen[job]} == {
+                    current["pipelineOrError"]["pipelineSnapshotId"]
+                }, job
             assert len(seen["daily_refresh"]) == 1 and len(seen["build_warehouse"]) == 1
             assert len(seen["tune_batches"]) == 1  # one tuning run per command, requested by the sensor
             tags = {t["key"]: t["value"] for t in seen["daily_refresh"][0]["tags"]}
             assert tags["dagster/partition"] == "2026-11-28|85035" and tags["dagster/partition/zip"] == "85035"
-            sensor = context.get_code_location(LOCATION_NAME).get_repository("__repository__").get_sensor(
-                "retune_from_run_metrics")
+            sensor = (
+                context.get_code_location(LOCATION_NAME)
+                .get_repository("__repository__")
+                .get_sensor("retune_from_run_metrics")
+            )
             state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
             [last] = instance.fetch_materializations(dg.AssetKey("run_metrics"), limit=1).records
             assert state.instigator_data.cursor == str(last.storage_id)  # the daemon's next tick starts after it
             # keeping the cursor did not start the sensor: the daemon sees it as its default says (stopped)
-            assert state.status != InstigatorStatus.RUNNING and not sensor.get_current_instigator_state(state).is_running
+            assert (
+                state.status != InstigatorStatus.RUNNING and not sensor.get_current_instigator_state(state).is_running
+            )
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -24,31 +24,73 @@ DAY = "2026-11-28"
 NO_MODEL = "http://127.0.0.1:9"  # the same closed port everywhere: the rules' fallback reason names it
 # Columns that say when or by which run something happened, or how long it took: they differ
 # between any two runs. Everything else must be equal.
-RUN_SPECIFIC = {"run_id", "recorded_at", "finished_at", "quarantined_at", "served_at", "measured_at", "created_at",
-                "evaluated_at", "sent_at", "decided_at", "duration_s", "seconds", "rate_limit_wait_s", "cpu_pct",
-                "peak_rss_mb", "items_per_s", "p50_ms", "p95_ms", "freshness_hours", "first_seen_at", "last_seen_at"}
+RUN_SPECIFIC = {
+    "run_id",
+    "recorded_at",
+    "finished_at",
+    "quarantined_at",
+    "served_at",
+    "measured_at",
+    "created_at",
+    "evaluated_at",
+    "sent_at",
+    "decided_at",
+    "duration_s",
+    "seconds",
+    "rate_limit_wait_s",
+    "cpu_pct",
+    "peak_rss_mb",
+    "items_per_s",
+    "p50_ms",
+    "p95_ms",
+    "freshness_hours",
+    "first_seen_at",
+    "last_seen_at",
+}
 # Quality is scored with freshness, the hours since the newest record at evaluation time: two
 # runs minutes apart score a little differently.
 SCORED_AT_EVALUATION = {"ops.quality_daily": {"overall_score", "status", "issues"}}
 # Tables that record the runs themselves (their count and timing, the bytes stored, the tuning
 # path taken, so the batch size and concurrency each run used) rather than the data: compared by
 # what they must agree on below.
-RUN_RECORDS = {"ops.run_log", "ops.run_metrics", "ops.stage_metrics", "ops.cost_events", "ops.cost_daily", "ops.budget_status",
-               "ops.storage_usage", "ops.batch_tuning", "ops.alerts", "ops.served_documents", "ops.asset_runs_latest",
-               "ops.service_health"}
+RUN_RECORDS = {
+    "ops.run_log",
+    "ops.run_metrics",
+    "ops.stage_metrics",
+    "ops.cost_events",
+    "ops.cost_daily",
+    "ops.budget_status",
+    "ops.storage_usage",
+    "ops.batch_tuning",
+    "ops.alerts",
+    "ops.served_documents",
+    "ops.asset_runs_latest",
+    "ops.service_health",
+}
 
 
-def start(data_dir: Path, *zip_codes: str, dagster_postgres: str | None = None,
-          max_concurrent_runs: int = 2) -> subprocess.Popen:
-    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir),
-           "DAGSTER_HOME": str(data_dir / "home"), "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
-           "OLLAMA_HOST": NO_MODEL}
+def start(
+    data_dir: Path, *zip_codes: str, dagster_postgres: str | None = None, max_concurrent_runs: int = 2
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PHOENIX_FIRST_DATE": first_date(),
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "home"),
+        "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
+        "OLLAMA_HOST": NO_MODEL,
+    }
     env.pop("MONGODB_URI", None)
     env.pop("PHOENIX_DAGSTER_POSTGRES_URL", None)
     if dagster_postgres:
         env["PHOENIX_DAGSTER_POSTGRES_URL"] = dagster_postgres
-    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", *zip_codes],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", *zip_codes],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finish(process: subprocess.Popen) -> str:
@@ -68,7 +110,8 @@ def warehouse_contents(data_dir: Path) -> dict[str, pl.DataFrame]:
             contents[table] = frame.select(kept).sort(kept, nulls_last=True)
         contents["runs per asset and partition"] = conn.execute(
             "select asset, partition, count(*) as runs, bool_and(succeeded) as succeeded from ops.run_log "
-            "where partition is not null group by all order by all").pl()
+            "where partition is not null group by all order by all"
+        ).pl()
     return contents
 
 
@@ -78,8 +121,12 @@ def partition_runs_overlapped(data_dir: Path) -> bool:
     instance = dg.DagsterInstance.from_config(str(data_dir / "home"))
     records = instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
     assert len(records) == 2 and all(r.end_time for r in records)
-    launched = [instance.get_records_for_run(r.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)
-                .records[0].timestamp for r in records]
+    launched = [
+        instance.get_records_for_run(r.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)
+        .records[0]
+        .timestamp
+        for r in records
+    ]
     return max(launched) < min(r.end_time for r in records)
 
 

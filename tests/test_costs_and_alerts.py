@@ -46,18 +46,31 @@ class Ledger:
         write_seed(self.conn, "ops.unit_prices", unit_prices_frame(prices))
         write_seed(self.conn, "ops.monthly_budget", monthly_budget_frame(prices))
         self.conn.execute("create schema staging")
-        self.conn.execute("create table staging.stg_lake__enriched_properties as "
-                          "select 'apn:' || i as property_id, date '2026-11-01' + cast(i % 3 as integer) as observed_date "
-                          "from range(100) t(i)")
+        self.conn.execute(
+            "create table staging.stg_lake__enriched_properties as "
+            "select 'apn:' || i as property_id, date '2026-11-01' + cast(i % 3 as integer) as observed_date "
+            "from range(100) t(i)"
+        )
 
     def record(self, table: str, day: date, asset: str, run_id: str, rows: list[dict]) -> None:
         base = {"run_id": run_id, "asset": asset, "partition": f"{day}|85031", "date": day, "recorded_at": NOW}
-        self.lake.write_bookkeeping(table, pl.DataFrame([{**base, **row} for row in rows]), asset=asset, day=str(day),
-                                    zip_code="85031", run_id=run_id)
+        self.lake.write_bookkeeping(
+            table,
+            pl.DataFrame([{**base, **row} for row in rows]),
+            asset=asset,
+            day=str(day),
+            zip_code="85031",
+            run_id=run_id,
+        )
 
     def spend(self, day: date, usd: float, run_id: str = "r") -> None:
-        self.record("usage", day, "listing_text_facts", f"{run_id}-{day}",
-                    [{"service": "llm_model_hour", "item": "llama3.2", "quantity": usd / 0.4}])
+        self.record(
+            "usage",
+            day,
+            "listing_text_facts",
+            f"{run_id}-{day}",
+            [{"service": "llm_model_hour", "item": "llama3.2", "quantity": usd / 0.4}],
+        )
 
     def build(self, *tables: str) -> None:
         for table in ("ops.cost_events", "ops.cost_daily", "ops.budget_status", *tables):
@@ -72,12 +85,20 @@ def test_usage_is_priced_from_the_prices_file_and_the_ledger_adds_up(tmp_path):
     ledger = Ledger(tmp_path)
     day = date(2026, 11, 28)
     usage = request_usage("maricopa", requests=265, proxied_bytes=0) + request_usage(
-        "mls_html", requests=4, proxied_bytes=2_500_000_000)
+        "mls_html", requests=4, proxied_bytes=2_500_000_000
+    )
     ledger.record("usage", day, "raw_assessor_payloads", "r1", usage)
-    ledger.record("usage", day, "listing_text_facts", "r1", [
-        {"service": "llm_model_hour", "item": "llama3.2", "quantity": 0.001}])
-    log = {"succeeded": True, "rows_in": 0, "rows_out": 1, "rows_quarantined": 0, "duration_s": 3600.0,
-           "finished_at": NOW}
+    ledger.record(
+        "usage", day, "listing_text_facts", "r1", [{"service": "llm_model_hour", "item": "llama3.2", "quantity": 0.001}]
+    )
+    log = {
+        "succeeded": True,
+        "rows_in": 0,
+        "rows_out": 1,
+        "rows_quarantined": 0,
+        "duration_s": 3600.0,
+        "finished_at": NOW,
+    }
     ledger.record("run_log", day, "raw_assessor_payloads", "r1", [{**log, "asset": "raw_assessor_payloads"}])
     ledger.record("run_log", day, "listing_text_facts", "r1", [{**log, "asset": "listing_text_facts"}])
     ledger.build()
@@ -91,18 +112,37 @@ def test_usage_is_priced_from_the_prices_file_and_the_ledger_adds_up(tmp_path):
     model = events[("llm_model_hour", "llama3.2")]
     assert model["cost_usd"] == pytest.approx(0.001 * prices["llm_model_hour"]["usd"])
     assert sum(events[("compute_hour", a)]["cost_usd"] for a in compute) == pytest.approx(
-        2 * prices["compute_hour"]["usd"])
+        2 * prices["compute_hour"]["usd"]
+    )
     assert ledger.query("select sum(cost_usd) as usd from ops.cost_daily")["usd"][0] == pytest.approx(
-        sum(e["cost_usd"] for e in events.values()))
+        sum(e["cost_usd"] for e in events.values())
+    )
 
 
 def test_storage_is_one_days_share_of_a_gb_month_from_the_days_last_measurement(tmp_path):
     ledger = Ledger(tmp_path)
-    for when, size in ((datetime(2026, 11, 28, 1, tzinfo=UTC), 10**9),
-                       (datetime(2026, 11, 28, 9, tzinfo=UTC), 3 * 10**9)):
-        ledger.lake.write_bookkeeping("storage_usage", pl.DataFrame([{
-            "run_id": f"b{when.hour}", "date": date(2026, 11, 28), "store": "lake", "bytes": size, "measured_at": when}]),
-            asset="storage_measurement", day="2026-11-28", zip_code="all", run_id=f"b{when.hour}")
+    for when, size in (
+        (datetime(2026, 11, 28, 1, tzinfo=UTC), 10**9),
+        (datetime(2026, 11, 28, 9, tzinfo=UTC), 3 * 10**9),
+    ):
+        ledger.lake.write_bookkeeping(
+            "storage_usage",
+            pl.DataFrame(
+                [
+                    {
+                        "run_id": f"b{when.hour}",
+                        "date": date(2026, 11, 28),
+                        "store": "lake",
+                        "bytes": size,
+                        "measured_at": when,
+                    }
+                ]
+            ),
+            asset="storage_measurement",
+            day="2026-11-28",
+            zip_code="all",
+            run_id=f"b{when.hour}",
+        )
     ledger.build()
     storage = ledger.query("select * from ops.cost_events where service = 'storage_gb_month'").row(0, named=True)
     assert storage["quantity"] == pytest.approx(3 / 30) and storage["run_id"] == "b9"
@@ -131,24 +171,67 @@ def test_budget_levels_at_80_and_95_percent(tmp_path, spent, level):
 
 
 def quality_row(**overrides) -> dict:
-    return {"date": date(2026, 11, 28), "PostalCode": "85031", "source": "listing:reso", "records": 10,
-            "completeness": 1.0, "field_completeness": [], "validity": 1.0, "quarantined": 0, "freshness_hours": 2.0,
-            "duplicates": 0, "duplicate_rate": 0.0, "agreement": None, "agreement_checked": 0, "enriched_llm": None,
-            "enriched_cache": None, "enriched_rules": None, "model_validation_rate": None, "text_disagreements": None,
-            "overall_score": 0.9,
-            "status": "GOOD", "issues": [], "evaluated_at": NOW, **overrides}
+    return {
+        "date": date(2026, 11, 28),
+        "PostalCode": "85031",
+        "source": "listing:reso",
+        "records": 10,
+        "completeness": 1.0,
+        "field_completeness": [],
+        "validity": 1.0,
+        "quarantined": 0,
+        "freshness_hours": 2.0,
+        "duplicates": 0,
+        "duplicate_rate": 0.0,
+        "agreement": None,
+        "agreement_checked": 0,
+        "enriched_llm": None,
+        "enriched_cache": None,
+        "enriched_rules": None,
+        "model_validation_rate": None,
+        "text_disagreements": None,
+        "overall_score": 0.9,
+        "status": "GOOD",
+        "issues": [],
+        "evaluated_at": NOW,
+        **overrides,
+    }
 
 
 def test_conditions_found_from_the_tables():
-    quality = pl.DataFrame([quality_row(), quality_row(PostalCode="85033", status="POOR", overall_score=0.4,
-                                                       issues=["completeness 0.400 below fair 0.85"]),
-                            quality_row(PostalCode="85035", freshness_hours=30.0)])
-    budget = pl.DataFrame([{"month": "2026-11", "month_to_date_usd": 24.0, "budget_usd": 25.0,
-                            "projected_month_usd": 30.0, "level": "CRITICAL"}])
-    alerts = find_alerts(day=date(2026, 11, 28), quality=quality, budget=budget, freshness_target_hours=24,
-                         failed_checks=["stg_listings__listings:matches_schema"])
-    assert [a.condition for a in alerts] == ["check:stg_listings__listings:matches_schema", "quality:85033:listing:reso",
-                                             "stale:85035:listing:reso", "budget:2026-11:CRITICAL"]
+    quality = pl.DataFrame(
+        [
+            quality_row(),
+            quality_row(
+                PostalCode="85033", status="POOR", overall_score=0.4, issues=["completeness 0.400 below fair 0.85"]
+            ),
+            quality_row(PostalCode="85035", freshness_hours=30.0),
+        ]
+    )
+    budget = pl.DataFrame(
+        [
+            {
+                "month": "2026-11",
+                "month_to_date_usd": 24.0,
+                "budget_usd": 25.0,
+                "projected_month_usd": 30.0,
+                "level": "CRITICAL",
+            }
+        ]
+    )
+    alerts = find_alerts(
+        day=date(2026, 11, 28),
+        quality=quality,
+        budget=budget,
+        freshness_target_hours=24,
+        failed_checks=["stg_listings__listings:matches_schema"],
+    )
+    assert [a.condition for a in alerts] == [
+        "check:stg_listings__listings:matches_schema",
+        "quality:85033:listing:reso",
+        "stale:85035:listing:reso",
+        "budget:2026-11:CRITICAL",
+    ]
     assert "completeness 0.400 below fair 0.85" in alerts[1].message
 
 
@@ -177,8 +260,10 @@ def published_warehouse(tmp_path, quality: pl.DataFrame) -> PublishedWarehouseRe
     with duckdb.connect(warehouse.path) as conn:
         conn.execute("create schema ops")
         conn.execute("create table ops.quality_daily as select * from quality")  # the frame passed in
-        conn.execute("create table ops.budget_status (month varchar, month_to_date_usd double, budget_usd double, "
-                     "projected_month_usd double, level varchar)")
+        conn.execute(
+            "create table ops.budget_status (month varchar, month_to_date_usd double, budget_usd double, "
+            "projected_month_usd double, level varchar)"
+        )
     return warehouse
 
 
@@ -190,21 +275,34 @@ def tick(resources: dict, instance: dg.DagsterInstance | None = None):
         decided = quality_and_budget_alerts(context)
     if not isinstance(decided, dg.RunRequest):
         return decided, None
-    run = dg.materialize([alert_deliveries], instance=instance, run_config=decided.run_config, raise_on_error=False,
-                         resources={k: resources[k] for k in ("alert_channels", "control_state")})
+    run = dg.materialize(
+        [alert_deliveries],
+        instance=instance,
+        run_config=decided.run_config,
+        raise_on_error=False,
+        resources={k: resources[k] for k in ("alert_channels", "control_state")},
+    )
     return decided, run
 
 
 def test_the_sensor_alerts_once_per_condition_per_day(tmp_path):
     today = datetime.now(ZoneInfo("America/Phoenix")).date()  # the sensor's day
-    quality = pl.DataFrame([quality_row(date=today, status="POOR", overall_score=0.5),
-                            quality_row(date=today, PostalCode="85035", freshness_hours=48.0)])
+    quality = pl.DataFrame(
+        [
+            quality_row(date=today, status="POOR", overall_score=0.5),
+            quality_row(date=today, PostalCode="85035", freshness_hours=48.0),
+        ]
+    )
     hook = Webhook()
-    control = ControlStateResource(control_dir=str(tmp_path / "control"),
-                                   lake=LakeResource(root=str(tmp_path / "lake")))
-    resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
-                 "quality_targets": QualityTargetsResource(freshness_target_hours=24),
-                 "alert_channels": AlertChannelsResource(webhook_url=hook.url)}
+    control = ControlStateResource(
+        control_dir=str(tmp_path / "control"), lake=LakeResource(root=str(tmp_path / "lake"))
+    )
+    resources = {
+        "warehouse": published_warehouse(tmp_path, quality),
+        "control_state": control,
+        "quality_targets": QualityTargetsResource(freshness_target_hours=24),
+        "alert_channels": AlertChannelsResource(webhook_url=hook.url),
+    }
     with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
         preview = quality_and_budget_alerts(context)  # an evaluation alone (the UI's preview) sends nothing
     assert isinstance(preview, dg.RunRequest) and hook.received == [] and control.read("alerts").is_empty()
@@ -250,25 +348,44 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
     hook.server.shutdown()  # the webhook is down for the first tick
     hook.server.server_close()
     secret_url = hook.url + "?token=s3cr3t-hook"
-    control = ControlStateResource(control_dir=str(tmp_path / "control"),
-                                   lake=LakeResource(root=str(tmp_path / "lake")))
+    control = ControlStateResource(
+        control_dir=str(tmp_path / "control"), lake=LakeResource(root=str(tmp_path / "lake"))
+    )
     with Smtp() as smtp:
-        channels = AlertChannelsResource(webhook_url=secret_url, smtp_host="127.0.0.1", smtp_port=smtp.port,
-                                         email_from="platform@example.org", email_to=["ops@example.org"])
-        resources = {"warehouse": published_warehouse(tmp_path, quality), "control_state": control,
-                     "quality_targets": QualityTargetsResource(freshness_target_hours=24), "alert_channels": channels}
+        channels = AlertChannelsResource(
+            webhook_url=secret_url,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            email_from="platform@example.org",
+            email_to=["ops@example.org"],
+        )
+        resources = {
+            "warehouse": published_warehouse(tmp_path, quality),
+            "control_state": control,
+            "quality_targets": QualityTargetsResource(freshness_target_hours=24),
+            "alert_channels": channels,
+        }
         request, first = tick(resources)
         assert not first.success  # the delivery run fails, naming what is still owed
         [failure] = [e for e in first.all_events if e.is_step_failure]
         assert "quality:85031:listing:reso → webhook" in failure.step_failure_data.user_failure_data.description
         assert control.alerts_delivered(today) == {"quality:85031:listing:reso": ["email", "log"]}
-        assert len(smtp.messages) == 1 and "Subject: [phoenix-estate WARNING] quality:85031:listing:reso" in smtp.messages[0]
+        assert (
+            len(smtp.messages) == 1
+            and "Subject: [phoenix-estate WARNING] quality:85031:listing:reso" in smtp.messages[0]
+        )
         revived = Webhook()  # the webhook is back (on another port: point the channel at it)
-        channels = AlertChannelsResource(webhook_url=revived.url, smtp_host="127.0.0.1", smtp_port=smtp.port,
-                                         email_from="platform@example.org", email_to=["ops@example.org"])
+        channels = AlertChannelsResource(
+            webhook_url=revived.url,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            email_from="platform@example.org",
+            email_to=["ops@example.org"],
+        )
         request, second = tick({**resources, "alert_channels": channels})
         assert second.success and request.run_config["ops"]["alert_deliveries"]["config"]["alerts"][0]["channels"] == [
-            "webhook"]  # only what was still owed
+            "webhook"
+        ]  # only what was still owed
         assert [a["condition"] for a in revived.received] == ["quality:85031:listing:reso"]
         assert len(smtp.messages) == 1  # e-mail was delivered already: not sent twice
         revived.server.shutdown()
@@ -279,16 +396,26 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
 def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
     from phoenix_dagster.monitoring.alerts import SystemLevels, system_alerts
 
-    stages = pl.DataFrame({"stage": ["collection:assessor", "enrichment", "serving"],
-                           "day": [date(2026, 11, 28)] * 3, "cpu_pct": [72.0, 91.0, 10.0],
-                           "peak_rss_mb": [1000.0, 1000.0, 3700.0]})
+    stages = pl.DataFrame(
+        {
+            "stage": ["collection:assessor", "enrichment", "serving"],
+            "day": [date(2026, 11, 28)] * 3,
+            "cpu_pct": [72.0, 91.0, 10.0],
+            "peak_rss_mb": [1000.0, 1000.0, 3700.0],
+        }
+    )
     alerts = system_alerts(stages, SystemLevels(), total_memory_mb=4096)
     assert [(a.condition, a.severity) for a in alerts] == [
-        ("system:cpu:collection:assessor", "WARNING"), ("system:cpu:enrichment", "CRITICAL"),
-        ("system:memory:serving", "CRITICAL")]  # 3,700 of 4,096 MB = 90%
+        ("system:cpu:collection:assessor", "WARNING"),
+        ("system:cpu:enrichment", "CRITICAL"),
+        ("system:memory:serving", "CRITICAL"),
+    ]  # 3,700 of 4,096 MB = 90%
     assert alerts[1].message == "CPU 91% during enrichment on 2026-11-28 (critical level 85%)"
-    quiet = system_alerts(stages, SystemLevels(cpu_warn_pct=95, cpu_critical_pct=99, memory_warn_pct=95,
-                                               memory_critical_pct=99), total_memory_mb=4096)
+    quiet = system_alerts(
+        stages,
+        SystemLevels(cpu_warn_pct=95, cpu_critical_pct=99, memory_warn_pct=95, memory_critical_pct=99),
+        total_memory_mb=4096,
+    )
     assert quiet == []
 
 
@@ -297,13 +424,20 @@ def test_the_least_free_disk_of_the_latest_day_alerts_at_its_level():
 
     def alerts(*free_mb):
         days = [date(2026, 11, 27)] + [date(2026, 11, 28)] * (len(free_mb) - 1)
-        return [(a.condition, a.severity, a.message) for a in disk_alerts(
-            pl.DataFrame({"day": days, "disk_free_mb": list(free_mb)}, schema_overrides={"disk_free_mb": pl.Float64}),
-            SystemLevels())]
+        return [
+            (a.condition, a.severity, a.message)
+            for a in disk_alerts(
+                pl.DataFrame(
+                    {"day": days, "disk_free_mb": list(free_mb)}, schema_overrides={"disk_free_mb": pl.Float64}
+                ),
+                SystemLevels(),
+            )
+        ]
 
     assert alerts(100.0, 9000.0) == []  # yesterday's low is not today's
-    assert alerts(9000.0, 1500.0) == [("system:disk", "WARNING",
-                                       "1,500 MB free under the data directory on 2026-11-28 (warning level 2,048 MB)")]
+    assert alerts(9000.0, 1500.0) == [
+        ("system:disk", "WARNING", "1,500 MB free under the data directory on 2026-11-28 (warning level 2,048 MB)")
+    ]
     assert alerts(9000.0, 512.0)[0][1] == "CRITICAL"  # at the level
     assert alerts(9000.0, None) == []  # no local data directory measured today: nothing to say
     assert disk_alerts(pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64}), SystemLevels()) == []

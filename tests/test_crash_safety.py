@@ -25,23 +25,41 @@ WHEN = ("first_seen_at", "last_seen_at")  # sightings: when the county was asked
 
 
 def county_settings(server) -> dict[str, str]:
-    return {"PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
-            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "2", "OLLAMA_HOST": "http://127.0.0.1:9"}
+    return {
+        "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+        "MARICOPA_API_URL": server.url,
+        "MARICOPA_API_TOKEN": TOKEN,
+        "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000",
+        "MARICOPA_CONCURRENCY": "2",
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+    }
 
 
 def start(data_dir, server) -> subprocess.Popen:
-    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir),
-           "DAGSTER_HOME": str(data_dir / "home"), **county_settings(server)}
+    env = {
+        **os.environ,
+        "PHOENIX_FIRST_DATE": first_date(),
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "home"),
+        **county_settings(server),
+    }
     env.pop("MONGODB_URI", None)
-    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", ZIP],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", ZIP],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def marts(data_dir) -> dict[str, pl.DataFrame]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
         frames = {table: conn.execute(f"select * from {table}").pl() for table in MARTS}
-    return {table: frame.drop([c for c in WHEN if c in frame.columns]).sort(frame.columns[0])
-            for table, frame in frames.items()}
+    return {
+        table: frame.drop([c for c in WHEN if c in frame.columns]).sort(frame.columns[0])
+        for table, frame in frames.items()
+    }
 
 
 def test_a_run_killed_mid_collection_and_run_again_equals_an_uninterrupted_one(tmp_path, monkeypatch):

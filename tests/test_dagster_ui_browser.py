@@ -31,9 +31,10 @@ from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
 from phoenix_dagster.settings import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's "
-                                                          "package)")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's package)"),
+]
 
 DAY = "2026-11-28"
 BIN = Path(sys.executable).parent  # the venv's console scripts, as a person runs them
@@ -41,9 +42,18 @@ RUN_TIMEOUT_S = 300  # the demo run takes ~60 s
 READY_TIMEOUT_S = 120  # dagster dev answers after ~15 s
 RENDER_TIMEOUT_MS = 60_000
 # Words the UI uses when a code location, a query or a page fails (lower case).
-ERROR_TEXT = ["error loading", "code location error", "failed to load", "could not load", "unable to load",
-              "an error occurred", "something went wrong", "pythonerror", "unexpected error",
-              "this graph is empty"]  # what the lineage says when the location failed to load
+ERROR_TEXT = [
+    "error loading",
+    "code location error",
+    "failed to load",
+    "could not load",
+    "unable to load",
+    "an error occurred",
+    "something went wrong",
+    "pythonerror",
+    "unexpected error",
+    "this graph is empty",
+]  # what the lineage says when the location failed to load
 LOCATION = """{ workspaceOrError { __typename ... on PythonError { message } ... on Workspace { locationEntries {
   name loadStatus locationOrLoadError { __typename ... on PythonError { message stack } } } } } }"""
 LATEST_MATERIALIZATION = """{ assetOrError(assetKey: {path: ["marts", "properties"]}) { __typename ... on Asset {
@@ -67,16 +77,25 @@ def free_port() -> int:
 def demo_env(data_dir: Path) -> dict[str, str]:
     """The default deployment whatever this shell's environment says: no MongoDB (the export), no
     Postgres instance storage, the lake on disk, no model (a closed port)."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))}
-    return {**env, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-            "PHOENIX_FIRST_DATE": "2026-11-01", "OLLAMA_HOST": dead_proxy_url(),
-            "PHOENIX_BUILD_SENSOR_INTERVAL_S": "10"}  # the build follows a backfill within ~10 s, not ~60
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))
+    }
+    return {
+        **env,
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "PHOENIX_FIRST_DATE": "2026-11-01",
+        "OLLAMA_HOST": dead_proxy_url(),
+        "PHOENIX_BUILD_SENSOR_INTERVAL_S": "10",
+    }  # the build follows a backfill within ~10 s, not ~60
 
 
 def graphql(url: str, query: str) -> dict:
-    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.load(response)
     assert "errors" not in answer, answer["errors"]
@@ -139,14 +158,25 @@ def stop(process: subprocess.Popen) -> None:
 def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("dagster_ui")
     env = demo_env(root / "data")
-    run = subprocess.run([str(BIN / "phoenix-estate"), "run", "--date", DAY, "--zip", "85031"], env=env, cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    run = subprocess.run(
+        [str(BIN / "phoenix-estate"), "run", "--date", DAY, "--zip", "85031"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     url, log = f"http://127.0.0.1:{free_port()}", root / "dagster_dev.log"
     with log.open("w") as out:
-        process = subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p",
-                                    url.rsplit(":", 1)[1]], env=env, cwd=PROJECT_ROOT, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", url.rsplit(":", 1)[1]],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         workspace = wait_until_loaded(url, process, log)
         yield DagsterUI(url, run.stdout, log, {e["name"]: e for e in workspace["locationEntries"]})
@@ -161,13 +191,22 @@ def open_page(playwright, url: str, path: str):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     problems: list[str] = []
-    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error"
-            else None)
+    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    page.on("response", lambda response: problems.append(f"HTTP {response.status}: {response.url}")
-            if response.status >= 400 and response.url.startswith(url) else None)
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}")
-            if request.url.startswith(url) else None)
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"HTTP {response.status}: {response.url}")
+            if response.status >= 400 and response.url.startswith(url)
+            else None
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda request: (
+            problems.append(f"failed: {request.url} {request.failure}") if request.url.startswith(url) else None
+        ),
+    )
     page.goto(url + path)
     return browser, page, problems
 
@@ -194,13 +233,17 @@ def check_the_asset_lineage_shows_every_group_and_no_error(dagster_ui, tmp_path)
         # One collapsed box per group; its data-tooltip holds the whole name (the label may be cut short).
         boxes = page.locator("svg foreignObject.group [data-tooltip]")
         try:
-            page.wait_for_function(f"() => document.querySelectorAll('svg foreignObject.group [data-tooltip]').length"
-                                   f" >= {len(GROUPS)} || document.body.innerText.includes('This graph is empty')",
-                                   timeout=RENDER_TIMEOUT_MS)
+            page.wait_for_function(
+                f"() => document.querySelectorAll('svg foreignObject.group [data-tooltip]').length"
+                f" >= {len(GROUPS)} || document.body.innerText.includes('This graph is empty')",
+                timeout=RENDER_TIMEOUT_MS,
+            )
         except PlaywrightTimeout:
             page.screenshot(path=str(screenshot), full_page=True)
-            pytest.fail(f"the lineage drew {boxes.count()} of {len(GROUPS)} group boxes in {RENDER_TIMEOUT_MS} ms "
-                        f"(screenshot {screenshot}); page says: {page.inner_text('body')[:1500]}")
+            pytest.fail(
+                f"the lineage drew {boxes.count()} of {len(GROUPS)} group boxes in {RENDER_TIMEOUT_MS} ms "
+                f"(screenshot {screenshot}); page says: {page.inner_text('body')[:1500]}"
+            )
         page.wait_for_load_state("networkidle")
         title = page.title()
         drawn = boxes.evaluate_all("nodes => nodes.map(n => n.getAttribute('data-tooltip'))")
@@ -277,21 +320,24 @@ def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
         browser, page, problems = open_page(playwright, dagster_ui.url, "/assets/raw_assessor_payloads?view=checks")
         page.get_by_text("search_complete").first.wait_for(timeout=RENDER_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")
-        listed = dict(re.findall(r"^(\w+)\n\1\n(Succeeded|Failed|Warning|Not evaluated|Skipped)$",
-                                 page.inner_text("body"), re.M))
+        listed = dict(
+            re.findall(r"^(\w+)\n\1\n(Succeeded|Failed|Warning|Not evaluated|Skipped)$", page.inner_text("body"), re.M)
+        )
         page.get_by_text("search_complete").first.click()  # as a person does: the detail pane opens
         page.get_by_text("search_total", exact=True).first.wait_for(timeout=RENDER_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")
         detail = page.inner_text("body")
         errors = error_text(page)
         browser.close()
-    assert listed == {"matches_schema": "Succeeded", "quarantine_rate": "Succeeded",
-                      "search_complete": "Succeeded"}, listed
+    assert listed == {"matches_schema": "Succeeded", "quarantine_rate": "Succeeded", "search_complete": "Succeeded"}, (
+        listed
+    )
     assert "This is a non-blocking asset check." in detail and "Passed" in detail, detail[:2000]
     table = detail.split("\nMetadata\n", 1)[-1].split("\nPlots\n", 1)[0]  # the metadata table, not the plots' titles
     metadata = dict(re.findall(r"^(search_total|rows_read|pages_unread|partition)\n(.+)$", table, re.M))
-    assert metadata == {"search_total": "300", "rows_read": "300", "pages_unread": "0",
-                        "partition": f"{DAY}|85031"}, metadata
+    assert metadata == {"search_total": "300", "rows_read": "300", "pages_unread": "0", "partition": f"{DAY}|85031"}, (
+        metadata
+    )
     assert errors == [] and problems == [], (errors, problems)
 
 
@@ -306,8 +352,11 @@ JOURNEY_TIMEOUT_S = 420  # the backfill's runs (~15 s each), the build sensor's 
 
 
 def graphql_vars(url: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query, "variables": variables})
-                                     .encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.load(response)
     assert "errors" not in answer, answer["errors"]
@@ -327,8 +376,11 @@ def wait_for(what: str, probe, timeout_s: float = JOURNEY_TIMEOUT_S, log: Path |
 
 def first_partition_keys(url: str) -> list[str]:
     """The first two keys of daily_refresh's partitions, whatever its partitioning is."""
-    selector = {"pipelineName": "daily_refresh", "repositoryName": "__repository__",
-                "repositoryLocationName": LOCATION_NAME}
+    selector = {
+        "pipelineName": "daily_refresh",
+        "repositoryName": "__repository__",
+        "repositoryLocationName": LOCATION_NAME,
+    }
     keys = graphql_vars(url, PARTITION_KEYS, {"selector": selector})["pipelineOrError"]["partitionKeysOrError"]
     return keys["partitionKeys"][:2]
 
@@ -350,7 +402,8 @@ def choose_partitions(dialog, keys: list[str]) -> None:
         pickers.nth(index).click()
         for value in values:
             dialog.page.get_by_role("checkbox", name=value).or_(
-                dialog.page.locator(f"label:has-text('{value}')")).first.click()
+                dialog.page.locator(f"label:has-text('{value}')")
+            ).first.click()
         dialog.page.keyboard.press("Escape")
 
 
@@ -363,8 +416,9 @@ def launch_a_backfill_from_the_job_page(dagster_ui, tmp_path) -> tuple[list[str]
     assert len(keys) == 2, keys
     before = {b["id"] for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]}
     with sync_playwright() as playwright:
-        browser, page, problems = open_page(playwright, dagster_ui.url,
-                                            f"/locations/{LOCATION_NAME}/jobs/daily_refresh")
+        browser, page, problems = open_page(
+            playwright, dagster_ui.url, f"/locations/{LOCATION_NAME}/jobs/daily_refresh"
+        )
         page.get_by_role("button", name="Materialize all…").click()
         dialog = page.get_by_role("dialog").filter(has_text="Launch runs to materialize")  # not a popover
         dialog.wait_for(timeout=RENDER_TIMEOUT_MS)
@@ -376,11 +430,19 @@ def launch_a_backfill_from_the_job_page(dagster_ui, tmp_path) -> tuple[list[str]
         page.screenshot(path=str(tmp_path / "backfill_launched.png"))
         browser.close()
     assert errors == [] and problems == [], (errors, problems)
-    backfill = wait_for("the backfill's id", lambda: [b["id"] for b in graphql(dagster_ui.url, BACKFILLS)
-                                                      ["partitionBackfillsOrError"]["results"] if b["id"] not in before])[0]
+    backfill = wait_for(
+        "the backfill's id",
+        lambda: [
+            b["id"]
+            for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]
+            if b["id"] not in before
+        ],
+    )[0]
 
     def partition_runs():
-        runs = graphql_vars(dagster_ui.url, RUNS, {"filter": {"tags": [{"key": "dagster/backfill", "value": backfill}]}})
+        runs = graphql_vars(
+            dagster_ui.url, RUNS, {"filter": {"tags": [{"key": "dagster/backfill", "value": backfill}]}}
+        )
         done = [r for r in runs["runsOrError"]["results"] if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
         return done if len(done) == len(keys) else None
 
@@ -395,8 +457,14 @@ def check_the_backfill_reaches_the_mart_and_the_report(dagster_ui, keys: list[st
     day = keys[0].split("|")[0]
 
     def completed():
-        return next((b for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]
-                     if b["id"] == backfill and b["status"] != "REQUESTED"), None)
+        return next(
+            (
+                b
+                for b in graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"]
+                if b["id"] == backfill and b["status"] != "REQUESTED"
+            ),
+            None,
+        )
 
     done = wait_for("the backfill", completed, log=dagster_ui.log)
     assert done["status"] == "COMPLETED_SUCCESS" and sorted(done["partitionNames"]) == sorted(keys), done
@@ -415,8 +483,10 @@ def check_the_backfill_reaches_the_mart_and_the_report(dagster_ui, keys: list[st
     import duckdb
 
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
-        zips = sorted(row[0] for row in conn.execute(
-            "select PostalCode from marts.zip_market_stats where date = ?", [day]).fetchall())
+        zips = sorted(
+            row[0]
+            for row in conn.execute("select PostalCode from marts.zip_market_stats where date = ?", [day]).fetchall()
+        )
     assert zips == sorted(key.split("|")[1] for key in keys), zips  # the day is in the mart
     report = data_dir / "reports" / f"{day}.html"
     assert report.exists() and f"daily report for {day}" in report.read_text()
@@ -438,15 +508,20 @@ def check_a_service_check_executes_from_its_button(dagster_ui, keys: list[str], 
 
     before = set(check_runs())
     with sync_playwright() as playwright:
-        browser, page, problems = open_page(playwright, dagster_ui.url,
-                                            "/assets/listing_text_facts?view=checks&checkDetail=ollama_up")
+        browser, page, problems = open_page(
+            playwright, dagster_ui.url, "/assets/listing_text_facts?view=checks&checkDetail=ollama_up"
+        )
         page.get_by_text("Execution history").first.wait_for(timeout=RENDER_TIMEOUT_MS)
         page.get_by_text("Execution history").first.click()
         page.get_by_text("ollama down:").first.wait_for(timeout=RENDER_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")
         history = page.inner_text("body").split("Execution history", 1)[-1]
-        evaluated_in = {href.split("/")[2].split("?")[0] for href in
-                        page.locator('a[href^="/runs/"]').evaluate_all("links => links.map(a => a.getAttribute('href'))")}
+        evaluated_in = {
+            href.split("/")[2].split("?")[0]
+            for href in page.locator('a[href^="/runs/"]').evaluate_all(
+                "links => links.map(a => a.getAttribute('href'))"
+            )
+        }
         page.get_by_role("tab", name="Overview").last.click()
         page.get_by_role("button").filter(has_text=re.compile(r"^\s*Execute\s*$")).first.click()  # not "Execute all"
 
@@ -465,8 +540,9 @@ def check_a_service_check_executes_from_its_button(dagster_ui, keys: list[str], 
     assert history.count("ollama down: connection refused") >= len(keys), history[:1500]  # a row per run
     partitions = set()
     for run_id in evaluated_in:
-        tags = {t["key"]: t["value"] for t in graphql_vars(dagster_ui.url, RUN_TAGS, {"id": run_id})
-                ["runOrError"]["tags"]}
+        tags = {
+            t["key"]: t["value"] for t in graphql_vars(dagster_ui.url, RUN_TAGS, {"id": run_id})["runOrError"]["tags"]
+        }
         if tags.get("dagster/backfill") == backfill:
             partitions.add(tags.get("dagster/partition"))
     assert partitions == set(keys), (partitions, evaluated_in)  # a WARN in each of the backfill's partition runs

@@ -23,15 +23,24 @@ def runs(n: int, *, stage: str = ASSESSOR, zip_code: str | None = "85031", **col
     """`n` daily runs of one series. A column is a constant or a list of `n` values; p95 and
     throughput default to their BASE level with a ±2% wobble, so the history has a spread."""
     wobble = [(i % 3 - 1) * 0.02 for i in range(n)]
-    values = {**BASE, "p95_ms": [1000.0 * (1 + w) for w in wobble], "items_per_s": [20.0 * (1 - w) for w in wobble],
-              **columns}
+    values = {
+        **BASE,
+        "p95_ms": [1000.0 * (1 + w) for w in wobble],
+        "items_per_s": [20.0 * (1 - w) for w in wobble],
+        **columns,
+    }
     rows = []
     for i in range(n):
         day = T0 + timedelta(days=i)
-        rows.append({"run_id": f"run-{i}", "stage": stage,
-                     "partition": None if zip_code is None else f"{day:%Y-%m-%d}|{zip_code}",
-                     "recorded_at": day,
-                     **{k: v[i] if isinstance(v, list) else v for k, v in values.items()}})
+        rows.append(
+            {
+                "run_id": f"run-{i}",
+                "stage": stage,
+                "partition": None if zip_code is None else f"{day:%Y-%m-%d}|{zip_code}",
+                "recorded_at": day,
+                **{k: v[i] if isinstance(v, list) else v for k, v in values.items()},
+            }
+        )
     return rows
 
 
@@ -41,8 +50,9 @@ def then(rows: list[dict], **last) -> list[dict]:
 
 
 def frame(*series: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame([row for rows in series for row in rows],
-                        schema_overrides={"recorded_at": pl.Datetime("us", "UTC")})
+    return pl.DataFrame(
+        [row for rows in series for row in rows], schema_overrides={"recorded_at": pl.Datetime("us", "UTC")}
+    )
 
 
 def detect(*series: list[dict], **kwargs) -> pl.DataFrame:
@@ -50,6 +60,7 @@ def detect(*series: list[dict], **kwargs) -> pl.DataFrame:
 
 
 # --- what it flags, and the cause it names ---------------------------------------------------
+
 
 def test_a_step_in_p95_while_our_cpu_idles_names_the_county_as_slow():
     found = detect(then(runs(20), p95_ms=3100.0, cpu_pct=12.0))
@@ -62,7 +73,9 @@ def test_a_step_in_p95_while_our_cpu_idles_names_the_county_as_slow():
     assert row["history_runs"] == 14
     assert row["ratio"] == pytest.approx(3.1)
     assert row["baseline_mad"] == pytest.approx(20.0 * 1.4826)
-    assert row["likely_cause"] == "the county assessor is slow: p95 3.1× its baseline while our CPU was idle (12% vs 10%)"
+    assert (
+        row["likely_cause"] == "the county assessor is slow: p95 3.1× its baseline while our CPU was idle (12% vs 10%)"
+    )
 
 
 def test_a_throughput_drop_with_the_cpu_saturated_is_cpu_bound():
@@ -83,8 +96,9 @@ def test_an_error_burst_with_429s_and_timeouts_names_the_source_refusing():
     found = detect(then(runs(20, stage="collection:listings:reso"), error_rate=0.08, rate_limited=12, timeouts=3))
 
     assert found["metric"].to_list() == ["error_rate"]
-    assert found["likely_cause"].item() == ("listing source reso is refusing or timing out: 12 429s, 3 timeouts "
-                                            "(median 0 and 0); error rate 8.0% vs 0.0%")
+    assert found["likely_cause"].item() == (
+        "listing source reso is refusing or timing out: 12 429s, 3 timeouts (median 0 and 0); error rate 8.0% vs 0.0%"
+    )
 
 
 def test_a_throughput_drop_with_few_items_is_a_small_batch_not_a_slow_stage():
@@ -134,13 +148,18 @@ def test_the_window_bounds_the_history():
 
 # --- what it must not flag -------------------------------------------------------------------
 
+
 def noisy(n: int, seed: int, **kwargs) -> list[dict]:
     """Gaussian noise around a level: σ = 5% on throughput and p95, errors 1% ± 0.5%, our CPU 30% ± 5."""
     rng = random.Random(seed)
-    return runs(n, items_per_s=[rng.gauss(20.0, 1.0) for _ in range(n)],
-                p95_ms=[rng.gauss(1000.0, 50.0) for _ in range(n)],
-                error_rate=[max(0.0, rng.gauss(0.01, 0.005)) for _ in range(n)],
-                cpu_pct=[rng.gauss(30.0, 5.0) for _ in range(n)], **kwargs)
+    return runs(
+        n,
+        items_per_s=[rng.gauss(20.0, 1.0) for _ in range(n)],
+        p95_ms=[rng.gauss(1000.0, 50.0) for _ in range(n)],
+        error_rate=[max(0.0, rng.gauss(0.01, 0.005)) for _ in range(n)],
+        cpu_pct=[rng.gauss(30.0, 5.0) for _ in range(n)],
+        **kwargs,
+    )
 
 
 def test_noise_around_a_level_raises_nothing_but_a_spike_in_it_does():
@@ -178,6 +197,7 @@ def test_improvements_raise_nothing():
 
 # --- one series per stage and ZIP ------------------------------------------------------------
 
+
 def test_a_slow_zip_is_judged_against_its_own_history_not_anothers():
     slow = runs(20, zip_code="85031", p95_ms=3000.0)
     fast = runs(20, zip_code="85033")
@@ -202,6 +222,7 @@ def test_rows_without_a_partition_form_their_own_series():
 
 # --- edges -----------------------------------------------------------------------------------
 
+
 def test_missing_values_are_not_history():
     p95 = [1000.0, None] * 6
     assert detect(then(runs(9, p95_ms=p95[:9]), p95_ms=5000.0)).is_empty()  # 4 measured earlier runs: warm-up
@@ -210,16 +231,37 @@ def test_missing_values_are_not_history():
 
 
 def test_no_rows_give_an_empty_frame_with_the_output_columns():
-    columns = {"run_id": pl.String, "stage": pl.String, "partition": pl.String, "recorded_at": pl.Datetime("us", "UTC"),
-               "items_per_s": pl.Float64, "p95_ms": pl.Float64, "error_rate": pl.Float64, "cpu_pct": pl.Float64}
+    columns = {
+        "run_id": pl.String,
+        "stage": pl.String,
+        "partition": pl.String,
+        "recorded_at": pl.Datetime("us", "UTC"),
+        "items_per_s": pl.Float64,
+        "p95_ms": pl.Float64,
+        "error_rate": pl.Float64,
+        "cpu_pct": pl.Float64,
+    }
     empty = find_degradations(pl.DataFrame(schema=columns))
     assert empty.is_empty() and empty.schema == pl.Schema(OUTPUT_SCHEMA)
     assert find_degradations(frame(runs(20))).schema == pl.Schema(OUTPUT_SCHEMA)
 
 
 def test_likely_cause_formats_numbers_for_people():
-    row = {"stage": "collection:listings:mls", "metric": "items_per_s", "value": 1234.5, "baseline_median": 2469.0,
-           "history_runs": 9, "ratio": 0.5, "cpu_pct": None, "cpu_pct_baseline": None, "items": 5000.0,
-           "items_baseline": 4800.0, "rate_limited": 0, "timeouts": 0, "rate_limited_baseline": 0, "timeouts_baseline": 0}
+    row = {
+        "stage": "collection:listings:mls",
+        "metric": "items_per_s",
+        "value": 1234.5,
+        "baseline_median": 2469.0,
+        "history_runs": 9,
+        "ratio": 0.5,
+        "cpu_pct": None,
+        "cpu_pct_baseline": None,
+        "items": 5000.0,
+        "items_baseline": 4800.0,
+        "rate_limited": 0,
+        "timeouts": 0,
+        "rate_limited_baseline": 0,
+        "timeouts_baseline": 0,
+    }
     assert likely_cause(row) == "throughput 50% worse than its 9-run median (1,234/s vs 2,469/s)"
     assert RULES_BY_METRIC["p95_ms"].worse == "higher" and RULES_BY_METRIC["items_per_s"].worse == "lower"

@@ -23,12 +23,20 @@ from phoenix_dagster.settings import PROJECT_ROOT, Settings
 
 DEPLOY = PROJECT_ROOT / "docs" / "deploy"
 DEPLOYMENTS = ("docker", "kubernetes", "celery")
-LAUNCHERS = {"docker": ("dagster_docker", "DockerRunLauncher"), "kubernetes": ("dagster_k8s", "K8sRunLauncher"),
-             "celery": ("dagster._core.launcher.default_run_launcher", "DefaultRunLauncher")}
+LAUNCHERS = {
+    "docker": ("dagster_docker", "DockerRunLauncher"),
+    "kubernetes": ("dagster_k8s", "K8sRunLauncher"),
+    "celery": ("dagster._core.launcher.default_run_launcher", "DefaultRunLauncher"),
+}
 # What the code location reads on a deployment of several machines (docs/deploy/README.md): where
 # the data is and what to collect, and the secrets of the county, MongoDB and the shared limiter.
-REQUIRED_SETTINGS = ("PHOENIX_DATA_DIR", "PHOENIX_ZIP_CODES", "PHOENIX_FIRST_DATE", "PHOENIX_ASSESSOR_SOURCE",
-                     "PHOENIX_LISTING_SOURCE")
+REQUIRED_SETTINGS = (
+    "PHOENIX_DATA_DIR",
+    "PHOENIX_ZIP_CODES",
+    "PHOENIX_FIRST_DATE",
+    "PHOENIX_ASSESSOR_SOURCE",
+    "PHOENIX_LISTING_SOURCE",
+)
 REQUIRED_SECRETS = ("MARICOPA_API_TOKEN", "MONGODB_URI", "PHOENIX_RATE_LIMIT_STORE")
 KUBECONFIG = """\
 apiVersion: v1
@@ -130,8 +138,10 @@ def test_helm_values_run_the_code_location_with_every_variable_and_secrets_from_
     env = helm_env(values)
     assert set(REQUIRED_SETTINGS + REQUIRED_SECRETS) <= set(env)
     for name in REQUIRED_SECRETS:
-        assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"] == {"name": "phoenix-estate",
-                                                                                         "key": name}
+        assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"] == {
+            "name": "phoenix-estate",
+            "key": name,
+        }
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     assert values["postgresql"]["enabled"] is False and values["global"]["postgresqlSecretName"]
 
@@ -155,8 +165,9 @@ def test_helm_values_queue_and_pool_like_the_documented_and_managed_instances(tm
     assert monitoring["freeSlotsAfterRunEndSeconds"] == rendered["run_monitoring"]["free_slots_after_run_end_seconds"]
     launcher = rendered["run_launcher"]["config"]
     assert values["runLauncher"]["config"]["k8sRunLauncher"]["jobNamespace"] == launcher["job_namespace"]
-    secret_names = {entry["valueFrom"]["secretKeyRef"]["name"] for entry in helm_env(values).values()
-                    if "valueFrom" in entry}
+    secret_names = {
+        entry["valueFrom"]["secretKeyRef"]["name"] for entry in helm_env(values).values() if "valueFrom" in entry
+    }
     assert secret_names == set(launcher["env_secrets"])
 
 
@@ -185,8 +196,13 @@ def test_celery_executor_config_is_what_the_code_builds_and_dagster_celery_accep
     from dagster_celery import celery_executor
 
     documented_config = documented("celery", "executor.yaml")["execution"]["config"]
-    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_EXECUTOR": "celery",
-                                  "PHOENIX_CELERY_BROKER": "pyamqp://user:password@broker//",
-                                  "PHOENIX_CELERY_BACKEND": "rpc://"})
+    settings = Settings.from_env(
+        {
+            "PHOENIX_DATA_DIR": str(tmp_path),
+            "PHOENIX_EXECUTOR": "celery",
+            "PHOENIX_CELERY_BROKER": "pyamqp://user:password@broker//",
+            "PHOENIX_CELERY_BACKEND": "rpc://",
+        }
+    )
     assert documented_config == celery_executor_config(settings)
     assert validate_config(celery_executor.config_schema.config_type, documented_config).success

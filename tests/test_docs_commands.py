@@ -33,11 +33,23 @@ FIRST_DATE = "2026-11-01"  # before every day the pages run (2026-11-26 … 2026
 BLOCK_TIMEOUT_S = 420
 # Variables cleared from the commands' environment, so the operator's own settings (another data
 # directory, a real token, a MongoDB) never leak into the test: the embedded sample is the source.
-CLEARED_PREFIXES = ("PHOENIX_", "MARICOPA_", "RESO_", "MLS_", "OLLAMA_", "MONGODB_", "SMTP_", "ALERT_EMAIL_",
-                    "AWS_", "DAGSTER_")
+CLEARED_PREFIXES = (
+    "PHOENIX_",
+    "MARICOPA_",
+    "RESO_",
+    "MLS_",
+    "OLLAMA_",
+    "MONGODB_",
+    "SMTP_",
+    "ALERT_EMAIL_",
+    "AWS_",
+    "DAGSTER_",
+)
 # What names an environment variable of the platform in the pages' text.
-ENV_NAME = re.compile(r"(?<![A-Za-z0-9_])(?:(?:PHOENIX|MARICOPA|RESO|MLS|OLLAMA|MONGODB|SMTP|ALERT|AWS)_[A-Z0-9_]*[A-Z0-9]"
-                      r"|DAGSTER_HOME|_RJEM_MALLOC_CONF)(?![A-Za-z0-9_])")
+ENV_NAME = re.compile(
+    r"(?<![A-Za-z0-9_])(?:(?:PHOENIX|MARICOPA|RESO|MLS|OLLAMA|MONGODB|SMTP|ALERT|AWS)_[A-Z0-9_]*[A-Z0-9]"
+    r"|DAGSTER_HOME|_RJEM_MALLOC_CONF)(?![A-Za-z0-9_])"
+)
 
 
 @dataclass
@@ -78,12 +90,12 @@ def _parsed(block: Block) -> Block:
     _language, _, rest = block.info.partition(" ")
     rest = rest.strip()
     if rest.startswith("not-runnable:"):
-        block.reason = rest[len("not-runnable:"):].strip()
+        block.reason = rest[len("not-runnable:") :].strip()
     elif rest == "runnable" or rest.startswith("runnable "):
         block.runnable = True
         for word in shlex.split(rest)[1:]:
             key, _, value = word.partition("=")
-            assert key == "expect" and value, f"{block.where}: unknown attribute {word!r} (only expect=\"…\")"
+            assert key == "expect" and value, f'{block.where}: unknown attribute {word!r} (only expect="…")'
             block.expect.append(value)
     return block
 
@@ -114,12 +126,17 @@ def code_text() -> str:
 
 def command_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
-    env.update(PHOENIX_DATA_DIR=str(data_dir), DAGSTER_HOME=str(data_dir / "dagster_home"),
-               PHOENIX_FIRST_DATE=FIRST_DATE, OLLAMA_HOST="http://127.0.0.1:9")  # a closed port: rules extractor
+    env.update(
+        PHOENIX_DATA_DIR=str(data_dir),
+        DAGSTER_HOME=str(data_dir / "dagster_home"),
+        PHOENIX_FIRST_DATE=FIRST_DATE,
+        OLLAMA_HOST="http://127.0.0.1:9",
+    )  # a closed port: rules extractor
     return env
 
 
 # -- static: the pages are marked and name only what exists -------------------------------------------
+
 
 @pytest.mark.unit
 @pytest.mark.parametrize("doc", sorted(DOCS))
@@ -135,9 +152,11 @@ def test_every_fenced_block_is_runnable_not_runnable_with_a_reason_or_text(doc):
         else:
             assert block.info == "text", (
                 f"{block.where}: fenced block {block.info!r} is neither `bash runnable`, "
-                "`<language> not-runnable: <reason>` nor `text` output")
+                "`<language> not-runnable: <reason>` nor `text` output"
+            )
             assert not re.search(r"^\s*(\.venv/bin/|make |phoenix-estate |dagster )", block.code, flags=re.M), (
-                f"{block.where}: a `text` block holds a command; mark it runnable or not-runnable")
+                f"{block.where}: a `text` block holds a command; mark it runnable or not-runnable"
+            )
 
 
 def readme_configuration_variables() -> set[str]:
@@ -160,8 +179,9 @@ def test_every_environment_variable_the_pages_name_is_in_the_readme_configuratio
 
 
 def cli_subcommands() -> set[str]:
-    usage = subprocess.run([sys.executable, "-m", "phoenix_dagster.cli", "--help"],
-                           cwd=REPO, capture_output=True, text=True, timeout=60)
+    usage = subprocess.run(
+        [sys.executable, "-m", "phoenix_dagster.cli", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert usage.returncode == 0, usage.stderr
     return set(re.search(r"\{([a-z,-]+)\}", usage.stdout).group(1).split(","))
 
@@ -185,9 +205,14 @@ def definitions_of_every_configuration():
     from phoenix_dagster.settings import Settings
 
     with tempfile.TemporaryDirectory() as data_dir:
-        fullest = {"PHOENIX_DATA_DIR": data_dir, "PHOENIX_ASSESSOR_SOURCE": "maricopa",
-                   "PHOENIX_LISTING_SOURCE": "sample,reso,mls_html,csv_inbox", "RESO_API_URL": "http://127.0.0.1:9/reso",
-                   "MLS_BASE_URL": "http://127.0.0.1:9", "MONGODB_URI": "mongodb://127.0.0.1:9"}
+        fullest = {
+            "PHOENIX_DATA_DIR": data_dir,
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+            "PHOENIX_LISTING_SOURCE": "sample,reso,mls_html,csv_inbox",
+            "RESO_API_URL": "http://127.0.0.1:9/reso",
+            "MLS_BASE_URL": "http://127.0.0.1:9",
+            "MONGODB_URI": "mongodb://127.0.0.1:9",
+        }
         return [build_definitions(Settings.from_env(env)) for env in ({"PHOENIX_DATA_DIR": data_dir}, fullest)]
 
 
@@ -221,8 +246,12 @@ def test_the_runbook_names_every_asset_check_of_the_code_location(every_definiti
 def alert_condition_prefixes() -> set[str]:
     """The first word of every alert condition the code builds (alerts.py's Alert(...) keys and the
     run-failure sensor's)."""
-    sources = (REPO / "phoenix_dagster" / "monitoring" / "alerts.py").read_text() + (REPO / "phoenix_dagster" / "automation" / "sensors.py").read_text()
-    found = set(re.findall(r"Alert\(f?\"([a-z_]+):", sources)) | set(re.findall(r"\"condition\": f?\"([a-z_]+):", sources))
+    sources = (REPO / "phoenix_dagster" / "monitoring" / "alerts.py").read_text() + (
+        REPO / "phoenix_dagster" / "automation" / "sensors.py"
+    ).read_text()
+    found = set(re.findall(r"Alert\(f?\"([a-z_]+):", sources)) | set(
+        re.findall(r"\"condition\": f?\"([a-z_]+):", sources)
+    )
     return found
 
 
@@ -248,6 +277,7 @@ def test_the_runbook_names_every_job_schedule_and_sensor(every_definitions):
 
 # -- the commands run ----------------------------------------------------------------------------------
 
+
 def run_page(doc: str, tmp_path: Path) -> list[tuple[Block, float]]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -255,8 +285,14 @@ def run_page(doc: str, tmp_path: Path) -> list[tuple[Block, float]]:
     timings = []
     for block in runnable_blocks(doc):
         started = time.perf_counter()
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=REPO, env=env,
-                                capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BLOCK_TIMEOUT_S,
+        )
         seconds = time.perf_counter() - started
         output = result.stdout + result.stderr
         shown = f"\n--- {block.where} ---\n{block.code}--- output (last 4,000 characters) ---\n{output[-4000:]}"

@@ -45,9 +45,11 @@ def _durable(calls: list[tuple[str, str]], target: Path) -> bool:
         at = calls.index(("replace", str(target)))
     except ValueError:
         return False
-    before, after = calls[:at], calls[at + 1:]
-    return (any(kind == "fsync" and Path(p).parent == target.parent and p.endswith(".tmp") for kind, p in before)
-            and ("fsync", str(target.parent)) in after)
+    before, after = calls[:at], calls[at + 1 :]
+    return (
+        any(kind == "fsync" and Path(p).parent == target.parent and p.endswith(".tmp") for kind, p in before)
+        and ("fsync", str(target.parent)) in after
+    )
 
 
 def test_a_file_written_atomically_is_durable(tmp_path, calls):
@@ -64,13 +66,16 @@ def test_a_lake_partition_is_durable(tmp_path, calls):
 
 
 def test_the_published_warehouse_and_the_export_are_durable(tmp_path, calls):
-    build = WarehouseBuildResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+    build = WarehouseBuildResource(
+        build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb")
+    )
     with duckdb.connect(build.build_path) as conn:
         conn.execute("create table t as select 1 as x")
     build.publish()
     assert _durable(calls, tmp_path / "w.duckdb"), calls
-    export_documents(pl.DataFrame({"property_id": ["a"], "content_hash": [1]}), tmp_path / "serving" / "p.jsonl",
-                     "property_id")
+    export_documents(
+        pl.DataFrame({"property_id": ["a"], "content_hash": [1]}), tmp_path / "serving" / "p.jsonl", "property_id"
+    )
     assert _durable(calls, tmp_path / "serving" / "p.jsonl"), calls
 
 
@@ -79,5 +84,8 @@ def test_a_move_between_folders_flushes_both(tmp_path, calls):
     (tmp_path / "archive").mkdir()
     (tmp_path / "inbox" / "a.csv").write_text("x")
     move_durably(tmp_path / "inbox" / "a.csv", tmp_path / "archive" / "a.csv")
-    assert calls == [("replace", str(tmp_path / "archive" / "a.csv")), ("fsync", str(tmp_path / "archive")),
-                     ("fsync", str(tmp_path / "inbox"))]
+    assert calls == [
+        ("replace", str(tmp_path / "archive" / "a.csv")),
+        ("fsync", str(tmp_path / "archive")),
+        ("fsync", str(tmp_path / "inbox")),
+    ]

@@ -19,18 +19,56 @@ def rows(model, records):
 
 
 def test_text_fills_gaps_but_never_overrides_a_source():
-    properties = rows(IntPropertiesResolved, [
-        dict(property_id="apn:1", PostalCode="85031", listing_source="sample", ListingKey="A", BedroomsTotal=None,
-             LivingArea=1204.0, sources=["assessor:sample", "listing:sample"], match_method="apn", records_merged=3,
-             observed_date=date(2026, 11, 28), observed_at=T),
-        dict(property_id="apn:2", PostalCode="85031", sources=["assessor:sample"], match_method="assessor_only",
-             records_merged=1, observed_date=date(2026, 11, 28), observed_at=T),
-    ])
-    facts = rows(ListingTextFacts, [dict(source="sample", ListingKey="A", property_id="apn:1", PostalCode="85031",
-                                         observed_date=date(2026, 11, 28), method="rules", extractor_version="rules-1",
-                                         BedroomsTotal=3, BathroomsTotal=2.5, LivingArea=1300.0, rejected=[],
-                                         NotableFeatures=[], evidence="{}", prompt_tokens=0, completion_tokens=0,
-                                         model_seconds=0.0)])
+    properties = rows(
+        IntPropertiesResolved,
+        [
+            dict(
+                property_id="apn:1",
+                PostalCode="85031",
+                listing_source="sample",
+                ListingKey="A",
+                BedroomsTotal=None,
+                LivingArea=1204.0,
+                sources=["assessor:sample", "listing:sample"],
+                match_method="apn",
+                records_merged=3,
+                observed_date=date(2026, 11, 28),
+                observed_at=T,
+            ),
+            dict(
+                property_id="apn:2",
+                PostalCode="85031",
+                sources=["assessor:sample"],
+                match_method="assessor_only",
+                records_merged=1,
+                observed_date=date(2026, 11, 28),
+                observed_at=T,
+            ),
+        ],
+    )
+    facts = rows(
+        ListingTextFacts,
+        [
+            dict(
+                source="sample",
+                ListingKey="A",
+                property_id="apn:1",
+                PostalCode="85031",
+                observed_date=date(2026, 11, 28),
+                method="rules",
+                extractor_version="rules-1",
+                BedroomsTotal=3,
+                BathroomsTotal=2.5,
+                LivingArea=1300.0,
+                rejected=[],
+                NotableFeatures=[],
+                evidence="{}",
+                prompt_tokens=0,
+                completion_tokens=0,
+                model_seconds=0.0,
+            )
+        ],
+    )
     out = enrich_properties(properties, facts)
     EnrichedProperties.validate(out)
     listed, unlisted = out.row(0, named=True), out.row(1, named=True)

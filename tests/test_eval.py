@@ -9,12 +9,20 @@ pytestmark = pytest.mark.unit
 
 
 def test_scoring_counts_right_wrong_and_missing_answers():
-    examples = [{"id": "a", "facts": {"BedroomsTotal": 3, "LivingArea": 1000}},
-                {"id": "b", "facts": {"BedroomsTotal": 2}}]
+    examples = [
+        {"id": "a", "facts": {"BedroomsTotal": 3, "LivingArea": 1000}},
+        {"id": "b", "facts": {"BedroomsTotal": 2}},
+    ]
     predictions = {"a": {"BedroomsTotal": 3, "LivingArea": 1005, "YearBuilt": 1970}, "b": {"BedroomsTotal": 4}}
     table = {row["field"]: row for row in score(examples, predictions).iter_rows(named=True)}
-    assert table["BedroomsTotal"] | {} == {"field": "BedroomsTotal", "stated": 2, "answered": 2, "correct": 1,
-                                           "precision": 0.5, "recall": 0.5}
+    assert table["BedroomsTotal"] | {} == {
+        "field": "BedroomsTotal",
+        "stated": 2,
+        "answered": 2,
+        "correct": 1,
+        "precision": 0.5,
+        "recall": 0.5,
+    }
     assert table["LivingArea"]["correct"] == 1  # within 1%
     assert table["YearBuilt"]["precision"] == 0.0 and table["YearBuilt"]["recall"] is None  # stated nowhere
 

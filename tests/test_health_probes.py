@@ -278,12 +278,16 @@ def test_ollama_host_is_read_as_the_ollama_client_reads_it():
 
 
 @integration
-@pytest.mark.parametrize("probe", [
-    lambda url: probe_ollama(url, "llama3.2", timeout_s=0.3),
-    lambda url: probe_county_api(url, TOKEN, timeout_s=0.3),
-    lambda url: probe_reso(url, RESO_TOKEN, timeout_s=0.3),
-    lambda url: probe_mls_html(url, timeout_s=0.3),
-], ids=["ollama", "county_api", "reso", "mls_html"])
+@pytest.mark.parametrize(
+    "probe",
+    [
+        lambda url: probe_ollama(url, "llama3.2", timeout_s=0.3),
+        lambda url: probe_county_api(url, TOKEN, timeout_s=0.3),
+        lambda url: probe_reso(url, RESO_TOKEN, timeout_s=0.3),
+        lambda url: probe_mls_html(url, timeout_s=0.3),
+    ],
+    ids=["ollama", "county_api", "reso", "mls_html"],
+)
 def test_a_server_that_never_answers_times_out_as_down(silent_port, probe):
     started = time.perf_counter()
     result = probe(silent_port)
@@ -319,8 +323,10 @@ def test_mongodb_up_and_degraded_with_the_missing_index_named(stand_in):
     assert_shape(degraded, "mongodb", "degraded")
     assert degraded.detail == "index property_id_unique missing on phoenix.properties"
     fresh = probe_mongodb(stand_in, "elsewhere", "properties", ["property_id_unique", "price"])
-    assert fresh.detail == ("indexes property_id_unique, price missing on elsewhere.properties "
-                            "(collection properties has none yet: serving creates them)")
+    assert fresh.detail == (
+        "indexes property_id_unique, price missing on elsewhere.properties "
+        "(collection properties has none yet: serving creates them)"
+    )
 
 
 @integration
@@ -331,8 +337,9 @@ def test_mongodb_closed_port_is_down_without_the_password(closed_port):
     result = probe_mongodb(uri, "phoenix", "properties", PROPERTIES_INDEXES, timeout_s=0.5)
     assert time.perf_counter() - started < 5
     assert_shape(result, "mongodb", "down")
-    assert result.detail == (f"no answer from MongoDB at 127.0.0.1:{port} within 0.5 s: connection refused "
-                             "(ServerSelectionTimeoutError)")
+    assert result.detail == (
+        f"no answer from MongoDB at 127.0.0.1:{port} within 0.5 s: connection refused (ServerSelectionTimeoutError)"
+    )
     assert "p%40ss" not in result.detail and "p@ss" not in result.detail and "reader" not in result.detail
 
 
@@ -397,8 +404,12 @@ def test_no_secret_reaches_detail_even_when_an_error_carries_it():
 @integration
 def test_no_secret_in_any_detail_of_a_full_probe():
     with county() as c, ResoContractServer(listings(), token=RESO_TOKEN) as reso:
-        results = [probe_county_api(c.url, TOKEN), probe_county_api(c.url, TOKEN + "x"),
-                   probe_reso(reso.url, RESO_TOKEN), probe_reso(reso.url, RESO_TOKEN + "x")]
+        results = [
+            probe_county_api(c.url, TOKEN),
+            probe_county_api(c.url, TOKEN + "x"),
+            probe_reso(reso.url, RESO_TOKEN),
+            probe_reso(reso.url, RESO_TOKEN + "x"),
+        ]
     assert [r.state for r in results] == ["up", "refused", "up", "refused"]
     assert not any(secret in r.detail for r in results for secret in (TOKEN, RESO_TOKEN))
 
@@ -411,16 +422,27 @@ def configured(tmp_path: Path, **env) -> Settings:
 @integration
 def test_probe_all_probes_what_the_settings_configure(tmp_path, closed_port, stand_in):
     with county() as c, ResoContractServer(listings(), token=RESO_TOKEN) as reso, MlsHtmlServer(listings()) as mls:
-        settings = configured(tmp_path, PHOENIX_ASSESSOR_SOURCE="maricopa", MARICOPA_API_URL=c.url,
-                              PHOENIX_LISTING_SOURCE="sample,reso,mls_html", RESO_API_URL=reso.url,
-                              MLS_BASE_URL=mls.url, OLLAMA_HOST=closed_port, MONGODB_DATABASE="phoenix")
+        settings = configured(
+            tmp_path,
+            PHOENIX_ASSESSOR_SOURCE="maricopa",
+            MARICOPA_API_URL=c.url,
+            PHOENIX_LISTING_SOURCE="sample,reso,mls_html",
+            RESO_API_URL=reso.url,
+            MLS_BASE_URL=mls.url,
+            OLLAMA_HOST=closed_port,
+            MONGODB_DATABASE="phoenix",
+        )
         secrets = {"MARICOPA_API_TOKEN": TOKEN, "RESO_API_TOKEN": RESO_TOKEN}
         results = probe_all(settings, secrets, mongo_client=stand_in, timeout_s=1.0)
         assert c.requests_to("/search/property")[0].path.startswith("/search/property/?q=85031&page=1")
         assert mls.seen[0]["user_agent"] == settings.listings.mls_user_agent
     assert [(r.service, r.required, r.state) for r in results] == [
-        ("county_api", True, "up"), ("reso", True, "up"), ("mls_html", True, "up"),
-        ("ollama", False, "down"), ("mongodb", False, "up")]
+        ("county_api", True, "up"),
+        ("reso", True, "up"),
+        ("mls_html", True, "up"),
+        ("ollama", False, "down"),
+        ("mongodb", False, "up"),
+    ]
     assert first_required_failure(results) is None  # Ollama down is a WARN, not a failed run
 
 
@@ -428,31 +450,43 @@ def test_probe_all_probes_what_the_settings_configure(tmp_path, closed_port, sta
 def test_probe_all_on_the_sample_probes_only_ollama_and_a_configured_mongodb(tmp_path, closed_port):
     settings = configured(tmp_path, OLLAMA_HOST=closed_port)
     assert [r.service for r in probe_all(settings, {})] == ["ollama"]
-    results = probe_all(settings, {"MONGODB_URI": f"mongodb://u:topsecret@{closed_port.removeprefix('http://')}"},
-                        timeout_s=0.3)
+    results = probe_all(
+        settings, {"MONGODB_URI": f"mongodb://u:topsecret@{closed_port.removeprefix('http://')}"}, timeout_s=0.3
+    )
     assert [(r.service, r.state) for r in results] == [("ollama", "down"), ("mongodb", "down")]
     assert "topsecret" not in results[1].detail
 
 
 @integration
 def test_probe_all_missing_token_fails_fast_and_optional_sources_do_not(tmp_path, closed_port):
-    settings = configured(tmp_path, PHOENIX_ASSESSOR_SOURCE="maricopa", MARICOPA_API_URL=closed_port,
-                          PHOENIX_LISTING_SOURCE="reso", RESO_API_URL=closed_port, PHOENIX_OPTIONAL_SOURCES="reso",
-                          OLLAMA_HOST=closed_port)
+    settings = configured(
+        tmp_path,
+        PHOENIX_ASSESSOR_SOURCE="maricopa",
+        MARICOPA_API_URL=closed_port,
+        PHOENIX_LISTING_SOURCE="reso",
+        RESO_API_URL=closed_port,
+        PHOENIX_OPTIONAL_SOURCES="reso",
+        OLLAMA_HOST=closed_port,
+    )
     results = probe_all(settings, {"RESO_API_TOKEN": RESO_TOKEN}, timeout_s=0.3)
     assert [(r.service, r.required, r.state) for r in results] == [
-        ("county_api", True, "misconfigured"), ("reso", False, "down"), ("ollama", False, "down")]
+        ("county_api", True, "misconfigured"),
+        ("reso", False, "down"),
+        ("ollama", False, "down"),
+    ]
     assert first_required_failure(results) == (
         "county_api misconfigured: MARICOPA_API_TOKEN is not set: the county refuses every request without one — "
-        "check MARICOPA_API_URL and MARICOPA_API_TOKEN")
+        "check MARICOPA_API_URL and MARICOPA_API_TOKEN"
+    )
 
 
 @unit
 def test_probe_all_mls_with_unreadable_selectors_is_misconfigured(tmp_path):
     broken = tmp_path / "selectors.yaml"
     broken.write_text("version: [")
-    settings = configured(tmp_path, PHOENIX_LISTING_SOURCE="mls_html", MLS_BASE_URL="https://mls.example",
-                          MLS_SELECTORS_FILE=str(broken))
+    settings = configured(
+        tmp_path, PHOENIX_LISTING_SOURCE="mls_html", MLS_BASE_URL="https://mls.example", MLS_SELECTORS_FILE=str(broken)
+    )
     silent = mock(lambda r: httpx.Response(404))
     results = probe_all(settings, {}, http=silent)
     assert next((r.service, r.state) for r in results) == ("mls_html", "misconfigured")
@@ -466,13 +500,19 @@ def result(service: str, state: str, required: bool, detail: str = "why") -> Pro
 
 @unit
 def test_first_required_failure_picks_the_required_one_and_ignores_optional_and_degraded():
-    results = [result("ollama", "down", False), result("mongodb", "refused", False),
-               result("reso", "degraded", True, "429 from /Property: rate limited"),
-               result("county_api", "refused", True, "500 'Unauthorized access!' from /search/property/: the token "
-                                                      "was refused"),
-               result("mls_html", "down", True)]
-    assert first_required_failure(results) == ("county_api refused: 500 'Unauthorized access!' from "
-                                               "/search/property/: the token was refused — check MARICOPA_API_TOKEN")
+    results = [
+        result("ollama", "down", False),
+        result("mongodb", "refused", False),
+        result("reso", "degraded", True, "429 from /Property: rate limited"),
+        result(
+            "county_api", "refused", True, "500 'Unauthorized access!' from /search/property/: the token was refused"
+        ),
+        result("mls_html", "down", True),
+    ]
+    assert first_required_failure(results) == (
+        "county_api refused: 500 'Unauthorized access!' from "
+        "/search/property/: the token was refused — check MARICOPA_API_TOKEN"
+    )
     assert first_required_failure(results[:3]) is None
     assert first_required_failure([result("county_api", "up", True)]) is None
     assert first_required_failure([]) is None

@@ -26,11 +26,23 @@ def redfin_export(listings: list[dict]) -> str:
     writer.writerow(header)
     for r in listings:
         row = dict.fromkeys(header, "")
-        row.update({"SALE TYPE": "MLS Listing", "PROPERTY TYPE": "Single Family Residential",
-                    "ADDRESS": r["UnparsedAddress"], "CITY": "Phoenix", "STATE OR PROVINCE": "AZ",
-                    "ZIP OR POSTAL CODE": r["PostalCode"], "PRICE": f"${r['ListPrice']:,}", "BEDS": r["BedroomsTotal"] or "",
-                    "BATHS": r["BathroomsFull"], "SQUARE FEET": f"{r['LivingArea']:,}" if r["LivingArea"] else "",
-                    "YEAR BUILT": r["YearBuilt"] or "", "STATUS": "Active", "MLS#": f"R{r['ListingId']}"})
+        row.update(
+            {
+                "SALE TYPE": "MLS Listing",
+                "PROPERTY TYPE": "Single Family Residential",
+                "ADDRESS": r["UnparsedAddress"],
+                "CITY": "Phoenix",
+                "STATE OR PROVINCE": "AZ",
+                "ZIP OR POSTAL CODE": r["PostalCode"],
+                "PRICE": f"${r['ListPrice']:,}",
+                "BEDS": r["BedroomsTotal"] or "",
+                "BATHS": r["BathroomsFull"],
+                "SQUARE FEET": f"{r['LivingArea']:,}" if r["LivingArea"] else "",
+                "YEAR BUILT": r["YearBuilt"] or "",
+                "STATUS": "Active",
+                "MLS#": f"R{r['ListingId']}",
+            }
+        )
         writer.writerow(row.values())
     return out.getvalue()
 
@@ -43,16 +55,22 @@ def feeds(tmp_path, monkeypatch):
     with ResoContractServer(reso_part) as reso, MlsHtmlServer(mls_part) as mls:
         fast = HttpPolicy(backoff_base_s=0.01)
         sources = SourcesResource(
-            listings=["reso", "mls_html", "csv_inbox"], inbox_dir=str(tmp_path / "data" / "inbox"), inbox_settle_s=0,
+            listings=["reso", "mls_html", "csv_inbox"],
+            inbox_dir=str(tmp_path / "data" / "inbox"),
+            inbox_settle_s=0,
             reso=ResoResource(url=reso.url, token=dg.EnvVar("RESO_API_TOKEN"), page_size=10, http=fast),
             mls_html=MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=fast),
         )
         inbox = tmp_path / "data" / "inbox"
         inbox.mkdir(parents=True)
         (inbox / "redfin_export.csv").write_text(redfin_export(csv_part))
-        yield make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso,mls_html,csv_inbox"},
-                            sources=sources), reso, {"reso": reso_part, "mls_html": mls_part,
-                                                                        "csv_inbox": csv_part}
+        yield (
+            make_platform(
+                tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso,mls_html,csv_inbox"}, sources=sources
+            ),
+            reso,
+            {"reso": reso_part, "mls_html": mls_part, "csv_inbox": csv_part},
+        )
 
 
 def test_three_sources_resolve_to_one_property_each_and_reach_every_mart(feeds):
@@ -71,8 +89,10 @@ def test_three_sources_resolve_to_one_property_each_and_reach_every_mart(feeds):
     assert listed_sources == {"listing:reso", "listing:mls_html", "listing:csv_inbox"}
     stats = platform.warehouse.query("select * from marts.zip_market_stats")
     assert stats["active_listings"][0] > 0
-    assert platform.mongo.db().properties.count_documents({"PostalCode": ZIP}) == platform.warehouse.query(
-        "select count(*) as n from marts.properties")["n"][0]
+    assert (
+        platform.mongo.db().properties.count_documents({"PostalCode": ZIP})
+        == platform.warehouse.query("select count(*) as n from marts.properties")["n"][0]
+    )
 
 
 def test_price_and_status_changes_become_listing_events(feeds):
@@ -86,12 +106,15 @@ def test_price_and_status_changes_become_listing_events(feeds):
     day_two = [seen for seen in reso.seen[seen_before:] if seen["query"].get("$top") != "1"]  # not the probe
     assert "ModificationTimestamp gt" in day_two[0]["query"]["$filter"]  # incremental
     events = platform.warehouse.query("select * from marts.listing_events where source = 'reso' and event <> 'listed'")
-    assert sorted(zip(events["ListingKey"], events["event"])) == sorted([(cut["ListingKey"], "price_change"),
-                                                                         (sold["ListingKey"], "sold")])
+    assert sorted(zip(events["ListingKey"], events["event"])) == sorted(
+        [(cut["ListingKey"], "price_change"), (sold["ListingKey"], "sold")]
+    )
     change = events.filter(pl.col("event") == "price_change").row(0, named=True)
     assert float(change["old_value"]) - float(change["new_value"]) == 10_000
     # listings the feed did not resend still belong to their properties on day two
-    listed = platform.warehouse.query("select count(*) as n from marts.properties where list_contains(sources, 'listing:reso')")
+    listed = platform.warehouse.query(
+        "select count(*) as n from marts.properties where list_contains(sources, 'listing:reso')"
+    )
     assert listed["n"][0] == len(parts["reso"])
     doc = platform.mongo.db().properties.find_one({"ListingId": cut["ListingId"]})
     assert [h["ListPrice"] for h in doc["price_history"]] == [cut["ListPrice"] + 10_000, cut["ListPrice"]]
@@ -101,12 +124,19 @@ def test_price_and_status_changes_become_listing_events(feeds):
 def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, monkeypatch, optional):
     monkeypatch.setenv("RESO_API_TOKEN", "reso-token")
     with ResoContractServer(sample_listings(ZIP)[:5]) as reso:
-        sources = SourcesResource(listings=["reso"], reso=ResoResource(
-            url=reso.url.replace("/reso/odata", "/odata-typo"), token=dg.EnvVar("RESO_API_TOKEN"),
-            http=HttpPolicy(backoff_base_s=0.01)))
-        platform = make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso",
-                                                         **({"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else {})},
-                                 sources=sources)
+        sources = SourcesResource(
+            listings=["reso"],
+            reso=ResoResource(
+                url=reso.url.replace("/reso/odata", "/odata-typo"),
+                token=dg.EnvVar("RESO_API_TOKEN"),
+                http=HttpPolicy(backoff_base_s=0.01),
+            ),
+        )
+        platform = make_platform(
+            tmp_path / "data",
+            env={"PHOENIX_LISTING_SOURCE": "reso", **({"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else {})},
+            sources=sources,
+        )
         [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
     if not optional:  # required: the run's preflight probe stops it, one line, before any collection
         assert not outcome.success and outcome.checks_failed == ["raw_listing_payloads__reso:reso_up"]
@@ -116,25 +146,36 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
         return
     delivered = ["stg_listings__listings:sources_delivered"]  # optional: a WARN, the rest flows on
     assert outcome.success and outcome.checks_failed == []
-    assert sorted(outcome.checks_warned) == sorted([
-        "raw_listing_payloads__reso:reso_up", "listing_text_facts:ollama_up",  # the probes: both optional here
-        "stg_listings__listings:quarantine_rate", *delivered])  # all listings quarantined
+    assert sorted(outcome.checks_warned) == sorted(
+        [
+            "raw_listing_payloads__reso:reso_up",
+            "listing_text_facts:ollama_up",  # the probes: both optional here
+            "stg_listings__listings:quarantine_rate",
+            *delivered,
+        ]
+    )  # all listings quarantined
     record = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "sources_delivered")])
+        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "sources_delivered")]
+    )
     evaluation = next(iter(record.values())).evaluation
-    assert evaluation.description == f"2026-11-27|{ZIP}: delivered nothing: reso: none of its 1 payload(s) could be read"
+    assert (
+        evaluation.description == f"2026-11-27|{ZIP}: delivered nothing: reso: none of its 1 payload(s) could be read"
+    )
     assert evaluation.metadata["partition"].value == f"2026-11-27|{ZIP}"  # which ZIP failed, in the UI
     rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
     assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
-    quality = platform.warehouse.query("select status, records, quarantined from ops.quality_daily "
-                                       "where source = 'listing:reso'")
+    quality = platform.warehouse.query(
+        "select status, records, quarantined from ops.quality_daily where source = 'listing:reso'"
+    )
     assert quality.rows() == [("NO_DATA", 0, 1)]
 
 
 def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):
     with MlsHtmlServer(sample_listings(ZIP), per_page=20) as mls:
-        sources = SourcesResource(listings=["mls_html"], mls_html=MlsHtmlResource(
-            url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01)))
+        sources = SourcesResource(
+            listings=["mls_html"],
+            mls_html=MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01)),
+        )
         platform = make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "mls_html"}, sources=sources)
         platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
         mls.search_failures[2] = 503
@@ -144,6 +185,7 @@ def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):
     assert lake.read("int_listings_matched", "2026-11-27", ZIP).height == 74
     assert lake.read("int_listings_matched", "2026-11-28", ZIP).height == 74  # not the 20 page 1 showed
     fetches = platform.warehouse.query("select partition, complete, cut_short from ops.source_fetches order by 1")
-    assert fetches.rows() == [("2026-11-27|85031", True, None),
-                              ("2026-11-28|85031", False, "search page 2 got HTTP 503: the crawl saw only part "
-                                                          "of the ZIP")]
+    assert fetches.rows() == [
+        ("2026-11-27|85031", True, None),
+        ("2026-11-28|85031", False, "search page 2 got HTTP 503: the crawl saw only part of the ZIP"),
+    ]

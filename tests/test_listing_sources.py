@@ -36,8 +36,14 @@ def staged(fetch, zip_code="85031", selectors=None):
 
 # -- RESO Web API ----------------------------------------------------------------------
 def reso(server, token="reso-token", page_size=25) -> ResoWebApi:
-    return ResoWebApi(server.url, token, limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10), policy=FAST,
-                      page_size=page_size)
+    return ResoWebApi(
+        server.url,
+        token,
+        limiter=SlidingWindowLimiter(1000, 1.0),
+        budget=RetryBudget(10),
+        policy=FAST,
+        page_size=page_size,
+    )
 
 
 def test_reso_pages_through_nextlink_with_a_bearer_token():
@@ -56,7 +62,9 @@ def test_reso_is_incremental_from_the_last_modification_seen():
     since = datetime(2026, 11, 20, tzinfo=UTC)
     with ResoContractServer(records) as server:
         fetch = reso(server).fetch("85031", since=since)
-    assert server.seen[0]["query"]["$filter"] == "PostalCode eq '85031' and ModificationTimestamp gt 2026-11-20T00:00:00Z"
+    assert (
+        server.seen[0]["query"]["$filter"] == "PostalCode eq '85031' and ModificationTimestamp gt 2026-11-20T00:00:00Z"
+    )
     listings, *_ = staged(fetch)
     expected = sum(1 for r in records if r["ModificationTimestamp"] > "2026-11-20T00:00:00Z")
     assert listings.height == expected and (listings["ModificationTimestamp"] > since).all()
@@ -81,21 +89,23 @@ def test_reso_retries_429_and_5xx_and_fails_fast_on_a_bad_token():
 
 
 # -- CSV inbox (Redfin downloads) ----------------------------------------------------------
-HEADER = ("SALE TYPE,SOLD DATE,PROPERTY TYPE,ADDRESS,CITY,STATE OR PROVINCE,ZIP OR POSTAL CODE,PRICE,BEDS,BATHS,"
-          "LOCATION,SQUARE FEET,LOT SIZE,YEAR BUILT,DAYS ON MARKET,$/SQUARE FEET,HOA/MONTH,STATUS,"
-          "NEXT OPEN HOUSE START TIME,NEXT OPEN HOUSE END TIME,"
-          "URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis FOR INFO ON PRICING),"
-          "SOURCE,MLS#,FAVORITE,INTERESTED,LATITUDE,LONGITUDE")
+HEADER = (
+    "SALE TYPE,SOLD DATE,PROPERTY TYPE,ADDRESS,CITY,STATE OR PROVINCE,ZIP OR POSTAL CODE,PRICE,BEDS,BATHS,"
+    "LOCATION,SQUARE FEET,LOT SIZE,YEAR BUILT,DAYS ON MARKET,$/SQUARE FEET,HOA/MONTH,STATUS,"
+    "NEXT OPEN HOUSE START TIME,NEXT OPEN HOUSE END TIME,"
+    "URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis FOR INFO ON PRICING),"
+    "SOURCE,MLS#,FAVORITE,INTERESTED,LATITUDE,LONGITUDE"
+)
 DISCLAIMER = '"In accordance with local MLS rules, some MLS listings are not included in the download"'
 ROWS = [
     'MLS Listing,,Single Family Residential,4027 N 55th Ave,Phoenix,AZ,85031,"$425,000",3,2.5,Maryvale,"1,980",'
     '"6,534 sqft",1958,12,215,,Active,,,https://www.redfin.com/AZ/Phoenix/4027-N-55th-Ave-85031/home/1,ARMLS,6731000,N,Y,'
-    '33.49,-112.17',
-    'PAST SALE,October-31-2025,Single Family Residential,4004 N 55th Ave,Phoenix,AZ,85031,310000,3,2,Maryvale,1400,'
-    '6100,1960,,221,,Sold,,,https://www.redfin.com/AZ/Phoenix/4004-N-55th-Ave-85031/home/2,ARMLS,6722222,N,Y,33.49,'
-    '-112.17',
-    'MLS Listing,,Condo/Co-op,1820 W Palm Ln #12,Phoenix,AZ,85035,199000,2,1,Amberlea,900,,1985,3,221,$45,Pending,,,'
-    'https://www.redfin.com/x/3,ARMLS,6733333,N,Y,33.47,-112.19',
+    "33.49,-112.17",
+    "PAST SALE,October-31-2025,Single Family Residential,4004 N 55th Ave,Phoenix,AZ,85031,310000,3,2,Maryvale,1400,"
+    "6100,1960,,221,,Sold,,,https://www.redfin.com/AZ/Phoenix/4004-N-55th-Ave-85031/home/2,ARMLS,6722222,N,Y,33.49,"
+    "-112.17",
+    "MLS Listing,,Condo/Co-op,1820 W Palm Ln #12,Phoenix,AZ,85035,199000,2,1,Amberlea,900,,1985,3,221,$45,Pending,,,"
+    "https://www.redfin.com/x/3,ARMLS,6733333,N,Y,33.47,-112.19",
 ]
 
 
@@ -109,10 +119,23 @@ def write_export(folder: Path, name: str, text: str) -> Path:
 def test_redfin_exports_with_every_known_quirk(tmp_path):
     inbox = tmp_path / "inbox"
     write_export(inbox, "a.csv", "\n".join([DISCLAIMER, HEADER, *ROWS[:2]]) + "\n")
-    write_export(inbox, "b.csv", "\n".join([HEADER.replace("STATE OR PROVINCE", "STATE").replace(
-        "ZIP OR POSTAL CODE", "ZIP").replace("URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis "
-                                             "FOR INFO ON PRICING)", "URL (SEE http://www.redfin.com/buy FOR INFO)"),
-                                            DISCLAIMER, ROWS[2]]) + "\n")
+    write_export(
+        inbox,
+        "b.csv",
+        "\n".join(
+            [
+                HEADER.replace("STATE OR PROVINCE", "STATE")
+                .replace("ZIP OR POSTAL CODE", "ZIP")
+                .replace(
+                    "URL (SEE https://www.redfin.com/buy-a-home/comparative-market-analysis FOR INFO ON PRICING)",
+                    "URL (SEE http://www.redfin.com/buy FOR INFO)",
+                ),
+                DISCLAIMER,
+                ROWS[2],
+            ]
+        )
+        + "\n",
+    )
     fetch = CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85031")
     assert len(fetch.payloads) == 2
     listings, _rejected, *_ = staged(fetch)
@@ -123,7 +146,9 @@ def test_redfin_exports_with_every_known_quirk(tmp_path):
     assert active["BathroomsTotalInteger"] == 3 and active["BathroomsHalf"] == 1
     assert active["PropertySubType"] == "SingleFamilyResidence" and active["StandardStatus"] == "Active"
     sold = rows["6722222"]
-    assert sold["StandardStatus"] == "Closed" and sold["ClosePrice"] == 310000 and str(sold["CloseDate"]) == "2025-10-31"
+    assert (
+        sold["StandardStatus"] == "Closed" and sold["ClosePrice"] == 310000 and str(sold["CloseDate"]) == "2025-10-31"
+    )
     condo, *_ = staged(CsvInbox(inbox, "2026-11-28", settle_s=0).fetch("85035"), zip_code="85035")
     assert condo["AssociationFee"].to_list() == [45] and condo["UnparsedAddress"].to_list() == ["1820 W Palm Ln #12"]
 
@@ -146,10 +171,22 @@ def test_a_file_that_is_not_a_redfin_download_is_refused_with_the_reason(tmp_pat
     write_export(tmp_path / "inbox", "notes.csv", "name,phone\nBob,555\n")
     fetch = CsvInbox(tmp_path / "inbox", "2026-11-28", settle_s=0).fetch("85031")
     assert not fetch.payloads and [f.reason for f in fetch.failures] == [
-        "no 'SALE TYPE,…' header line: not a Redfin search download; moved to inbox/rejected"]
+        "no 'SALE TYPE,…' header line: not a Redfin search download; moved to inbox/rejected"
+    ]
     # a file that reaches staging some other way is rejected there, whole, for the same reason
-    raw = payloads_frame([RawPayload("csv_inbox", "csv_export", "x", "inbox/notes.csv", 200,
-                                     datetime(2026, 11, 28, tzinfo=UTC), b"name,phone\nBob,555\n")])
+    raw = payloads_frame(
+        [
+            RawPayload(
+                "csv_inbox",
+                "csv_export",
+                "x",
+                "inbox/notes.csv",
+                200,
+                datetime(2026, 11, 28, tzinfo=UTC),
+                b"name,phone\nBob,555\n",
+            )
+        ]
+    )
     _, rejected_formats = listing_records(decode_json_bodies(raw)[0])
     assert rejected_formats["reason"].to_list() == ["no 'SALE TYPE,…' header line: not a Redfin search download"]
 
@@ -167,8 +204,15 @@ def test_a_file_over_the_size_limit_is_refused_without_being_read_whole(tmp_path
 
 # -- MLS HTML pages ----------------------------------------------------------------------------
 def mls(site, **kwargs) -> MlsHtmlSource:
-    return MlsHtmlSource(site.url, load_selectors(), limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10),
-                         policy=FAST, user_agent=ListingSettings().mls_user_agent, **kwargs)
+    return MlsHtmlSource(
+        site.url,
+        load_selectors(),
+        limiter=SlidingWindowLimiter(1000, 1.0),
+        budget=RetryBudget(10),
+        policy=FAST,
+        user_agent=ListingSettings().mls_user_agent,
+        **kwargs,
+    )
 
 
 def test_mls_pages_results_details_and_pagination():
@@ -253,17 +297,27 @@ def test_a_crawl_stops_when_its_replies_reach_the_total_bytes_cap():
 
 
 def test_only_the_configured_scheme_and_port_are_fetched():
-    source = MlsHtmlSource("https://www.example.org", load_selectors(), limiter=SlidingWindowLimiter(10, 1.0),
-                           budget=RetryBudget(1), user_agent="t", resolve=lambda host, port: [
-                               (None, None, None, "", ("93.184.216.34", 0))],
-                           allowed_hosts=("example.org", "https://media.example.org:8443", "cdn.example.org:9443"))
+    source = MlsHtmlSource(
+        "https://www.example.org",
+        load_selectors(),
+        limiter=SlidingWindowLimiter(10, 1.0),
+        budget=RetryBudget(1),
+        user_agent="t",
+        resolve=lambda host, port: [(None, None, None, "", ("93.184.216.34", 0))],
+        allowed_hosts=("example.org", "https://media.example.org:8443", "cdn.example.org:9443"),
+    )
     assert source.refusal("https://www.example.org/listing/1") is None
     assert source.refusal("https://www.example.org:443/listing/1") is None  # the default port, spelt out
     assert source.refusal("https://example.org/listing/1") is None  # an allowed host, the site's scheme and port
     assert source.refusal("https://media.example.org:8443/p.jpg") is None  # as configured
     assert source.refusal("https://cdn.example.org:9443/p.jpg") is None  # host:port, on the site's scheme
-    for url in ("http://www.example.org/listing/1", "https://www.example.org:8443/listing/1",
-                "http://www.example.org:22/", "https://media.example.org/p.jpg", "https://example.org:444/x"):
+    for url in (
+        "http://www.example.org/listing/1",
+        "https://www.example.org:8443/listing/1",
+        "http://www.example.org:22/",
+        "https://media.example.org/p.jpg",
+        "https://example.org:444/x",
+    ):
         assert "is not the scheme and port configured" in source.refusal(url), url
     assert "not a number" in source.refusal("https://www.example.org:http/x")
     source.close()
@@ -279,7 +333,8 @@ def test_a_reso_page_that_is_hostile_is_landed_and_paging_stops_saying_why():
         odd = reso(server).fetch("85031")
     assert len(deep.payloads) == 1 and deep.payloads[0].body.startswith(b'{"value": [[[') and not deep.failures
     assert len(odd.payloads) == 1 and [f.reason for f in odd.failures] == [
-        "@odata.nextLink is an object, not a link; paging stopped after page 1"]
+        "@odata.nextLink is an object, not a link; paging stopped after page 1"
+    ]
 
 
 def test_proxies_rotate_and_a_failing_one_is_parked():
@@ -307,8 +362,10 @@ def test_selector_files_are_validated_at_load(tmp_path):
     good = Path(load_selectors.__defaults__[0]).read_text()
     for broken, message in [
         (good.replace('result: "article.listing-card"', 'result: "article[[["'), "not a CSS selector"),
-        (good.replace("required: [ListingId, ListPrice, UnparsedAddress]", "required: [ListingId, Garage]"),
-         "have no selector"),
+        (
+            good.replace("required: [ListingId, ListPrice, UnparsedAddress]", "required: [ListingId, Garage]"),
+            "have no selector",
+        ),
         (good.replace("    PublicRemarks:", "    Remarks:"), "unknown field"),
         (good.replace('regex: "(\\\\d{5,})"', 'regex: "\\\\d{5,}"'), "exactly one capture group"),
     ]:
@@ -351,14 +408,17 @@ def test_the_crawler_fetches_only_the_configured_site_redirects_included():
     with MlsHtmlServer(listings) as site:
         ids = [r["ListingId"] for r in site.listings]
         site.links[ids[0]] = "http://169.254.169.254/latest/meta-data/"  # cloud metadata
-        site.links[ids[1]] = f"http://localhost:{site.address.split(':')[1]}/listing/{ids[1]}"  # same server, other name
+        site.links[ids[1]] = (
+            f"http://localhost:{site.address.split(':')[1]}/listing/{ids[1]}"  # same server, other name
+        )
         site.redirects[f"/listing/{ids[2]}"] = "http://10.1.2.3/internal"  # a redirect off the site
         fetch = mls(site).fetch("85031")
         details = [p for p in fetch.payloads if p.entity == "mls_listing_page"]
         assert [p.request for p in details] == [f"{site.url}/listing/{ids[3]}"]  # the full URL is recorded
         reasons = {f.record_key: f.reason for f in fetch.failures}
-        assert reasons["meta-data"] == ("host 169.254.169.254 is not the configured site (MLS_BASE_URL) or in "
-                                        "MLS_ALLOWED_HOSTS; not fetched")
+        assert reasons["meta-data"] == (
+            "host 169.254.169.254 is not the configured site (MLS_BASE_URL) or in MLS_ALLOWED_HOSTS; not fetched"
+        )
         assert reasons[ids[1]].startswith("host localhost is not the configured site")
         assert reasons[ids[2]].startswith("host 10.1.2.3 is not the configured site")
         assert not [s for s in site.seen if s["path"] == "/internal"]
@@ -370,14 +430,25 @@ def test_the_crawler_fetches_only_the_configured_site_redirects_included():
 
 def test_an_allowed_host_that_resolves_to_a_private_address_is_refused():
     def resolve(host, port):  # no DNS here: the answer a hostile or misconfigured resolver would give
-        return [(None, None, None, "", ("10.0.0.5", 0))] if host == "mls.example.com" else \
-            [(None, None, None, "", ("93.184.216.34", 0))]
+        return (
+            [(None, None, None, "", ("10.0.0.5", 0))]
+            if host == "mls.example.com"
+            else [(None, None, None, "", ("93.184.216.34", 0))]
+        )
 
-    source = MlsHtmlSource("https://www.example.org", load_selectors(), limiter=SlidingWindowLimiter(10, 1.0),
-                           budget=RetryBudget(1), user_agent="t", allowed_hosts=("mls.example.com",), resolve=resolve)
+    source = MlsHtmlSource(
+        "https://www.example.org",
+        load_selectors(),
+        limiter=SlidingWindowLimiter(10, 1.0),
+        budget=RetryBudget(1),
+        user_agent="t",
+        allowed_hosts=("mls.example.com",),
+        resolve=resolve,
+    )
     assert source.refusal("https://www.example.org/listing/1") is None
     assert source.refusal("https://mls.example.com/listing/1") == (
-        "host mls.example.com resolves to a private, loopback or link-local address; not fetched")
+        "host mls.example.com resolves to a private, loopback or link-local address; not fetched"
+    )
     assert source.refusal("file:///etc/passwd").startswith("scheme file refused")
     source.close()
 

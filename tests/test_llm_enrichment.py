@@ -20,8 +20,14 @@ def texts(n: int = 20) -> dict[str, str]:
 
 
 def run(server, items, cached=None, *, model="llama3.2", timeout=5.0, batch=10, concurrency=5):
-    return run_extraction(items, cached or {}, OllamaExtractor(server.url, model, timeout), today=TODAY,
-                          batch_size=batch, concurrency=concurrency)
+    return run_extraction(
+        items,
+        cached or {},
+        OllamaExtractor(server.url, model, timeout),
+        today=TODAY,
+        batch_size=batch,
+        concurrency=concurrency,
+    )
 
 
 def test_good_replies_are_validated_facts_with_evidence_and_token_counts():
@@ -47,11 +53,14 @@ def test_concurrency_never_exceeds_its_bound_and_batches_are_bounded():
     assert server.max_in_flight <= 5
 
 
-@pytest.mark.parametrize("mode,reason", [
-    ("error", "model call failed (ResponseError"),
-    ("not_json", "reply does not match the facts schema"),
-    ("bad_schema", "reply does not match the facts schema"),
-])
+@pytest.mark.parametrize(
+    "mode,reason",
+    [
+        ("error", "model call failed (ResponseError"),
+        ("not_json", "reply does not match the facts schema"),
+        ("bad_schema", "reply does not match the facts schema"),
+    ],
+)
 def test_failures_fall_back_to_rules_with_the_reason(mode, reason):
     items = texts(4)
     with OllamaServer() as server:
@@ -89,15 +98,19 @@ def test_a_fact_whose_evidence_is_not_in_the_text_is_rejected():
         server.mode = "unsupported_evidence"
         outcomes, _ = run(server, items)
     for key, outcome in outcomes.items():
-        assert outcome.method == "llm" and "PoolPrivateYN" not in outcome.values and "GarageSpaces" not in outcome.values
+        assert (
+            outcome.method == "llm" and "PoolPrivateYN" not in outcome.values and "GarageSpaces" not in outcome.values
+        )
         assert "PoolPrivateYN=True: evidence 'sparkling heated pool' is not in the text" in outcome.rejected
         assert "GarageSpaces=3.0: no evidence quoted" in outcome.rejected
         assert all(evidence.casefold() in items[key].casefold() for evidence in outcome.evidence.values())
     assert any("BedroomsTotal" in outcome.values for outcome in outcomes.values())  # supported facts stay
 
 
-@pytest.mark.parametrize("evidence, supported", [
-    ("2 BATH", True), ("no hoa", True), ("3   bed,  2\nbath", True), ("4 bedrooms", False), ("", False)])
+@pytest.mark.parametrize(
+    "evidence, supported",
+    [("2 BATH", True), ("no hoa", True), ("3   bed,  2\nbath", True), ("4 bedrooms", False), ("", False)],
+)
 def test_evidence_is_matched_with_case_and_whitespace_aside(evidence, supported):
     from phoenix_dagster.llm.facts import unsupported
 
@@ -108,8 +121,9 @@ def test_a_missing_model_is_named_with_what_the_server_has():
     with OllamaServer(models=("qwen2.5:7b", "mistral:latest")) as server:
         outcomes, stats = run(server, texts(3))
     assert server.chat_requests == []
-    assert stats.model_state == (f"model 'llama3.2' is not available at {server.url}; it has: mistral:latest, "
-                                 "qwen2.5:7b")
+    assert stats.model_state == (
+        f"model 'llama3.2' is not available at {server.url}; it has: mistral:latest, qwen2.5:7b"
+    )
     assert all(o.method == "rules" and o.reason == stats.model_state for o in outcomes.values())
 
 

@@ -16,8 +16,9 @@ ZIP = "85031"
 
 def test_model_facts_reach_the_marts_and_a_rerun_makes_no_calls(tmp_path, monkeypatch):
     with OllamaServer(models=("llama3.2:latest", "qwen2.5:latest")) as server:
-        platform = make_platform(tmp_path / "data", env={"OLLAMA_HOST": server.url, "OLLAMA_BATCH_SIZE": "10",
-                                                             "OLLAMA_CONCURRENCY": "3"})
+        platform = make_platform(
+            tmp_path / "data", env={"OLLAMA_HOST": server.url, "OLLAMA_BATCH_SIZE": "10", "OLLAMA_CONCURRENCY": "3"}
+        )
         [outcome] = platform.run(zip_codes=[ZIP])
         assert outcome.success, outcome.error
         assert outcome.enrichment_methods == {"llm": 74} and outcome.model_state == f"llama3.2 at {server.url}"

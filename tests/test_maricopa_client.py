@@ -21,9 +21,21 @@ TOKEN = "tok-3c1d-secret"
 
 
 def rows(n: int, zip_code: str = "85031") -> list[dict]:
-    out = [{"APN": f"103{i:05d}", "SitusZip": zip_code, "PropertyType": "RESIDENTIAL", "SitusAddress": f"{i} N 1ST AVE",
-            "SitusCity": "PHOENIX", "MCR": "1", "SubdivisonName": "X", "SectionTownshipRange": "1",
-            "Ownership": "(redacted)", "RentalID": None} for i in range(n)]
+    out = [
+        {
+            "APN": f"103{i:05d}",
+            "SitusZip": zip_code,
+            "PropertyType": "RESIDENTIAL",
+            "SitusAddress": f"{i} N 1ST AVE",
+            "SitusCity": "PHOENIX",
+            "MCR": "1",
+            "SubdivisonName": "X",
+            "SectionTownshipRange": "1",
+            "Ownership": "(redacted)",
+            "RentalID": None,
+        }
+        for i in range(n)
+    ]
     return out
 
 
@@ -34,8 +46,16 @@ def server_for(n: int = 10, **kwargs) -> MaricopaContractServer:
 
 
 def api(server, *, token=TOKEN, limit=10_000, window=1.0, budget=100, attempts=4, timeout=2.0) -> MaricopaApi:
-    return MaricopaApi(server.url, token, limiter=SlidingWindowLimiter(limit, window), budget=RetryBudget(budget),
-                       timeout_s=timeout, max_attempts=attempts, backoff_base_s=0.01, backoff_cap_s=0.05)
+    return MaricopaApi(
+        server.url,
+        token,
+        limiter=SlidingWindowLimiter(limit, window),
+        budget=RetryBudget(budget),
+        timeout_s=timeout,
+        max_attempts=attempts,
+        backoff_base_s=0.01,
+        backoff_cap_s=0.05,
+    )
 
 
 def test_headers_paging_and_the_zip_and_type_filter():
@@ -53,7 +73,9 @@ def test_headers_paging_and_the_zip_and_type_filter():
     assert len(fetched) == 58 and "10300001" not in fetched and "10300002" not in fetched and "10300003" in fetched
     assert {(r.authorization, r.user_agent) for r in server.seen} == {(TOKEN, "null")}
     assert len(result.payloads) == 61 and not result.failures
-    assert len(server.seen) / len(result.apns_fetched) < 1.06  # requests per parcel on a full crawl, as the county saw them
+    assert (
+        len(server.seen) / len(result.apns_fetched) < 1.06
+    )  # requests per parcel on a full crawl, as the county saw them
 
 
 def test_429_retry_after_is_honoured_for_everyone():
@@ -140,7 +162,9 @@ def test_malformed_and_empty_bodies_are_returned_for_landing_not_retried():
         cut, empty = client.parcel("10300000"), client.parcel("10300001")
         missing = client.parcel("99999999")
     assert cut.http_status == 200 and cut.body == b'{"APN": "10300000", "'[: len(cut.body)]
-    assert empty.body == b"" and missing.http_status == 404 and missing.body == b"[parcel]:Requested content was not found"
+    assert (
+        empty.body == b"" and missing.http_status == 404 and missing.body == b"[parcel]:Requested content was not found"
+    )
     assert len(server.requests_to("/parcel/")) == 3  # none of them retried
 
 
@@ -201,8 +225,14 @@ def test_a_reply_that_inflates_past_the_limit_is_refused_while_it_streams():
     with server_for(3) as server:
         apn = next(iter(server.parcels))
         server.parcels[apn] = (200, b'{"APN": "' + apn.encode() + b'", "pad": "' + b"0" * 6_000_000 + b'"}')
-        client = MaricopaApi(server.url, TOKEN, limiter=SlidingWindowLimiter(1000, 1.0), budget=RetryBudget(10),
-                             backoff_base_s=0.01, max_body_bytes=2**20)
+        client = MaricopaApi(
+            server.url,
+            TOKEN,
+            limiter=SlidingWindowLimiter(1000, 1.0),
+            budget=RetryBudget(10),
+            backoff_base_s=0.01,
+            max_body_bytes=2**20,
+        )
         with pytest.raises(FetchFailed, match=r"reply larger than 1 MB decoded \(PHOENIX_MAX_BODY_MB\)"):
             client.parcel(apn)
         assert [r.outcome for r in client.records] == ["too_large"]  # not retried: it would be as large again
@@ -212,10 +242,13 @@ def test_a_reply_that_inflates_past_the_limit_is_refused_while_it_streams():
     assert len(sent) == 1
 
 
-@pytest.mark.parametrize("count,ceiling,message", [
-    (0, 100, "answered TOTAL: 0 (no parcels): check that 85031 belongs in PHOENIX_ZIP_CODES"),
-    (60, 50, "answered TOTAL: 60, above the ceiling of 50 rows per ZIP (PHOENIX_MAX_SEARCH_ROWS)"),
-])
+@pytest.mark.parametrize(
+    "count,ceiling,message",
+    [
+        (0, 100, "answered TOTAL: 0 (no parcels): check that 85031 belongs in PHOENIX_ZIP_CODES"),
+        (60, 50, "answered TOTAL: 60, above the ceiling of 50 rows per ZIP (PHOENIX_MAX_SEARCH_ROWS)"),
+    ],
+)
 def test_a_search_total_of_zero_or_past_the_ceiling_fails_the_zip_with_the_reason(count, ceiling, message):
     with server_for(count) as server:
         client = api(server)
@@ -257,9 +290,19 @@ def test_two_processes_stay_under_the_county_limit_combined(tmp_path, kind):
         row["APN"] = f"104{i:05d}"
     parcels = {r["APN"]: (200, f'{{"APN": "{r["APN"]}"}}'.encode()) for r in search}
     with MaricopaContractServer({"85031": search[:25], "85033": search[25:]}, parcels, token=TOKEN) as server:
-        code = [CRAWL.format(tests=str(Path(__file__).parent), url=server.url, token=TOKEN, limit=limit,
-                             window=window, state=str(tmp_path / "rate_limits"), store=store, zip=z)
-                for z in ("85031", "85033")]
+        code = [
+            CRAWL.format(
+                tests=str(Path(__file__).parent),
+                url=server.url,
+                token=TOKEN,
+                limit=limit,
+                window=window,
+                state=str(tmp_path / "rate_limits"),
+                store=store,
+                zip=z,
+            )
+            for z in ("85031", "85033")
+        ]
         runs = [subprocess.Popen([sys.executable, "-c", c]) for c in code]  # started together
         assert [run.wait(timeout=120) for run in runs] == [0, 0]
     starts = sorted(r.at for r in server.seen)
@@ -312,7 +355,9 @@ def test_the_machine_wide_window_survives_a_writer_killed_between_its_write_and_
     assert waits and waits[0] > 3000
 
 
-@pytest.mark.parametrize("garbage", ['{"buckets": {"2953', "\0\0\0\0", "[1, 2]", '  {"buckets": {}, "paused_until": 0.0}'])
+@pytest.mark.parametrize(
+    "garbage", ['{"buckets": {"2953', "\0\0\0\0", "[1, 2]", '  {"buckets": {}, "paused_until": 0.0}']
+)
 def test_a_machine_wide_window_that_cannot_be_read_starts_again_empty_and_says_so(tmp_path, caplog, garbage):
     """A half-written or zeroed state file (a crash on a full disk, a power cut) must not stop every
     request on the machine: the window starts again, and the log names the file."""
@@ -364,8 +409,15 @@ def test_a_collection_stops_asking_once_its_replies_reach_the_total_bytes_cap():
     search = rows(50)
     big = b'{"APN": "x", "Pad": "' + b"x" * 10_000 + b'"}'
     with MaricopaContractServer({"85031": search}, {r["APN"]: (200, big) for r in search}, token=TOKEN) as server:
-        county = MaricopaApi(server.url, TOKEN, limiter=SlidingWindowLimiter(10_000, 1.0), budget=RetryBudget(100),
-                             timeout_s=2.0, backoff_base_s=0.01, max_fetch_bytes=50_000)
+        county = MaricopaApi(
+            server.url,
+            TOKEN,
+            limiter=SlidingWindowLimiter(10_000, 1.0),
+            budget=RetryBudget(100),
+            timeout_s=2.0,
+            backoff_base_s=0.01,
+            max_fetch_bytes=50_000,
+        )
         crawl = crawl_zip(county, "85031", DEFAULT_RESIDENTIAL_TYPES)
     asked = [s for s in server.seen if s.path.startswith("/parcel/")]
     landed = [p for p in crawl.payloads if p.entity == "parcel"]

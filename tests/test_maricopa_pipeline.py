@@ -27,8 +27,13 @@ def county(monkeypatch):
 
 
 def platform_for(tmp_path, server, **maricopa):
-    resource = MaricopaResource(url=server.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01,
-                                rate_limit_per_hour=maricopa.pop("rate_limit", 100_000), **maricopa)
+    resource = MaricopaResource(
+        url=server.url,
+        token=dg.EnvVar("MARICOPA_API_TOKEN"),
+        backoff_base_s=0.01,
+        rate_limit_per_hour=maricopa.pop("rate_limit", 100_000),
+        **maricopa,
+    )
     sources = SourcesResource(assessor="maricopa", concurrency=4, maricopa=resource)
     return make_platform(tmp_path / "data", sources=sources)
 
@@ -37,7 +42,8 @@ def requests_by_endpoint(platform, partition):
     frame = platform.warehouse.query(
         "select endpoint, outcome, sum(requests)::bigint as n from ops.source_requests "
         "where partition = ? and source = 'maricopa' group by all",
-        [partition])
+        [partition],
+    )
     return {(row["endpoint"], row["outcome"]): row["n"] for row in frame.iter_rows(named=True)}
 
 
@@ -97,8 +103,13 @@ def test_a_refresh_that_got_no_reply_is_asked_again_the_next_day(tmp_path, count
     window on its earlier good fetch."""
     platform = platform_for(tmp_path, county, max_attempts=2)
     assert platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)[0].success
-    apn = next(a for a in county.parcels if county.parcels[a][0] == 200 and is_refresh_day(a, date(2026, 11, 28), 30)
-               and not any(is_refresh_day(a, date(2026, 11, d), 30) for d in (27, 29, 30)))
+    apn = next(
+        a
+        for a in county.parcels
+        if county.parcels[a][0] == 200
+        and is_refresh_day(a, date(2026, 11, 28), 30)
+        and not any(is_refresh_day(a, date(2026, 11, d), 30) for d in (27, 29, 30))
+    )
     county.fail(f"/parcel/{apn}", RESET, RESET)
     assert platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)[0].success
     quarantined = platform.defs.resources["lake"].scan_bookkeeping("quarantine", day="2026-11-28").collect()
@@ -121,7 +132,10 @@ def test_a_first_day_whose_every_detail_got_no_reply_is_collected_the_next_day(t
     assert platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)[0].success
     day_one = {r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")}
     answered = [apn for apn in day_one if county.parcels.get(apn, (404,))[0] == 200]
-    assert len(answered) > 200 and not platform.defs.resources["lake"].read("stg_assessor__parcels", "2026-11-27", ZIP).height
+    assert (
+        len(answered) > 200
+        and not platform.defs.resources["lake"].read("stg_assessor__parcels", "2026-11-27", ZIP).height
+    )
     before = len(county.requests_to("/parcel/"))
     assert platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)[0].success
     asked = {r.path.rsplit("/", 1)[-1] for r in county.requests_to("/parcel/")[before:]}
@@ -165,16 +179,21 @@ def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, count
     monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN + "-revoked")  # … and a refused one fails the next run
     [refused] = platform.run(day="2026-11-29", zip_codes=[ZIP], build=False)
     assert not refused.success and "check MARICOPA_API_TOKEN" in refused.error
-    places = {"python logs": caplog.text, "stdout/stderr": "".join(capfd.readouterr()),
-              "run failure": str(refused.error)}
-    places["dagster events"] = "\n".join(repr(e) for run in (outcome.run_id, refused.run_id)
-                                          for e in platform.instance.all_logs(run))
+    places = {
+        "python logs": caplog.text,
+        "stdout/stderr": "".join(capfd.readouterr()),
+        "run failure": str(refused.error),
+    }
+    places["dagster events"] = "\n".join(
+        repr(e) for run in (outcome.run_id, refused.run_id) for e in platform.instance.all_logs(run)
+    )
     for path in platform.settings.lake_dir.rglob("*.parquet"):
         frame = pl.read_parquet(path)
         places[str(path)] = "\n".join(str(v) for column in frame.columns for v in frame[column].to_list())
     warehouse = platform.warehouse
-    tables = warehouse.query("select table_schema, table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE'")
+    tables = warehouse.query(
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+    )
     for schema, table in tables.iter_rows():
         frame = warehouse.query(f"select * from {schema}.{table}")
         places[f"{schema}.{table}"] = "\n".join(str(row) for row in frame.iter_rows())
@@ -184,21 +203,26 @@ def test_the_token_never_reaches_logs_metadata_lake_or_warehouse(tmp_path, count
     assert len(places) >= 15  # logs, events, every lake file, every warehouse table, the file itself
 
 
-@pytest.mark.parametrize("reply", [b'{"Error": "Service temporarily unavailable"}',
-                                   b'{"APN": "99999999", "LotSize": "1"}'])  # every shape: test_staging
+@pytest.mark.parametrize(
+    "reply", [b'{"Error": "Service temporarily unavailable"}', b'{"APN": "99999999", "LotSize": "1"}']
+)  # every shape: test_staging
 def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp_path, county, reply):
     platform = platform_for(tmp_path, county)
     assert platform.run(day="2026-11-26", zip_codes=[ZIP])[0].success
-    good = platform.warehouse.query("select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
-                                    "where LotSizeSquareFeet is not null order by property_id limit 1").row(0)
+    good = platform.warehouse.query(
+        "select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
+        "where LotSizeSquareFeet is not null order by property_id limit 1"
+    ).row(0)
     apn = good[0].removeprefix("apn:")
     county.parcels[apn] = (200, reply)
     assert platform.run(day="2026-11-27", zip_codes=[ZIP], full_refresh=True)[0].success
-    after = platform.warehouse.query("select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
-                                     "where property_id = ?", [good[0]]).row(0)
+    after = platform.warehouse.query(
+        "select property_id, LotSizeSquareFeet, YearBuilt from marts.properties where property_id = ?", [good[0]]
+    ).row(0)
     assert after == good  # the county's bad answer did not wipe the values
-    reasons = platform.warehouse.query("select reason from ops.quarantine where record_key = ? and "
-                                       "partition = '2026-11-27|85031'", [apn])["reason"].to_list()
+    reasons = platform.warehouse.query(
+        "select reason from ops.quarantine where record_key = ? and partition = '2026-11-27|85031'", [apn]
+    )["reason"].to_list()
     assert len(reasons) == 1 and reasons[0].startswith("parcel reply"), reasons
     before = len(county.requests_to("/parcel/"))
     platform.run(day="2026-11-28", zip_codes=[ZIP], build=False)  # incremental: the bad fetch is not a good one
@@ -210,17 +234,32 @@ def test_the_tuned_concurrency_is_what_the_collector_uses(tmp_path, county, deci
     """A tuning decision changes behaviour: the next collection has that many requests in flight."""
     from datetime import datetime
 
-    resource = MaricopaResource(url=county.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01,
-                                rate_limit_per_hour=100_000)
+    resource = MaricopaResource(
+        url=county.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01, rate_limit_per_hour=100_000
+    )
     platform = make_platform(tmp_path / "data", sources=SourcesResource(assessor="maricopa", maricopa=resource))
-    platform.defs.resources["control_state"].record_tuning(pl.DataFrame([{
-        "decided_at": datetime.now(UTC), "stage": "collection:assessor", "run_id": "earlier",
-        "batch_size_old": None, "batch_size_new": None, "concurrency_old": 2, "concurrency_new": decided,
-        "reason": "test"}], schema_overrides={"batch_size_old": pl.Int64, "batch_size_new": pl.Int64}))
+    platform.defs.resources["control_state"].record_tuning(
+        pl.DataFrame(
+            [
+                {
+                    "decided_at": datetime.now(UTC),
+                    "stage": "collection:assessor",
+                    "run_id": "earlier",
+                    "batch_size_old": None,
+                    "batch_size_new": None,
+                    "concurrency_old": 2,
+                    "concurrency_new": decided,
+                    "reason": "test",
+                }
+            ],
+            schema_overrides={"batch_size_old": pl.Int64, "batch_size_new": pl.Int64},
+        )
+    )
     county.parcel_delay_s = 0.02
     [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
     assert outcome.success, outcome.error
     assert county.max_in_flight == decided
     metadata = platform.instance.get_latest_materialization_event(
-        dg.AssetKey("raw_assessor_payloads")).asset_materialization.metadata
+        dg.AssetKey("raw_assessor_payloads")
+    ).asset_materialization.metadata
     assert metadata["concurrency"].value == decided and metadata["tuning"].value == "tuning"

@@ -23,17 +23,41 @@ pytestmark = pytest.mark.unit
 
 T = datetime(2026, 11, 28, tzinfo=UTC)
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**12), st.floats(allow_nan=False),
-                    st.text(max_size=12), st.sampled_from(["85031", "RESIDENTIAL", "10306005", "$1,000", "12/31/2020"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                      max_leaves=6)
-KEYS = ["APN", "SitusZip", "PropertyType", "SitusAddress", "ListingKey", "PostalCode", "ListPrice", "StandardStatus",
-        "LotSize", "Valuations", "Owner", "Geo", "BedroomsTotal", "ModificationTimestamp"]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**12),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["85031", "RESIDENTIAL", "10306005", "$1,000", "12/31/2020"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
+KEYS = [
+    "APN",
+    "SitusZip",
+    "PropertyType",
+    "SitusAddress",
+    "ListingKey",
+    "PostalCode",
+    "ListPrice",
+    "StandardStatus",
+    "LotSize",
+    "Valuations",
+    "Owner",
+    "Geo",
+    "BedroomsTotal",
+    "ModificationTimestamp",
+]
 records = st.dictionaries(st.sampled_from(KEYS), values, max_size=8)
 elements = st.one_of(records, values)
 bodies = st.one_of(
-    st.builds(lambda items: json.dumps({"TOTAL": len(items), "Results": items}).encode(), st.lists(elements, max_size=4)),
+    st.builds(
+        lambda items: json.dumps({"TOTAL": len(items), "Results": items}).encode(), st.lists(elements, max_size=4)
+    ),
     st.builds(lambda items: json.dumps({"value": items}).encode(), st.lists(elements, max_size=4)),
     st.builds(lambda v: json.dumps(v).encode(), values),
     st.binary(max_size=40),
@@ -41,17 +65,23 @@ bodies = st.one_of(
 )
 
 
-cells = st.one_of(st.text(max_size=10), st.sampled_from(["85031", "85031-1234", "85033", "", "$425,000", "2.5",
-                                                           "Active", "PAST SALE", '"quoted, comma"', "line\nbreak"]))
+cells = st.one_of(
+    st.text(max_size=10),
+    st.sampled_from(
+        ["85031", "85031-1234", "85033", "", "$425,000", "2.5", "Active", "PAST SALE", '"quoted, comma"', "line\nbreak"]
+    ),
+)
 extra_headers = st.lists(st.sampled_from([*sorted(redfin_csv.COLUMNS), "URL (SEE X)", "NOTES", ""]), max_size=6)
-readable_headers = st.tuples(st.sampled_from(["ZIP OR POSTAL CODE", "POSTAL CODE", "ZIP", "zip code "]),
-                             extra_headers).flatmap(lambda t: st.permutations(["ADDRESS", t[0], "PRICE", *t[1]]))
+readable_headers = st.tuples(
+    st.sampled_from(["ZIP OR POSTAL CODE", "POSTAL CODE", "ZIP", "zip code "]), extra_headers
+).flatmap(lambda t: st.permutations(["ADDRESS", t[0], "PRICE", *t[1]]))
 headers = st.one_of(readable_headers, readable_headers, extra_headers)
 
 
 def csv_text(header: list[str], rows: list[list[str]], disclaimer: bool) -> bytes:
     import csv
     import io
+
     out = io.StringIO()
     if disclaimer:
         out.write(redfin_csv.DISCLAIMER + "\n")
@@ -63,25 +93,52 @@ def csv_text(header: list[str], rows: list[list[str]], disclaimer: bool) -> byte
 
 csv_bodies = st.one_of(
     st.builds(csv_text, headers, st.lists(st.lists(cells, max_size=9), max_size=5), st.booleans()),
-    st.builds(lambda body, cut: body[:cut], st.builds(csv_text, headers, st.lists(st.lists(cells, max_size=9),
-                                                                                   max_size=3), st.booleans()),
-              st.integers(0, 200)),
+    st.builds(
+        lambda body, cut: body[:cut],
+        st.builds(csv_text, headers, st.lists(st.lists(cells, max_size=9), max_size=3), st.booleans()),
+        st.integers(0, 200),
+    ),
     st.binary(max_size=60),
 )
 DETAIL_PARTS = {
-    "address": '<h1 class="address">{}</h1>', "number": '<span class="mls-number">MLS# {}</span>',
-    "price": '<div class="price">{}</div>', "status": '<span class="status">{}</span>',
-    "beds": '<li class="beds">{} bd</li>', "baths": '<li class="baths">{} ba</li>', "sqft": '<li class="sqft">{}</li>',
-    "year": '<li class="year">Built {}</li>', "photo": '<img class="photo" src="{}">',
+    "address": '<h1 class="address">{}</h1>',
+    "number": '<span class="mls-number">MLS# {}</span>',
+    "price": '<div class="price">{}</div>',
+    "status": '<span class="status">{}</span>',
+    "beds": '<li class="beds">{} bd</li>',
+    "baths": '<li class="baths">{} ba</li>',
+    "sqft": '<li class="sqft">{}</li>',
+    "year": '<li class="year">Built {}</li>',
+    "photo": '<img class="photo" src="{}">',
 }
-detail_values = st.one_of(st.text(max_size=14), st.sampled_from(
-    ["4027 N 55th Ave, Phoenix, AZ 85031", "6731000", "$316,000", "Active", "3", "1.5", "1,204", "1998", "<b>", "&amp;",
-     "12345678901234567890", "Coming Soon", "4027 N 55th Ave, Mesa, AZ 85033"]))
+detail_values = st.one_of(
+    st.text(max_size=14),
+    st.sampled_from(
+        [
+            "4027 N 55th Ave, Phoenix, AZ 85031",
+            "6731000",
+            "$316,000",
+            "Active",
+            "3",
+            "1.5",
+            "1,204",
+            "1998",
+            "<b>",
+            "&amp;",
+            "12345678901234567890",
+            "Coming Soon",
+            "4027 N 55th Ave, Mesa, AZ 85033",
+        ]
+    ),
+)
 html_bodies = st.one_of(
-    st.builds(lambda parts, cut: ("<html><body>" + "".join(DETAIL_PARTS[k].format(v) for k, v in parts)
-                                  + "</body></html>").encode()[:cut],
-              st.lists(st.tuples(st.sampled_from(sorted(DETAIL_PARTS)), detail_values), max_size=10),
-              st.integers(0, 2000)),
+    st.builds(
+        lambda parts, cut: (
+            "<html><body>" + "".join(DETAIL_PARTS[k].format(v) for k, v in parts) + "</body></html>"
+        ).encode()[:cut],
+        st.lists(st.tuples(st.sampled_from(sorted(DETAIL_PARTS)), detail_values), max_size=10),
+        st.integers(0, 2000),
+    ),
     st.binary(max_size=60),
 )
 
@@ -117,8 +174,14 @@ def test_parcel_replies_never_raise_and_balance(body, status):
     decoded, not_found, unreadable = decode_json_bodies(details)
     parsed, rejected = stage_parcels(decoded)
     versions = new_versions(parsed, None)
-    entries = parcel_ledger(details, staged=versions, parsed=parsed, not_found=not_found,
-                            quarantined=pl.concat([unreadable, rejected]), sources=["test"])
+    entries = parcel_ledger(
+        details,
+        staged=versions,
+        parsed=parsed,
+        not_found=not_found,
+        quarantined=pl.concat([unreadable, rejected]),
+        sources=["test"],
+    )
     assert unbalanced(entries).is_empty(), entries.to_dicts()
 
 
@@ -131,8 +194,14 @@ def test_listing_pages_never_raise_and_balance(body, status):
 @PROPERTY
 @given(bodies=st.lists(csv_bodies, min_size=1, max_size=3))
 def test_csv_exports_never_raise_and_balance(bodies):
-    listing_ledger_balances(payloads_frame([RawPayload("csv_inbox", "csv_export", f"f{i}", "inbox/x.csv", 200, T, body)
-                                            for i, body in enumerate(bodies)]))
+    listing_ledger_balances(
+        payloads_frame(
+            [
+                RawPayload("csv_inbox", "csv_export", f"f{i}", "inbox/x.csv", 200, T, body)
+                for i, body in enumerate(bodies)
+            ]
+        )
+    )
 
 
 @PROPERTY

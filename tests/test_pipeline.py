@@ -25,9 +25,15 @@ def test_every_layer_is_filled_for_every_zip(sample_run):
     assert stats["PostalCode"].to_list() == ZIPS and stats["date"].cast(pl.String).to_list() == [DAY] * 3
     assert (stats["active_listings"] > 0).all() and (stats["median_list_price"] > 100_000).all()
     lake = sample_run.settings.lake_dir
-    for asset in ("raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__parcels", "enriched_properties"):
-        assert sorted(p.parent.parent.name for p in lake.glob(f"{asset}/*/date={DAY}/data.parquet")) == \
-            [f"zip={z}" for z in ZIPS]
+    for asset in (
+        "raw_assessor_payloads",
+        "raw_listing_payloads__sample",
+        "stg_assessor__parcels",
+        "enriched_properties",
+    ):
+        assert sorted(p.parent.parent.name for p in lake.glob(f"{asset}/*/date={DAY}/data.parquet")) == [
+            f"zip={z}" for z in ZIPS
+        ]
     logged = wh.query("select asset, count(*) as n from ops.run_log group by 1")
     assert dict(logged.iter_rows())["int_properties_resolved"] == 3
 
@@ -47,26 +53,32 @@ def test_the_countys_last_recorded_sale_reaches_the_mart(sample_run):
     Owner.SaleDate), are carried to marts.properties for the parcel's property."""
     staged = pl.concat([sample_run.defs.resources["lake"].read("stg_assessor__parcels", DAY, z) for z in ZIPS])
     staged = staged.select(pl.format("apn:{}", "ParcelNumber").alias("property_id"), "LastSalePrice", "LastSaleDate")
-    mart = sample_run.warehouse.query("select property_id, LastSalePrice, LastSaleDate from marts.properties "
-                                      "where property_id like 'apn:%'")
+    mart = sample_run.warehouse.query(
+        "select property_id, LastSalePrice, LastSaleDate from marts.properties where property_id like 'apn:%'"
+    )
     assert staged.filter(pl.col("LastSalePrice").is_not_null()).height > 100  # the sample records sales
     joined = staged.join(mart, on="property_id", how="inner", suffix="_mart")
     assert joined.height == staged.height
-    assert joined.filter((pl.col("LastSalePrice").ne_missing(pl.col("LastSalePrice_mart")))
-                         | (pl.col("LastSaleDate").ne_missing(pl.col("LastSaleDate_mart")))).is_empty()
+    assert joined.filter(
+        (pl.col("LastSalePrice").ne_missing(pl.col("LastSalePrice_mart")))
+        | (pl.col("LastSaleDate").ne_missing(pl.col("LastSaleDate_mart")))
+    ).is_empty()
 
 
 def test_the_staged_resolver_keeps_every_match_the_sample_had(sample_run):
     """tests/snapshots/sample_listing_matches.json: the sample's listings as the APN-or-exact-
     address resolver matched them before the staged one replaced it (captured from that version)."""
     before = pl.DataFrame(json.loads((Path(__file__).parent / "snapshots" / "sample_listing_matches.json").read_text()))
-    now = sample_run.warehouse.query("select source, ListingKey, property_id, match_method "
-                                     "from staging.stg_lake__listings_matched")
+    now = sample_run.warehouse.query(
+        "select source, ListingKey, property_id, match_method from staging.stg_lake__listings_matched"
+    )
     kept = before.filter(pl.col("match_method") != "unmatched_listing").join(
-        now, on=["source", "ListingKey"], how="left", suffix="_now")
+        now, on=["source", "ListingKey"], how="left", suffix="_now"
+    )
     assert kept.height > 200
-    assert kept.filter((pl.col("property_id") != pl.col("property_id_now"))
-                       | (pl.col("match_method") != pl.col("match_method_now"))).is_empty()
+    assert kept.filter(
+        (pl.col("property_id") != pl.col("property_id_now")) | (pl.col("match_method") != pl.col("match_method_now"))
+    ).is_empty()
 
 
 def test_a_corrected_match_moves_the_listing_history_and_leaves_no_orphan(platform, monkeypatch):
@@ -80,17 +92,21 @@ def test_a_corrected_match_moves_the_listing_history_and_leaves_no_orphan(platfo
     def apn_only(listings, rows, kept):
         matched = real(listings, rows, kept)
         missed = pl.col("match_method") != "apn"
-        return matched.with_columns(pl.when(missed).then(pl.lit("unmatched_listing")).otherwise("match_method")
-                                    .alias("match_method"),
-                                    *(pl.when(~missed).then(pl.col(c)).alias(c)
-                                      for c in ("matched_parcel", "match_confidence")))
+        return matched.with_columns(
+            pl.when(missed).then(pl.lit("unmatched_listing")).otherwise("match_method").alias("match_method"),
+            *(pl.when(~missed).then(pl.col(c)).alias(c) for c in ("matched_parcel", "match_confidence")),
+        )
 
     monkeypatch.setattr(resolve_module, "match_addresses", apn_only)
     assert all(o.success for o in platform.run(day="2026-11-27", zip_codes=["85031"]))
-    wrong = platform.warehouse.query("select property_id, ListingId from marts.properties "
-                                     "where match_method = 'unmatched_listing'")
+    wrong = platform.warehouse.query(
+        "select property_id, ListingId from marts.properties where match_method = 'unmatched_listing'"
+    )
     docs = platform.mongo.db()[COLLECTION]
-    assert wrong.height > 20 and docs.count_documents({"property_id": {"$in": wrong["property_id"].to_list()}}) == wrong.height
+    assert (
+        wrong.height > 20
+        and docs.count_documents({"property_id": {"$in": wrong["property_id"].to_list()}}) == wrong.height
+    )
 
     monkeypatch.setattr(resolve_module, "match_addresses", real)
     assert all(o.success for o in platform.run(day=DAY, zip_codes=["85031"]))
@@ -134,7 +150,8 @@ def test_mongodb_holds_the_mart(sample_run):
     assert collection.count_documents({}) == marts.height
     prices = sample_run.warehouse.query(
         "select property_id, list(cast(new_value as double) order by observed_at) as prices from marts.listing_events "
-        "where event in ('listed', 'price_change') group by 1 order by 1")
+        "where event in ('listed', 'price_change') group by 1 order by 1"
+    )
     assert prices.height > 10
     for property_id, history in prices.head(10).iter_rows():  # price history from the listing events
         doc = collection.find_one({"property_id": property_id})
@@ -152,8 +169,11 @@ def _state(platform):
         "stats": wh.query("select * from marts.zip_market_stats order by all"),
         "quarantine": wh.query("select source, asset, partition, record_key, reason from ops.quarantine order by all"),
         "counts": wh.query("select * exclude (run_id, recorded_at) from ops.partition_counts order by all"),
-        "lake": sorted(str(p.relative_to(platform.settings.lake_dir)) for p in platform.settings.lake_dir.rglob("*")
-                       if not p.is_relative_to(platform.settings.lake_dir / "_bookkeeping")),
+        "lake": sorted(
+            str(p.relative_to(platform.settings.lake_dir))
+            for p in platform.settings.lake_dir.rglob("*")
+            if not p.is_relative_to(platform.settings.lake_dir / "_bookkeeping")
+        ),
         "runs": platform.warehouse.query("select asset, count(*) as n from ops.run_log group by 1 order by 1"),
         "docs": docs,
     }
@@ -202,7 +222,8 @@ def test_a_failing_blocking_check_stops_what_depends_on_it(tmp_path):
     assert outcome.checks_failed == ["stg_listings__listings:matches_schema"]
     assert not (platform.settings.lake_dir / "int_properties_resolved").exists()
     evaluation = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "matches_schema")])
+        [dg.AssetCheckKey(dg.AssetKey("stg_listings__listings"), "matches_schema")]
+    )
     assert evaluation  # recorded where the UI shows it
 
 
@@ -210,14 +231,17 @@ def test_quality_cost_and_the_daily_report_come_from_the_run(sample_run):
     wh = sample_run.warehouse
     quality = wh.query("select * from ops.quality_daily")
     assert set(quality["source"]) == {"assessor:sample", "listing:sample", "resolved"} and quality.height == 9
-    listing = quality.filter((pl.col("source") == "listing:sample") & (pl.col("PostalCode") == "85031")).row(0, named=True)
+    listing = quality.filter((pl.col("source") == "listing:sample") & (pl.col("PostalCode") == "85031")).row(
+        0, named=True
+    )
     assert listing["quarantined"] == 1 and listing["validity"] == round(74 / 75, 4)  # 74 listings, 1 keyless record
     assert listing["enriched_rules"] == 1.0 and listing["agreement"] is not None
     resolved = quality.filter(pl.col("source") == "resolved")
     assert resolved["text_disagreements"].is_not_null().all()  # counted from enriched_properties
     budget = wh.query("select * from ops.budget_status").row(0, named=True)
-    events = wh.query("select sum(cost_usd) as usd from ops.cost_events where strftime(date, '%Y-%m') = ?",
-                      [budget["month"]])["usd"][0]
+    events = wh.query(
+        "select sum(cost_usd) as usd from ops.cost_events where strftime(date, '%Y-%m') = ?", [budget["month"]]
+    )["usd"][0]
     assert budget["month_to_date_usd"] == pytest.approx(events) and budget["level"] == "OK"
     assert budget["properties_collected"] == wh.query("select count(*) as n from marts.properties")["n"][0]
     report = sample_run.mongo.db().daily_reports.find_one({"date": DAY})
@@ -236,8 +260,10 @@ def test_a_warehouse_from_an_older_version_is_rebuilt_not_patched(platform):
         conn.execute("create table ops.cost_ledger_legacy as select 1 as n")
     platform.run(zip_codes=["85031"])
     assert platform.builds[-1].ok, platform.builds[-1].checks_failed
-    columns = platform.warehouse.query("select column_name from information_schema.columns "
-                                       "where table_schema = 'ops' and table_name = 'partition_counts'")
+    columns = platform.warehouse.query(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'ops' and table_name = 'partition_counts'"
+    )
     assert "served" not in columns["column_name"].to_list() and "parcels_collected" in columns["column_name"].to_list()
     tables = platform.warehouse.query("select table_name from information_schema.tables where table_schema = 'ops'")
     assert "cost_ledger_legacy" not in tables["table_name"].to_list() and "partition_counts" in tables["table_name"]
@@ -246,19 +272,30 @@ def test_a_warehouse_from_an_older_version_is_rebuilt_not_patched(platform):
 def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     from phoenix_dagster.resources.mongo import MongoResource
 
-    down = MongoResource(uri="mongodb://127.0.0.1:9/", database="phoenix_test", server_selection_timeout_ms=200,
-                         export_dir=str(tmp_path / "fallback"))
+    down = MongoResource(
+        uri="mongodb://127.0.0.1:9/",
+        database="phoenix_test",
+        server_selection_timeout_ms=200,
+        export_dir=str(tmp_path / "fallback"),
+    )
     platform = make_platform(tmp_path / "data", mongo=down)
     [outcome] = platform.run(zip_codes=["85031"])
     build = platform.builds[-1]
     assert outcome.ok and build.success  # the warehouse is built and published …
     assert build.ok and not build.checks_failed  # … the MongoDB outage is a WARN on serving, not a failed build
-    assert sorted(build.checks_warned) == ["daily_report:documents_served", "mongo_properties:documents_match_the_mart",
-                                           "mongo_properties:documents_served", "mongo_properties:mongodb_up"]
+    assert sorted(build.checks_warned) == [
+        "daily_report:documents_served",
+        "mongo_properties:documents_match_the_mart",
+        "mongo_properties:documents_served",
+        "mongo_properties:mongodb_up",
+    ]
     mongodb_up = next(e for e in build_evaluations(platform, build) if e.check_name == "mongodb_up")
     assert mongodb_up.description.startswith("mongodb down: no answer from MongoDB at 127.0.0.1:9")
-    served = next(e for e in build_evaluations(platform, build) if e.check_name == "documents_served"
-                  and e.asset_key == dg.AssetKey("mongo_properties"))
+    served = next(
+        e
+        for e in build_evaluations(platform, build)
+        if e.check_name == "documents_served" and e.asset_key == dg.AssetKey("mongo_properties")
+    )
     assert "served to the export" in served.metadata["error"].value  # pinged first, then the export instead
     assert len((tmp_path / "fallback" / "properties.jsonl").read_text().splitlines()) == 255
     assert (tmp_path / "fallback" / "daily_reports.jsonl").stat().st_size > 0
@@ -266,7 +303,9 @@ def test_a_mongodb_outage_still_publishes_the_warehouse_and_says_so(tmp_path):
     log = platform.warehouse.query("select rows_in, rows_out from ops.run_log where asset = 'mongo_properties'")
     assert log.rows() == [(255, 0)]
     assert platform.warehouse.query("select store from ops.storage_usage order by store")["store"].to_list() == [
-        "lake", "warehouse"]  # MongoDB's size could not be measured
+        "lake",
+        "warehouse",
+    ]  # MongoDB's size could not be measured
 
 
 def test_a_body_that_raises_still_records_what_it_did(tmp_path, monkeypatch):
@@ -294,8 +333,9 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
     platform = make_platform(tmp_path / "ok", sources=SourcesResource(sample_dir=str(sample)))
     [outcome] = platform.run(zip_codes=["85031"])
     assert outcome.ok, (outcome.error, outcome.checks_failed)
-    ledger = platform.warehouse.query("select * exclude (run_id, recorded_at, partition) from ops.record_ledger "
-                                      "order by asset")
+    ledger = platform.warehouse.query(
+        "select * exclude (run_id, recorded_at, partition) from ops.record_ledger order by asset"
+    )
     terms = ["staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates"]
     assert (ledger["offered"] == ledger.select(pl.sum_horizontal(terms).alias("sum"))["sum"]).all()
     search = ledger.filter(pl.col("asset") == "stg_assessor__search_results").row(0, named=True)
@@ -314,11 +354,15 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
     assert not outcome.success  # the blocking check stops the partition
     assert outcome.checks_failed == ["stg_assessor__search_results:records_accounted_for"]
     record = broken.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")])
+        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")]
+    )
     evaluation = next(iter(record.values())).evaluation
     assert evaluation.description == "2026-11-28|85031: records unaccounted for: sample +1"
 
 
 def build_evaluations(platform, build) -> list:
-    return [entry.dagster_event.event_specific_data for entry in platform.instance.all_logs(build.run_id)
-            if entry.is_dagster_event and entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
+    return [
+        entry.dagster_event.event_specific_data
+        for entry in platform.instance.all_logs(build.run_id)
+        if entry.is_dagster_event and entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]

@@ -36,25 +36,44 @@ DAY = "2026-11-28"
 
 
 def env_for(data_dir, server, **extra) -> dict:
-    env = {**os.environ, "PHOENIX_FIRST_DATE": first_date(), "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "home"),
-           "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
-           "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "2", "OLLAMA_HOST": "http://127.0.0.1:9",
-           **extra}
+    env = {
+        **os.environ,
+        "PHOENIX_FIRST_DATE": first_date(),
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "home"),
+        "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+        "MARICOPA_API_URL": server.url,
+        "MARICOPA_API_TOKEN": TOKEN,
+        "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000",
+        "MARICOPA_CONCURRENCY": "2",
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+        **extra,
+    }
     env.pop("MONGODB_URI", None)
     return env
 
 
 def start(env: dict, zip_code: str) -> subprocess.Popen:
     """Partitions only: the pools concern collection, and two builds would only take turns."""
-    return subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code,
-                             "--no-build"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", DAY, "--zip", zip_code, "--no-build"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def test_pool_limits_are_set_in_the_instance_database_at_start_up(tmp_path):
-    settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "MARICOPA_POOL_LIMIT": "2",
-                                  "PHOENIX_ASSESSOR_SOURCE": "maricopa", "PHOENIX_LISTING_SOURCE": "sample,csv_inbox"})
+    settings = Settings.from_env(
+        {
+            "PHOENIX_DATA_DIR": str(tmp_path),
+            "MARICOPA_POOL_LIMIT": "2",
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+            "PHOENIX_LISTING_SOURCE": "sample,csv_inbox",
+        }
+    )
     instance = local_instance(settings)
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
     # one pool per source that calls out or shares files; the embedded sample needs none
@@ -98,7 +117,7 @@ def test_two_runs_started_together_take_turns_on_the_county(tmp_path):
     for request in seen:
         zip_code = zip_of_request(server, request.path)
         if zip_code not in probed:  # each run's first request is service_preflight's probe (page 1 of its
-            probed.add(zip_code)    # ZIP), which holds no slot: a run's go/no-go waits for no collection
+            probed.add(zip_code)  # ZIP), which holds no slot: a run's go/no-go waits for no collection
             assert "page=1" in request.path, request.path
             continue
         first, last = spans.get(zip_code, (request.at, request.at))
@@ -155,6 +174,7 @@ def test_a_dead_run_that_holds_no_slot_is_ended_so_it_leaves_the_queue(tmp_path)
     tags = worker_tags(psutil.Process(child.pid))
     child.kill()
     child.wait()
+
     @dg.op
     def nothing():
         pass

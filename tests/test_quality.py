@@ -24,18 +24,46 @@ def frame(model, rows):
 
 
 def parcel(i, **overrides):
-    return {"property_id": f"apn:{i}", "ParcelNumber": str(i), "UnparsedAddress": f"{i} N 1ST AVE",
-            "address_key": f"{i} N 1ST AVE", "PostalCode": "85031", "assessor_property_type": "RESIDENTIAL",
-            "LotSizeSquareFeet": 6000.0, "LivingArea": 1200.0, "YearBuilt": 1960, "Latitude": 33.5,
-            "Longitude": -112.2, "source": "sample", "assessor_records": 1, "seen_at": FETCHED, **overrides}
+    return {
+        "property_id": f"apn:{i}",
+        "ParcelNumber": str(i),
+        "UnparsedAddress": f"{i} N 1ST AVE",
+        "address_key": f"{i} N 1ST AVE",
+        "PostalCode": "85031",
+        "assessor_property_type": "RESIDENTIAL",
+        "LotSizeSquareFeet": 6000.0,
+        "LivingArea": 1200.0,
+        "YearBuilt": 1960,
+        "Latitude": 33.5,
+        "Longitude": -112.2,
+        "source": "sample",
+        "assessor_records": 1,
+        "seen_at": FETCHED,
+        **overrides,
+    }
 
 
 def listing(i, **overrides):
-    return {"source": "reso", "ListingKey": f"L{i}", "property_id": f"apn:{i}", "match_method": "apn",
-            "ListPrice": 300000.0, "StandardStatus": "Active", "UnparsedAddress": f"{i} N 1st Ave", "PostalCode": "85031",
-            "BedroomsTotal": 3, "BathroomsTotalInteger": 2, "LivingArea": 1200.0, "YearBuilt": 1960,
-            "LotSizeSquareFeet": 6000.0, "listing_records": 1, "observed_date": date(2026, 11, 28),
-            "fetched_at": FETCHED, "payload_sha256": "0" * 64, **overrides}
+    return {
+        "source": "reso",
+        "ListingKey": f"L{i}",
+        "property_id": f"apn:{i}",
+        "match_method": "apn",
+        "ListPrice": 300000.0,
+        "StandardStatus": "Active",
+        "UnparsedAddress": f"{i} N 1st Ave",
+        "PostalCode": "85031",
+        "BedroomsTotal": 3,
+        "BathroomsTotalInteger": 2,
+        "LivingArea": 1200.0,
+        "YearBuilt": 1960,
+        "LotSizeSquareFeet": 6000.0,
+        "listing_records": 1,
+        "observed_date": date(2026, 11, 28),
+        "fetched_at": FETCHED,
+        "payload_sha256": "0" * 64,
+        **overrides,
+    }
 
 
 def test_every_metric_counts_the_planted_defects():
@@ -43,31 +71,68 @@ def test_every_metric_counts_the_planted_defects():
     parcels[0]["LivingArea"] = None  # 2 residential parcels missing a building fact …
     parcels[1]["YearBuilt"] = None
     parcels[2].update(assessor_property_type="VACANT LAND RESIDENTIAL", LivingArea=None, YearBuilt=None)  # … not this
-    search = [{"ParcelNumber": p["ParcelNumber"], "source": "sample", "PostalCode": "85031", "search_page": 1,
-               "fetched_at": FETCHED} for p in parcels] + [{"ParcelNumber": "3", "source": "sample",
-                                                             "PostalCode": "85031", "search_page": 2,
-                                                             "fetched_at": FETCHED}]  # a repeated search row
+    search = [
+        {
+            "ParcelNumber": p["ParcelNumber"],
+            "source": "sample",
+            "PostalCode": "85031",
+            "search_page": 1,
+            "fetched_at": FETCHED,
+        }
+        for p in parcels
+    ] + [
+        {"ParcelNumber": "3", "source": "sample", "PostalCode": "85031", "search_page": 2, "fetched_at": FETCHED}
+    ]  # a repeated search row
     listings = [listing(i) for i in range(10)]
     listings[0]["BedroomsTotal"] = None  # incomplete
     listings[1]["LivingArea"] = 1500.0  # disagrees with the assessor's 1200 (beyond 5%)
     listings[2]["YearBuilt"] = 1961  # within a year: agrees
     listings[9]["property_id"] = "apn:8"  # two listings of one source on one house
     records = [dict(listing) for listing in listings] + [dict(listings[4])]  # the feed repeated a record
-    properties = [{"property_id": f"apn:{i}", "address_key": f"{i} N 1ST AVE", "PostalCode": "85031",
-                   "UnparsedAddress": "x", "PropertyType": "Residential", "LivingArea": 1.0, "YearBuilt": 1960,
-                   "LotSizeSquareFeet": 1.0, "Latitude": 1.0, "Longitude": 1.0, "sources": [], "match_method": "apn",
-                   "records_merged": 1, "observed_date": date(2026, 11, 28), "observed_at": FETCHED} for i in range(20)]
+    properties = [
+        {
+            "property_id": f"apn:{i}",
+            "address_key": f"{i} N 1ST AVE",
+            "PostalCode": "85031",
+            "UnparsedAddress": "x",
+            "PropertyType": "Residential",
+            "LivingArea": 1.0,
+            "YearBuilt": 1960,
+            "LotSizeSquareFeet": 1.0,
+            "Latitude": 1.0,
+            "Longitude": 1.0,
+            "sources": [],
+            "match_method": "apn",
+            "records_merged": 1,
+            "observed_date": date(2026, 11, 28),
+            "observed_at": FETCHED,
+        }
+        for i in range(20)
+    ]
     properties.append({**properties[5], "property_id": "adr:85031:5_N_1ST_AVE"})  # same house, two ids
-    facts = [{"source": "reso", "ListingKey": f"L{i}", "method": m, "fallback_reason": r} for i, (m, r) in
-             enumerate([("llm", None)] * 6 + [("cache", None)] * 2 + [("rules", "reply does not match the facts "
-                                                                                 "schema (x)"), ("rules", "timed out")])]
+    facts = [
+        {"source": "reso", "ListingKey": f"L{i}", "method": m, "fallback_reason": r}
+        for i, (m, r) in enumerate(
+            [("llm", None)] * 6
+            + [("cache", None)] * 2
+            + [("rules", "reply does not match the facts schema (x)"), ("rules", "timed out")]
+        )
+    ]
     rows = quality_rows(
-        day=date(2026, 11, 28), zip_code="85031", evaluated_at=NOW,
-        search=frame(StgAssessorSearchResults, search), parcels=frame(IntAssessorParcels, parcels),
-        listing_records=frame(StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns}
-                                            for r in records]),
-        listings=frame(IntListingsMatched, listings), properties=frame(IntPropertiesResolved, properties),
-        facts=frame(ListingTextFacts, facts), quarantined={"listing:reso": 2}, targets=QualityTargets(freshness_target_hours=24))
+        day=date(2026, 11, 28),
+        zip_code="85031",
+        evaluated_at=NOW,
+        search=frame(StgAssessorSearchResults, search),
+        parcels=frame(IntAssessorParcels, parcels),
+        listing_records=frame(
+            StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns} for r in records]
+        ),
+        listings=frame(IntListingsMatched, listings),
+        properties=frame(IntPropertiesResolved, properties),
+        facts=frame(ListingTextFacts, facts),
+        quarantined={"listing:reso": 2},
+        targets=QualityTargets(freshness_target_hours=24),
+    )
     by = {r["source"]: r for r in rows.iter_rows(named=True)}
     assessor, reso, resolved = by["assessor:sample"], by["listing:reso"], by["resolved"]
     assert assessor["records"] == 20 and assessor["completeness"] == 0.9  # 18 of 20
@@ -96,14 +161,25 @@ def test_the_overall_score_is_the_documented_weighted_mean():
 
 
 def rows_for(*, parcels=(), listings=(), records=(), quarantined=None, expected=()):
-    return {r["source"]: r for r in quality_rows(
-        day=date(2026, 11, 28), zip_code="85031", evaluated_at=NOW, search=frame(StgAssessorSearchResults, []),
-        parcels=frame(IntAssessorParcels, list(parcels)),
-        listing_records=frame(StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns}
-                                            for r in records]),
-        listings=frame(IntListingsMatched, list(listings)), properties=frame(IntPropertiesResolved, []),
-        facts=frame(ListingTextFacts, []), quarantined=quarantined or {},
-        targets=QualityTargets(freshness_target_hours=24), expected=expected).iter_rows(named=True)}
+    return {
+        r["source"]: r
+        for r in quality_rows(
+            day=date(2026, 11, 28),
+            zip_code="85031",
+            evaluated_at=NOW,
+            search=frame(StgAssessorSearchResults, []),
+            parcels=frame(IntAssessorParcels, list(parcels)),
+            listing_records=frame(
+                StgListings, [{k: v for k, v in r.items() if k in StgListings.to_schema().columns} for r in records]
+            ),
+            listings=frame(IntListingsMatched, list(listings)),
+            properties=frame(IntPropertiesResolved, []),
+            facts=frame(ListingTextFacts, []),
+            quarantined=quarantined or {},
+            targets=QualityTargets(freshness_target_hours=24),
+            expected=expected,
+        ).iter_rows(named=True)
+    }
 
 
 def test_an_empty_partition_is_no_data_not_excellent():
@@ -111,8 +187,13 @@ def test_an_empty_partition_is_no_data_not_excellent():
     assert set(rows) == {"assessor:sample", "listing:sample", "resolved"}  # expected sources get a row
     for row in rows.values():
         assert row["status"] == "NO_DATA" and row["overall_score"] is None and row["completeness"] is None
-    assert find_alerts(day=date(2026, 11, 28), quality=pl.DataFrame(list(rows.values())), budget=pl.DataFrame(),
-                       failed_checks=[], freshness_target_hours=24)[0].message.startswith("No data: assessor:sample")
+    assert find_alerts(
+        day=date(2026, 11, 28),
+        quality=pl.DataFrame(list(rows.values())),
+        budget=pl.DataFrame(),
+        failed_checks=[],
+        freshness_target_hours=24,
+    )[0].message.startswith("No data: assessor:sample")
 
 
 def test_a_source_whose_every_record_was_quarantined_gets_a_row():

@@ -31,15 +31,22 @@ def _with_password(url: str) -> str:
     has none set, so its URL keeps none)."""
     parts = urlsplit(url)
     if parts.scheme.startswith("postgres"):
-        return urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}:{SECRET}@{parts.hostname}:{parts.port}"))
+        return urlunsplit(
+            parts._replace(netloc=f"{parts.username or 'postgres'}:{SECRET}@{parts.hostname}:{parts.port}")
+        )
     return url
 
 
 @pytest.mark.parametrize("kind", ["redis", "postgresql"])
 def test_a_store_that_comes_back_within_the_bound_only_delays_the_request(kind):
     with TcpProxy.before(service_url(kind)) as proxy:
-        limiter = store_limiter(proxy.url(_with_password(service_url(kind))), f"outage-{uuid.uuid4().hex[:8]}",
-                                limit=100, window_s=60, outage_s=30)
+        limiter = store_limiter(
+            proxy.url(_with_password(service_url(kind))),
+            f"outage-{uuid.uuid4().hex[:8]}",
+            limit=100,
+            window_s=60,
+            outage_s=30,
+        )
         assert limiter.acquire() == 0  # connected through the proxy
         proxy.close()  # the store goes away: open connections cut, new ones refused
         reopen = threading.Timer(1.5, proxy.open)
@@ -70,16 +77,27 @@ def test_past_the_bound_the_error_names_the_store_and_not_its_password(kind):
 
 def test_a_store_gone_mid_collection_fails_the_step_naming_it_with_the_requests_recorded(tmp_path, monkeypatch):
     token = "outage-token"
-    with TcpProxy.before(service_url("postgresql")) as proxy, \
-            MaricopaContractServer.from_sample(SAMPLE_DIR, token=token) as county:
+    with (
+        TcpProxy.before(service_url("postgresql")) as proxy,
+        MaricopaContractServer.from_sample(SAMPLE_DIR, token=token) as county,
+    ):
         county.parcel_delay_s = 0.02  # the details take a while: the store goes away among them
         store = proxy.url(_with_password(service_url("postgresql")))
         for name, value in (("MARICOPA_API_TOKEN", token), ("PHOENIX_RATE_LIMIT_STORE", store)):
             monkeypatch.setenv(name, value)  # secrets reach resources through EnvVar only
-        platform = make_platform(tmp_path / "data", env={
-            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": county.url, "MARICOPA_API_TOKEN": token,
-            "PHOENIX_RATE_LIMIT_STORE": store, "PHOENIX_RATE_LIMIT_STORE_OUTAGE_S": "1",
-            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "1"})
+        platform = make_platform(
+            tmp_path / "data",
+            env={
+                "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+                "MARICOPA_API_URL": county.url,
+                "MARICOPA_API_TOKEN": token,
+                "PHOENIX_RATE_LIMIT_STORE": store,
+                "PHOENIX_RATE_LIMIT_STORE_OUTAGE_S": "1",
+                "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000",
+                "MARICOPA_CONCURRENCY": "1",
+            },
+        )
+
         def close_among_the_details():  # the store goes away once the collection is well under way
             deadline = time.monotonic() + 60
             while sum(s.path.startswith("/parcel/") for s in county.seen) < 5 and time.monotonic() < deadline:
@@ -91,7 +109,13 @@ def test_a_store_gone_mid_collection_fails_the_step_naming_it_with_the_requests_
     assert not outcome.ok
     assert "PHOENIX_RATE_LIMIT_STORE" in outcome.error and "has not answered" in outcome.error, outcome.error
     assert SECRET not in outcome.error
-    requests = pl.concat([pl.read_parquet(path) for path in (platform.settings.lake_dir / "_bookkeeping" /
-                                                              "source_requests").rglob("raw_assessor_payloads__*")])
+    requests = pl.concat(
+        [
+            pl.read_parquet(path)
+            for path in (platform.settings.lake_dir / "_bookkeeping" / "source_requests").rglob(
+                "raw_assessor_payloads__*"
+            )
+        ]
+    )
     made = int(requests["requests"].sum())
     assert made > 1 and made == sum(1 for seen in county.seen if seen.path.startswith(("/search", "/parcel"))) - 1

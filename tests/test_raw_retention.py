@@ -22,11 +22,16 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 @pytest.mark.unit
 def test_a_compacted_body_keeps_the_kind_of_owner_and_nothing_that_names_anyone():
-    body = (b'{"APN": "10306005", "Owner": {"Ownership": "SMITH FAMILY TRUST", "MailingAddress": "9 ELM ST", '
-            b'"SalePrice": "250000"}, "LotSize": "6534"}')
+    body = (
+        b'{"APN": "10306005", "Owner": {"Ownership": "SMITH FAMILY TRUST", "MailingAddress": "9 ELM ST", '
+        b'"SalePrice": "250000"}, "LotSize": "6534"}'
+    )
     compacted = compact_body(body)
-    assert json.loads(compacted) == {"APN": "10306005", "Owner": {"Ownership": "(withheld: trust)",
-                                     "MailingAddress": "(withheld)", "SalePrice": "250000"}, "LotSize": "6534"}
+    assert json.loads(compacted) == {
+        "APN": "10306005",
+        "Owner": {"Ownership": "(withheld: trust)", "MailingAddress": "(withheld)", "SalePrice": "250000"},
+        "LotSize": "6534",
+    }
     assert compact_body(compacted) == compacted  # twice changes nothing
     unchanged = b'{"APN": "2",  "LotSize": "6534"}'
     assert compact_body(unchanged) is unchanged  # nothing personal: the bytes as received
@@ -40,9 +45,21 @@ def test_a_compacted_body_keeps_the_kind_of_owner_and_nothing_that_names_anyone(
 
 @pytest.mark.unit
 def test_the_python_and_polars_owner_types_agree():
-    names = ["JOHN Q PUBLIC", "SMITH FAMILY TRUST", "DOE JANE TR", "ACME HOMES LLC", "CITY OF PHOENIX",
-             "MARICOPA COUNTY", "OPENDOOR PROPERTY J LLC", "(withheld: trust)", "(WITHHELD: COMPANY)", None, "",
-             "(withheld)", "TRUSTY HOLDINGS"]
+    names = [
+        "JOHN Q PUBLIC",
+        "SMITH FAMILY TRUST",
+        "DOE JANE TR",
+        "ACME HOMES LLC",
+        "CITY OF PHOENIX",
+        "MARICOPA COUNTY",
+        "OPENDOOR PROPERTY J LLC",
+        "(withheld: trust)",
+        "(WITHHELD: COMPANY)",
+        None,
+        "",
+        "(withheld)",
+        "TRUSTY HOLDINGS",
+    ]
     polars = pl.DataFrame({"name": names}).select(owner_type(pl.col("name")).alias("kind"))["kind"].to_list()
     assert polars == [owner_type_of(name) for name in names]
 
@@ -51,15 +68,20 @@ def test_the_python_and_polars_owner_types_agree():
 def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner_types(tmp_path):
     sample, _apn = sample_with_a_planted_owner(tmp_path)
     old = (date.fromisoformat(today_in_phoenix()) - timedelta(days=120)).isoformat()
-    platform = make_platform(tmp_path / "data", env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
-                             sources=SourcesResource(sample_dir=str(sample)))
+    platform = make_platform(
+        tmp_path / "data",
+        env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
+        sources=SourcesResource(sample_dir=str(sample)),
+    )
     recent = (date.fromisoformat(today_in_phoenix()) - timedelta(days=10)).isoformat()
     for day in (old, recent):
         [outcome] = platform.run(day, [ZIP], build=False)
         assert outcome.ok
     lake = platform.defs.resources["lake"]
     raw = lambda day: lake.read("raw_assessor_payloads", day, ZIP)  # noqa: E731
-    staged_before = lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
+    staged_before = (
+        lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
+    )
     bodies_before = raw(old)["body"].to_list()
     assert any(NAME.encode() in body for body in bodies_before)
 
@@ -75,8 +97,10 @@ def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner
     assert again.asset_materializations_for_node("raw_body_retention")[0].metadata["partitions_rewritten"].value == 0
 
     restaged = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
-        partition_key=partition_key(old, ZIP), instance=platform.instance,
-        asset_selection=[dg.AssetKey("stg_assessor__parcels")])
+        partition_key=partition_key(old, ZIP),
+        instance=platform.instance,
+        asset_selection=[dg.AssetKey("stg_assessor__parcels")],
+    )
     assert restaged.success
     staged_after = lake.read("stg_assessor__parcels", old, ZIP).select("ParcelNumber", "OwnerType").sort("ParcelNumber")
     assert staged_after.equals(staged_before) and "trust" in staged_after["OwnerType"].to_list()
@@ -92,25 +116,51 @@ def test_quarantine_files_an_older_version_wrote_are_rewithheld_once(tmp_path):
 
     platform = make_platform(tmp_path / "data")
     lake, control_dir = platform.defs.resources["lake"], platform.settings.control_dir
-    old_rows = pl.DataFrame([
-        {"run_id": "old", "source": "maricopa", "asset": "stg_assessor__parcels", "partition": "2026-11-20|85031",
-         "record_key": "1", "reason": "invalid JSON (truncated or malformed)",
-         "raw_record": f'{{"APN": "1", "Owner": {{"Ownership": "{NAME}', "quarantined_at": NOW},
-        {"run_id": "old", "source": "maricopa", "asset": "stg_assessor__parcels", "partition": "2026-11-20|85031",
-         "record_key": "2", "reason": "parcel reply has no APN (not a parcel)",
-         "raw_record": f'{{"Owner": {{"\\u004fwnership": "{NAME}"}}}}', "quarantined_at": NOW}])
-    path = lake.storage.join("_bookkeeping", "quarantine", "zip=85031", "date=2026-11-20",
-                             "stg_assessor__parcels__old.parquet")
+    old_rows = pl.DataFrame(
+        [
+            {
+                "run_id": "old",
+                "source": "maricopa",
+                "asset": "stg_assessor__parcels",
+                "partition": "2026-11-20|85031",
+                "record_key": "1",
+                "reason": "invalid JSON (truncated or malformed)",
+                "raw_record": f'{{"APN": "1", "Owner": {{"Ownership": "{NAME}',
+                "quarantined_at": NOW,
+            },
+            {
+                "run_id": "old",
+                "source": "maricopa",
+                "asset": "stg_assessor__parcels",
+                "partition": "2026-11-20|85031",
+                "record_key": "2",
+                "reason": "parcel reply has no APN (not a parcel)",
+                "raw_record": f'{{"Owner": {{"\\u004fwnership": "{NAME}"}}}}',
+                "quarantined_at": NOW,
+            },
+        ]
+    )
+    path = lake.storage.join(
+        "_bookkeeping", "quarantine", "zip=85031", "date=2026-11-20", "stg_assessor__parcels__old.parquet"
+    )
     lake.storage.write_parquet(old_rows, path)  # as the older version wrote it: no payload_sha256, raw_bytes
     assert not quarantine_rewithheld(control_dir, lake)
     job = platform.defs.resolve_job_def("compact_raw_bodies")
     first = job.execute_in_process(instance=platform.instance)
-    assert first.asset_materializations_for_node("raw_body_retention")[0].metadata[
-        "older_quarantine_files_rewritten"].value == 1
+    assert (
+        first.asset_materializations_for_node("raw_body_retention")[0]
+        .metadata["older_quarantine_files_rewritten"]
+        .value
+        == 1
+    )
     rewritten = lake.storage.read_parquet(path)
     assert NAME not in str(rewritten.to_dicts())
     assert rewritten["raw_record"].to_list()[0] is None and rewritten["raw_bytes"].to_list()[0] > 0
     assert (control_dir / QUARANTINE_REWITHHELD).exists() and quarantine_rewithheld(control_dir, lake)
     again = job.execute_in_process(instance=platform.instance)
-    assert again.asset_materializations_for_node("raw_body_retention")[0].metadata[
-        "older_quarantine_files_rewritten"].value == 0
+    assert (
+        again.asset_materializations_for_node("raw_body_retention")[0]
+        .metadata["older_quarantine_files_rewritten"]
+        .value
+        == 0
+    )

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.unit
 
 START = date(2026, 11, 1)
 APNS = [f"103{i:05d}" for i in range(3000)]
-FETCH_SCHEMA = {"record_key": pl.String, "http_status": pl.Int64, "fetched_at": pl.Datetime("us", "UTC"),
-                "sha256": pl.String, "day": pl.String}
+FETCH_SCHEMA = {
+    "record_key": pl.String,
+    "http_status": pl.Int64,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "sha256": pl.String,
+    "day": pl.String,
+}
 
 
 def as_of(day: date) -> datetime:
@@ -39,13 +44,23 @@ class County:
 
     def fetch(self, day: date, apns: list[str], status: int = 200) -> None:
         at = as_of(day) + timedelta(minutes=5)
-        self.fetches += [{"record_key": apn, "http_status": status, "fetched_at": at,
-                          "sha256": "good" if status == 200 else "error", "day": day.isoformat()} for apn in apns]
+        self.fetches += [
+            {
+                "record_key": apn,
+                "http_status": status,
+                "fetched_at": at,
+                "sha256": "good" if status == 200 else "error",
+                "day": day.isoformat(),
+            }
+            for apn in apns
+        ]
 
     def no_reply(self, day: date, apns: list[str]) -> None:
         """Requests that timed out on every attempt: quarantined, so only the key and the day are known."""
-        self.fetches += [{"record_key": apn, "http_status": None, "fetched_at": None, "sha256": None,
-                          "day": day.isoformat()} for apn in apns]
+        self.fetches += [
+            {"record_key": apn, "http_status": None, "fetched_at": None, "sha256": None, "day": day.isoformat()}
+            for apn in apns
+        ]
 
 
 def test_after_the_first_load_each_parcel_is_refreshed_once_a_window_about_a_thirtieth_a_day():
@@ -94,8 +109,12 @@ def test_the_refresh_day_is_the_apns_whatever_its_punctuation_and_a_full_refresh
     county = County()
     county.fetch(START, APNS)
     fetches, versions = county.history()
-    assert parcels_to_fetch(APNS, fetches, versions, as_of=as_of(START + timedelta(days=1)), refresh_days=30,
-                            full_refresh=True) == APNS
+    assert (
+        parcels_to_fetch(
+            APNS, fetches, versions, as_of=as_of(START + timedelta(days=1)), refresh_days=30, full_refresh=True
+        )
+        == APNS
+    )
     # with a window of one day (or none) every parcel is due every day anyway
     assert county.plan(START + timedelta(days=1), refresh_days=1) == APNS
     assert not is_refresh_day(APNS[0], START, 0)

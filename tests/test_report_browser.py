@@ -100,8 +100,9 @@ def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
         overflow = {}
         for width in (1280, 390):  # a laptop and a phone: wide tables scroll in their box, not the page
             page.set_viewport_size({"width": width, "height": 900})
-            overflow[width] = page.evaluate("() => document.documentElement.scrollWidth - "
-                                            "document.documentElement.clientWidth")
+            overflow[width] = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
         page.set_viewport_size({"width": 1200, "height": 900})
         text = page.inner_text("body")
         rendered = [s.get_attribute("data-section") for s in page.locator("section").all()]
@@ -125,13 +126,19 @@ def check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path):
     for moving in ("Price cuts per day", "New listings per day", "Median sale price"):  # the sample evolves
         assert by_title[moving]["series"] == [ZIP] and by_title[moving]["counts"][0] >= 3, by_title.get(moving)
     counts = [c for c in charts if c["kind"] == "count"]
-    assert {c["title"] for c in counts} >= {"New listings per day", "Price cuts per day", "Sales per day",
-                                            "Active inventory"}, counts
+    assert {c["title"] for c in counts} >= {
+        "New listings per day",
+        "Price cuts per day",
+        "Sales per day",
+        "Active inventory",
+    }, counts
     for chart in counts:  # zero-filled: a point for each day of the range, on whole-number ticks
         assert chart["counts"][0] >= BACKFILL_DAYS, chart
         assert chart["yTicks"] and all(t.replace(",", "").isdigit() for t in chart["yTicks"]), chart
         assert len(set(chart["yTicks"])) == len(chart["yTicks"]), chart
-    assert by_title[f"Probe latency, the week to {DAY}"]["series"] == ["mongodb"]  # the only one that answered (a stand-in)
+    assert by_title[f"Probe latency, the week to {DAY}"]["series"] == [
+        "mongodb"
+    ]  # the only one that answered (a stand-in)
     assert (tmp_path / "report.png").stat().st_size > 100_000
 
 
@@ -141,6 +148,8 @@ def test_a_three_week_backfill_finds_the_planted_fault_and_its_report_renders_in
     check_the_planted_fault_is_found_as_a_degradation(backfilled)
     check_the_build_writes_the_latest_days_report_and_the_command_any_day(backfilled)
     if CHROMIUM is None:
-        pytest.skip("no chromium on this machine (.ci/run installs Debian's package): the page was written and "
-                    "checked as HTML, not rendered")
+        pytest.skip(
+            "no chromium on this machine (.ci/run installs Debian's package): the page was written and "
+            "checked as HTML, not rendered"
+        )
     check_every_section_and_chart_renders_in_chromium(backfilled, tmp_path)

@@ -29,17 +29,56 @@ SAMPLE_ZIPS = ("85031", "85033", "85035")
 KEPT_TYPES = {"RESIDENTIAL", "VACANT LAND RESIDENTIAL"}
 
 MINIMUM_PER_KIND = {
-    "exact": 20, "suffix_missing": 25, "suffix_spelled": 25, "directional_spelled": 20,
-    "directional_missing": 20, "case_spacing_punctuation": 20, "ordinal_case": 15, "zip_plus4": 20,
-    "unit_designator": 20, "city_variant": 20, "apn_punctuated": 20, "street_typo": 20, "combined": 20,
-    "house_number_absent": 20, "other_zip_street": 15, "conflicting_suffix": 20, "ambiguous": 6,
+    "exact": 20,
+    "suffix_missing": 25,
+    "suffix_spelled": 25,
+    "directional_spelled": 20,
+    "directional_missing": 20,
+    "case_spacing_punctuation": 20,
+    "ordinal_case": 15,
+    "zip_plus4": 20,
+    "unit_designator": 20,
+    "city_variant": 20,
+    "apn_punctuated": 20,
+    "street_typo": 20,
+    "combined": 20,
+    "house_number_absent": 20,
+    "other_zip_street": 15,
+    "conflicting_suffix": 20,
+    "ambiguous": 6,
 }
-KEYS = ["case_id", "kind", "expected", "expected_parcel", "candidates", "UnparsedAddress", "City",
-        "PostalCode", "ParcelNumber"]
+KEYS = [
+    "case_id",
+    "kind",
+    "expected",
+    "expected_parcel",
+    "candidates",
+    "UnparsedAddress",
+    "City",
+    "PostalCode",
+    "ParcelNumber",
+]
 
-SUFFIXES = {"AVE": "AVE", "AVENUE": "AVE", "AV": "AVE", "DR": "DR", "DRIVE": "DR", "DRV": "DR",
-            "ST": "ST", "STREET": "ST", "STR": "ST", "RD": "RD", "ROAD": "RD", "LN": "LN", "LANE": "LN",
-            "WAY": "WAY", "WY": "WAY", "BLVD": "BLVD", "BOULEVARD": "BLVD", "BOUL": "BLVD"}
+SUFFIXES = {
+    "AVE": "AVE",
+    "AVENUE": "AVE",
+    "AV": "AVE",
+    "DR": "DR",
+    "DRIVE": "DR",
+    "DRV": "DR",
+    "ST": "ST",
+    "STREET": "ST",
+    "STR": "ST",
+    "RD": "RD",
+    "ROAD": "RD",
+    "LN": "LN",
+    "LANE": "LN",
+    "WAY": "WAY",
+    "WY": "WAY",
+    "BLVD": "BLVD",
+    "BOULEVARD": "BLVD",
+    "BOUL": "BLVD",
+}
 DIRECTIONALS = {"N": "N", "NORTH": "N", "S": "S", "SOUTH": "S", "E": "E", "EAST": "E", "W": "W", "WEST": "W"}
 UNIT_WORDS = {"UNIT", "APT", "#"}
 COUNTY = re.compile(r"^(\d+) ([NSEW]) (.+?) (AVE|DR|ST|RD|LN|WAY|BLVD)(?: \w+)?$")
@@ -51,9 +90,18 @@ def load_rows() -> list[dict]:
     for page in sorted(SEARCH_DIR.glob("q*_page*.json")):
         for raw in json.loads(page.read_text())["Results"]:
             number, predir, name, suffix = COUNTY.match(raw["SitusAddress"]).groups()
-            rows.setdefault(raw["APN"], {"apn": raw["APN"], "zip": raw["SitusZip"],
-                                         "kept": raw["PropertyType"] in KEPT_TYPES, "number": number,
-                                         "predir": predir, "name": name, "suffix": suffix})
+            rows.setdefault(
+                raw["APN"],
+                {
+                    "apn": raw["APN"],
+                    "zip": raw["SitusZip"],
+                    "kept": raw["PropertyType"] in KEPT_TYPES,
+                    "number": number,
+                    "predir": predir,
+                    "name": name,
+                    "suffix": suffix,
+                },
+            )
     return list(rows.values())
 
 
@@ -77,7 +125,8 @@ def split_listing(address: str) -> dict:
 def fits(row: dict, written: dict) -> bool:
     """The row has the written number and name, and the directional and suffix where written."""
     return (row["number"], row["name"]) == (written["number"], written["name"]) and all(
-        written[part] is None or written[part] == row[part] for part in ("predir", "suffix"))
+        written[part] is None or written[part] == row[part] for part in ("predir", "suffix")
+    )
 
 
 @pytest.fixture(scope="module")

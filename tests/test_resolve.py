@@ -17,14 +17,20 @@ T = datetime(2026, 11, 28, 7, tzinfo=UTC)
 def frame(model, rows: list[dict]) -> pl.DataFrame:
     empty = empty_frame(model)
     defaults = {"source": "sample", "fetched_at": T, "payload_sha256": "0" * 64, "search_page": 1}
-    full = [{**dict.fromkeys(empty.columns), **{k: v for k, v in defaults.items() if k in empty.columns}, **r}
-            for r in rows]
+    full = [
+        {**dict.fromkeys(empty.columns), **{k: v for k, v in defaults.items() if k in empty.columns}, **r} for r in rows
+    ]
     return pl.DataFrame(full, schema=empty.schema)
 
 
 def search(*rows):
-    return frame(StgAssessorSearchResults, [dict(ParcelNumber=a, UnparsedAddress=addr, City="PHOENIX", PostalCode=z,
-                                                 assessor_property_type=t) for a, addr, z, t in rows])
+    return frame(
+        StgAssessorSearchResults,
+        [
+            dict(ParcelNumber=a, UnparsedAddress=addr, City="PHOENIX", PostalCode=z, assessor_property_type=t)
+            for a, addr, z, t in rows
+        ],
+    )
 
 
 def resolve(search_rows, parcel_versions, listings):
@@ -37,20 +43,50 @@ def resolve(search_rows, parcel_versions, listings):
 
 
 def test_one_house_seen_by_two_sources_is_one_property():
-    s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),
-               ("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),  # paging repeat
-               ("10306014", "4004 N 55TH AVE", "85031", "RESIDENTIAL"),
-               ("10306099", "1 N 1ST AVE", "85031", "COMMERCIAL"),
-               ("10300001", "9 N 9TH AVE", "85037", "RESIDENTIAL"))
-    p = frame(StgAssessorParcels, [dict(ParcelNumber="10306005", LivingArea=1204.0, YearBuilt=1958,
-                                        LotSizeSquareFeet=6534.0, PoolArea=420.0, Latitude=33.49, Longitude=-112.17)])
-    listings = frame(StgListings, [
-        dict(ListingKey="A", PostalCode="85031", ParcelNumber="10306005", ListPrice=316000.0, LivingArea=1300.0,
-             BedroomsTotal=3, StandardStatus="Active", UnparsedAddress="4027 North 55th Avenue"),
-        dict(ListingKey="B", PostalCode="85031", UnparsedAddress="4004 North 55th Avenue", ListPrice=280000.0,
-             StandardStatus="Pending"),
-        dict(ListingKey="C", PostalCode="85031", UnparsedAddress="8400 W New Construction Way", ListPrice=450000.0),
-    ])
+    s = search(
+        ("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),
+        ("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"),  # paging repeat
+        ("10306014", "4004 N 55TH AVE", "85031", "RESIDENTIAL"),
+        ("10306099", "1 N 1ST AVE", "85031", "COMMERCIAL"),
+        ("10300001", "9 N 9TH AVE", "85037", "RESIDENTIAL"),
+    )
+    p = frame(
+        StgAssessorParcels,
+        [
+            dict(
+                ParcelNumber="10306005",
+                LivingArea=1204.0,
+                YearBuilt=1958,
+                LotSizeSquareFeet=6534.0,
+                PoolArea=420.0,
+                Latitude=33.49,
+                Longitude=-112.17,
+            )
+        ],
+    )
+    listings = frame(
+        StgListings,
+        [
+            dict(
+                ListingKey="A",
+                PostalCode="85031",
+                ParcelNumber="10306005",
+                ListPrice=316000.0,
+                LivingArea=1300.0,
+                BedroomsTotal=3,
+                StandardStatus="Active",
+                UnparsedAddress="4027 North 55th Avenue",
+            ),
+            dict(
+                ListingKey="B",
+                PostalCode="85031",
+                UnparsedAddress="4004 North 55th Avenue",
+                ListPrice=280000.0,
+                StandardStatus="Pending",
+            ),
+            dict(ListingKey="C", PostalCode="85031", UnparsedAddress="8400 W New Construction Way", ListPrice=450000.0),
+        ],
+    )
     out = resolve(s, p, listings)
     IntPropertiesResolved.validate(out)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
@@ -67,15 +103,31 @@ def test_one_house_seen_by_two_sources_is_one_property():
 
 
 def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_recorded():
-    s = search(("1", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"), ("2", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
-               ("3", "20 W ELM ST", "85031", "VACANT LAND RESIDENTIAL"))
-    listings = frame(StgListings, [
-        dict(ListingKey="old", PostalCode="85031", ParcelNumber="3", ListPrice=100000.0,
-             ModificationTimestamp=datetime(2026, 11, 1, tzinfo=UTC)),
-        dict(ListingKey="new", PostalCode="85031", ParcelNumber="3", ListPrice=95000.0,
-             ModificationTimestamp=datetime(2026, 11, 20, tzinfo=UTC)),
-        dict(ListingKey="twin", PostalCode="85031", UnparsedAddress="10 West Elm Street #1"),
-    ])
+    s = search(
+        ("1", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
+        ("2", "10 W ELM ST UNIT 1", "85031", "RESIDENTIAL"),
+        ("3", "20 W ELM ST", "85031", "VACANT LAND RESIDENTIAL"),
+    )
+    listings = frame(
+        StgListings,
+        [
+            dict(
+                ListingKey="old",
+                PostalCode="85031",
+                ParcelNumber="3",
+                ListPrice=100000.0,
+                ModificationTimestamp=datetime(2026, 11, 1, tzinfo=UTC),
+            ),
+            dict(
+                ListingKey="new",
+                PostalCode="85031",
+                ParcelNumber="3",
+                ListPrice=95000.0,
+                ModificationTimestamp=datetime(2026, 11, 20, tzinfo=UTC),
+            ),
+            dict(ListingKey="twin", PostalCode="85031", UnparsedAddress="10 West Elm Street #1"),
+        ],
+    )
     out = resolve(s, frame(StgAssessorParcels, []), listings)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
     assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
@@ -85,12 +137,23 @@ def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_rec
 
 def test_the_latest_parcel_version_wins_whichever_day_it_came():
     s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
-    versions = frame(StgAssessorParcels, [
-        dict(ParcelNumber="10306005", LivingArea=1100.0, fetched_at=datetime(2026, 10, 1, tzinfo=UTC),
-             payload_sha256="a" * 64),
-        dict(ParcelNumber="10306005", LivingArea=1204.0, fetched_at=datetime(2026, 11, 27, tzinfo=UTC),
-             payload_sha256="b" * 64),
-    ])
+    versions = frame(
+        StgAssessorParcels,
+        [
+            dict(
+                ParcelNumber="10306005",
+                LivingArea=1100.0,
+                fetched_at=datetime(2026, 10, 1, tzinfo=UTC),
+                payload_sha256="a" * 64,
+            ),
+            dict(
+                ParcelNumber="10306005",
+                LivingArea=1204.0,
+                fetched_at=datetime(2026, 11, 27, tzinfo=UTC),
+                payload_sha256="b" * 64,
+            ),
+        ],
+    )
     parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
     row = parcels.row(0, named=True)
     assert row["LivingArea"] == 1204 and row["detail_sha256"] == "b" * 64 and row["assessor_records"] == 3
@@ -121,10 +184,15 @@ def test_the_latest_detail_is_the_latest_days_even_when_an_old_day_was_re_run_la
     is not newer than theirs: the resolver orders by partition day, then fetch time."""
     s = search(("10306005", "4027 N 55TH AVE", "85031", "RESIDENTIAL"))
     late = datetime(2026, 12, 1, 7, tzinfo=UTC)
-    versions = frame(StgAssessorParcels, [
-        dict(ParcelNumber="10306005", LivingArea=1000.0, fetched_at=late, payload_sha256="a" * 64),  # day 1, re-run
-        dict(ParcelNumber="10306005", LivingArea=1200.0, fetched_at=T, payload_sha256="b" * 64),  # day 2
-    ]).with_columns(day=pl.Series(["2026-11-27", "2026-11-28"]))
+    versions = frame(
+        StgAssessorParcels,
+        [
+            dict(ParcelNumber="10306005", LivingArea=1000.0, fetched_at=late, payload_sha256="a" * 64),  # day 1, re-run
+            dict(ParcelNumber="10306005", LivingArea=1200.0, fetched_at=T, payload_sha256="b" * 64),  # day 2
+        ],
+    ).with_columns(day=pl.Series(["2026-11-27", "2026-11-28"]))
     parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
     assert parcels["LivingArea"].to_list() == [1200]
-    assert assessor_parcels(s, versions.drop("day"), "85031", DEFAULT_RESIDENTIAL_TYPES)["LivingArea"].to_list() == [1000]
+    assert assessor_parcels(s, versions.drop("day"), "85031", DEFAULT_RESIDENTIAL_TYPES)["LivingArea"].to_list() == [
+        1000
+    ]

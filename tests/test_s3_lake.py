@@ -17,12 +17,26 @@ from phoenix_dagster.cli.commands import run_sql
 from phoenix_dagster.settings import SQL_DIR
 from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, readable_folders
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # two demo-sized runs and builds: 160 s in the whole suite on 2026-12-03
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(600),
+]  # two demo-sized runs and builds: 160 s in the whole suite on 2026-12-03
 
 PREFIX = "phoenix/lake"
-LAKE_ASSETS = ("raw_assessor_payloads", "raw_listing_payloads__sample", "stg_assessor__search_results",
-               "stg_assessor__parcels", "stg_listings__listings", "int_assessor_parcels", "int_listings_matched",
-               "int_properties_resolved", "listing_text_facts", "enriched_properties", "quality_daily", "run_metrics")
+LAKE_ASSETS = (
+    "raw_assessor_payloads",
+    "raw_listing_payloads__sample",
+    "stg_assessor__search_results",
+    "stg_assessor__parcels",
+    "stg_listings__listings",
+    "int_assessor_parcels",
+    "int_listings_matched",
+    "int_properties_resolved",
+    "listing_text_facts",
+    "enriched_properties",
+    "quality_daily",
+    "run_metrics",
+)
 
 
 def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_path, monkeypatch):
@@ -37,8 +51,9 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
 
         objects = s3.objects(PREFIX + "/")
         for asset in LAKE_ASSETS:
-            assert [key for key in objects if key.startswith(f"{PREFIX}/{asset}/")] == \
-                [f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/data.parquet" for zip_code in ZIPS], asset
+            assert [key for key in objects if key.startswith(f"{PREFIX}/{asset}/")] == [
+                f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/data.parquet" for zip_code in ZIPS
+            ], asset
         assert any(key.startswith(f"{PREFIX}/_bookkeeping/run_log/zip=85031/date={DAY}/") for key in objects)
         assert not (on_s3.settings.data_dir / "lake").exists()  # nothing on the local disk
         assert on_s3.settings.lake_location == f"s3://{s3.bucket}/{PREFIX}"
@@ -50,20 +65,30 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         settings = on_s3.settings
         folders = readable_folders(settings.lake_location, settings.control_dir, SQL_DIR)
         limits = AnalystLimits(timeout_s=60, memory_limit_mb=256, max_temp_mb=256)
-        assert all(folder.startswith(f"s3://{s3.bucket}/{PREFIX}/") or folder.startswith(str(settings.control_dir))
-                   for folder in folders)
-        lake_rows = warehouse.analyst_query("select count(*) as n from lake.enriched_properties", folders,
-                                            limits).frame["n"].item()
+        assert all(
+            folder.startswith(f"s3://{s3.bucket}/{PREFIX}/") or folder.startswith(str(settings.control_dir))
+            for folder in folders
+        )
+        lake_rows = (
+            warehouse.analyst_query("select count(*) as n from lake.enriched_properties", folders, limits)
+            .frame["n"]
+            .item()
+        )
         assert lake_rows == warehouse.query("select count(*) as n from marts.properties")["n"].item()
         printed = io.StringIO()  # and so do `phoenix-estate sql`'s
         run_sql("select count(*) as lake_rows from lake.enriched_properties", on_s3.settings, out=printed)
         assert str(lake_rows) in printed.getvalue()
         with pytest.raises(Exception, match="disabled by configuration"):
-            warehouse.analyst_query(f"select * from read_parquet('s3://{s3.bucket}/elsewhere/*.parquet')",
-                                    folders, limits)
+            warehouse.analyst_query(
+                f"select * from read_parquet('s3://{s3.bucket}/elsewhere/*.parquet')", folders, limits
+            )
         with pytest.raises(Exception, match="disabled by configuration"):  # the raw layer is not the analysts'
-            warehouse.analyst_query(f"select count(*) from read_parquet('s3://{s3.bucket}/{PREFIX}/raw_assessor_payloads"
-                                    "/*/*/data.parquet')", folders, limits)
+            warehouse.analyst_query(
+                f"select count(*) from read_parquet('s3://{s3.bucket}/{PREFIX}/raw_assessor_payloads"
+                "/*/*/data.parquet')",
+                folders,
+                limits,
+            )
 
         compacted = on_s3.defs.resolve_job_def("compact_raw_bodies").execute_in_process(instance=on_s3.instance)
         metadata = compacted.asset_materializations_for_node("raw_body_retention")[0].metadata
@@ -73,8 +98,11 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         assert not bodies.cast(pl.String).str.contains('"Ownership": "OWNER ').any()  # rewritten in the bucket
 
         secret = s3.secret_access_key
-        events = "\n".join(repr(event) for record in on_s3.instance.get_run_records()
-                           for event in on_s3.instance.all_logs(record.dagster_run.run_id))
+        events = "\n".join(
+            repr(event)
+            for record in on_s3.instance.get_run_records()
+            for event in on_s3.instance.all_logs(record.dagster_run.run_id)
+        )
         assert on_s3.instance.get_run_records() and secret not in events
         assert all(secret.encode() not in s3.read(key) for key in objects)
         assert secret.encode() not in on_s3.settings.warehouse_path.read_bytes()

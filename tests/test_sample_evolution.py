@@ -108,8 +108,12 @@ def test_a_recorded_sale_changes_the_owner_block_and_the_search_row_and_nothing_
     sold = datetime.strptime(owner["SaleDate"], "%m/%d/%Y").date()
     deed = datetime.strptime(owner["DeedDate"], "%m/%d/%Y").date()
     assert SOLD_ON - timedelta(days=21) <= sold <= deed <= SOLD_ON  # not in the future of the day
-    rows = [row for page in range(1, 13)
-            for row in json.loads(api(SOLD_ON).search_page(SOLD_ZIP, page).body)["Results"] if row["APN"] == SOLD]
+    rows = [
+        row
+        for page in range(1, 13)
+        for row in json.loads(api(SOLD_ON).search_page(SOLD_ZIP, page).body)["Results"]
+        if row["APN"] == SOLD
+    ]
     assert [row["Ownership"] for row in rows] == [owner["Ownership"]]
     assert detail(SOLD_ON + timedelta(days=200), SOLD)["Owner"]["SaleDate"] == owner["SaleDate"]  # it stays
 
@@ -223,12 +227,14 @@ def test_the_burst_day_warns_and_a_repeated_bad_reply_does_not(tmp_path):
     from phoenix_dagster.sources.sample_evolution import BURST_DAY, BURST_ZIP
 
     platform = make_platform(tmp_path / "data")
-    before, burst = (platform.run(day=(BURST_DAY - timedelta(days=1)).isoformat(), zip_codes=[BURST_ZIP], build=False)
-                     + platform.run(day=BURST_DAY.isoformat(), zip_codes=[BURST_ZIP], build=False))
+    before, burst = platform.run(
+        day=(BURST_DAY - timedelta(days=1)).isoformat(), zip_codes=[BURST_ZIP], build=False
+    ) + platform.run(day=BURST_DAY.isoformat(), zip_codes=[BURST_ZIP], build=False)
     assert before.success and burst.success
     assert [w for w in before.checks_warned if "quarantine_rate" in w] == []
     assert [w for w in burst.checks_warned if "quarantine_rate" in w] == ["stg_listings__listings:quarantine_rate"]
     parcels = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__parcels"), "quarantine_rate")])
+        [dg.AssetCheckKey(dg.AssetKey("stg_assessor__parcels"), "quarantine_rate")]
+    )
     metadata = next(iter(parcels.values())).evaluation.metadata
     assert metadata["quarantined"].value == 1 and metadata["repeated"].value == 1  # the truncated reply, again

@@ -55,30 +55,50 @@ def test_the_rate_limit_store_refuses_an_unknown_url_without_echoing_it():
 
 
 def test_good_url_settings_load():
-    settings = Settings.from_env({"PHOENIX_RATE_LIMIT_STORE": "redis://127.0.0.1:6379/0", "MONGODB_URI":
-                                  "mongodb+srv://user:pw@cluster0.example.net/?retryWrites=true", "OLLAMA_HOST":
-                                  "127.0.0.1:11434", "MLS_PROXIES": "http://a.example:3128 socks5://b.example:1080",
-                                  "PHOENIX_LAKE_URL": "s3://bucket/lake"})
+    settings = Settings.from_env(
+        {
+            "PHOENIX_RATE_LIMIT_STORE": "redis://127.0.0.1:6379/0",
+            "MONGODB_URI": "mongodb+srv://user:pw@cluster0.example.net/?retryWrites=true",
+            "OLLAMA_HOST": "127.0.0.1:11434",
+            "MLS_PROXIES": "http://a.example:3128 socks5://b.example:1080",
+            "PHOENIX_LAKE_URL": "s3://bucket/lake",
+        }
+    )
     assert settings.has_secret("MLS_PROXIES") and settings.lake_url == "s3://bucket/lake"
 
 
 def _resources() -> list:
-    lake = LakeResource(root="s3://bucket/lake", s3_endpoint_url=f"http://minio:{SECRET}@minio.internal:9000",
-                        aws_access_key_id=SECRET, aws_secret_access_key=SECRET, aws_session_token=SECRET)
-    maricopa = MaricopaResource(url=f"https://user:{SECRET}@county.example", token=SECRET,
-                                rate_limit_store=f"postgresql://rates:{SECRET}@db.internal/rates")
+    lake = LakeResource(
+        root="s3://bucket/lake",
+        s3_endpoint_url=f"http://minio:{SECRET}@minio.internal:9000",
+        aws_access_key_id=SECRET,
+        aws_secret_access_key=SECRET,
+        aws_session_token=SECRET,
+    )
+    maricopa = MaricopaResource(
+        url=f"https://user:{SECRET}@county.example",
+        token=SECRET,
+        rate_limit_store=f"postgresql://rates:{SECRET}@db.internal/rates",
+    )
     reso = ResoResource(url=f"https://user:{SECRET}@reso.example/odata", token=SECRET)
     mls = MlsHtmlResource(url=f"https://user:{SECRET}@mls.example", proxies=f"http://proxy:{SECRET}@proxy.example:3128")
     return [
-        lake, LakeIOManager(lake=lake), ControlStateResource(control_dir="/data/control", lake=lake),
-        maricopa, reso, mls, SourcesResource(maricopa=maricopa, reso=reso, mls_html=mls),
+        lake,
+        LakeIOManager(lake=lake),
+        ControlStateResource(control_dir="/data/control", lake=lake),
+        maricopa,
+        reso,
+        mls,
+        SourcesResource(maricopa=maricopa, reso=reso, mls_html=mls),
         MongoResource(uri=f"mongodb+srv://app:{SECRET}@cluster0.example.net", database="d", export_dir="/data/serving"),
-        AlertChannelsResource(webhook_url=f"https://hooks.example/services/{SECRET}", smtp_password=SECRET,
-                              smtp_host="smtp.example"),
+        AlertChannelsResource(
+            webhook_url=f"https://hooks.example/services/{SECRET}", smtp_password=SECRET, smtp_host="smtp.example"
+        ),
         OllamaResource(host=f"http://user:{SECRET}@ollama.internal:11434", model="llama3.2", timeout_s=60),
         PublishedWarehouseResource(path="/data/warehouse.duckdb", lake=lake),
         WarehouseBuildResource(build_path="/data/b.duckdb", published_path="/data/w.duckdb", lake=lake),
-        QualityTargetsResource(freshness_target_hours=24), RunWorkerResource(),
+        QualityTargetsResource(freshness_target_hours=24),
+        RunWorkerResource(),
     ]
 
 
@@ -91,8 +111,10 @@ def test_no_resource_shows_a_secret_planted_in_it(resource):
 def test_a_secret_from_the_environment_is_masked_once_resolved_and_still_used(monkeypatch):
     monkeypatch.setenv("TEST_COUNTY_TOKEN", SECRET)
     monkeypatch.setenv("TEST_PROXIES", f"http://proxy:{SECRET}@proxy.example:3128,http://other.example:3128")
-    resources = {"county": MaricopaResource(token=dg.EnvVar("TEST_COUNTY_TOKEN")),
-                 "mls": MlsHtmlResource(url="https://mls.example", proxies=dg.EnvVar("TEST_PROXIES"))}
+    resources = {
+        "county": MaricopaResource(token=dg.EnvVar("TEST_COUNTY_TOKEN")),
+        "mls": MlsHtmlResource(url="https://mls.example", proxies=dg.EnvVar("TEST_PROXIES")),
+    }
     with dg.build_resources(resources) as built:
         assert built.county.token == SECRET and SECRET not in repr(built.county) + str(built.county)
         assert SECRET not in repr(built.mls)

@@ -27,14 +27,19 @@ def test_a_refused_county_token_is_a_red_check_and_a_recorded_probe(tmp_path, mo
     monkeypatch.setenv("MARICOPA_API_TOKEN", "a-token-the-county-refuses")
     with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
         county = MaricopaResource(url=server.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01)
-        platform = make_platform(tmp_path / "data", env={"PHOENIX_ASSESSOR_SOURCE": "maricopa",
-                                                         "MARICOPA_API_URL": server.url},
-                                 sources=SourcesResource(assessor="maricopa", maricopa=county))
+        platform = make_platform(
+            tmp_path / "data",
+            env={"PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url},
+            sources=SourcesResource(assessor="maricopa", maricopa=county),
+        )
         result = platform.defs.resolve_job_def(PROBE_SERVICES).execute_in_process(instance=platform.instance)
     assert result.success  # a measurement: the red check says what is wrong, the run does not fail
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert {name: e.asset_key.to_user_string() for name, e in checks.items()} == {
-        "county_api_up": "raw_assessor_payloads", "ollama_up": "listing_text_facts", "mongodb_up": "mongo_properties"}
+        "county_api_up": "raw_assessor_payloads",
+        "ollama_up": "listing_text_facts",
+        "mongodb_up": "mongo_properties",
+    }
     county_check = checks["county_api_up"]
     assert not county_check.passed and county_check.severity == dg.AssetCheckSeverity.ERROR
     assert "refused" in county_check.description
@@ -62,7 +67,8 @@ def test_the_sensor_requests_a_probe_run_unless_one_is_in_flight(tmp_path):
 
 def latest_check(instance, asset: str, check: str):
     [record] = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=1)
+        dg.AssetCheckKey(dg.AssetKey(asset), check), limit=1
+    )
     return record
 
 

@@ -37,63 +37,101 @@ class Scenario:
 
 COUNTY = {  # assessor: the county's contract server; listings: the embedded sample
     "county parcel answers an error object": Scenario(
-        "pass", {"stg_assessor__parcels": ">200"}, ("parcel reply has no APN (not a parcel)",)),
+        "pass", {"stg_assessor__parcels": ">200"}, ("parcel reply has no APN (not a parcel)",)
+    ),
     "county parcel reply cut off mid-body": Scenario(
-        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON (truncated or malformed)",)),
-    "county parcel 503 on every attempt": Scenario(
-        "pass", {"stg_assessor__parcels": ">200"}, ("HTTP 503 reply",)),
+        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON (truncated or malformed)",)
+    ),
+    "county parcel 503 on every attempt": Scenario("pass", {"stg_assessor__parcels": ">200"}, ("HTTP 503 reply",)),
     "county search row is not a record": Scenario(
-        "pass", {"stg_assessor__search_results": ">250"}, ("search row has no usable APN",)),
+        "pass", {"stg_assessor__search_results": ">250"}, ("search row has no usable APN",)
+    ),
     "county search page 503 on every attempt": Scenario(  # one at a time, so both attempts are page 2's
-        "warn", {"stg_assessor__search_results": ">200"}, ("HTTP 503 reply",), env={"MARICOPA_CONCURRENCY": "1"},
-        warns=("raw_assessor_payloads:search_complete",)),
+        "warn",
+        {"stg_assessor__search_results": ">200"},
+        ("HTTP 503 reply",),
+        env={"MARICOPA_CONCURRENCY": "1"},
+        warns=("raw_assessor_payloads:search_complete",),
+    ),
     "county search page cut off mid-body": Scenario(
-        "warn", {"stg_assessor__search_results": ">200"}, ("invalid JSON",), env={"MARICOPA_CONCURRENCY": "1"},
-        warns=("raw_assessor_payloads:search_complete",)),
+        "warn",
+        {"stg_assessor__search_results": ">200"},
+        ("invalid JSON",),
+        env={"MARICOPA_CONCURRENCY": "1"},
+        warns=("raw_assessor_payloads:search_complete",),
+    ),
     # one hostile reply is quarantined with its reason, never a failed step (nor read as a refused token)
     "county parcel answers a deeply nested body": Scenario(
-        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON: nested deeper than 64 levels",)),
+        "pass", {"stg_assessor__parcels": ">200"}, ("invalid JSON: nested deeper than 64 levels",)
+    ),
     "county search page 1 answers a deeply nested body": Scenario(  # landed, quarantined, nothing more asked
-        "fail", {"stg_assessor__search_results": 0}, ("invalid JSON: nested deeper than 64 levels",),
-        error="none of its 1 payload(s) could be read"),
+        "fail",
+        {"stg_assessor__search_results": 0},
+        ("invalid JSON: nested deeper than 64 levels",),
+        error="none of its 1 payload(s) could be read",
+    ),
     "county search page 1 answers rows with a TOTAL that is not a number": Scenario(  # not the contract: the ZIP
-        "fail", {"stg_assessor__search_results": 0}, ("not a search page",),  # cannot be enumerated by it
-        error="none of its 1 payload(s) could be read"),
+        "fail",
+        {"stg_assessor__search_results": 0},
+        ("not a search page",),  # cannot be enumerated by it
+        error="none of its 1 payload(s) could be read",
+    ),
     "county preflight probe answers a deeply nested body": Scenario(  # the probe says degraded, the run goes on
-        "warn", {"stg_assessor__parcels": ">200"}, warns=("raw_assessor_payloads:county_api_up",)),
-    "county search answers TOTAL 0": Scenario(
-        "fail", {}, error="answered TOTAL: 0 (no parcels)"),
-    "county refuses the token": Scenario(
-        "fail", {}, error="MARICOPA_API_TOKEN"),
+        "warn", {"stg_assessor__parcels": ">200"}, warns=("raw_assessor_payloads:county_api_up",)
+    ),
+    "county search answers TOTAL 0": Scenario("fail", {}, error="answered TOTAL: 0 (no parcels)"),
+    "county refuses the token": Scenario("fail", {}, error="MARICOPA_API_TOKEN"),
 }
 RESO = {  # assessor: the embedded sample; listings: the RESO feed's contract server
     "reso ok": Scenario("pass", {"stg_listings__listings": ">60"}),
     "reso no listings in the ZIP (value [])": Scenario("pass", {"stg_listings__listings": 0}),
     "reso remark contains the county's not-found text": Scenario("pass", {"stg_listings__listings": ">60"}),
     "reso page without value": Scenario(
-        "fail", {"stg_listings__listings": 0}, ("not a page of records: no `value` array",), error="delivered nothing"),
+        "fail", {"stg_listings__listings": 0}, ("not a page of records: no `value` array",), error="delivered nothing"
+    ),
     "reso empty 200 body": Scenario(
-        "fail", {"stg_listings__listings": 0}, ("empty body (HTTP 200)",), error="delivered nothing"),
+        "fail", {"stg_listings__listings": 0}, ("empty body (HTTP 200)",), error="delivered nothing"
+    ),
     "reso answers an HTML error page": Scenario(
-        "fail", {"stg_listings__listings": 0}, ("invalid JSON",), error="delivered nothing"),
+        "fail", {"stg_listings__listings": 0}, ("invalid JSON",), error="delivered nothing"
+    ),
     "reso wrong URL (404)": Scenario(  # the run's preflight probe finds it before any collection
-        "fail", {"stg_listings__listings": 0}, (), error="reso misconfigured: 404 from /reso/odata/wrong/Property"),
+        "fail", {"stg_listings__listings": 0}, (), error="reso misconfigured: 404 from /reso/odata/wrong/Property"
+    ),
     "reso wrong URL (404), source optional": Scenario(
-        "warn", {"stg_listings__listings": 0}, ("HTTP 404 reply",), env={"PHOENIX_OPTIONAL_SOURCES": "reso"},
-        warns=("raw_listing_payloads__reso:reso_up", "stg_listings__listings:sources_delivered",
-               "stg_listings__listings:quarantine_rate")),
+        "warn",
+        {"stg_listings__listings": 0},
+        ("HTTP 404 reply",),
+        env={"PHOENIX_OPTIONAL_SOURCES": "reso"},
+        warns=(
+            "raw_listing_payloads__reso:reso_up",
+            "stg_listings__listings:sources_delivered",
+            "stg_listings__listings:quarantine_rate",
+        ),
+    ),
     "reso answers a deeply nested page": Scenario(
-        "fail", {"stg_listings__listings": 0}, ("invalid JSON: nested deeper than 64 levels",),
-        error="delivered nothing"),
+        "fail",
+        {"stg_listings__listings": 0},
+        ("invalid JSON: nested deeper than 64 levels",),
+        error="delivered nothing",
+    ),
     "reso odd records among good ones": Scenario(  # 2 of 75 quarantined: above the 2% quarantine rate
-        "warn", {"stg_listings__listings": ">60"}, ("ListPrice", "element 1 of `value` is a str, not a record"),
-        warns=("stg_listings__listings:quarantine_rate",)),
+        "warn",
+        {"stg_listings__listings": ">60"},
+        ("ListPrice", "element 1 of `value` is a str, not a record"),
+        warns=("stg_listings__listings:quarantine_rate",),
+    ),
 }
-RESO_SCENARIO = {"reso ok": "ok", "reso no listings in the ZIP (value [])": "no_listings",
-                 "reso remark contains the county's not-found text": "marker_in_remarks",
-                 "reso page without value": "no_value", "reso empty 200 body": "empty_body",
-                 "reso answers an HTML error page": "html_error", "reso odd records among good ones": "odd_records",
-                 "reso answers a deeply nested page": "deeply_nested"}
+RESO_SCENARIO = {
+    "reso ok": "ok",
+    "reso no listings in the ZIP (value [])": "no_listings",
+    "reso remark contains the county's not-found text": "marker_in_remarks",
+    "reso page without value": "no_value",
+    "reso empty 200 body": "empty_body",
+    "reso answers an HTML error page": "html_error",
+    "reso odd records among good ones": "odd_records",
+    "reso answers a deeply nested page": "deeply_nested",
+}
 DEEPLY_NESTED = b"[" * 100_000 + b"]" * 100_000  # ~200 KB; RecursionError in Python's json
 
 
@@ -101,11 +139,17 @@ MLS = {  # assessor: the embedded sample; listings: the MLS site's server (10 li
     "mls ok": Scenario("pass", {"stg_listings__listings": 10}),
     "mls has no listings in the ZIP": Scenario("pass", {"stg_listings__listings": 0}),
     "mls search page 2 answers 500": Scenario(
-        "warn", {"stg_listings__listings": 4}, ("HTTP 500",),
-        warns=("raw_listing_payloads__mls_html:quarantine_rate", "stg_listings__listings:quarantine_rate")),
+        "warn",
+        {"stg_listings__listings": 4},
+        ("HTTP 500",),
+        warns=("raw_listing_payloads__mls_html:quarantine_rate", "stg_listings__listings:quarantine_rate"),
+    ),
     "mls layout changed": Scenario(
-        "warn", {"stg_listings__listings": 0}, ("selectors out of date",),
-        warns=("raw_listing_payloads__mls_html:quarantine_rate",)),
+        "warn",
+        {"stg_listings__listings": 0},
+        ("selectors out of date",),
+        warns=("raw_listing_payloads__mls_html:quarantine_rate",),
+    ),
 }
 
 
@@ -155,9 +199,16 @@ def county_server(name: str) -> MaricopaContractServer:
 def run_partition(tmp_path, env: dict):
     # Quarantine WARNs from 2% here (the default, 0, warns at any quarantined record): the table
     # says which faults cross a real threshold.
-    platform = make_platform(tmp_path / "data", env={"MARICOPA_MAX_ATTEMPTS": "2", "MARICOPA_RATE_LIMIT_PER_HOUR":
-                                                     "1000000", "MARICOPA_CONCURRENCY": "4",
-                                                     "PHOENIX_QUARANTINE_WARN_RATE": "0.02", **env})
+    platform = make_platform(
+        tmp_path / "data",
+        env={
+            "MARICOPA_MAX_ATTEMPTS": "2",
+            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000",
+            "MARICOPA_CONCURRENCY": "4",
+            "PHOENIX_QUARANTINE_WARN_RATE": "0.02",
+            **env,
+        },
+    )
     [outcome] = platform.run(DAY, [ZIP], build=False)
     return platform, outcome
 
@@ -183,8 +234,9 @@ def judge(platform, outcome, scenario: Scenario) -> None:
     ledger = platform.defs.resources["lake"].scan_bookkeeping("record_ledger")
     if ledger is not None:  # the law, wherever staging ran
         entries = ledger.collect()
-        assert entries.height and (entries["offered"] == entries.select(pl.sum_horizontal(*TERMS))
-                                   .to_series()).all(), entries.to_dicts()
+        assert entries.height and (entries["offered"] == entries.select(pl.sum_horizontal(*TERMS)).to_series()).all(), (
+            entries.to_dicts()
+        )
     elif scenario.outcome != "fail":
         pytest.fail("staging never ran")
 
@@ -199,9 +251,17 @@ def _failed_checks(platform, outcome) -> list[tuple[str, str, str]]:
         event = record.event_log_entry.dagster_event
         if event is not None and event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed and f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}" != NO_OLLAMA:
-                failed.append((f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
-                               evaluation.severity.value, evaluation.description or ""))
+            if (
+                not evaluation.passed
+                and f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}" != NO_OLLAMA
+            ):
+                failed.append(
+                    (
+                        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                        evaluation.severity.value,
+                        evaluation.description or "",
+                    )
+                )
     return failed
 
 
@@ -209,9 +269,15 @@ def _failed_checks(platform, outcome) -> list[tuple[str, str, str]]:
 def test_county_faults(tmp_path, monkeypatch, name):
     monkeypatch.setenv("MARICOPA_API_TOKEN", TOKEN)  # secrets reach resources through EnvVar only
     with county_server(name) as server:
-        platform, outcome = run_partition(tmp_path, {
-            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
-            **COUNTY[name].env})
+        platform, outcome = run_partition(
+            tmp_path,
+            {
+                "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+                "MARICOPA_API_URL": server.url,
+                "MARICOPA_API_TOKEN": TOKEN,
+                **COUNTY[name].env,
+            },
+        )
     judge(platform, outcome, COUNTY[name])
 
 
@@ -221,16 +287,20 @@ def test_reso_faults(tmp_path, monkeypatch, name):
     with ResoContractServer(sample_listings(ZIP)) as server:
         server.scenario = RESO_SCENARIO.get(name, "ok")
         url = server.url + ("/wrong" if "wrong URL" in name else "")
-        platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "reso", "RESO_API_URL": url,
-                                                     "RESO_API_TOKEN": "reso-token", **RESO[name].env})
+        platform, outcome = run_partition(
+            tmp_path,
+            {"PHOENIX_LISTING_SOURCE": "reso", "RESO_API_URL": url, "RESO_API_TOKEN": "reso-token", **RESO[name].env},
+        )
     judge(platform, outcome, RESO[name])
 
 
 @pytest.mark.parametrize("name", sorted(MLS))
 def test_mls_faults(tmp_path, name):
     with mls_site(name) as site:
-        platform, outcome = run_partition(tmp_path, {"PHOENIX_LISTING_SOURCE": "mls_html", "MLS_BASE_URL": site.url,
-                                                     "MLS_RATE_LIMIT_PER_MINUTE": "100000"})
+        platform, outcome = run_partition(
+            tmp_path,
+            {"PHOENIX_LISTING_SOURCE": "mls_html", "MLS_BASE_URL": site.url, "MLS_RATE_LIMIT_PER_MINUTE": "100000"},
+        )
     judge(platform, outcome, MLS[name])
 
 
@@ -241,9 +311,16 @@ def test_a_wrong_shaped_reply_leaves_the_parcels_previous_version_its_latest(tmp
     with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
         apn = next(iter(r["APN"] for r in server.search_rows[ZIP])).replace("-", "")
         detail = json.loads(server.parcels[apn][1])
-        platform = make_platform(tmp_path / "data", env={
-            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url, "MARICOPA_API_TOKEN": TOKEN,
-            "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000", "MARICOPA_CONCURRENCY": "4"})
+        platform = make_platform(
+            tmp_path / "data",
+            env={
+                "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+                "MARICOPA_API_URL": server.url,
+                "MARICOPA_API_TOKEN": TOKEN,
+                "MARICOPA_RATE_LIMIT_PER_HOUR": "1000000",
+                "MARICOPA_CONCURRENCY": "4",
+            },
+        )
         [first] = platform.run("2026-11-27", [ZIP], build=False)
         server.parcels[apn] = (200, json.dumps({**detail, "Geo": "33.5,-112.2", "LotSize": "1"}).encode())
         [second] = platform.run(DAY, [ZIP], full_refresh=True, build=False)
@@ -252,7 +329,13 @@ def test_a_wrong_shaped_reply_leaves_the_parcels_previous_version_its_latest(tmp
     latest = lake.read("int_assessor_parcels", DAY, ZIP).filter(pl.col("ParcelNumber") == apn)
     assert latest.height == 1 and latest["Latitude"].item() is not None
     assert latest["LotSizeSquareFeet"].item() != 1  # the day before's version, not the odd reply's
-    rejected = pl.concat([pl.read_parquet(path) for path in (platform.settings.lake_dir / "_bookkeeping" / "quarantine")
-                          .rglob(f"date={DAY}/stg_assessor__parcels__*.parquet")])
+    rejected = pl.concat(
+        [
+            pl.read_parquet(path)
+            for path in (platform.settings.lake_dir / "_bookkeeping" / "quarantine").rglob(
+                f"date={DAY}/stg_assessor__parcels__*.parquet"
+            )
+        ]
+    )
     reasons = rejected.filter(pl.col("record_key") == apn)["reason"].to_list()
     assert reasons and all("Geo is a string" in reason for reason in reasons), rejected["record_key"].to_list()

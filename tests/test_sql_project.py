@@ -28,7 +28,10 @@ def test_lineage_comes_from_the_sql_itself():
     assert models["marts.properties"].description.startswith("One row per property")
     writers = {"run_log": [dg.AssetKey("a"), dg.AssetKey("b")], "usage": [dg.AssetKey("b")]}
     assert upstream_keys(models["ops.cost_events"], writers) == [
-        dg.AssetKey("a"), dg.AssetKey("b"), dg.AssetKey(["ops", "unit_prices"])]  # bookkeeping: its writers
+        dg.AssetKey("a"),
+        dg.AssetKey("b"),
+        dg.AssetKey(["ops", "unit_prices"]),
+    ]  # bookkeeping: its writers
     assert upstream_keys(models["ops.batch_tuning"], writers) == [dg.AssetKey("batch_tuning")]  # control state
     assert upstream_keys(models["marts.listing_facts"], writers) == [dg.AssetKey("listing_text_facts")]
 
@@ -80,8 +83,9 @@ def test_a_model_that_gains_a_column_or_changes_materialization_rebuilds(tmp_pat
         staged = discover_models(tmp_path / "sql")[0]
         build_model(conn, staged, lake, tmp_path)
         build_model(conn, staged, lake, tmp_path)  # a view replaced by itself
-        kind = conn.execute("select table_type from information_schema.tables where table_name = 'm' "
-                            "and table_schema = 'staging'").fetchone()
+        kind = conn.execute(
+            "select table_type from information_schema.tables where table_name = 'm' and table_schema = 'staging'"
+        ).fetchone()
         assert kind == ("VIEW",)
 
 
@@ -113,10 +117,15 @@ def test_a_column_no_file_has_yet_reads_as_null_of_its_schemas_type(tmp_path):
     old = lake / "_bookkeeping" / "stage_metrics" / "zip=1" / "date=2"
     old.mkdir(parents=True)
     pl.DataFrame({"stage": ["enrichment"], "items": [3]}).write_parquet(old / "x__run1.parquet")
-    write(tmp_path / "sql", "ops", "m", "select stage, items, disk_free_mb, bytes_received from bookkeeping.stage_metrics")
+    write(
+        tmp_path / "sql", "ops", "m", "select stage, items, disk_free_mb, bytes_received from bookkeeping.stage_metrics"
+    )
     with duckdb.connect() as conn:
         build_model(conn, discover_models(tmp_path / "sql")[0], lake, tmp_path)
         assert conn.execute("select * from ops.m").fetchall() == [("enrichment", 3, None, None)]
-        types = dict(conn.execute("select column_name, data_type from information_schema.columns "
-                                  "where table_name = 'm'").fetchall())
+        types = dict(
+            conn.execute(
+                "select column_name, data_type from information_schema.columns where table_name = 'm'"
+            ).fetchall()
+        )
     assert types["disk_free_mb"] == "DOUBLE" and types["bytes_received"] == "BIGINT"

@@ -15,8 +15,13 @@ LOADED_ONLY_WHERE_USED = ("pymongo", "bson", "ollama", "altair", "vl_convert", "
 
 
 def test_loading_the_code_location_leaves_the_libraries_of_single_steps_unimported():
-    probe = ("import json, sys; import phoenix_dagster.code_location; "
-             f"print(json.dumps([m for m in {LOADED_ONLY_WHERE_USED!r} if m in sys.modules]))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                                       timeout=120).stdout.strip().splitlines()[-1])
+    probe = (
+        "import json, sys; import phoenix_dagster.code_location; "
+        f"print(json.dumps([m for m in {LOADED_ONLY_WHERE_USED!r} if m in sys.modules]))"
+    )
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert loaded == [], f"imported while loading the code location: {loaded}"

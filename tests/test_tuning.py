@@ -40,8 +40,10 @@ def test_errors_429s_timeouts_and_memory_pressure_halve():
     for trouble in ({"error_rate": 0.2}, {"rate_limited": 3}, {"timeouts": 1}, {"peak_rss_mb": 9000}):
         decision = decide(40, 4, CLEAN | trouble)
         assert (decision.batch_size, decision.concurrency) == (20, 2) and decision.reason.startswith("back off")
-    assert (decide(6, 1, CLEAN | {"rate_limited": 1}).batch_size, decide(6, 1, CLEAN | {"timeouts": 2}).concurrency) \
-        == (5, 1)  # never below the bounds
+    assert (
+        decide(6, 1, CLEAN | {"rate_limited": 1}).batch_size,
+        decide(6, 1, CLEAN | {"timeouts": 2}).concurrency,
+    ) == (5, 1)  # never below the bounds
 
 
 def test_slow_runs_hold_inside_the_dead_band_back_off_above_it_and_do_not_oscillate():
@@ -63,9 +65,22 @@ def control(tmp_path):
 
 def test_pinned_values_win_over_the_tuning_state(control):
     assert control.tuning_setting("enrichment") == (10, 5, "default")
-    control.record_tuning(pl.DataFrame([{
-        "decided_at": datetime.now(ZoneInfo("UTC")), "stage": "enrichment", "run_id": "r", "batch_size_old": 10,
-        "batch_size_new": 15, "concurrency_old": 5, "concurrency_new": 4, "reason": "test"}]))
+    control.record_tuning(
+        pl.DataFrame(
+            [
+                {
+                    "decided_at": datetime.now(ZoneInfo("UTC")),
+                    "stage": "enrichment",
+                    "run_id": "r",
+                    "batch_size_old": 10,
+                    "batch_size_new": 15,
+                    "concurrency_old": 5,
+                    "concurrency_new": 4,
+                    "reason": "test",
+                }
+            ]
+        )
+    )
     assert control.tuning_setting("enrichment") == (15, 4, "tuning")
     assert control.tuning_setting("enrichment", pinned_batch=50) == (50, 4, "pinned")
 
@@ -76,8 +91,9 @@ def tune(instance, control, cursor=None):
         result = retune_from_run_metrics(context)
         cursor = context.cursor
     if isinstance(result, dg.RunRequest):
-        assert dg.materialize([batch_tuning], instance=instance, run_config=result.run_config,
-                              resources={"control_state": control}).success
+        assert dg.materialize(
+            [batch_tuning], instance=instance, run_config=result.run_config, resources={"control_state": control}
+        ).success
     return result, cursor
 
 
@@ -89,18 +105,27 @@ def test_three_materializations_between_two_ticks_make_three_decisions_in_one_ru
 
     @dg.asset(name="run_metrics")
     def measured_run(config: Measured) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"stages": dg.MetadataValue.json(
-            [{"stage": "enrichment", **CLEAN, "p95_ms": config.p95_ms}, {"stage": "serving", **CLEAN}])})
+        return dg.MaterializeResult(
+            metadata={
+                "stages": dg.MetadataValue.json(
+                    [{"stage": "enrichment", **CLEAN, "p95_ms": config.p95_ms}, {"stage": "serving", **CLEAN}]
+                )
+            }
+        )
 
     for p95 in (300, 350, 400):  # three runs, each materializing run_metrics
-        dg.materialize([measured_run], instance=instance,
-                       run_config={"ops": {"run_metrics": {"config": {"p95_ms": p95}}}})
+        dg.materialize(
+            [measured_run], instance=instance, run_config={"ops": {"run_metrics": {"config": {"p95_ms": p95}}}}
+        )
     with dg.build_sensor_context(instance=instance, resources={"control_state": control}) as context:
         preview = retune_from_run_metrics(context)  # what "Preview tick result" shows: a request, no writes
     assert isinstance(preview, dg.RunRequest) and control.read("batch_tuning").height == 0
     measured = preview.run_config["ops"]["batch_tuning"]["config"]["measurements"]
-    assert [(m["stage"], m["p95_ms"]) for m in measured] == [("enrichment", 300), ("enrichment", 350),
-                                                             ("enrichment", 400)]  # serving is not tuned
+    assert [(m["stage"], m["p95_ms"]) for m in measured] == [
+        ("enrichment", 300),
+        ("enrichment", 350),
+        ("enrichment", 400),
+    ]  # serving is not tuned
     request, cursor = tune(instance, control)
     tuning = control.read("batch_tuning").sort("decided_at").select("batch_size_old", "batch_size_new")
     assert tuning.rows() == [(10, 15), (15, 20), (20, 25)]  # each decision builds on the last
@@ -109,8 +134,9 @@ def test_three_materializations_between_two_ticks_make_three_decisions_in_one_ru
     assert metadata["decisions"].value == 3 and metadata["now enrichment"].value == "25/5"
     assert [r.data["new"] for r in metadata["decided"].value.records] == ["15/5", "20/5", "25/5"]
     assert tune(instance, control, cursor)[0].skip_message == "no new run metrics"
-    assert dg.materialize([batch_tuning], instance=instance, run_config=request.run_config,
-                          resources={"control_state": control}).success  # the tuning run re-executed …
+    assert dg.materialize(
+        [batch_tuning], instance=instance, run_config=request.run_config, resources={"control_state": control}
+    ).success  # the tuning run re-executed …
     assert control.read("batch_tuning").height == 3  # … decides nothing twice
 
 
@@ -138,41 +164,58 @@ def simulate(instance, control, server, runs: int) -> list[int]:
 
     @dg.asset(name="run_metrics")
     def measured_run(config: Measured) -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"stages": dg.MetadataValue.json(
-            [{"stage": "collection:assessor", "batch_size": None, **server(config.concurrency)}])})
+        return dg.MaterializeResult(
+            metadata={
+                "stages": dg.MetadataValue.json(
+                    [{"stage": "collection:assessor", "batch_size": None, **server(config.concurrency)}]
+                )
+            }
+        )
 
     trail, cursor = [], None
     for _ in range(runs):
         concurrency = control.tuning_setting("collection:assessor").concurrency
         trail.append(concurrency)
-        dg.materialize([measured_run], instance=instance,
-                       run_config={"ops": {"run_metrics": {"config": {"concurrency": concurrency}}}})
+        dg.materialize(
+            [measured_run],
+            instance=instance,
+            run_config={"ops": {"run_metrics": {"config": {"concurrency": concurrency}}}},
+        )
         _, cursor = tune(instance, control, cursor)
     return trail
 
 
 def queueing_county(capacity: float, rate_limit_per_s: float, service_s: float = 0.4):
     """p95 latency of an M/M/1-like server shared by `concurrency` workers, 429s above a rate."""
+
     def measure(concurrency: int) -> dict:
         load = concurrency / capacity
         p95_ms = service_s * 1000 / (1 - load) if load < 1 else 60_000.0
         rate = concurrency / service_s
-        return {**CLEAN, "p95_ms": round(p95_ms, 1), "concurrency": concurrency,
-                "rate_limited": int(rate > rate_limit_per_s) * 7}
+        return {
+            **CLEAN,
+            "p95_ms": round(p95_ms, 1),
+            "concurrency": concurrency,
+            "rate_limited": int(rate > rate_limit_per_s) * 7,
+        }
+
     return measure
 
 
-@pytest.mark.parametrize("capacity,rate_limit,settles_at", [
-    (4.5, 1e9, 3),  # latency-bound: p95 at 3 is 1.2 s, at 4 it is 3.6 s (target 2 s)
-    (20.0, 9.0, 3),  # rate-bound: 4 workers send 10 req/s and meet 429s
-])
+@pytest.mark.parametrize(
+    "capacity,rate_limit,settles_at",
+    [
+        (4.5, 1e9, 3),  # latency-bound: p95 at 3 is 1.2 s, at 4 it is 3.6 s (target 2 s)
+        (20.0, 9.0, 3),  # rate-bound: 4 workers send 10 req/s and meet 429s
+    ],
+)
 def test_the_tuning_loop_settles_at_the_best_safe_concurrency(control, capacity, rate_limit, settles_at):
     server = queueing_county(capacity, rate_limit)
     trail = simulate(dg.DagsterInstance.ephemeral(), control, server, runs=16)
     assert trail[-6:] == [settles_at] * 6, trail  # settled
     assert server(settles_at)["p95_ms"] < 2000 and not server(settles_at)["rate_limited"]
     assert not server(settles_at + 1)["p95_ms"] < 2000 or server(settles_at + 1)["rate_limited"]  # the best safe one
-    after_first_back_off = trail[trail.index(max(trail)) + 1:]
+    after_first_back_off = trail[trail.index(max(trail)) + 1 :]
     assert max(after_first_back_off) - min(after_first_back_off[1:] or [settles_at]) <= 1, trail  # no see-saw
 
 
@@ -200,25 +243,36 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
     target = dg.AssetKey("quality_daily")
     graph = defs.resolve_asset_graph()
     parents = graph.get(target).parent_keys
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance,
-                                               asset_selection=dg.AssetSelection.assets(target))
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(target)
+    )
     for day in ("2026-11-20", "2026-11-27"):
         for parent in parents:
             instance.report_runless_asset_event(dg.AssetMaterialization(parent, partition=f"{day}|85031"))
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
-                                               asset_selection=dg.AssetSelection.assets(target))
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, asset_selection=dg.AssetSelection.assets(target)
+    )
     assert result.get_requested_partitions(target) == set()  # blocking checks upstream have not passed yet
     for parent in parents:  # the lake's checks are partitioned: each partition passes its own
         for check in graph.get(parent).check_keys:
             for day in ("2026-11-20", "2026-11-27"):
-                [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
-                    asset_key=parent, asset_partitions=[f"{day}|85031"]), limit=1).records
-                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-                    asset_key=parent, check_name=check.name, passed=True, partition=f"{day}|85031",
-                    target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)))
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor,
-                                               asset_selection=dg.AssetSelection.assets(target))
+                [record] = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=parent, asset_partitions=[f"{day}|85031"]), limit=1
+                ).records
+                instance.report_runless_asset_event(
+                    dg.AssetCheckEvaluation(
+                        asset_key=parent,
+                        check_name=check.name,
+                        passed=True,
+                        partition=f"{day}|85031",
+                        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+                            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                        ),
+                    )
+                )
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=result.cursor, asset_selection=dg.AssetSelection.assets(target)
+    )
     requested = sorted(key for key in result.get_requested_partitions(target))
     assert requested == ["2026-11-20|85031", "2026-11-27|85031"]
     assert graph.get(dg.AssetKey(["marts", "properties"])).freshness_policy is not None
@@ -234,8 +288,11 @@ def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_pa
     [collected] = platform.run(zip_codes=["85031"], build=False)
     assert retune(platform.jobs).startswith("2 decisions")  # collection and enrichment, once each
     alone = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
-        partition_key=partition_key(DAY, "85031"), instance=platform.instance, run_config=QUIET_LOGS,
-        asset_selection=[dg.AssetKey("run_metrics")])
+        partition_key=partition_key(DAY, "85031"),
+        instance=platform.instance,
+        run_config=QUIET_LOGS,
+        asset_selection=[dg.AssetKey("run_metrics")],
+    )
     assert alone.success
     rows = platform.defs.resources["lake"].read("run_metrics", DAY, "85031")
     assert sorted(rows["stage"]) == ["collection:assessor", "collection:listings:sample", "enrichment"]
@@ -250,8 +307,11 @@ def test_partitions_measured_at_the_same_setting_step_it_once(control):
 
     @dg.asset(name="run_metrics")
     def measured_run() -> dg.MaterializeResult:  # as each ZIP's run reports it: measured at the default 10/5
-        return dg.MaterializeResult(metadata={"stages": dg.MetadataValue.json(
-            [{"stage": "enrichment", **CLEAN, "batch_size": 10, "concurrency": 5}])})
+        return dg.MaterializeResult(
+            metadata={
+                "stages": dg.MetadataValue.json([{"stage": "enrichment", **CLEAN, "batch_size": 10, "concurrency": 5}])
+            }
+        )
 
     for _ in range(3):  # three ZIPs run side by side, all started at 10/5
         dg.materialize([measured_run], instance=instance)

@@ -24,12 +24,15 @@ except BlockingIOError:
 
 
 def lock_state(path) -> str:
-    return subprocess.run([sys.executable, "-c", TRY_LOCK, str(path)], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", TRY_LOCK, str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def builder(tmp_path) -> WarehouseBuildResource:
-    return WarehouseBuildResource(build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb"))
+    return WarehouseBuildResource(
+        build_path=str(tmp_path / "w.build.duckdb"), published_path=str(tmp_path / "w.duckdb")
+    )
 
 
 def test_a_build_run_holds_the_writer_lock_from_start_to_end(tmp_path):

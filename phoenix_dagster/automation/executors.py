@@ -30,8 +30,9 @@ def partition_executor(settings: Settings) -> dg.ExecutorDefinition:
 
         # dagster-celery 0.29 registers its step task again for each step it submits, and Celery 5.7
         # warns each time (the first registration, the same function, is the one used).
-        warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered",
-                                category=DuplicateTaskNameWarning)
+        warnings.filterwarnings(
+            "ignore", message="Task name 'execute_plan' is already registered", category=DuplicateTaskNameWarning
+        )
         return celery_executor.configured(celery_executor_config(settings), name="celery")
     return dg.in_process_executor
 
@@ -39,12 +40,15 @@ def partition_executor(settings: Settings) -> dg.ExecutorDefinition:
 def celery_executor_config(settings: Settings) -> dict:
     """The celery executor's config: broker and backend as `{"env": NAME}` when set (secrets),
     and the queue the steps are sent to (the workers must consume it: `-Q`)."""
+
     def url(name: str, default: str):
         return {"env": name} if settings.has_secret(name) else default
 
-    return {"broker": url("PHOENIX_CELERY_BROKER", DEFAULT_CELERY_BROKER),
-            "backend": url("PHOENIX_CELERY_BACKEND", DEFAULT_CELERY_BACKEND),
-            "config_source": {"task_default_queue": settings.celery_queue}}
+    return {
+        "broker": url("PHOENIX_CELERY_BROKER", DEFAULT_CELERY_BROKER),
+        "backend": url("PHOENIX_CELERY_BACKEND", DEFAULT_CELERY_BACKEND),
+        "config_source": {"task_default_queue": settings.celery_queue},
+    }
 
 
 def celery_app_args(settings: Settings) -> dict:
@@ -56,5 +60,6 @@ def celery_app_args(settings: Settings) -> dict:
     from dagster_celery.executor import CeleryExecutor
 
     config = post_process_config(celery_executor.config_schema.config_type, celery_executor_config(settings)).value
-    return CeleryExecutor.for_cli(broker=config["broker"], backend=config["backend"],
-                                  config_source=config["config_source"]).app_args()
+    return CeleryExecutor.for_cli(
+        broker=config["broker"], backend=config["backend"], config_source=config["config_source"]
+    ).app_args()

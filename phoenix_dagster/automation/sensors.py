@@ -33,8 +33,12 @@ from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.tuning.state import TUNED_STAGES
 
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-             dg.DagsterRunStatus.STARTED]
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 LAKE_WRITING_JOBS = (DAILY_REFRESH, ASSET_JOB)  # the partition job, and what the UI launches from the asset graph
 
@@ -42,14 +46,20 @@ LAKE_WRITING_JOBS = (DAILY_REFRESH, ASSET_JOB)  # the partition job, and what th
 def warehouse_after_partitions(interval_s: int = 60) -> dg.SensorDefinition:
     """The build sensor, evaluated at most every `interval_s` seconds (PHOENIX_BUILD_SENSOR_INTERVAL_S)."""
 
-    @dg.sensor(name="warehouse_after_partitions", job_name=BUILD_WAREHOUSE, minimum_interval_seconds=interval_s,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description=("Requests one warehouse build once runs that wrote lake partitions have finished — a "
-                            "daily_refresh run, or a launch from the asset graph (__ASSET_JOB), whatever the job — and "
-                            "none of them is queued or running: the day's ZIPs are built together, not once per run. "
-                            "Passes over check-only runs (the 5-minute service probes) and the partition runs of a "
-                            "`phoenix-estate run` that builds by itself. The build rewrites the HTML report of every "
-                            "day whose lake data changed. Running by default; stop it in Automation to build by hand."))
+    @dg.sensor(
+        name="warehouse_after_partitions",
+        job_name=BUILD_WAREHOUSE,
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Requests one warehouse build once runs that wrote lake partitions have finished — a "
+            "daily_refresh run, or a launch from the asset graph (__ASSET_JOB), whatever the job — and "
+            "none of them is queued or running: the day's ZIPs are built together, not once per run. "
+            "Passes over check-only runs (the 5-minute service probes) and the partition runs of a "
+            "`phoenix-estate run` that builds by itself. The build rewrites the HTML report of every "
+            "day whose lake data changed. Running by default; stop it in Automation to build by hand."
+        ),
+    )
     def sensor(context: dg.SensorEvaluationContext):
         return after_partition_runs(context)
 
@@ -61,14 +71,23 @@ def after_partition_runs(context: dg.SensorEvaluationContext):
     have finished and none is in flight, naming the days they wrote."""
     since = float(context.cursor) if context.cursor else None
     finished = context.instance.get_run_records(
-        dg.RunsFilter(job_name=None, statuses=FINISHED,
-                      updated_after=datetime.fromtimestamp(since, UTC) if since else None), limit=500)
-    finished = [r for r in finished if r.end_time is not None and (since is None or r.end_time > since)
-                and r.dagster_run.job_name in LAKE_WRITING_JOBS]
+        dg.RunsFilter(
+            job_name=None, statuses=FINISHED, updated_after=datetime.fromtimestamp(since, UTC) if since else None
+        ),
+        limit=500,
+    )
+    finished = [
+        r
+        for r in finished
+        if r.end_time is not None
+        and (since is None or r.end_time > since)
+        and r.dagster_run.job_name in LAKE_WRITING_JOBS
+    ]
     if not finished:
         return dg.SkipReason("no run that could write the lake finished since the last build")
-    waiting = sum(context.instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT))
-                  for job in LAKE_WRITING_JOBS)
+    waiting = sum(
+        context.instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT)) for job in LAKE_WRITING_JOBS
+    )
     if waiting:
         return dg.SkipReason(f"{len(finished)} run(s) finished; waiting for {waiting} still queued or running")
     newest = max(r.end_time for r in finished)
@@ -76,19 +95,25 @@ def after_partition_runs(context: dg.SensorEvaluationContext):
     wrote = [r for r in finished if BUILT_BY_COMMAND_TAG not in r.dagster_run.tags]
     days = sorted({day for r in wrote for day in lake_days_written(context.instance, r.dagster_run.run_id)})
     if not days:
-        return dg.SkipReason(f"{len(finished)} run(s) finished, none wrote a lake partition to build "
-                             "(check-only runs, or partitions their command builds itself)")
-    return dg.RunRequest(run_key=f"after-partitions-{newest}",
-                         tags={"phoenix/after_partition_runs": str(len(wrote)), REPORT_DAYS_TAG: ",".join(days)})
+        return dg.SkipReason(
+            f"{len(finished)} run(s) finished, none wrote a lake partition to build "
+            "(check-only runs, or partitions their command builds itself)"
+        )
+    return dg.RunRequest(
+        run_key=f"after-partitions-{newest}",
+        tags={"phoenix/after_partition_runs": str(len(wrote)), REPORT_DAYS_TAG: ",".join(days)},
+    )
 
 
 def lake_days_written(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     """The partition days (`day|zip` keys) whose lake assets the run materialized; empty for a run
     that only executed checks."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    return {event.dagster_event.partition.split("|", 1)[0] for event in (r.event_log_entry for r in records)
-            if event.dagster_event is not None and event.dagster_event.partition
-            and "|" in event.dagster_event.partition}
+    return {
+        event.dagster_event.partition.split("|", 1)[0]
+        for event in (r.event_log_entry for r in records)
+        if event.dagster_event is not None and event.dagster_event.partition and "|" in event.dagster_event.partition
+    }
 
 
 def delivery_config(day, alerts: list[dict]) -> dict:
@@ -97,7 +122,7 @@ def delivery_config(day, alerts: list[dict]) -> dict:
 
 
 def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[str]:
-    """"asset:check [partition]" for every partition whose latest finished evaluation of the check
+    """ "asset:check [partition]" for every partition whose latest finished evaluation of the check
     today failed with severity ERROR. Evaluations still planned (a run queued or in progress, or
     checks left unexecuted after a blocking check failed upstream) have no result yet and are
     passed over; each partition is judged on its own, so one ZIP's later pass does not hide
@@ -121,9 +146,11 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
                     run_partitions[record.run_id] = run.tags.get("dagster/partition") if run else None
                 partition = run_partitions[record.run_id]
             latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
-        failed += [f"{key.asset_key.to_user_string()}:{key.name}" + (f" [{partition}]" if partition else "")
-                   for partition, (did_fail, severity) in sorted(latest.items(), key=lambda item: str(item[0]))
-                   if did_fail and severity == "ERROR"]
+        failed += [
+            f"{key.asset_key.to_user_string()}:{key.name}" + (f" [{partition}]" if partition else "")
+            for partition, (did_fail, severity) in sorted(latest.items(), key=lambda item: str(item[0]))
+            if did_fail and severity == "ERROR"
+        ]
     return failed
 
 
@@ -131,58 +158,104 @@ def _metadata_text(value) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-def conditions_found(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
-                     quality_targets: QualityTargetsResource, day) -> list:
+def conditions_found(
+    context: dg.SensorEvaluationContext,
+    warehouse: PublishedWarehouseResource,
+    quality_targets: QualityTargetsResource,
+    day,
+) -> list:
     """Every alert condition the published warehouse and today's check results show."""
     quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
     budget = warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
-    match_rates = (warehouse.query("select * from marts.listing_match_rates "
-                                   "where date = (select max(date) from marts.listing_match_rates)")
-                   if warehouse.has_table("marts.listing_match_rates") else None)
-    degradations = (warehouse.query("select * from ops.degradations where cast(recorded_at as date) = "
-                                    "(select max(cast(recorded_at as date)) from ops.degradations)")
-                    if warehouse.has_table("ops.degradations") else None)
+    match_rates = (
+        warehouse.query(
+            "select * from marts.listing_match_rates where date = (select max(date) from marts.listing_match_rates)"
+        )
+        if warehouse.has_table("marts.listing_match_rates")
+        else None
+    )
+    degradations = (
+        warehouse.query(
+            "select * from ops.degradations where cast(recorded_at as date) = "
+            "(select max(cast(recorded_at as date)) from ops.degradations)"
+        )
+        if warehouse.has_table("ops.degradations")
+        else None
+    )
     check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else []
-    alerts = find_alerts(day=day, quality=quality, budget=budget, match_rates=match_rates, degradations=degradations,
-                         freshness_target_hours=quality_targets.freshness_target_hours,
-                         failed_checks=failed_checks_today(context.instance, check_keys, day))
-    stages = warehouse.query(
-        "select stage, cast(recorded_at as date) as day, max(cpu_pct) as cpu_pct, max(peak_rss_mb) as peak_rss_mb "
-        "from ops.stage_metrics where duration_s >= 1 and cast(recorded_at as date) = "
-        "(select max(cast(recorded_at as date)) from ops.stage_metrics) group by all"
-    ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"stage": pl.String})
+    alerts = find_alerts(
+        day=day,
+        quality=quality,
+        budget=budget,
+        match_rates=match_rates,
+        degradations=degradations,
+        freshness_target_hours=quality_targets.freshness_target_hours,
+        failed_checks=failed_checks_today(context.instance, check_keys, day),
+    )
+    stages = (
+        warehouse.query(
+            "select stage, cast(recorded_at as date) as day, max(cpu_pct) as cpu_pct, max(peak_rss_mb) as peak_rss_mb "
+            "from ops.stage_metrics where duration_s >= 1 and cast(recorded_at as date) = "
+            "(select max(cast(recorded_at as date)) from ops.stage_metrics) group by all"
+        )
+        if warehouse.has_table("ops.stage_metrics")
+        else pl.DataFrame(schema={"stage": pl.String})
+    )
     # Stages under a second are left out: CPU time counts in 10 ms ticks, so a 3 ms stage can
     # measure 150% of the machine (seen on the sample's listing stage).
-    alerts += system_alerts(stages, quality_targets.system_levels(), total_memory_mb=psutil.virtual_memory().total / 2**20)
-    disk = warehouse.query(
-        "select cast(recorded_at as date) as day, min(disk_free_mb) as disk_free_mb from ops.stage_metrics group by all"
-    ) if warehouse.has_table("ops.stage_metrics") else pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64})
+    alerts += system_alerts(
+        stages, quality_targets.system_levels(), total_memory_mb=psutil.virtual_memory().total / 2**20
+    )
+    disk = (
+        warehouse.query(
+            "select cast(recorded_at as date) as day, min(disk_free_mb) as disk_free_mb from ops.stage_metrics group by all"
+        )
+        if warehouse.has_table("ops.stage_metrics")
+        else pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64})
+    )
     alerts += disk_alerts(disk, quality_targets.system_levels())
     return alerts
 
 
-@dg.sensor(job_name=DELIVER_ALERTS, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
-                        "points below its 14-day median, a stage degraded against its own baseline, a stage's CPU or "
-                        "memory past its warning or critical level, and budget thresholds: "
-                        "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
-                        "alerts some configured channel (log, webhook, e-mail) has not taken yet — today's, and any "
-                        "earlier alert still owed, a failed run's included — so a channel that failed is retried every "
-                        "tick for 7 days (then the alert is recorded as undeliverable), and previewing a tick sends "
-                        "nothing."))
-def quality_and_budget_alerts(context: dg.SensorEvaluationContext, warehouse: PublishedWarehouseResource,
-                              control_state: ControlStateResource, quality_targets: QualityTargetsResource,
-                              alert_channels: AlertChannelsResource):
+@dg.sensor(
+    job_name=DELIVER_ALERTS,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Failed checks, quality below fair (POOR) or without data, stale data, a listing match rate 5 "
+        "points below its 14-day median, a stage degraded against its own baseline, a stage's CPU or "
+        "memory past its warning or critical level, and budget thresholds: "
+        "one alert per condition per day. Decides only: it requests a deliver_alerts run for the "
+        "alerts some configured channel (log, webhook, e-mail) has not taken yet — today's, and any "
+        "earlier alert still owed, a failed run's included — so a channel that failed is retried every "
+        "tick for 7 days (then the alert is recorded as undeliverable), and previewing a tick sends "
+        "nothing."
+    ),
+)
+def quality_and_budget_alerts(
+    context: dg.SensorEvaluationContext,
+    warehouse: PublishedWarehouseResource,
+    control_state: ControlStateResource,
+    quality_targets: QualityTargetsResource,
+    alert_channels: AlertChannelsResource,
+):
     day = datetime.now(ZoneInfo(TIMEZONE)).date()
     alerts = conditions_found(context, warehouse, quality_targets, day) if warehouse.is_published else []
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]
-    owed = [{"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
-            for a, missing in due if missing]
+    owed = [
+        {"condition": a.condition, "severity": a.severity, "message": a.message, "channels": missing}
+        for a, missing in due
+        if missing
+    ]
     # … and whatever an earlier delivery still owes (a failed run's alert included), for ALERT_RETRY_DAYS
-    owed += still_owed(control_state.alerts_owed(), wanted, datetime.now(UTC),
-                       already_due={(str(day), item["condition"]) for item in owed})
+    owed += still_owed(
+        control_state.alerts_owed(),
+        wanted,
+        datetime.now(UTC),
+        already_due={(str(day), item["condition"]) for item in owed},
+    )
     if not owed:
         if not warehouse.is_published:
             return dg.SkipReason("no warehouse published yet, and no alert owed")
@@ -202,22 +275,29 @@ def tuning_config(measurements: list[dict]) -> dict:
     return {"ops": {"batch_tuning": {"config": {"measurements": measurements}}}}
 
 
-@dg.sensor(job_name=TUNE_BATCHES, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Reads every run_metrics materialization since the last one it saw (a storage-id cursor, not "
-                        "an asset sensor, which sees only the latest between ticks) and requests a tune_batches run "
-                        "with the tuned stages' measurements not decided yet. Writes nothing: the batch_tuning asset "
-                        "decides in that run, so previewing a tick only shows the run it would request."))
+@dg.sensor(
+    job_name=TUNE_BATCHES,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Reads every run_metrics materialization since the last one it saw (a storage-id cursor, not "
+        "an asset sensor, which sees only the latest between ticks) and requests a tune_batches run "
+        "with the tuned stages' measurements not decided yet. Writes nothing: the batch_tuning asset "
+        "decides in that run, so previewing a tick only shows the run it would request."
+    ),
+)
 def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: ControlStateResource):
     cursor = int(context.cursor) if context.cursor else None
     result = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True)
+        dg.AssetRecordsFilter(asset_key=RUN_METRICS, after_storage_id=cursor), limit=1000, ascending=True
+    )
     if not result.records:
         return dg.SkipReason("no new run metrics")
     decided = control_state.decided_runs()  # a local set: nothing is written
     measurements, known = [], 0
     for record in result.records:
         metadata = record.asset_materialization.metadata
-        for metrics in (metadata["stages"].data if "stages" in metadata else []):
+        for metrics in metadata["stages"].data if "stages" in metadata else []:
             measured_by = metrics.get("run_id") or record.run_id
             if metrics["stage"] not in TUNED_STAGES:
                 continue
@@ -225,26 +305,38 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
                 known += 1
                 continue
             decided.add((metrics["stage"], measured_by))
-            measurements.append({"stage": metrics["stage"], "run_id": measured_by,
-                                 **{k: metrics[k] for k in MEASURED if metrics.get(k) is not None}})
+            measurements.append(
+                {
+                    "stage": metrics["stage"],
+                    "run_id": measured_by,
+                    **{k: metrics[k] for k in MEASURED if metrics.get(k) is not None},
+                }
+            )
     last = result.records[-1].storage_id
     context.update_cursor(str(last))
     already = f", {known} already decided" if known else ""
     if not measurements:
         return dg.SkipReason(f"{len(result.records)} run metrics read, nothing new to decide{already}")
-    return dg.RunRequest(run_key=f"run-metrics-to-{last}", run_config=tuning_config(measurements),
-                         tags={"phoenix/measurements": str(len(measurements)),
-                               "phoenix/run_metrics_read": str(len(result.records))})
+    return dg.RunRequest(
+        run_key=f"run-metrics-to-{last}",
+        run_config=tuning_config(measurements),
+        tags={"phoenix/measurements": str(len(measurements)), "phoenix/run_metrics_read": str(len(result.records))},
+    )
 
 
 def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monitored: list) -> dg.SensorDefinition:
     """A run of `monitored` that failed requests a delivery of one CRITICAL alert naming it (the
     job, the partition, the first failure's words). Deciding only, like the alert sensor."""
 
-    @dg.run_failure_sensor(monitored_jobs=monitored, request_job=deliver_alerts,
-                           default_status=dg.DefaultSensorStatus.STOPPED,
-                           description=("A failed run of the partitions, the build, the tuning or the retention job "
-                                        "alerts on every configured channel (through a deliver_alerts run)."))
+    @dg.run_failure_sensor(
+        monitored_jobs=monitored,
+        request_job=deliver_alerts,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=(
+            "A failed run of the partitions, the build, the tuning or the retention job "
+            "alerts on every configured channel (through a deliver_alerts run)."
+        ),
+    )
     def alert_on_run_failure(context: dg.RunFailureSensorContext, alert_channels: AlertChannelsResource):
         # One request per failed run; a channel that does not take it leaves it owed in ops.alerts, and
         # the alert sensor asks again every tick (alerts.still_owed).
@@ -253,17 +345,27 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
         where = f"{run.job_name}" + (f" for {partition}" if partition else "")
         message = f"Run {run.run_id[:8]} of {where} failed: {context.failure_event.message or 'no message'}"
         day = datetime.now(ZoneInfo(TIMEZONE)).date()
-        alert = {"condition": f"run:{run.job_name}:{run.run_id}", "severity": "CRITICAL", "message": message[:2000],
-                 "channels": alert_channels.configured()}
+        alert = {
+            "condition": f"run:{run.job_name}:{run.run_id}",
+            "severity": "CRITICAL",
+            "message": message[:2000],
+            "channels": alert_channels.configured(),
+        }
         return dg.RunRequest(run_key=f"run-failed:{run.run_id}", run_config=delivery_config(day, [alert]))
 
     return alert_on_run_failure
 
 
-@dg.sensor(job_name=PROBE_SERVICES, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description=("Every 5 minutes, requests a probe_services run (one probe of each configured dependency, "
-                        "recorded as ops.service_health and as each service's check on the asset using it), unless one is "
-                        "still queued or running. Probes nothing itself: previewing a tick only shows the run."))
+@dg.sensor(
+    job_name=PROBE_SERVICES,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Every 5 minutes, requests a probe_services run (one probe of each configured dependency, "
+        "recorded as ops.service_health and as each service's check on the asset using it), unless one is "
+        "still queued or running. Probes nothing itself: previewing a tick only shows the run."
+    ),
+)
 def probe_services_every_5_minutes(context: dg.SensorEvaluationContext):
     if context.instance.get_runs_count(dg.RunsFilter(job_name=PROBE_SERVICES, statuses=IN_FLIGHT)):
         return dg.SkipReason(f"a {PROBE_SERVICES} run is already queued or running")

@@ -83,7 +83,8 @@ storage:
 
 def instance_config(settings: Settings) -> str:
     return INSTANCE_CONFIG.format(max_concurrent_runs=settings.max_concurrent_runs, writer_tag=WAREHOUSE_WRITER_TAG) + (
-        POSTGRES_STORAGE if settings.has_secret("PHOENIX_DAGSTER_POSTGRES_URL") else "")
+        POSTGRES_STORAGE if settings.has_secret("PHOENIX_DAGSTER_POSTGRES_URL") else ""
+    )
 
 
 @dataclass
@@ -131,6 +132,7 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
 @dataclass
 class FinishedRun:
     """A run that ended, as its event log tells it (executed here or by a launched worker)."""
+
     run_id: str
     success: bool
     seconds: float
@@ -140,8 +142,11 @@ class FinishedRun:
         return [e.event_specific_data.materialization for e in self.events if e.is_step_materialization]
 
     def check_evaluations(self) -> list:
-        return [e.event_specific_data for e in self.events
-                if e.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value]
+        return [
+            e.event_specific_data
+            for e in self.events
+            if e.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value
+        ]
 
     def failure(self) -> str | None:
         if self.success:
@@ -164,15 +169,19 @@ def _outcome(label: str, run: FinishedRun) -> RunOutcome:
         if materialization.asset_key.to_user_string() == "listing_text_facts":
             metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
             outcome.model_state = str(metadata.get("model_state", ""))
-            outcome.enrichment_methods = {k[len("method_"):]: int(v) for k, v in metadata.items()
-                                          if k.startswith("method_")}
+            outcome.enrichment_methods = {
+                k[len("method_") :]: int(v) for k, v in metadata.items() if k.startswith("method_")
+            }
     return outcome
 
 
 def _report(outcome: RunOutcome, out) -> None:
-    print(f"      {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s: {outcome.run_id[:8]} — "
-          f"{outcome.checks_passed} checks passed, {len(outcome.checks_warned)} warned, {len(outcome.checks_failed)} failed",
-          file=out, flush=True)
+    print(
+        f"      {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s: {outcome.run_id[:8]} — "
+        f"{outcome.checks_passed} checks passed, {len(outcome.checks_warned)} warned, {len(outcome.checks_failed)} failed",
+        file=out,
+        flush=True,
+    )
     for name in outcome.checks_failed:
         print(f"      failed check: {name}", file=out)
     for name in outcome.checks_warned:
@@ -191,6 +200,7 @@ class SensorTick:
 @dataclass(frozen=True)
 class RunSpec:
     """One run to make: which job, with what config and tags, for which partition."""
+
     job_name: str
     run_config: dict
     tags: dict
@@ -199,6 +209,7 @@ class RunSpec:
 
 class JobLauncher(Protocol):
     """Makes runs of the project's jobs and evaluates its sensors."""
+
     instance: dg.DagsterInstance
     defs: dg.Definitions
 
@@ -223,8 +234,12 @@ class DefinitionsJobs:
         for spec in specs:
             started = time.perf_counter()
             result = self.defs.resolve_job_def(spec.job_name).execute_in_process(
-                partition_key=spec.partition_key, instance=self.instance, run_config=spec.run_config,
-                raise_on_error=False, tags={**spec.tags, **worker_tags()})
+                partition_key=spec.partition_key,
+                instance=self.instance,
+                run_config=spec.run_config,
+                raise_on_error=False,
+                tags={**spec.tags, **worker_tags()},
+            )
             # the instance's log, not result.all_events: that leaves out what a failed step logged
             # before it raised (e.g. service_preflight's check evaluations)
             events = [entry.dagster_event for entry in self.instance.all_logs(result.run_id) if entry.is_dagster_event]
@@ -236,8 +251,13 @@ class DefinitionsJobs:
     def evaluate_sensor(self, name: str) -> SensorTick:
         sensor = self.defs.resolve_sensor_def(name)
         cursor = self.instance.run_storage.get_cursor_values({self._cursor_key(name)}).get(self._cursor_key(name))
-        with dg.build_sensor_context(instance=self.instance, cursor=cursor, definitions=self.defs,
-                                     sensor_name=name, resources=self.defs.resources) as context:
+        with dg.build_sensor_context(
+            instance=self.instance,
+            cursor=cursor,
+            definitions=self.defs,
+            sensor_name=name,
+            resources=self.defs.resources,
+        ) as context:
             data = sensor.evaluate_tick(context)
         return SensorTick(list(data.run_requests or []), data.skip_message, data.cursor)
 
@@ -254,8 +274,15 @@ def execute(jobs: JobLauncher, spec: RunSpec) -> FinishedRun:
     return finished
 
 
-def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, *,
-                   full_refresh: bool = False, builds_itself: bool = False) -> list[RunOutcome]:
+def run_partitions(
+    jobs: JobLauncher,
+    day: str,
+    zip_codes: list[str],
+    out=None,
+    *,
+    full_refresh: bool = False,
+    builds_itself: bool = False,
+) -> list[RunOutcome]:
     """Materialize daily_refresh for each ZIP of the day: one run per partition, all handed to the
     launcher at once (the workspace's puts them in Dagster's run queue, which runs as many at
     once as the instance allows). Reported as each ends; returned in the ZIPs' order.
@@ -265,8 +292,12 @@ def run_partitions(jobs: JobLauncher, day: str, zip_codes: list[str], out=None, 
     zip_of = {partition_key(day, zip_code): zip_code for zip_code in zip_codes}
     tags = {**CLI_TAGS, **({BUILT_BY_COMMAND_TAG: "true"} if builds_itself else {})}
     specs = [RunSpec(DAILY_REFRESH, run_config, tags, key) for key in zip_of]
-    print(f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
-          "enriching …", file=out, flush=True)
+    print(
+        f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
+        "enriching …",
+        file=out,
+        flush=True,
+    )
     by_zip = {}
     for index, (spec, finished) in enumerate(jobs.run_all(specs), start=1):
         zip_code = zip_of[spec.partition_key]
@@ -299,13 +330,18 @@ def compact_raw(jobs: JobLauncher, lake, retention_days: int, control_dir) -> tu
 
     cutoff = retention_cutoff(today_in_phoenix(), retention_days)
     if quarantine_rewithheld(control_dir, lake) and not lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
-        return True, f"no raw partition before {cutoff} (PHOENIX_RAW_RETENTION_DAYS {retention_days}): nothing to compact"
+        return (
+            True,
+            f"no raw partition before {cutoff} (PHOENIX_RAW_RETENTION_DAYS {retention_days}): nothing to compact",
+        )
     finished = execute(jobs, RunSpec(COMPACT_RAW_BODIES, QUIET_LOGS, CLI_TAGS))
     if not finished.success:
         return False, f"retention run {finished.run_id[:8]} failed"
     metadata = finished.materializations()[0].metadata
-    return True, (f"{metadata['partitions_rewritten'].value} of {metadata['partitions_checked'].value} raw "
-                  f"partition(s) before {metadata['compacted_before'].value} compacted")
+    return True, (
+        f"{metadata['partitions_rewritten'].value} of {metadata['partitions_checked'].value} raw "
+        f"partition(s) before {metadata['compacted_before'].value} compacted"
+    )
 
 
 def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
@@ -319,10 +355,13 @@ def tick_sensor(jobs: JobLauncher, name: str) -> tuple[str | None, list]:
         tags = {**request.tags, "dagster/sensor_name": name}
         if request.run_key:
             tags["dagster/run_key"] = request.run_key
-            if jobs.instance.get_runs_count(dg.RunsFilter(tags={"dagster/sensor_name": name,
-                                                                "dagster/run_key": request.run_key})):
+            if jobs.instance.get_runs_count(
+                dg.RunsFilter(tags={"dagster/sensor_name": name, "dagster/run_key": request.run_key})
+            ):
                 continue
-        specs.append(RunSpec(request.job_name or sensor_job, {**QUIET_LOGS, **request.run_config}, {**tags, **CLI_TAGS}))
+        specs.append(
+            RunSpec(request.job_name or sensor_job, {**QUIET_LOGS, **request.run_config}, {**tags, **CLI_TAGS})
+        )
     results = [finished for _, finished in jobs.run_all(specs)]
     jobs.save_cursor(name, tick.cursor)
     return tick.skip_message, results
@@ -341,11 +380,18 @@ def retune(jobs: JobLauncher) -> str:
             continue
         for materialization in result.materializations():
             metadata = materialization.metadata
-            now = "; ".join(f"{key[len('now '):]} {value.value}" for key, value in metadata.items()
-                            if key.startswith("now "))
-            said.append(f"{metadata['decisions'].value} decisions, {metadata['settings_changed'].value} changed"
-                        + (f", {metadata['already_decided'].value} already decided"
-                           if metadata["already_decided"].value else "") + (f": {now}" if now else ""))
+            now = "; ".join(
+                f"{key[len('now ') :]} {value.value}" for key, value in metadata.items() if key.startswith("now ")
+            )
+            said.append(
+                f"{metadata['decisions'].value} decisions, {metadata['settings_changed'].value} changed"
+                + (
+                    f", {metadata['already_decided'].value} already decided"
+                    if metadata["already_decided"].value
+                    else ""
+                )
+                + (f": {now}" if now else "")
+            )
     return "; ".join(said)
 
 

@@ -45,8 +45,12 @@ def workspace_target():
     code location named by module."""
     if PROJECT_WORKSPACE.exists():
         return WorkspaceFileTarget([str(PROJECT_WORKSPACE)])
-    return ModuleTarget(module_name="phoenix_dagster.code_location", attribute="defs", working_directory=None,
-                        location_name=LOCATION_NAME)
+    return ModuleTarget(
+        module_name="phoenix_dagster.code_location",
+        attribute="defs",
+        working_directory=None,
+        location_name=LOCATION_NAME,
+    )
 
 
 class OwnRunsDequeuer(QueuedRunCoordinatorDaemon):
@@ -108,8 +112,9 @@ class WorkspaceJobs:
         yield from ((submitted[run_id], finished) for run_id, finished in self._wait(list(submitted)))
 
     def _submit(self, spec: RunSpec) -> str:
-        run = self._create_run(spec.job_name, run_config=spec.run_config, tags=spec.tags,
-                               partition_key=spec.partition_key)
+        run = self._create_run(
+            spec.job_name, run_config=spec.run_config, tags=spec.tags, partition_key=spec.partition_key
+        )
         self.instance.submit_run(run.run_id, self._process.create_request_context())
         return run.run_id
 
@@ -134,22 +139,40 @@ class WorkspaceJobs:
         return FinishedRun(run.run_id, run.status == dg.DagsterRunStatus.SUCCESS, seconds, events)
 
     def _create_run(self, job_name: str, *, run_config: dict, tags: dict, partition_key: str | None = None):
-        remote_job = self.location.get_job(JobSubsetSelector(
-            location_name=self.location.name, repository_name=self.repository.name, job_name=job_name,
-            op_selection=None))
+        remote_job = self.location.get_job(
+            JobSubsetSelector(
+                location_name=self.location.name,
+                repository_name=self.repository.name,
+                job_name=job_name,
+                op_selection=None,
+            )
+        )
         recon_job = recon_job_from_origin(remote_job.get_python_origin())
         if partition_key is not None:
             tags = {**tags, **recon_job.get_definition().get_tags_for_partition_key(partition_key, None)}
-        plan = self.location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
-                                                instance=self.instance)
+        plan = self.location.get_execution_plan(
+            remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=self.instance
+        )
         run = self.instance.create_run(
-            job_name=job_name, run_id=None, run_config=run_config, resolved_op_selection=None,
-            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, op_selection=None, status=None,
-            root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
-            job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=plan.execution_plan_snapshot,
-            parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
-            job_code_origin=remote_job.get_python_origin(), asset_selection=None, asset_check_selection=None,
-            asset_graph=self.repository.asset_graph)
+            job_name=job_name,
+            run_id=None,
+            run_config=run_config,
+            resolved_op_selection=None,
+            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute,
+            op_selection=None,
+            status=None,
+            root_run_id=None,
+            parent_run_id=None,
+            tags={**remote_job.tags, **tags},
+            job_snapshot=remote_job.job_snapshot,
+            execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot,
+            remote_job_origin=remote_job.get_remote_origin(),
+            job_code_origin=remote_job.get_python_origin(),
+            asset_selection=None,
+            asset_check_selection=None,
+            asset_graph=self.repository.asset_graph,
+        )
         return run
 
     def _state(self, name: str):
@@ -160,10 +183,15 @@ class WorkspaceJobs:
         _sensor, state = self._state(name)
         data = state.instigator_data if state is not None else None
         result = self.location.get_sensor_execution_data(
-            self.instance, self.repository.handle, name,
+            self.instance,
+            self.repository.handle,
+            name,
             last_tick_completion_time=getattr(data, "last_tick_timestamp", None),
-            last_run_key=getattr(data, "last_run_key", None), cursor=getattr(data, "cursor", None), log_key=None,
-            last_sensor_start_time=getattr(data, "last_sensor_start_timestamp", None))
+            last_run_key=getattr(data, "last_run_key", None),
+            cursor=getattr(data, "cursor", None),
+            log_key=None,
+            last_sensor_start_time=getattr(data, "last_sensor_start_timestamp", None),
+        )
         return SensorTick(list(result.run_requests or []), result.skip_message, result.cursor)
 
     def save_cursor(self, name: str, cursor: str | None) -> None:
@@ -173,9 +201,15 @@ class WorkspaceJobs:
             return
         sensor, state = self._state(name)
         if state is None:
-            self.instance.add_instigator_state(InstigatorState(
-                sensor.get_remote_origin(), InstigatorType.SENSOR, sensor.get_current_instigator_state(None).status,
-                SensorInstigatorData(min_interval=sensor.min_interval_seconds, cursor=cursor,
-                                     sensor_type=sensor.sensor_type)))
+            self.instance.add_instigator_state(
+                InstigatorState(
+                    sensor.get_remote_origin(),
+                    InstigatorType.SENSOR,
+                    sensor.get_current_instigator_state(None).status,
+                    SensorInstigatorData(
+                        min_interval=sensor.min_interval_seconds, cursor=cursor, sensor_type=sensor.sensor_type
+                    ),
+                )
+            )
         else:
             self.instance.update_instigator_state(state.with_data(state.instigator_data._replace(cursor=cursor)))

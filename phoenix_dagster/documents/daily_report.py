@@ -25,8 +25,9 @@ def _plain(value):
     return value
 
 
-def report_updates(*, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.DataFrame, errors: pl.DataFrame,
-                   budget: pl.DataFrame) -> dict[str, dict]:
+def report_updates(
+    *, counts: pl.DataFrame, quality: pl.DataFrame, cost: pl.DataFrame, errors: pl.DataFrame, budget: pl.DataFrame
+) -> dict[str, dict]:
     """Day (YYYY-MM-DD) → the $set update of its report. `counts`: ops.partition_counts;
     `quality`: ops.quality_daily; `cost`: usd per partition; `errors`: records per
     partition, asset and reason; `budget`: ops.budget_status."""
@@ -74,7 +75,9 @@ def export_reports(updates: dict[str, dict], path: Path) -> int:
     """The reports as MongoDB Extended JSON lines (mongoimport-ready), replacing the file atomically."""
     from bson import json_util
 
-    lines = [json_util.dumps(report_document(day, updates[day]), json_options=json_util.RELAXED_JSON_OPTIONS) + "\n"
-             for day in sorted(updates)]
+    lines = [
+        json_util.dumps(report_document(day, updates[day]), json_options=json_util.RELAXED_JSON_OPTIONS) + "\n"
+        for day in sorted(updates)
+    ]
     write_atomically(path, lambda tmp: tmp.write_text("".join(lines)))
     return len(lines)

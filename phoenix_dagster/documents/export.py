@@ -37,15 +37,19 @@ class ExportCounts:
 def _extended_json(frame: pl.DataFrame) -> pl.DataFrame:
     """Datetimes and dates as {"$date": "…Z"}, at any depth of structs and lists; nulls stay null
     (a `location` of {"type": null} would be refused by the 2dsphere index)."""
+
     def convert(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         if isinstance(dtype, pl.Datetime):
             utc = expr.dt.convert_time_zone("UTC") if dtype.time_zone else expr
             return pl.when(expr.is_not_null()).then(pl.struct(utc.dt.strftime(DATE_FORMAT).alias("$date")))
         if dtype == pl.Date:
-            return pl.when(expr.is_not_null()).then(pl.struct(expr.dt.strftime("%Y-%m-%dT00:00:00.000Z").alias("$date")))
+            return pl.when(expr.is_not_null()).then(
+                pl.struct(expr.dt.strftime("%Y-%m-%dT00:00:00.000Z").alias("$date"))
+            )
         if isinstance(dtype, pl.Struct):
             return pl.when(expr.is_not_null()).then(
-                pl.struct([convert(expr.struct.field(f.name), f.dtype).alias(f.name) for f in dtype.fields]))
+                pl.struct([convert(expr.struct.field(f.name), f.dtype).alias(f.name) for f in dtype.fields])
+            )
         if isinstance(dtype, pl.List) and _has_dates(dtype.inner):
             return expr.list.eval(convert(pl.element(), dtype.inner))
         return expr
@@ -110,8 +114,9 @@ class DocumentExport:
 
     def write(self, docs: pl.DataFrame) -> pl.Series:
         """Append `docs`; returns the keys of those that are new or changed against the previous export."""
-        changed = docs.select(self.key, "content_hash").join(self._previous, on=[self.key, "content_hash"],
-                                                             how="anti")[self.key]
+        changed = docs.select(self.key, "content_hash").join(self._previous, on=[self.key, "content_hash"], how="anti")[
+            self.key
+        ]
         _extended_json(docs).write_ndjson(self._out)
         self._served.append(docs[self.key])
         self._documents += docs.height
@@ -124,7 +129,9 @@ class DocumentExport:
             self._tmp.unlink(missing_ok=True)
             return
         replace_durably(self._tmp, self.path)
-        served = pl.concat(self._served).to_frame(self.key) if self._served else pl.DataFrame(schema={self.key: pl.String})
+        served = (
+            pl.concat(self._served).to_frame(self.key) if self._served else pl.DataFrame(schema={self.key: pl.String})
+        )
         deleted = self._previous.join(served, on=self.key, how="anti").height
         self.counts = ExportCounts(self.path, self._documents, self._content_writes, deleted, self.path.stat().st_size)
 

@@ -42,7 +42,7 @@ def _bson(value):
 
 def _chunks(operations: list, size: int = BULK):
     for start in range(0, len(operations), size):
-        yield operations[start:start + size]
+        yield operations[start : start + size]
 
 
 def write_changed(collection, docs: pl.DataFrame, key: str, scope: dict | None = None) -> WriteCounts:
@@ -50,15 +50,22 @@ def write_changed(collection, docs: pl.DataFrame, key: str, scope: dict | None =
     default) to `docs` (one row per document, a `content_hash` and a `last_seen_at` column)."""
     from pymongo import DeleteMany, ReplaceOne, UpdateMany  # ~0.5 s to import: only where documents are written
 
-    stored = {d[key]: d.get("content_hash") for d in collection.find(scope or {}, {key: 1, "content_hash": 1, "_id": 0})}
-    wanted = docs.with_columns(pl.col(key).replace_strict(stored, default=None, return_dtype=pl.Int64)
-                               .alias("_stored_hash"))
+    stored = {
+        d[key]: d.get("content_hash") for d in collection.find(scope or {}, {key: 1, "content_hash": 1, "_id": 0})
+    }
+    wanted = docs.with_columns(
+        pl.col(key).replace_strict(stored, default=None, return_dtype=pl.Int64).alias("_stored_hash")
+    )
     changed = wanted.filter(pl.col("_stored_hash").is_null() | (pl.col("_stored_hash") != pl.col("content_hash")))
     same = wanted.filter(pl.col("_stored_hash") == pl.col("content_hash"))
-    writes = [ReplaceOne({key: row[key]}, _bson(row), upsert=True)
-              for row in changed.drop("_stored_hash").iter_rows(named=True)]
-    sightings = [UpdateMany({key: {"$in": group[key].to_list()}}, {"$max": {"last_seen_at": _bson(seen)}})
-                 for (seen,), group in same.group_by("last_seen_at")]
+    writes = [
+        ReplaceOne({key: row[key]}, _bson(row), upsert=True)
+        for row in changed.drop("_stored_hash").iter_rows(named=True)
+    ]
+    sightings = [
+        UpdateMany({key: {"$in": group[key].to_list()}}, {"$max": {"last_seen_at": _bson(seen)}})
+        for (seen,), group in same.group_by("last_seen_at")
+    ]
     gone = sorted(set(stored) - set(docs[key].to_list()))
     deletes = [DeleteMany({key: {"$in": chunk}}) for chunk in _chunks(gone)]
     seconds, moved = [], 0

@@ -38,12 +38,16 @@ PRICE_EVENTS = ("listed", "price_change")
 
 def price_histories(events: pl.DataFrame) -> pl.DataFrame:
     """property_id → price_history, oldest first, from marts.listing_events."""
-    prices = (events.filter(pl.col("event").is_in(PRICE_EVENTS) & pl.col("new_value").is_not_null())
-              .select("property_id", pl.col("new_value").cast(pl.Float64, strict=False).alias("ListPrice"),
-                      "observed_at")
-              .drop_nulls("ListPrice").unique(["property_id", "observed_at", "ListPrice"]).sort("observed_at"))
+    prices = (
+        events.filter(pl.col("event").is_in(PRICE_EVENTS) & pl.col("new_value").is_not_null())
+        .select("property_id", pl.col("new_value").cast(pl.Float64, strict=False).alias("ListPrice"), "observed_at")
+        .drop_nulls("ListPrice")
+        .unique(["property_id", "observed_at", "ListPrice"])
+        .sort("observed_at")
+    )
     return prices.group_by("property_id", maintain_order=True).agg(
-        pl.struct("ListPrice", "observed_at").alias("price_history"))
+        pl.struct("ListPrice", "observed_at").alias("price_history")
+    )
 
 
 def property_documents(mart_rows: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
@@ -51,12 +55,12 @@ def property_documents(mart_rows: pl.DataFrame, events: pl.DataFrame) -> pl.Data
     rows = conform(mart_rows, Properties)
     history = price_histories(events)
     empty_history = pl.lit([], dtype=history.schema["price_history"])
-    docs = (rows.join(history, on="property_id", how="left")
-            .with_columns(pl.col("price_history").fill_null(empty_history),
-                          pl.when(pl.col("Latitude").is_not_null() & pl.col("Longitude").is_not_null())
-                          .then(pl.struct(pl.lit("Point").alias("type"),
-                                          pl.concat_list("Longitude", "Latitude").alias("coordinates")))
-                          .alias("location")))
+    docs = rows.join(history, on="property_id", how="left").with_columns(
+        pl.col("price_history").fill_null(empty_history),
+        pl.when(pl.col("Latitude").is_not_null() & pl.col("Longitude").is_not_null())
+        .then(pl.struct(pl.lit("Point").alias("type"), pl.concat_list("Longitude", "Latitude").alias("coordinates")))
+        .alias("location"),
+    )
     content = docs.drop(*SIGHTINGS)
     # Fixed seeds: the same for a pinned Polars version (an upgrade may rewrite each document once).
     # BSON has no unsigned 64-bit integer: the hash's bits are kept as a signed one.
@@ -70,8 +74,11 @@ def documents_by_zip(query: Callable[..., pl.DataFrame]) -> Iterator[tuple[str |
     zips = query("select distinct PostalCode from marts.properties order by PostalCode")["PostalCode"].to_list()
     for zip_code in zips:
         rows = query("select * from marts.properties where PostalCode is not distinct from ?", [zip_code])
-        events = query("select * from marts.listing_events where property_id in "
-                       "(select property_id from marts.properties where PostalCode is not distinct from ?)", [zip_code])
+        events = query(
+            "select * from marts.listing_events where property_id in "
+            "(select property_id from marts.properties where PostalCode is not distinct from ?)",
+            [zip_code],
+        )
         yield zip_code, property_documents(rows, events)
 
 

@@ -16,8 +16,17 @@ from phoenix_dagster.settings import PROJECT_ROOT
 from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
 
 EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "listing_facts.jsonl"
-FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea", "YearBuilt", "GarageSpaces",
-          "PoolPrivateYN", "AssociationYN", "AssociationFee"]
+FIELDS = [
+    "BedroomsTotal",
+    "BathroomsFull",
+    "BathroomsHalf",
+    "LivingArea",
+    "YearBuilt",
+    "GarageSpaces",
+    "PoolPrivateYN",
+    "AssociationYN",
+    "AssociationFee",
+]
 
 
 def load_examples(path: Path = EVAL_FILE) -> list[dict]:
@@ -25,11 +34,18 @@ def load_examples(path: Path = EVAL_FILE) -> list[dict]:
 
 
 def rules_predictions(examples: list[dict], today: date) -> dict[str, dict]:
-    frame = pl.DataFrame({"source": "eval", "ListingKey": [e["id"] for e in examples], "property_id": "eval",
-                          "PostalCode": "00000", "PublicRemarks": [e["text"] for e in examples],
-                          "ModificationTimestamp": None, "fetched_at": None},
-                         schema_overrides={"ModificationTimestamp": pl.Datetime("us", "UTC"),
-                                           "fetched_at": pl.Datetime("us", "UTC")})
+    frame = pl.DataFrame(
+        {
+            "source": "eval",
+            "ListingKey": [e["id"] for e in examples],
+            "property_id": "eval",
+            "PostalCode": "00000",
+            "PublicRemarks": [e["text"] for e in examples],
+            "ModificationTimestamp": None,
+            "fetched_at": None,
+        },
+        schema_overrides={"ModificationTimestamp": pl.Datetime("us", "UTC"), "fetched_at": pl.Datetime("us", "UTC")},
+    )
     facts = extract_listing_facts(frame, today)
     return {row["ListingKey"]: {f: row[f] for f in FIELDS if row[f] is not None} for row in facts.iter_rows(named=True)}
 
@@ -39,8 +55,10 @@ def llm_predictions(examples: list[dict], extractor: OllamaExtractor, today: dat
     outcomes, stats = run_extraction(texts, {}, extractor, today=today)
     if stats.calls == 0:
         raise RuntimeError(f"the model did not answer: {stats.model_state}")
-    return {e["id"]: (outcomes[text_key(e["text"])].values if outcomes[text_key(e["text"])].method == "llm" else {})
-            for e in examples}
+    return {
+        e["id"]: (outcomes[text_key(e["text"])].values if outcomes[text_key(e["text"])].method == "llm" else {})
+        for e in examples
+    }
 
 
 def _same(field: str, predicted, truth) -> bool:
@@ -59,7 +77,14 @@ def score(examples: list[dict], predictions: dict[str, dict]) -> pl.DataFrame:
             tp += right
             fp += predicted is not None and not right
             fn += truth is not None and not right
-        rows.append({"field": field, "stated": tp + fn, "answered": tp + fp, "correct": tp,
-                     "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-                     "recall": round(tp / (tp + fn), 3) if tp + fn else None})
+        rows.append(
+            {
+                "field": field,
+                "stated": tp + fn,
+                "answered": tp + fp,
+                "correct": tp,
+                "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+            }
+        )
     return pl.DataFrame(rows)

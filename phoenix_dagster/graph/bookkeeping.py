@@ -54,6 +54,7 @@ _OPEN: dict[tuple[str, str, str], Bookkeeping] = {}  # (run, asset, partition) â
 
 def bookkept(fn):
     """Write an asset's bookkeeping when its body raises before `finish` or `failure`."""
+
     @functools.wraps(fn)
     def run(context, *args, **kwargs):
         try:
@@ -63,14 +64,17 @@ def bookkept(fn):
             if books is not None:
                 books._write(0, 0, succeeded=False)
             raise
+
     return run
 
 
 def lake_asset(*, records: tuple[str, ...] = (), kinds: tuple[str, ...] = ("polars", "parquet"), **kwargs):
     """A partitioned lake asset named after its function, stored by the lake IO manager."""
+
     def decorate(fn):
         metadata = {"dagster/column_schema": column_docs(LAKE_TABLES[fn.__name__]), **recording(*records)}
         return dg.asset(name=fn.__name__, kinds=set(kinds), metadata=metadata, **kwargs)(bookkept(fn))
+
     return decorate
 
 
@@ -125,10 +129,22 @@ class Bookkeeping:
             raise dg.Failure(f"{self.asset} records {table} but does not declare it (recording({table!r}))")
         columns = BOOKKEEPING_TABLES[table].to_schema().columns
         now = datetime.now(UTC)
-        stamps = {"run_id": self.context.run.run_id, "asset": self.asset, "partition": self.partition,
-                  "date": date.fromisoformat(self.day), "recorded_at": now, "quarantined_at": now, "served_at": now}
-        self.frames.setdefault(table, []).append(frame.with_columns(
-            pl.lit(value).alias(name) for name, value in stamps.items() if name in columns and name not in frame.columns))
+        stamps = {
+            "run_id": self.context.run.run_id,
+            "asset": self.asset,
+            "partition": self.partition,
+            "date": date.fromisoformat(self.day),
+            "recorded_at": now,
+            "quarantined_at": now,
+            "served_at": now,
+        }
+        self.frames.setdefault(table, []).append(
+            frame.with_columns(
+                pl.lit(value).alias(name)
+                for name, value in stamps.items()
+                if name in columns and name not in frame.columns
+            )
+        )
 
     def quarantine(self, rejected: pl.DataFrame) -> int:
         """Records rejected (transforms.payloads.REJECT_SCHEMA), with owners' names and addresses
@@ -146,22 +162,44 @@ class Bookkeeping:
         summary = request_summary(api.records)
         proxied = getattr(api, "proxy_bytes", 0)
         if proxied:
-            summary = pl.concat([summary, pl.DataFrame([{"endpoint": "proxy", "outcome": "ok", "status": None,
-                                                         "requests": 0, "retries": 0, "bytes": proxied,
-                                                         "seconds": 0.0, "rate_limit_wait_s": 0.0}],
-                                                       schema=summary.schema)])
+            summary = pl.concat(
+                [
+                    summary,
+                    pl.DataFrame(
+                        [
+                            {
+                                "endpoint": "proxy",
+                                "outcome": "ok",
+                                "status": None,
+                                "requests": 0,
+                                "retries": 0,
+                                "bytes": proxied,
+                                "seconds": 0.0,
+                                "rate_limit_wait_s": 0.0,
+                            }
+                        ],
+                        schema=summary.schema,
+                    ),
+                ]
+            )
         self.record("source_requests", summary.with_columns(pl.lit(source).alias("source")))
         self.usage(request_usage(source, requests=int(summary["requests"].sum()), proxied_bytes=proxied))
         by_outcome = dict(summary.group_by("outcome").agg(pl.col("requests").sum()).iter_rows())
-        return {"requests": int(summary["requests"].sum()), "retries": int(summary["retries"].sum()),
-                "rate_limited": int(by_outcome.get("rate_limited", 0)), "bytes_received": int(summary["bytes"].sum()),
-                "rate_limit_wait_s": round(float(summary["rate_limit_wait_s"].sum()), 3)}
+        return {
+            "requests": int(summary["requests"].sum()),
+            "retries": int(summary["retries"].sum()),
+            "rate_limited": int(by_outcome.get("rate_limited", 0)),
+            "bytes_received": int(summary["bytes"].sum()),
+            "rate_limit_wait_s": round(float(summary["rate_limit_wait_s"].sum()), 3),
+        }
 
     def usage(self, quantities: list[dict]) -> None:
         """Billable quantities: dicts of service, item, quantity."""
         if quantities:
-            self.record("usage", pl.DataFrame(quantities, schema={"service": pl.String, "item": pl.String,
-                                                                   "quantity": pl.Float64}))
+            self.record(
+                "usage",
+                pl.DataFrame(quantities, schema={"service": pl.String, "item": pl.String, "quantity": pl.Float64}),
+            )
 
     def disk_free_mb(self) -> float | None:
         """Free disk under the data directory (the lake's root when it is local); None when
@@ -174,8 +212,10 @@ class Bookkeeping:
     def stage_metrics(self, metrics: dict) -> dict:
         """Record one stage's metrics (with the free disk under the data directory, measured now)."""
         metrics = {**metrics, "disk_free_mb": self.disk_free_mb()}
-        self.record("stage_metrics", pl.DataFrame([metrics], schema_overrides={
-            "bytes_received": pl.Int64, "disk_free_mb": pl.Float64}))
+        self.record(
+            "stage_metrics",
+            pl.DataFrame([metrics], schema_overrides={"bytes_received": pl.Int64, "disk_free_mb": pl.Float64}),
+        )
         return {"stage_metrics": dg.MetadataValue.json(metrics)}
 
     # Writing ------------------------------------------------------------------------------
@@ -189,18 +229,40 @@ class Bookkeeping:
             if rows.height:  # nothing recorded, no file: the run_log row says the run happened
                 self.lake.write_bookkeeping(table, rows, **where)
         duration = self.elapsed_s
-        self.lake.write_bookkeeping("run_log", pl.DataFrame([{
-            "run_id": run_id, "asset": self.asset, "partition": self.partition, "date": date.fromisoformat(self.day),
-            "succeeded": succeeded, "rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": self.quarantined,
-            "duration_s": duration, "finished_at": datetime.now(UTC)}]), **where)
+        self.lake.write_bookkeeping(
+            "run_log",
+            pl.DataFrame(
+                [
+                    {
+                        "run_id": run_id,
+                        "asset": self.asset,
+                        "partition": self.partition,
+                        "date": date.fromisoformat(self.day),
+                        "succeeded": succeeded,
+                        "rows_in": rows_in,
+                        "rows_out": rows_out,
+                        "rows_quarantined": self.quarantined,
+                        "duration_s": duration,
+                        "finished_at": datetime.now(UTC),
+                    }
+                ]
+            ),
+            **where,
+        )
         return duration
 
     def finish(self, rows_in: int, rows_out: int, **extra) -> dict:
         """Write the bookkeeping; return the counts as the asset's metadata."""
         duration = self._write(rows_in, rows_out, succeeded=True)
-        return {"rows_in": rows_in, "rows_out": rows_out, "rows_quarantined": self.quarantined,
-                "duration_s": round(duration, 3), "cpu_pct": round(self.cpu_pct(), 1),
-                "peak_rss_mb": round(self.peak_rss_mb(), 1), **extra}
+        return {
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "rows_quarantined": self.quarantined,
+            "duration_s": round(duration, 3),
+            "cpu_pct": round(self.cpu_pct(), 1),
+            "peak_rss_mb": round(self.peak_rss_mb(), 1),
+            **extra,
+        }
 
     def failure(self, message: str, **metadata) -> dg.Failure:
         """Write what the failed body did (its requests cost too) and return the Failure to raise."""

@@ -30,19 +30,22 @@ def validate_batches(batches: Iterable[pl.DataFrame], model: type[pa.DataFrameMo
         try:
             model.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
-            cases.append(errors.failure_cases.select(
-                "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64) + rows))
+            cases.append(
+                errors.failure_cases.select(
+                    "column", "check", pl.col("failure_case").cast(pl.String), pl.col("index").cast(pl.Int64) + rows
+                )
+            )
         except pa.errors.SchemaError as error:  # a structural error (missing column, wrong type)
             structural = structural or str(error)
         rows += frame.height
     if structural is not None:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, description=structural,
-                                   metadata={"rows": rows})
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.ERROR, description=structural, metadata={"rows": rows}
+        )
     if not cases:
         return dg.AssetCheckResult(passed=True, metadata={"rows": rows, "failure_cases": 0})
     failures = pl.concat(cases)
-    summary = (failures.group_by(["column", "check"]).len().sort("len", descending=True)
-               .rename({"len": "failures"}))
+    summary = failures.group_by(["column", "check"]).len().sort("len", descending=True).rename({"len": "failures"})
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -61,9 +64,12 @@ def for_partition(result: dg.AssetCheckResult, day: str, zip_code: str) -> dg.As
     shows a check on an unpartitioned check key without a partition otherwise)."""
     partition = f"{day}|{zip_code}"
     return dg.AssetCheckResult(
-        passed=result.passed, severity=result.severity, check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        check_name=result.check_name,
         description=f"{partition}: {result.description}" if result.description else partition,
-        metadata={"partition": partition, **(result.metadata or {})})
+        metadata={"partition": partition, **(result.metadata or {})},
+    )
 
 
 def _as_code(frame: pl.DataFrame) -> str:
@@ -89,8 +95,14 @@ def _ledger(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_na
     return day, zip_code, lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
 
 
-def single_check(key: dg.AssetKey, name: str, *, blocking: bool, description: str,
-                 partitions_def: dg.PartitionsDefinition | None = None):
+def single_check(
+    key: dg.AssetKey,
+    name: str,
+    *,
+    blocking: bool,
+    description: str,
+    partitions_def: dg.PartitionsDefinition | None = None,
+):
     """`@asset_check` for one check, but with an output named after the check (a multi-asset check
     of one spec). Dagster orders an asset's blocking checks by output name; with every check's
     output called `result`, the order — and so the job's snapshot id — changed from one process
@@ -99,11 +111,10 @@ def single_check(key: dg.AssetKey, name: str, *, blocking: bool, description: st
     so the UI's check history has a Partition column."""
     with warnings.catch_warnings():  # partitioned checks are a preview in Dagster 1.13; used knowingly
         warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec")
-        spec = dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=description,
-                                 partitions_def=partitions_def)
-    return dg.multi_asset_check(
-        specs=[spec],
-        name=f"{key.to_python_identifier()}_{name}", description=description)
+        spec = dg.AssetCheckSpec(
+            name, asset=key, blocking=blocking, description=description, partitions_def=partitions_def
+        )
+    return dg.multi_asset_check(specs=[spec], name=f"{key.to_python_identifier()}_{name}", description=description)
 
 
 def records_accounted_for_check(asset_name: str, partitions_def: dg.PartitionsDefinition | None = None):
@@ -111,37 +122,61 @@ def records_accounted_for_check(asset_name: str, partitions_def: dg.PartitionsDe
     quarantined + duplicates, in the ledger the staging asset recorded for the partition."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "records_accounted_for", blocking=True, partitions_def=partitions_def,
-                  description="Every record each source offered is staged, unchanged, out of scope, not found, "
-                              "quarantined or set aside as a duplicate (phoenix_dagster/transforms/ledger.py)")
+    @single_check(
+        key,
+        "records_accounted_for",
+        blocking=True,
+        partitions_def=partitions_def,
+        description="Every record each source offered is staged, unchanged, out of scope, not found, "
+        "quarantined or set aside as a duplicate (phoenix_dagster/transforms/ledger.py)",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.transforms.ledger import TERMS, unbalanced
 
         day, zip_code, entries = _ledger(context, lake, asset_name)
         if entries.is_empty():  # nothing was offered (no payload of this kind); sources_delivered judges that
-            return for_partition(dg.AssetCheckResult(passed=True, description="no records offered",
-                                                     metadata={"offered": 0}), day, zip_code)
+            return for_partition(
+                dg.AssetCheckResult(passed=True, description="no records offered", metadata={"offered": 0}),
+                day,
+                zip_code,
+            )
         broken = unbalanced(entries)
         ledger = entries.select("source", "offered", *TERMS)
-        return for_partition(dg.AssetCheckResult(
-            passed=broken.is_empty(), severity=dg.AssetCheckSeverity.ERROR,
-            description=None if broken.is_empty() else
-            "records unaccounted for: " + ", ".join(f"{r['source']} {r['unaccounted']:+d}" for r in broken.iter_rows(named=True)),
-            metadata={"offered": int(entries["offered"].sum()), "ledger": dg.MetadataValue.md(_as_code(ledger))}),
-            day, zip_code)
+        return for_partition(
+            dg.AssetCheckResult(
+                passed=broken.is_empty(),
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=None
+                if broken.is_empty()
+                else "records unaccounted for: "
+                + ", ".join(f"{r['source']} {r['unaccounted']:+d}" for r in broken.iter_rows(named=True)),
+                metadata={"offered": int(entries["offered"].sum()), "ledger": dg.MetadataValue.md(_as_code(ledger))},
+            ),
+            day,
+            zip_code,
+        )
 
     return _check
 
 
-def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tuple[str, ...],
-                            partitions_def: dg.PartitionsDefinition | None = None):
+def sources_delivered_check(
+    asset_name: str,
+    fetched_by: list[str],
+    optional: tuple[str, ...],
+    partitions_def: dg.PartitionsDefinition | None = None,
+):
     """A source that delivered nothing although something went wrong fails the partition (blocking),
     or — for a source in PHOENIX_OPTIONAL_SOURCES — gives a WARN; never a quiet zero."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "sources_delivered", blocking=True, partitions_def=partitions_def,
-                  description="Every configured source delivered records, or a proven none; an optional one "
-                              "(PHOENIX_OPTIONAL_SOURCES) that did not is a WARN")
+    @single_check(
+        key,
+        "sources_delivered",
+        blocking=True,
+        partitions_def=partitions_def,
+        description="Every configured source delivered records, or a proven none; an optional one "
+        "(PHOENIX_OPTIONAL_SOURCES) that did not is a WARN",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.transforms.ledger import silent_sources
 
@@ -149,21 +184,35 @@ def sources_delivered_check(asset_name: str, fetched_by: list[str], optional: tu
         silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, fetched_by))
         required = {s: why for s, why in silent.items() if s not in optional}
         reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
-        return for_partition(dg.AssetCheckResult(
-            passed=not silent,
-            severity=dg.AssetCheckSeverity.ERROR if required else dg.AssetCheckSeverity.WARN,
-            description=f"delivered nothing: {reasons}" if silent else None,
-            metadata={"silent_sources": ", ".join(sorted(silent)) or "none"}), day, zip_code)
+        return for_partition(
+            dg.AssetCheckResult(
+                passed=not silent,
+                severity=dg.AssetCheckSeverity.ERROR if required else dg.AssetCheckSeverity.WARN,
+                description=f"delivered nothing: {reasons}" if silent else None,
+                metadata={"silent_sources": ", ".join(sorted(silent)) or "none"},
+            ),
+            day,
+            zip_code,
+        )
 
     return _check
 
 
-def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking: bool = True,
-                      partitions_def: dg.PartitionsDefinition | None = None):
+def lake_schema_check(
+    asset_name: str,
+    model: type[pa.DataFrameModel],
+    blocking: bool = True,
+    partitions_def: dg.PartitionsDefinition | None = None,
+):
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "matches_schema", blocking=blocking, partitions_def=partitions_def,
-                  description=f"The partition validates against {model.__module__}.{model.__name__}")
+    @single_check(
+        key,
+        "matches_schema",
+        blocking=blocking,
+        partitions_def=partitions_def,
+        description=f"The partition validates against {model.__module__}.{model.__name__}",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         day, zip_code = _checked_partition(context, key)
         return for_partition(validate(lake.read(asset_name, day, zip_code), model), day, zip_code)
@@ -174,80 +223,127 @@ def lake_schema_check(asset_name: str, model: type[pa.DataFrameModel], blocking:
 # Checks of what a rollup means, beyond its schema and grain: name → (description, a query over
 # the built warehouse returning one row (passed, detail)). Non-blocking: they WARN the operator.
 ROLLUP_CHECKS: dict[str, dict[str, tuple[str, str]]] = {
-    "ops.budget_status": {"budget_row_this_month": (
-        "The month of the latest cost event has its budget row (spend, projection, levels)",
-        """select count(*) filter (where month = (select strftime(max(date), '%Y-%m') from ops.cost_events)) = 1
+    "ops.budget_status": {
+        "budget_row_this_month": (
+            "The month of the latest cost event has its budget row (spend, projection, levels)",
+            """select count(*) filter (where month = (select strftime(max(date), '%Y-%m') from ops.cost_events)) = 1
                   or (select count(*) from ops.cost_events) = 0 as passed,
                   'latest cost month: ' || coalesce((select strftime(max(date), '%Y-%m') from ops.cost_events), 'none')
                   || '; months with a budget row: ' || coalesce(string_agg(month, ', ' order by month), 'none') as detail
-           from ops.budget_status""")},
-    "marts.listing_match_rates": {"match_rate_near_its_median": (
-        "On the latest day, no source × ZIP matched its listings more than 5 points below its median of the 14 "
-        "days before (a resolver or a source's address spelling changed)",
-        """select count(*) = 0 as passed,
+           from ops.budget_status""",
+        )
+    },
+    "marts.listing_match_rates": {
+        "match_rate_near_its_median": (
+            "On the latest day, no source × ZIP matched its listings more than 5 points below its median of the 14 "
+            "days before (a resolver or a source's address spelling changed)",
+            """select count(*) = 0 as passed,
                   coalesce(string_agg(source || ' in ' || PostalCode || ': ' || round(100 * match_rate, 1) || '% vs '
                            || round(100 * match_rate_14d_median, 1) || '%', '; '), 'none') as detail
            from marts.listing_match_rates
-           where match_rate_dropped and date = (select max(date) from marts.listing_match_rates)""")},
-    "ops.quality_daily": {"every_partition_scored_overall": (
-        "Every day × ZIP with a source scored also has its resolved properties scored (source 'resolved')",
-        """select count(*) = 0 as passed,
+           where match_rate_dropped and date = (select max(date) from marts.listing_match_rates)""",
+        )
+    },
+    "ops.quality_daily": {
+        "every_partition_scored_overall": (
+            "Every day × ZIP with a source scored also has its resolved properties scored (source 'resolved')",
+            """select count(*) = 0 as passed,
                   count(*) || ' partition(s) without a resolved row' || coalesce(': ' || string_agg(partition, ', '), '')
                       as detail
            from (select distinct cast(date as varchar) || '|' || PostalCode as partition from ops.quality_daily
                  except select distinct cast(date as varchar) || '|' || PostalCode from ops.quality_daily
-                 where source = 'resolved')""")},
+                 where source = 'resolved')""",
+        )
+    },
 }
 
 
-def warehouse_check_specs(key: dg.AssetKey, table: str, model: type[pa.DataFrameModel] | None,
-                          grain: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
+def warehouse_check_specs(
+    key: dg.AssetKey, table: str, model: type[pa.DataFrameModel] | None, grain: tuple[str, ...]
+) -> list[dg.AssetCheckSpec]:
     """The blocking checks of a SQL model, evaluated in the model's own step right after it is
     built (`warehouse_check_results`): one step per model, not three."""
     specs = []
     if model is not None:
-        specs.append(dg.AssetCheckSpec("matches_schema", asset=key, blocking=True,
-                                       description=f"{table} validates against {model.__module__}.{model.__name__}"))
+        specs.append(
+            dg.AssetCheckSpec(
+                "matches_schema",
+                asset=key,
+                blocking=True,
+                description=f"{table} validates against {model.__module__}.{model.__name__}",
+            )
+        )
     if grain:
-        specs.append(dg.AssetCheckSpec("unique_grain", asset=key, blocking=True,
-                                       description=f"No two rows of {table} share ({', '.join(grain)})"))
-    specs += [dg.AssetCheckSpec(name, asset=key, blocking=False, description=description)
-              for name, (description, _) in ROLLUP_CHECKS.get(table, {}).items()]
+        specs.append(
+            dg.AssetCheckSpec(
+                "unique_grain",
+                asset=key,
+                blocking=True,
+                description=f"No two rows of {table} share ({', '.join(grain)})",
+            )
+        )
+    specs += [
+        dg.AssetCheckSpec(name, asset=key, blocking=False, description=description)
+        for name, (description, _) in ROLLUP_CHECKS.get(table, {}).items()
+    ]
     return specs
 
 
-def warehouse_check_results(query, table: str, model: type[pa.DataFrameModel] | None,
-                            grain: tuple[str, ...], batches=None) -> list[dg.AssetCheckResult]:
+def warehouse_check_results(
+    query, table: str, model: type[pa.DataFrameModel] | None, grain: tuple[str, ...], batches=None
+) -> list[dg.AssetCheckResult]:
     """Evaluate `warehouse_check_specs` with `query` (SQL → Polars) on the freshly built table;
     the schema check reads the table through `batches` (SQL → Polars frames) when given."""
     results = []
     if model is not None:
         table_rows = batches(f"select * from {table}") if batches is not None else [query(f"select * from {table}")]
         result = validate_batches(table_rows, model)
-        results.append(dg.AssetCheckResult(check_name="matches_schema", passed=result.passed,
-                                           severity=result.severity, description=result.description,
-                                           metadata=result.metadata))
+        results.append(
+            dg.AssetCheckResult(
+                check_name="matches_schema",
+                passed=result.passed,
+                severity=result.severity,
+                description=result.description,
+                metadata=result.metadata,
+            )
+        )
     if grain:
         columns = ", ".join(grain)
-        repeated = query(f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
-                         f"order by copies desc limit {SAMPLE_ROWS}")
-        total = query(f"select count(*) as n from (select {columns} from {table} group by all "
-                      "having count(*) > 1)")["n"][0]
-        results.append(dg.AssetCheckResult(
-            check_name="unique_grain", passed=total == 0, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))}))
+        repeated = query(
+            f"select {columns}, count(*) as copies from {table} group by all having count(*) > 1 "
+            f"order by copies desc limit {SAMPLE_ROWS}"
+        )
+        total = query(f"select count(*) as n from (select {columns} from {table} group by all having count(*) > 1)")[
+            "n"
+        ][0]
+        results.append(
+            dg.AssetCheckResult(
+                check_name="unique_grain",
+                passed=total == 0,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))},
+            )
+        )
     for name, (_, sql) in ROLLUP_CHECKS.get(table, {}).items():
         passed, detail = query(sql).row(0)
-        results.append(dg.AssetCheckResult(check_name=name, passed=bool(passed), severity=dg.AssetCheckSeverity.WARN,
-                                           description=None if passed else detail, metadata={"detail": detail}))
+        results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=bool(passed),
+                severity=dg.AssetCheckSeverity.WARN,
+                description=None if passed else detail,
+                metadata={"detail": detail},
+            )
+        )
     return results
 
 
 REPEAT_WINDOW_DAYS = 30  # a record quarantined again with the same payload within this many days is not news
 
 
-def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
-                          partitions_def: dg.PartitionsDefinition | None = None):
+def quarantine_rate_check(
+    asset_name: str, warn_rate: float, *, ledgered: bool, partitions_def: dg.PartitionsDefinition | None = None
+):
     """Non-blocking: the share of the partition's records the asset quarantined, per source, WARN
     above `warn_rate` (PHOENIX_QUARANTINE_WARN_RATE). A record quarantined again with the payload
     it had when the same asset quarantined it in the ZIP within REPEAT_WINDOW_DAYS (a county
@@ -258,9 +354,14 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
     plus requests quarantined."""
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "quarantine_rate", blocking=False, partitions_def=partitions_def,
-                  description=f"At most {warn_rate:.0%} of each source's records newly quarantined (a WARN above; "
-                              "the same bad payload again is counted apart; reasons and counts in the metadata)")
+    @single_check(
+        key,
+        "quarantine_rate",
+        blocking=False,
+        partitions_def=partitions_def,
+        description=f"At most {warn_rate:.0%} of each source's records newly quarantined (a WARN above; "
+        "the same bad payload again is counted apart; reasons and counts in the metadata)",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         day, zip_code = _checked_partition(context, key)
         quarantined = lake.current_bookkeeping("quarantine", day, zip_code, [asset_name])
@@ -270,7 +371,7 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
         else:
             landed = lake.read(asset_name, day, zip_code, columns=["source"])  # not the bodies
             offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
-            for source, n in (quarantined.group_by("source").len().iter_rows() if quarantined.height else []):
+            for source, n in quarantined.group_by("source").len().iter_rows() if quarantined.height else []:
                 offered[source] = offered.get(source, 0) + n
         new = quarantined
         if quarantined.height:
@@ -279,23 +380,44 @@ def quarantine_rate_check(asset_name: str, warn_rate: float, *, ledgered: bool,
         counts = dict(new.group_by("source").len().iter_rows()) if new.height else {}
         rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
         over = {source: rate for source, rate in rates.items() if rate > warn_rate}
-        reasons = (quarantined.group_by("source", "reason").len().sort("len", descending=True).head(SAMPLE_ROWS)
-                   .rename({"len": "records"}) if quarantined.height else None)
-        return for_partition(dg.AssetCheckResult(
-            passed=not over, severity=dg.AssetCheckSeverity.WARN,
-            description=("quarantined: " + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
-                         + f" newly (above {warn_rate:.0%})") if over else None,
-            metadata={"quarantined": quarantined.height, "repeated": quarantined.height - new.height,
-                      "offered": int(sum(offered.values())),
-                      **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
-                      "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none")}),
-            day, zip_code)
+        reasons = (
+            quarantined.group_by("source", "reason")
+            .len()
+            .sort("len", descending=True)
+            .head(SAMPLE_ROWS)
+            .rename({"len": "records"})
+            if quarantined.height
+            else None
+        )
+        return for_partition(
+            dg.AssetCheckResult(
+                passed=not over,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=(
+                    "quarantined: "
+                    + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
+                    + f" newly (above {warn_rate:.0%})"
+                )
+                if over
+                else None,
+                metadata={
+                    "quarantined": quarantined.height,
+                    "repeated": quarantined.height - new.height,
+                    "offered": int(sum(offered.values())),
+                    **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
+                    "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none"),
+                },
+            ),
+            day,
+            zip_code,
+        )
 
     return _check
 
 
-def _repeated_quarantines(lake: LakeResource, quarantined: pl.DataFrame, asset_name: str, day: str,
-                          zip_code: str) -> pl.DataFrame:
+def _repeated_quarantines(
+    lake: LakeResource, quarantined: pl.DataFrame, asset_name: str, day: str, zip_code: str
+) -> pl.DataFrame:
     """(source, record_key, payload_sha256) of the partition's quarantined records that the asset
     quarantined with the same payload in the ZIP on one of the REPEAT_WINDOW_DAYS days before."""
     keys = ["source", "record_key", "payload_sha256"]
@@ -303,8 +425,12 @@ def _repeated_quarantines(lake: LakeResource, quarantined: pl.DataFrame, asset_n
     earlier = lake.current_bookkeeping("quarantine", "*", zip_code, [asset_name], since=since, before=day)
     if earlier.is_empty() or "payload_sha256" not in earlier.columns:
         return quarantined.select(keys).clear()
-    return (earlier.select(keys).filter(pl.col("payload_sha256").is_not_null())  # no reply is not a payload: an
-            .unique().cast(quarantined.select(keys).schema))                    # outage keeps warning
+    return (
+        earlier.select(keys)
+        .filter(pl.col("payload_sha256").is_not_null())  # no reply is not a payload: an
+        .unique()
+        .cast(quarantined.select(keys).schema)
+    )  # outage keeps warning
 
 
 def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None):
@@ -314,25 +440,49 @@ def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None)
     asset_name = "raw_assessor_payloads"
     key = dg.AssetKey(asset_name)
 
-    @single_check(key, "search_complete", blocking=False, partitions_def=partitions_def,
-                  description="Every search page the county's TOTAL announces was read, with the rows TOTAL "
-                              "announces (a WARN naming the pages that were not: their parcels are left out of the day)")
+    @single_check(
+        key,
+        "search_complete",
+        blocking=False,
+        partitions_def=partitions_def,
+        description="Every search page the county's TOTAL announces was read, with the rows TOTAL "
+        "announces (a WARN naming the pages that were not: their parcels are left out of the day)",
+    )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.sources.assessor_crawl import search_completeness
 
         day, zip_code = _checked_partition(context, key)
-        pages = (lake.storage.scan_parquet([lake.path_for(asset_name, day, zip_code)])
-                 .filter(pl.col("entity") == "search_page").select("record_key", "http_status", "body").collect())
+        pages = (
+            lake.storage.scan_parquet([lake.path_for(asset_name, day, zip_code)])
+            .filter(pl.col("entity") == "search_page")
+            .select("record_key", "http_status", "body")
+            .collect()
+        )
         seen = search_completeness(list(pages.iter_rows()))
         unread = seen.pages_unread
-        named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else "")
-        short = (f"search pages not read: {named}; " if unread else "search pages answered fewer rows than TOTAL: ")
-        return for_partition(dg.AssetCheckResult(
-            passed=seen.complete, severity=dg.AssetCheckSeverity.WARN,
-            description=None if seen.complete else
-            (short + f"{seen.rows_read:,} of {seen.total or 0:,} rows read (ops.quarantine says why a page was not "
-                     "read; re-run the partition to read it)"),
-            metadata={"search_total": seen.total if seen.total is not None else -1, "rows_read": seen.rows_read,
-                      "pages_unread": len(unread)}), day, zip_code)
+        named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (
+            f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else ""
+        )
+        short = f"search pages not read: {named}; " if unread else "search pages answered fewer rows than TOTAL: "
+        return for_partition(
+            dg.AssetCheckResult(
+                passed=seen.complete,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=None
+                if seen.complete
+                else (
+                    short
+                    + f"{seen.rows_read:,} of {seen.total or 0:,} rows read (ops.quarantine says why a page was not "
+                    "read; re-run the partition to read it)"
+                ),
+                metadata={
+                    "search_total": seen.total if seen.total is not None else -1,
+                    "rows_read": seen.rows_read,
+                    "pages_unread": len(unread),
+                },
+            ),
+            day,
+            zip_code,
+        )
 
     return _check

@@ -29,8 +29,11 @@ def listing_pool(source: str) -> str:
 
 WORKER_TAG = "phoenix/worker"  # host:pid:start of the process that claims the run's pool slots
 # The three tags a run carried before (a run still in progress across the upgrade is judged by them).
-LEGACY_PID_TAG, LEGACY_HOST_TAG, LEGACY_STARTED_TAG = ("phoenix/worker_pid", "phoenix/worker_host",
-                                                       "phoenix/worker_started")
+LEGACY_PID_TAG, LEGACY_HOST_TAG, LEGACY_STARTED_TAG = (
+    "phoenix/worker_pid",
+    "phoenix/worker_host",
+    "phoenix/worker_started",
+)
 LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
@@ -46,8 +49,10 @@ def collection_pool(source: str) -> str | None:
 def pool_limits(settings) -> dict[str, int]:
     """The limits this deployment sets on the pools its sources use: MARICOPA_POOL_LIMIT for the
     county's, PHOENIX_LISTING_POOL_LIMIT for each listing source's."""
-    limits = {settings.assessor_source: settings.maricopa.pool_limit,
-              **dict.fromkeys(settings.listing_sources, settings.listings.pool_limit)}
+    limits = {
+        settings.assessor_source: settings.maricopa.pool_limit,
+        **dict.fromkeys(settings.listing_sources, settings.listings.pool_limit),
+    }
     return {collection_pool(source): limit for source, limit in limits.items() if collection_pool(source)}
 
 
@@ -122,14 +127,20 @@ def free_slots_of_dead_runs(instance: dg.DagsterInstance, *, except_run: str | N
                 storage.free_concurrency_slots_for_run(run_id)
                 freed[run_id] = "ended; its slots freed"
             elif worker_is_gone(run.tags):
-                instance.report_run_failed(run, f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
-                                                "its pool slots were freed by a later run")
+                instance.report_run_failed(
+                    run,
+                    f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
+                    "its pool slots were freed by a later run",
+                )
                 storage.free_concurrency_slots_for_run(run_id)
                 freed[run_id] = "worker gone; marked failed, its slots freed"
     in_progress = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
     for run in in_progress:
         if run.run_id != except_run and run.run_id not in freed and worker_is_gone(run.tags):
-            instance.report_run_failed(run, f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
-                                            "ended by a later run so it no longer holds a place in the run queue")
+            instance.report_run_failed(
+                run,
+                f"run worker ({run.tags[WORKER_TAG]}) is gone: killed or lost; "
+                "ended by a later run so it no longer holds a place in the run queue",
+            )
             freed[run.run_id] = "worker gone; marked failed"
     return freed

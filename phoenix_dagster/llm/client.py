@@ -48,17 +48,41 @@ class OllamaExtractor:
         return None
 
     def extract(self, text: str) -> LlmReply:
-        response = self._client.chat(model=self.model, messages=messages(text), format=REPLY_SCHEMA,
-                                     options=OPTIONS, stream=False)
-        return LlmReply(response.message.content or "", response.prompt_eval_count or 0, response.eval_count or 0,
-                        (response.total_duration or 0) / 1e9)
+        response = self._client.chat(
+            model=self.model, messages=messages(text), format=REPLY_SCHEMA, options=OPTIONS, stream=False
+        )
+        return LlmReply(
+            response.message.content or "",
+            response.prompt_eval_count or 0,
+            response.eval_count or 0,
+            (response.total_duration or 0) / 1e9,
+        )
 
 
 def replies_frame(model: str, prompt_version: str, replies: dict[str, LlmReply], when: datetime) -> pl.DataFrame:
     """New replies (text key → reply) as rows of the reply cache."""
-    return pl.DataFrame([{"model": model, "prompt_version": prompt_version, "text_sha256": key, "content": r.content,
-                          "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-                          "model_seconds": r.model_seconds, "created_at": when} for key, r in replies.items()],
-                        schema={"model": pl.String, "prompt_version": pl.String, "text_sha256": pl.String,
-                                "content": pl.String, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
-                                "model_seconds": pl.Float64, "created_at": pl.Datetime("us", "UTC")})
+    return pl.DataFrame(
+        [
+            {
+                "model": model,
+                "prompt_version": prompt_version,
+                "text_sha256": key,
+                "content": r.content,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "model_seconds": r.model_seconds,
+                "created_at": when,
+            }
+            for key, r in replies.items()
+        ],
+        schema={
+            "model": pl.String,
+            "prompt_version": pl.String,
+            "text_sha256": pl.String,
+            "content": pl.String,
+            "prompt_tokens": pl.Int64,
+            "completion_tokens": pl.Int64,
+            "model_seconds": pl.Float64,
+            "created_at": pl.Datetime("us", "UTC"),
+        },
+    )

@@ -48,8 +48,15 @@ def clamp(value: int, bounds: tuple[int, int]) -> int:
     return max(bounds[0], min(bounds[1], value))
 
 
-def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor: OllamaExtractor | None, *,
-                   today: date, batch_size: int = 10, concurrency: int = 5) -> tuple[dict[str, Outcome], RunStats]:
+def run_extraction(
+    texts: dict[str, str],
+    cached: dict[str, LlmReply],
+    extractor: OllamaExtractor | None,
+    *,
+    today: date,
+    batch_size: int = 10,
+    concurrency: int = 5,
+) -> tuple[dict[str, Outcome], RunStats]:
     """`texts`: text_key → text. `cached`: text_key → an earlier reply for this model and prompt.
     Returns an Outcome per key and what the run did."""
     outcomes: dict[str, Outcome] = {}
@@ -79,16 +86,27 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
         started = time.perf_counter()
         try:
             reply = extractor.extract(texts[key])
-        except httpx.TimeoutException as exc:  # a hung server: a failure like any other, or it costs a timeout a listing
+        except (
+            httpx.TimeoutException
+        ) as exc:  # a hung server: a failure like any other, or it costs a timeout a listing
             with lock:
                 failures_in_a_row[0] += 1
-            return key, Outcome("rules", reason=f"model call timed out ({type(exc).__name__})", failed_call=True,
-                                timed_out=True, call_seconds=time.perf_counter() - started)
+            return key, Outcome(
+                "rules",
+                reason=f"model call timed out ({type(exc).__name__})",
+                failed_call=True,
+                timed_out=True,
+                call_seconds=time.perf_counter() - started,
+            )
         except call_errors() as exc:
             with lock:
                 failures_in_a_row[0] += 1
-            return key, Outcome("rules", reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})",
-                                call_seconds=time.perf_counter() - started, failed_call=True)
+            return key, Outcome(
+                "rules",
+                reason=f"model call failed ({type(exc).__name__}: {str(exc)[:120]})",
+                call_seconds=time.perf_counter() - started,
+                failed_call=True,
+            )
         else:
             outcome = _judge(reply, today, texts[key], method="llm")
             outcome.failed_call = outcome.method != "llm"
@@ -102,7 +120,7 @@ def run_extraction(texts: dict[str, str], cached: dict[str, LlmReply], extractor
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ollama") as pool:
         for start in range(0, len(todo), batch_size):
-            outcomes.update(pool.map(call, todo[start:start + batch_size]))
+            outcomes.update(pool.map(call, todo[start : start + batch_size]))
     return outcomes, stats
 
 

@@ -19,7 +19,8 @@ CONDITIONS = ["new_construction", "renovated", "updated", "original", "needs_wor
 
 def _fact(name: str, kind, description: str) -> type[BaseModel]:
     return create_model(
-        f"{name}Fact", __config__=ConfigDict(extra="forbid"),
+        f"{name}Fact",
+        __config__=ConfigDict(extra="forbid"),
         value=(Optional[kind], Field(None, description=description)),
         evidence=(Optional[str], Field(None, description="The words in the text that state it, copied exactly")),
     )
@@ -33,13 +34,16 @@ class ListingFactsReply(BaseModel):
     LivingArea: _fact("LivingArea", float, "Living area in square feet, not the lot")
     YearBuilt: _fact("YearBuilt", int, "Year the house was built, not remodeled")
     GarageSpaces: _fact("GarageSpaces", float, "Garage spaces (a carport is not a garage)")
-    PoolPrivateYN: _fact("PoolPrivateYN", bool, "True if the property has a private pool; 'pool-sized lot' is not a pool")
+    PoolPrivateYN: _fact(
+        "PoolPrivateYN", bool, "True if the property has a private pool; 'pool-sized lot' is not a pool"
+    )
     AssociationYN: _fact("AssociationYN", bool, "True if there is an HOA; false if the text says no HOA")
     AssociationFee: _fact("AssociationFee", float, "HOA fee per month in USD")
     NewConstructionYN: _fact("NewConstructionYN", bool, "True only for a newly built house")
     Condition: _fact("Condition", Literal[tuple(CONDITIONS)], "Overall condition as the text describes it")
-    NotableFeatures: list[str] = Field(default_factory=list, max_length=8,
-                                       description="Up to 8 short notable features, e.g. 'RV gate'")
+    NotableFeatures: list[str] = Field(
+        default_factory=list, max_length=8, description="Up to 8 short notable features, e.g. 'RV gate'"
+    )
 
 
 REPLY_SCHEMA = ListingFactsReply.model_json_schema()
@@ -49,9 +53,15 @@ FACT_FIELDS = [name for name in ListingFactsReply.model_fields if name != "Notab
 def bounds(today: date) -> dict[str, tuple[float, float]]:
     """Accepted ranges (the old system's): beds 0–20, baths 0–20, living area 400–20,000 sq ft,
     year built 1900–next year; plus garage 0–20 and HOA fee 0–5,000 a month."""
-    return {"BedroomsTotal": (0, 20), "BathroomsFull": (0, 20), "BathroomsHalf": (0, 20),
-            "LivingArea": (400, 20_000), "YearBuilt": (1900, today.year + 1), "GarageSpaces": (0, 20),
-            "AssociationFee": (0, 5_000)}
+    return {
+        "BedroomsTotal": (0, 20),
+        "BathroomsFull": (0, 20),
+        "BathroomsHalf": (0, 20),
+        "LivingArea": (400, 20_000),
+        "YearBuilt": (1900, today.year + 1),
+        "GarageSpaces": (0, 20),
+        "AssociationFee": (0, 5_000),
+    }
 
 
 class ReplyInvalid(ValueError):
@@ -80,8 +90,9 @@ def validate_reply(content: str, today: date, text: str | None = None) -> tuple[
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "reply"
-        raise ReplyInvalid(f"reply does not match the facts schema ({exc.error_count()} errors; first at "
-                           f"{where}: {first['msg']})") from None
+        raise ReplyInvalid(
+            f"reply does not match the facts schema ({exc.error_count()} errors; first at {where}: {first['msg']})"
+        ) from None
     values, evidence, rejected = {}, {}, []
     limits = bounds(today)
     for name in FACT_FIELDS:

@@ -69,16 +69,25 @@ IDLE_CPU_PCT = 50.0
 CONTEXT = ("cpu_pct", "items", "rate_limited", "timeouts")
 
 OUTPUT_SCHEMA = {
-    "run_id": pl.String, "stage": pl.String, "PostalCode": pl.String, "metric": pl.String,
-    "value": pl.Float64, "baseline_median": pl.Float64, "baseline_mad": pl.Float64,
-    "history_runs": pl.Int64, "ratio": pl.Float64, "direction": pl.String,
-    "likely_cause": pl.String, "recorded_at": pl.Datetime("us", "UTC"),
+    "run_id": pl.String,
+    "stage": pl.String,
+    "PostalCode": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "baseline_median": pl.Float64,
+    "baseline_mad": pl.Float64,
+    "history_runs": pl.Int64,
+    "ratio": pl.Float64,
+    "direction": pl.String,
+    "likely_cause": pl.String,
+    "recorded_at": pl.Datetime("us", "UTC"),
 }
 
 
 @dataclass(frozen=True)
 class DegradationRule:
     """When one metric counts as degraded; see the module docstring for the gates."""
+
     metric: str
     worse: str  # "lower" or "higher" is worse
     label: str
@@ -93,15 +102,26 @@ class DegradationRule:
 RULES = (
     DegradationRule("items_per_s", "lower", "throughput", "/s", min_relative=0.25),
     DegradationRule("p95_ms", "higher", "p95", "ms", min_relative=0.25, min_absolute=10.0, mad_floor_abs=1.0),
-    DegradationRule("error_rate", "higher", "error rate", "%", min_relative=0.50, min_absolute=0.02, mad_floor_abs=0.01),
-    DegradationRule("quality_score", "lower", "quality score", "", min_relative=0.05, min_absolute=0.05,
-                    mad_floor_abs=0.01, mad_floor_rel=0.0),
+    DegradationRule(
+        "error_rate", "higher", "error rate", "%", min_relative=0.50, min_absolute=0.02, mad_floor_abs=0.01
+    ),
+    DegradationRule(
+        "quality_score",
+        "lower",
+        "quality score",
+        "",
+        min_relative=0.05,
+        min_absolute=0.05,
+        mad_floor_abs=0.01,
+        mad_floor_rel=0.0,
+    ),
 )
 RULES_BY_METRIC = {rule.metric: rule for rule in RULES}
 
 
-def find_degradations(metrics: pl.DataFrame, *, window: int = 14, min_history: int = 5,
-                      rules: tuple[DegradationRule, ...] = RULES) -> pl.DataFrame:
+def find_degradations(
+    metrics: pl.DataFrame, *, window: int = 14, min_history: int = 5, rules: tuple[DegradationRule, ...] = RULES
+) -> pl.DataFrame:
     """Every (run, metric) worse than its series' trailing baseline; columns `OUTPUT_SCHEMA`.
 
     `metrics` needs run_id, stage, partition (nullable), recorded_at and any of the rules'
@@ -114,30 +134,37 @@ def find_degradations(metrics: pl.DataFrame, *, window: int = 14, min_history: i
     series = _with_baselines(_ordered_series(metrics, columns), columns, window)
     flagged = pl.concat([_flagged(series, rule, min_history) for rule in rules])
     causes = pl.Series("likely_cause", [likely_cause(row) for row in flagged.iter_rows(named=True)], dtype=pl.String)
-    return (flagged.with_columns(causes)
-            .select(list(OUTPUT_SCHEMA))
-            .cast(OUTPUT_SCHEMA)
-            .sort("recorded_at", "stage", "PostalCode", "metric", nulls_last=True))
+    return (
+        flagged.with_columns(causes)
+        .select(list(OUTPUT_SCHEMA))
+        .cast(OUTPUT_SCHEMA)
+        .sort("recorded_at", "stage", "PostalCode", "metric", nulls_last=True)
+    )
 
 
 def _ordered_series(metrics: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The rows with their series key and their position in it; every measured column as Float64."""
     missing = [pl.lit(None, pl.Float64).alias(c) for c in columns if c not in metrics.columns]
-    return (metrics.with_columns(*missing)
-            .with_columns(pl.col(columns).cast(pl.Float64),
-                          PostalCode=pl.col("partition").cast(pl.String).str.extract(r"\|([^|]*)$"))
-            .with_columns(_series=pl.concat_str(pl.col("stage"), pl.col("PostalCode").fill_null(""), separator="|"))
-            .sort("_series", "recorded_at", "run_id")
-            .with_columns(_seq=pl.int_range(pl.len()).over("_series")))
+    return (
+        metrics.with_columns(*missing)
+        .with_columns(
+            pl.col(columns).cast(pl.Float64), PostalCode=pl.col("partition").cast(pl.String).str.extract(r"\|([^|]*)$")
+        )
+        .with_columns(_series=pl.concat_str(pl.col("stage"), pl.col("PostalCode").fill_null(""), separator="|"))
+        .sort("_series", "recorded_at", "run_id")
+        .with_columns(_seq=pl.int_range(pl.len()).over("_series"))
+    )
 
 
 def _with_baselines(series: pl.DataFrame, columns: list[str], window: int) -> pl.DataFrame:
     """Adds `<col>__median`, `<col>__mad` (scaled) and `<col>__n` over the previous `window` runs."""
+
     def mad(c: str) -> pl.Expr:
         return (pl.col(c) - pl.col(c).median()).abs().median() * MAD_SCALE
 
-    history = series.rolling(index_column="_seq", period=f"{window}i", offset=f"-{window + 1}i",
-                             closed="right", group_by="_series").agg(
+    history = series.rolling(
+        index_column="_seq", period=f"{window}i", offset=f"-{window + 1}i", closed="right", group_by="_series"
+    ).agg(
         *[pl.col(c).median().alias(f"{c}__median") for c in columns],
         *[mad(c).alias(f"{c}__mad") for c in columns],
         *[pl.col(c).count().alias(f"{c}__n") for c in columns],
@@ -151,14 +178,25 @@ def _flagged(series: pl.DataFrame, rule: DegradationRule, min_history: int) -> p
     value, median, mad, history = pl.col(m), pl.col(f"{m}__median"), pl.col(f"{m}__mad"), pl.col(f"{m}__n")
     deviation = value - median if rule.worse == "higher" else median - value
     scale = pl.max_horizontal(mad, rule.mad_floor_rel * median.abs(), pl.lit(rule.mad_floor_abs))
-    degraded = ((history >= min_history) & value.is_not_null()
-                & (deviation > rule.z * scale)
-                & (deviation > rule.min_relative * median.abs())
-                & (deviation >= rule.min_absolute))
+    degraded = (
+        (history >= min_history)
+        & value.is_not_null()
+        & (deviation > rule.z * scale)
+        & (deviation > rule.min_relative * median.abs())
+        & (deviation >= rule.min_absolute)
+    )
     context = [pl.col(f"{c}__median").alias(f"{c}_baseline") for c in CONTEXT]
     return series.filter(degraded).select(
-        "run_id", "stage", "PostalCode", "recorded_at", *CONTEXT, *context,
-        metric=pl.lit(m), value=value, baseline_median=median, baseline_mad=mad,
+        "run_id",
+        "stage",
+        "PostalCode",
+        "recorded_at",
+        *CONTEXT,
+        *context,
+        metric=pl.lit(m),
+        value=value,
+        baseline_median=median,
+        baseline_mad=mad,
         history_runs=history.cast(pl.Int64),
         ratio=pl.when(median != 0).then(value / median),
         direction=pl.lit(rule.worse),
@@ -166,6 +204,7 @@ def _flagged(series: pl.DataFrame, rule: DegradationRule, min_history: int) -> p
 
 
 # --- the cause, in words -------------------------------------------------------------------
+
 
 def likely_cause(row: Mapping) -> str:
     """One line naming the likely cause of a degradation row.
@@ -188,9 +227,11 @@ def _refused(row: Mapping, rule: DegradationRule) -> str | None:
     if refused + timeouts == 0 or refused + timeouts <= usual:
         return None
     service = _service(row["stage"]) or "the source"
-    return (f"{service} is refusing or timing out: {refused:.0f} 429s, {timeouts:.0f} timeouts "
-            f"(median {_num(row.get('rate_limited_baseline') or 0)} and {_num(row.get('timeouts_baseline') or 0)}); "
-            f"{_change(row, rule)}")
+    return (
+        f"{service} is refusing or timing out: {refused:.0f} 429s, {timeouts:.0f} timeouts "
+        f"(median {_num(row.get('rate_limited_baseline') or 0)} and {_num(row.get('timeouts_baseline') or 0)}); "
+        f"{_change(row, rule)}"
+    )
 
 
 def _fewer_items(row: Mapping, rule: DegradationRule) -> str | None:
@@ -222,8 +263,10 @@ def _worse_than_median(row: Mapping, rule: DegradationRule) -> str:
     if median == 0:
         return f"{rule.label} {_in_unit(value, rule)} where its {runs}-run median is {_in_unit(0.0, rule)}"
     worse = abs(value - median) / abs(median)
-    return (f"{rule.label} {worse:.0%} worse than its {runs}-run median "
-            f"({_in_unit(value, rule)} vs {_in_unit(median, rule)})")
+    return (
+        f"{rule.label} {worse:.0%} worse than its {runs}-run median "
+        f"({_in_unit(value, rule)} vs {_in_unit(median, rule)})"
+    )
 
 
 def _service(stage: str) -> str | None:

@@ -148,8 +148,9 @@ class _Probe:
         self.latency_ms = round((time.perf_counter() - self._start) * 1000, 1)
 
     def result(self, state: str, detail: str) -> ProbeResult:
-        return ProbeResult(self.service, self.required, state, self.latency_ms, scrub(detail, self.secrets),
-                           self.checked_at)
+        return ProbeResult(
+            self.service, self.required, state, self.latency_ms, scrub(detail, self.secrets), self.checked_at
+        )
 
 
 # -- HTTP -------------------------------------------------------------------------------
@@ -216,8 +217,11 @@ def _turn_at(limiter, timeout_s: float) -> None:
 
     def sleep(seconds: float) -> None:
         if waited[0] + seconds > timeout_s:
-            raise _NoAnswer("degraded", f"not probed: the county's rate limit allows no request for {seconds:.0f} s "
-                                        "(its window is full or a Retry-After is in force)")
+            raise _NoAnswer(
+                "degraded",
+                f"not probed: the county's rate limit allows no request for {seconds:.0f} s "
+                "(its window is full or a Retry-After is in force)",
+            )
         waited[0] += seconds
         time.sleep(seconds)
 
@@ -226,26 +230,37 @@ def _turn_at(limiter, timeout_s: float) -> None:
     except _NoAnswer:
         raise
     except Exception as exc:  # the limiter's shared store is away: not a request over the limit either
-        raise _NoAnswer("degraded", f"not probed: the county's rate limit could not be asked "
-                                    f"({scrub(str(exc))})") from None
+        raise _NoAnswer(
+            "degraded", f"not probed: the county's rate limit could not be asked ({scrub(str(exc))})"
+        ) from None
 
 
-def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None = None, *, query: str = "85031",
-                     required: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S, limiter=None) -> ProbeResult:
+def probe_county_api(
+    base_url: str,
+    token: str | None,
+    http: httpx.Client | None = None,
+    *,
+    query: str = "85031",
+    required: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    limiter=None,
+) -> ProbeResult:
     """GET /search/property/?q=<query>&page=1 with the county's two headers: one page of 25 rows,
     at its turn at `limiter` (the county's rate limiter) when given."""
     probe = _Probe("county_api", required, [token])
     if not token:
-        return probe.result("misconfigured", "MARICOPA_API_TOKEN is not set: the county refuses every request "
-                                             "without one")
+        return probe.result(
+            "misconfigured", "MARICOPA_API_TOKEN is not set: the county refuses every request without one"
+        )
     path = "/search/property/"
     headers = {"AUTHORIZATION": token, "user-agent": "null", "accept": "application/json"}
     try:
         if limiter is not None:
             _turn_at(limiter, timeout_s)
         with _client(http) as client:
-            response = _get(probe, client, base_url.rstrip("/") + path, timeout_s,
-                            params={"q": query, "page": "1"}, headers=headers)
+            response = _get(
+                probe, client, base_url.rstrip("/") + path, timeout_s, params={"q": query, "page": "1"}, headers=headers
+            )
     except _NoAnswer as no:
         return probe.result(no.state, no.detail)
     if response.status_code == 429 and limiter is not None:  # the county asked everyone to wait
@@ -263,8 +278,15 @@ def probe_county_api(base_url: str, token: str | None, http: httpx.Client | None
     return probe.result("up", f"200 from {path} (TOTAL {body['TOTAL']} for q={query})")
 
 
-def probe_reso(base_url: str | None, token: str | None, http: httpx.Client | None = None, *, zip_code: str = "85031",
-               required: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
+def probe_reso(
+    base_url: str | None,
+    token: str | None,
+    http: httpx.Client | None = None,
+    *,
+    zip_code: str = "85031",
+    required: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ProbeResult:
     """GET {RESO_API_URL}/Property?$filter=PostalCode eq '<zip>'&$top=1 with the Bearer token."""
     probe = _Probe("reso", required, [token])
     if not base_url or not token:
@@ -286,10 +308,16 @@ def probe_reso(base_url: str | None, token: str | None, http: httpx.Client | Non
     return probe.result("up", f"200 from {path} ({len(body['value'])} listing(s) for {zip_code} with $top=1)")
 
 
-def probe_mls_html(base_url: str | None, http: httpx.Client | None = None, *,
-                   user_agent: str = ListingSettings.mls_user_agent, search_path: str = DEFAULT_MLS_SEARCH_PATH,
-                   zip_code: str = "85031", required: bool = True,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
+def probe_mls_html(
+    base_url: str | None,
+    http: httpx.Client | None = None,
+    *,
+    user_agent: str = ListingSettings.mls_user_agent,
+    search_path: str = DEFAULT_MLS_SEARCH_PATH,
+    zip_code: str = "85031",
+    required: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ProbeResult:
     """GET <site>/robots.txt with our user agent (the crawler's first request), and whether it
     lets us fetch the first search page."""
     probe = _Probe("mls_html", required)
@@ -312,8 +340,10 @@ def probe_mls_html(base_url: str | None, http: httpx.Client | None = None, *,
     rules.parse(response.text.splitlines())
     search = base_url.rstrip("/") + "/" + search_path.format(zip=zip_code, page=1).lstrip("/")
     if not rules.can_fetch(user_agent, search):
-        return probe.result("misconfigured", f"robots.txt disallows {urlsplit(search).path} for our user agent: "
-                                             "the crawl would fetch nothing")
+        return probe.result(
+            "misconfigured",
+            f"robots.txt disallows {urlsplit(search).path} for our user agent: the crawl would fetch nothing",
+        )
     return probe.result("up", "200 from /robots.txt: the search pages are allowed")
 
 
@@ -328,8 +358,14 @@ def ollama_base_url(host: str) -> str:
         return host if urlsplit(host).port else host.rstrip("/") + ":11434"
 
 
-def probe_ollama(host: str, model: str, http: httpx.Client | None = None, *, required: bool = False,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
+def probe_ollama(
+    host: str,
+    model: str,
+    http: httpx.Client | None = None,
+    *,
+    required: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ProbeResult:
     """GET /api/version, then GET /api/tags: the model must be listed (as `model` or `model:latest`)."""
     probe = _Probe("ollama", required)
     base = ollama_base_url(host)
@@ -355,9 +391,15 @@ def probe_ollama(host: str, model: str, http: httpx.Client | None = None, *, req
     return probe.result("up", f"Ollama {release or '(version unknown)'}; model {model} listed")
 
 
-def probe_mongodb(client_or_uri, database: str, collection: str = PROPERTIES_COLLECTION,
-                  expected_indexes: Sequence[str] = PROPERTIES_INDEXES, *, required: bool = False,
-                  timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
+def probe_mongodb(
+    client_or_uri,
+    database: str,
+    collection: str = PROPERTIES_COLLECTION,
+    expected_indexes: Sequence[str] = PROPERTIES_INDEXES,
+    *,
+    required: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ProbeResult:
     """`ping`, then the collection's index names: any of `expected_indexes` missing is degraded.
     A URI gets its own short-lived client; a client handed in (pymongo or mongomock) is used as is,
     bounded by pymongo.timeout."""
@@ -370,8 +412,13 @@ def probe_mongodb(client_or_uri, database: str, collection: str = PROPERTIES_COL
     try:
         if isinstance(client_or_uri, str):
             ms = max(1, int(timeout_s * 1000))
-            owned = pymongo.MongoClient(client_or_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
-                                        socketTimeoutMS=ms, appname="phoenix-estate-health")
+            owned = pymongo.MongoClient(
+                client_or_uri,
+                serverSelectionTimeoutMS=ms,
+                connectTimeoutMS=ms,
+                socketTimeoutMS=ms,
+                appname="phoenix-estate-health",
+            )
         client = owned or client_or_uri
         with pymongo.timeout(timeout_s):
             client.admin.command("ping")
@@ -392,8 +439,11 @@ def probe_mongodb(client_or_uri, database: str, collection: str = PROPERTIES_COL
     missing = [name for name in expected_indexes if name not in present]
     if missing:
         absent = "" if present else f" (collection {collection} has none yet: serving creates them)"
-        return probe.result("degraded", f"{'index' if len(missing) == 1 else 'indexes'} {', '.join(missing)} "
-                                        f"missing on {database}.{collection}{absent}")
+        return probe.result(
+            "degraded",
+            f"{'index' if len(missing) == 1 else 'indexes'} {', '.join(missing)} "
+            f"missing on {database}.{collection}{absent}",
+        )
     return probe.result("up", f"ping ok; {len(expected_indexes)} expected index(es) on {database}.{collection}")
 
 
@@ -422,9 +472,17 @@ def configured_services(settings: Settings, *, mongo_configured: bool) -> list[s
     return services + ["ollama"] + (["mongodb"] if mongo_configured else [])
 
 
-def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, http: httpx.Client | None = None,
-              mongo_client=None, timeout_s: float = DEFAULT_TIMEOUT_S, services: Collection[str] | None = None,
-              zip_code: str | None = None, county_limiter=None) -> list[ProbeResult]:
+def probe_all(
+    settings: Settings,
+    secrets: Mapping[str, str] | None = None,
+    *,
+    http: httpx.Client | None = None,
+    mongo_client=None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    services: Collection[str] | None = None,
+    zip_code: str | None = None,
+    county_limiter=None,
+) -> list[ProbeResult]:
     """Probe every dependency `settings` configures, or only those of them named in `services`.
     `secrets` maps the secret variables' names (MARICOPA_API_TOKEN, RESO_API_TOKEN, MONGODB_URI)
     to their values — settings never hold them; pass the process environment or the resources'
@@ -435,14 +493,29 @@ def probe_all(settings: Settings, secrets: Mapping[str, str] | None = None, *, h
     zip_code = zip_code or settings.zip_codes[0]
     needed = lambda name: name not in settings.optional_sources  # noqa: E731
     mongo = mongo_client if mongo_client is not None else secrets.get("MONGODB_URI")
-    wanted = [name for name in configured_services(settings, mongo_configured=bool(mongo))
-              if services is None or name in services]
+    wanted = [
+        name
+        for name in configured_services(settings, mongo_configured=bool(mongo))
+        if services is None or name in services
+    ]
     probes = {
-        "county_api": lambda: probe_county_api(settings.maricopa.url, secrets.get("MARICOPA_API_TOKEN"), http,
-                                               query=zip_code, required=needed("maricopa"), timeout_s=timeout_s,
-                                               limiter=county_limiter),
-        "reso": lambda: probe_reso(settings.listings.reso_url, secrets.get("RESO_API_TOKEN"), http,
-                                   zip_code=zip_code, required=needed("reso"), timeout_s=timeout_s),
+        "county_api": lambda: probe_county_api(
+            settings.maricopa.url,
+            secrets.get("MARICOPA_API_TOKEN"),
+            http,
+            query=zip_code,
+            required=needed("maricopa"),
+            timeout_s=timeout_s,
+            limiter=county_limiter,
+        ),
+        "reso": lambda: probe_reso(
+            settings.listings.reso_url,
+            secrets.get("RESO_API_TOKEN"),
+            http,
+            zip_code=zip_code,
+            required=needed("reso"),
+            timeout_s=timeout_s,
+        ),
         "mls_html": lambda: _probe_configured_mls(settings, http, zip_code, needed("mls_html"), timeout_s),
         "ollama": lambda: probe_ollama(settings.ollama.host, settings.ollama.model, http, timeout_s=timeout_s),
         "mongodb": lambda: probe_mongodb(mongo, settings.mongodb_database, timeout_s=timeout_s),
@@ -454,7 +527,15 @@ def _probe_configured_mls(settings: Settings, http, zip_code: str, required: boo
     try:
         search_path = _mls_search_path(settings)
     except Exception as exc:  # a selector file that does not load: the crawl cannot run either
-        return _Probe("mls_html", required).result("misconfigured", f"MLS_SELECTORS_FILE does not load "
-                                                                    f"({type(exc).__name__}: {str(exc)[:160]})")
-    return probe_mls_html(settings.listings.mls_url, http, user_agent=settings.listings.mls_user_agent,
-                          search_path=search_path, zip_code=zip_code, required=required, timeout_s=timeout_s)
+        return _Probe("mls_html", required).result(
+            "misconfigured", f"MLS_SELECTORS_FILE does not load ({type(exc).__name__}: {str(exc)[:160]})"
+        )
+    return probe_mls_html(
+        settings.listings.mls_url,
+        http,
+        user_agent=settings.listings.mls_user_agent,
+        search_path=search_path,
+        zip_code=zip_code,
+        required=required,
+        timeout_s=timeout_s,
+    )

@@ -35,7 +35,9 @@ def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> 
         sections.quality(warehouse.query, day),
         sections.cost(warehouse.query, day, refresh_days),
         sections.throughput(warehouse.query, day, warehouse.has_table),
-        sections.health(warehouse.query, day, warehouse.has_table, up_to_now=day >= (latest_partition_day(warehouse) or day)),
+        sections.health(
+            warehouse.query, day, warehouse.has_table, up_to_now=day >= (latest_partition_day(warehouse) or day)
+        ),
     ]
     html = page.render(parts, day=day)
     path = write_atomically(reports_dir / f"{day.isoformat()}.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))

@@ -55,10 +55,15 @@ def html_table(frame: pl.DataFrame) -> str:
             text, kind = _cell(value, whole_column)
             cells.append(f'<td class="{kind}">{escape(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = (f'<p class="muted">{frame.height - TABLE_ROWS:,} more rows in the warehouse.</p>'
-            if frame.height > TABLE_ROWS else "")
-    return (f'<div class="table-box"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f"</div>{more}")
+    more = (
+        f'<p class="muted">{frame.height - TABLE_ROWS:,} more rows in the warehouse.</p>'
+        if frame.height > TABLE_ROWS
+        else ""
+    )
+    return (
+        f'<div class="table-box"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f"</div>{more}"
+    )
 
 
 def render(sections: list[Section], *, day: date, generated_at: datetime | None = None) -> str:
@@ -66,12 +71,15 @@ def render(sections: list[Section], *, day: date, generated_at: datetime | None 
     nav = "".join(f'<a href="#{s.key}">{escape(s.title)}</a>' for s in sections)
     body = []
     for section in sections:
-        parts = [f'<section id="{section.key}" data-section="{section.key}"><h2>{escape(section.title)}</h2>',
-                 f'<p class="muted">{escape(section.intro)}</p>']
+        parts = [
+            f'<section id="{section.key}" data-section="{section.key}"><h2>{escape(section.title)}</h2>',
+            f'<p class="muted">{escape(section.intro)}</p>',
+        ]
         for block in section.blocks:
             series = escape("|".join(block.series))
-            parts.append(f'<div class="block" data-series="{series}" data-kind="{block.kind}">'
-                         f"<h3>{escape(block.title)}</h3>")
+            parts.append(
+                f'<div class="block" data-series="{series}" data-kind="{block.kind}"><h3>{escape(block.title)}</h3>'
+            )
             if block.svg:
                 parts.append(f'<figure class="chart">{block.svg}</figure>')
             if block.note:
@@ -79,8 +87,10 @@ def render(sections: list[Section], *, day: date, generated_at: datetime | None 
             parts.append(html_table(block.table) + "</div>")
         parts.append("</section>")
         body.append("".join(parts))
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Phoenix real estate — {day}</title>'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{CSS}</style></head><body><h1>Phoenix real estate — daily report for {day}</h1>"
-            f'<p class="muted">Generated {generated_at:%Y-%m-%d %H:%M} UTC from the published warehouse.</p>'
-            f"<nav>{nav}</nav>{''.join(body)}</body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Phoenix real estate — {day}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{CSS}</style></head><body><h1>Phoenix real estate — daily report for {day}</h1>"
+        f'<p class="muted">Generated {generated_at:%Y-%m-%d %H:%M} UTC from the published warehouse.</p>'
+        f"<nav>{nav}</nav>{''.join(body)}</body></html>"
+    )

@@ -43,23 +43,47 @@ def _series(frame: pl.DataFrame, column: str) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in frame[column].unique().to_list())) if frame.height else ()
 
 
-def _line_block(frame: pl.DataFrame, *, title: str, y: str, series: str, y_title: str, y_format: str = ",.0f",
-                empty: str, table: pl.DataFrame | None = None, by_minute: bool = False, kind: str = "value") -> Block:
+def _line_block(
+    frame: pl.DataFrame,
+    *,
+    title: str,
+    y: str,
+    series: str,
+    y_title: str,
+    y_format: str = ",.0f",
+    empty: str,
+    table: pl.DataFrame | None = None,
+    by_minute: bool = False,
+    kind: str = "value",
+) -> Block:
     """A line per series over time. A value series keeps its null days (the line breaks there);
     a chart is drawn when any series has a value."""
     if frame.is_empty() or frame[y].drop_nulls().is_empty():
         return Block(title, None, table if table is not None else frame, note=empty)
-    chart = charts.line_chart(frame, x="date", y=y, series=series, title=title, y_title=y_title, y_format=y_format,
-                              by_minute=by_minute, kind=kind)
-    return Block(title, charts.svg(chart), table if table is not None else frame, _series(frame.drop_nulls(y), series),
-                 kind=kind)
+    chart = charts.line_chart(
+        frame,
+        x="date",
+        y=y,
+        series=series,
+        title=title,
+        y_title=y_title,
+        y_format=y_format,
+        by_minute=by_minute,
+        kind=kind,
+    )
+    return Block(
+        title, charts.svg(chart), table if table is not None else frame, _series(frame.drop_nulls(y), series), kind=kind
+    )
 
 
 def market(query: Query, day: date) -> Section:
     """Counts (new listings, price cuts, sales) are the mart's, zero on a day a ZIP was observed
     without any; values (prices, days on market) are null on a day without one."""
-    stats = query("select * exclude (property_count, median_year_built) from marts.zip_market_stats where date <= ? "
-                  "order by date, PostalCode", [day])
+    stats = query(
+        "select * exclude (property_count, median_year_built) from marts.zip_market_stats where date <= ? "
+        "order by date, PostalCode",
+        [day],
+    )
     latest = stats.filter(pl.col("date") == stats["date"].max()) if stats.height else stats
 
     def recent(*columns: str, only: pl.Expr | None = None) -> pl.DataFrame:
@@ -68,44 +92,117 @@ def market(query: Query, day: date) -> Section:
 
     sold = pl.col("closed_sales") > 0
     blocks = [
-        _line_block(stats, title="Median list price of active listings", y="median_list_price", series="PostalCode",
-                    y_title="USD", y_format="$,.0f", empty="no active listing yet", table=latest),
-        _line_block(stats, title="Median list price per square foot", y="median_price_per_sqft", series="PostalCode",
-                    y_title="USD / sq ft", y_format="$,.0f", empty="no listing with a living area yet",
-                    table=recent("median_price_per_sqft")),
-        _line_block(stats, title="Active inventory", y="active_listings", series="PostalCode", y_title="listings",
-                    empty="no listing yet", table=recent("active_listings", "pending_listings"), kind="count"),
-        _line_block(stats, title="New listings per day", y="new_listings", series="PostalCode", y_title="listings",
-                    empty="no listing seen yet", table=recent("new_listings"), kind="count"),
-        _line_block(stats, title="Price cuts per day", y="price_cuts", series="PostalCode", y_title="listings",
-                    empty="no listing seen yet", table=recent("price_cuts"), kind="count"),
-        _line_block(stats, title="Sales per day", y="closed_sales", series="PostalCode", y_title="sales",
-                    empty="no listing seen yet", table=recent("closed_sales"), kind="count"),
-        _line_block(stats, title="Median sale price", y="median_sale_price", series="PostalCode", y_title="USD",
-                    y_format="$,.0f", empty="no sale seen yet",
-                    table=recent("closed_sales", "median_sale_price", "list_to_sale_ratio", only=sold)),
-        _line_block(stats, title="Median days on market of the day's sales", y="median_days_on_market",
-                    series="PostalCode", y_title="days", empty="no sale seen yet",
-                    table=recent("closed_sales", "median_days_on_market", only=sold)),
+        _line_block(
+            stats,
+            title="Median list price of active listings",
+            y="median_list_price",
+            series="PostalCode",
+            y_title="USD",
+            y_format="$,.0f",
+            empty="no active listing yet",
+            table=latest,
+        ),
+        _line_block(
+            stats,
+            title="Median list price per square foot",
+            y="median_price_per_sqft",
+            series="PostalCode",
+            y_title="USD / sq ft",
+            y_format="$,.0f",
+            empty="no listing with a living area yet",
+            table=recent("median_price_per_sqft"),
+        ),
+        _line_block(
+            stats,
+            title="Active inventory",
+            y="active_listings",
+            series="PostalCode",
+            y_title="listings",
+            empty="no listing yet",
+            table=recent("active_listings", "pending_listings"),
+            kind="count",
+        ),
+        _line_block(
+            stats,
+            title="New listings per day",
+            y="new_listings",
+            series="PostalCode",
+            y_title="listings",
+            empty="no listing seen yet",
+            table=recent("new_listings"),
+            kind="count",
+        ),
+        _line_block(
+            stats,
+            title="Price cuts per day",
+            y="price_cuts",
+            series="PostalCode",
+            y_title="listings",
+            empty="no listing seen yet",
+            table=recent("price_cuts"),
+            kind="count",
+        ),
+        _line_block(
+            stats,
+            title="Sales per day",
+            y="closed_sales",
+            series="PostalCode",
+            y_title="sales",
+            empty="no listing seen yet",
+            table=recent("closed_sales"),
+            kind="count",
+        ),
+        _line_block(
+            stats,
+            title="Median sale price",
+            y="median_sale_price",
+            series="PostalCode",
+            y_title="USD",
+            y_format="$,.0f",
+            empty="no sale seen yet",
+            table=recent("closed_sales", "median_sale_price", "list_to_sale_ratio", only=sold),
+        ),
+        _line_block(
+            stats,
+            title="Median days on market of the day's sales",
+            y="median_days_on_market",
+            series="PostalCode",
+            y_title="days",
+            empty="no sale seen yet",
+            table=recent("closed_sales", "median_days_on_market", only=sold),
+        ),
     ]
-    return Section("market", "Market, per ZIP over time",
-                   "From marts.zip_market_stats (active = Active, ActiveUnderContract, ComingSoon; new listings, "
-                   "price cuts and sales from the day-to-day changes of each listing, zero on a day with none; a "
-                   "price or days-on-market line breaks on a day without a value). The first table holds each "
-                   "ZIP's latest values.", blocks)
+    return Section(
+        "market",
+        "Market, per ZIP over time",
+        "From marts.zip_market_stats (active = Active, ActiveUnderContract, ComingSoon; new listings, "
+        "price cuts and sales from the day-to-day changes of each listing, zero on a day with none; a "
+        "price or days-on-market line breaks on a day without a value). The first table holds each "
+        "ZIP's latest values.",
+        blocks,
+    )
 
 
 def quality(query: Query, day: date) -> Section:
-    scores = query("select date, PostalCode, source, source || ' ' || PostalCode as series, overall_score, status "
-                   "from ops.quality_daily where date <= ? and overall_score is not null order by date, series", [day])
-    fields = query("""
+    scores = query(
+        "select date, PostalCode, source, source || ' ' || PostalCode as series, overall_score, status "
+        "from ops.quality_daily where date <= ? and overall_score is not null order by date, series",
+        [day],
+    )
+    fields = query(
+        """
         select source, f.field, round(avg(f.share), 4) as share
         from (select source, unnest(field_completeness) as f from ops.quality_daily
               where date = (select max(date) from ops.quality_daily where date <= ?))
-        group by all order by source, share""", [day])
-    reasons = query("select regexp_replace(reason, '[0-9]+', 'N', 'g') as reason, count(*) as records "
-                    "from ops.quarantine where cast(split_part(partition, '|', 1) as date) <= ? "
-                    "group by 1 order by records desc limit 15", [day])
+        group by all order by source, share""",
+        [day],
+    )
+    reasons = query(
+        "select regexp_replace(reason, '[0-9]+', 'N', 'g') as reason, count(*) as records "
+        "from ops.quarantine where cast(split_part(partition, '|', 1) as date) <= ? "
+        "group by 1 order by records desc limit 15",
+        [day],
+    )
     blocks = []
     if scores.height:
         chart = charts.quality_chart(scores, title="Quality score per source and ZIP")
@@ -115,132 +212,232 @@ def quality(query: Query, day: date) -> Section:
         blocks.append(Block("Quality score per source and ZIP", None, scores, note="no partition scored yet"))
     if fields.height:
         fields = fields.with_columns((pl.col("source") + " · " + pl.col("field")).alias("source_field"))
-        chart = charts.bar_chart(fields, category="source_field", value="share", title="Completeness per field, latest day",
-                                 value_title="share present", value_format=".0%")
-        blocks.append(Block("Completeness per field, latest day", charts.svg(chart), fields.drop("source_field"),
-                            ("share",)))
+        chart = charts.bar_chart(
+            fields,
+            category="source_field",
+            value="share",
+            title="Completeness per field, latest day",
+            value_title="share present",
+            value_format=".0%",
+        )
+        blocks.append(
+            Block("Completeness per field, latest day", charts.svg(chart), fields.drop("source_field"), ("share",))
+        )
     if reasons.height:
-        chart = charts.bar_chart(reasons, category="reason", value="records", title="Quarantine reasons",
-                                 value_title="records")
+        chart = charts.bar_chart(
+            reasons, category="reason", value="records", title="Quarantine reasons", value_title="records"
+        )
         blocks.append(Block("Quarantine reasons", charts.svg(chart), reasons, ("records",)))
     else:
         blocks.append(Block("Quarantine reasons", None, reasons, note="nothing quarantined"))
-    return Section("quality", "Data quality",
-                   "ops.quality_daily per source and ZIP (bands: EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, POOR "
-                   "below), field completeness of the latest day, and ops.quarantine's reasons (numbers as N).",
-                   blocks)
+    return Section(
+        "quality",
+        "Data quality",
+        "ops.quality_daily per source and ZIP (bands: EXCELLENT ≥ 0.95, GOOD ≥ 0.85, FAIR ≥ 0.70, POOR "
+        "below), field completeness of the latest day, and ops.quarantine's reasons (numbers as N).",
+        blocks,
+    )
 
 
 def _month_spend(daily: pl.DataFrame, budget: dict, day: date) -> pl.DataFrame:
     """Cumulative actual spend per day of the month, then the projection to its last day."""
-    actual = (daily.sort("date").with_columns(pl.col("usd").cum_sum().alias("usd"), pl.lit("actual").alias("series")))
+    actual = daily.sort("date").with_columns(pl.col("usd").cum_sum().alias("usd"), pl.lit("actual").alias("series"))
     if actual.is_empty():
         return actual
     last_day = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-    projected = pl.DataFrame({"date": [actual["date"].max(), last_day],
-                              "usd": [actual["usd"].max(), budget["projected_month_usd"]],
-                              "series": ["projected", "projected"]})
+    projected = pl.DataFrame(
+        {
+            "date": [actual["date"].max(), last_day],
+            "usd": [actual["usd"].max(), budget["projected_month_usd"]],
+            "series": ["projected", "projected"],
+        }
+    )
     return pl.concat([actual.select("date", "usd", "series"), projected])
 
 
 def refresh_recommendation(query: Query, day: date, refresh_days: int) -> str:
     """What the ledger supports saying about the county's detail refresh (MARICOPA_REFRESH_DAYS)."""
     month = day.strftime("%Y-%m")
-    requests = query("""
+    requests = query(
+        """
         select endpoint, sum(requests) as requests from ops.source_requests
         where source <> 'sample' and strftime(cast(split_part(partition, '|', 1) as date), '%Y-%m') = ?
-        group by 1""", [month])
+        group by 1""",
+        [month],
+    )
     by_endpoint = dict(requests.iter_rows()) if requests.height else {}
     total = sum(by_endpoint.values())
     if not total:
-        return ("No county request was recorded this month (the assessor source is the embedded sample): "
-                "nothing to tune in MARICOPA_REFRESH_DAYS yet.")
+        return (
+            "No county request was recorded this month (the assessor source is the embedded sample): "
+            "nothing to tune in MARICOPA_REFRESH_DAYS yet."
+        )
     parcels = query("select count(*) as n from marts.properties where ParcelNumber is not null")["n"][0]
     price = query("select usd from ops.unit_prices where service = 'maricopa_request'")
     usd = float(price["usd"][0]) if price.height else 0.0
     longer = max(refresh_days + 15, round(refresh_days * 1.5))
     saved = parcels * 30 * (1 / max(refresh_days, 1) - 1 / longer)
     detail_share = by_endpoint.get("parcel", 0) / total
-    return (f"Detail refresh is {detail_share:.0%} of this month's {total:,} county requests. With {parcels:,} parcels, "
-            f"raising MARICOPA_REFRESH_DAYS from {refresh_days} to {longer} saves ~{saved:,.0f} requests a month "
-            f"(${saved * usd:,.2f} at ${usd:g} a request: the county's rate limit, not the budget, is what it buys).")
+    return (
+        f"Detail refresh is {detail_share:.0%} of this month's {total:,} county requests. With {parcels:,} parcels, "
+        f"raising MARICOPA_REFRESH_DAYS from {refresh_days} to {longer} saves ~{saved:,.0f} requests a month "
+        f"(${saved * usd:,.2f} at ${usd:g} a request: the county's rate limit, not the budget, is what it buys)."
+    )
 
 
 def cost(query: Query, day: date, refresh_days: int) -> Section:
     month = day.strftime("%Y-%m")
     budget_rows = query("select * from ops.budget_status where month = ?", [month])
-    daily = query("select date, sum(cost_usd) as usd from ops.cost_daily where strftime(date, '%Y-%m') = ? "
-                  "and date <= ? group by 1 order by 1", [month, day])
-    per_property = query("""
+    daily = query(
+        "select date, sum(cost_usd) as usd from ops.cost_daily where strftime(date, '%Y-%m') = ? "
+        "and date <= ? group by 1 order by 1",
+        [month, day],
+    )
+    per_property = query(
+        """
         select c.date, 'USD per 1,000 properties' as series, 1000 * sum(c.cost_usd) / nullif(max(p.properties), 0) as usd
         from ops.cost_daily c
         join (select date, sum(properties) as properties from ops.partition_counts group by 1) p using (date)
-        where c.date <= ? group by c.date order by c.date""", [day])
-    services = query("select service, sum(cost_usd) as usd from ops.cost_daily "
-                     "where strftime(date, '%Y-%m') = ? and date <= ? group by 1 order by usd desc", [month, day])
+        where c.date <= ? group by c.date order by c.date""",
+        [day],
+    )
+    services = query(
+        "select service, sum(cost_usd) as usd from ops.cost_daily "
+        "where strftime(date, '%Y-%m') = ? and date <= ? group by 1 order by usd desc",
+        [month, day],
+    )
     blocks = []
     if budget_rows.height and daily.height:
         budget = budget_rows.row(0, named=True)
         spend = _month_spend(daily, budget, day)
-        chart = charts.budget_chart(spend, budget_usd=budget["budget_usd"], title=f"Spend in {month} against the budget")
-        blocks.append(Block(f"Spend in {month} against the budget", charts.svg(chart), budget_rows,
-                            _series(spend, "series")))
+        chart = charts.budget_chart(
+            spend, budget_usd=budget["budget_usd"], title=f"Spend in {month} against the budget"
+        )
+        blocks.append(
+            Block(f"Spend in {month} against the budget", charts.svg(chart), budget_rows, _series(spend, "series"))
+        )
     else:
         blocks.append(Block(f"Spend in {month}", None, budget_rows, note="no cost recorded this month"))
-    blocks.append(_line_block(per_property, title="Cost per 1,000 properties", y="usd", series="series",
-                              y_title="USD", y_format=charts.money_format(per_property["usd"]) if per_property.height
-                              else "$,.2f", empty="no cost recorded yet"))
+    blocks.append(
+        _line_block(
+            per_property,
+            title="Cost per 1,000 properties",
+            y="usd",
+            series="series",
+            y_title="USD",
+            y_format=charts.money_format(per_property["usd"]) if per_property.height else "$,.2f",
+            empty="no cost recorded yet",
+        )
+    )
     if services.height:
-        chart = charts.bar_chart(services, category="service", value="usd", title="Cost by service, month to date",
-                                 value_title="USD", value_format=charts.money_format(services["usd"]))
+        chart = charts.bar_chart(
+            services,
+            category="service",
+            value="usd",
+            title="Cost by service, month to date",
+            value_title="USD",
+            value_format=charts.money_format(services["usd"]),
+        )
         blocks.append(Block("Cost by service, month to date", charts.svg(chart), services, ("usd",)))
     blocks.append(Block("Recommendation", None, pl.DataFrame(), note=refresh_recommendation(query, day, refresh_days)))
-    return Section("cost", "Cost",
-                   "ops.cost_daily and ops.budget_status: month to date against the monthly budget with the projection "
-                   "and the 80% (warning) and 95% (critical) levels; the recommendation is computed from the request "
-                   "ledger.", blocks)
+    return Section(
+        "cost",
+        "Cost",
+        "ops.cost_daily and ops.budget_status: month to date against the monthly budget with the projection "
+        "and the 80% (warning) and 95% (critical) levels; the recommendation is computed from the request "
+        "ledger.",
+        blocks,
+    )
 
 
 def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
-    stages = query("""
+    stages = query(
+        """
         select coalesce(try_cast(split_part(partition, '|', 1) as date), cast(recorded_at as date)) as date, stage,
                median(items_per_s) as items_per_s, median(p95_ms) as p95_ms, count(*) as runs
-        from ops.stage_metrics group by 1, 2 having date <= ? order by date, stage""", [day])
+        from ops.stage_metrics group by 1, 2 having date <= ? order by date, stage""",
+        [day],
+    )
     tuning = _with_day(query("select * from ops.batch_tuning"), query, "decided_at")
-    tuning = (tuning.filter(pl.col("day") <= day).sort("decided_at", descending=True).head(15)
-              .select("day", "decided_at", "stage", "batch_size_old", "batch_size_new", "concurrency_old",
-                      "concurrency_new", "reason"))
+    tuning = (
+        tuning.filter(pl.col("day") <= day)
+        .sort("decided_at", descending=True)
+        .head(15)
+        .select(
+            "day",
+            "decided_at",
+            "stage",
+            "batch_size_old",
+            "batch_size_new",
+            "concurrency_old",
+            "concurrency_new",
+            "reason",
+        )
+    )
     blocks = [
-        _line_block(stages, title="Throughput per stage (median of the day's runs)", y="items_per_s", series="stage",
-                    y_title="items / s", empty="no stage measured yet", table=stages.tail(15),
-                    y_format=",.0f" if (stages["items_per_s"].max() or 0) >= 10 else ",.2f"),  # a slow model
-        _line_block(stages, title="p95 latency per stage", y="p95_ms", series="stage", y_title="ms", y_format=",.0f",
-                    empty="no latency measured yet", table=stages.select("date", "stage", "p95_ms").tail(15)),
-        Block("Batch size and concurrency decisions", None, tuning,
-              note=None if tuning.height else f"no tuning decision by {day}"),
+        _line_block(
+            stages,
+            title="Throughput per stage (median of the day's runs)",
+            y="items_per_s",
+            series="stage",
+            y_title="items / s",
+            empty="no stage measured yet",
+            table=stages.tail(15),
+            y_format=",.0f" if (stages["items_per_s"].max() or 0) >= 10 else ",.2f",
+        ),  # a slow model
+        _line_block(
+            stages,
+            title="p95 latency per stage",
+            y="p95_ms",
+            series="stage",
+            y_title="ms",
+            y_format=",.0f",
+            empty="no latency measured yet",
+            table=stages.select("date", "stage", "p95_ms").tail(15),
+        ),
+        Block(
+            "Batch size and concurrency decisions",
+            None,
+            tuning,
+            note=None if tuning.height else f"no tuning decision by {day}",
+        ),
     ]
     if has_table("ops.degradations"):
-        degradations = query("select cast(recorded_at as date) as date, stage, PostalCode, metric, value, "
-                             "baseline_median, likely_cause from ops.degradations where cast(recorded_at as date) <= ? "
-                             "order by recorded_at desc limit 20", [day])
+        degradations = query(
+            "select cast(recorded_at as date) as date, stage, PostalCode, metric, value, "
+            "baseline_median, likely_cause from ops.degradations where cast(recorded_at as date) <= ? "
+            "order by recorded_at desc limit 20",
+            [day],
+        )
         blocks.append(Block("Degradations", None, degradations, note=None if degradations.height else "none detected"))
-    return Section("throughput", "Throughput and tuning",
-                   "ops.stage_metrics per stage and day (each value the median over the day's runs, one a ZIP; "
-                   "`runs` counts them), the tuning controller's decisions (ops.batch_tuning) up to the report's "
-                   "day with their reasons (day: the partition day of the run whose metrics drove it; times in "
-                   f"{TIMEZONE}), and degradations against each stage's own baseline.", blocks)
+    return Section(
+        "throughput",
+        "Throughput and tuning",
+        "ops.stage_metrics per stage and day (each value the median over the day's runs, one a ZIP; "
+        "`runs` counts them), the tuning controller's decisions (ops.batch_tuning) up to the report's "
+        "day with their reasons (day: the partition day of the run whose metrics drove it; times in "
+        f"{TIMEZONE}), and degradations against each stage's own baseline.",
+        blocks,
+    )
 
 
 def alerts(query: Query, day: date) -> Block:
     """The day's alerts, and every earlier one a channel has not taken: still owed (tried again each
     tick of the alert sensor) or undeliverable (given up on after 7 days)."""
-    rows = query("select day, condition, severity, status, channels, owed, message from ops.alerts "
-                 "where day <= ? and (day = ? or coalesce(status, 'delivered') <> 'delivered') "
-                 "order by status = 'delivered', day desc, condition", [day, day])
+    rows = query(
+        "select day, condition, severity, status, channels, owed, message from ops.alerts "
+        "where day <= ? and (day = ? or coalesce(status, 'delivered') <> 'delivered') "
+        "order by status = 'delivered', day desc, condition",
+        [day, day],
+    )
     missed = rows.filter(pl.col("status") != "delivered").height
     title = "Alerts" + (f": {missed} not delivered to every channel" if missed else "")
-    return Block(title, None, rows.with_columns(pl.col("channels", "owed").list.join(", ")),
-                 note=None if rows.height else "no alert for this day")
+    return Block(
+        title,
+        None,
+        rows.with_columns(pl.col("channels", "owed").list.join(", ")),
+        note=None if rows.height else "no alert for this day",
+    )
 
 
 def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now: bool = False) -> Section:
@@ -250,25 +447,46 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
     probes since belong in it too."""
     alert_blocks = [alerts(query, day)] if has_table("ops.alerts") else []
     if not has_table("ops.service_health"):
-        return Section("health", "Health", "The latest probe of every dependency and its history, and the alerts.",
-                       [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks])
+        return Section(
+            "health",
+            "Health",
+            "The latest probe of every dependency and its history, and the alerts.",
+            [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks],
+        )
     probes = _with_day(query("select * from ops.service_health"), query, "checked_at")
     week = pl.col("day") >= day - timedelta(days=6)
     shown = probes.filter(week if up_to_now else week & (pl.col("day") <= day)).sort("checked_at")
     mine = probes.filter(pl.lit(up_to_now) | (pl.col("day") <= day))
-    latest = (mine.sort("day", "checked_at").group_by("service").last().sort("service")
-              .select("service", "day", "checked_at", "state", "required", "latency_ms", "detail"))
+    latest = (
+        mine.sort("day", "checked_at")
+        .group_by("service")
+        .last()
+        .sort("service")
+        .select("service", "day", "checked_at", "state", "required", "latency_ms", "detail")
+    )
     history = shown.with_columns(pl.col("checked_at").dt.replace_time_zone(None).alias("date"))
-    blocks = [Block("Latest probe of each dependency", None, latest,
-                    note=None if latest.height else f"no probe by {day}"),
-              _line_block(history, title=f"Probe latency, the week to {day}", y="latency_ms", series="service",
-                          y_title="ms", empty="no latency measured that week",
-                          table=history.select("day", "checked_at", "service", "state", "latency_ms").tail(15),
-                          by_minute=True),
-              *alert_blocks]
-    return Section("health", "Health", "ops.service_health: the probes of every configured dependency that belong to "
-                   f"the report's day (a partition run's probes to its partition day; times in {TIMEZONE}); "
-                   "ops.alerts: the day's alerts and any a channel has not taken.", blocks)
+    blocks = [
+        Block("Latest probe of each dependency", None, latest, note=None if latest.height else f"no probe by {day}"),
+        _line_block(
+            history,
+            title=f"Probe latency, the week to {day}",
+            y="latency_ms",
+            series="service",
+            y_title="ms",
+            empty="no latency measured that week",
+            table=history.select("day", "checked_at", "service", "state", "latency_ms").tail(15),
+            by_minute=True,
+        ),
+        *alert_blocks,
+    ]
+    return Section(
+        "health",
+        "Health",
+        "ops.service_health: the probes of every configured dependency that belong to "
+        f"the report's day (a partition run's probes to its partition day; times in {TIMEZONE}); "
+        "ops.alerts: the day's alerts and any a channel has not taken.",
+        blocks,
+    )
 
 
 def _with_day(frame: pl.DataFrame, query: Query, at: str) -> pl.DataFrame:
@@ -278,5 +496,8 @@ def _with_day(frame: pl.DataFrame, query: Query, at: str) -> pl.DataFrame:
     local = pl.col(at).dt.convert_time_zone(TIMEZONE)
     if frame.is_empty():
         return frame.with_columns(local, pl.lit(None, pl.Date).alias("day"))
-    return (frame.join(runs, on="run_id", how="left")
-            .with_columns(local, pl.coalesce("run_day", local.dt.date()).alias("day")).drop("run_day"))
+    return (
+        frame.join(runs, on="run_id", how="left")
+        .with_columns(local, pl.coalesce("run_day", local.dt.date()).alias("day"))
+        .drop("run_day")
+    )

@@ -26,8 +26,11 @@ class AlertChannelsResource(MaskedRepr, dg.ConfigurableResource):
 
     def configured(self) -> list[str]:
         """The channels alerts go to: always the log, plus webhook and e-mail when set up."""
-        return ["log"] + (["webhook"] if self.webhook_url else []) + (
-            ["email"] if self.smtp_host and self.email_from and self.email_to else [])
+        return (
+            ["log"]
+            + (["webhook"] if self.webhook_url else [])
+            + (["email"] if self.smtp_host and self.email_from and self.email_to else [])
+        )
 
     def deliver(self, alert: Alert, day: date, log, channels: list[str] | None = None) -> list[str]:
         """Send the alert to `channels` (default: every configured one); returns those that took it.
@@ -38,16 +41,28 @@ class AlertChannelsResource(MaskedRepr, dg.ConfigurableResource):
             try:
                 if channel == "log":
                     (log.error if alert.severity == "CRITICAL" else log.warning)(
-                        f"ALERT {alert.condition}: {alert.message}")
+                        f"ALERT {alert.condition}: {alert.message}"
+                    )
                 elif channel == "webhook":
                     post_webhook(self.webhook_url, alert, day)
                 elif channel == "email":
-                    send_email(alert, host=self.smtp_host, port=self.smtp_port, sender=self.email_from,
-                               recipients=self.email_to, user=self.smtp_user, password=self.smtp_password,
-                               ca_file=self.smtp_ca_file, implicit_tls=self.smtp_implicit_tls)
+                    send_email(
+                        alert,
+                        host=self.smtp_host,
+                        port=self.smtp_port,
+                        sender=self.email_from,
+                        recipients=self.email_to,
+                        user=self.smtp_user,
+                        password=self.smtp_password,
+                        ca_file=self.smtp_ca_file,
+                        implicit_tls=self.smtp_implicit_tls,
+                    )
                 delivered.append(channel)
             except Exception as exc:  # a channel failing must not stop the others; retried next tick
                 status = getattr(getattr(exc, "response", None), "status_code", None)
-                log.error(f"alert {channel} delivery failed for {alert.condition}: {type(exc).__name__}"
-                          + (f" (HTTP {status})" if status else "") + "; will retry")
+                log.error(
+                    f"alert {channel} delivery failed for {alert.condition}: {type(exc).__name__}"
+                    + (f" (HTTP {status})" if status else "")
+                    + "; will retry"
+                )
         return delivered

@@ -42,22 +42,26 @@ class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
         if not paths:
             return empty_frame(CONTROL_TABLES[table])
         # a column the schema gained after some files were written reads as null in them
-        return pl.scan_parquet(paths, schema=polars_schema(CONTROL_TABLES[table]), missing_columns="insert",
-                               extra_columns="ignore").collect()
+        return pl.scan_parquet(
+            paths, schema=polars_schema(CONTROL_TABLES[table]), missing_columns="insert", extra_columns="ignore"
+        ).collect()
 
     def write(self, table: str, frame: pl.DataFrame, name: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         model = CONTROL_TABLES[table]
-        return write_parquet_atomically(conform(with_missing_as_null(frame, model), model),
-                                        self._dir(table) / f"{safe}.parquet")
+        return write_parquet_atomically(
+            conform(with_missing_as_null(frame, model), model), self._dir(table) / f"{safe}.parquet"
+        )
 
     # Tuning -------------------------------------------------------------------------------
 
-    def tuning_setting(self, stage: str, *, pinned_batch: int | None = None,
-                       pinned_concurrency: int | None = None) -> Setting:
+    def tuning_setting(
+        self, stage: str, *, pinned_batch: int | None = None, pinned_concurrency: int | None = None
+    ) -> Setting:
         """(batch size, concurrency, where they came from) for the stage's next run."""
-        return choose_setting(self.read("batch_tuning"), stage, pinned_batch=pinned_batch,
-                              pinned_concurrency=pinned_concurrency)
+        return choose_setting(
+            self.read("batch_tuning"), stage, pinned_batch=pinned_batch, pinned_concurrency=pinned_concurrency
+        )
 
     def decided_runs(self) -> set[tuple[str, str]]:
         """(stage, run) pairs a decision was already made for."""
@@ -102,32 +106,45 @@ class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
         (key, status, when, body hash, partition day): the replies landed in the raw layer, and the
         requests that got no reply (quarantined by the latest successful collection of their
         partition; no status, time or hash). None when there were none."""
-        earlier = self.lake.history(RAW_ASSESSOR, zip_code, before=before, since=since, with_day=True,
-                                    columns=["entity", "record_key", "http_status", "fetched_at", "sha256"])
+        earlier = self.lake.history(
+            RAW_ASSESSOR,
+            zip_code,
+            before=before,
+            since=since,
+            with_day=True,
+            columns=["entity", "record_key", "http_status", "fetched_at", "sha256"],
+        )
         replies = earlier.filter(pl.col("entity") == "parcel").drop("entity") if earlier is not None else None
-        found = [frame for frame in (replies, self._unanswered_parcel_requests(zip_code, before, since))
-                 if frame is not None and frame.height]
+        found = [
+            frame
+            for frame in (replies, self._unanswered_parcel_requests(zip_code, before, since))
+            if frame is not None and frame.height
+        ]
         return pl.concat(found, how="diagonal_relaxed") if found else None
 
     def _unanswered_parcel_requests(self, zip_code: str, before: str, since: str | None) -> pl.DataFrame | None:
-        quarantined = self.lake.current_bookkeeping("quarantine", "*", zip_code, [RAW_ASSESSOR], since=since,
-                                                    before=before)
+        quarantined = self.lake.current_bookkeeping(
+            "quarantine", "*", zip_code, [RAW_ASSESSOR], since=since, before=before
+        )
         if quarantined.is_empty():
             return None
         # Not a reply too large to read: that one was answered, and would be as large again.
-        return (quarantined.filter(pl.col("reason").str.starts_with("/parcel/")
-                                   & ~pl.col("reason").str.contains("reply larger than", literal=True))
-                .select("record_key", pl.col("partition").str.split("|").list.first().alias("day")))
+        return quarantined.filter(
+            pl.col("reason").str.starts_with("/parcel/")
+            & ~pl.col("reason").str.contains("reply larger than", literal=True)
+        ).select("record_key", pl.col("partition").str.split("|").list.first().alias("day"))
 
     def parcel_versions(self, zip_code: str, before: str) -> pl.DataFrame | None:
         """Every parcel version staged for the ZIP before the day (APN, body hash)."""
-        return self.lake.history("stg_assessor__parcels", zip_code, before=before,
-                                 columns=["ParcelNumber", "payload_sha256"])
+        return self.lake.history(
+            "stg_assessor__parcels", zip_code, before=before, columns=["ParcelNumber", "payload_sha256"]
+        )
 
     def listing_high_water(self, zip_code: str, before: str, source: str) -> datetime | None:
         """The newest ModificationTimestamp staged from `source` for the ZIP before the day."""
-        earlier = self.lake.history("stg_listings__listings", zip_code, before=before,
-                                    columns=["source", "ModificationTimestamp"])
+        earlier = self.lake.history(
+            "stg_listings__listings", zip_code, before=before, columns=["source", "ModificationTimestamp"]
+        )
         return None if earlier is None else earlier.filter(pl.col("source") == source)["ModificationTimestamp"].max()
 
     # Model reply cache --------------------------------------------------------------------
@@ -137,8 +154,19 @@ class ControlStateResource(MaskedRepr, dg.ConfigurableResource):
         replies = self.lake.scan_bookkeeping("llm_replies")
         if not keys or replies is None:
             return {}
-        frame = (replies.filter((pl.col("model") == model) & (pl.col("prompt_version") == prompt_version)
-                                & pl.col("text_sha256").is_in(keys))
-                 .sort("created_at").unique("text_sha256", keep="last").collect())
-        return {row["text_sha256"]: LlmReply(row["content"], row["prompt_tokens"], row["completion_tokens"],
-                                             row["model_seconds"]) for row in frame.iter_rows(named=True)}
+        frame = (
+            replies.filter(
+                (pl.col("model") == model)
+                & (pl.col("prompt_version") == prompt_version)
+                & pl.col("text_sha256").is_in(keys)
+            )
+            .sort("created_at")
+            .unique("text_sha256", keep="last")
+            .collect()
+        )
+        return {
+            row["text_sha256"]: LlmReply(
+                row["content"], row["prompt_tokens"], row["completion_tokens"], row["model_seconds"]
+            )
+            for row in frame.iter_rows(named=True)
+        }

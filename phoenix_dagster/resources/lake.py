@@ -58,8 +58,9 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     `root` is a local directory or `s3://bucket/prefix`; the S3 credentials come in through EnvVar
     (unset, the AWS SDK's own chain is used)."""
 
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"aws_access_key_id", "aws_secret_access_key",
-                                                          "aws_session_token"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
+    )
     URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"root", "s3_endpoint_url"})
 
     root: str
@@ -72,10 +73,14 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
 
     @property
     def storage(self) -> LakeStorage:
-        return LakeStorage(self.root, endpoint_url=self.s3_endpoint_url, region=self.s3_region,
-                           access_key_id=_resolved(self.aws_access_key_id),
-                           secret_access_key=_resolved(self.aws_secret_access_key),
-                           session_token=_resolved(self.aws_session_token))
+        return LakeStorage(
+            self.root,
+            endpoint_url=self.s3_endpoint_url,
+            region=self.s3_region,
+            access_key_id=_resolved(self.aws_access_key_id),
+            secret_access_key=_resolved(self.aws_secret_access_key),
+            session_token=_resolved(self.aws_session_token),
+        )
 
     def path_for(self, asset_name: str, day: str, zip_code: str) -> str:
         return self.storage.join(asset_name, f"zip={zip_code}", f"date={day}", "data.parquet")
@@ -101,37 +106,54 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         found = [_partition_of(path) for path in self.storage.glob(f"{asset_name}/zip=*/date=*/data.parquet")]
         return [(zip_code, day) for zip_code, day in found if day < before]
 
-    def history(self, asset_name: str, zip_code: str, *, before: str | None = None, through: str | None = None,
-                since: str | None = None, columns: list[str] | None = None,
-                with_day: bool = False) -> pl.DataFrame | None:
+    def history(
+        self,
+        asset_name: str,
+        zip_code: str,
+        *,
+        before: str | None = None,
+        through: str | None = None,
+        since: str | None = None,
+        columns: list[str] | None = None,
+        with_day: bool = False,
+    ) -> pl.DataFrame | None:
         """The ZIP's partitions of an asset with day < `before`, ≤ `through` and ≥ `since` (each
         when given), stacked (only `columns` are read; with `with_day`, a `day` column says each
         row's partition day). None when there are none."""
-        paths = [path for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
-                 if _in_days(_partition_of(path)[1], since=since, before=before, through=through)]
+        paths = [
+            path
+            for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
+            if _in_days(_partition_of(path)[1], since=since, before=before, through=through)
+        ]
         if not paths:
             return None
         if not with_day:
             return self.storage.scan_parquet(paths).select(columns or pl.all()).collect()
         scanned = self.storage.scan_parquet(paths, include_file_paths="_path")
-        return (scanned.select(*(columns or [pl.all().exclude("_path")]),
-                               pl.col("_path").str.extract(r"/date=([^/]+)/data\.parquet$", 1).alias("day")).collect())
+        return scanned.select(
+            *(columns or [pl.all().exclude("_path")]),
+            pl.col("_path").str.extract(r"/date=([^/]+)/data\.parquet$", 1).alias("day"),
+        ).collect()
 
     # Bookkeeping -------------------------------------------------------------------------
 
     def bookkeeping_dir(self, table: str) -> str:
         return self.storage.join(BOOKKEEPING_DIR, table)
 
-    def write_bookkeeping(self, table: str, frame: pl.DataFrame, *, asset: str, day: str, zip_code: str,
-                          run_id: str) -> str:
+    def write_bookkeeping(
+        self, table: str, frame: pl.DataFrame, *, asset: str, day: str, zip_code: str, run_id: str
+    ) -> str:
         rows = conform(frame, BOOKKEEPING_TABLES[table])
         name = f"{asset.replace('/', '.')}__{run_id}.parquet"
         return self.storage.write_parquet(rows, f"{self.bookkeeping_dir(table)}/zip={zip_code}/date={day}/{name}")
 
     def bookkeeping_files_without(self, table: str, column: str) -> list[str]:
         """The files of a bookkeeping table that lack `column` (an older version wrote them)."""
-        return [path for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip=*/date=*/*.parquet")
-                if column not in self.storage.columns(path)]
+        return [
+            path
+            for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip=*/date=*/*.parquet")
+            if column not in self.storage.columns(path)
+        ]
 
     def rewrite_bookkeeping(self, table: str, rewrite, *, unless_column: str) -> int:
         """Rewrite, in place, every file of a bookkeeping table that lacks `unless_column` (written by
@@ -142,25 +164,50 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
             self.storage.write_parquet(conform(rewrite(frame), BOOKKEEPING_TABLES[table]), path)
         return len(paths)
 
-    def scan_bookkeeping(self, table: str, day: str = "*", zip_code: str = "*", *, asset: str | None = None,
-                         since: str | None = None, before: str | None = None) -> pl.LazyFrame | None:
+    def scan_bookkeeping(
+        self,
+        table: str,
+        day: str = "*",
+        zip_code: str = "*",
+        *,
+        asset: str | None = None,
+        since: str | None = None,
+        before: str | None = None,
+    ) -> pl.LazyFrame | None:
         """Every file of a bookkeeping table (of one partition, of one asset's writes, of the days
         ≥ `since` and < `before`, when given); None when there are none."""
         name = f"{asset.replace('/', '.')}__*.parquet" if asset else "*.parquet"
-        paths = [path for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/{name}")
-                 if _in_days(_partition_of(path)[1], since=since, before=before)]
+        paths = [
+            path
+            for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/{name}")
+            if _in_days(_partition_of(path)[1], since=since, before=before)
+        ]
         return self.storage.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
-    def current_bookkeeping(self, table: str, day: str, zip_code: str, assets: list[str], *,
-                            since: str | None = None, before: str | None = None) -> pl.DataFrame:
+    def current_bookkeeping(
+        self,
+        table: str,
+        day: str,
+        zip_code: str,
+        assets: list[str],
+        *,
+        since: str | None = None,
+        before: str | None = None,
+    ) -> pl.DataFrame:
         """`table`'s rows of the ZIP's partitions of `day` (or of every day ≥ `since` and < `before`
         with `day="*"`) written by the latest successful run of each of `assets` for each partition."""
         where = dict(asset=assets[0] if len(assets) == 1 else None, since=since, before=before)
-        log, rows = self.scan_bookkeeping("run_log", day, zip_code, **where), self.scan_bookkeeping(table, day, zip_code, **where)
+        log, rows = (
+            self.scan_bookkeeping("run_log", day, zip_code, **where),
+            self.scan_bookkeeping(table, day, zip_code, **where),
+        )
         if log is None or rows is None:  # (the schema read only when needed: on S3 it reads every file's footer)
             return pl.DataFrame(schema=rows.collect_schema() if rows is not None else None)
-        latest = (log.filter(pl.col("succeeded") & pl.col("asset").is_in(assets))
-                  .group_by("asset", "partition").agg(pl.col("run_id").sort_by("finished_at").last()))
+        latest = (
+            log.filter(pl.col("succeeded") & pl.col("asset").is_in(assets))
+            .group_by("asset", "partition")
+            .agg(pl.col("run_id").sort_by("finished_at").last())
+        )
         return rows.join(latest, on=["asset", "partition", "run_id"], how="semi", nulls_equal=True).collect()
 
 
@@ -178,8 +225,13 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         path = self.lake.write(obj, *self._partition(context))
-        context.add_output_metadata({"dagster/row_count": obj.height, "path": dg.MetadataValue.path(path),
-                                     "bytes": self.lake.storage.size(path)})
+        context.add_output_metadata(
+            {
+                "dagster/row_count": obj.height,
+                "path": dg.MetadataValue.path(path),
+                "bytes": self.lake.storage.size(path),
+            }
+        )
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return self.lake.read(*self._partition(context))
@@ -190,7 +242,12 @@ def lake_resource(settings: Settings) -> LakeResource:
     if not settings.lake_url:
         return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir))
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
-    return LakeResource(root=settings.lake_url, data_dir=str(settings.data_dir), s3_endpoint_url=settings.aws_endpoint_url,
-                        s3_region=settings.aws_region, aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
-                        aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
-                        aws_session_token=secret("AWS_SESSION_TOKEN"))
+    return LakeResource(
+        root=settings.lake_url,
+        data_dir=str(settings.data_dir),
+        s3_endpoint_url=settings.aws_endpoint_url,
+        s3_region=settings.aws_region,
+        aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=secret("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=secret("AWS_SESSION_TOKEN"),
+    )

@@ -54,8 +54,9 @@ class MongoResource(MaskedRepr, dg.ConfigurableResource):
     def client(self):
         global _STAND_IN
         if self.target == EXPORT:
-            raise RuntimeError("no MongoDB configured (MONGODB_URI): the documents are exported to "
-                               f"{self.export_dir} instead")
+            raise RuntimeError(
+                f"no MongoDB configured (MONGODB_URI): the documents are exported to {self.export_dir} instead"
+            )
         if self.target == STAND_IN:
             if _STAND_IN is None:
                 import mongomock
@@ -65,16 +66,20 @@ class MongoResource(MaskedRepr, dg.ConfigurableResource):
         if self.uri not in _CLIENTS:
             import pymongo  # ~0.5 s to import: only where MongoDB is written
 
-            _CLIENTS[self.uri] = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=self.server_selection_timeout_ms,
-                                                     appname="phoenix-estate")
+            _CLIENTS[self.uri] = pymongo.MongoClient(
+                self.uri, serverSelectionTimeoutMS=self.server_selection_timeout_ms, appname="phoenix-estate"
+            )
         return _CLIENTS[self.uri]
 
     def db(self):
         return self.client()[self.database]
 
     def describe(self) -> str:
-        return {MONGODB: "MongoDB at MONGODB_URI", STAND_IN: "in-process stand-in (mongomock, not persisted)",
-                EXPORT: f"mongoimport-ready export in {self.export_dir} (MONGODB_URI not set)"}[self.target]
+        return {
+            MONGODB: "MongoDB at MONGODB_URI",
+            STAND_IN: "in-process stand-in (mongomock, not persisted)",
+            EXPORT: f"mongoimport-ready export in {self.export_dir} (MONGODB_URI not set)",
+        }[self.target]
 
     def data_bytes(self) -> int:
         """Bytes of data served: dbStats.dataSize; the export's file sizes; the stand-in's

@@ -63,9 +63,17 @@ class ResoResource(MaskedRepr, dg.ConfigurableResource):
 
     def source(self) -> ResoWebApi:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
-        return ResoWebApi(self.url, self.token or "", limiter=limiter, budget=RetryBudget(self.http.retry_budget),
-                          policy=self.http.retry_policy(), page_size=self.page_size, timeout_s=self.http.timeout_s,
-                          max_body_bytes=self.http.max_body_bytes, max_fetch_bytes=self.http.max_fetch_bytes)
+        return ResoWebApi(
+            self.url,
+            self.token or "",
+            limiter=limiter,
+            budget=RetryBudget(self.http.retry_budget),
+            policy=self.http.retry_policy(),
+            page_size=self.page_size,
+            timeout_s=self.http.timeout_s,
+            max_body_bytes=self.http.max_body_bytes,
+            max_fetch_bytes=self.http.max_fetch_bytes,
+        )
 
 
 class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
@@ -88,12 +96,20 @@ class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
 
     def source(self) -> MlsHtmlSource:
         limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
-        return MlsHtmlSource(self.url, self.selectors(), limiter=limiter, budget=RetryBudget(self.http.retry_budget),
-                             policy=self.http.retry_policy(), user_agent=self.user_agent,
-                             proxies=[p for p in re.split(r"[,;\s]+", self.proxies or "") if p],
-                             timeout_s=self.http.timeout_s, max_body_bytes=self.http.max_body_bytes,
-                             max_fetch_bytes=self.http.max_fetch_bytes, max_details_per_page=self.max_details_per_page,
-                             allowed_hosts=tuple(self.allowed_hosts))
+        return MlsHtmlSource(
+            self.url,
+            self.selectors(),
+            limiter=limiter,
+            budget=RetryBudget(self.http.retry_budget),
+            policy=self.http.retry_policy(),
+            user_agent=self.user_agent,
+            proxies=[p for p in re.split(r"[,;\s]+", self.proxies or "") if p],
+            timeout_s=self.http.timeout_s,
+            max_body_bytes=self.http.max_body_bytes,
+            max_fetch_bytes=self.http.max_fetch_bytes,
+            max_details_per_page=self.max_details_per_page,
+            allowed_hosts=tuple(self.allowed_hosts),
+        )
 
 
 class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
@@ -107,7 +123,9 @@ class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     rate_limit_per_hour: int = _DEFAULTS.rate_limit_per_hour
     rate_window_s: float = _DEFAULTS.rate_window_s  # MARICOPA_RATE_WINDOW_S
     rate_state_dir: Optional[str] = None  # where the machine-wide window is kept; None: this process only
-    rate_limit_store: Optional[str] = None  # PHOENIX_RATE_LIMIT_STORE (EnvVar): a Redis/PostgreSQL URL for every machine
+    rate_limit_store: Optional[str] = (
+        None  # PHOENIX_RATE_LIMIT_STORE (EnvVar): a Redis/PostgreSQL URL for every machine
+    )
     rate_limit_store_outage_s: float = _DEFAULTS.store_outage_s  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
     timeout_s: float = _DEFAULTS.timeout_s
     retry_budget: int = _DEFAULTS.retry_budget
@@ -119,15 +137,27 @@ class MaricopaResource(MaskedRepr, dg.ConfigurableResource):
     def limiter(self):
         """The county's rate limiter: shared by every request to it on this machine (and across
         machines with PHOENIX_RATE_LIMIT_STORE), the health probes' included."""
-        return shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_hour, self.rate_window_s,
-                              self.rate_state_dir, store_url=self.rate_limit_store,
-                              store_outage_s=self.rate_limit_store_outage_s)
+        return shared_limiter(
+            urlsplit(self.url).netloc,
+            self.rate_limit_per_hour,
+            self.rate_window_s,
+            self.rate_state_dir,
+            store_url=self.rate_limit_store,
+            store_outage_s=self.rate_limit_store_outage_s,
+        )
 
     def api(self) -> MaricopaApi:
-        return MaricopaApi(self.url, self.token or "", limiter=self.limiter(), budget=RetryBudget(self.retry_budget),
-                           timeout_s=self.timeout_s, max_attempts=self.max_attempts,
-                           backoff_base_s=self.backoff_base_s, max_body_bytes=self.max_body_bytes,
-                           max_fetch_bytes=self.max_fetch_bytes)
+        return MaricopaApi(
+            self.url,
+            self.token or "",
+            limiter=self.limiter(),
+            budget=RetryBudget(self.retry_budget),
+            timeout_s=self.timeout_s,
+            max_attempts=self.max_attempts,
+            backoff_base_s=self.backoff_base_s,
+            max_body_bytes=self.max_body_bytes,
+            max_fetch_bytes=self.max_fetch_bytes,
+        )
 
 
 class SourcesResource(MaskedRepr, dg.ConfigurableResource):
@@ -164,8 +194,12 @@ class SourcesResource(MaskedRepr, dg.ConfigurableResource):
         if name == "mls_html":
             return self._required("mls_html", self.mls_html, "MLS_BASE_URL").source()
         if name == "csv_inbox":
-            return CsvInbox(Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")), day,
-                            max_bytes=self.max_file_bytes, settle_s=self.inbox_settle_s)
+            return CsvInbox(
+                Path(self._required("csv_inbox", self.inbox_dir, "PHOENIX_DATA_DIR")),
+                day,
+                max_bytes=self.max_file_bytes,
+                settle_s=self.inbox_settle_s,
+            )
         raise dg.Failure(f"PHOENIX_LISTING_SOURCE={name!r} is not a known listing source")
 
     def quality_labels(self) -> tuple[str, ...]:

@@ -67,7 +67,9 @@ class _WriterLock:
                     except BlockingIOError:
                         if time.monotonic() > deadline:
                             os.close(fd)
-                            raise WarehouseBusy(f"another warehouse build held {key} for more than {timeout_s:.0f} s") from None
+                            raise WarehouseBusy(
+                                f"another warehouse build held {key} for more than {timeout_s:.0f} s"
+                            ) from None
                         time.sleep(0.05)
                 cls._held[key] = (fd, 1)
         try:
@@ -84,8 +86,9 @@ class _WriterLock:
 
 
 @contextmanager
-def open_duckdb(path: str, read_only: bool, lake: LakeStorage | None = None,
-                memory_limit_mb: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_duckdb(
+    path: str, read_only: bool, lake: LakeStorage | None = None, memory_limit_mb: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the file; with `lake`, one that can read the lake wherever it lives (the
     warehouse's lake and staging views read its Parquet, on S3 through the registered s3fs).
     With `memory_limit_mb`, DuckDB keeps within it and spills larger sorts, joins and windows to
@@ -157,8 +160,12 @@ class WarehouseBuildResource(MaskedRepr, dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the build file, holding the writer's lock while it is open."""
-        with self.writer_lock(), open_duckdb(self.build_path, read_only=False, lake=lake_storage(self.lake),
-                                             memory_limit_mb=self.memory_limit_mb) as conn:
+        with (
+            self.writer_lock(),
+            open_duckdb(
+                self.build_path, read_only=False, lake=lake_storage(self.lake), memory_limit_mb=self.memory_limit_mb
+            ) as conn,
+        ):
             yield conn
 
     def build_query(self, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -212,8 +219,9 @@ class PublishedWarehouseResource(MaskedRepr, dg.ConfigurableResource):
     def read_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.is_published:
             raise FileNotFoundError(f"no warehouse at {self.path}: run `phoenix-estate run` first")
-        with open_duckdb(self.path, read_only=True, lake=lake_storage(self.lake),
-                         memory_limit_mb=self.memory_limit_mb) as conn:
+        with open_duckdb(
+            self.path, read_only=True, lake=lake_storage(self.lake), memory_limit_mb=self.memory_limit_mb
+        ) as conn:
             yield conn
 
     @contextmanager
@@ -230,8 +238,13 @@ class PublishedWarehouseResource(MaskedRepr, dg.ConfigurableResource):
     def has_table(self, table: str) -> bool:
         """Whether the published warehouse has `schema.name` (a warehouse an older build made may not)."""
         schema, name = table.split(".")
-        return self.query("select count(*) as n from information_schema.tables where table_schema = ? "
-                          "and table_name = ?", [schema, name])["n"][0] > 0
+        return (
+            self.query(
+                "select count(*) as n from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, name],
+            )["n"][0]
+            > 0
+        )
 
     def analyst_query(self, sql: str, folders: list[str], limits: AnalystLimits) -> AnalystResult:
         """One query typed by a person (phoenix_dagster.warehouse.analyst_sql): one read statement, reaching only

@@ -19,8 +19,11 @@ def with_missing_as_null(frame: pl.DataFrame, model: type[pa.DataFrameModel]) ->
     """The frame with every nullable column of the model it lacks as nulls (rows an older version
     wrote, before the column existed); a missing required column stays missing (conform refuses it)."""
     columns = model.to_schema().columns
-    missing = {name: dtype for name, dtype in polars_schema(model).items()
-               if name not in frame.columns and columns[name].nullable}
+    missing = {
+        name: dtype
+        for name, dtype in polars_schema(model).items()
+        if name not in frame.columns and columns[name].nullable
+    }
     return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in missing.items())
 
 
@@ -30,9 +33,16 @@ def conform(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame
     return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 
 
-CHECK_WORDS = {"greater_than_or_equal_to": "≥ {}", "less_than_or_equal_to": "≤ {}", "greater_than": "> {}",
-               "less_than": "< {}", "str_matches": "matches {}", "isin": "one of {}", "in_range": "in {}",
-               "str_length": "length {}"}
+CHECK_WORDS = {
+    "greater_than_or_equal_to": "≥ {}",
+    "less_than_or_equal_to": "≤ {}",
+    "greater_than": "> {}",
+    "less_than": "< {}",
+    "str_matches": "matches {}",
+    "isin": "one of {}",
+    "in_range": "in {}",
+    "str_length": "length {}",
+}
 
 
 def _describe_checks(column: pa.Column) -> str:
@@ -42,8 +52,11 @@ def _describe_checks(column: pa.Column) -> str:
     if column.unique:
         parts.append("unique")
     for check in column.checks:
-        values = [("/".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v))
-                  for v in (check.statistics or {}).values() if v is not None]
+        values = [
+            ("/".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v))
+            for v in (check.statistics or {}).values()
+            if v is not None
+        ]
         template = CHECK_WORDS.get(check.name, check.name + " {}")
         parts.append(template.format("..".join(values)).strip())
     return "; ".join(parts)
@@ -57,6 +70,7 @@ def column_docs(model: type[pa.DataFrameModel]) -> dg.TableSchema:
     for name, column in model.to_schema().columns.items():
         rules = _describe_checks(column).replace("<", "&lt;").replace(">", "&gt;")
         text = (column.description or "").replace("<", "&lt;").replace(">", "&gt;")
-        columns.append(dg.TableColumn(name=name, type=str(column.dtype),
-                                      description=f"{text} [{rules}]" if rules else text))
+        columns.append(
+            dg.TableColumn(name=name, type=str(column.dtype), description=f"{text} [{rules}]" if rules else text)
+        )
     return dg.TableSchema(columns=columns)

@@ -41,9 +41,19 @@ class Quarantine(pa.DataFrameModel):
     partition: str = pa.Field(description="date|zip partition")
     record_key: Optional[str] = pa.Field(nullable=True, description="The record's key, when it has one")
     reason: str = pa.Field(description="Why it was rejected")
-    raw_record: Optional[str] = pa.Field(nullable=True, description="The record as received, as JSON with owners' names, mailing and in-care-of addresses withheld; null when it is not JSON (an HTML page, a CSV file, a truncated or undecodable body), which stays in the raw layer only")
-    payload_sha256: Optional[str] = pa.Field(nullable=True, description="SHA-256 of the raw payload the record came from (its row in the raw layer); null when no reply came")
-    raw_bytes: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="The record's length in bytes: the reply's as received for a whole reply, the record's JSON for one record of a page; null when no reply came")
+    raw_record: Optional[str] = pa.Field(
+        nullable=True,
+        description="The record as received, as JSON with owners' names, mailing and in-care-of addresses withheld; null when it is not JSON (an HTML page, a CSV file, a truncated or undecodable body), which stays in the raw layer only",
+    )
+    payload_sha256: Optional[str] = pa.Field(
+        nullable=True,
+        description="SHA-256 of the raw payload the record came from (its row in the raw layer); null when no reply came",
+    )
+    raw_bytes: Optional[pl.Int64] = pa.Field(
+        nullable=True,
+        ge=0,
+        description="The record's length in bytes: the reply's as received for a whole reply, the record's JSON for one record of a page; null when no reply came",
+    )
     quarantined_at: UTC_TIME = pa.Field(description="When it was rejected")
 
     class Config:
@@ -59,12 +69,16 @@ class PartitionCounts(pa.DataFrameModel):
     raw_payloads: pl.Int64 = pa.Field(ge=0, description="Payloads landed (assessor + listings)")
     assessor_requests: pl.Int64 = pa.Field(ge=0, description="Requests made to the assessor, retries included")
     parcels_collected: pl.Int64 = pa.Field(ge=0, description="Parcel details received (HTTP 200) this run")
-    requests_per_parcel: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="assessor_requests / parcels_collected; null when no detail was due")
+    requests_per_parcel: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, description="assessor_requests / parcels_collected; null when no detail was due"
+    )
     parcels: pl.Int64 = pa.Field(ge=0, description="Parcel detail versions staged (new or changed)")
     listings: pl.Int64 = pa.Field(ge=0, description="Listing records staged")
     properties: pl.Int64 = pa.Field(ge=0, description="Resolved properties")
     with_listing: pl.Int64 = pa.Field(ge=0, description="Properties with a listing")
-    unmatched_listings: pl.Int64 = pa.Field(ge=0, description="Properties made by a listing that found no parcel (ambiguous included)")
+    unmatched_listings: pl.Int64 = pa.Field(
+        ge=0, description="Properties made by a listing that found no parcel (ambiguous included)"
+    )
     ambiguous_listings: pl.Int64 = pa.Field(ge=0, description="… of which two or more parcels fit (none guessed)")
     quarantined: pl.Int64 = pa.Field(ge=0, description="Records in ops.quarantine for the partition")
     recorded_at: UTC_TIME = pa.Field(description="When the partition's last asset finished")
@@ -81,7 +95,9 @@ class SourceRequests(pa.DataFrameModel):
     partition: str = pa.Field(description="date|zip partition")
     source: str = pa.Field(description="Source implementation (maricopa, sample, …)")
     endpoint: str = pa.Field(description="search, parcel, …")
-    outcome: str = pa.Field(description="ok, not_found, redirect, rate_limited, server_error, client_error, timeout, connection (cut or refused), undecodable (a body its Content-Encoding does not match), too_large, auth")
+    outcome: str = pa.Field(
+        description="ok, not_found, redirect, rate_limited, server_error, client_error, timeout, connection (cut or refused), undecodable (a body its Content-Encoding does not match), too_large, auth"
+    )
     status: Optional[pl.Int32] = pa.Field(nullable=True, description="HTTP status; null when no reply came")
     requests: pl.Int64 = pa.Field(ge=0, description="Attempts made, retries included")
     retries: pl.Int64 = pa.Field(ge=0, description="Attempts that were retries")
@@ -117,23 +133,53 @@ class QualityDaily(pa.DataFrameModel):
     date: pl.Date = pa.Field(description="Partition day")
     PostalCode: str = pa.Field(description="Partition ZIP")
     source: str = pa.Field(description="assessor:<impl>, listing:<impl>, or resolved (the properties)")
-    records: pl.Int64 = pa.Field(ge=0, description="Records the source contributed (current listings for listing sources)")
-    completeness: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Share of records with every required field; null with no records")
-    field_completeness: pl.List(pl.Struct({"field": pl.String, "share": pl.Float64})) = pa.Field(description="Share present, per required field")
-    validity: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Records passing staging / (those + quarantined); null when nothing was offered")
+    records: pl.Int64 = pa.Field(
+        ge=0, description="Records the source contributed (current listings for listing sources)"
+    )
+    completeness: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Share of records with every required field; null with no records"
+    )
+    field_completeness: pl.List(pl.Struct({"field": pl.String, "share": pl.Float64})) = pa.Field(
+        description="Share present, per required field"
+    )
+    validity: Optional[pl.Float64] = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="Records passing staging / (those + quarantined); null when nothing was offered",
+    )
     quarantined: pl.Int64 = pa.Field(ge=0, description="Records of the source quarantined in the partition")
-    freshness_hours: Optional[pl.Float64] = pa.Field(nullable=True, description="Hours from the newest record's fetch to the evaluation")
-    duplicates: pl.Int64 = pa.Field(ge=0, description="Records resolving to a property already seen from the source (resolved: same house, two ids)")
+    freshness_hours: Optional[pl.Float64] = pa.Field(
+        nullable=True, description="Hours from the newest record's fetch to the evaluation"
+    )
+    duplicates: pl.Int64 = pa.Field(
+        ge=0, description="Records resolving to a property already seen from the source (resolved: same house, two ids)"
+    )
     duplicate_rate: pl.Float64 = pa.Field(ge=0, le=1, description="duplicates / records offered (kept + set aside)")
-    agreement: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Assessor vs listing agreement within tolerances")
+    agreement: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Assessor vs listing agreement within tolerances"
+    )
     agreement_checked: pl.Int64 = pa.Field(ge=0, description="Comparisons behind agreement")
-    enriched_llm: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Share of listings with text read by the model")
-    enriched_cache: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="… from the model's cached replies")
+    enriched_llm: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Share of listings with text read by the model"
+    )
+    enriched_cache: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="… from the model's cached replies"
+    )
     enriched_rules: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="… by the rules extractor")
-    model_validation_rate: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Model replies that passed validation")
-    text_disagreements: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="resolved: properties whose listing text contradicts a source's value")
-    overall_score: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Weighted mean of the metrics (see README); null with no records")
-    status: str = pa.Field(isin=["EXCELLENT", "GOOD", "FAIR", "POOR", "NO_DATA"], description="From overall_score: ≥0.95, ≥0.85, ≥0.70, below; NO_DATA when the source delivered no record (alerts like POOR)")
+    model_validation_rate: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Model replies that passed validation"
+    )
+    text_disagreements: Optional[pl.Int64] = pa.Field(
+        nullable=True, ge=0, description="resolved: properties whose listing text contradicts a source's value"
+    )
+    overall_score: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Weighted mean of the metrics (see README); null with no records"
+    )
+    status: str = pa.Field(
+        isin=["EXCELLENT", "GOOD", "FAIR", "POOR", "NO_DATA"],
+        description="From overall_score: ≥0.95, ≥0.85, ≥0.70, below; NO_DATA when the source delivered no record (alerts like POOR)",
+    )
     issues: pl.List(pl.String) = pa.Field(description="Metrics beyond the old system's fair thresholds")
     evaluated_at: UTC_TIME = pa.Field(description="When the rollup ran")
 
@@ -146,10 +192,21 @@ class QualityDailyWithMatches(QualityDaily):
     """ops.quality_daily: the lake's quality_daily, with each listing source's resolution beside it
     (from marts.listing_match_rates; null for the assessor and resolved rows)."""
 
-    match_rate: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Listings matched to a parcel / listings")
-    match_rate_14d_median: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, le=1, description="Median match_rate of the 14 days before; more than 5 points above match_rate is an issue")
-    matched_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings matched (apn, address, street or fuzzy)")
-    ambiguous_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings two or more parcels fit (none guessed)")
+    match_rate: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, le=1, description="Listings matched to a parcel / listings"
+    )
+    match_rate_14d_median: Optional[pl.Float64] = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="Median match_rate of the 14 days before; more than 5 points above match_rate is an issue",
+    )
+    matched_listings: Optional[pl.Int64] = pa.Field(
+        nullable=True, ge=0, description="Listings matched (apn, address, street or fuzzy)"
+    )
+    ambiguous_listings: Optional[pl.Int64] = pa.Field(
+        nullable=True, ge=0, description="Listings two or more parcels fit (none guessed)"
+    )
     unmatched_listings: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Listings no parcel fits")
 
 
@@ -179,8 +236,15 @@ class Alerts(pa.DataFrameModel):
     severity: str = pa.Field(isin=["WARNING", "CRITICAL"], description="How bad")
     message: str = pa.Field(description="What the operator is told")
     channels: pl.List(pl.String) = pa.Field(description="Where it went: log, webhook, email")
-    owed: Optional[pl.List(pl.String)] = pa.Field(nullable=True, description="Channels that have not taken it yet (tried again every tick of the alert sensor for ALERT_RETRY_DAYS); empty when delivered")
-    status: Optional[str] = pa.Field(nullable=True, isin=["delivered", "owed", "undeliverable"], description="delivered: every channel took it; owed: some channel has not yet; undeliverable: still owed after ALERT_RETRY_DAYS (7) days, no longer tried (shown in the report)")
+    owed: Optional[pl.List(pl.String)] = pa.Field(
+        nullable=True,
+        description="Channels that have not taken it yet (tried again every tick of the alert sensor for ALERT_RETRY_DAYS); empty when delivered",
+    )
+    status: Optional[str] = pa.Field(
+        nullable=True,
+        isin=["delivered", "owed", "undeliverable"],
+        description="delivered: every channel took it; owed: some channel has not yet; undeliverable: still owed after ALERT_RETRY_DAYS (7) days, no longer tried (shown in the report)",
+    )
     first_attempt_at: Optional[UTC_TIME] = pa.Field(nullable=True, description="When it was first sent")
     sent_at: UTC_TIME = pa.Field(description="When it was last sent (or given up on)")
 
@@ -206,9 +270,13 @@ class BudgetStatus(pa.DataFrameModel):
     month_to_date_usd: pl.Float64 = pa.Field(ge=0, description="Cost so far this month")
     projected_month_usd: pl.Float64 = pa.Field(ge=0, description="Month to date / days with data × days in month")
     budget_usd: pl.Float64 = pa.Field(ge=0, description="monthly_budget_usd in data/unit_prices.yaml")
-    cost_per_property_usd: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Month to date / distinct properties collected this month")
+    cost_per_property_usd: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, description="Month to date / distinct properties collected this month"
+    )
     properties_collected: pl.Int64 = pa.Field(ge=0, description="Distinct properties observed this month")
-    level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="Month to date ≥ 80% of budget: WARNING; ≥ 95%: CRITICAL")
+    level: str = pa.Field(
+        isin=["OK", "WARNING", "CRITICAL"], description="Month to date ≥ 80% of budget: WARNING; ≥ 95%: CRITICAL"
+    )
     projected_level: str = pa.Field(isin=["OK", "WARNING", "CRITICAL"], description="The same for the projection")
 
 
@@ -217,7 +285,9 @@ class RunMetrics(pa.DataFrameModel):
 
     run_id: str = pa.Field(description="Dagster run that measured the stage")
     asset: str = pa.Field(description="Asset that measured the stage")
-    partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition; null for whole-table assets (serving)")
+    partition: Optional[str] = pa.Field(
+        nullable=True, description="date|zip partition; null for whole-table assets (serving)"
+    )
     stage: str = pa.Field(description="collection:assessor, collection:listings:<source>, enrichment, serving")
     items: pl.Int64 = pa.Field(ge=0, description="Items the stage handled (requests, listings, documents)")
     duration_s: pl.Float64 = pa.Field(ge=0, description="Wall time of the stage")
@@ -228,12 +298,22 @@ class RunMetrics(pa.DataFrameModel):
     retry_rate: pl.Float64 = pa.Field(ge=0, description="Retries / items")
     rate_limited: pl.Int64 = pa.Field(ge=0, description="429 replies")
     timeouts: pl.Int64 = pa.Field(ge=0, description="Timed-out items")
-    cpu_pct: pl.Float64 = pa.Field(ge=0, description="Process CPU time / (wall time × cores) during the stage (100 = the whole machine)")
+    cpu_pct: pl.Float64 = pa.Field(
+        ge=0, description="Process CPU time / (wall time × cores) during the stage (100 = the whole machine)"
+    )
     peak_rss_mb: pl.Float64 = pa.Field(ge=0, description="Peak resident memory of the process so far")
     batch_size: Optional[pl.Int64] = pa.Field(nullable=True, description="Batch size used")
     concurrency: Optional[pl.Int64] = pa.Field(nullable=True, description="Concurrency used")
-    bytes_received: Optional[pl.Int64] = pa.Field(nullable=True, ge=0, description="Bytes of the replies the stage received (collection); null where it receives none worth counting")
-    disk_free_mb: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Free disk under PHOENIX_DATA_DIR when the stage ended (null: no local data directory)")
+    bytes_received: Optional[pl.Int64] = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Bytes of the replies the stage received (collection); null where it receives none worth counting",
+    )
+    disk_free_mb: Optional[pl.Float64] = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Free disk under PHOENIX_DATA_DIR when the stage ended (null: no local data directory)",
+    )
     recorded_at: UTC_TIME = pa.Field(description="When recorded")
 
     class Config:
@@ -246,10 +326,16 @@ class BatchTuning(pa.DataFrameModel):
     decided_at: UTC_TIME = pa.Field(description="When decided")
     stage: str = pa.Field(description="Stage tuned")
     run_id: str = pa.Field(description="Run whose metrics drove it")
-    batch_size_old: Optional[pl.Int64] = pa.Field(nullable=True, ge=1, description="Batch size before (null: the stage has no batches, e.g. the county collector)")
-    batch_size_new: Optional[pl.Int64] = pa.Field(nullable=True, ge=BATCH_BOUNDS[0], le=BATCH_BOUNDS[1], description="Batch size after")
+    batch_size_old: Optional[pl.Int64] = pa.Field(
+        nullable=True, ge=1, description="Batch size before (null: the stage has no batches, e.g. the county collector)"
+    )
+    batch_size_new: Optional[pl.Int64] = pa.Field(
+        nullable=True, ge=BATCH_BOUNDS[0], le=BATCH_BOUNDS[1], description="Batch size after"
+    )
     concurrency_old: pl.Int64 = pa.Field(ge=1, description="Concurrency before")
-    concurrency_new: pl.Int64 = pa.Field(ge=CONCURRENCY_BOUNDS[0], le=CONCURRENCY_BOUNDS[1], description="Concurrency after")
+    concurrency_new: pl.Int64 = pa.Field(
+        ge=CONCURRENCY_BOUNDS[0], le=CONCURRENCY_BOUNDS[1], description="Concurrency after"
+    )
     reason: str = pa.Field(description="Why (the controller's rule and the numbers)")
 
     class Config:
@@ -291,8 +377,13 @@ class ServedDocuments(pa.DataFrameModel):
     run_id: str = pa.Field(description="Serving run")
     PostalCode: str = pa.Field(description="ZIP")
     documents: pl.Int64 = pa.Field(ge=0, description="Documents served (one per mart row)")
-    content_writes: pl.Int64 = pa.Field(ge=0, description="Documents written whole: new, or their content hash changed (the rest only had their sighting moved)")
-    target: str = pa.Field(description="MongoDB at MONGODB_URI, the mongoimport-ready export, or the tests' in-process stand-in")
+    content_writes: pl.Int64 = pa.Field(
+        ge=0,
+        description="Documents written whole: new, or their content hash changed (the rest only had their sighting moved)",
+    )
+    target: str = pa.Field(
+        description="MongoDB at MONGODB_URI, the mongoimport-ready export, or the tests' in-process stand-in"
+    )
     served_at: UTC_TIME = pa.Field(description="When served")
 
     class Config:
@@ -340,10 +431,14 @@ class SourceFetches(pa.DataFrameModel):
     asset: str = pa.Field(description="Asset that fetched")
     partition: str = pa.Field(description="date|zip partition")
     source: str = pa.Field(description="Listing source")
-    complete: bool = pa.Field(description="A complete source whose fetch saw the whole ZIP: its listings replace the earlier ones")
+    complete: bool = pa.Field(
+        description="A complete source whose fetch saw the whole ZIP: its listings replace the earlier ones"
+    )
     payloads: pl.Int64 = pa.Field(ge=0, description="Pages or files landed")
     failures: pl.Int64 = pa.Field(ge=0, description="Requests or files that could not be had (quarantined)")
-    cut_short: Optional[str] = pa.Field(nullable=True, description="Why a complete source's fetch saw only part of the ZIP")
+    cut_short: Optional[str] = pa.Field(
+        nullable=True, description="Why a complete source's fetch saw only part of the ZIP"
+    )
     recorded_at: UTC_TIME = pa.Field(description="When recorded")
 
     class Config:
@@ -357,14 +452,19 @@ class RecordLedger(pa.DataFrameModel):
     asset: str = pa.Field(description="Staging asset")
     partition: str = pa.Field(description="date|zip partition")
     source: str = pa.Field(description="Source implementation")
-    offered: pl.Int64 = pa.Field(ge=0, description="Records in the raw payloads (array elements, CSV rows, pages; an unreadable payload counts one)")
+    offered: pl.Int64 = pa.Field(
+        ge=0,
+        description="Records in the raw payloads (array elements, CSV rows, pages; an unreadable payload counts one)",
+    )
     staged: pl.Int64 = pa.Field(ge=0, description="Records that go on downstream")
     unchanged: pl.Int64 = pa.Field(ge=0, description="Parcel replies equal to their last version")
     out_of_scope: pl.Int64 = pa.Field(ge=0, description="Another property type or another ZIP")
     not_found: pl.Int64 = pa.Field(ge=0, description="The county's own 'no such parcel'")
     quarantined: pl.Int64 = pa.Field(ge=0, description="Rejected with a reason (ops.quarantine)")
     duplicates: pl.Int64 = pa.Field(ge=0, description="The same record offered again in the partition")
-    payloads: pl.Int64 = pa.Field(ge=0, description="Listing pages or files the source sent (listings only; 0 for the county)")
+    payloads: pl.Int64 = pa.Field(
+        ge=0, description="Listing pages or files the source sent (listings only; 0 for the county)"
+    )
     unreadable_payloads: pl.Int64 = pa.Field(ge=0, description="Of those, how many could not be read at all")
     recorded_at: UTC_TIME = pa.Field(description="When recorded")
 
@@ -376,14 +476,18 @@ class Degradations(pa.DataFrameModel):
     """ops.degradations: every run of a stage (and every day's quality score of a source) worse than the median of its own last 14 runs in that ZIP by a robust margin (formulas: phoenix_dagster/monitoring/degradations.py), with the likely cause named from the data."""
 
     run_id: Optional[str] = pa.Field(nullable=True, description="Run that measured it (null for a quality score)")
-    stage: str = pa.Field(description="Stage (collection:assessor, collection:listings:<source>, enrichment, serving) or quality:<source>")
+    stage: str = pa.Field(
+        description="Stage (collection:assessor, collection:listings:<source>, enrichment, serving) or quality:<source>"
+    )
     PostalCode: Optional[str] = pa.Field(nullable=True, description="ZIP of the series; null for whole-table stages")
     metric: str = pa.Field(isin=["items_per_s", "p95_ms", "error_rate", "quality_score"], description="What got worse")
     value: pl.Float64 = pa.Field(description="The run's value")
     baseline_median: pl.Float64 = pa.Field(description="Median of the series' earlier runs (at most 14)")
     baseline_mad: pl.Float64 = pa.Field(ge=0, description="Their median absolute deviation, × 1.4826")
     history_runs: pl.Int64 = pa.Field(ge=0, description="Earlier runs behind the baseline")
-    ratio: Optional[pl.Float64] = pa.Field(nullable=True, description="value / baseline_median (null when the median is 0)")
+    ratio: Optional[pl.Float64] = pa.Field(
+        nullable=True, description="value / baseline_median (null when the median is 0)"
+    )
     direction: str = pa.Field(isin=["lower", "higher"], description="Which way is worse for the metric")
     likely_cause: str = pa.Field(description="The likely cause, named from the run's other measures")
     recorded_at: UTC_TIME = pa.Field(description="When the run measured it (a quality score: its partition day)")
@@ -397,9 +501,16 @@ class ServiceHealth(pa.DataFrameModel):
 
     checked_at: UTC_TIME = pa.Field(description="When the probe started")
     service: str = pa.Field(isin=["county_api", "reso", "mls_html", "ollama", "mongodb"], description="The dependency")
-    required: bool = pa.Field(description="A failing required probe fails collection (the county with the maricopa source, a configured RESO feed or MLS site)")
-    state: str = pa.Field(isin=["up", "down", "misconfigured", "refused", "degraded"], description="up, down, misconfigured, refused (credentials), degraded (works, not fully)")
-    latency_ms: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Time to the probe's last reply; null when nothing answered")
+    required: bool = pa.Field(
+        description="A failing required probe fails collection (the county with the maricopa source, a configured RESO feed or MLS site)"
+    )
+    state: str = pa.Field(
+        isin=["up", "down", "misconfigured", "refused", "degraded"],
+        description="up, down, misconfigured, refused (credentials), degraded (works, not fully)",
+    )
+    latency_ms: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, description="Time to the probe's last reply; null when nothing answered"
+    )
     detail: str = pa.Field(description="The reason, one line, secrets masked")
     run_id: Optional[str] = pa.Field(nullable=True, description="The run that probed")
 

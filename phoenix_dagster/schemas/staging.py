@@ -7,8 +7,19 @@ import polars as pl
 
 UTC_TIME = pl.Datetime("us", "UTC")
 ZIP_PATTERN = r"^\d{5}$"
-STANDARD_STATUS = ["Active", "ActiveUnderContract", "Canceled", "Closed", "ComingSoon", "Delete",
-                   "Expired", "Hold", "Incomplete", "Pending", "Withdrawn"]
+STANDARD_STATUS = [
+    "Active",
+    "ActiveUnderContract",
+    "Canceled",
+    "Closed",
+    "ComingSoon",
+    "Delete",
+    "Expired",
+    "Hold",
+    "Incomplete",
+    "Pending",
+    "Withdrawn",
+]
 # Maricopa County's bounding box, generously rounded.
 LATITUDE = {"ge": 32.4, "le": 34.1}
 LONGITUDE = {"ge": -113.4, "le": -110.9}
@@ -41,18 +52,28 @@ class StgAssessorParcels(pa.DataFrameModel):
     PropertyUseCode: Optional[str] = pa.Field(nullable=True, description="County use code")
     SubdivisionName: Optional[str] = pa.Field(nullable=True, description="SubdivisionName")
     LotSizeSquareFeet: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="LotSize (sq ft)")
-    LivingArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="ResidentialPropertyData.LivableSpace (sq ft)")
-    YearBuilt: Optional[pl.Int32] = pa.Field(nullable=True, ge=1800, le=2100, description="ResidentialPropertyData.ConstructionYear")
+    LivingArea: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, description="ResidentialPropertyData.LivableSpace (sq ft)"
+    )
+    YearBuilt: Optional[pl.Int32] = pa.Field(
+        nullable=True, ge=1800, le=2100, description="ResidentialPropertyData.ConstructionYear"
+    )
     BathFixtures: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="Plumbing fixtures (not bathrooms)")
     StoriesTotal: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="Stories")
-    PoolArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Pool area in sq ft; 0 or null = no pool")
+    PoolArea: Optional[pl.Float64] = pa.Field(
+        nullable=True, ge=0, description="Pool area in sq ft; 0 or null = no pool"
+    )
     GarageSpaces: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="NumberOfGarages")
     CarportSpaces: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, description="NumberOfCarports")
     Latitude: Optional[pl.Float64] = pa.Field(nullable=True, **LATITUDE, description="Geo.lat")
     Longitude: Optional[pl.Float64] = pa.Field(nullable=True, **LONGITUDE, description="Geo.long")
     LastSalePrice: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Owner.SalePrice")
     LastSaleDate: Optional[pl.Date] = pa.Field(nullable=True, description="Owner.SaleDate (MM/DD/YYYY in the API)")
-    OwnerType: Optional[str] = pa.Field(nullable=True, isin=["individual", "company", "trust", "government"], description="Kind of owner, derived from Owner.Ownership (the name itself stays in the raw layer)")
+    OwnerType: Optional[str] = pa.Field(
+        nullable=True,
+        isin=["individual", "company", "trust", "government"],
+        description="Kind of owner, derived from Owner.Ownership (the name itself stays in the raw layer)",
+    )
     TaxYear: Optional[pl.Int32] = pa.Field(nullable=True, description="Latest valuation's TaxYear")
     FullCashValue: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Latest valuation's FullCashValue")
     source: str = pa.Field(description="Source implementation")
@@ -79,11 +100,15 @@ class StgListings(pa.DataFrameModel):
     UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Street address as listed")
     City: Optional[str] = pa.Field(nullable=True, description="City, upper case")
     PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")
-    ParcelNumber: Optional[str] = pa.Field(nullable=True, str_matches=r"^[0-9A-Z]+$", description="APN, normalised, when the listing carries one")
+    ParcelNumber: Optional[str] = pa.Field(
+        nullable=True, str_matches=r"^[0-9A-Z]+$", description="APN, normalised, when the listing carries one"
+    )
     PropertyType: Optional[str] = pa.Field(nullable=True, description="RESO PropertyType")
     PropertySubType: Optional[str] = pa.Field(nullable=True, description="RESO PropertySubType")
     BedroomsTotal: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Bedrooms")
-    BathroomsTotalInteger: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Bathrooms, half baths rounded up")
+    BathroomsTotalInteger: Optional[pl.Int32] = pa.Field(
+        nullable=True, ge=0, le=50, description="Bathrooms, half baths rounded up"
+    )
     BathroomsFull: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Full bathrooms")
     BathroomsHalf: Optional[pl.Int32] = pa.Field(nullable=True, ge=0, le=50, description="Half bathrooms")
     LivingArea: Optional[pl.Float64] = pa.Field(nullable=True, ge=0, description="Living area (sq ft)")

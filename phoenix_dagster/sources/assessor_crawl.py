@@ -92,8 +92,9 @@ def _attempt(fetch: Callable[[], RawPayload], key: str, request: str) -> RawPayl
         return FetchFailure(key, request, failure.reason)
 
 
-def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]], concurrency: int,
-                   stop: Callable[[], None] | None = None) -> list[RawPayload | FetchFailure]:
+def fetch_in_order(
+    calls: list[tuple[Callable[[], RawPayload], str, str]], concurrency: int, stop: Callable[[], None] | None = None
+) -> list[RawPayload | FetchFailure]:
     """Each (fetch, key, request) of `calls`, `concurrency` at a time (every one still waits its
     turn at the source's rate limiter); the payload or the failure of each, in the order asked.
     Anything but a FetchFailed (a refused token) stops the rest and is raised; so does an
@@ -118,13 +119,22 @@ def fetch_in_order(calls: list[tuple[Callable[[], RawPayload], str, str]], concu
 
 
 def _search_call(api: AssessorApi, zip_code: str, page: int) -> tuple[Callable[[], RawPayload], str, str]:
-    return (lambda: api.search_page(zip_code, page), f"q={zip_code}&page={page}",
-            f"/search/property/?q={zip_code}&page={page}")
+    return (
+        lambda: api.search_page(zip_code, page),
+        f"q={zip_code}&page={page}",
+        f"/search/property/?q={zip_code}&page={page}",
+    )
 
 
-def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], *,
-              plan: Callable[[list[str]], list[str]] = lambda wanted: wanted, concurrency: int = 1,
-              max_rows: int = DEFAULT_MAX_SEARCH_ROWS) -> CrawlResult:
+def crawl_zip(
+    api: AssessorApi,
+    zip_code: str,
+    property_types: tuple[str, ...],
+    *,
+    plan: Callable[[list[str]], list[str]] = lambda wanted: wanted,
+    concurrency: int = 1,
+    max_rows: int = DEFAULT_MAX_SEARCH_ROWS,
+) -> CrawlResult:
     """Search page 1 (it says how many pages there are), the other pages, then the parcel details
     that `plan` picks from the wanted APNs; pages and details `concurrency` at a time, landed in
     page order and in the order the details were asked for.
@@ -149,11 +159,15 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
         result.unreadable_pages.append(first.record_key)
         return result
     if total == 0:
-        raise CollectionFailed(f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
-                           f"{zip_code} belongs in PHOENIX_ZIP_CODES")
+        raise CollectionFailed(
+            f"assessor search for {zip_code} answered TOTAL: 0 (no parcels): check that "
+            f"{zip_code} belongs in PHOENIX_ZIP_CODES"
+        )
     if total > max_rows:
-        raise CollectionFailed(f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
-                           f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested")
+        raise CollectionFailed(
+            f"assessor search for {zip_code} answered TOTAL: {total:,}, above the ceiling of "
+            f"{max_rows:,} rows per ZIP (PHOENIX_MAX_SEARCH_ROWS); nothing more was requested"
+        )
     result.search_total = total
     pages = math.ceil(total / ROWS_PER_PAGE)
     later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency, stop)
@@ -172,13 +186,18 @@ def crawl_zip(api: AssessorApi, zip_code: str, property_types: tuple[str, ...], 
             if not isinstance(row, dict):  # landed raw; staging quarantines it
                 continue
             apn = str(row.get("APN") or "")
-            if (apn and apn not in seen and str(row.get("SitusZip") or "").strip() == zip_code
-                    and str(row.get("PropertyType") or "").strip().upper() in wanted_types):
+            if (
+                apn
+                and apn not in seen
+                and str(row.get("SitusZip") or "").strip() == zip_code
+                and str(row.get("PropertyType") or "").strip().upper() in wanted_types
+            ):
                 seen.add(apn)
                 result.apns_wanted.append(apn)
     result.apns_fetched = plan(list(result.apns_wanted))
-    details = fetch_in_order([(lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}") for apn in result.apns_fetched],
-                             concurrency, stop)
+    details = fetch_in_order(
+        [(lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}") for apn in result.apns_fetched], concurrency, stop
+    )
     for outcome in details:
         (result.failures if isinstance(outcome, FetchFailure) else result.payloads).append(outcome)
     return result

@@ -136,12 +136,24 @@ def request_summary(records: list[RequestRecord]) -> pl.DataFrame:
     """Attempts grouped by endpoint, outcome and status: requests, retries, bytes, seconds, waits."""
     frame = pl.DataFrame(
         [r.__dict__ for r in records],
-        schema={"endpoint": pl.String, "status": pl.Int32, "outcome": pl.String, "attempt": pl.Int64,
-                "bytes": pl.Int64, "seconds": pl.Float64, "waited_s": pl.Float64},
+        schema={
+            "endpoint": pl.String,
+            "status": pl.Int32,
+            "outcome": pl.String,
+            "attempt": pl.Int64,
+            "bytes": pl.Int64,
+            "seconds": pl.Float64,
+            "waited_s": pl.Float64,
+        },
     )
     return (
         frame.group_by("endpoint", "outcome", "status")
-        .agg(pl.len().cast(pl.Int64).alias("requests"), (pl.col("attempt") > 1).sum().cast(pl.Int64).alias("retries"),
-             pl.col("bytes").sum(), pl.col("seconds").sum(), pl.col("waited_s").sum().alias("rate_limit_wait_s"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("requests"),
+            (pl.col("attempt") > 1).sum().cast(pl.Int64).alias("retries"),
+            pl.col("bytes").sum(),
+            pl.col("seconds").sum(),
+            pl.col("waited_s").sum().alias("rate_limit_wait_s"),
+        )
         .sort("endpoint", "outcome", "status")
     )

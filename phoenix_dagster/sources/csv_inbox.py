@@ -56,8 +56,13 @@ class CsvInbox:
     name = "csv_inbox"
     complete = False  # an export is whatever someone saved; listings not in it are not gone
 
-    def __init__(self, inbox_dir: Path, day: str, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 settle_s: float = DEFAULT_INBOX_SETTLE_S):
+    def __init__(
+        self,
+        inbox_dir: Path,
+        day: str,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        settle_s: float = DEFAULT_INBOX_SETTLE_S,
+    ):
         self.inbox, self.day, self.max_bytes, self.settle_s = inbox_dir, day, max_bytes, settle_s
         self.waiting: list[str] = []  # files not settled yet: left for the next run
         self.archive = inbox_dir / "archive"
@@ -115,8 +120,11 @@ class CsvInbox:
             self.records.append(RequestRecord("inbox", 200, "ok", 1, len(body), 0.0, 0.0))
             result.payloads.append(RawPayload(self.name, "csv_export", digest, f"inbox/{original}", 200, arrived, body))
         for name in self.duplicates:
-            result.failures.append(FetchFailure(name, f"inbox/{name}", "already ingested (same content hash); "
-                                                                      "moved to inbox/archive/duplicates"))
+            result.failures.append(
+                FetchFailure(
+                    name, f"inbox/{name}", "already ingested (same content hash); moved to inbox/archive/duplicates"
+                )
+            )
         for name, reason in self.refused:
             result.failures.append(FetchFailure(name, f"inbox/{name}", f"{reason}; moved to inbox/rejected"))
         return result

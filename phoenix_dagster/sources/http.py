@@ -36,8 +36,10 @@ class FetchBytesSpent(Exception):
     """The collection's replies reached its total-bytes cap (PHOENIX_MAX_FETCH_MB): no more requests."""
 
     def __init__(self, limit: int):
-        super().__init__(f"the collection's replies reached {limit / 2**20:g} MB together (PHOENIX_MAX_FETCH_MB); "
-                         "no more requests this run")
+        super().__init__(
+            f"the collection's replies reached {limit / 2**20:g} MB together (PHOENIX_MAX_FETCH_MB); "
+            "no more requests this run"
+        )
 
 
 class _RetryableReply(Exception):
@@ -124,10 +126,18 @@ class PoliteClient:
     refused; the client then raises AuthenticationFailed and makes no further requests.
     """
 
-    def __init__(self, client: httpx.Client, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
-                 policy: RetryPolicy | None = None, auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
-                 sleep: Callable[[float], None] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_total_bytes: int | None = None):
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        limiter: SlidingWindowLimiter,
+        budget: RetryBudget,
+        policy: RetryPolicy | None = None,
+        auth_failure: Callable[[httpx.Response], str | None] = lambda r: None,
+        sleep: Callable[[float], None] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_total_bytes: int | None = None,
+    ):
         self.client, self.limiter, self.budget = client, limiter, budget
         self.max_body_bytes, self.max_total_bytes = max_body_bytes, max_total_bytes
         self.bytes_received = 0  # decoded reply bytes of every request so far, against max_total_bytes
@@ -155,9 +165,13 @@ class PoliteClient:
     def get(self, endpoint: str, url: str, record_key: str, **kwargs) -> httpx.Response:
         """The reply (a 2xx, 404, or an error still failing after its retries), or FetchFailed."""
         retrying = tenacity.Retrying(
-            stop=self._stop, wait=self._wait, sleep=self._sleep, reraise=True,
-            retry=tenacity.retry_if_exception_type((_RetryableReply, httpx.TimeoutException, httpx.TransportError,
-                                                    httpx.DecodingError)),
+            stop=self._stop,
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            retry=tenacity.retry_if_exception_type(
+                (_RetryableReply, httpx.TimeoutException, httpx.TransportError, httpx.DecodingError)
+            ),
         )
         try:
             return retrying(self._attempt, endpoint, url, retrying, kwargs)
@@ -166,8 +180,9 @@ class PoliteClient:
         except (ReplyTooLarge, FetchBytesSpent) as exc:  # not retried: as large again, or nothing left to spend
             raise FetchFailed(record_key, url, str(exc)) from None
         except httpx.TimeoutException as exc:
-            raise FetchFailed(record_key, url, f"timed out on every attempt or the retry budget ran out "
-                                               f"({type(exc).__name__})") from None
+            raise FetchFailed(
+                record_key, url, f"timed out on every attempt or the retry budget ran out ({type(exc).__name__})"
+            ) from None
         except httpx.TransportError as exc:
             raise FetchFailed(record_key, url, f"no complete reply ({type(exc).__name__}: {exc})") from None
         except httpx.DecodingError as exc:  # a Content-Encoding the body does not match, on every attempt
@@ -185,8 +200,7 @@ class PoliteClient:
         return backoff(state)
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
-        return (state.attempt_number >= self.policy.max_attempts or self._refused is not None
-                or not self.budget.take())
+        return state.attempt_number >= self.policy.max_attempts or self._refused is not None or not self.budget.take()
 
     def _attempt(self, endpoint: str, url: str, retrying: tenacity.Retrying, kwargs: dict) -> httpx.Response:
         if self._refused is not None:
@@ -243,12 +257,22 @@ class PoliteClient:
                     raise ReplyTooLarge(self.max_body_bytes)
                 if self.fetch_bytes_spent:
                     raise FetchBytesSpent(self.max_total_bytes)
-            headers = [(k, v) for k, v in streamed.headers.multi_items()
-                       if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-            return httpx.Response(streamed.status_code, headers=headers, content=bytes(body),
-                                  request=streamed.request, extensions=streamed.extensions)
+            headers = [
+                (k, v)
+                for k, v in streamed.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ]
+            return httpx.Response(
+                streamed.status_code,
+                headers=headers,
+                content=bytes(body),
+                request=streamed.request,
+                extensions=streamed.extensions,
+            )
 
-    def _record(self, endpoint: str, status: int | None, outcome: str, attempt: int, size: int, started: float,
-                waited: float) -> None:
-        self.records.append(RequestRecord(endpoint, status, outcome, attempt, size,
-                                          time.perf_counter() - started, waited))
+    def _record(
+        self, endpoint: str, status: int | None, outcome: str, attempt: int, size: int, started: float, waited: float
+    ) -> None:
+        self.records.append(
+            RequestRecord(endpoint, status, outcome, attempt, size, time.perf_counter() - started, waited)
+        )

@@ -54,8 +54,9 @@ def read_json(text: str | bytes):
         # NaN/Infinity: Python reads them, JSON has none
         document = json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
-        raise UnreadableJson(f"invalid JSON (truncated or malformed): {exc.msg} (char {exc.pos} of {len(text)})") \
-            from None
+        raise UnreadableJson(
+            f"invalid JSON (truncated or malformed): {exc.msg} (char {exc.pos} of {len(text)})"
+        ) from None
     except UnicodeDecodeError as exc:
         raise UnreadableJson(f"body is not UTF-8: {exc}") from None
     except RecursionError:
@@ -70,4 +71,5 @@ def read_json(text: str | bytes):
 def json_kind(value) -> str:
     """How a message names a JSON value's type: "an object", "a string", …"""
     return {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )

@@ -32,30 +32,51 @@ class MaricopaAuthError(AuthenticationFailed):
 
 def _refused(response: httpx.Response) -> str | None:
     if response.status_code == 500 and AUTH_MARKER in response.text:
-        return (f"The Maricopa Assessor API refused the token (HTTP 500 'Unauthorized access!' on "
-                f"{response.request.url.path}): check MARICOPA_API_TOKEN. No further requests were made.")
+        return (
+            f"The Maricopa Assessor API refused the token (HTTP 500 'Unauthorized access!' on "
+            f"{response.request.url.path}): check MARICOPA_API_TOKEN. No further requests were made."
+        )
     return None
 
 
 class MaricopaApi(HttpSource):
     name = "maricopa"
 
-    def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
-                 timeout_s: float = 30.0, max_attempts: int = 5, backoff_base_s: float = 1.0,
-                 backoff_cap_s: float = 60.0, transport: httpx.BaseTransport | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_fetch_bytes: int | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        limiter: SlidingWindowLimiter,
+        budget: RetryBudget,
+        timeout_s: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_fetch_bytes: int | None = None,
+    ):
         if not token:
-            raise MaricopaAuthError("MARICOPA_API_TOKEN is not set: the county answers every request without a "
-                                    "token with 'Unauthorized access!'. Request one from the Assessor's office.")
+            raise MaricopaAuthError(
+                "MARICOPA_API_TOKEN is not set: the county answers every request without a "
+                "token with 'Unauthorized access!'. Request one from the Assessor's office."
+            )
         client = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"AUTHORIZATION": token, "user-agent": "null", "accept": "application/json"},
             timeout=timeout_s,
             transport=transport,
         )
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, auth_failure=_refused,
-                                  policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s),
-                                  max_body_bytes=max_body_bytes, max_total_bytes=max_fetch_bytes)
+        self._http = PoliteClient(
+            client,
+            limiter=limiter,
+            budget=budget,
+            auth_failure=_refused,
+            policy=RetryPolicy(max_attempts, backoff_base_s, backoff_cap_s),
+            max_body_bytes=max_body_bytes,
+            max_total_bytes=max_fetch_bytes,
+        )
 
     def search_page(self, query: str, page: int) -> RawPayload:
         return self._get("search", "search_page", f"q={query}&page={page}", f"/search/property/?q={query}&page={page}")
@@ -68,5 +89,6 @@ class MaricopaApi(HttpSource):
             response = self._http.get(endpoint, path, record_key)
         except AuthenticationFailed as exc:
             raise MaricopaAuthError(str(exc)) from None
-        return RawPayload(self.name, entity, record_key, path, response.status_code, datetime.now(UTC),
-                          response.content)
+        return RawPayload(
+            self.name, entity, record_key, path, response.status_code, datetime.now(UTC), response.content
+        )

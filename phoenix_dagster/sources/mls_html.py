@@ -62,8 +62,13 @@ def resolves_to_private(host: str, resolve: Callable = socket.getaddrinfo) -> bo
 class ProxyPool:
     """Round-robin over proxies; one that fails `failures_to_park` times in a row sits out `park_s`."""
 
-    def __init__(self, urls: list[str], failures_to_park: int = 3, park_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        urls: list[str],
+        failures_to_park: int = 3,
+        park_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.urls, self.failures_to_park, self.park_s, self._clock = list(urls), failures_to_park, park_s, clock
         self._failures = dict.fromkeys(self.urls, 0)
         self._parked_until = dict.fromkeys(self.urls, 0.0)
@@ -127,12 +132,24 @@ class MlsHtmlSource(HttpSource):
     name = "mls_html"
     complete = True  # a crawl returns every listing the search shows for the ZIP
 
-    def __init__(self, base_url: str, selectors: MlsSelectors, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
-                 user_agent: str, policy: RetryPolicy | None = None, proxies: list[str] = (),
-                 timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allowed_hosts: tuple[str, ...] = (),
-                 resolve: Callable = socket.getaddrinfo, max_fetch_bytes: int | None = None,
-                 max_details_per_page: int = 100):
+    def __init__(
+        self,
+        base_url: str,
+        selectors: MlsSelectors,
+        *,
+        limiter: SlidingWindowLimiter,
+        budget: RetryBudget,
+        user_agent: str,
+        policy: RetryPolicy | None = None,
+        proxies: list[str] = (),
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        allowed_hosts: tuple[str, ...] = (),
+        resolve: Callable = socket.getaddrinfo,
+        max_fetch_bytes: int | None = None,
+        max_details_per_page: int = 100,
+    ):
         self.base_url, self.selectors, self.user_agent = base_url.rstrip("/"), selectors, user_agent
         self.max_details_per_page = max_details_per_page
         scheme, site, port = origin_of(self.base_url)
@@ -151,10 +168,20 @@ class MlsHtmlSource(HttpSource):
         self._resolve = resolve
         self._private_ok = resolves_to_private(site, resolve)
         self.proxies = RotatingProxyTransport(ProxyPool(list(proxies))) if proxies else None
-        client = httpx.Client(headers={"User-Agent": user_agent, "Accept": "text/html"}, timeout=timeout_s,
-                              transport=transport or self.proxies, follow_redirects=False)  # each hop checked
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, max_body_bytes=max_body_bytes,
-                                  max_total_bytes=max_fetch_bytes)
+        client = httpx.Client(
+            headers={"User-Agent": user_agent, "Accept": "text/html"},
+            timeout=timeout_s,
+            transport=transport or self.proxies,
+            follow_redirects=False,
+        )  # each hop checked
+        self._http = PoliteClient(
+            client,
+            limiter=limiter,
+            budget=budget,
+            policy=policy,
+            max_body_bytes=max_body_bytes,
+            max_total_bytes=max_fetch_bytes,
+        )
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_said: dict[str, str] = {}  # origin → why its rules are "disallow all", when they are
 
@@ -174,8 +201,10 @@ class MlsHtmlSource(HttpSource):
         if host not in self.allowed_hosts:
             return f"host {host or '(none)'} is not the configured site (MLS_BASE_URL) or in MLS_ALLOWED_HOSTS; not fetched"
         if (scheme, host, port) not in self.allowed_origins:
-            return (f"{scheme}://{host}:{port} is not the scheme and port configured for {host} (MLS_BASE_URL, "
-                    "MLS_ALLOWED_HOSTS); not fetched")
+            return (
+                f"{scheme}://{host}:{port} is not the scheme and port configured for {host} (MLS_BASE_URL, "
+                "MLS_ALLOWED_HOSTS); not fetched"
+            )
         if not self._private_ok and resolves_to_private(host, self._resolve):
             return f"host {host} resolves to a private, loopback or link-local address; not fetched"
         return None
@@ -218,13 +247,17 @@ class MlsHtmlSource(HttpSource):
     def _disallowed(self, url: str) -> str:
         parts = urlsplit(url)
         said = self._robots_said.get(f"{parts.scheme}://{parts.netloc}")
-        return "disallowed by robots.txt" + (f" ({said}: everything is disallowed, RFC 9309)" if said else "") \
+        return (
+            "disallowed by robots.txt"
+            + (f" ({said}: everything is disallowed, RFC 9309)" if said else "")
             + "; not fetched"
+        )
 
     def _page(self, endpoint: str, entity: str, url: str, key: str, result: ListingFetch) -> RawPayload | None:
         for _ in range(MAX_REDIRECTS + 1):
-            refused = self.refusal(url) or (None if self.robots(url).can_fetch(self.user_agent, url)
-                                            else self._disallowed(url))
+            refused = self.refusal(url) or (
+                None if self.robots(url).can_fetch(self.user_agent, url) else self._disallowed(url)
+            )
             if refused:
                 result.failures.append(FetchFailure(key, url, refused))
                 return None
@@ -236,8 +269,15 @@ class MlsHtmlSource(HttpSource):
             if response.is_redirect and response.headers.get("location"):
                 url = urljoin(url, response.headers["location"])  # checked like any link, next turn
                 continue
-            payload = RawPayload(self.name, entity, key, str(response.request.url), response.status_code,
-                                 datetime.now(UTC), response.content)  # the full URL, host included
+            payload = RawPayload(
+                self.name,
+                entity,
+                key,
+                str(response.request.url),
+                response.status_code,
+                datetime.now(UTC),
+                response.content,
+            )  # the full URL, host included
             result.payloads.append(payload)
             return payload
         result.failures.append(FetchFailure(key, url, f"more than {MAX_REDIRECTS} redirects; not followed"))
@@ -262,19 +302,25 @@ class MlsHtmlSource(HttpSource):
             document = LexborHTMLParser(payload.body.decode("utf-8", errors="replace"))
             cards = document.css(search.result)
             if not cards and document.css_first(search.no_results) is None:
-                result.failures.append(FetchFailure(
-                    f"{zip_code}:search:{page}", url,
-                    f"selectors out of date (v{self.selectors.version}): search page matched neither "
-                    f"'{search.result}' nor '{search.no_results}'; page landed raw"))
+                result.failures.append(
+                    FetchFailure(
+                        f"{zip_code}:search:{page}",
+                        url,
+                        f"selectors out of date (v{self.selectors.version}): search page matched neither "
+                        f"'{search.result}' nor '{search.no_results}'; page landed raw",
+                    )
+                )
                 result.cut_short = f"search page {page} could not be read (selectors out of date)"
                 break
             links = [link for link in (search.detail_link.read(card) for card in cards) if link]
             if len(links) > self.max_details_per_page:
-                result.cut_short = (f"search page {page} links {len(links)} listings, more than "
-                                    f"{self.max_details_per_page} (MLS_MAX_DETAILS_PER_PAGE): only the first "
-                                    f"{self.max_details_per_page} fetched")
+                result.cut_short = (
+                    f"search page {page} links {len(links)} listings, more than "
+                    f"{self.max_details_per_page} (MLS_MAX_DETAILS_PER_PAGE): only the first "
+                    f"{self.max_details_per_page} fetched"
+                )
                 result.failures.append(FetchFailure(f"{zip_code}:search:{page}", url, result.cut_short))
-            for link in links[:self.max_details_per_page]:
+            for link in links[: self.max_details_per_page]:
                 detail_url = urljoin(url, link)
                 key = detail_url.rstrip("/").rsplit("/", 1)[-1] or detail_url
                 self._page("listing", "mls_listing_page", detail_url, key, result)
@@ -289,5 +335,7 @@ class MlsHtmlSource(HttpSource):
             url = urljoin(url, following) if following else None
         else:
             result.cut_short = f"more than {MAX_SEARCH_PAGES} search pages"
-            result.failures.append(FetchFailure(f"{zip_code}:search:{MAX_SEARCH_PAGES + 1}", url or "", result.cut_short))
+            result.failures.append(
+                FetchFailure(f"{zip_code}:search:{MAX_SEARCH_PAGES + 1}", url or "", result.cut_short)
+            )
         return result

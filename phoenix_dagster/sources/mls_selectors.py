@@ -17,10 +17,29 @@ from phoenix_dagster.settings import PROJECT_ROOT
 
 SELECTORS_FILE = PROJECT_ROOT / "data" / "mls_html_selectors.yaml"
 # The RESO fields a detail page may fill (BathroomsTotal expands into the three bath fields).
-READABLE_FIELDS = {"ListingId", "UnparsedAddress", "City", "PostalCode", "ListPrice", "StandardStatus",
-                   "BedroomsTotal", "BathroomsTotal", "LivingArea", "LotSizeSquareFeet", "YearBuilt", "PropertyType",
-                   "PropertySubType", "PublicRemarks", "PhotoURLs", "GarageSpaces", "AssociationFee", "Latitude",
-                   "Longitude", "ParcelNumber", "DaysOnMarket"}
+READABLE_FIELDS = {
+    "ListingId",
+    "UnparsedAddress",
+    "City",
+    "PostalCode",
+    "ListPrice",
+    "StandardStatus",
+    "BedroomsTotal",
+    "BathroomsTotal",
+    "LivingArea",
+    "LotSizeSquareFeet",
+    "YearBuilt",
+    "PropertyType",
+    "PropertySubType",
+    "PublicRemarks",
+    "PhotoURLs",
+    "GarageSpaces",
+    "AssociationFee",
+    "Latitude",
+    "Longitude",
+    "ParcelNumber",
+    "DaysOnMarket",
+}
 
 
 class SelectorsOutOfDate(ValueError):
@@ -118,11 +137,15 @@ class MlsSelectors(BaseModel):
                 record.update(_baths(value))
             else:
                 record[name] = value
-        missing = [f"{name} ({self.detail.fields[name].css})" for name in self.detail.required
-                   if name not in record and not (name == "BathroomsTotal" and "BathroomsTotalInteger" in record)]
+        missing = [
+            f"{name} ({self.detail.fields[name].css})"
+            for name in self.detail.required
+            if name not in record and not (name == "BathroomsTotal" and "BathroomsTotalInteger" in record)
+        ]
         if missing:
-            raise SelectorsOutOfDate(f"selectors out of date (v{self.version}): detail page {url} has no "
-                                     + ", ".join(missing))
+            raise SelectorsOutOfDate(
+                f"selectors out of date (v{self.version}): detail page {url} has no " + ", ".join(missing)
+            )
         record["ListingKey"] = record.get("ListingId")
         return record
 
@@ -132,8 +155,11 @@ def _baths(text: str) -> dict:
         value = float(text)
     except ValueError:  # left for staging to reject, naming the value
         return {"BathroomsTotalInteger": text}
-    return {"BathroomsTotalInteger": str(math.ceil(value)), "BathroomsFull": str(int(value)),
-            "BathroomsHalf": "1" if value % 1 else "0"}
+    return {
+        "BathroomsTotalInteger": str(math.ceil(value)),
+        "BathroomsFull": str(int(value)),
+        "BathroomsHalf": "1" if value % 1 else "0",
+    }
 
 
 def load_selectors(path: Path = SELECTORS_FILE) -> MlsSelectors:

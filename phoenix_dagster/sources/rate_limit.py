@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 
 
 class SlidingWindowLimiter:
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if limit < 1 or window_s <= 0:
             raise ValueError("a rate limit needs limit >= 1 and a positive window")
         self.limit, self.window_s = limit, window_s
@@ -65,8 +70,14 @@ _LIMITERS: dict[tuple, SlidingWindowLimiter | SharedWindowLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None = None,
-                   store_url: str | None = None, store_outage_s: float | None = None):
+def shared_limiter(
+    host: str,
+    limit: int,
+    window_s: float,
+    state_dir: str | None = None,
+    store_url: str | None = None,
+    store_outage_s: float | None = None,
+):
     """One limiter per (host, limit, window): across machines when `store_url` names a Redis or
     PostgreSQL server (rate_limit_stores.py), across this machine's processes when `state_dir`
     is given (its file is `<state_dir>/<host>.json`), else within this process."""
@@ -76,11 +87,13 @@ def shared_limiter(host: str, limit: int, window_s: float, state_dir: str | None
             if store_url:
                 from phoenix_dagster.sources.rate_limit_stores import DEFAULT_OUTAGE_S, store_limiter
 
-                _LIMITERS[key] = store_limiter(store_url, host, limit, window_s,
-                                               DEFAULT_OUTAGE_S if store_outage_s is None else store_outage_s)
+                _LIMITERS[key] = store_limiter(
+                    store_url, host, limit, window_s, DEFAULT_OUTAGE_S if store_outage_s is None else store_outage_s
+                )
             elif state_dir:
-                _LIMITERS[key] = SharedWindowLimiter(Path(state_dir) / f"{host.replace(':', '_')}.json", limit,
-                                                     window_s)
+                _LIMITERS[key] = SharedWindowLimiter(
+                    Path(state_dir) / f"{host.replace(':', '_')}.json", limit, window_s
+                )
             else:
                 _LIMITERS[key] = SlidingWindowLimiter(limit, window_s)
         return _LIMITERS[key]
@@ -95,8 +108,14 @@ class SharedWindowLimiter:
 
     BUCKETS = 600
 
-    def __init__(self, path: Path, limit: int, window_s: float, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        path: Path,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if limit < 1 or window_s <= 0:
             raise ValueError("a rate limit needs limit >= 1 and a positive window")
         self.path, self.limit, self.window_s = path, limit, window_s
@@ -136,8 +155,9 @@ class SharedWindowLimiter:
                 return state
         except ValueError:
             pass
-        log.warning("the shared rate window in %s could not be read (%r…); starting it again empty",
-                    self.path, text[:40])
+        log.warning(
+            "the shared rate window in %s could not be read (%r…); starting it again empty", self.path, text[:40]
+        )
         return {}
 
     def pause(self, seconds: float) -> None:

@@ -70,9 +70,11 @@ class _OutageTolerant:
                     raise RateLimitStoreUnavailable(
                         f"the county rate limit's store (PHOENIX_RATE_LIMIT_STORE, {store_name(self.url)}) has not "
                         f"answered for {now - started:.0f} s (PHOENIX_RATE_LIMIT_STORE_OUTAGE_S is "
-                        f"{self.outage_s:g}): {type(exc).__name__}") from None
+                        f"{self.outage_s:g}): {type(exc).__name__}"
+                    ) from None
                 (sleep or self._sleep)(min(backoff * (0.5 + random.random() / 2), self.outage_s))
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
 
 # Redis: grants are members of a sorted set scored by the server's time in ms. One script, run
 # atomically by the server: drop grants older than the window; grant when fewer than the limit
@@ -104,16 +106,22 @@ return until_ms
 
 
 class RedisWindowLimiter(_OutageTolerant):
-    def __init__(self, url: str, name: str, limit: int, window_s: float,
-                 sleep: Callable[[float], None] = time.sleep, outage_s: float = DEFAULT_OUTAGE_S):
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        limit: int,
+        window_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        outage_s: float = DEFAULT_OUTAGE_S,
+    ):
         import redis
 
         if limit < 1 or window_s <= 0:
             raise ValueError("a rate limit needs limit >= 1 and a positive window")
         self.url, self.limit, self.window_s, self._sleep, self.outage_s = url, limit, window_s, sleep, outage_s
         # a store that stops answering fails an operation within seconds, which the outage loop retries
-        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
-                                            health_check_interval=30)
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         self._keys = [f"phoenix:rate:{name}:grants", f"phoenix:rate:{name}:paused_until"]
         self._acquire = self._client.register_script(_ACQUIRE)
         self._pause = self._client.register_script(_PAUSE)
@@ -130,8 +138,14 @@ class RedisWindowLimiter(_OutageTolerant):
     def acquire(self, sleep: Callable[[float], None] | None = None) -> float:
         waited = 0.0
         while True:
-            wait_ms = int(self._with_outage(lambda: self._acquire(
-                keys=self._keys, args=[int(self.window_s * 1000), self.limit, uuid.uuid4().hex]), sleep))
+            wait_ms = int(
+                self._with_outage(
+                    lambda: self._acquire(
+                        keys=self._keys, args=[int(self.window_s * 1000), self.limit, uuid.uuid4().hex]
+                    ),
+                    sleep,
+                )
+            )
             if wait_ms <= 0:
                 self.waited_s += waited
                 return waited
@@ -150,8 +164,15 @@ class PostgresWindowLimiter(_OutageTolerant):
     """The window as rows of `phoenix_rate_grants`, changed under a transaction-scoped advisory
     lock per limiter, so concurrent callers on any machine take turns deciding."""
 
-    def __init__(self, url: str, name: str, limit: int, window_s: float,
-                 sleep: Callable[[float], None] = time.sleep, outage_s: float = DEFAULT_OUTAGE_S):
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        limit: int,
+        window_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        outage_s: float = DEFAULT_OUTAGE_S,
+    ):
         if limit < 1 or window_s <= 0:
             raise ValueError("a rate limit needs limit >= 1 and a positive window")
         self.url, self.name, self.limit, self.window_s = url, name, limit, window_s
@@ -172,9 +193,16 @@ class PostgresWindowLimiter(_OutageTolerant):
 
         if self._connection is None or self._connection.closed:
             connection = psycopg2.connect(
-                self.url, connect_timeout=5, application_name="phoenix-estate rate limit", keepalives=1,
-                keepalives_idle=5, keepalives_interval=2, keepalives_count=3, tcp_user_timeout=10_000,
-                options="-c statement_timeout=10000")
+                self.url,
+                connect_timeout=5,
+                application_name="phoenix-estate rate limit",
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
+                tcp_user_timeout=10_000,
+                options="-c statement_timeout=10000",
+            )
             try:
                 with connection, connection.cursor() as cursor:
                     cursor.execute("select pg_advisory_xact_lock(hashtext('phoenix_rate_tables'))")
@@ -204,7 +232,9 @@ class PostgresWindowLimiter(_OutageTolerant):
                 cursor.execute(
                     "insert into phoenix_rate_pauses values (%s, clock_timestamp() + %s * interval '1 second') "
                     "on conflict (limiter) do update set paused_until = greatest(phoenix_rate_pauses.paused_until, "
-                    "excluded.paused_until)", (self.name, seconds))
+                    "excluded.paused_until)",
+                    (self.name, seconds),
+                )
 
     def _try(self) -> float:
         """0 when granted, else the seconds to wait."""
@@ -215,16 +245,23 @@ class PostgresWindowLimiter(_OutageTolerant):
 
     def _decide(self, cursor) -> float:
         cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (self.name,))
-        cursor.execute("select extract(epoch from paused_until - clock_timestamp()) from phoenix_rate_pauses "
-                       "where limiter = %s", (self.name,))
+        cursor.execute(
+            "select extract(epoch from paused_until - clock_timestamp()) from phoenix_rate_pauses where limiter = %s",
+            (self.name,),
+        )
         paused = cursor.fetchone()
         if paused and paused[0] > 0:
             return float(paused[0])
-        cursor.execute("delete from phoenix_rate_grants where limiter = %s and "
-                       "granted_at <= clock_timestamp() - %s * interval '1 second'", (self.name, self.window_s))
-        cursor.execute("select count(*), extract(epoch from min(granted_at) + %s * interval '1 second' "
-                       "- clock_timestamp()) from phoenix_rate_grants where limiter = %s",
-                       (self.window_s, self.name))
+        cursor.execute(
+            "delete from phoenix_rate_grants where limiter = %s and "
+            "granted_at <= clock_timestamp() - %s * interval '1 second'",
+            (self.name, self.window_s),
+        )
+        cursor.execute(
+            "select count(*), extract(epoch from min(granted_at) + %s * interval '1 second' "
+            "- clock_timestamp()) from phoenix_rate_grants where limiter = %s",
+            (self.window_s, self.name),
+        )
         count, oldest_leaves_in = cursor.fetchone()
         if count < self.limit:
             cursor.execute("insert into phoenix_rate_grants values (%s, clock_timestamp())", (self.name,))
@@ -249,5 +286,7 @@ def store_limiter(url: str, name: str, limit: int, window_s: float, outage_s: fl
         return RedisWindowLimiter(url, name, limit, window_s, outage_s=outage_s)
     if scheme in ("postgresql", "postgres"):
         return PostgresWindowLimiter(url, name, limit, window_s, outage_s=outage_s)
-    raise ValueError("PHOENIX_RATE_LIMIT_STORE is not a redis://, rediss:// or postgresql:// URL"
-                     + (f" (its scheme is {scheme!r})" if scheme.isalnum() else ""))
+    raise ValueError(
+        "PHOENIX_RATE_LIMIT_STORE is not a redis://, rediss:// or postgresql:// URL"
+        + (f" (its scheme is {scheme!r})" if scheme.isalnum() else "")
+    )

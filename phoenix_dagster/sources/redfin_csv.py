@@ -13,16 +13,33 @@ DISCLAIMER = "In accordance with local MLS rules"
 URL_PREFIX = "URL (SEE"
 # Header (upper-cased) → the name staging reads. Variants seen in real exports map to one name.
 COLUMNS = {
-    "SALE TYPE": "sale_type", "SOLD DATE": "sold_date", "PROPERTY TYPE": "property_type", "ADDRESS": "UnparsedAddress",
-    "CITY": "City", "STATE OR PROVINCE": "StateOrProvince", "STATE": "StateOrProvince",
-    "ZIP OR POSTAL CODE": "PostalCode", "POSTAL CODE": "PostalCode", "ZIP": "PostalCode", "ZIP CODE": "PostalCode",
-    "ZIPCODE": "PostalCode", "PRICE": "price", "LIST PRICE": "price", "BEDS": "BedroomsTotal",
-    "BATHS": "baths", "SQUARE FEET": "LivingArea", "LOT SIZE": "LotSizeSquareFeet", "YEAR BUILT": "YearBuilt",
-    "DAYS ON MARKET": "DaysOnMarket", "HOA/MONTH": "AssociationFee", "STATUS": "status", "MLS#": "ListingId",
-    "LATITUDE": "Latitude", "LONGITUDE": "Longitude",
+    "SALE TYPE": "sale_type",
+    "SOLD DATE": "sold_date",
+    "PROPERTY TYPE": "property_type",
+    "ADDRESS": "UnparsedAddress",
+    "CITY": "City",
+    "STATE OR PROVINCE": "StateOrProvince",
+    "STATE": "StateOrProvince",
+    "ZIP OR POSTAL CODE": "PostalCode",
+    "POSTAL CODE": "PostalCode",
+    "ZIP": "PostalCode",
+    "ZIP CODE": "PostalCode",
+    "ZIPCODE": "PostalCode",
+    "PRICE": "price",
+    "LIST PRICE": "price",
+    "BEDS": "BedroomsTotal",
+    "BATHS": "baths",
+    "SQUARE FEET": "LivingArea",
+    "LOT SIZE": "LotSizeSquareFeet",
+    "YEAR BUILT": "YearBuilt",
+    "DAYS ON MARKET": "DaysOnMarket",
+    "HOA/MONTH": "AssociationFee",
+    "STATUS": "status",
+    "MLS#": "ListingId",
+    "LATITUDE": "Latitude",
+    "LONGITUDE": "Longitude",
 }
-REQUIRED = {"UnparsedAddress": "ADDRESS", "PostalCode": "ZIP OR POSTAL CODE (or POSTAL CODE, ZIP)",
-            "price": "PRICE"}
+REQUIRED = {"UnparsedAddress": "ADDRESS", "PostalCode": "ZIP OR POSTAL CODE (or POSTAL CODE, ZIP)", "price": "PRICE"}
 
 
 def header_key(name: str) -> str | None:
@@ -56,8 +73,10 @@ def unreadable_reason(text: str) -> str | None:
     keys = {header_key(cell) for cell in found[1]}
     missing = [label for key, label in REQUIRED.items() if key not in keys]
     if missing:
-        return (f"headers missing: {', '.join(missing)}; found: {', '.join(c.strip() for c in found[1])}; "
-                f"expected also one of: {', '.join(sorted(COLUMNS))}")
+        return (
+            f"headers missing: {', '.join(missing)}; found: {', '.join(c.strip() for c in found[1])}; "
+            f"expected also one of: {', '.join(sorted(COLUMNS))}"
+        )
     return None
 
 

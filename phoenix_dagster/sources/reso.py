@@ -28,8 +28,10 @@ MAX_PAGES = 1000  # a feed that pages forever is a bug on its side; stop and say
 
 def _refused(response: httpx.Response) -> str | None:
     if response.status_code in (401, 403):
-        return (f"The RESO Web API refused the token (HTTP {response.status_code} on {response.request.url.path}): "
-                "check RESO_API_TOKEN.")
+        return (
+            f"The RESO Web API refused the token (HTTP {response.status_code} on {response.request.url.path}): "
+            "check RESO_API_TOKEN."
+        )
     return None
 
 
@@ -44,18 +46,38 @@ class ResoWebApi(HttpSource):
     name = "reso"
     complete = False  # incremental: only what changed since the last sync
 
-    def __init__(self, base_url: str, token: str, *, limiter: SlidingWindowLimiter, budget: RetryBudget,
-                 policy: RetryPolicy | None = None, page_size: int = 200, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_fetch_bytes: int | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        limiter: SlidingWindowLimiter,
+        budget: RetryBudget,
+        policy: RetryPolicy | None = None,
+        page_size: int = 200,
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_fetch_bytes: int | None = None,
+    ):
         if not token:
             raise AuthenticationFailed("RESO_API_TOKEN is not set: the RESO Web API needs a Bearer token.")
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
-        client = httpx.Client(headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                              timeout=timeout_s, transport=transport)
-        self._http = PoliteClient(client, limiter=limiter, budget=budget, policy=policy, auth_failure=_refused,
-                                  max_body_bytes=max_body_bytes, max_total_bytes=max_fetch_bytes)
+        client = httpx.Client(
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout_s,
+            transport=transport,
+        )
+        self._http = PoliteClient(
+            client,
+            limiter=limiter,
+            budget=budget,
+            policy=policy,
+            auth_failure=_refused,
+            max_body_bytes=max_body_bytes,
+            max_total_bytes=max_fetch_bytes,
+        )
 
     def _same_host(self, url: str) -> bool:
         mine, theirs = urlsplit(self.base_url), urlsplit(url)
@@ -64,8 +86,11 @@ class ResoWebApi(HttpSource):
     def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         result = ListingFetch()
         url = f"{self.base_url}/Property"
-        params: dict | None = {"$filter": odata_filter(zip_code, since), "$orderby": "ModificationTimestamp",
-                               "$top": str(self.page_size)}
+        params: dict | None = {
+            "$filter": odata_filter(zip_code, since),
+            "$orderby": "ModificationTimestamp",
+            "$top": str(self.page_size),
+        }
         for page in range(1, MAX_PAGES + 1):
             key = f"{zip_code}:{page}"
             try:
@@ -74,8 +99,11 @@ class ResoWebApi(HttpSource):
                 result.failures.append(FetchFailure(key, failure.path, failure.reason))
                 return result
             request = response.request.url.raw_path.decode()
-            result.payloads.append(RawPayload(self.name, "listing_page", key, request, response.status_code,
-                                              datetime.now(UTC), response.content))
+            result.payloads.append(
+                RawPayload(
+                    self.name, "listing_page", key, request, response.status_code, datetime.now(UTC), response.content
+                )
+            )
             if response.status_code != 200:
                 return result  # landed; staging quarantines it, the next run asks again
             try:
@@ -86,16 +114,24 @@ class ResoWebApi(HttpSource):
             if not next_link:
                 return result
             if not isinstance(next_link, str):
-                result.failures.append(FetchFailure(f"{zip_code}:{page + 1}", "nextLink",
-                                                    f"@odata.nextLink is {json_kind(next_link)}, not a link; "
-                                                    f"paging stopped after page {page}"))
+                result.failures.append(
+                    FetchFailure(
+                        f"{zip_code}:{page + 1}",
+                        "nextLink",
+                        f"@odata.nextLink is {json_kind(next_link)}, not a link; paging stopped after page {page}",
+                    )
+                )
                 return result
             next_url = urljoin(url, next_link)
             if not self._same_host(next_url):
                 host = urlsplit(next_url).netloc
-                result.failures.append(FetchFailure(f"{zip_code}:{page + 1}", f"nextLink to {host}",
-                                                    f"refused @odata.nextLink to another host ({host}); "
-                                                    f"paging stopped after page {page}"))
+                result.failures.append(
+                    FetchFailure(
+                        f"{zip_code}:{page + 1}",
+                        f"nextLink to {host}",
+                        f"refused @odata.nextLink to another host ({host}); paging stopped after page {page}",
+                    )
+                )
                 return result
             url, params = next_url, None
         result.failures.append(FetchFailure(f"{zip_code}:{MAX_PAGES + 1}", url, f"more than {MAX_PAGES} pages"))

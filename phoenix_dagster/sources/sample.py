@@ -55,8 +55,9 @@ class SampleAssessorApi:
         path = self.dir / "search" / f"q{query}_page{page:03d}.json"
         body = path.read_bytes() if path.exists() else NO_MATCH
         body = evolve_search_page(body, self.fetched_at.date(), self._has_detail)  # the file on BASE_DAY
-        return self._replay("search", "search_page", f"q={query}&page={page}",
-                            f"/search/property/?q={query}&page={page}", 200, body)
+        return self._replay(
+            "search", "search_page", f"q={query}&page={page}", f"/search/property/?q={query}&page={page}", 200, body
+        )
 
     def parcel(self, apn: str) -> RawPayload:
         path = f"/parcel/{apn}"
@@ -81,11 +82,26 @@ class SampleListingSource:
     def fetch(self, zip_code: str, since: datetime | None = None) -> ListingFetch:
         path = self.dir / f"{zip_code}.json"
         body = path.read_bytes() if path.exists() else b'{"value": []}'
-        body = evolve_listing_page(body, zip_code, self.fetched_at.date(),  # the file on BASE_DAY, evolved by day
-                                   lambda: self._parcel_details(zip_code))
+        body = evolve_listing_page(
+            body,
+            zip_code,
+            self.fetched_at.date(),  # the file on BASE_DAY, evolved by day
+            lambda: self._parcel_details(zip_code),
+        )
         self.records.append(RequestRecord("listings", 200, "ok", 1, len(body), 0.0, 0.0))
-        return ListingFetch([RawPayload(self.name, "listing_page", f"{zip_code}:1", f"/Property?PostalCode={zip_code}",
-                                        200, self.fetched_at, body)])
+        return ListingFetch(
+            [
+                RawPayload(
+                    self.name,
+                    "listing_page",
+                    f"{zip_code}:1",
+                    f"/Property?PostalCode={zip_code}",
+                    200,
+                    self.fetched_at,
+                    body,
+                )
+            ]
+        )
 
     def _parcel_details(self, zip_code: str) -> list[dict]:
         """The ZIP's readable parcel details as the files hold them (BASE_DAY): new listings are

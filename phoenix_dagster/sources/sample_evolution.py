@@ -116,9 +116,12 @@ def _future(record: dict, offset: int, day: date) -> dict:
         closes = 1 + int(draw(key, "closes") * 20)
         if offset >= closes:
             price = record.get("ListPrice")
-            out.update(StandardStatus="Closed", MlsStatus="Closed",
-                       ClosePrice=None if price is None else round(price * (0.96 + 0.06 * draw(key, "sale")), -3),
-                       CloseDate=(BASE_DAY + timedelta(days=closes)).isoformat())
+            out.update(
+                StandardStatus="Closed",
+                MlsStatus="Closed",
+                ClosePrice=None if price is None else round(price * (0.96 + 0.06 * draw(key, "sale")), -3),
+                CloseDate=(BASE_DAY + timedelta(days=closes)).isoformat(),
+            )
     elif status == "Active":
         if draw(key, "withdrawn") < 0.06 and offset >= 1 + int(draw(key, "withdrawn day") * 25):
             out.update(StandardStatus="Withdrawn", MlsStatus="Withdrawn")
@@ -176,25 +179,47 @@ def new_listing(detail: dict, zip_code: str, listed: date, day: date) -> dict:
     beds = 2 + ((area or 0) > 1300) + ((area or 0) > 1900)
     street = " ".join(word.capitalize() for word in _situs(detail).split())
     geo = detail.get("Geo") or {}
-    remarks = " ".join(part for part in (
-        f"Just listed: {beds} bedroom single-level home.",
-        f"{area:,} SF per county records." if area else None,
-        f"Built in {year}." if year else None,
-        "Private pool." if str(facts.get("Pool", "0")) not in ("0", "") else None) if part)
+    remarks = " ".join(
+        part
+        for part in (
+            f"Just listed: {beds} bedroom single-level home.",
+            f"{area:,} SF per county records." if area else None,
+            f"Built in {year}." if year else None,
+            "Private pool." if str(facts.get("Pool", "0")) not in ("0", "") else None,
+        )
+        if part
+    )
     return {
-        "ListingKey": f"SMPLN{apn}", "ListingId": str(7_000_000 + int(draw(apn, "listing id") * 900_000)),
-        "StandardStatus": "Active", "MlsStatus": "Active", "ListPrice": price, "OriginalListPrice": price,
-        "ClosePrice": None, "CloseDate": None, "ListingContractDate": listed.isoformat(),
-        "DaysOnMarket": (day - listed).days, "UnparsedAddress": street, "City": "Phoenix", "StateOrProvince": "AZ",
+        "ListingKey": f"SMPLN{apn}",
+        "ListingId": str(7_000_000 + int(draw(apn, "listing id") * 900_000)),
+        "StandardStatus": "Active",
+        "MlsStatus": "Active",
+        "ListPrice": price,
+        "OriginalListPrice": price,
+        "ClosePrice": None,
+        "CloseDate": None,
+        "ListingContractDate": listed.isoformat(),
+        "DaysOnMarket": (day - listed).days,
+        "UnparsedAddress": street,
+        "City": "Phoenix",
+        "StateOrProvince": "AZ",
         "PostalCode": zip_code,
         "ParcelNumber": f"{apn[:3]}-{apn[3:5]}-{apn[5:]}" if draw(apn, "apn shown") < 0.6 else None,
-        "PropertyType": "Residential", "PropertySubType": "SingleFamilyResidence",
-        "BedroomsTotal": beds if draw(apn, "beds shown") < 0.8 else None, "BathroomsTotalInteger": None,
-        "LivingArea": area, "YearBuilt": year, "LotSizeSquareFeet": _amount(detail.get("LotSize")),
+        "PropertyType": "Residential",
+        "PropertySubType": "SingleFamilyResidence",
+        "BedroomsTotal": beds if draw(apn, "beds shown") < 0.8 else None,
+        "BathroomsTotalInteger": None,
+        "LivingArea": area,
+        "YearBuilt": year,
+        "LotSizeSquareFeet": _amount(detail.get("LotSize")),
         "GarageSpaces": _amount(facts.get("NumberOfGarages")),
-        "PoolPrivateYN": str(facts.get("Pool", "0")) not in ("0", ""), "AssociationYN": False,
-        "AssociationFee": None, "Latitude": _amount_float(geo.get("lat")), "Longitude": _amount_float(geo.get("long")),
-        "PublicRemarks": remarks, "ModificationTimestamp": f"{listed.isoformat()}T15:00:00Z",
+        "PoolPrivateYN": str(facts.get("Pool", "0")) not in ("0", ""),
+        "AssociationYN": False,
+        "AssociationFee": None,
+        "Latitude": _amount_float(geo.get("lat")),
+        "Longitude": _amount_float(geo.get("long")),
+        "PublicRemarks": remarks,
+        "ModificationTimestamp": f"{listed.isoformat()}T15:00:00Z",
         "OriginatingSystemName": "Embedded sample (constructed)",
     }
 
@@ -330,8 +355,11 @@ def _apply(detail: dict, apn: str, change: ParcelChange, undo: bool) -> None:
     valuation = _latest_valuation(detail)
     if change.kind == "valuation" and valuation is not None:
         value = _amount(valuation["FullCashValue"])
-        share = (0.94 + 0.20 * draw(apn, f"valuation before:{change.window}") if undo
-                 else 0.88 + 0.18 * draw(apn, f"valuation size:{change.window}"))
+        share = (
+            0.94 + 0.20 * draw(apn, f"valuation before:{change.window}")
+            if undo
+            else 0.88 + 0.18 * draw(apn, f"valuation size:{change.window}")
+        )
         _revalue(valuation, int(round(value * share, -2)))
     elif change.kind == "sale" and valuation is not None and isinstance(detail.get("Owner"), dict):
         owner, (low, high) = detail["Owner"], SALE_TO_VALUE
@@ -342,9 +370,11 @@ def _apply(detail: dict, apn: str, change: ParcelChange, undo: bool) -> None:
         owner.update(
             Ownership=new_owner(apn, change.window),
             SalePrice=_number_like(owner.get("SalePrice", ""), price),
-            SaleDate=sold.strftime("%m/%d/%Y"), DeedDate=deed.strftime("%m/%d/%Y"),
+            SaleDate=sold.strftime("%m/%d/%Y"),
+            DeedDate=deed.strftime("%m/%d/%Y"),
             DeedType="SW" if draw(apn, f"deed type:{change.window}") < 0.3 else "WD",
-            MostCurrentDeed=f"{deed.year}{int(draw(apn, f'deed:{change.window}') * 10**7):07d}")
+            MostCurrentDeed=f"{deed.year}{int(draw(apn, f'deed:{change.window}') * 10**7):07d}",
+        )
 
 
 def evolve_parcel_body(body: str, day: date) -> str:

@@ -67,18 +67,27 @@ class LakeStorage:
     def _s3(self, **options) -> fsspec.AbstractFileSystem:
         import s3fs
 
-        return s3fs.S3FileSystem(key=self.access_key_id, secret=self.secret_access_key, token=self.session_token,
-                                 endpoint_url=self.endpoint_url,
-                                 client_kwargs={"region_name": self.region} if self.region else {}, **options)
+        return s3fs.S3FileSystem(
+            key=self.access_key_id,
+            secret=self.secret_access_key,
+            token=self.session_token,
+            endpoint_url=self.endpoint_url,
+            client_kwargs={"region_name": self.region} if self.region else {},
+            **options,
+        )
 
     @property
     def storage_options(self) -> dict[str, str] | None:
         """Polars' options for reading from S3 (None for a local lake)."""
         if not self.on_object_storage:
             return None
-        options = {"aws_endpoint_url": self.endpoint_url, "aws_region": self.region,
-                   "aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key,
-                   "aws_session_token": self.session_token}
+        options = {
+            "aws_endpoint_url": self.endpoint_url,
+            "aws_region": self.region,
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+        }
         if self.endpoint_url and self.endpoint_url.startswith("http://"):
             options["aws_allow_http"] = "true"
         return {name: value for name, value in options.items() if value}
@@ -93,11 +102,11 @@ class LakeStorage:
             return sorted(path.as_posix() for path in Path(self.root).glob(pattern))
         segments = pattern.split("/")
         fixed = list(takewhile(lambda segment: not any(c in segment for c in "*?["), segments))
-        wanted = segments[len(fixed):]
-        prefix = self.join(*fixed)[len(OBJECT_STORAGE_SCHEME):]
+        wanted = segments[len(fixed) :]
+        prefix = self.join(*fixed)[len(OBJECT_STORAGE_SCHEME) :]
         found = []
         for key in self.filesystem.find(prefix):
-            below = key[len(prefix):].lstrip("/").split("/")
+            below = key[len(prefix) :].lstrip("/").split("/")
             if len(below) == len(wanted) and all(map(fnmatchcase, below, wanted)):
                 found.append(OBJECT_STORAGE_SCHEME + key)
         return sorted(found)

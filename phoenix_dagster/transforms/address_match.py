@@ -36,8 +36,29 @@ from rapidfuzz import fuzz
 from phoenix_dagster.transforms.addresses import normalize_street
 
 DIRECTIONS = ("N", "S", "E", "W", "NE", "NW", "SE", "SW")
-SUFFIXES = ("AVE", "DR", "ST", "RD", "LN", "PL", "CT", "BLVD", "WAY", "CIR", "TER", "PKWY", "HWY", "TRL", "LOOP",
-            "PATH", "ALY", "SQ", "XING", "PASS", "RUN")
+SUFFIXES = (
+    "AVE",
+    "DR",
+    "ST",
+    "RD",
+    "LN",
+    "PL",
+    "CT",
+    "BLVD",
+    "WAY",
+    "CIR",
+    "TER",
+    "PKWY",
+    "HWY",
+    "TRL",
+    "LOOP",
+    "PATH",
+    "ALY",
+    "SQ",
+    "XING",
+    "PASS",
+    "RUN",
+)
 PARTS = ("house_number", "pre_directional", "street_name", "street_suffix", "post_directional", "unit")
 FUZZY_THRESHOLD = 80.0  # rapidfuzz ratio (0–100) of two street names with the same house number
 CONFIDENCE = {"apn": 1.0, "address": 0.99, "street": 0.95}  # fuzzy: its score / 100
@@ -47,8 +68,10 @@ MATCH_METHODS = (*MATCHED, *UNMATCHED)
 
 _DIRS = "|".join(DIRECTIONS)
 _CITY_STATE_ZIP = r"(?i),\s*([a-z .]+,\s*)?(az|arizona)\.?(\s+\d{5}(-\d{4})?)?\s*$"  # ", Phoenix, AZ 85031"
-_STREET_LINE = (rf"^(\d+[A-Z]?)\s+(?:({_DIRS})\s+)?(.+?)(?:\s+({'|'.join(SUFFIXES)}))?(?:\s+({_DIRS}))?"
-                r"(?:\s+UNIT(?:\s+(.*))?)?$")
+_STREET_LINE = (
+    rf"^(\d+[A-Z]?)\s+(?:({_DIRS})\s+)?(.+?)(?:\s+({'|'.join(SUFFIXES)}))?(?:\s+({_DIRS}))?"
+    r"(?:\s+UNIT(?:\s+(.*))?)?$"
+)
 
 
 def street_parts(address: pl.Expr) -> pl.Expr:
@@ -79,9 +102,13 @@ def _agree(part: str) -> pl.Expr:
 def _exact(listings: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """Every part the same (a line without a house number: the whole line the same)."""
     keys = [pl.col(p).fill_null("") for p in PARTS] + [
-        pl.when(pl.col("house_number").is_null()).then(pl.col("line")).otherwise(pl.lit("")).alias("line")]
-    return (listings.with_columns(keys).join(rows.with_columns(keys), on=[*PARTS, "line"])
-            .select("_listing", "ParcelNumber_row", pl.lit(None, pl.Float64).alias("score")))
+        pl.when(pl.col("house_number").is_null()).then(pl.col("line")).otherwise(pl.lit("")).alias("line")
+    ]
+    return (
+        listings.with_columns(keys)
+        .join(rows.with_columns(keys), on=[*PARTS, "line"])
+        .select("_listing", "ParcelNumber_row", pl.lit(None, pl.Float64).alias("score"))
+    )
 
 
 # The direction is one part whether written before or after the name ('E MAIN ST' vs 'MAIN ST W').
@@ -109,9 +136,11 @@ def _fuzzy(listings: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     pairs = _fitting(unknown.join(rows.filter(named), on="house_number", suffix="_row"))
     # A few pairs per listing (one house number's rows): scored one by one, no array library needed.
     scores = [fuzz.ratio(mine, theirs) for mine, theirs in zip(pairs["street_name"], pairs["street_name_row"])]
-    return (pairs.with_columns(pl.Series("score", scores, dtype=pl.Float64))
-            .filter(pl.col("score") >= FUZZY_THRESHOLD)
-            .select("_listing", "ParcelNumber_row", "score"))
+    return (
+        pairs.with_columns(pl.Series("score", scores, dtype=pl.Float64))
+        .filter(pl.col("score") >= FUZZY_THRESHOLD)
+        .select("_listing", "ParcelNumber_row", "score")
+    )
 
 
 STAGES = (("address", _exact), ("street", _street), ("fuzzy", _fuzzy))
@@ -127,42 +156,78 @@ def match_addresses(listings: pl.DataFrame, search_rows: pl.DataFrame, kept: pl.
     by_apn = numbered.filter(pl.col("ParcelNumber").is_in(kept_set.implode()))
     # Its APN is a county row of the ZIP the platform does not keep (a commercial parcel): that is
     # what it is, whatever its address resembles.
-    not_kept = numbered.filter(pl.col("ParcelNumber").is_in(search_rows["ParcelNumber"].implode())
-                               & ~pl.col("ParcelNumber").is_in(kept_set.implode()))
-    decided = [by_apn.select("_listing", pl.lit("apn").alias("match_method"),
-                             pl.col("ParcelNumber").alias("matched_parcel"), pl.lit(CONFIDENCE["apn"]).alias("match_confidence"),
-                             pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates")),
-               not_kept.select("_listing", pl.lit("unmatched_listing").alias("match_method"),
-                               pl.lit(None, pl.String).alias("matched_parcel"),
-                               pl.lit(None, pl.Float64).alias("match_confidence"),
-                               pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates"))]
-    open_ = numbered.join(pl.concat([by_apn, not_kept]).select("_listing"), on="_listing", how="anti").unnest("_parts").filter(
-        pl.col("line").is_not_null())
-    rows = (search_rows.unique("ParcelNumber", keep="first", maintain_order=True).select(pl.col("ParcelNumber").alias("ParcelNumber_row"),
-                                                      street_parts(pl.col("UnparsedAddress")).alias("_parts"))
-            .unnest("_parts").filter(pl.col("line").is_not_null()))
+    not_kept = numbered.filter(
+        pl.col("ParcelNumber").is_in(search_rows["ParcelNumber"].implode())
+        & ~pl.col("ParcelNumber").is_in(kept_set.implode())
+    )
+    decided = [
+        by_apn.select(
+            "_listing",
+            pl.lit("apn").alias("match_method"),
+            pl.col("ParcelNumber").alias("matched_parcel"),
+            pl.lit(CONFIDENCE["apn"]).alias("match_confidence"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates"),
+        ),
+        not_kept.select(
+            "_listing",
+            pl.lit("unmatched_listing").alias("match_method"),
+            pl.lit(None, pl.String).alias("matched_parcel"),
+            pl.lit(None, pl.Float64).alias("match_confidence"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("match_candidates"),
+        ),
+    ]
+    open_ = (
+        numbered.join(pl.concat([by_apn, not_kept]).select("_listing"), on="_listing", how="anti")
+        .unnest("_parts")
+        .filter(pl.col("line").is_not_null())
+    )
+    rows = (
+        search_rows.unique("ParcelNumber", keep="first", maintain_order=True)
+        .select(
+            pl.col("ParcelNumber").alias("ParcelNumber_row"), street_parts(pl.col("UnparsedAddress")).alias("_parts")
+        )
+        .unnest("_parts")
+        .filter(pl.col("line").is_not_null())
+    )
     for method, candidates_of in STAGES:
         if method != "address":  # house number and street name are needed from here on
             open_, rows = (frame.filter(pl.col("house_number").is_not_null()) for frame in (open_, rows))
-        found = (candidates_of(open_.select("_listing", *PARTS, "direction", "line"), rows)
-                 .group_by("_listing")
-                 .agg(pl.col("ParcelNumber_row").unique().sort().alias("match_candidates"), pl.col("score").max()))
+        found = (
+            candidates_of(open_.select("_listing", *PARTS, "direction", "line"), rows)
+            .group_by("_listing")
+            .agg(pl.col("ParcelNumber_row").unique().sort().alias("match_candidates"), pl.col("score").max())
+        )
         if found.height:
             only = pl.col("match_candidates").list.len() == 1
             first = pl.col("match_candidates").list.first()
-            decided.append(found.select(
-                "_listing",
-                pl.when(only & first.is_in(kept_set.implode())).then(pl.lit(method))
-                .when(only).then(pl.lit("unmatched_listing")).otherwise(pl.lit("ambiguous")).alias("match_method"),
-                pl.when(only & first.is_in(kept_set.implode())).then(first).alias("matched_parcel"),
-                pl.when(only & first.is_in(kept_set.implode()))
-                .then(pl.col("score") / 100 if method == "fuzzy" else pl.lit(CONFIDENCE[method])).alias("match_confidence"),
-                pl.when(only).then(pl.lit([], dtype=pl.List(pl.String))).otherwise("match_candidates")
-                .alias("match_candidates"),
-            ))
+            decided.append(
+                found.select(
+                    "_listing",
+                    pl.when(only & first.is_in(kept_set.implode()))
+                    .then(pl.lit(method))
+                    .when(only)
+                    .then(pl.lit("unmatched_listing"))
+                    .otherwise(pl.lit("ambiguous"))
+                    .alias("match_method"),
+                    pl.when(only & first.is_in(kept_set.implode())).then(first).alias("matched_parcel"),
+                    pl.when(only & first.is_in(kept_set.implode()))
+                    .then(pl.col("score") / 100 if method == "fuzzy" else pl.lit(CONFIDENCE[method]))
+                    .alias("match_confidence"),
+                    pl.when(only)
+                    .then(pl.lit([], dtype=pl.List(pl.String)))
+                    .otherwise("match_candidates")
+                    .alias("match_candidates"),
+                )
+            )
         open_ = open_.join(found.select("_listing"), on="_listing", how="anti")
     outcomes = pl.concat(decided, how="vertical_relaxed")
-    return (numbered.drop("_parts").join(outcomes, on="_listing", how="left")
-            .with_columns(pl.col("match_method").fill_null("unmatched_listing"),
-                          pl.col("match_candidates").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            .sort("_listing").drop("_listing"))
+    return (
+        numbered.drop("_parts")
+        .join(outcomes, on="_listing", how="left")
+        .with_columns(
+            pl.col("match_method").fill_null("unmatched_listing"),
+            pl.col("match_candidates").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        .sort("_listing")
+        .drop("_listing")
+    )

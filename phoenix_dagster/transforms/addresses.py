@@ -8,12 +8,38 @@ from scourgify.exceptions import AddressNormalizationError
 
 # USPS Publication 28 abbreviations for the words that vary between sources.
 STREET_WORDS = {
-    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
-    "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
-    "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "DRIVE": "DR", "DRV": "DR", "ROAD": "RD", "LANE": "LN",
-    "STREET": "ST", "STR": "ST", "BOULEVARD": "BLVD", "BOUL": "BLVD", "PLACE": "PL", "COURT": "CT",
-    "CIRCLE": "CIR", "TERRACE": "TER", "PARKWAY": "PKWY", "HIGHWAY": "HWY", "TRAIL": "TRL",
-    "APARTMENT": "UNIT", "APT": "UNIT", "STE": "UNIT", "SUITE": "UNIT", "NUMBER": "UNIT", "NO": "UNIT",
+    "NORTH": "N",
+    "SOUTH": "S",
+    "EAST": "E",
+    "WEST": "W",
+    "NORTHEAST": "NE",
+    "NORTHWEST": "NW",
+    "SOUTHEAST": "SE",
+    "SOUTHWEST": "SW",
+    "AVENUE": "AVE",
+    "AV": "AVE",
+    "AVEN": "AVE",
+    "DRIVE": "DR",
+    "DRV": "DR",
+    "ROAD": "RD",
+    "LANE": "LN",
+    "STREET": "ST",
+    "STR": "ST",
+    "BOULEVARD": "BLVD",
+    "BOUL": "BLVD",
+    "PLACE": "PL",
+    "COURT": "CT",
+    "CIRCLE": "CIR",
+    "TERRACE": "TER",
+    "PARKWAY": "PKWY",
+    "HIGHWAY": "HWY",
+    "TRAIL": "TRL",
+    "APARTMENT": "UNIT",
+    "APT": "UNIT",
+    "STE": "UNIT",
+    "SUITE": "UNIT",
+    "NUMBER": "UNIT",
+    "NO": "UNIT",
 }
 
 
@@ -37,9 +63,7 @@ def normalize_street(expr: pl.Expr) -> pl.Expr:
         .str.split(" ")
     )
     return (
-        words.list.eval(pl.element().filter(pl.element() != "").replace(STREET_WORDS))
-        .list.join(" ")
-        .replace("", None)
+        words.list.eval(pl.element().filter(pl.element() != "").replace(STREET_WORDS)).list.join(" ").replace("", None)
     )
 
 
@@ -67,11 +91,17 @@ def with_address_key(frame: pl.DataFrame, address: str, zip_code: str) -> pl.Dat
     The library is called once per distinct address, not per row.
     """
     distinct = frame.select(pl.col(address).drop_nulls().unique()).to_series().to_list()
-    parsed = pl.DataFrame({"_address": distinct, "_usps": [usps_street(a, zip_code) for a in distinct]},
-                          schema={"_address": pl.String, "_usps": pl.String})
+    parsed = pl.DataFrame(
+        {"_address": distinct, "_usps": [usps_street(a, zip_code) for a in distinct]},
+        schema={"_address": pl.String, "_usps": pl.String},
+    )
     keyed = frame.join(parsed, left_on=address, right_on="_address", how="left", coalesce=False)
     return keyed.with_columns(
         normalize_street(pl.coalesce("_usps", pl.col(address))).alias("address_key"),
-        pl.when(pl.col(address).is_null()).then(None)
-        .when(pl.col("_usps").is_not_null()).then(pl.lit("usps")).otherwise(pl.lit("fallback")).alias("address_parse"),
+        pl.when(pl.col(address).is_null())
+        .then(None)
+        .when(pl.col("_usps").is_not_null())
+        .then(pl.lit("usps"))
+        .otherwise(pl.lit("fallback"))
+        .alias("address_parse"),
     ).drop("_address", "_usps")

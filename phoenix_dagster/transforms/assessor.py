@@ -18,8 +18,14 @@ from phoenix_dagster.transforms.casting import parse_text_columns
 from phoenix_dagster.transforms.payloads import SHAPE, decoded_rejects, flatten_list_elements, shape_problems
 from phoenix_dagster.transforms.privacy import owner_type
 
-SEARCH_ROW_FIELDS = {"APN": "APN", "SitusAddress": "SitusAddress", "SitusCity": "SitusCity",
-                     "SitusZip": "SitusZip", "PropertyType": "PropertyType", "SubdivisonName": "SubdivisonName"}
+SEARCH_ROW_FIELDS = {
+    "APN": "APN",
+    "SitusAddress": "SitusAddress",
+    "SitusCity": "SitusCity",
+    "SitusZip": "SitusZip",
+    "PropertyType": "PropertyType",
+    "SubdivisonName": "SubdivisonName",
+}
 
 # Where each staged column lives in a /parcel/{apn} body (JSONPath), read as text.
 PARCEL_FIELDS = {
@@ -76,8 +82,12 @@ def parcel_shape_problems(text: str) -> str | None:
             if not isinstance(value, list):
                 problems.append(f"{top} is {json_kind(value)}, expected an array of objects")
                 continue
-            problems += [f"{top}[{index}].{problem}" for index, item in enumerate(value) if isinstance(item, dict)
-                         for problem in shape_problems(item, PARCEL_ARRAYS[top])]
+            problems += [
+                f"{top}[{index}].{problem}"
+                for index, item in enumerate(value)
+                if isinstance(item, dict)
+                for problem in shape_problems(item, PARCEL_ARRAYS[top])
+            ]
         elif inner:
             if not isinstance(value, dict):
                 problems.append(f"{top} is {json_kind(value)}, expected an object with {', '.join(inner)}")
@@ -95,14 +105,18 @@ def _search_rows(pages: pl.DataFrame) -> pl.DataFrame:
     read = frozenset(SEARCH_ROW_FIELDS)
     return (
         pages.with_columns(
-            pl.col("text").map_elements(lambda text: flatten_list_elements(text, "Results", read), return_dtype=pl.String)
-            .str.json_decode(pl.Struct({"Results": pl.List(row)})).struct.field("Results").alias("row"),
+            pl.col("text")
+            .map_elements(lambda text: flatten_list_elements(text, "Results", read), return_dtype=pl.String)
+            .str.json_decode(pl.Struct({"Results": pl.List(row)}))
+            .struct.field("Results")
+            .alias("row"),
             pl.col("record_key").str.extract(r"page=(\d+)").cast(pl.Int32).alias("search_page"),
         )
         .filter(pl.col("row").list.len() > 0)  # a page without rows would explode to one empty row
         .explode("row")
-        .with_columns(pl.col("row").fill_null(pl.struct([pl.lit(None, pl.String).alias(n)
-                                                         for n in [*SEARCH_ROW_FIELDS, SHAPE]])))
+        .with_columns(
+            pl.col("row").fill_null(pl.struct([pl.lit(None, pl.String).alias(n) for n in [*SEARCH_ROW_FIELDS, SHAPE]]))
+        )
         .unnest("row")
     )
 
@@ -112,22 +126,35 @@ def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
     contract's — a `Results` array and a `TOTAL` of rows — is rejected whole, as the crawl judged it
     (`search_page_rows`): it is not "no rows", and a page 1 the crawl could not enumerate by does
     not stage part of the ZIP."""
-    is_page = pl.col("text").map_elements(lambda text: search_page_rows(200, text)[0] is not None,
-                                          return_dtype=pl.Boolean)
+    is_page = pl.col("text").map_elements(
+        lambda text: search_page_rows(200, text)[0] is not None, return_dtype=pl.Boolean
+    )
     pages = pages.with_columns(is_page.alias("_is_page"))
-    not_pages = decoded_rejects(pages.filter(~pl.col("_is_page")), pl.lit("not a search page: no `Results` array with a `TOTAL` of rows"))
+    not_pages = decoded_rejects(
+        pages.filter(~pl.col("_is_page")), pl.lit("not a search page: no `Results` array with a `TOTAL` of rows")
+    )
     pages = pages.filter(pl.col("_is_page")).drop("_is_page")
     rows = _search_rows(pages).with_columns(normalize_apn(pl.col("APN")).alias("ParcelNumber"))
-    problem = (pl.when(pl.col(SHAPE).is_not_null()).then(pl.format("search row is not the contract's shape: {}",
-                                                                   pl.col(SHAPE)))
-               .when(pl.col("ParcelNumber").is_null())
-               .then(pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing"))))
+    problem = (
+        pl.when(pl.col(SHAPE).is_not_null())
+        .then(pl.format("search row is not the contract's shape: {}", pl.col(SHAPE)))
+        .when(pl.col("ParcelNumber").is_null())
+        .then(pl.format("search row has no usable APN ({})", pl.col("APN").fill_null("missing")))
+    )
     rows = rows.with_columns(problem.alias("_problem"))
-    rejected = pl.concat([not_pages, rows.filter(pl.col("_problem").is_not_null()).select(
-        "source", pl.col("APN").alias("record_key"), pl.col("_problem").alias("reason"),
-        pl.struct(list(SEARCH_ROW_FIELDS)).struct.json_encode().alias("raw_record"),
-        pl.col("sha256").alias("payload_sha256"), pl.lit(None, pl.Int64).alias("raw_bytes"),
-    )])
+    rejected = pl.concat(
+        [
+            not_pages,
+            rows.filter(pl.col("_problem").is_not_null()).select(
+                "source",
+                pl.col("APN").alias("record_key"),
+                pl.col("_problem").alias("reason"),
+                pl.struct(list(SEARCH_ROW_FIELDS)).struct.json_encode().alias("raw_record"),
+                pl.col("sha256").alias("payload_sha256"),
+                pl.lit(None, pl.Int64).alias("raw_bytes"),
+            ),
+        ]
+    )
     rows = rows.filter(pl.col("_problem").is_null())
     staged = rows.filter(pl.col("ParcelNumber").is_not_null()).select(
         "ParcelNumber",
@@ -136,7 +163,9 @@ def stage_search_results(pages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         pl.col("SitusZip").str.strip_chars().alias("PostalCode"),
         pl.col("PropertyType").str.strip_chars().str.to_uppercase().alias("assessor_property_type"),
         pl.col("SubdivisonName").str.strip_chars().str.replace_all(r"\s+", " ").alias("SubdivisionName"),
-        "search_page", "source", "fetched_at",
+        "search_page",
+        "source",
+        "fetched_at",
     )
     return conform(staged, StgAssessorSearchResults), rejected
 
@@ -158,19 +187,31 @@ def stage_parcels(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     parsed, bad = parse_text_columns(fields, typed)
     parsed = parsed.with_columns(pl.col("Valuations").map_elements(_valuations, return_dtype=pl.String))
     odd = parsed.filter(pl.col("Valuations").str.starts_with("!"))  # an element that is not a valuation
-    bad = pl.concat([bad, odd.with_columns(pl.col("Valuations").str.slice(1).alias("reason"))
-                     .select(bad.columns)], how="vertical_relaxed") if odd.height else bad
+    bad = (
+        pl.concat(
+            [bad, odd.with_columns(pl.col("Valuations").str.slice(1).alias("reason")).select(bad.columns)],
+            how="vertical_relaxed",
+        )
+        if odd.height
+        else bad
+    )
     parsed = parsed.filter(~pl.col("Valuations").str.starts_with("!").fill_null(False))
     latest_value = (
-        pl.when(pl.col("Valuations").str.starts_with("[")).then(pl.col("Valuations")).otherwise(None)
+        pl.when(pl.col("Valuations").str.starts_with("["))
+        .then(pl.col("Valuations"))
+        .otherwise(None)
         .str.json_decode(VALUATION)
         .list.eval(pl.element().sort_by(pl.element().struct.field("TaxYear"), descending=True))
         .list.first()
     )
     staged = parsed.with_columns(
         normalize_apn(pl.coalesce("APN", "record_key")).alias("ParcelNumber"),
-        pl.col("PropertyAddress").str.extract(r"^(.*?\S)(?:\s{2,}|,)").fill_null(pl.col("PropertyAddress"))
-        .str.strip_chars().str.replace_all(r"\s+", " ").alias("UnparsedAddress"),
+        pl.col("PropertyAddress")
+        .str.extract(r"^(.*?\S)(?:\s{2,}|,)")
+        .fill_null(pl.col("PropertyAddress"))
+        .str.strip_chars()
+        .str.replace_all(r"\s+", " ")
+        .alias("UnparsedAddress"),
         pl.col("PropertyAddress").str.extract(r"(\d{5})(?:-\d{4})?\s*$").alias("PostalCode"),
         pl.col("assessor_property_type").str.strip_chars().str.to_uppercase(),
         latest_value.struct.field("TaxYear").cast(pl.Int32, strict=False).alias("TaxYear"),
@@ -199,13 +240,17 @@ def _parcel_shaped(details: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     field_names = pl.col("text").str.extract_all(r'"\w+"\s*:').list.eval(pl.element().str.extract(r'"(\w+)"'))
     is_object = pl.col("text").str.strip_chars_start().str.starts_with("{")
     shape = pl.col("text").map_elements(parcel_shape_problems, return_dtype=pl.String)
-    reason = (pl.when(~is_object).then(pl.lit("parcel reply is not a JSON object"))
-              .when(apn.is_null()).then(pl.lit("parcel reply has no APN (not a parcel); its fields: ")
-                                        + field_names.list.head(8).list.join(", "))
-              .when(apn != normalize_apn(pl.col("record_key"))).then(pl.lit("parcel reply is for APN ") + apn
-                                                                      + pl.lit(", not the one requested"))
-              .when(shape.is_not_null()).then(pl.lit("parcel reply is not the contract's shape: ") + shape)
-              .otherwise(None))
+    reason = (
+        pl.when(~is_object)
+        .then(pl.lit("parcel reply is not a JSON object"))
+        .when(apn.is_null())
+        .then(pl.lit("parcel reply has no APN (not a parcel); its fields: ") + field_names.list.head(8).list.join(", "))
+        .when(apn != normalize_apn(pl.col("record_key")))
+        .then(pl.lit("parcel reply is for APN ") + apn + pl.lit(", not the one requested"))
+        .when(shape.is_not_null())
+        .then(pl.lit("parcel reply is not the contract's shape: ") + shape)
+        .otherwise(None)
+    )
     judged = details.with_columns(reason.alias("reason"))
     rejects = decoded_rejects(judged.filter(pl.col("reason").is_not_null()), pl.col("reason"))
     return judged.filter(pl.col("reason").is_null()).drop("reason"), rejects
@@ -223,8 +268,15 @@ def is_refresh_day(apn: str, day: date, refresh_days: int) -> bool:
     return refresh_days >= 1 and day.toordinal() % refresh_days == refresh_day(apn, refresh_days)
 
 
-def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, version_history: pl.DataFrame | None, *,
-                     as_of: datetime, refresh_days: int, full_refresh: bool = False) -> list[str]:
+def parcels_to_fetch(
+    wanted: list[str],
+    fetch_history: pl.DataFrame | None,
+    version_history: pl.DataFrame | None,
+    *,
+    as_of: datetime,
+    refresh_days: int,
+    full_refresh: bool = False,
+) -> list[str]:
     """The wanted APNs that need a detail request: every one on a full refresh; else those never
     fetched successfully, those whose last good fetch is `refresh_days` old or more, and those
     whose refresh day it is. Every parcel has its own day in each window of `refresh_days`
@@ -242,24 +294,35 @@ def parcels_to_fetch(wanted: list[str], fetch_history: pl.DataFrame | None, vers
     if full_refresh or fetch_history is None:
         return list(wanted)
     fetch_history = fetch_history.with_columns(  # a history of requests that got no reply has no such columns
-        pl.lit(None, dtype).alias(name) for name, dtype in
-        (("http_status", pl.Int32), ("fetched_at", pl.Datetime("us", "UTC")), ("sha256", pl.String))
-        if name not in fetch_history.columns)
-    versions = (version_history if version_history is not None
-                else pl.DataFrame(schema={"ParcelNumber": pl.String, "payload_sha256": pl.String}))
-    staged = (
-        fetch_history.with_columns(normalize_apn(pl.col("record_key")).alias("ParcelNumber"))
-        .join(versions.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
-              on=["ParcelNumber", "sha256"], how="semi")
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in (("http_status", pl.Int32), ("fetched_at", pl.Datetime("us", "UTC")), ("sha256", pl.String))
+        if name not in fetch_history.columns
     )
-    good = pl.concat([staged.select("record_key", "fetched_at"),
-                      fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at")])
+    versions = (
+        version_history
+        if version_history is not None
+        else pl.DataFrame(schema={"ParcelNumber": pl.String, "payload_sha256": pl.String})
+    )
+    staged = fetch_history.with_columns(normalize_apn(pl.col("record_key")).alias("ParcelNumber")).join(
+        versions.select("ParcelNumber", pl.col("payload_sha256").alias("sha256")),
+        on=["ParcelNumber", "sha256"],
+        how="semi",
+    )
+    good = pl.concat(
+        [
+            staged.select("record_key", "fetched_at"),
+            fetch_history.filter(pl.col("http_status") == 404).select("record_key", "fetched_at"),
+        ]
+    )
     # Only a parcel whose *latest* request was good and recent can wait: a bad reply or none after
     # a good one (an error object, another parcel, a timeout) is fetched again, not trusted for
     # refresh_days. Latest by partition day, then time; on its day, no reply (no time) comes last.
-    latest = fetch_history.sort(["day", "fetched_at"], nulls_last=True, maintain_order=True).group_by("record_key").last()
-    fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi") \
-        .filter(pl.col("fetched_at") > as_of - timedelta(days=refresh_days))
+    latest = (
+        fetch_history.sort(["day", "fetched_at"], nulls_last=True, maintain_order=True).group_by("record_key").last()
+    )
+    fresh = latest.join(good, on=["record_key", "fetched_at"], how="semi").filter(
+        pl.col("fetched_at") > as_of - timedelta(days=refresh_days)
+    )
     recent = set(fresh["record_key"].to_list())
     day = as_of.date()
     return [apn for apn in wanted if apn not in recent or is_refresh_day(apn, day, refresh_days)]
@@ -273,5 +336,6 @@ def new_versions(staged: pl.DataFrame, version_history: pl.DataFrame | None) -> 
     if version_history is None:
         return staged
     latest = version_history.sort(["day", "fetched_at"], maintain_order=True).group_by("ParcelNumber").last()
-    return staged.join(latest.select("ParcelNumber", "payload_sha256"),
-                       on=["ParcelNumber", "payload_sha256"], how="anti")
+    return staged.join(
+        latest.select("ParcelNumber", "payload_sha256"), on=["ParcelNumber", "payload_sha256"], how="anti"
+    )

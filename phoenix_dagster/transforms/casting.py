@@ -6,11 +6,26 @@ import polars as pl
 
 # ISO 8601 as sources write it; an explicit list, because inferring the format from the first
 # value lets one odd value ("[]") fail the whole batch instead of its record.
-UTC_FORMATS = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S",
-               "%Y-%m-%d %H:%M:%S")
+UTC_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
 OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z")
-TRUE_WORDS = {"true": True, "t": True, "y": True, "yes": True, "1": True,
-              "false": False, "f": False, "n": False, "no": False, "0": False}
+TRUE_WORDS = {
+    "true": True,
+    "t": True,
+    "y": True,
+    "yes": True,
+    "1": True,
+    "false": False,
+    "f": False,
+    "n": False,
+    "no": False,
+    "0": False,
+}
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -30,7 +45,11 @@ def _parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Datetime):
         return pl.coalesce(
             [text.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False) for f in UTC_FORMATS]
-            + [text.str.to_datetime(f, time_unit="us", strict=False).dt.convert_time_zone("UTC") for f in OFFSET_FORMATS])
+            + [
+                text.str.to_datetime(f, time_unit="us", strict=False).dt.convert_time_zone("UTC")
+                for f in OFFSET_FORMATS
+            ]
+        )
     if dtype.is_numeric():
         # "$425,000", "1,980" and "6,534 sqft" are numbers written by people; "Call for price" is not.
         digits = text.str.replace_all(r"[$,\s]", "").str.replace(r"(?i)(sqft|sq\.?ft\.?|sf)$", "")
@@ -52,18 +71,27 @@ def parse_text_columns(frame: pl.DataFrame, types: dict[str, pl.DataType]) -> tu
     parsed = {name: _parse(texts[name], dtype) for name, dtype in types.items()}
     problems = [
         pl.when(texts[name].is_not_null() & parsed[name].is_null())
-        .then(pl.format("{} {} is not a valid {}", pl.lit(name), pl.lit("'") + texts[name] + pl.lit("'"),
-                        pl.lit(_type_word(dtype))))
+        .then(
+            pl.format(
+                "{} {} is not a valid {}",
+                pl.lit(name),
+                pl.lit("'") + texts[name] + pl.lit("'"),
+                pl.lit(_type_word(dtype)),
+            )
+        )
         .otherwise(None)
         for name, dtype in types.items()
     ]
     checked = frame.with_columns(
         pl.concat_list(problems).list.drop_nulls().list.join("; ").alias("_reason")
-        if problems else pl.lit("").alias("_reason")
+        if problems
+        else pl.lit("").alias("_reason")
     )
-    good = checked.filter(pl.col("_reason") == "").with_columns(
-        [expr.alias(name) for name, expr in parsed.items()]
-    ).drop("_reason")
+    good = (
+        checked.filter(pl.col("_reason") == "")
+        .with_columns([expr.alias(name) for name, expr in parsed.items()])
+        .drop("_reason")
+    )
     bad = checked.filter(pl.col("_reason") != "").rename({"_reason": "reason"})
     return good, bad
 

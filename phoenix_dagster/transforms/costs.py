@@ -24,9 +24,13 @@ def load_prices(path: Path = PRICES_FILE) -> dict:
 
 
 def unit_prices_frame(prices: dict) -> pl.DataFrame:
-    return pl.DataFrame([{"service": service, "unit": p["unit"], "usd": float(p["usd"])}
-                         for service, p in sorted(prices["prices"].items())],
-                        schema={"service": pl.String, "unit": pl.String, "usd": pl.Float64})
+    return pl.DataFrame(
+        [
+            {"service": service, "unit": p["unit"], "usd": float(p["usd"])}
+            for service, p in sorted(prices["prices"].items())
+        ],
+        schema={"service": pl.String, "unit": pl.String, "usd": pl.Float64},
+    )
 
 
 def monthly_budget_frame(prices: dict) -> pl.DataFrame:
@@ -35,8 +39,9 @@ def monthly_budget_frame(prices: dict) -> pl.DataFrame:
 
 def request_usage(source: str, *, requests: int, proxied_bytes: int) -> list[dict]:
     """Usage of one source's requests in a run: the requests, and the proxy traffic when proxied."""
-    usage = [{"service": REQUEST_SERVICES.get(source, f"{source}_request"), "item": source,
-              "quantity": float(requests)}]
+    usage = [
+        {"service": REQUEST_SERVICES.get(source, f"{source}_request"), "item": source, "quantity": float(requests)}
+    ]
     if proxied_bytes:
         usage.append({"service": "proxy_gb", "item": source, "quantity": proxied_bytes / 1e9})
     return usage

@@ -29,17 +29,21 @@ def enrich_properties(properties: pl.DataFrame, facts: pl.DataFrame) -> pl.DataF
     """int_properties_resolved + listing_text_facts → enriched_properties."""
     fact_columns = [name for name in facts.columns if name not in ("source", "ListingKey")]
     renamed = facts.rename({name: f"fact_{name}" for name in fact_columns})
-    joined = properties.join(renamed, left_on=["listing_source", "ListingKey"], right_on=["source", "ListingKey"],
-                             how="left")
+    joined = properties.join(
+        renamed, left_on=["listing_source", "ListingKey"], right_on=["source", "ListingKey"], how="left"
+    )
     filled_from_text = [
         pl.when(pl.col(name).is_null() & fact.is_not_null()).then(pl.lit(name)).otherwise(None)
         for name, fact in FILLABLE.items()
     ]
     disagreements = [
-        pl.when(pl.col(name).is_not_null() & fact.is_not_null() & (pl.col(name).cast(pl.Float64) != fact.cast(pl.Float64)))
+        pl.when(
+            pl.col(name).is_not_null() & fact.is_not_null() & (pl.col(name).cast(pl.Float64) != fact.cast(pl.Float64))
+        )
         .then(pl.format("{}: source {} vs text {}", pl.lit(name), pl.col(name), fact))
         .otherwise(None)
-        for name, fact in FILLABLE.items() if name in COMPARED
+        for name, fact in FILLABLE.items()
+        if name in COMPARED
     ]
     enriched = joined.with_columns(
         *[pl.coalesce(pl.col(name), fact.cast(joined.schema[name])).alias(name) for name, fact in FILLABLE.items()],

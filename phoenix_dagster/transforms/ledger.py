@@ -22,8 +22,13 @@ from phoenix_dagster.sources.assessor_crawl import search_page_rows
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 
 TERMS = ("staged", "unchanged", "out_of_scope", "not_found", "quarantined", "duplicates")
-LEDGER_SCHEMA = {"source": pl.String, "offered": pl.Int64, **dict.fromkeys(TERMS, pl.Int64),
-                 "payloads": pl.Int64, "unreadable_payloads": pl.Int64}
+LEDGER_SCHEMA = {
+    "source": pl.String,
+    "offered": pl.Int64,
+    **dict.fromkeys(TERMS, pl.Int64),
+    "payloads": pl.Int64,
+    "unreadable_payloads": pl.Int64,
+}
 
 
 def ledger(rows: list[dict]) -> pl.DataFrame:
@@ -50,8 +55,9 @@ def silent_sources(entries: pl.DataFrame, fetches: pl.DataFrame) -> dict[str, st
 
 def unbalanced(entries: pl.DataFrame) -> pl.DataFrame:
     """The ledger rows whose terms do not add up to what was offered, with the difference."""
-    return entries.with_columns((pl.col("offered") - pl.sum_horizontal(*TERMS)).alias("unaccounted")) \
-        .filter(pl.col("unaccounted") != 0)
+    return entries.with_columns((pl.col("offered") - pl.sum_horizontal(*TERMS)).alias("unaccounted")).filter(
+        pl.col("unaccounted") != 0
+    )
 
 
 def _json_items(text: str | None, field: str) -> int | None:
@@ -64,8 +70,15 @@ def _json_items(text: str | None, field: str) -> int | None:
     return len(items) if isinstance(items, list) else None
 
 
-def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFrame, unreadable: pl.DataFrame, *,
-                  zip_code: str, wanted_types: tuple[str, ...]) -> pl.DataFrame:
+def search_ledger(
+    pages: pl.DataFrame,
+    staged: pl.DataFrame,
+    rejected: pl.DataFrame,
+    unreadable: pl.DataFrame,
+    *,
+    zip_code: str,
+    wanted_types: tuple[str, ...],
+) -> pl.DataFrame:
     """County search rows: those of the ZIP and a wanted type go on once each; the rest are out of
     scope or repeats. `pages`: the raw search-page payloads, each read as the crawl and staging read
     it (`search_page_rows`: a page that is not the contract offers one record, quarantined)."""
@@ -76,27 +89,51 @@ def search_ledger(pages: pl.DataFrame, staged: pl.DataFrame, rejected: pl.DataFr
         counts = [len(found) if total is not None else None for total, found in read]
         offered = sum(c if c is not None else 1 for c in counts)
         kept = staged.filter(pl.col("source") == source)
-        in_scope = kept.filter((pl.col("PostalCode") == zip_code)
-                               & pl.col("assessor_property_type").is_in([t.upper() for t in wanted_types]))
+        in_scope = kept.filter(
+            (pl.col("PostalCode") == zip_code)
+            & pl.col("assessor_property_type").is_in([t.upper() for t in wanted_types])
+        )
         unique = in_scope["ParcelNumber"].n_unique()
-        rows.append({"source": source, "offered": offered, "staged": unique,
-                     "payloads": mine.height, "unreadable_payloads": sum(c is None for c in counts),
-                     "out_of_scope": kept.height - in_scope.height, "duplicates": in_scope.height - unique,
-                     "quarantined": rejected.filter(pl.col("source") == source).height
-                     + unreadable.filter(pl.col("source") == source).height})
+        rows.append(
+            {
+                "source": source,
+                "offered": offered,
+                "staged": unique,
+                "payloads": mine.height,
+                "unreadable_payloads": sum(c is None for c in counts),
+                "out_of_scope": kept.height - in_scope.height,
+                "duplicates": in_scope.height - unique,
+                "quarantined": rejected.filter(pl.col("source") == source).height
+                + unreadable.filter(pl.col("source") == source).height,
+            }
+        )
     return ledger(rows)
 
 
-def parcel_ledger(details: pl.DataFrame, *, staged: pl.DataFrame, parsed: pl.DataFrame, not_found: pl.DataFrame,
-                  quarantined: pl.DataFrame, sources: list[str]) -> pl.DataFrame:
+def parcel_ledger(
+    details: pl.DataFrame,
+    *,
+    staged: pl.DataFrame,
+    parsed: pl.DataFrame,
+    not_found: pl.DataFrame,
+    quarantined: pl.DataFrame,
+    sources: list[str],
+) -> pl.DataFrame:
     """County parcel replies: each is a new version, unchanged, not found, or quarantined. Every
     source in `sources` gets a row, also when no detail was due (offered 0)."""
     rows = []
     for source in sorted(set(sources) | set(details["source"].to_list())):
         of = lambda frame, source=source: frame.filter(pl.col("source") == source).height  # noqa: E731
-        rows.append({"source": source, "offered": of(details), "staged": of(staged),
-                     "unchanged": of(parsed) - of(staged), "not_found": of(not_found),
-                     "quarantined": of(quarantined)})
+        rows.append(
+            {
+                "source": source,
+                "offered": of(details),
+                "staged": of(staged),
+                "unchanged": of(parsed) - of(staged),
+                "not_found": of(not_found),
+                "quarantined": of(quarantined),
+            }
+        )
     return ledger(rows)
 
 
@@ -107,8 +144,9 @@ def _utf8(body: bytes | None) -> str | None:
         return None
 
 
-def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.DataFrame,
-                   out_of_scope: pl.DataFrame) -> pl.DataFrame:
+def listing_ledger(
+    raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.DataFrame, out_of_scope: pl.DataFrame
+) -> pl.DataFrame:
     """Listing records per source: a RESO page offers its `value` elements, a CSV export its data
     rows, an MLS detail page one listing; a payload that cannot be read offers one record,
     quarantined. Records of another ZIP are out of scope. MLS search pages only map the crawl."""
@@ -132,7 +170,15 @@ def listing_ledger(raw: pl.DataFrame, *, staged: pl.DataFrame, quarantined: pl.D
                 offered += 1
             unreadable += not readable
         of = lambda frame, source=source: frame.filter(pl.col("source") == source).height  # noqa: E731
-        rows.append({"source": source, "offered": offered, "out_of_scope": of(out_of_scope),
-                     "payloads": payloads.height, "unreadable_payloads": unreadable,
-                     "staged": of(staged), "quarantined": of(quarantined)})
+        rows.append(
+            {
+                "source": source,
+                "offered": offered,
+                "out_of_scope": of(out_of_scope),
+                "payloads": payloads.height,
+                "unreadable_payloads": unreadable,
+                "staged": of(staged),
+                "quarantined": of(quarantined),
+            }
+        )
     return ledger(rows)

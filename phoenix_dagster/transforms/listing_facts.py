@@ -12,12 +12,29 @@ from phoenix_dagster.llm.extraction_pool import Outcome
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.enriched import ListingTextFacts
 
-MODEL_FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea", "YearBuilt", "GarageSpaces",
-                "PoolPrivateYN", "AssociationYN", "AssociationFee", "NewConstructionYN", "Condition"]
+MODEL_FIELDS = [
+    "BedroomsTotal",
+    "BathroomsFull",
+    "BathroomsHalf",
+    "LivingArea",
+    "YearBuilt",
+    "GarageSpaces",
+    "PoolPrivateYN",
+    "AssociationYN",
+    "AssociationFee",
+    "NewConstructionYN",
+    "Condition",
+]
 
 
-def apply_model_outcomes(rules_facts: pl.DataFrame, text_keys: dict[tuple[str, str], str],
-                         outcomes: dict[str, Outcome], *, model: str, prompt_version: str) -> pl.DataFrame:
+def apply_model_outcomes(
+    rules_facts: pl.DataFrame,
+    text_keys: dict[tuple[str, str], str],
+    outcomes: dict[str, Outcome],
+    *,
+    model: str,
+    prompt_version: str,
+) -> pl.DataFrame:
     """`text_keys`: (source, ListingKey) → text key; `outcomes`: text key → Outcome."""
     rows = []
     for row in rules_facts.iter_rows(named=True):
@@ -30,16 +47,25 @@ def apply_model_outcomes(rules_facts: pl.DataFrame, text_keys: dict[tuple[str, s
             values = outcome.values
             full, half = values.get("BathroomsFull"), values.get("BathroomsHalf")
             row.update({name: values.get(name) for name in MODEL_FIELDS})
-            row.update({
-                "method": outcome.method, "model": model, "prompt_version": prompt_version,
-                "BathroomsTotal": None if full is None else full + 0.5 * (half or 0),
-                "RenovationYear": None,
-                "NotableFeatures": values.get("NotableFeatures", []),
-                "evidence": json.dumps(outcome.evidence, sort_keys=True),
-                "rejected": outcome.rejected,
-            })
+            row.update(
+                {
+                    "method": outcome.method,
+                    "model": model,
+                    "prompt_version": prompt_version,
+                    "BathroomsTotal": None if full is None else full + 0.5 * (half or 0),
+                    "RenovationYear": None,
+                    "NotableFeatures": values.get("NotableFeatures", []),
+                    "evidence": json.dumps(outcome.evidence, sort_keys=True),
+                    "rejected": outcome.rejected,
+                }
+            )
         if outcome is not None and outcome.reply is not None:  # a call made in this run: it costs
-            row.update({"prompt_tokens": outcome.reply.prompt_tokens, "completion_tokens": outcome.reply.completion_tokens,
-                        "model_seconds": outcome.reply.model_seconds})
+            row.update(
+                {
+                    "prompt_tokens": outcome.reply.prompt_tokens,
+                    "completion_tokens": outcome.reply.completion_tokens,
+                    "model_seconds": outcome.reply.model_seconds,
+                }
+            )
         rows.append(row)
     return conform(pl.DataFrame(rows, schema=polars_schema(ListingTextFacts)), ListingTextFacts)

@@ -20,9 +20,12 @@ from phoenix_dagster.transforms.payloads import DECODED_SCHEMA, REJECT_SCHEMA
 # column's name has changed over the years, so it is matched by prefix.
 PROPERTY_TYPES = {
     "single family residential": ("Residential", "SingleFamilyResidence"),
-    "condo/co-op": ("Residential", "Condominium"), "townhouse": ("Residential", "Townhouse"),
-    "mobile/manufactured home": ("Residential", "ManufacturedHome"), "vacant land": ("Land", None),
-    "multi-family (2-4 unit)": ("ResidentialIncome", None), "multi-family (5+ unit)": ("ResidentialIncome", None),
+    "condo/co-op": ("Residential", "Condominium"),
+    "townhouse": ("Residential", "Townhouse"),
+    "mobile/manufactured home": ("Residential", "ManufacturedHome"),
+    "vacant land": ("Land", None),
+    "multi-family (2-4 unit)": ("ResidentialIncome", None),
+    "multi-family (5+ unit)": ("ResidentialIncome", None),
 }
 
 
@@ -40,7 +43,11 @@ def _baths(text: str) -> dict:
     except ValueError:
         return {"BathroomsTotalInteger": text or None}
     half = 1 if value % 1 else 0
-    return {"BathroomsTotalInteger": str(math.ceil(value)), "BathroomsFull": str(int(value)), "BathroomsHalf": str(half)}
+    return {
+        "BathroomsTotalInteger": str(math.ceil(value)),
+        "BathroomsFull": str(int(value)),
+        "BathroomsHalf": str(half),
+    }
 
 
 def redfin_row_to_reso(row: dict[str, str]) -> dict:
@@ -49,12 +56,15 @@ def redfin_row_to_reso(row: dict[str, str]) -> dict:
     sale_type = row.get("sale_type", "").strip().upper()
     status = row.get("status", "").strip() or ("Sold" if sale_type == "PAST SALE" else "")
     kind, subtype = PROPERTY_TYPES.get(row.get("property_type", "").strip().lower(), (None, None))
-    record.update({
-        "ListingKey": row.get("ListingId") or row.get("url", "").rstrip("/").rsplit("/", 1)[-1] or None,
-        "StandardStatus": status or None,
-        "PropertyType": kind, "PropertySubType": subtype,
-        "NewConstructionYN": "true" if sale_type == "NEW CONSTRUCTION HOME" else None,
-    })
+    record.update(
+        {
+            "ListingKey": row.get("ListingId") or row.get("url", "").rstrip("/").rsplit("/", 1)[-1] or None,
+            "StandardStatus": status or None,
+            "PropertyType": kind,
+            "PropertySubType": subtype,
+            "NewConstructionYN": "true" if sale_type == "NEW CONSTRUCTION HOME" else None,
+        }
+    )
     record.update(_baths(row.get("baths", "")))
     fee = row.get("AssociationFee", "").strip()
     if fee:
@@ -74,14 +84,26 @@ def redfin_csv_records(payloads: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
     for payload in payloads.iter_rows(named=True):
         reason = redfin_csv.unreadable_reason(payload["text"])
         if reason is not None:  # the whole file: a row-by-row skip would lose every row silently
-            rejected.append({"source": payload["source"], "record_key": payload["record_key"], "reason": reason,
-                             "raw_record": payload["text"], "payload_sha256": payload["sha256"], "raw_bytes": None})
+            rejected.append(
+                {
+                    "source": payload["source"],
+                    "record_key": payload["record_key"],
+                    "reason": reason,
+                    "raw_record": payload["text"],
+                    "payload_sha256": payload["sha256"],
+                    "raw_bytes": None,
+                }
+            )
             continue
         for number, row in redfin_csv.data_rows(payload["text"]):
             record = redfin_row_to_reso(row)
-            records.append({**{k: payload[k] for k in ("source", "entity", "fetched_at", "sha256")},
-                            "record_key": record.get("ListingKey") or f"{payload['record_key'][:12]}#line{number}",
-                            "text": json.dumps(record)})
+            records.append(
+                {
+                    **{k: payload[k] for k in ("source", "entity", "fetched_at", "sha256")},
+                    "record_key": record.get("ListingKey") or f"{payload['record_key'][:12]}#line{number}",
+                    "text": json.dumps(record),
+                }
+            )
     return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=REJECT_SCHEMA)
 
 
@@ -95,12 +117,25 @@ def mls_html_records(pages: pl.DataFrame, selectors) -> tuple[pl.DataFrame, pl.D
         try:
             record = selectors.read_detail(page["text"], page["record_key"])
         except SelectorsOutOfDate as exc:
-            rejected.append({"source": page["source"], "record_key": page["record_key"], "reason": str(exc),
-                             "raw_record": page["text"], "payload_sha256": page["sha256"], "raw_bytes": None})
+            rejected.append(
+                {
+                    "source": page["source"],
+                    "record_key": page["record_key"],
+                    "reason": str(exc),
+                    "raw_record": page["text"],
+                    "payload_sha256": page["sha256"],
+                    "raw_bytes": None,
+                }
+            )
             continue
         record["SelectorsVersion"] = str(selectors.version)
-        records.append({**{k: page[k] for k in ("source", "entity", "fetched_at", "sha256")},
-                        "record_key": record.get("ListingKey") or page["record_key"], "text": json.dumps(record)})
+        records.append(
+            {
+                **{k: page[k] for k in ("source", "entity", "fetched_at", "sha256")},
+                "record_key": record.get("ListingKey") or page["record_key"],
+                "text": json.dumps(record),
+            }
+        )
     return pl.DataFrame(records, schema=DECODED_SCHEMA), pl.DataFrame(rejected, schema=REJECT_SCHEMA)
 
 

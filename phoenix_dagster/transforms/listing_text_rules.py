@@ -22,7 +22,9 @@ NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", 
 BEDS = r"(?i)\b(\d{1,2})\s*(?:-\s*)?(?:bed(?:room)?s?|br|bd)\b"
 BATHS = r"(?i)\b(\d{1,2}(?:\.\d{1,2})?)\s*(?:-\s*)?(?:bath(?:room)?s?|ba)\b"
 AREA = r"(?i)\b(\d{1,2},\d{3}|\d{3,5})\s*(?:\+\s*)?(?:sq\.?\s*f(?:ee)?t\.?|sqft|square\s+feet|sf)\b"
-BUILT_CONTEXT = r"(?i)(?:built\s+(?:in\s+)?|year\s+built:?\s*)((?:18|19|20)\d{2})|((?:18|19|20)\d{2})\s+(?:construction|build)\b"
+BUILT_CONTEXT = (
+    r"(?i)(?:built\s+(?:in\s+)?|year\s+built:?\s*)((?:18|19|20)\d{2})|((?:18|19|20)\d{2})\s+(?:construction|build)\b"
+)
 GARAGE = r"(?i)\b(\d|one|two|three|four|five|six)[\s-]*car\s+garage"
 POOL = r"(?i)\bpool\b"
 NO_POOL = r"(?i)\bno\s+pool\b|\bpool[\s-]*sized\b|\bcommunity\s+pool\b|\bpool\s+table\b"
@@ -51,7 +53,8 @@ def _bounded(name: str, value: pl.Expr, next_year: int) -> tuple[pl.Expr, pl.Exp
     inside = value.is_between(low, high)
     kept = pl.when(inside).then(value).otherwise(None)
     reason = pl.when(value.is_not_null() & ~inside).then(
-        pl.format("{}={} outside {}..{}", pl.lit(name), value, pl.lit(low), pl.lit(high)))
+        pl.format("{}={} outside {}..{}", pl.lit(name), value, pl.lit(low), pl.lit(high))
+    )
     return kept, reason
 
 
@@ -64,7 +67,9 @@ def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
         "BedroomsTotal": _first(text, BEDS).cast(pl.Int32, strict=False),
         "BathroomsTotal": _first(text, BATHS).cast(pl.Float64, strict=False),
         "LivingArea": _first(text, AREA).str.replace_all(",", "").cast(pl.Float64, strict=False),
-        "YearBuilt": pl.coalesce(_first(text, BUILT_CONTEXT, 1), _first(text, BUILT_CONTEXT, 2)).cast(pl.Int32, strict=False),
+        "YearBuilt": pl.coalesce(_first(text, BUILT_CONTEXT, 1), _first(text, BUILT_CONTEXT, 2)).cast(
+            pl.Int32, strict=False
+        ),
         "GarageSpaces": garage_word.replace(NUMBER_WORDS).cast(pl.Float64, strict=False),
         "RenovationYear": _first(text, RENOVATED).cast(pl.Int32, strict=False),
     }
@@ -72,38 +77,52 @@ def extract_listing_facts(listings: pl.DataFrame, today: date) -> pl.DataFrame:
     for name, value in raw.items():
         kept[name], reason = _bounded(name, value, today.year + 1)
         reasons.append(reason)
-    pool = pl.when(text.str.contains(NO_POOL)).then(
-        # "pool-sized lot, no pool" says no; "pool-sized lot with a new pool" is not worth guessing.
-        pl.when(text.str.contains(r"(?i)\bno\s+pool\b")).then(False).otherwise(None)
-    ).when(text.str.contains(POOL)).then(True).otherwise(None)
+    pool = (
+        pl.when(text.str.contains(NO_POOL))
+        .then(
+            # "pool-sized lot, no pool" says no; "pool-sized lot with a new pool" is not worth guessing.
+            pl.when(text.str.contains(r"(?i)\bno\s+pool\b")).then(False).otherwise(None)
+        )
+        .when(text.str.contains(POOL))
+        .then(True)
+        .otherwise(None)
+    )
     hoa_fee = _first(text, HOA_FEE).cast(pl.Float64, strict=False)
-    hoa = (pl.when(text.str.contains(NO_HOA)).then(False)
-           .when(text.str.contains(HOA)).then(True).otherwise(None))
+    hoa = pl.when(text.str.contains(NO_HOA)).then(False).when(text.str.contains(HOA)).then(True).otherwise(None)
     total_baths = pl.col("BathroomsTotal")
-    facts = latest_listing_records(listings).select(
-        "source", "ListingKey", "property_id", "PostalCode",
-        pl.lit(today).alias("observed_date"),
-        pl.lit(None, pl.String).alias("text_sha256"),
-        pl.when(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "").then(pl.lit("rules"))
-        .otherwise(pl.lit("none")).alias("method"),
-        pl.lit(None, pl.String).alias("model"),
-        pl.lit(None, pl.String).alias("prompt_version"),
-        pl.lit(EXTRACTOR_VERSION).alias("extractor_version"),
-        *[expr.alias(name) for name, expr in kept.items()],
-        pool.alias("PoolPrivateYN"),
-        hoa.alias("AssociationYN"),
-        pl.when(hoa == False).then(None).otherwise(hoa_fee).alias("AssociationFee"),  # noqa: E712
-        pl.lit(None, pl.Boolean).alias("NewConstructionYN"),
-        pl.lit(None, pl.String).alias("Condition"),
-        pl.lit([], pl.List(pl.String)).alias("NotableFeatures"),
-        pl.lit("{}").alias("evidence"),
-        pl.concat_list(reasons).list.drop_nulls().alias("rejected"),
-        pl.lit(None, pl.String).alias("fallback_reason"),
-        pl.lit(0, pl.Int64).alias("prompt_tokens"),
-        pl.lit(0, pl.Int64).alias("completion_tokens"),
-        pl.lit(0.0).alias("model_seconds"),
-    ).with_columns(
-        total_baths.floor().cast(pl.Int32).alias("BathroomsFull"),
-        ((total_baths % 1) > 0).cast(pl.Int32).alias("BathroomsHalf"),
+    facts = (
+        latest_listing_records(listings)
+        .select(
+            "source",
+            "ListingKey",
+            "property_id",
+            "PostalCode",
+            pl.lit(today).alias("observed_date"),
+            pl.lit(None, pl.String).alias("text_sha256"),
+            pl.when(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
+            .then(pl.lit("rules"))
+            .otherwise(pl.lit("none"))
+            .alias("method"),
+            pl.lit(None, pl.String).alias("model"),
+            pl.lit(None, pl.String).alias("prompt_version"),
+            pl.lit(EXTRACTOR_VERSION).alias("extractor_version"),
+            *[expr.alias(name) for name, expr in kept.items()],
+            pool.alias("PoolPrivateYN"),
+            hoa.alias("AssociationYN"),
+            pl.when(hoa == False).then(None).otherwise(hoa_fee).alias("AssociationFee"),  # noqa: E712
+            pl.lit(None, pl.Boolean).alias("NewConstructionYN"),
+            pl.lit(None, pl.String).alias("Condition"),
+            pl.lit([], pl.List(pl.String)).alias("NotableFeatures"),
+            pl.lit("{}").alias("evidence"),
+            pl.concat_list(reasons).list.drop_nulls().alias("rejected"),
+            pl.lit(None, pl.String).alias("fallback_reason"),
+            pl.lit(0, pl.Int64).alias("prompt_tokens"),
+            pl.lit(0, pl.Int64).alias("completion_tokens"),
+            pl.lit(0.0).alias("model_seconds"),
+        )
+        .with_columns(
+            total_baths.floor().cast(pl.Int32).alias("BathroomsFull"),
+            ((total_baths % 1) > 0).cast(pl.Int32).alias("BathroomsHalf"),
+        )
     )
     return conform(facts, ListingTextFacts)

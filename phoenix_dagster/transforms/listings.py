@@ -15,8 +15,19 @@ from phoenix_dagster.transforms.payloads import SHAPE, flatten_record
 
 # Columns read from the record as-is (same RESO name); the rest of the schema is lineage.
 LINEAGE = {"source", "fetched_at", "payload_sha256"}
-TEXT_FIELDS = {"ListingKey", "ListingId", "StandardStatus", "UnparsedAddress", "City", "PostalCode", "ParcelNumber",
-               "PropertyType", "PropertySubType", "PublicRemarks", "PhotoURLs"}
+TEXT_FIELDS = {
+    "ListingKey",
+    "ListingId",
+    "StandardStatus",
+    "UnparsedAddress",
+    "City",
+    "PostalCode",
+    "ParcelNumber",
+    "PropertyType",
+    "PropertySubType",
+    "PublicRemarks",
+    "PhotoURLs",
+}
 
 
 class StagedListings(NamedTuple):
@@ -34,15 +45,21 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
     """
     schema = polars_schema(StgListings)
     fields = [name for name in schema if name not in LINEAGE]
-    wire = pl.Struct({**{name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String
-                         for name in fields}, SHAPE: pl.String})
+    wire = pl.Struct(
+        {
+            **{name: pl.List(pl.String) if isinstance(schema[name], pl.List) else pl.String for name in fields},
+            SHAPE: pl.String,
+        }
+    )
     lists = frozenset(name for name in fields if isinstance(schema[name], pl.List))
-    flat = pl.col("text").map_elements(lambda text: flatten_record(text, lists, frozenset(TEXT_FIELDS)),
-                                       return_dtype=pl.String)
+    flat = pl.col("text").map_elements(
+        lambda text: flatten_record(text, lists, frozenset(TEXT_FIELDS)), return_dtype=pl.String
+    )
     decoded = records.with_columns(flat.str.json_decode(wire).alias("record")).unnest("record")
     postal = pl.col("PostalCode").str.strip_chars().str.slice(0, 5)
     record_problem = (
-        pl.when(pl.col(SHAPE).is_not_null()).then(pl.format("listing is not the contract's shape: {}", pl.col(SHAPE)))
+        pl.when(pl.col(SHAPE).is_not_null())
+        .then(pl.format("listing is not the contract's shape: {}", pl.col(SHAPE)))
         .when(pl.col("ListingKey").is_null() | (pl.col("ListingKey").str.strip_chars() == ""))
         .then(pl.lit("listing has no ListingKey"))
         .when(postal.is_null() | (postal == ""))
@@ -56,13 +73,22 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
     typed = {name: schema[name] for name in fields if name not in TEXT_FIELDS}
     parsed, bad = parse_text_columns(decoded.with_columns(record_problem.alias("record_problem")), typed)
     checked = parsed.with_columns(pl.col("record_problem").alias("reason"))
-    quarantine_columns = ["source", "record_key", "reason", pl.col("text").alias("raw_record"),
-                          pl.col("sha256").alias("payload_sha256"), pl.lit(None, pl.Int64).alias("raw_bytes")]
-    rejected = pl.concat([
-        bad.with_columns(pl.concat_str(["record_problem", "reason"], separator="; ", ignore_nulls=True).alias("reason"))
-        .select(quarantine_columns),
-        checked.filter(pl.col("reason").is_not_null()).select(quarantine_columns),
-    ])
+    quarantine_columns = [
+        "source",
+        "record_key",
+        "reason",
+        pl.col("text").alias("raw_record"),
+        pl.col("sha256").alias("payload_sha256"),
+        pl.lit(None, pl.Int64).alias("raw_bytes"),
+    ]
+    rejected = pl.concat(
+        [
+            bad.with_columns(
+                pl.concat_str(["record_problem", "reason"], separator="; ", ignore_nulls=True).alias("reason")
+            ).select(quarantine_columns),
+            checked.filter(pl.col("reason").is_not_null()).select(quarantine_columns),
+        ]
+    )
     staged = checked.filter(pl.col("reason").is_null()).with_columns(
         pl.col("ListingKey").str.strip_chars(),
         standard_status(pl.col("StandardStatus")).alias("StandardStatus"),
@@ -72,15 +98,15 @@ def stage_listings(records: pl.DataFrame, zip_code: str) -> StagedListings:
         normalize_apn(pl.col("ParcelNumber")).alias("ParcelNumber"),
         pl.col("sha256").alias("payload_sha256"),
     )
-    return StagedListings(conform(staged, StgListings), rejected,
-                          other_zip.select("source", "record_key", postal.alias("PostalCode")))
+    return StagedListings(
+        conform(staged, StgListings), rejected, other_zip.select("source", "record_key", postal.alias("PostalCode"))
+    )
 
 
 def latest_listing_records(listings: pl.DataFrame) -> pl.DataFrame:
     """One row per (source, ListingKey): the most recently modified, when a feed repeats a listing."""
-    return (
-        listings.sort(["ModificationTimestamp", "fetched_at"], descending=True, nulls_last=True)
-        .unique(subset=["source", "ListingKey"], keep="first", maintain_order=True)
+    return listings.sort(["ModificationTimestamp", "fetched_at"], descending=True, nulls_last=True).unique(
+        subset=["source", "ListingKey"], keep="first", maintain_order=True
     )
 
 

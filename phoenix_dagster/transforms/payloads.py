@@ -16,13 +16,23 @@ import polars as pl
 from phoenix_dagster.sources.json_reply import UnreadableJson, json_kind, read_json
 
 DECODED_SCHEMA = {
-    "source": pl.String, "entity": pl.String, "record_key": pl.String, "fetched_at": pl.Datetime("us", "UTC"),
-    "sha256": pl.String, "text": pl.String,
+    "source": pl.String,
+    "entity": pl.String,
+    "record_key": pl.String,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "sha256": pl.String,
+    "text": pl.String,
 }
 # Quarantine rows as transforms make them: the record as received (its text), and the payload it
 # came from; Bookkeeping.quarantine withholds personal data before anything is written.
-REJECT_SCHEMA = {"source": pl.String, "record_key": pl.String, "reason": pl.String, "raw_record": pl.String,
-                 "payload_sha256": pl.String, "raw_bytes": pl.Int64}
+REJECT_SCHEMA = {
+    "source": pl.String,
+    "record_key": pl.String,
+    "reason": pl.String,
+    "raw_record": pl.String,
+    "payload_sha256": pl.String,
+    "raw_bytes": pl.Int64,
+}
 # The county's own answer for one unknown parcel: 404, or 200 with an empty body or `[]`, or
 # the whole body `[parcel]:Requested content was not found`. It means nothing for other
 # sources (a listing remark may contain those words), so it is matched for parcels only.
@@ -49,11 +59,18 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     for row in raw.iter_rows(named=True):
         body: bytes = row["body"] or b""
         stripped = body.strip()
-        base = {"source": row["source"], "record_key": row["record_key"], "payload_sha256": row["sha256"],
-                "raw_bytes": len(body)}
+        base = {
+            "source": row["source"],
+            "record_key": row["record_key"],
+            "payload_sha256": row["sha256"],
+            "raw_bytes": len(body),
+        }
         if row["entity"] in NOT_FOUND_ENTITIES and (
-                row["http_status"] == 404 or stripped in (b"", b"[]") or NOT_FOUND_BODY.match(stripped)):
-            not_found.append({**base, "reason": f"no such record (HTTP {row['http_status']})", "raw_record": _as_text(body)})
+            row["http_status"] == 404 or stripped in (b"", b"[]") or NOT_FOUND_BODY.match(stripped)
+        ):
+            not_found.append(
+                {**base, "reason": f"no such record (HTTP {row['http_status']})", "raw_record": _as_text(body)}
+            )
             continue
         if row["http_status"] != 200:
             rejected.append({**base, "reason": f"HTTP {row['http_status']} reply", "raw_record": _as_text(body)})
@@ -71,10 +88,21 @@ def decode_json_bodies(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
         except UnreadableJson as exc:
             rejected.append({**base, "reason": str(exc), "raw_record": text})
             continue
-        decoded.append({"source": row["source"], "record_key": row["record_key"], "entity": row["entity"],
-                        "fetched_at": row["fetched_at"], "sha256": row["sha256"], "text": text})
-    return (pl.DataFrame(decoded, schema=DECODED_SCHEMA), pl.DataFrame(not_found, schema=REJECT_SCHEMA),
-            pl.DataFrame(rejected, schema=REJECT_SCHEMA))
+        decoded.append(
+            {
+                "source": row["source"],
+                "record_key": row["record_key"],
+                "entity": row["entity"],
+                "fetched_at": row["fetched_at"],
+                "sha256": row["sha256"],
+                "text": text,
+            }
+        )
+    return (
+        pl.DataFrame(decoded, schema=DECODED_SCHEMA),
+        pl.DataFrame(not_found, schema=REJECT_SCHEMA),
+        pl.DataFrame(rejected, schema=REJECT_SCHEMA),
+    )
 
 
 def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -91,17 +119,31 @@ def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) ->
         items = document.get(list_field) if isinstance(document, dict) else None
         if not isinstance(items, list):
             shape = type(document).__name__ if not isinstance(document, dict) else f"keys {sorted(document)[:8]}"
-            rejects.append({"source": page["source"], "record_key": page["record_key"], "raw_record": page["text"],
-                            "reason": f"not a page of records: no `{list_field}` array ({shape})",
-                            "payload_sha256": page["sha256"], "raw_bytes": None})
+            rejects.append(
+                {
+                    "source": page["source"],
+                    "record_key": page["record_key"],
+                    "raw_record": page["text"],
+                    "reason": f"not a page of records: no `{list_field}` array ({shape})",
+                    "payload_sha256": page["sha256"],
+                    "raw_bytes": None,
+                }
+            )
             continue
         for index, item in enumerate(items):
             key = item.get(key_field) if isinstance(item, dict) else None
             record_key = str(key) if key not in (None, "") else f"{page['record_key']}#{index}"
             if not isinstance(item, dict):
-                rejects.append({"source": page["source"], "record_key": record_key, "raw_record": json.dumps(item),
-                                "reason": f"element {index} of `{list_field}` is a {type(item).__name__}, not a record",
-                                "payload_sha256": page["sha256"], "raw_bytes": None})
+                rejects.append(
+                    {
+                        "source": page["source"],
+                        "record_key": record_key,
+                        "raw_record": json.dumps(item),
+                        "reason": f"element {index} of `{list_field}` is a {type(item).__name__}, not a record",
+                        "payload_sha256": page["sha256"],
+                        "raw_bytes": None,
+                    }
+                )
                 continue
             rows.append({**page, "record_key": record_key, "text": json.dumps(item)})
     return pl.DataFrame(rows, schema=DECODED_SCHEMA), pl.DataFrame(rejects, schema=REJECT_SCHEMA)
@@ -109,15 +151,32 @@ def explode_json_list(decoded: pl.DataFrame, list_field: str, key_field: str) ->
 
 def fetch_failures_frame(source: str, failures) -> pl.DataFrame:
     """Requests that got no usable reply (`FetchFailure`s), as quarantine rows."""
-    return pl.DataFrame([{"source": source, "record_key": f.record_key, "reason": f"{f.request}: {f.reason}",
-                          "raw_record": None, "payload_sha256": None, "raw_bytes": None} for f in failures],
-                        schema=REJECT_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "source": source,
+                "record_key": f.record_key,
+                "reason": f"{f.request}: {f.reason}",
+                "raw_record": None,
+                "payload_sha256": None,
+                "raw_bytes": None,
+            }
+            for f in failures
+        ],
+        schema=REJECT_SCHEMA,
+    )
 
 
 def decoded_rejects(frame: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     """Quarantine rows for decoded records (`text`): the record as received and its payload's hash."""
-    return frame.select("source", "record_key", reason.alias("reason"), pl.col("text").alias("raw_record"),
-                        pl.col("sha256").alias("payload_sha256"), pl.lit(None, pl.Int64).alias("raw_bytes"))
+    return frame.select(
+        "source",
+        "record_key",
+        reason.alias("reason"),
+        pl.col("text").alias("raw_record"),
+        pl.col("sha256").alias("payload_sha256"),
+        pl.lit(None, pl.Int64).alias("raw_bytes"),
+    )
 
 
 SHAPE = "_shape"  # a flattened record's problems of shape, "; "-joined (null when it has none)
@@ -150,8 +209,10 @@ def flatten_record(text: str, list_fields: frozenset[str] = frozenset(), read: f
     record = json.loads(text)
     if not isinstance(record, dict):
         return json.dumps({})
-    flat = {k: ([_as_cell(x) for x in v] if isinstance(v, list) else [_as_cell(v)])
-            if k in list_fields else _as_cell(v) for k, v in record.items()}
+    flat = {
+        k: ([_as_cell(x) for x in v] if isinstance(v, list) else [_as_cell(v)]) if k in list_fields else _as_cell(v)
+        for k, v in record.items()
+    }
     problems = shape_problems(record, sorted(read), list_fields)
     return json.dumps({**flat, SHAPE: "; ".join(problems) if problems else None})
 
@@ -161,6 +222,8 @@ def flatten_list_elements(text: str, list_field: str, read: frozenset[str] = fro
     an element that is not an object becomes null (staging rejects it for its missing key)."""
     page = json.loads(text)
     if isinstance(page, dict) and isinstance(page.get(list_field), list):
-        page[list_field] = [json.loads(flatten_record(json.dumps(item), read=read)) if isinstance(item, dict) else None
-                            for item in page[list_field]]
+        page[list_field] = [
+            json.loads(flatten_record(json.dumps(item), read=read)) if isinstance(item, dict) else None
+            for item in page[list_field]
+        ]
     return json.dumps(page)

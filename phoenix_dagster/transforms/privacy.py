@@ -24,8 +24,22 @@ from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 # occupants' names, and where they are reached (mailing address, in care of, phone, e-mail). County
 # layers name them OWNER_NAME / OWNERNME1, INCAREOF, MAIL_ADDR1 / MAIL_CITY / MAIL1…5
 # (county-parcel-layers.md); RESO has OwnerName, OwnerPhone, OccupantName, OccupantPhone.
-PERSONAL_NAME_KEYS = frozenset({"ownership", "ownername", "ownername1", "ownername2", "ownernme", "ownernme1",
-                                "ownernme2", "owner1", "owner2", "ownersname", "taxpayername", "occupantname"})
+PERSONAL_NAME_KEYS = frozenset(
+    {
+        "ownership",
+        "ownername",
+        "ownername1",
+        "ownername2",
+        "ownernme",
+        "ownernme1",
+        "ownernme2",
+        "owner1",
+        "owner2",
+        "ownersname",
+        "taxpayername",
+        "occupantname",
+    }
+)
 # Any other key starting or ending so is about a person too (OwnerPhone, Owners: [...], MAIL_ZIP,
 # TaxpayerAddress, ListAgentEmail), its whole value withheld.
 PERSONAL_PREFIXES = ("owner", "occupant", "taxpayer", "mail", "fullmailingaddress", "incareof", "careof")
@@ -40,10 +54,10 @@ STAND_IN = r"^\(WITHHELD: (GOVERNMENT|TRUST|COMPANY|INDIVIDUAL)\)$"
 
 OWNER_TYPES = {  # checked in this order; the first that matches the upper-cased name wins
     "government": r"\b(CITY OF|STATE OF|COUNTY|UNITED STATES|USA|FLOOD CONTROL|SCHOOL DIST|HOUSING AUTHORITY|"
-                  r"TOWN OF|DEPARTMENT|DEPT OF|AUTHORITY)\b",
+    r"TOWN OF|DEPARTMENT|DEPT OF|AUTHORITY)\b",
     "trust": r"\b(TRUST|TRUSTEE|TRUSTEES|TR|REVOCABLE|LIVING TRUST)\b",
     "company": r"\b(LLC|L L C|INC|CORP|CORPORATION|CO|COMPANY|LP|LLP|LTD|PARTNERS|PARTNERSHIP|BANK|ASSOCIATION|"
-               r"ASSN|HOLDINGS|PROPERTIES|INVESTMENTS|HOMES|REALTY|FUND|VENTURES|GROUP)\b",
+    r"ASSN|HOLDINGS|PROPERTIES|INVESTMENTS|HOMES|REALTY|FUND|VENTURES|GROUP)\b",
 }
 
 
@@ -53,7 +67,7 @@ def personal_key(key: str) -> str:
 
 
 def personal_kind(key: str) -> str | None:
-    """"name" (an owner's name: retention keeps its kind), "contact" (anything else about a
+    """ "name" (an owner's name: retention keeps its kind), "contact" (anything else about a
     person) or None: what a value under `key` would reveal."""
     normal = personal_key(key)
     if normal in PERSONAL_NAME_KEYS:
@@ -83,9 +97,14 @@ def withhold(document, *, keep_kind: bool = False):
         kind = personal_kind(key)
         if personal_key(key) == OWNER_BLOCK:  # before the prefixes: its sale fields stay
             if isinstance(value, dict):
-                value = {inner: (withhold(v, keep_kind=keep_kind) if personal_key(inner) in SALE_FIELDS
-                                 else _withheld_value(v, personal_kind(inner) or "name", keep_kind))
-                         for inner, v in value.items()}
+                value = {
+                    inner: (
+                        withhold(v, keep_kind=keep_kind)
+                        if personal_key(inner) in SALE_FIELDS
+                        else _withheld_value(v, personal_kind(inner) or "name", keep_kind)
+                    )
+                    for inner, v in value.items()
+                }
             else:
                 value = _withheld_value(value, "name", keep_kind)
         elif kind is not None:
@@ -122,7 +141,8 @@ def quarantine_rows(rejected: pl.DataFrame) -> pl.DataFrame:
     lengths = [None if text is None else len(text.encode("utf-8", errors="surrogateescape")) for text in records]
     return rejected.with_columns(
         pl.coalesce(pl.col("raw_bytes"), pl.Series(lengths, dtype=pl.Int64)).alias("raw_bytes"),
-        pl.Series("raw_record", [withhold_text(text) for text in records], dtype=pl.String))
+        pl.Series("raw_record", [withhold_text(text) for text in records], dtype=pl.String),
+    )
 
 
 def owner_type(ownership: pl.Expr) -> pl.Expr:

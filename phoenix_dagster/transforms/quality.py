@@ -36,10 +36,24 @@ from phoenix_dagster.transforms.address_match import MATCHED
 
 ASSESSOR_REQUIRED = ["ParcelNumber", "UnparsedAddress", "LotSizeSquareFeet", "Latitude", "Longitude"]
 ASSESSOR_BUILDING = ["LivingArea", "YearBuilt"]  # required of RESIDENTIAL parcels only
-LISTING_REQUIRED = ["ListingKey", "ListPrice", "StandardStatus", "UnparsedAddress", "BedroomsTotal",
-                    "BathroomsTotalInteger", "LivingArea"]
-RESOLVED_REQUIRED = ["UnparsedAddress", "PropertyType", "LivingArea", "YearBuilt", "LotSizeSquareFeet", "Latitude",
-                     "Longitude"]
+LISTING_REQUIRED = [
+    "ListingKey",
+    "ListPrice",
+    "StandardStatus",
+    "UnparsedAddress",
+    "BedroomsTotal",
+    "BathroomsTotalInteger",
+    "LivingArea",
+]
+RESOLVED_REQUIRED = [
+    "UnparsedAddress",
+    "PropertyType",
+    "LivingArea",
+    "YearBuilt",
+    "LotSizeSquareFeet",
+    "Latitude",
+    "Longitude",
+]
 WEIGHTS = {"completeness": 0.30, "validity": 0.30, "duplicates": 0.15, "freshness": 0.10, "agreement": 0.15}
 
 
@@ -78,8 +92,14 @@ def _within(a: pl.Expr, b: pl.Expr, relative: float | None = None, absolute: flo
 def agreement(listings: pl.DataFrame, parcels: pl.DataFrame, targets: QualityTargets) -> tuple[float | None, int]:
     """Share of assessor-vs-listing comparisons within tolerance, and how many were made."""
     pairs = listings.filter(pl.col("match_method").is_in(MATCHED)).join(
-        parcels.select("property_id", pl.col("LivingArea").alias("a_area"), pl.col("YearBuilt").alias("a_year"),
-                       pl.col("LotSizeSquareFeet").alias("a_lot")), on="property_id")
+        parcels.select(
+            "property_id",
+            pl.col("LivingArea").alias("a_area"),
+            pl.col("YearBuilt").alias("a_year"),
+            pl.col("LotSizeSquareFeet").alias("a_lot"),
+        ),
+        on="property_id",
+    )
     checks = [
         (pl.col("LivingArea"), pl.col("a_area"), dict(relative=targets.area_tolerance)),
         (pl.col("YearBuilt"), pl.col("a_year"), dict(absolute=targets.year_tolerance)),
@@ -89,8 +109,9 @@ def agreement(listings: pl.DataFrame, parcels: pl.DataFrame, targets: QualityTar
     for listing_value, assessor_value, tolerance in checks:
         both = pairs.filter(listing_value.is_not_null() & assessor_value.is_not_null())
         made += both.height
-        agreed += both.filter(_within(listing_value.cast(pl.Float64), assessor_value.cast(pl.Float64),
-                                      **tolerance)).height
+        agreed += both.filter(
+            _within(listing_value.cast(pl.Float64), assessor_value.cast(pl.Float64), **tolerance)
+        ).height
     return (round(agreed / made, 4) if made else None), made
 
 
@@ -101,7 +122,8 @@ def score(metrics: dict, targets: QualityTargets) -> tuple[float | None, str, li
         "completeness": metrics["completeness"],
         "validity": metrics["validity"],
         "duplicates": 1 - metrics["duplicate_rate"],
-        "freshness": None if metrics["freshness_hours"] is None
+        "freshness": None
+        if metrics["freshness_hours"] is None
         else max(0.0, 1 - metrics["freshness_hours"] / targets.freshness_target_hours),
         "agreement": metrics["agreement"],
     }
@@ -122,32 +144,68 @@ def score(metrics: dict, targets: QualityTargets) -> tuple[float | None, str, li
     return overall, status, issues
 
 
-def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl.DataFrame, parcels: pl.DataFrame,
-                 listing_records: pl.DataFrame, listings: pl.DataFrame, properties: pl.DataFrame,
-                 facts: pl.DataFrame, quarantined: dict[str, int], targets: QualityTargets,
-                 expected: tuple[str, ...] = ()) -> pl.DataFrame:
+def quality_rows(
+    *,
+    day: date,
+    zip_code: str,
+    evaluated_at: datetime,
+    search: pl.DataFrame,
+    parcels: pl.DataFrame,
+    listing_records: pl.DataFrame,
+    listings: pl.DataFrame,
+    properties: pl.DataFrame,
+    facts: pl.DataFrame,
+    quarantined: dict[str, int],
+    targets: QualityTargets,
+    expected: tuple[str, ...] = (),
+) -> pl.DataFrame:
     """The partition's quality rows: one per source label that was expected (configured), delivered
     records, or had records quarantined, and one for the resolved properties.
     `quarantined`: source label → records quarantined."""
     rows = []
 
-    def add(source: str, frame: pl.DataFrame, required: dict, duplicates: int, offered: int, newest,
-            extra: dict) -> None:
+    def add(
+        source: str, frame: pl.DataFrame, required: dict, duplicates: int, offered: int, newest, extra: dict
+    ) -> None:
         completeness, fields = _completeness(frame, required)
         rejected = quarantined.get(source, 0)
         validity = round(frame.height / (frame.height + rejected), 4) if frame.height + rejected else None
         hours = None if newest is None else round((evaluated_at - newest).total_seconds() / 3600, 3)
-        metrics = {"completeness": completeness, "validity": validity, "freshness_hours": hours,
-                   "duplicate_rate": round(min(duplicates / offered, 1.0), 4) if offered else 0.0,
-                   "agreement": extra.get("agreement")}
+        metrics = {
+            "completeness": completeness,
+            "validity": validity,
+            "freshness_hours": hours,
+            "duplicate_rate": round(min(duplicates / offered, 1.0), 4) if offered else 0.0,
+            "agreement": extra.get("agreement"),
+        }
         overall, status, issues = score(metrics, targets)
-        rows.append({"date": day, "PostalCode": zip_code, "source": source, "records": frame.height,
-                     "completeness": completeness, "field_completeness": fields, "validity": validity,
-                     "quarantined": rejected, "freshness_hours": hours, "duplicates": duplicates,
-                     "duplicate_rate": metrics["duplicate_rate"], "agreement": None, "agreement_checked": 0,
-                     "enriched_llm": None, "enriched_cache": None, "enriched_rules": None,
-                     "model_validation_rate": None, "text_disagreements": None, **extra, "overall_score": overall, "status": status,
-                     "issues": issues, "evaluated_at": evaluated_at})
+        rows.append(
+            {
+                "date": day,
+                "PostalCode": zip_code,
+                "source": source,
+                "records": frame.height,
+                "completeness": completeness,
+                "field_completeness": fields,
+                "validity": validity,
+                "quarantined": rejected,
+                "freshness_hours": hours,
+                "duplicates": duplicates,
+                "duplicate_rate": metrics["duplicate_rate"],
+                "agreement": None,
+                "agreement_checked": 0,
+                "enriched_llm": None,
+                "enriched_cache": None,
+                "enriched_rules": None,
+                "model_validation_rate": None,
+                "text_disagreements": None,
+                **extra,
+                "overall_score": overall,
+                "status": status,
+                "issues": issues,
+                "evaluated_at": evaluated_at,
+            }
+        )
 
     def labelled(kind: str, delivered: pl.DataFrame) -> list[str]:
         seen = {f"{kind}:{s}" for s in delivered["source"].unique().to_list()}
@@ -169,26 +227,53 @@ def quality_rows(*, day: date, zip_code: str, evaluated_at: datetime, search: pl
         agreed, made = agreement(mine, parcels, targets)
         my_facts = facts.filter(pl.col("source") == source)
         with_text = my_facts.filter(pl.col("method") != "none")
-        def share(method: str, with_text: pl.DataFrame = with_text) -> float | None:
-            return round(with_text.filter(pl.col("method") == method).height / with_text.height, 4) \
-                if with_text.height else None
 
-        answered = with_text.filter(pl.col("method").is_in(["llm", "cache"]) |
-                                    pl.col("fallback_reason").str.starts_with("reply does not match").fill_null(False))
+        def share(method: str, with_text: pl.DataFrame = with_text) -> float | None:
+            return (
+                round(with_text.filter(pl.col("method") == method).height / with_text.height, 4)
+                if with_text.height
+                else None
+            )
+
+        answered = with_text.filter(
+            pl.col("method").is_in(["llm", "cache"])
+            | pl.col("fallback_reason").str.starts_with("reply does not match").fill_null(False)
+        )
         valid = answered.filter(pl.col("method").is_in(["llm", "cache"])).height
-        extra = {"agreement": agreed, "agreement_checked": made, "enriched_llm": share("llm"),
-                 "enriched_cache": share("cache"), "enriched_rules": share("rules"),
-                 "model_validation_rate": round(valid / answered.height, 4) if answered.height else None}
+        extra = {
+            "agreement": agreed,
+            "agreement_checked": made,
+            "enriched_llm": share("llm"),
+            "enriched_cache": share("cache"),
+            "enriched_rules": share("rules"),
+            "model_validation_rate": round(valid / answered.height, 4) if answered.height else None,
+        }
         duplicates = max(records.height - mine.height, 0) + shared
-        add(f"listing:{source}", mine, {f: pl.lit(True) for f in LISTING_REQUIRED}, duplicates,
-            mine.height + duplicates, mine["fetched_at"].max(), extra)
+        add(
+            f"listing:{source}",
+            mine,
+            {f: pl.lit(True) for f in LISTING_REQUIRED},
+            duplicates,
+            mine.height + duplicates,
+            mine["fetched_at"].max(),
+            extra,
+        )
 
     same_house = properties.filter(pl.col("address_key").is_not_null()).group_by("address_key").len()
-    contradicted = (properties.filter(pl.col("text_disagreements").list.len() > 0).height
-                    if "text_disagreements" in properties.columns else None)
-    add("resolved", properties, {f: pl.lit(True) for f in RESOLVED_REQUIRED},
-        int((same_house["len"] - 1).sum()), properties.height, properties["observed_at"].max(),
-        {"text_disagreements": contradicted})
+    contradicted = (
+        properties.filter(pl.col("text_disagreements").list.len() > 0).height
+        if "text_disagreements" in properties.columns
+        else None
+    )
+    add(
+        "resolved",
+        properties,
+        {f: pl.lit(True) for f in RESOLVED_REQUIRED},
+        int((same_house["len"] - 1).sum()),
+        properties.height,
+        properties["observed_at"].max(),
+        {"text_disagreements": contradicted},
+    )
     return conform(pl.DataFrame(rows), QualityDaily)
 
 

@@ -19,12 +19,24 @@ from phoenix_dagster.transforms.address_match import match_addresses
 from phoenix_dagster.transforms.addresses import property_id, with_address_key
 from phoenix_dagster.transforms.listings import latest_listing_records
 
-DETAIL_COLUMNS = ["LotSizeSquareFeet", "LivingArea", "YearBuilt", "BathFixtures", "PoolArea", "GarageSpaces",
-                  "Latitude", "Longitude", "FullCashValue", "LastSalePrice", "LastSaleDate"]
+DETAIL_COLUMNS = [
+    "LotSizeSquareFeet",
+    "LivingArea",
+    "YearBuilt",
+    "BathFixtures",
+    "PoolArea",
+    "GarageSpaces",
+    "Latitude",
+    "Longitude",
+    "FullCashValue",
+    "LastSalePrice",
+    "LastSaleDate",
+]
 
 
-def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str,
-                     property_types: tuple[str, ...]) -> pl.DataFrame:
+def assessor_parcels(
+    search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str, property_types: tuple[str, ...]
+) -> pl.DataFrame:
     """One row per wanted parcel in the ZIP: its search row, with its latest detail version
     (from whichever day it was fetched) when it has one. Latest by partition `day`, then
     `fetched_at`, where the versions have a day (a re-run of an old day fetches later than the
@@ -36,12 +48,19 @@ def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_co
         .agg(pl.all().first(), pl.len().alias("search_records"))
     )
     details = (
-        parcel_versions.sort([c for c in ("day", "fetched_at") if c in parcel_versions.columns], descending=True,
-                             maintain_order=True)
+        parcel_versions.sort(
+            [c for c in ("day", "fetched_at") if c in parcel_versions.columns], descending=True, maintain_order=True
+        )
         .group_by("ParcelNumber", maintain_order=True)
         .agg(pl.all().first(), pl.len().alias("detail_versions"))
-        .select("ParcelNumber", "detail_versions", "UnparsedAddress", *DETAIL_COLUMNS,
-                pl.col("fetched_at").alias("detail_fetched_at"), pl.col("payload_sha256").alias("detail_sha256"))
+        .select(
+            "ParcelNumber",
+            "detail_versions",
+            "UnparsedAddress",
+            *DETAIL_COLUMNS,
+            pl.col("fetched_at").alias("detail_fetched_at"),
+            pl.col("payload_sha256").alias("detail_sha256"),
+        )
     )
     joined = rows.join(details, on="ParcelNumber", how="left", suffix="_detail").with_columns(
         pl.coalesce("UnparsedAddress", "UnparsedAddress_detail").alias("UnparsedAddress"),
@@ -53,8 +72,9 @@ def assessor_parcels(search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_co
     return conform(with_address_key(joined, "UnparsedAddress", zip_code).sort("ParcelNumber"), IntAssessorParcels)
 
 
-def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, search_rows: pl.DataFrame, *, zip_code: str,
-                   observed_date: date) -> pl.DataFrame:
+def match_listings(
+    listings: pl.DataFrame, parcels: pl.DataFrame, search_rows: pl.DataFrame, *, zip_code: str, observed_date: date
+) -> pl.DataFrame:
     """Each listing (its latest record) → property_id, in the resolver's stages (APN, exact
     address, house number + street, scored street name; see address_match) against every county
     search row of the ZIP, of which `parcels` are the ones kept. A listing that matches nothing,
@@ -66,18 +86,21 @@ def match_listings(listings: pl.DataFrame, parcels: pl.DataFrame, search_rows: p
     matched = (
         match_addresses(with_address_key(latest, "UnparsedAddress", zip_code), zip_rows, parcels["ParcelNumber"])
         .with_columns(
-            pl.coalesce("matched_parcel", pl.when(pl.col("address_key").is_null()).then(pl.col("ParcelNumber")))
-            .alias("resolved_parcel"),
+            pl.coalesce("matched_parcel", pl.when(pl.col("address_key").is_null()).then(pl.col("ParcelNumber"))).alias(
+                "resolved_parcel"
+            ),
             pl.lit(observed_date).alias("observed_date"),
         )
-        .with_columns(property_id(pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode"))
-                      .alias("property_id"))
+        .with_columns(
+            property_id(pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode")).alias("property_id")
+        )
     )
     return conform(matched.sort("source", "ListingKey"), IntListingsMatched)
 
 
-def resolve_properties(parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str,
-                       observed_date: date) -> pl.DataFrame:
+def resolve_properties(
+    parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str, observed_date: date
+) -> pl.DataFrame:
     """int_assessor_parcels + int_listings_matched → int_properties_resolved."""
     per_property = (
         listings.sort(["ModificationTimestamp", "ListingKey"], descending=True, nulls_last=True)
@@ -90,30 +113,55 @@ def resolve_properties(parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_cod
         )
     )
     listing_cols = per_property.select(
-        "property_id", "listing_records_total", "listing_sources", "listing_seen_at", "match_method",
-        "resolved_parcel", pl.col("UnparsedAddress").alias("listing_address"),
-        pl.col("address_key").alias("listing_address_key"), pl.col("address_parse").alias("listing_address_parse"),
-        pl.col("City").alias("listing_city"), pl.col("PropertyType").alias("listing_property_type"),
-        pl.col("source").alias("listing_source"), "ListingKey", "ListingId", "StandardStatus", "ListPrice",
-        "ClosePrice", "BedroomsTotal", "BathroomsTotalInteger", "PublicRemarks",
-        pl.col("LivingArea").alias("listing_living_area"), pl.col("YearBuilt").alias("listing_year_built"),
-        pl.col("LotSizeSquareFeet").alias("listing_lot"), pl.col("GarageSpaces").alias("listing_garage"),
-        pl.col("PoolPrivateYN").alias("listing_pool"), "AssociationYN", "AssociationFee",
-        pl.col("Latitude").alias("listing_lat"), pl.col("Longitude").alias("listing_lon"),
+        "property_id",
+        "listing_records_total",
+        "listing_sources",
+        "listing_seen_at",
+        "match_method",
+        "resolved_parcel",
+        pl.col("UnparsedAddress").alias("listing_address"),
+        pl.col("address_key").alias("listing_address_key"),
+        pl.col("address_parse").alias("listing_address_parse"),
+        pl.col("City").alias("listing_city"),
+        pl.col("PropertyType").alias("listing_property_type"),
+        pl.col("source").alias("listing_source"),
+        "ListingKey",
+        "ListingId",
+        "StandardStatus",
+        "ListPrice",
+        "ClosePrice",
+        "BedroomsTotal",
+        "BathroomsTotalInteger",
+        "PublicRemarks",
+        pl.col("LivingArea").alias("listing_living_area"),
+        pl.col("YearBuilt").alias("listing_year_built"),
+        pl.col("LotSizeSquareFeet").alias("listing_lot"),
+        pl.col("GarageSpaces").alias("listing_garage"),
+        pl.col("PoolPrivateYN").alias("listing_pool"),
+        "AssociationYN",
+        "AssociationFee",
+        pl.col("Latitude").alias("listing_lat"),
+        pl.col("Longitude").alias("listing_lon"),
     )
     joined = parcels.join(listing_cols, on="property_id", how="full", coalesce=True)
     resolved = joined.with_columns(
         pl.coalesce("ParcelNumber", "resolved_parcel").alias("ParcelNumber"),
         pl.coalesce("UnparsedAddress", "listing_address").alias("UnparsedAddress"),
         pl.coalesce("address_key", "listing_address_key").alias("address_key"),
-        pl.when(pl.col("address_key").is_not_null()).then(pl.col("address_parse"))
-        .otherwise(pl.col("listing_address_parse")).alias("address_parse"),
+        pl.when(pl.col("address_key").is_not_null())
+        .then(pl.col("address_parse"))
+        .otherwise(pl.col("listing_address_parse"))
+        .alias("address_parse"),
         pl.coalesce("City", pl.col("listing_city").str.to_uppercase()).alias("City"),
         pl.lit(zip_code).alias("PostalCode"),
-        pl.when(pl.col("assessor_property_type").str.starts_with("VACANT LAND")).then(pl.lit("Land"))
-        .when(pl.col("assessor_property_type").is_not_null()).then(pl.lit("Residential"))
-        .when(pl.col("listing_property_type").is_in(["Residential", "Land"])).then(pl.col("listing_property_type"))
-        .otherwise(None).alias("PropertyType"),
+        pl.when(pl.col("assessor_property_type").str.starts_with("VACANT LAND"))
+        .then(pl.lit("Land"))
+        .when(pl.col("assessor_property_type").is_not_null())
+        .then(pl.lit("Residential"))
+        .when(pl.col("listing_property_type").is_in(["Residential", "Land"]))
+        .then(pl.col("listing_property_type"))
+        .otherwise(None)
+        .alias("PropertyType"),
         pl.coalesce("LivingArea", "listing_living_area").alias("LivingArea"),
         pl.coalesce("YearBuilt", "listing_year_built").alias("YearBuilt"),
         pl.coalesce("LotSizeSquareFeet", "listing_lot").alias("LotSizeSquareFeet"),
@@ -124,9 +172,13 @@ def resolve_properties(parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_cod
         pl.concat_list(
             pl.concat_list(pl.format("assessor:{}", pl.col("source"))).list.drop_nulls(),
             pl.col("listing_sources").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        ).list.unique().list.sort().alias("sources"),
+        )
+        .list.unique()
+        .list.sort()
+        .alias("sources"),
         pl.col("match_method").fill_null("assessor_only"),
-        (pl.col("assessor_records").fill_null(0) + pl.col("listing_records_total").fill_null(0)).cast(pl.Int32)
+        (pl.col("assessor_records").fill_null(0) + pl.col("listing_records_total").fill_null(0))
+        .cast(pl.Int32)
         .alias("records_merged"),
         pl.lit(observed_date).alias("observed_date"),
         pl.max_horizontal("seen_at", "listing_seen_at").alias("observed_at"),

@@ -14,4 +14,5 @@ def storage_rows(*, lake_bytes: int, warehouse_bytes: int, mongodb_bytes: int | 
     if mongodb_bytes is not None:
         measured.append({"store": "mongodb", "bytes": mongodb_bytes})
     return pl.DataFrame(measured, schema={"store": pl.String, "bytes": pl.Int64}).with_columns(
-        pl.lit(now).alias("measured_at"))
+        pl.lit(now).alias("measured_at")
+    )

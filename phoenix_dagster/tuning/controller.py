@@ -44,6 +44,7 @@ class Decision:
 @dataclass(frozen=True)
 class Ceiling:
     """The lowest setting that had to back off recently: growth stops one step below it."""
+
     batch_size: int | None
     concurrency: int
 
@@ -61,8 +62,13 @@ def describe_setting(batch_size: int | None, concurrency: int) -> str:
     return f"{batch_size}/{concurrency}" if batch_size is not None else f"concurrency {concurrency}"
 
 
-def decide(batch_size: int | None, concurrency: int, metrics: dict, targets: TuningTargets = TuningTargets(),
-           ceiling: Ceiling | None = None) -> Decision:
+def decide(
+    batch_size: int | None,
+    concurrency: int,
+    metrics: dict,
+    targets: TuningTargets = TuningTargets(),
+    ceiling: Ceiling | None = None,
+) -> Decision:
     """`metrics`: one stage of one run (error_rate, rate_limited, timeouts, p95_ms, cpu_pct, peak_rss_mb)."""
     error_rate = metrics.get("error_rate") or 0.0
     rate_limited = metrics.get("rate_limited") or 0
@@ -80,23 +86,30 @@ def decide(batch_size: int | None, concurrency: int, metrics: dict, targets: Tun
     if rss > targets.peak_rss_mb:
         pressure.append(f"peak memory {rss:.0f} MB > {targets.peak_rss_mb:.0f} MB")
     if pressure:
-        return Decision(_batch(batch_size, lambda b: b * targets.decrease_factor),
-                        _bound(concurrency * targets.decrease_factor, CONCURRENCY_BOUNDS),
-                        "back off: " + "; ".join(pressure))
+        return Decision(
+            _batch(batch_size, lambda b: b * targets.decrease_factor),
+            _bound(concurrency * targets.decrease_factor, CONCURRENCY_BOUNDS),
+            "back off: " + "; ".join(pressure),
+        )
     if p95 is None:
         return Decision(batch_size, concurrency, "hold: no latency measured")
     low, high = targets.p95_ms * (1 - targets.dead_band), targets.p95_ms * (1 + targets.dead_band)
     if p95 > high:
-        return Decision(_batch(batch_size, lambda b: b - targets.batch_step),
-                        _bound(concurrency - 1, CONCURRENCY_BOUNDS),
-                        f"back off: p95 {p95:.0f} ms above the dead band of target {targets.p95_ms:.0f} ms "
-                        f"(> {high:.0f} ms)")
+        return Decision(
+            _batch(batch_size, lambda b: b - targets.batch_step),
+            _bound(concurrency - 1, CONCURRENCY_BOUNDS),
+            f"back off: p95 {p95:.0f} ms above the dead band of target {targets.p95_ms:.0f} ms (> {high:.0f} ms)",
+        )
     if p95 >= low:
-        return Decision(batch_size, concurrency,
-                        f"hold: p95 {p95:.0f} ms within the dead band of target {targets.p95_ms:.0f} ms "
-                        f"({low:.0f}–{high:.0f} ms)")
+        return Decision(
+            batch_size,
+            concurrency,
+            f"hold: p95 {p95:.0f} ms within the dead band of target {targets.p95_ms:.0f} ms ({low:.0f}–{high:.0f} ms)",
+        )
     if cpu > targets.cpu_pct:
-        return Decision(batch_size, concurrency, f"hold: CPU {cpu:.0f}% leaves no headroom (max {targets.cpu_pct:.0f}%)")
+        return Decision(
+            batch_size, concurrency, f"hold: CPU {cpu:.0f}% leaves no headroom (max {targets.cpu_pct:.0f}%)"
+        )
     grown = (_batch(batch_size, lambda b: b + targets.batch_step), _bound(concurrency + 1, CONCURRENCY_BOUNDS))
     if grown == (batch_size, concurrency):
         return Decision(batch_size, concurrency, "hold: at the upper bounds")
@@ -106,11 +119,17 @@ def decide(batch_size: int | None, concurrency: int, metrics: dict, targets: Tun
             new_batch = max(batch_size, min(new_batch, ceiling.batch_size - targets.batch_step))
         new_concurrency = max(concurrency, min(new_concurrency, ceiling.concurrency - 1))
         if (new_batch, new_concurrency) == (batch_size, concurrency):
-            return Decision(batch_size, concurrency,
-                            f"hold: one step up reaches {describe_setting(ceiling.batch_size, ceiling.concurrency)}, "
-                            "which had to back off recently")
-    return Decision(new_batch, new_concurrency,
-                    f"grow: p95 {p95:.0f} ms, error rate {error_rate:.3f}, CPU {cpu:.0f}% all inside targets")
+            return Decision(
+                batch_size,
+                concurrency,
+                f"hold: one step up reaches {describe_setting(ceiling.batch_size, ceiling.concurrency)}, "
+                "which had to back off recently",
+            )
+    return Decision(
+        new_batch,
+        new_concurrency,
+        f"grow: p95 {p95:.0f} ms, error rate {error_rate:.3f}, CPU {cpu:.0f}% all inside targets",
+    )
 
 
 def decide_for(setting, metrics: dict, ceiling: Ceiling | None = None) -> Decision:
@@ -120,7 +139,10 @@ def decide_for(setting, metrics: dict, ceiling: Ceiling | None = None) -> Decisi
     observation."""
     used = (metrics.get("batch_size"), metrics.get("concurrency"))
     if used[1] is not None and used != (setting.batch_size, setting.concurrency):
-        return Decision(setting.batch_size, setting.concurrency,
-                        f"hold: measured at {describe_setting(*used)}, the setting is already "
-                        f"{describe_setting(setting.batch_size, setting.concurrency)}")
+        return Decision(
+            setting.batch_size,
+            setting.concurrency,
+            f"hold: measured at {describe_setting(*used)}, the setting is already "
+            f"{describe_setting(setting.batch_size, setting.concurrency)}",
+        )
     return decide(setting.batch_size, setting.concurrency, metrics, ceiling=ceiling)

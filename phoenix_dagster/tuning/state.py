@@ -25,11 +25,13 @@ class Setting(NamedTuple):
 def _stage_history(decisions: pl.DataFrame, stage: str) -> pl.DataFrame:
     # Oldest first; of two at the same moment, the more cautious (smaller concurrency, batch) last.
     return decisions.filter(pl.col("stage") == stage).sort(
-        ["decided_at", "concurrency_new", "batch_size_new"], descending=[False, True, True], nulls_last=True)
+        ["decided_at", "concurrency_new", "batch_size_new"], descending=[False, True, True], nulls_last=True
+    )
 
 
-def choose_setting(decisions: pl.DataFrame, stage: str, *, pinned_batch: int | None = None,
-                   pinned_concurrency: int | None = None) -> Setting:
+def choose_setting(
+    decisions: pl.DataFrame, stage: str, *, pinned_batch: int | None = None, pinned_concurrency: int | None = None
+) -> Setting:
     """`decisions`: control batch_tuning rows. The stage's latest decision, its default before
     any, and pinned values over both (a pinned batch only where the stage has batches)."""
     default_batch, default_concurrency = DEFAULTS.get(stage, (10, 1))
@@ -43,8 +45,11 @@ def choose_setting(decisions: pl.DataFrame, stage: str, *, pinned_batch: int | N
         batch, pinned_batch = None, None
     if pinned_batch is not None or pinned_concurrency is not None:
         origin = "pinned"
-    return Setting(pinned_batch if pinned_batch is not None else batch,
-                   pinned_concurrency if pinned_concurrency is not None else concurrency, origin)
+    return Setting(
+        pinned_batch if pinned_batch is not None else batch,
+        pinned_concurrency if pinned_concurrency is not None else concurrency,
+        origin,
+    )
 
 
 def recent_ceiling(decisions: pl.DataFrame, stage: str) -> Ceiling | None:

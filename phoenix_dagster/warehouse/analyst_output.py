@@ -63,7 +63,7 @@ def _text(value, as_is: bool, whole: bool) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = " ".join(str(value).split())  # one line a row
-    return text if len(text) <= TEXT_WIDTH else text[:TEXT_WIDTH - 1] + "…"
+    return text if len(text) <= TEXT_WIDTH else text[: TEXT_WIDTH - 1] + "…"
 
 
 def table(frame: pl.DataFrame) -> str:
@@ -93,8 +93,9 @@ def render(frame: pl.DataFrame, form: str = "table") -> str:
     """`form`: table (for a person), csv (a header line, ISO dates), json (an array of objects)."""
     if form == "csv":  # CSV holds no nested values: a list or struct column is written as its JSON text
         nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
-        return frame.with_columns(pl.col(name).map_elements(_json_text, return_dtype=pl.String, skip_nulls=True)
-                                  for name in nested).write_csv()
+        return frame.with_columns(
+            pl.col(name).map_elements(_json_text, return_dtype=pl.String, skip_nulls=True) for name in nested
+        ).write_csv()
     if form == "json":
         return frame.write_json() + "\n"
     return table(frame)

@@ -73,8 +73,9 @@ def _check_select(sql: str) -> None:
     kind = _one_statement_kind(sql)
     words = _words(sql)
     if kind != "SELECT":
-        raise AnalystQueryRefused(f"only a read query (SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) "
-                                  f"is allowed; got {kind}")
+        raise AnalystQueryRefused(
+            f"only a read query (SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) is allowed; got {kind}"
+        )
     if words and words[0][1] == "PRAGMA":  # DuckDB turns some PRAGMAs into SELECTs of a table function
         raise AnalystQueryRefused("only a read query is allowed; got PRAGMA")
 
@@ -86,7 +87,7 @@ def _explained(sql: str) -> str:
     if words and words[0][1] in _ANALYZE:
         raise AnalystQueryRefused("EXPLAIN ANALYZE runs its statement; use EXPLAIN without ANALYZE")
     if words and words[0][1] == "(":
-        rest = sql[words[0][0]:]
+        rest = sql[words[0][0] :]
         try:
             _check_select(rest)  # EXPLAIN (SELECT …): the parenthesis is the query's own
             return rest
@@ -100,11 +101,11 @@ def _explained(sql: str) -> str:
             if depth == 0:
                 if index + 1 == len(words):
                     break
-                return sql[words[index + 1][0]:]
+                return sql[words[index + 1][0] :]
         raise AnalystQueryRefused("an EXPLAIN needs a statement to explain")
     if not words:
         raise AnalystQueryRefused("an EXPLAIN needs a statement to explain")
-    return sql[words[0][0]:]
+    return sql[words[0][0] :]
 
 
 def check_read_only(sql: str) -> None:
@@ -125,24 +126,28 @@ def readable_folders(lake_root: str | Path, control_dir: Path, sql_dir: Path) ->
         if name.startswith("raw_"):  # the SQL project's mistake, not the analyst's
             raise SqlModelError(f"a warehouse model reads {schema}.{name}: raw replies are never readable by analysts")
         glob = source_glob(schema, name, lake_root, control_dir)
-        folders.append(glob[:glob.index("*")])
+        folders.append(glob[: glob.index("*")])
     return folders
 
 
-def run_read_only(conn: duckdb.DuckDBPyConnection, sql: str, folders: list[str],
-                  limits: AnalystLimits) -> AnalystResult:
+def run_read_only(
+    conn: duckdb.DuckDBPyConnection, sql: str, folders: list[str], limits: AnalystLimits
+) -> AnalystResult:
     """Check `sql`, lock the connection down and run it: at most MAX_ROWS rows are read, and the
     statement is interrupted after `limits.timeout_s`. Raises AnalystQueryRefused,
     AnalystQueryStopped or duckdb.Error (one line each)."""
     check_read_only(sql)
     allowed = ", ".join("'" + folder.replace("'", "''") + "'" for folder in folders)
-    for setting in (f"set allowed_directories = [{allowed}]",  # before external access is off (views read the lake)
-                    "set enable_external_access = false",
-                    "set autoinstall_known_extensions = false", "set autoload_known_extensions = false",
-                    f"set memory_limit = '{int(limits.memory_limit_mb)}MB'",
-                    f"set max_temp_directory_size = '{int(limits.max_temp_mb)}MB'",
-                    "set enable_progress_bar = false",
-                    "set lock_configuration = true"):
+    for setting in (
+        f"set allowed_directories = [{allowed}]",  # before external access is off (views read the lake)
+        "set enable_external_access = false",
+        "set autoinstall_known_extensions = false",
+        "set autoload_known_extensions = false",
+        f"set memory_limit = '{int(limits.memory_limit_mb)}MB'",
+        f"set max_temp_directory_size = '{int(limits.max_temp_mb)}MB'",
+        "set enable_progress_bar = false",
+        "set lock_configuration = true",
+    ):
         conn.execute(setting)
     timer = threading.Timer(limits.timeout_s, conn.interrupt)
     timer.start()
@@ -154,14 +159,19 @@ def run_read_only(conn: duckdb.DuckDBPyConnection, sql: str, folders: list[str],
             rows += batch.num_rows
             if rows > MAX_ROWS:
                 break
-        frame = pl.from_arrow(reader.schema.empty_table()) if not batches else pl.concat(
-            [pl.from_arrow(batch) for batch in batches], how="vertical")
+        frame = (
+            pl.from_arrow(reader.schema.empty_table())
+            if not batches
+            else pl.concat([pl.from_arrow(batch) for batch in batches], how="vertical")
+        )
     except duckdb.InterruptException:
         raise AnalystQueryStopped(f"stopped after {limits.timeout_s:g} s (PHOENIX_SQL_TIMEOUT_S)") from None
     except duckdb.OutOfMemoryException as exc:
         first = str(exc).strip().splitlines()[0]
-        raise AnalystQueryStopped(f"stopped at its limits (PHOENIX_DUCKDB_MEMORY_MB {limits.memory_limit_mb}, "
-                                  f"PHOENIX_SQL_MAX_TEMP_MB {limits.max_temp_mb}): {first}") from None
+        raise AnalystQueryStopped(
+            f"stopped at its limits (PHOENIX_DUCKDB_MEMORY_MB {limits.memory_limit_mb}, "
+            f"PHOENIX_SQL_MAX_TEMP_MB {limits.max_temp_mb}): {first}"
+        ) from None
     finally:
         timer.cancel()
     return AnalystResult(frame.head(MAX_ROWS), truncated=rows > MAX_ROWS)

@@ -60,6 +60,7 @@ def md_text(value: str) -> str:
 def markdown_table(frame: pl.DataFrame) -> str:
     """A small frame as a markdown table (the UI renders it; a Polars text dump it does not), its
     names and values escaped so data never turns into markup."""
+
     def cell(value) -> str:
         if isinstance(value, float):  # never scientific: 384,000 · 33.4987 · 0.0013
             return f"{value:,.0f}" if value.is_integer() else f"{value:,.6f}".rstrip("0").rstrip(".")
@@ -84,5 +85,7 @@ def table_figures(query: Callable[[str], pl.DataFrame], table: str, *, with_sche
     if table in KEY_FIGURES:
         figures = query(KEY_FIGURES[table])
         if figures.height:
-            metadata |= {name: _number(value) for name, value in figures.row(0, named=True).items() if value is not None}
+            metadata |= {
+                name: _number(value) for name, value in figures.row(0, named=True).items() if value is not None
+            }
     return metadata

@@ -77,8 +77,11 @@ def _header(sql: str) -> tuple[str, tuple[str, ...] | None]:
         text = line[2:].strip()
         if text.lower().startswith("grain:"):
             columns = text.split(":", 1)[1].strip()
-            grain = () if columns.lower().startswith("none") else tuple(
-                column.strip() for column in columns.split(",") if column.strip())
+            grain = (
+                ()
+                if columns.lower().startswith("none")
+                else tuple(column.strip() for column in columns.split(",") if column.strip())
+            )
         else:
             lines.append(text)
     return " ".join(lines).strip(), grain
@@ -100,8 +103,9 @@ def upstream_tables(sql: str, path: Path) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(tables))
 
 
-def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
-                    sources: dict[str, dict] = SOURCE_SCHEMAS) -> list[SqlModel]:
+def discover_models(
+    sql_dir: Path, seeds: frozenset[str] = frozenset(), sources: dict[str, dict] = SOURCE_SCHEMAS
+) -> list[SqlModel]:
     """Every model under `sql_dir`; `seeds` are warehouse tables made outside sql/ (`ops.unit_prices`)."""
     models = []
     for layer in LAYERS:
@@ -122,8 +126,15 @@ def discover_models(sql_dir: Path, seeds: frozenset[str] = frozenset(),
 
 def sources_read(sql_dir: Path) -> list[tuple[str, str]]:
     """The lake, bookkeeping and control tables (schema, name) the models under `sql_dir` read."""
-    return sorted({(schema, name) for layer in LAYERS for path in (sql_dir / layer).glob("*.sql")
-                   for schema, name in upstream_tables(path.read_text(), path) if schema in SOURCE_SCHEMAS})
+    return sorted(
+        {
+            (schema, name)
+            for layer in LAYERS
+            for path in (sql_dir / layer).glob("*.sql")
+            for schema, name in upstream_tables(path.read_text(), path)
+            if schema in SOURCE_SCHEMAS
+        }
+    )
 
 
 SCHEMA_TABLES = "_source_schemas"  # empty tables of the sources' schemas (expose_source)
@@ -140,8 +151,9 @@ def source_glob(schema: str, name: str, lake_root: str | Path, control_dir: Path
     return (control_dir / name / "*.parquet").as_posix()
 
 
-def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_root: str | Path,
-                  control_dir: Path) -> None:
+def expose_source(
+    conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_root: str | Path, control_dir: Path
+) -> None:
     """`<schema>.<name>` as a view over its Parquet files; with no file yet, an empty table of its
     schema. A column the schema gained after some files were written reads as null in those files
     (and in all of them when none has it yet): the view is unioned by name with an empty table of
@@ -155,8 +167,10 @@ def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_
     conn.execute(f"create or replace table {columns} as select * from empty")
     if conn.execute("select 1 from glob(?) limit 1", [pattern]).fetchone():  # DuckDB lists local and S3 alike
         quoted = pattern.replace("'", "''")
-        conn.execute(f"create view {schema}.{name} as select * from read_parquet('{quoted}', "
-                     f"union_by_name = true, hive_partitioning = false) union all by name select * from {columns}")
+        conn.execute(
+            f"create view {schema}.{name} as select * from read_parquet('{quoted}', "
+            f"union_by_name = true, hive_partitioning = false) union all by name select * from {columns}"
+        )
     else:
         conn.execute(f"create table {schema}.{name} as select * from {columns}")
 
@@ -164,8 +178,9 @@ def expose_source(conn: duckdb.DuckDBPyConnection, schema: str, name: str, lake_
 def drop_relation(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     """Drop a table or view, whichever it is (a model may change its materialization)."""
     schema, name = table.split(".")
-    found = conn.execute("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-                         [schema, name]).fetchone()
+    found = conn.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchone()
     if found:
         conn.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {table}")
 
@@ -183,8 +198,11 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, lake_root: str
 def prune_stale(conn: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
     """Drop what an older version of the project built and no model or seed builds any more, so a
     warehouse never keeps a table with old columns beside the new ones. Returns what was dropped."""
-    found = conn.execute("select table_schema || '.' || table_name from information_schema.tables "
-                         "where table_schema in (select unnest(?))", [list(LAYERS)]).fetchall()
+    found = conn.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in (select unnest(?))",
+        [list(LAYERS)],
+    ).fetchall()
     stale = sorted(name for (name,) in found if name not in tables)
     for table in stale:
         drop_relation(conn, table)

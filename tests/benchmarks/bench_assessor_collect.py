@@ -83,17 +83,25 @@ def main() -> None:
     stage_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"collector: {parcels} parcels in {collect_s:.2f} s = {parcels / collect_s:,.0f} parcels/s "
-          f"(concurrency {args.concurrency}, rate limit lifted, loopback server in its own process)")
-    print(f"requests: {requests} for {parcels} parcels = {requests / parcels:.3f} requests/parcel "
-          f"({requests - parcels} search pages)")
+    print(
+        f"collector: {parcels} parcels in {collect_s:.2f} s = {parcels / collect_s:,.0f} parcels/s "
+        f"(concurrency {args.concurrency}, rate limit lifted, loopback server in its own process)"
+    )
+    print(
+        f"requests: {requests} for {parcels} parcels = {requests / parcels:.3f} requests/parcel "
+        f"({requests - parcels} search pages)"
+    )
     print(f"bytes received: {sum(r.bytes for r in api.records) / 1e6:.1f} MB")
-    print(f"staging: {staged.height} parcels decoded and typed in {stage_s:.2f} s = {staged.height / stage_s:,.0f} "
-          f"parcels/s ({rejected.height} rejected)")
+    print(
+        f"staging: {staged.height} parcels decoded and typed in {stage_s:.2f} s = {staged.height / stage_s:,.0f} "
+        f"parcels/s ({rejected.height} rejected)"
+    )
     print(f"peak RSS of the client process: {peak_mb:.0f} MB (after imports: {rss_before:.0f} MB)")
     at_limit = 1000 / (requests / parcels)
-    print(f"at the default limit (MARICOPA_RATE_LIMIT_PER_HOUR=1000) a full refresh collects at most "
-          f"{at_limit:,.0f} parcels/hour")
+    print(
+        f"at the default limit (MARICOPA_RATE_LIMIT_PER_HOUR=1000) a full refresh collects at most "
+        f"{at_limit:,.0f} parcels/hour"
+    )
     server.join(timeout=10)
 
 

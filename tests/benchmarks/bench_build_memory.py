@@ -31,10 +31,17 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12, help="steps to print")
     args = parser.parse_args()
     zip_count = int(args.data_dir.name.split("x")[0])
-    os.environ.update({"PHOENIX_DATA_DIR": str(args.data_dir), "DAGSTER_HOME": str(args.data_dir / "dagster_home"),
-                       "PHOENIX_FIRST_DATE": DAYS[0], "PHOENIX_ZIP_CODES": ",".join(zip_codes(zip_count)),
-                       "PHOENIX_ASSESSOR_SOURCE": "sample", "PHOENIX_OPTIONAL_SOURCES": "sample",
-                       "OLLAMA_HOST": "http://127.0.0.1:9"})
+    os.environ.update(
+        {
+            "PHOENIX_DATA_DIR": str(args.data_dir),
+            "DAGSTER_HOME": str(args.data_dir / "dagster_home"),
+            "PHOENIX_FIRST_DATE": DAYS[0],
+            "PHOENIX_ZIP_CODES": ",".join(zip_codes(zip_count)),
+            "PHOENIX_ASSESSOR_SOURCE": "sample",
+            "PHOENIX_OPTIONAL_SOURCES": "sample",
+            "OLLAMA_HOST": "http://127.0.0.1:9",
+        }
+    )
     for name in ("MONGODB_URI", "PHOENIX_DAGSTER_POSTGRES_URL", "PHOENIX_LAKE_URL"):
         os.environ.pop(name, None)
 
@@ -80,10 +87,12 @@ def main() -> None:
         if during:
             start_mb = before[-1] if before else during[0]
             rows.append((max(during) - start_mb, max(during), end - begin, step))
-    print(f"build {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s; "
-          f"peak RSS {max(mb for _, mb in samples):,.0f} MB")
+    print(
+        f"build {'succeeded' if result.success else 'FAILED'} in {seconds:.1f} s; "
+        f"peak RSS {max(mb for _, mb in samples):,.0f} MB"
+    )
     print("| step | seconds | peak RSS while it ran | raised by |\n|---|---:|---:|---:|")
-    for raised, peak, step_s, step in sorted(rows, reverse=True)[:args.top]:
+    for raised, peak, step_s, step in sorted(rows, reverse=True)[: args.top]:
         print(f"| {step} | {step_s:.1f} | {peak:,.0f} MB | {raised:+,.0f} MB |")
 
 

@@ -58,13 +58,15 @@ def main() -> None:
     today = date.today()
 
     started = time.perf_counter()
-    outcomes, stats = run_extraction(texts, {}, extractor, today=today, batch_size=args.batch,
-                                     concurrency=args.concurrency)
+    outcomes, stats = run_extraction(
+        texts, {}, extractor, today=today, batch_size=args.batch, concurrency=args.concurrency
+    )
     first_s = time.perf_counter() - started
     cache = {key: o.reply for key, o in outcomes.items() if o.reply is not None}
     started = time.perf_counter()
-    again, again_stats = run_extraction(texts, cache, extractor, today=today, batch_size=args.batch,
-                                        concurrency=args.concurrency)
+    again, again_stats = run_extraction(
+        texts, cache, extractor, today=today, batch_size=args.batch, concurrency=args.concurrency
+    )
     second_s = time.perf_counter() - started
     queue.put("done")
 
@@ -72,18 +74,27 @@ def main() -> None:
     replies = [o.reply for o in outcomes.values() if o.reply is not None]
     model_hours = sum(r.model_seconds for r in replies) / 3600
     tokens_in, tokens_out = sum(r.prompt_tokens for r in replies), sum(r.completion_tokens for r in replies)
-    cost = (model_hours * prices["llm_model_hour"]["usd"] + tokens_in / 1000 * prices["llm_prompt_1k_tokens"]["usd"]
-            + tokens_out / 1000 * prices["llm_completion_1k_tokens"]["usd"])
+    cost = (
+        model_hours * prices["llm_model_hour"]["usd"]
+        + tokens_in / 1000 * prices["llm_prompt_1k_tokens"]["usd"]
+        + tokens_out / 1000 * prices["llm_completion_1k_tokens"]["usd"]
+    )
     llm = sum(o.method == "llm" for o in outcomes.values())
     hits = sum(o.method == "cache" for o in again.values())
-    print(f"first run: {len(texts)} listings, {stats.calls} calls in {first_s:.2f} s = {len(texts) / first_s:,.0f} "
-          f"enrichments/s (concurrency {args.concurrency}, batch {args.batch}, max in flight {stats.max_in_flight}); "
-          f"{llm} by the model")
+    print(
+        f"first run: {len(texts)} listings, {stats.calls} calls in {first_s:.2f} s = {len(texts) / first_s:,.0f} "
+        f"enrichments/s (concurrency {args.concurrency}, batch {args.batch}, max in flight {stats.max_in_flight}); "
+        f"{llm} by the model"
+    )
     print(f"re-run: {again_stats.calls} calls, cache hit rate {hits / len(texts):.1%}, {second_s:.3f} s")
-    print(f"tokens: {tokens_in:,} prompt + {tokens_out:,} completion; model time {model_hours * 3600:,.0f} s "
-          f"(the stand-in's 0.85 s a call)")
-    print(f"cost: ${cost:.4f} for {llm} listings = ${cost / max(llm, 1):.6f} per enriched listing at "
-          f"${prices['llm_model_hour']['usd']}/model hour; $0 per listing on a cached re-run")
+    print(
+        f"tokens: {tokens_in:,} prompt + {tokens_out:,} completion; model time {model_hours * 3600:,.0f} s "
+        f"(the stand-in's 0.85 s a call)"
+    )
+    print(
+        f"cost: ${cost:.4f} for {llm} listings = ${cost / max(llm, 1):.6f} per enriched listing at "
+        f"${prices['llm_model_hour']['usd']}/model hour; $0 per listing on a cached re-run"
+    )
     process.join(timeout=10)
 
 

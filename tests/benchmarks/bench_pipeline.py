@@ -45,8 +45,9 @@ def county_data(zips: list[str], per_zip: int) -> tuple[dict, dict]:
         rows[zip_code] = []
         for i in range(per_zip):
             apn = f"{z + 1}{i:07d}"
-            rows[zip_code].append(dict(template_rows[i % len(template_rows)], APN=apn, SitusZip=zip_code,
-                                       PropertyType="RESIDENTIAL"))
+            rows[zip_code].append(
+                dict(template_rows[i % len(template_rows)], APN=apn, SitusZip=zip_code, PropertyType="RESIDENTIAL")
+            )
             detail = json.loads(bodies[i % len(bodies)])
             detail["APN"] = apn
             details[apn] = (200, json.dumps(detail).encode())
@@ -95,17 +96,25 @@ def main() -> None:
     from phoenix_dagster.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as data_dir:
-        settings = Settings.from_env({
-            "PHOENIX_DATA_DIR": data_dir, "PHOENIX_ZIP_CODES": ",".join(args.zips),
-            "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": url, "MARICOPA_API_TOKEN": TOKEN,
-            "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9), "MARICOPA_CONCURRENCY": "4",
-            "OLLAMA_HOST": "http://127.0.0.1:9"})
+        settings = Settings.from_env(
+            {
+                "PHOENIX_DATA_DIR": data_dir,
+                "PHOENIX_ZIP_CODES": ",".join(args.zips),
+                "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+                "MARICOPA_API_URL": url,
+                "MARICOPA_API_TOKEN": TOKEN,
+                "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9),
+                "MARICOPA_CONCURRENCY": "4",
+                "OLLAMA_HOST": "http://127.0.0.1:9",
+            }
+        )
         os.environ["MARICOPA_API_TOKEN"] = TOKEN  # read by the resource through EnvVar
         defs = build_definitions(settings)
         instance = dg.DagsterInstance.ephemeral()
         build_job = defs.resolve_job_def(BUILD_WAREHOUSE)
-        selection = [key for key in build_job.asset_layer.executable_asset_keys
-                     if key.to_user_string() not in NOT_SERVED]
+        selection = [
+            key for key in build_job.asset_layer.executable_asset_keys if key.to_user_string() not in NOT_SERVED
+        ]
         total = args.parcels_per_zip * len(args.zips)
         print(f"{total:,} parcels ({len(args.zips)} ZIPs × {args.parcels_per_zip:,}), county server on {url}")
         for day in ("2026-11-27", "2026-11-28"):
@@ -113,17 +122,22 @@ def main() -> None:
             outcomes = run_partitions(DefinitionsJobs(defs, instance), day, args.zips, out=io.StringIO())
             partitions_s = time.perf_counter() - started
             started = time.perf_counter()
-            build = build_job.execute_in_process(instance=instance, run_config=QUIET_LOGS, raise_on_error=False,
-                                                 asset_selection=selection)
+            build = build_job.execute_in_process(
+                instance=instance, run_config=QUIET_LOGS, raise_on_error=False, asset_selection=selection
+            )
             build_s = time.perf_counter() - started
             requests = sum(county_requests(instance, o.run_id) for o in outcomes)
-            print(f"{day}: partitions {partitions_s:.1f} s ({', '.join(f'{o.label} {o.seconds:.1f} s' for o in outcomes)}; "
-                  f"all ok: {all(o.ok for o in outcomes)}), {requests:,} county requests = "
-                  f"{requests / total:.3f} per parcel; build {build_s:.1f} s (ok: {build.success}); "
-                  f"peak RSS so far {peak_rss_mb():.0f} MB")
+            print(
+                f"{day}: partitions {partitions_s:.1f} s ({', '.join(f'{o.label} {o.seconds:.1f} s' for o in outcomes)}; "
+                f"all ok: {all(o.ok for o in outcomes)}), {requests:,} county requests = "
+                f"{requests / total:.3f} per parcel; build {build_s:.1f} s (ok: {build.success}); "
+                f"peak RSS so far {peak_rss_mb():.0f} MB"
+            )
         bookkeeping = sum(1 for _ in (Path(data_dir) / "lake" / "_bookkeeping").rglob("*.parquet"))
-        print(f"bookkeeping files: {bookkeeping}; published warehouse "
-              f"{(Path(data_dir) / 'warehouse.duckdb').stat().st_size / 1e6:.1f} MB")
+        print(
+            f"bookkeeping files: {bookkeeping}; published warehouse "
+            f"{(Path(data_dir) / 'warehouse.duckdb').stat().st_size / 1e6:.1f} MB"
+        )
     queue.put("done")
     server.join(timeout=10)
 

@@ -93,8 +93,11 @@ def process_kinds(data_dir: Path, peaks: dict[int, tuple[float, str]]) -> dict[s
     from phoenix_dagster.graph.pools import run_worker
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
-    workers = {run_worker(run.tags).pid for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
-               if run_worker(run.tags)}
+    workers = {
+        run_worker(run.tags).pid
+        for run in instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
+        if run_worker(run.tags)
+    }
     kinds: dict[str, float] = {}
     for pid, (mb, label) in peaks.items():
         if label == "run process":
@@ -108,8 +111,13 @@ def run_command(args: list[str], env: dict) -> Measured:
     import psutil
 
     started = time.perf_counter()
-    command = subprocess.Popen([sys.executable, "-m", "phoenix_dagster.cli", *args], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "phoenix_dagster.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peaks: dict[int, tuple[float, str]] = {}
     done = threading.Event()
 
@@ -144,8 +152,11 @@ def partition_phase_s(data_dir: Path, day: str) -> float:
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
-    records = [r for r in instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
-               if r.dagster_run.tags.get("dagster/partition", "").startswith(day)]
+    records = [
+        r
+        for r in instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
+        if r.dagster_run.tags.get("dagster/partition", "").startswith(day)
+    ]
     return max(r.end_time for r in records) - min(r.create_timestamp.timestamp() for r in records)
 
 
@@ -167,19 +178,30 @@ def size_mb(path: Path) -> float:
 
 def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: int) -> dict:
     """The command's environment: `max_concurrent_runs` runs at once, each allowed to collect."""
-    env = {**os.environ, "PHOENIX_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-           "PHOENIX_FIRST_DATE": DAYS[0], "PHOENIX_ZIP_CODES": ",".join(zips),
-           "PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": url, "MARICOPA_API_TOKEN": TOKEN,
-           "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9), "MARICOPA_CONCURRENCY": "4", "MARICOPA_POOL_LIMIT": str(max_concurrent_runs),
-           "PHOENIX_OPTIONAL_SOURCES": "sample", "OLLAMA_HOST": "http://127.0.0.1:9",
-           "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs)}
+    env = {
+        **os.environ,
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "PHOENIX_FIRST_DATE": DAYS[0],
+        "PHOENIX_ZIP_CODES": ",".join(zips),
+        "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+        "MARICOPA_API_URL": url,
+        "MARICOPA_API_TOKEN": TOKEN,
+        "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9),
+        "MARICOPA_CONCURRENCY": "4",
+        "MARICOPA_POOL_LIMIT": str(max_concurrent_runs),
+        "PHOENIX_OPTIONAL_SOURCES": "sample",
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+        "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
+    }
     for name in ("MONGODB_URI", "PHOENIX_DAGSTER_POSTGRES_URL", "PHOENIX_LAKE_URL", "PHOENIX_RATE_LIMIT_STORE"):
         env.pop(name, None)
     return env
 
 
-def measure_scale(zip_count: int, per_zip: int, *, serial: bool, concurrent_runs: int,
-                  keep: Path | None = None) -> dict:
+def measure_scale(
+    zip_count: int, per_zip: int, *, serial: bool, concurrent_runs: int, keep: Path | None = None
+) -> dict:
     zips = zip_codes(zip_count)
     parcels = zip_count * per_zip
     control, server_end = multiprocessing.Pipe()
@@ -216,20 +238,29 @@ def measure_scale(zip_count: int, per_zip: int, *, serial: bool, concurrent_runs
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| parcels | ZIPs | full run | incremental run | requests/parcel (full, incr.) | peak RSS (process) "
-          "| lake | warehouse | concurrent vs serial partitions |")
+    print(
+        "| parcels | ZIPs | full run | incremental run | requests/parcel (full, incr.) | peak RSS (process) "
+        "| lake | warehouse | concurrent vs serial partitions |"
+    )
     print("|---:|---:|---:|---:|---:|---|---:|---:|---|")
     for row in rows:
         full, incremental = row["full"], row["incremental"]
         peak = max((full, incremental), key=lambda m: m.peak_rss_mb)
-        speedup = (f"{row['serial_phase_s']:.1f} s → {row['concurrent_phase_s']:.1f} s "
-                   f"({row['concurrent_runs']} at once) = "
-                   f"{row['serial_phase_s'] / row['concurrent_phase_s']:.2f}×" if "serial_phase_s" in row else "—")
+        speedup = (
+            f"{row['serial_phase_s']:.1f} s → {row['concurrent_phase_s']:.1f} s "
+            f"({row['concurrent_runs']} at once) = "
+            f"{row['serial_phase_s'] / row['concurrent_phase_s']:.2f}×"
+            if "serial_phase_s" in row
+            else "—"
+        )
         status = "" if full.ok and incremental.ok and row.get("serial_ok", True) else " (a run FAILED)"
-        print(f"| {row['parcels']:,} | {row['zips']} | {full.seconds:.1f} s | {incremental.seconds:.1f} s | "
-              f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
-              f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
-              f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |", flush=True)
+        print(
+            f"| {row['parcels']:,} | {row['zips']} | {full.seconds:.1f} s | {incremental.seconds:.1f} s | "
+            f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
+            f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
+            f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |",
+            flush=True,
+        )
     print("\nPeak RSS by kind of process (MB):")
     for row in rows:
         for label in ("full", "incremental"):
@@ -239,29 +270,43 @@ def print_table(rows: list[dict]) -> None:
     for row in rows:
         for label in ("full", "incremental"):
             launch, work = row[f"{label}_build_s"]
-            print(f"  {row['parcels']:,} {label}: command {row[label].seconds:.1f} s = partitions "
-                  f"{row[f'{label}_partitions_s']:.1f} s + build {launch:.1f} s launch + {work:.1f} s work + the rest "
-                  "(start-up, the code server, the tuning run, the summary)")
+            print(
+                f"  {row['parcels']:,} {label}: command {row[label].seconds:.1f} s = partitions "
+                f"{row[f'{label}_partitions_s']:.1f} s + build {launch:.1f} s launch + {work:.1f} s work + the rest "
+                "(start-up, the code server, the tuning run, the summary)"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", action="append", default=None,
-                        help="ZIPSxPARCELS_PER_ZIP, repeatable (default 3x33334)")
+    parser.add_argument(
+        "--scale", action="append", default=None, help="ZIPSxPARCELS_PER_ZIP, repeatable (default 3x33334)"
+    )
     parser.add_argument("--no-serial", action="store_true", help="skip the one-after-the-other comparison")
-    parser.add_argument("--concurrent-runs", type=int, default=3,
-                        help="PHOENIX_MAX_CONCURRENT_RUNS (and the county pool's limit) of the measured runs "
-                             "(default 3: a day's three ZIPs at once)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="keep the concurrent run's data directory under KEEP/<scale>/ (to measure a build "
-                             "again with tests/benchmarks/bench_build_memory.py)")
+    parser.add_argument(
+        "--concurrent-runs",
+        type=int,
+        default=3,
+        help="PHOENIX_MAX_CONCURRENT_RUNS (and the county pool's limit) of the measured runs "
+        "(default 3: a day's three ZIPs at once)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the concurrent run's data directory under KEEP/<scale>/ (to measure a build "
+        "again with tests/benchmarks/bench_build_memory.py)",
+    )
     args = parser.parse_args()
     rows = []
     for scale in args.scale or ["3x33334"]:
         zip_count, per_zip = (int(part) for part in scale.lower().split("x"))
         print(f"measuring {zip_count} ZIPs × {per_zip:,} parcels …", file=sys.stderr, flush=True)
-        rows.append(measure_scale(zip_count, per_zip, serial=not args.no_serial,
-                                  concurrent_runs=args.concurrent_runs, keep=args.keep))
+        rows.append(
+            measure_scale(
+                zip_count, per_zip, serial=not args.no_serial, concurrent_runs=args.concurrent_runs, keep=args.keep
+            )
+        )
     print_table(rows)
 
 

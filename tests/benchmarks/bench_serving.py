@@ -29,8 +29,9 @@ def sample_marts(data_dir: str):
     from phoenix_dagster.definitions import build_definitions
     from phoenix_dagster.settings import Settings
 
-    settings = Settings.from_env({"PHOENIX_DATA_DIR": data_dir, "OLLAMA_HOST": "http://127.0.0.1:9",
-                                  "PHOENIX_FIRST_DATE": "2026-11-01"})
+    settings = Settings.from_env(
+        {"PHOENIX_DATA_DIR": data_dir, "OLLAMA_HOST": "http://127.0.0.1:9", "PHOENIX_FIRST_DATE": "2026-11-01"}
+    )
     jobs = DefinitionsJobs(build_definitions(settings), dg.DagsterInstance.ephemeral())
     run_partitions(jobs, "2026-11-28", list(settings.zip_codes), out=io.StringIO())
     build_warehouse(jobs, out=io.StringIO())
@@ -65,17 +66,23 @@ def main() -> None:
         mart, history = tiled(marts, args.documents), None
         import polars as pl
 
-        history = pl.concat([events.with_columns(pl.col("property_id") + f"#{copy}")
-                             for copy in range(-(-args.documents // marts.height))])
+        history = pl.concat(
+            [
+                events.with_columns(pl.col("property_id") + f"#{copy}")
+                for copy in range(-(-args.documents // marts.height))
+            ]
+        )
         for label in ("first", "unchanged re-run"):
             started = time.perf_counter()
             docs = property_documents(mart, history)
             built = time.perf_counter() - started
             counts = export_documents(docs, path, "property_id")
             total = time.perf_counter() - started
-            print(f"export, {label}: {docs.height:,} documents in {total:.2f} s ({docs.height / total:,.0f} documents/s; "
-                  f"building them {built:.2f} s), {counts.content_writes:,} written whole, "
-                  f"{counts.bytes / 2**20:.1f} MB")
+            print(
+                f"export, {label}: {docs.height:,} documents in {total:.2f} s ({docs.height / total:,.0f} documents/s; "
+                f"building them {built:.2f} s), {counts.content_writes:,} written whole, "
+                f"{counts.bytes / 2**20:.1f} MB"
+            )
         for size in args.stand_in:
             collection = mongomock.MongoClient().db.properties
             ensure_indexes(collection)
@@ -84,8 +91,10 @@ def main() -> None:
                 started = time.perf_counter()
                 counts = write_changed(collection, docs, "property_id")
                 seconds = time.perf_counter() - started
-                print(f"stand-in (mongomock), {label}: {size:,} documents in {seconds:.2f} s "
-                      f"({size / seconds:,.0f} documents/s), {counts.content_writes:,} written whole")
+                print(
+                    f"stand-in (mongomock), {label}: {size:,} documents in {seconds:.2f} s "
+                    f"({size / seconds:,.0f} documents/s), {counts.content_writes:,} written whole"
+                )
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ CONFLICTING_SUFFIXES = ["AVE", "DR", "LN", "ST", "RD"]
 
 # --- the county's rows ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CountyAddress:
     number: str
@@ -127,8 +128,10 @@ def load_search_rows(search_dir: Path = SEARCH_DIR) -> list[SearchRow]:
     rows: dict[str, SearchRow] = {}
     for page in sorted(search_dir.glob("q*_page*.json")):
         for raw in json.loads(page.read_text())["Results"]:
-            rows.setdefault(raw["APN"], SearchRow(raw["APN"], raw["SitusZip"], raw["PropertyType"],
-                                                  parse_county_address(raw["SitusAddress"])))
+            rows.setdefault(
+                raw["APN"],
+                SearchRow(raw["APN"], raw["SitusZip"], raw["PropertyType"], parse_county_address(raw["SitusAddress"])),
+            )
     return list(rows.values())
 
 
@@ -139,8 +142,9 @@ class Sample:
         self.all_rows = rows
         self.rows = {z: [r for r in rows if r.zip == z] for z in SAMPLE_ZIPS}
         self.parcels = {z: [r for r in self.rows[z] if r.is_parcel] for z in SAMPLE_ZIPS}
-        self.number_name_count = {z: Counter((r.address.number, r.address.name) for r in self.rows[z])
-                                  for z in SAMPLE_ZIPS}
+        self.number_name_count = {
+            z: Counter((r.address.number, r.address.name) for r in self.rows[z]) for z in SAMPLE_ZIPS
+        }
         self.street_names = {z: sorted({r.address.name for r in self.rows[z]}) for z in SAMPLE_ZIPS}
         self.numbers_anywhere = defaultdict(set)  # street name -> house numbers, any ZIP, any row
         for row in rows:
@@ -151,8 +155,7 @@ class Sample:
         return self.number_name_count[parcel.zip][(parcel.address.number, parcel.address.name)] == 1
 
     def suffixes_at(self, zip_code: str, number: str, name: str) -> set[str]:
-        return {r.address.suffix for r in self.rows[zip_code]
-                if (r.address.number, r.address.name) == (number, name)}
+        return {r.address.suffix for r in self.rows[zip_code] if (r.address.number, r.address.name) == (number, name)}
 
     def collisions(self) -> list[list[SearchRow]]:
         """Groups of two or more parcels of a ZIP with the same house number and street name."""
@@ -165,9 +168,11 @@ class Sample:
 
 # --- writing a listing ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Listing:
     """A listing's address as written, part by part; ``render`` joins it."""
+
     number: str
     predir: str
     name: str
@@ -206,6 +211,7 @@ def base_listing(parcel: SearchRow, rng: random.Random) -> Listing:
 
 
 # One function per variation. Each takes a listing of the parcel and returns it varied.
+
 
 def drop_suffix(listing: Listing, parcel: SearchRow, rng: random.Random) -> Listing:
     return replace(listing, suffix="")
@@ -275,6 +281,7 @@ def scramble_text(listing: Listing, parcel: SearchRow, rng: random.Random) -> Li
             for step in steps:
                 line = step(line)
             return line
+
         if finish(before) != before:
             return replace(listing, finish=finish)
 
@@ -284,14 +291,14 @@ def one_typo(word: str, rng: random.Random) -> str:
     position = rng.randrange(1, len(word) - 1)
     operation = rng.choice(["drop", "double", "swap", "vowel"])
     if operation == "drop":
-        return word[:position] + word[position + 1:]
+        return word[:position] + word[position + 1 :]
     if operation == "double":
         return word[:position] + word[position] + word[position:]
     if operation == "swap":
-        return word[:position] + word[position + 1] + word[position] + word[position + 2:]
+        return word[:position] + word[position + 1] + word[position] + word[position + 2 :]
     vowels = [i for i in range(1, len(word)) if word[i] in "AEIOU"]
     i = rng.choice(vowels)
-    return word[:i] + rng.choice([v for v in "AEIOU" if v != word[i]]) + word[i + 1:]
+    return word[:i] + rng.choice([v for v in "AEIOU" if v != word[i]]) + word[i + 1 :]
 
 
 def street_typo(name: str, zip_street_names: list[str], rng: random.Random) -> str:
@@ -313,6 +320,7 @@ def format_apn(apn: str, rng: random.Random) -> str:
 
 
 # --- which parcels each kind may use ----------------------------------------------------------
+
 
 def has_typo_able_name(parcel: SearchRow) -> bool:
     return not parcel.address.is_ordinal and max(len(w) for w in parcel.address.name.split()) >= 6
@@ -340,10 +348,14 @@ def positive_listing(kind: str, parcel: SearchRow, rng: random.Random, sample: S
         return vary_ordinal_case(county_listing(parcel, title=False), parcel, rng)
     listing = base_listing(parcel, rng)
     simple = {
-        "suffix_missing": drop_suffix, "suffix_spelled": spell_suffix,
-        "directional_spelled": spell_directional, "directional_missing": drop_directional,
+        "suffix_missing": drop_suffix,
+        "suffix_spelled": spell_suffix,
+        "directional_spelled": spell_directional,
+        "directional_missing": drop_directional,
         "case_spacing_punctuation": scramble_text,
-        "zip_plus4": add_zip_plus4, "unit_designator": add_unit, "city_variant": vary_city,
+        "zip_plus4": add_zip_plus4,
+        "unit_designator": add_unit,
+        "city_variant": vary_city,
     }
     if kind in simple:
         return simple[kind](listing, parcel, rng)
@@ -380,8 +392,10 @@ COMBINABLE = {
 
 def combined_listing(listing: Listing, parcel: SearchRow, rng: random.Random, sample: Sample) -> Listing:
     """Two or three variations, each of a different part of the address, each allowed for the parcel."""
-    options = {part: [(kind, vary) for kind, vary in variations if ELIGIBLE.get(kind, lambda p: True)(parcel)]
-               for part, variations in COMBINABLE.items()}
+    options = {
+        part: [(kind, vary) for kind, vary in variations if ELIGIBLE.get(kind, lambda p: True)(parcel)]
+        for part, variations in COMBINABLE.items()
+    }
     usable = [part for part in COMBINABLE if options[part]]
     for part in sorted(rng.sample(usable, rng.choice([2, 3])), key=usable.index):
         _kind, vary = rng.choice(options[part])
@@ -404,8 +418,7 @@ def positive_cases(kind: str, count: int, sample: Sample, rng: random.Random, us
         if forced_left:
             parcel = forced_left[0]
         else:
-            pool = [p for p in sample.parcels[zip_code]
-                    if p.apn not in used and eligible(p) and sample.is_unique(p)]
+            pool = [p for p in sample.parcels[zip_code] if p.apn not in used and eligible(p) and sample.is_unique(p)]
             parcel = rng.choice(pool)
         used.add(parcel.apn)
         listing = positive_listing(kind, parcel, rng, sample)
@@ -415,8 +428,8 @@ def positive_cases(kind: str, count: int, sample: Sample, rng: random.Random, us
 
 # --- negatives and ambiguous cases ------------------------------------------------------------
 
-def negative_listing(number: str, address: CountyAddress, suffix: str, zip_code: str,
-                     rng: random.Random) -> Listing:
+
+def negative_listing(number: str, address: CountyAddress, suffix: str, zip_code: str, rng: random.Random) -> Listing:
     """A plainly written address (title case or capitals, the suffix maybe spelled out)."""
     title = rng.random() < 0.7
     style = title_case if title else (lambda s: s)
@@ -453,9 +466,15 @@ def other_zip_street_cases(count: int, sample: Sample, rng: random.Random) -> li
     for i in range(count):
         zip_code = SAMPLE_ZIPS[i % len(SAMPLE_ZIPS)]
         here = set(sample.street_names[zip_code])
-        pool = [p for other in SAMPLE_ZIPS if other != zip_code for p in sample.parcels[other]
-                if p.address.name in here and p.apn not in used
-                and not sample.number_name_count[zip_code][(p.address.number, p.address.name)]]
+        pool = [
+            p
+            for other in SAMPLE_ZIPS
+            if other != zip_code
+            for p in sample.parcels[other]
+            if p.address.name in here
+            and p.apn not in used
+            and not sample.number_name_count[zip_code][(p.address.number, p.address.name)]
+        ]
         parcel = rng.choice(pool)
         used.add(parcel.apn)
         listing = negative_listing(parcel.address.number, parcel.address, parcel.address.suffix, zip_code, rng)
@@ -509,8 +528,10 @@ def ambiguous_cases(count: int, sample: Sample, rng: random.Random) -> list[dict
 
 # --- the file ---------------------------------------------------------------------------------
 
-def case(kind: str, expected: str, listing: Listing, expected_parcel: str | None = None,
-         candidates: list[str] | None = None) -> dict:
+
+def case(
+    kind: str, expected: str, listing: Listing, expected_parcel: str | None = None, candidates: list[str] | None = None
+) -> dict:
     return {
         "case_id": "",
         "kind": kind,

@@ -60,8 +60,9 @@ class SeenRequest:
 
 
 class MaricopaContractServer(LoopbackServer):
-    def __init__(self, search_rows: dict[str, list[dict]], parcels: dict[str, tuple[int, bytes]],
-                 token: str = "test-token"):
+    def __init__(
+        self, search_rows: dict[str, list[dict]], parcels: dict[str, tuple[int, bytes]], token: str = "test-token"
+    ):
         self.search_rows, self.parcels, self.token = search_rows, parcels, token
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.seen: list[SeenRequest] = []
@@ -101,7 +102,7 @@ class MaricopaContractServer(LoopbackServer):
             q = (query.get("q") or [""])[0]
             page = int((query.get("page") or ["1"])[0])
             rows = self.search_rows.get(q, []) if q else []
-            body = {"TOTAL": len(rows), "Results": rows[(page - 1) * ROWS_PER_PAGE: page * ROWS_PER_PAGE]}
+            body = {"TOTAL": len(rows), "Results": rows[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE]}
             return 200, json.dumps(body).encode(), "application/json"
         if path.startswith("/parcel/"):
             apn = path.split("/")[2].replace("-", "").replace(".", "").replace(" ", "")
@@ -128,8 +129,11 @@ class _Handler(QuietHandler):
         parts = urlsplit(self.path)
         contract = self.owner
         with contract._lock:
-            contract.seen.append(SeenRequest(time.monotonic(), self.path, self.headers.get("AUTHORIZATION"),
-                                             self.headers.get("user-agent")))
+            contract.seen.append(
+                SeenRequest(
+                    time.monotonic(), self.path, self.headers.get("AUTHORIZATION"), self.headers.get("user-agent")
+                )
+            )
         if self.headers.get("AUTHORIZATION") != contract.token:
             return self._send(500, UNAUTHORIZED, "text/plain")
         fault = contract._next_fault(parts.path)
@@ -144,8 +148,12 @@ class _Handler(QuietHandler):
             elif fault.kind == "empty":
                 return self._send(200, b"", "application/json")
             elif fault.kind == "corrupt_gzip":  # says gzip, is not: the client cannot decode the body
-                return self.reply(200, b"\x1f\x8b\x08\x00not gzip at all", "application/json",
-                                  {"Content-Encoding": "gzip", "Cache-Control": "no-store"})
+                return self.reply(
+                    200,
+                    b"\x1f\x8b\x08\x00not gzip at all",
+                    "application/json",
+                    {"Content-Encoding": "gzip", "Cache-Control": "no-store"},
+                )
         code, body, content_type = contract.answer(parts.path, parse_qs(parts.query))
         if fault is not None and fault.kind == "malformed":
             body = body[: len(body) // 2]

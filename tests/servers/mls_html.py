@@ -46,17 +46,23 @@ class MlsHtmlServer(LoopbackServer):
 
     def search_page(self, zip_code: str, page: int) -> str:
         rows = [r for r in self.listings if r.get("PostalCode") == zip_code]
-        chunk = rows[(page - 1) * self.per_page: page * self.per_page]
+        chunk = rows[(page - 1) * self.per_page : page * self.per_page]
         if not rows:
             body = f'<div class="{self.cls("no-results")}">No homes match your search.</div>'
         else:
             cards = "".join(
                 f'<article class="{self.cls("listing-card")}"><a class="{self.cls("listing-link")}" '
                 f'href="{html.escape(self.links.get(r["ListingId"], "/listing/" + r["ListingId"]))}">'
-                f'{html.escape(r["UnparsedAddress"])}</a>'
-                f'<span class="price">{_money(r.get("ListPrice"))}</span></article>' for r in chunk)
-            pager = (f'<nav class="{self.cls("pager")}"><a class="next" href="/search?zip={zip_code}&amp;page={page + 1}">'
-                     "Next</a></nav>" if page * self.per_page < len(rows) else "")
+                f"{html.escape(r['UnparsedAddress'])}</a>"
+                f'<span class="price">{_money(r.get("ListPrice"))}</span></article>'
+                for r in chunk
+            )
+            pager = (
+                f'<nav class="{self.cls("pager")}"><a class="next" href="/search?zip={zip_code}&amp;page={page + 1}">'
+                "Next</a></nav>"
+                if page * self.per_page < len(rows)
+                else ""
+            )
             body = f'<section class="results">{cards}</section>{pager}'
         return f"<!doctype html><html><head><title>Search {zip_code}</title></head><body>{body}</body></html>"
 
@@ -65,18 +71,22 @@ class MlsHtmlServer(LoopbackServer):
         if r is None:
             return None
         baths = (r.get("BathroomsFull") or 0) + 0.5 * (r.get("BathroomsHalf") or 0)
-        facts = "".join(f'<li class="{self.cls(name)}">{text}</li>' for name, text in [
-            ("beds", f"{r.get('BedroomsTotal')} bd" if r.get("BedroomsTotal") is not None else ""),
-            ("baths", f"{baths:g} ba" if baths else ""),
-            ("sqft", f"{r['LivingArea']:,} sqft" if r.get("LivingArea") else ""),
-            ("lot", f"{r['LotSizeSquareFeet']:,} sqft lot" if r.get("LotSizeSquareFeet") else ""),
-            ("year", f"Built {r['YearBuilt']}" if r.get("YearBuilt") else ""),
-            ("type", "Single Family"),
-        ] if text)
+        facts = "".join(
+            f'<li class="{self.cls(name)}">{text}</li>'
+            for name, text in [
+                ("beds", f"{r.get('BedroomsTotal')} bd" if r.get("BedroomsTotal") is not None else ""),
+                ("baths", f"{baths:g} ba" if baths else ""),
+                ("sqft", f"{r['LivingArea']:,} sqft" if r.get("LivingArea") else ""),
+                ("lot", f"{r['LotSizeSquareFeet']:,} sqft lot" if r.get("LotSizeSquareFeet") else ""),
+                ("year", f"Built {r['YearBuilt']}" if r.get("YearBuilt") else ""),
+                ("type", "Single Family"),
+            ]
+            if text
+        )
         return (
             "<!doctype html><html><body>"
             f'<h1 class="{self.cls("address")}">{html.escape(r["UnparsedAddress"])}, {r.get("City", "Phoenix")}, AZ '
-            f'{r["PostalCode"]}</h1>'
+            f"{r['PostalCode']}</h1>"
             f'<span class="{self.cls("mls-number")}">MLS# {r["ListingId"]}</span>'
             f'<div class="{self.cls("price")}">{_money(r.get("ListPrice"))}</div>'
             f'<span class="{self.cls("status")}">{r.get("StandardStatus") or ""}</span>'
@@ -93,8 +103,14 @@ class _Handler(QuietHandler):
         parts = urlsplit(self.path)
         site = self.owner
         with site._lock:
-            site.seen.append({"path": parts.path, "query": parts.query, "user_agent": self.headers.get("User-Agent"),
-                              "via_proxy": self.headers.get("X-Forwarded-By")})
+            site.seen.append(
+                {
+                    "path": parts.path,
+                    "query": parts.query,
+                    "user_agent": self.headers.get("User-Agent"),
+                    "via_proxy": self.headers.get("X-Forwarded-By"),
+                }
+            )
             failing = site.fail_statuses.popleft() if site.fail_statuses and parts.path != "/robots.txt" else None
         if parts.path == "/robots.txt" and site.robots_status != 200:
             return self._send(site.robots_status, "unavailable", "text/plain", {"Retry-After": "0"})
@@ -116,8 +132,9 @@ class _Handler(QuietHandler):
             return self._send(200, page) if page else self._send(404, "Not found", "text/plain")
         self._send(404, "Not found", "text/plain")
 
-    def _send(self, code: int, text: str, content_type: str = "text/html; charset=utf-8",
-              headers: dict | None = None) -> None:
+    def _send(
+        self, code: int, text: str, content_type: str = "text/html; charset=utf-8", headers: dict | None = None
+    ) -> None:
         self.reply(code, text.encode(), content_type, headers)
 
 

@@ -18,8 +18,19 @@ import time
 
 from servers.loopback import LoopbackServer, QuietHandler
 
-FIELDS = ["BedroomsTotal", "BathroomsFull", "BathroomsHalf", "LivingArea", "YearBuilt", "GarageSpaces",
-          "PoolPrivateYN", "AssociationYN", "AssociationFee", "NewConstructionYN", "Condition"]
+FIELDS = [
+    "BedroomsTotal",
+    "BathroomsFull",
+    "BathroomsHalf",
+    "LivingArea",
+    "YearBuilt",
+    "GarageSpaces",
+    "PoolPrivateYN",
+    "AssociationYN",
+    "AssociationFee",
+    "NewConstructionYN",
+    "Condition",
+]
 
 
 def regex_answer(text: str) -> dict:
@@ -71,11 +82,27 @@ class _Handler(QuietHandler):
         if self.path == "/api/version":
             return self._send(200, {"version": "0.6.0-standin"})
         if self.path == "/api/tags":
-            return self._send(200, {"models": [
-                {"name": name, "model": name, "modified_at": "2026-11-01T00:00:00Z", "size": 2_019_393_189,
-                 "digest": "a80c4f17acd5", "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B",
-                                                       "quantization_level": "Q4_K_M"}}
-                for name in self.owner.models]})
+            return self._send(
+                200,
+                {
+                    "models": [
+                        {
+                            "name": name,
+                            "model": name,
+                            "modified_at": "2026-11-01T00:00:00Z",
+                            "size": 2_019_393_189,
+                            "digest": "a80c4f17acd5",
+                            "details": {
+                                "format": "gguf",
+                                "family": "llama",
+                                "parameter_size": "3.2B",
+                                "quantization_level": "Q4_K_M",
+                            },
+                        }
+                        for name in self.owner.models
+                    ]
+                },
+            )
         self._send(404, {"error": "not found"})
 
     def do_POST(self) -> None:
@@ -100,13 +127,27 @@ class _Handler(QuietHandler):
                 time.sleep(server.delay_s)
             if server.mode == "error":
                 return self._send(500, {"error": "llama runner process has terminated: signal: killed"})
-            text = (request.get("messages") or [{}])[-1].get("content", "") if self.path == "/api/chat" \
+            text = (
+                (request.get("messages") or [{}])[-1].get("content", "")
+                if self.path == "/api/chat"
                 else request.get("prompt", "")
+            )
             content = server.content_for(text)
-            timing = {"total_duration": 850_000_000, "load_duration": 12_000_000, "prompt_eval_count": 180 + len(text) // 4,
-                      "prompt_eval_duration": 150_000_000, "eval_count": len(content) // 4,
-                      "eval_duration": 690_000_000}
-            common = {"model": model, "created_at": "2026-11-28T12:00:00Z", "done": True, "done_reason": "stop", **timing}
+            timing = {
+                "total_duration": 850_000_000,
+                "load_duration": 12_000_000,
+                "prompt_eval_count": 180 + len(text) // 4,
+                "prompt_eval_duration": 150_000_000,
+                "eval_count": len(content) // 4,
+                "eval_duration": 690_000_000,
+            }
+            common = {
+                "model": model,
+                "created_at": "2026-11-28T12:00:00Z",
+                "done": True,
+                "done_reason": "stop",
+                **timing,
+            }
             if self.path == "/api/chat":
                 return self._send(200, {**common, "message": {"role": "assistant", "content": content}})
             return self._send(200, {**common, "response": content})

@@ -23,8 +23,18 @@ FILTER = re.compile(r"PostalCode eq '(?P<zip>\d{5})'(?: and ModificationTimestam
 
 # scenario → what every /Property page answers instead of the listings (code, body, content type),
 # or a change to the page's listings. "ok" is the contract.
-SCENARIOS = ("ok", "no_listings", "no_value", "empty_body", "html_error", "marker_in_remarks", "odd_records",
-             "deeply_nested", "odd_next_link", "city_object")
+SCENARIOS = (
+    "ok",
+    "no_listings",
+    "no_value",
+    "empty_body",
+    "html_error",
+    "marker_in_remarks",
+    "odd_records",
+    "deeply_nested",
+    "odd_next_link",
+    "city_object",
+)
 # ~200 KB of arrays within arrays: Python's json raises RecursionError on it
 DEEPLY_NESTED = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
@@ -49,7 +59,7 @@ class ResoContractServer(LoopbackServer):
             rows = [r for r in rows if r["ModificationTimestamp"] > match["since"]]
         rows.sort(key=lambda r: (r["ModificationTimestamp"], r["ListingKey"]))
         top, skip = int((query.get("$top") or ["100"])[0]), int((query.get("$skip") or ["0"])[0])
-        body = {"@odata.context": "$metadata#Property", "value": rows[skip: skip + top]}
+        body = {"@odata.context": "$metadata#Property", "value": rows[skip : skip + top]}
         if skip + top < len(rows):
             following = {k: v[0] for k, v in query.items()} | {"$skip": str(skip + top)}
             host = self.next_link_host or self.address
@@ -62,13 +72,20 @@ class _Handler(QuietHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         with self.owner._lock:
-            self.owner.seen.append({"path": parts.path, "query": {k: v[0] for k, v in query.items()},
-                                       "authorization": self.headers.get("Authorization")})
+            self.owner.seen.append(
+                {
+                    "path": parts.path,
+                    "query": {k: v[0] for k, v in query.items()},
+                    "authorization": self.headers.get("Authorization"),
+                }
+            )
             failing = self.owner.fail_statuses.popleft() if self.owner.fail_statuses else None
         if self.headers.get("Authorization") != f"Bearer {self.owner.token}":
             return self._send(401, {"error": {"code": "401", "message": "Unauthorized"}})
         if failing:
-            return self._send(failing, {"error": {"code": str(failing)}}, {"Retry-After": "0"} if failing == 429 else {})
+            return self._send(
+                failing, {"error": {"code": str(failing)}}, {"Retry-After": "0"} if failing == 429 else {}
+            )
         if parts.path != "/reso/odata/Property":
             return self._send(404, {"error": {"code": "404"}})
         code, document = self.owner.page(query)

@@ -14,8 +14,12 @@ REGION = "us-east-1"
 
 
 class S3Server:
-    def __init__(self, bucket: str = "phoenix-lake", access_key_id: str = "phoenix-test",
-                 secret_access_key: str = "phoenix-test-secret"):
+    def __init__(
+        self,
+        bucket: str = "phoenix-lake",
+        access_key_id: str = "phoenix-test",
+        secret_access_key: str = "phoenix-test-secret",
+    ):
         self.bucket, self.access_key_id, self.secret_access_key = bucket, access_key_id, secret_access_key
         self._server: ThreadedMotoServer | None = None
 
@@ -34,14 +38,23 @@ class S3Server:
             self._server = None
 
     def client(self):
-        return boto3.client("s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=self.access_key_id,
-                            aws_secret_access_key=self.secret_access_key)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+        )
 
     def lake_env(self, prefix: str) -> dict[str, str]:
         """The environment that puts the lake at s3://<bucket>/<prefix> on this server."""
-        return {"PHOENIX_LAKE_URL": f"s3://{self.bucket}/{prefix}", "AWS_ENDPOINT_URL": self.url,
-                "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": self.access_key_id,
-                "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return {
+            "PHOENIX_LAKE_URL": f"s3://{self.bucket}/{prefix}",
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
 
     def objects(self, prefix: str = "") -> dict[str, int]:
         """Key → size of every object under `prefix`."""
