@@ -1,6 +1,7 @@
 """The plan of the house: the package's wings import downwards only and loop nowhere (the
-import-linter contracts in pyproject.toml), and the package root holds only the roof and the
-ground — the code location's assembly, settings, the Celery app."""
+import-linter contracts in pyproject.toml), the package root holds only the roof and the
+ground — the code location's assembly, settings, the Celery app — and the tree is in ruff's
+format and passes its lint (the rules in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,23 @@ PACKAGE = PROJECT_ROOT / "phoenix_dagster"
 ROOT_MODULES = {"__init__.py", "code_location.py", "definitions.py", "settings.py", "redact.py", "celery_worker.py"}
 
 
+def tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+@pytest.mark.parametrize(
+    "command", [["ruff", "format", "--check", "."], ["ruff", "check", "."]], ids=["format", "lint"]
+)
+def test_ruff_finds_nothing(command):
+    result = subprocess.run(
+        [tool(command[0]), *command[1:]], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
 def test_the_import_contracts_hold():
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        [tool("lint-imports"), "--no-cache"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
