@@ -21,6 +21,7 @@ from phoenix_dagster.resources.warehouse import WarehouseBuildResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import SERVING_DOCUMENTS
 from phoenix_dagster.tuning.metrics import stage_metrics
+from phoenix_dagster.warehouse.queries import query
 
 SERVED = (
     "Every {what} reached MongoDB, or the export without it (WARN when the target failed: the warehouse "
@@ -139,7 +140,7 @@ def mongo_properties(
     first (its `mongodb_up` check), and when it does not answer or refuses us the documents go
     to the export instead; a failure while writing is recorded. Either way a WARN check says so."""
     books = Bookkeeping(context, lake)
-    mart_ids = warehouse_build.build_query("select property_id from marts.properties")
+    mart_ids = warehouse_build.build_query(query("serving__property_ids"))
     served, calls, extra, error = [], [], {}, None
     unreachable = mongodb_unreachable(context, mongo, as_check=True)
     if unreachable:
@@ -225,18 +226,14 @@ def daily_report(
     """One report per partition day in MongoDB daily_reports (unique by date), or in the export's
     daily_reports.jsonl without MongoDB: each ZIP's counts, quality per source, cost and
     quarantine reasons, and the month's budget status."""
-    counts = warehouse_build.build_query("select * exclude (run_id, recorded_at) from ops.partition_counts")
-    quality = warehouse_build.build_query(
-        "select date, PostalCode, source, records, completeness, validity, "
-        "freshness_hours, duplicate_rate, agreement, overall_score, status, issues "
-        "from ops.quality_daily"
+    read = warehouse_build.build_query
+    updates = report_updates(
+        counts=read(query("daily_report__partition_counts")),
+        quality=read(query("daily_report__quality")),
+        cost=read(query("daily_report__cost")),
+        errors=read(query("daily_report__quarantine_reasons")),
+        budget=read(query("daily_report__budget")),
     )
-    cost = warehouse_build.build_query("select partition, sum(cost_usd) as usd from ops.cost_events group by 1")
-    errors = warehouse_build.build_query(
-        "select partition, asset, reason, count(*) as records from ops.quarantine group by all order by records desc"
-    )
-    budget = warehouse_build.build_query("select * from ops.budget_status")
-    updates = report_updates(counts=counts, quality=quality, cost=cost, errors=errors, budget=budget)
     written, error = 0, None
     unreachable = mongodb_unreachable(context, mongo, as_check=False)
     try:

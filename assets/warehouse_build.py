@@ -27,6 +27,7 @@ from phoenix_dagster.settings import PROJECT_ROOT
 from phoenix_dagster.transforms.costs import load_prices, monthly_budget_frame, unit_prices_frame
 from phoenix_dagster.transforms.storage import storage_rows
 from phoenix_dagster.warehouse.model_metadata import table_figures
+from phoenix_dagster.warehouse.queries import query
 from phoenix_dagster.warehouse.sql_project import SqlModel, build_model, prune_stale, write_seed
 
 SEEDS = {"ops.unit_prices": unit_prices_frame, "ops.monthly_budget": monthly_budget_frame}
@@ -156,15 +157,8 @@ def degradations(context: dg.AssetExecutionContext, warehouse_build: WarehouseBu
     a robust margin is a row, with its likely cause named from the data (e.g. "the county
     assessor is slow: p95 3.1× its baseline while our CPU was idle"). Formulas:
     phoenix_dagster/monitoring/degradations.py. The alert sensor alerts the latest day's."""
-    metrics = warehouse_build.build_query(
-        "select run_id, stage, partition, recorded_at, items, items_per_s, p95_ms, error_rate, cpu_pct, rate_limited, "
-        "timeouts from ops.stage_metrics"
-    )
-    quality = warehouse_build.build_query(
-        "select 'quality:' || source as stage, cast(date as varchar) || '|' || PostalCode as partition, "
-        "cast(date as timestamp with time zone) as recorded_at, overall_score as quality_score from ops.quality_daily "
-        "where overall_score is not null"
-    )
+    metrics = warehouse_build.build_query(query("degradations__stage_runs"))
+    quality = warehouse_build.build_query(query("degradations__quality_scores"))
     found = conform(find_degradations(pl.concat([metrics, quality], how="diagonal_relaxed")), Degradations)
     with warehouse_build.build_connection() as conn:
         rows = write_seed(conn, "ops.degradations", found)

@@ -19,6 +19,7 @@ import polars as pl
 from phoenix_dagster.schemas import conform
 from phoenix_dagster.schemas.marts import Properties
 from phoenix_dagster.schemas.serving import PropertyDocument
+from phoenix_dagster.warehouse.queries import query as sql
 
 COLLECTION = "properties"
 SIGHTINGS = ("last_seen_at",)
@@ -71,14 +72,10 @@ def property_documents(mart_rows: pl.DataFrame, events: pl.DataFrame) -> pl.Data
 def documents_by_zip(query: Callable[..., pl.DataFrame]) -> Iterator[tuple[str | None, pl.DataFrame]]:
     """(ZIP, its documents) for each ZIP of marts.properties, read from the warehouse with
     `query(sql, params)` one ZIP at a time: the build's memory holds one ZIP's documents, not all."""
-    zips = query("select distinct PostalCode from marts.properties order by PostalCode")["PostalCode"].to_list()
+    zips = query(sql("serving__zips"))["PostalCode"].to_list()
     for zip_code in zips:
-        rows = query("select * from marts.properties where PostalCode is not distinct from ?", [zip_code])
-        events = query(
-            "select * from marts.listing_events where property_id in "
-            "(select property_id from marts.properties where PostalCode is not distinct from ?)",
-            [zip_code],
-        )
+        rows = query(sql("serving__properties_of_zip"), [zip_code])
+        events = query(sql("serving__listing_events_of_zip"), [zip_code])
         yield zip_code, property_documents(rows, events)
 
 

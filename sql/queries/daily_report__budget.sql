@@ -1,0 +1,2 @@
+-- Read by daily_report (assets/serving.py): the month's budget status.
+select * from ops.budget_status
