@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from platform_harness import DAY, make_platform
 
 import assets.staging
+from phoenix_dagster.automation.dagster_private import AssetCheckExecutionRecordStatus
 from phoenix_dagster.automation.sensors import failed_checks_today
 from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.transforms.assessor import stage_search_results

@@ -94,10 +94,9 @@ def runs_are_the_code_locations_own(data_dir, env):
     version the workspace has (no "different version" warning on re-execution), and the tuning
     sensor's cursor, which the daemon reads, is where the CLI left it."""
     import dagster as dg
-    from dagster._core.scheduler.instigation import InstigatorStatus
-    from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster_graphql.test.utils import execute_dagster_graphql
 
+    from phoenix_dagster.automation.dagster_private import InstigatorStatus, WorkspaceProcessContext
     from phoenix_dagster.cli.workspace_runs import LOCATION_NAME, workspace_target
 
     instance = dg.DagsterInstance.from_config(str(data_dir / "home"))

@@ -11,11 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from dagster._core.instance.config import dagster_instance_config
-from dagster._core.run_coordinator import QueuedRunCoordinator
-from dagster._serdes import serialize_value
 from services import fresh_postgres_database
 
+from phoenix_dagster.automation.dagster_private import QueuedRunCoordinator, dagster_instance_config, serialize_value
 from phoenix_dagster.automation.executors import celery_executor_config
 from phoenix_dagster.cli.local_runs import instance_config
 from phoenix_dagster.graph.job_names import WAREHOUSE_WRITER_TAG
@@ -192,8 +190,9 @@ def test_compose_file_runs_every_service_and_passes_each_variable_to_the_run_con
 
 @pytest.mark.unit
 def test_celery_executor_config_is_what_the_code_builds_and_dagster_celery_accepts(tmp_path):
-    from dagster._config import validate_config
     from dagster_celery import celery_executor
+
+    from phoenix_dagster.automation.dagster_private import validate_config
 
     documented_config = documented("celery", "executor.yaml")["execution"]["config"]
     settings = Settings.from_env(

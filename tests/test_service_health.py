@@ -9,10 +9,10 @@ import shutil
 
 import dagster as dg
 import pytest
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from platform_harness import make_platform
 from servers.maricopa import MaricopaContractServer
 
+from phoenix_dagster.automation.dagster_private import AssetCheckExecutionRecordStatus
 from phoenix_dagster.automation.sensors import probe_services_every_5_minutes
 from phoenix_dagster.graph.job_names import PROBE_SERVICES
 from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource

@@ -234,9 +234,7 @@ def test_schedules_ask_for_every_zip_of_the_day(tmp_path):
 
 
 def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_path):
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
+    from phoenix_dagster.automation.dagster_private import AssetCheckEvaluationTargetMaterializationData
 
     defs = build_definitions(Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)}))
     instance = dg.DagsterInstance.ephemeral()

@@ -55,11 +55,12 @@ def celery_app_args(settings: Settings) -> dict:
     """The Celery app arguments the executor's config resolves to here (Dagster reads the
     variables it names, as when a run starts): what a worker must use to take this deployment's
     steps."""
-    from dagster._config import post_process_config
     from dagster_celery import celery_executor
     from dagster_celery.executor import CeleryExecutor
 
-    config = post_process_config(celery_executor.config_schema.config_type, celery_executor_config(settings)).value
+    from phoenix_dagster.automation.dagster_private import resolved_config
+
+    config = resolved_config(celery_executor.config_schema, celery_executor_config(settings))
     return CeleryExecutor.for_cli(
         broker=config["broker"], backend=config["backend"], config_source=config["config_source"]
     ).app_args()

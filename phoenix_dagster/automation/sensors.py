@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import polars as pl
 import psutil
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from phoenix_dagster.automation.dagster_private import finished_check_statuses
 from phoenix_dagster.graph.job_names import (
     ASSET_JOB,
     BUILD_WAREHOUSE,
@@ -127,7 +127,7 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
     checks left unexecuted after a blocking check failed upstream) have no result yet and are
     passed over; each partition is judged on its own, so one ZIP's later pass does not hide
     another's failure. The partition is the check's, else its `partition` metadata, else its run's."""
-    finished = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    finished = finished_check_statuses()
     run_partitions: dict[str, str | None] = {}
     failed = []
     for key in check_keys:

@@ -9,20 +9,24 @@ sensor's own instigator state, so the CLI and the daemon share one cursor."""
 
 from __future__ import annotations
 
-import fcntl
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.scheduler.instigation import InstigatorState, InstigatorType, SensorInstigatorData
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget
-from dagster._daemon.controller import get_daemon_statuses
-from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-from dagster._utils.hosted_user_process import recon_job_from_origin
 
+from phoenix_dagster.automation.dagster_private import (
+    InstigatorState,
+    InstigatorType,
+    JobSubsetSelector,
+    ModuleTarget,
+    OwnRunsDequeuer,
+    SensorInstigatorData,
+    WorkspaceFileTarget,
+    WorkspaceProcessContext,
+    daemon_dequeues,
+    recon_job_from_origin,
+)
 from phoenix_dagster.automation.sensors import FINISHED
 from phoenix_dagster.cli.local_runs import FinishedRun, RunSpec, SensorTick
 from phoenix_dagster.graph.pools import free_slots_of_dead_runs
@@ -30,14 +34,6 @@ from phoenix_dagster.graph.pools import free_slots_of_dead_runs
 PROJECT_WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 LOCATION_NAME = "phoenix_real_estate"
 POLL_S = 0.5
-DEQUEUER = QueuedRunCoordinatorDaemon.daemon_type()
-
-
-def daemon_dequeues(instance: dg.DagsterInstance) -> bool:
-    """Whether a healthy `dagster-daemon` serves this instance's run queue (then it launches the
-    runs this process submits, and this process only waits)."""
-    status = get_daemon_statuses(instance, [DEQUEUER], ignore_errors=True).get(DEQUEUER)
-    return bool(status and status.healthy)
 
 
 def workspace_target():
@@ -51,28 +47,6 @@ def workspace_target():
         working_directory=None,
         location_name=LOCATION_NAME,
     )
-
-
-class OwnRunsDequeuer(QueuedRunCoordinatorDaemon):
-    """The daemon's dequeuing, for the runs this process submitted only: it launches them through
-    its own code server and waits for them, so it must not adopt another process's runs. Two
-    commands dequeue in turn under a file lock (the daemon's check that a run is still queued
-    and its STARTING mark happen inside it), so the queue's limits hold across them; across
-    machines, deployments run `dagster-daemon`."""
-
-    def __init__(self, run_ids: set[str]):
-        super().__init__(interval_seconds=1)
-        self.run_ids = run_ids
-
-    def _get_runs_to_dequeue(self, instance, concurrency_config, fixed_iteration_time=None):
-        allowed = super()._get_runs_to_dequeue(instance, concurrency_config, fixed_iteration_time=fixed_iteration_time)
-        return [run for run in allowed if run.run_id in self.run_ids]
-
-    def dequeue(self, process: WorkspaceProcessContext, *, lock_dir: Path) -> None:
-        with open(lock_dir / ".dequeue.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            for _ in self.run_iteration(process):
-                pass
 
 
 class WorkspaceJobs:
