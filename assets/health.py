@@ -1,4 +1,4 @@
-"""Service health as data (issue 15 §1): the probes of phoenix_dagster/monitoring/health.py, recorded as
+"""Service health as data: the probes of phoenix_dagster/monitoring/health.py, recorded as
 control state (ops.service_health after the next build) and shown as a `<service>_up` check on
 the asset that uses the service, so a red check sits next to that asset in the lineage view:
 

@@ -201,7 +201,7 @@ class AlertSettings:
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     freshness_target_hours: float = 24.0
-    # System levels (the old system's defaults): a stage's CPU share of the machine and its peak
+    # System levels: a stage's CPU share of the machine and its peak
     # memory share of the machine's RAM; the budget's are the 80% / 95% in data/unit_prices.yaml.
     cpu_warn_pct: float = 70.0
     cpu_critical_pct: float = 85.0

@@ -1,4 +1,4 @@
-"""Service health probes (issue 15 §1): each probe's states against the project's loopback
+"""Service health probes: each probe's states against the project's loopback
 servers (the county contract, RESO, the MLS site, the Ollama stand-in), closed ports and a
 socket that accepts but never answers; MongoDB through mongomock (up, degraded) and a real
 pymongo client against closed and silent ports (down). httpx.MockTransport only where no

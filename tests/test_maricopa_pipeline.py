@@ -124,8 +124,8 @@ def test_a_refresh_that_got_no_reply_is_asked_again_the_next_day(tmp_path, count
 
 def test_a_first_day_whose_every_detail_got_no_reply_is_collected_the_next_day(tmp_path, county):
     """A new ZIP with the detail endpoint down on its first day: the history holds nothing but
-    unanswered requests, and the next run asks for every detail again (it used to fail reading
-    that history, every day after)."""
+    unanswered requests, and the next run asks for every detail again (reading that history
+    does not fail, then or any day after)."""
     platform = platform_for(tmp_path, county, max_attempts=1)
     for apn in county.parcels:
         county.fail(f"/parcel/{apn}", RESET)

@@ -165,8 +165,8 @@ def test_a_run_killed_holding_the_county_slot_does_not_keep_it(tmp_path):
 
 
 def test_a_dead_run_that_holds_no_slot_is_ended_so_it_leaves_the_queue(tmp_path):
-    """A sample run killed with its command holds no pool slot; it used to stay STARTED for good,
-    one of the queue's places taken forever."""
+    """A sample run killed with its command holds no pool slot: it is ended anyway, so it does not
+    stay STARTED for good, one of the queue's places taken forever."""
     import psutil
 
     instance = dg.DagsterInstance.ephemeral()

@@ -11,7 +11,7 @@ import polars as pl
 from phoenix_dagster.llm.facts import REPLY_SCHEMA
 from phoenix_dagster.llm.prompt import messages
 
-OPTIONS = {"temperature": 0.1, "seed": 42}  # as the old system used them: near-deterministic
+OPTIONS = {"temperature": 0.1, "seed": 42}  # near-deterministic replies, so the cache and the evaluation are repeatable
 
 
 def call_errors() -> tuple[type[Exception], ...]:

@@ -51,7 +51,7 @@ FACT_FIELDS = [name for name in ListingFactsReply.model_fields if name != "Notab
 
 
 def bounds(today: date) -> dict[str, tuple[float, float]]:
-    """Accepted ranges (the old system's): beds 0–20, baths 0–20, living area 400–20,000 sq ft,
+    """Accepted ranges: beds 0–20, baths 0–20, living area 400–20,000 sq ft,
     year built 1900–next year; plus garage 0–20 and HOA fee 0–5,000 a month."""
     return {
         "BedroomsTotal": (0, 20),

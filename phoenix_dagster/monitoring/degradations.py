@@ -1,4 +1,4 @@
-"""Degradation detection: each run of a stage against its own trailing baseline (issue 15 §2).
+"""Degradation detection: each run of a stage against its own trailing baseline.
 
 Input: stage-metric rows (`ops.stage_metrics`, the columns of `schemas.ops.RunMetrics`;
 `quality_score` may be joined in). Output: one row per degraded (run, metric).
@@ -34,8 +34,8 @@ Thresholds (`RULES`, one `DegradationRule` per metric)
     error_rate      higher  50%           0.02 (2 pts)  5% of |median|, ≥ 0.01
     quality_score   lower   5%            0.05 (5 pts)  0.01
 25% is the size of change an operator acts on for speed; 2 points of errors is the tuning
-controller's own target (`TuningTargets.error_rate`); 5 points of quality is the drop issue 14
-already treats as an issue. From a clean history (error rate 0) the floor makes an error rate
+controller's own target (`TuningTargets.error_rate`); 5 points of quality is the drop the quality
+score's own thresholds treat as an issue. From a clean history (error rate 0) the floor makes an error rate
 above 3.5% the first to alert. A score bounded by 1 gets no relative floor: 3.5 × 5% of 0.9
 would hide a 15-point drop. For throughput and p95 the 25% gate is the one that binds on a
 quiet history (the 5% floor alone would pass 17.5%): with run-to-run noise of σ = 5% a flagged

@@ -1,4 +1,4 @@
-"""Service health, as data (issue 15 §1): one probe per configured dependency, each a
+"""Service health, as data: one probe per configured dependency, each a
 `ProbeResult` with a state, the reply's latency and one human line saying why.
 
 States

@@ -180,7 +180,7 @@ class QualityDaily(pa.DataFrameModel):
         isin=["EXCELLENT", "GOOD", "FAIR", "POOR", "NO_DATA"],
         description="From overall_score: ≥0.95, ≥0.85, ≥0.70, below; NO_DATA when the source delivered no record (alerts like POOR)",
     )
-    issues: pl.List(pl.String) = pa.Field(description="Metrics beyond the old system's fair thresholds")
+    issues: pl.List(pl.String) = pa.Field(description="Metrics below their fair threshold, each with its value")
     evaluated_at: UTC_TIME = pa.Field(description="When the rollup ran")
 
     class Config:

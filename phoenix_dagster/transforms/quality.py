@@ -20,7 +20,7 @@ properties (`resolved`):
   delivered no record (none offered, or every one quarantined) is NO_DATA, with no score and
   no completeness: nothing is not perfect;
 - every rate is bounded to [0, 1]: duplicates are counted over the records offered;
-- issues: each metric below the old system's "fair" thresholds, named with its value.
+- issues: each metric below its "fair" threshold (QualityTargets), named with its value.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ WEIGHTS = {"completeness": 0.30, "validity": 0.30, "duplicates": 0.15, "freshnes
 
 @dataclass(frozen=True)
 class QualityTargets:
-    """(good, fair) thresholds from the system this replaces, and the freshness target
+    """(good, fair) thresholds of each metric — the quality targets the platform promises — and the freshness target
     (PHOENIX_FRESHNESS_TARGET_HOURS, default in settings.py)."""
 
     freshness_target_hours: float
