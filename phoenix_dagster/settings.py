@@ -40,6 +40,8 @@ DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 ASSESSOR_SOURCES = ("sample", "maricopa")
 LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess", "celery")
+HTTP_TIMEOUT_S = 30.0  # an HTTP source's connect/read timeout, per request
+HTTP_MAX_ATTEMPTS = 5  # tries of one request before its record is quarantined (429/5xx/timeouts retried)
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
 DEFAULT_MAX_FETCH_BYTES = 1024 * 2**20  # every reply of one source's collection for a partition, together
 DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
@@ -118,9 +120,9 @@ class MaricopaSettings:
     refresh_days: int = 30
     concurrency: int | None = None  # pinned when set; otherwise the tuning state decides
     pool_limit: int = 1  # county-calling steps at once across every run (the `maricopa_api` pool)
-    timeout_s: float = 30.0
+    timeout_s: float = HTTP_TIMEOUT_S
     retry_budget: int = 200
-    max_attempts: int = 5
+    max_attempts: int = HTTP_MAX_ATTEMPTS
     store_outage_s: float = DEFAULT_STORE_OUTAGE_S  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
 
     @classmethod
@@ -190,6 +192,21 @@ class OllamaSettings:
 
 
 @dataclass(frozen=True)
+class SystemLevels:
+    """The levels stages are alerted against: a stage's CPU share of the machine and its peak
+    memory share of the machine's RAM, and the free disk under PHOENIX_DATA_DIR measured with
+    every stage (ops.stage_metrics.disk_free_mb). The budget's levels are the 80% / 95% in
+    data/unit_prices.yaml."""
+
+    cpu_warn_pct: float = 70.0
+    cpu_critical_pct: float = 85.0
+    memory_warn_pct: float = 75.0
+    memory_critical_pct: float = 90.0
+    disk_free_warn_mb: float = 2048.0
+    disk_free_critical_mb: float = 512.0
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     """Where alerts go besides the Dagster log. The webhook URL and SMTP password are secrets."""
 
@@ -201,15 +218,12 @@ class AlertSettings:
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     freshness_target_hours: float = 24.0
-    # System levels: a stage's CPU share of the machine and its peak
-    # memory share of the machine's RAM; the budget's are the 80% / 95% in data/unit_prices.yaml.
-    cpu_warn_pct: float = 70.0
-    cpu_critical_pct: float = 85.0
-    memory_warn_pct: float = 75.0
-    memory_critical_pct: float = 90.0
-    # Free disk under PHOENIX_DATA_DIR, measured with every stage (ops.stage_metrics.disk_free_mb).
-    disk_free_warn_mb: float = 2048.0
-    disk_free_critical_mb: float = 512.0
+    cpu_warn_pct: float = SystemLevels.cpu_warn_pct
+    cpu_critical_pct: float = SystemLevels.cpu_critical_pct
+    memory_warn_pct: float = SystemLevels.memory_warn_pct
+    memory_critical_pct: float = SystemLevels.memory_critical_pct
+    disk_free_warn_mb: float = SystemLevels.disk_free_warn_mb
+    disk_free_critical_mb: float = SystemLevels.disk_free_critical_mb
 
     @classmethod
     def from_env(cls, env) -> AlertSettings:

@@ -394,7 +394,8 @@ def test_alerts_reach_a_real_smtp_server_and_a_failed_webhook_is_retried_next_ti
 
 
 def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
-    from phoenix_dagster.monitoring.alerts import SystemLevels, system_alerts
+    from phoenix_dagster.monitoring.alerts import system_alerts
+    from phoenix_dagster.settings import SystemLevels
 
     stages = pl.DataFrame(
         {
@@ -420,7 +421,8 @@ def test_a_stage_past_its_cpu_or_memory_level_alerts_once_at_its_severity():
 
 
 def test_the_least_free_disk_of_the_latest_day_alerts_at_its_level():
-    from phoenix_dagster.monitoring.alerts import SystemLevels, disk_alerts
+    from phoenix_dagster.monitoring.alerts import disk_alerts
+    from phoenix_dagster.settings import SystemLevels
 
     def alerts(*free_mb):
         days = [date(2026, 11, 27)] + [date(2026, 11, 28)] * (len(free_mb) - 1)

@@ -14,6 +14,8 @@ from email.message import EmailMessage
 import httpx
 import polars as pl
 
+from phoenix_dagster.settings import SystemLevels
+
 ALERT_RETRY_DAYS = 7  # an alert a channel has not taken is tried again this long, then recorded as undeliverable
 
 
@@ -141,16 +143,6 @@ def find_alerts(
                 )
             )
     return alerts
-
-
-@dataclass(frozen=True)
-class SystemLevels:
-    cpu_warn_pct: float = 70.0
-    cpu_critical_pct: float = 85.0
-    memory_warn_pct: float = 75.0
-    memory_critical_pct: float = 90.0
-    disk_free_warn_mb: float = 2048.0
-    disk_free_critical_mb: float = 512.0
 
 
 def disk_alerts(disk: pl.DataFrame, levels: SystemLevels) -> list[Alert]:

@@ -3,8 +3,8 @@ system levels stages are alerted against (PHOENIX_CPU_WARN_PCT … PHOENIX_DISK_
 
 import dagster as dg
 
-from phoenix_dagster.monitoring.alerts import SystemLevels
 from phoenix_dagster.redact import MaskedRepr
+from phoenix_dagster.settings import SystemLevels
 from phoenix_dagster.transforms.quality import QualityTargets
 
 

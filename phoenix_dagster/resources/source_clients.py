@@ -17,6 +17,8 @@ from phoenix_dagster.settings import (
     DEFAULT_MAX_FETCH_BYTES,
     DEFAULT_MAX_SEARCH_ROWS,
     DEFAULT_RESIDENTIAL_TYPES,
+    HTTP_MAX_ATTEMPTS,
+    HTTP_TIMEOUT_S,
     SAMPLE_DIR,
     ListingSettings,
     MaricopaSettings,
@@ -38,9 +40,9 @@ _LISTING_DEFAULTS = ListingSettings()
 class HttpPolicy(dg.Config):
     """Retries and timeouts for one HTTP source."""
 
-    timeout_s: float = 30.0
+    timeout_s: float = HTTP_TIMEOUT_S
     retry_budget: int = 200
-    max_attempts: int = 5
+    max_attempts: int = HTTP_MAX_ATTEMPTS
     backoff_base_s: float = 1.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB
     max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB: every reply of one collection, together

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 import tenacity
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_MAX_ATTEMPTS
 from phoenix_dagster.sources.base import CollectionFailed, FetchFailed, RequestRecord
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
@@ -92,7 +92,7 @@ def default_outcome(response: httpx.Response) -> str:
 
 @dataclass
 class RetryPolicy:
-    max_attempts: int = 5
+    max_attempts: int = HTTP_MAX_ATTEMPTS
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     max_retry_after_s: float = 600.0

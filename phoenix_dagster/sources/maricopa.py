@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_MAX_ATTEMPTS, HTTP_TIMEOUT_S
 from phoenix_dagster.sources.base import RawPayload
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
@@ -49,8 +49,8 @@ class MaricopaApi(HttpSource):
         *,
         limiter: SlidingWindowLimiter,
         budget: RetryBudget,
-        timeout_s: float = 30.0,
-        max_attempts: int = 5,
+        timeout_s: float = HTTP_TIMEOUT_S,
+        max_attempts: int = HTTP_MAX_ATTEMPTS,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 60.0,
         transport: httpx.BaseTransport | None = None,

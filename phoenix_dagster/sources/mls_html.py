@@ -27,7 +27,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_TIMEOUT_S
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
 from phoenix_dagster.sources.http import HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.mls_selectors import MlsSelectors
@@ -142,7 +142,7 @@ class MlsHtmlSource(HttpSource):
         user_agent: str,
         policy: RetryPolicy | None = None,
         proxies: list[str] = (),
-        timeout_s: float = 30.0,
+        timeout_s: float = HTTP_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         allowed_hosts: tuple[str, ...] = (),

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES
+from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_TIMEOUT_S
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.json_reply import UnreadableJson, json_kind, read_json
@@ -55,7 +55,7 @@ class ResoWebApi(HttpSource):
         budget: RetryBudget,
         policy: RetryPolicy | None = None,
         page_size: int = 200,
-        timeout_s: float = 30.0,
+        timeout_s: float = HTTP_TIMEOUT_S,
         transport: httpx.BaseTransport | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_fetch_bytes: int | None = None,
