@@ -216,16 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         "and the slots of dead runs freed (make ui runs this first)",
     )
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
-    docs.add_argument("--write", action="store_true", help="update the reference section of README.md")
+    docs.add_argument("--write", action="store_true", help="update the generated reference in docs/tables.md")
     args = parser.parse_args(argv)
     if args.command == "eval-extractor":
         return evaluate_extractor(args.extractor)
     if args.command == "eval-resolver":
         return evaluate_resolver()
     if args.command == "docs":
-        from phoenix_dagster.cli.docs import table_reference, write_readme
+        from phoenix_dagster.cli.docs import table_reference, write_tables_page
 
-        write_readme() if args.write else print(table_reference())
+        write_tables_page() if args.write else print(table_reference())
         return 0
     try:
         settings = Settings.from_env()

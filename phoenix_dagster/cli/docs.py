@@ -1,7 +1,7 @@
-"""The README's table reference, generated from the schemas so it cannot drift.
+"""docs/tables.md's table reference, generated from the schemas so it cannot drift.
 
 phoenix-estate docs            # print it
-phoenix-estate docs --write    # replace the section between the markers in README.md
+phoenix-estate docs --write    # replace the section between the markers in docs/tables.md
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def table_reference() -> str:
     parts = []
     for table, model in ANALYST_TABLES.items():
         doc = (model.__doc__ or "").strip().split(":", 1)[-1].strip()
-        parts.append(f"#### `{table}`\n{doc}\n\n| column | type | meaning [rules] |\n|---|---|---|")
+        parts.append(f"## `{table}`\n{doc}\n\n| column | type | meaning [rules] |\n|---|---|---|")
         for column in column_docs(model).columns:
             meaning = column.description.replace("|", "\\|")  # angle brackets come escaped
             parts.append(f"| `{column.name}` | {column.type} | {meaning} |")
@@ -33,10 +33,13 @@ def table_reference() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def readme_with_reference(readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    return readme[:start] + "\n" + table_reference() + readme[end:]
+TABLES_PAGE = PROJECT_ROOT / "docs" / "tables.md"
 
 
-def write_readme(path: Path = PROJECT_ROOT / "README.md") -> None:
-    path.write_text(readme_with_reference(path.read_text()))
+def page_with_reference(page: str) -> str:
+    start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
+    return page[:start] + "\n" + table_reference() + page[end:]
+
+
+def write_tables_page(path: Path = TABLES_PAGE) -> None:
+    path.write_text(page_with_reference(path.read_text()))

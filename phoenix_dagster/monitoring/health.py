@@ -8,7 +8,7 @@ States
   set, a 404 where the API should be, the Ollama model not pulled, robots.txt forbidding the
   MLS search pages.
 - ``refused``: the credentials were refused — the county's HTTP 500 "Unauthorized access!"
-  (see shared/reference/maricopa-assessor-api.md; it never answers 401), a RESO 401/403, a
+  (see docs/maricopa-assessor-api.md; it never answers 401), a RESO 401/403, a
   MongoDB authentication failure, an MLS site answering 403 to our user agent.
 - ``degraded``: it works, but not fully — missing MongoDB indexes, a 429, a 200 that is not the
   documented reply.

@@ -174,7 +174,10 @@ class QualityDaily(pa.DataFrameModel):
         nullable=True, ge=0, description="resolved: properties whose listing text contradicts a source's value"
     )
     overall_score: Optional[pl.Float64] = pa.Field(
-        nullable=True, ge=0, le=1, description="Weighted mean of the metrics (see README); null with no records"
+        nullable=True,
+        ge=0,
+        le=1,
+        description="Weighted mean of the metrics (see docs/quality-and-cost.md); null with no records",
     )
     status: str = pa.Field(
         isin=["EXCELLENT", "GOOD", "FAIR", "POOR", "NO_DATA"],

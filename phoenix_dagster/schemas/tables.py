@@ -1,5 +1,5 @@
 """Every table's one schema, by where the table lives. Asset checks, column docs in the UI,
-empty bookkeeping views and the README's table reference all look tables up here."""
+empty bookkeeping views and docs/tables.md's reference all look tables up here."""
 
 import pandera.polars as pa
 

@@ -1,5 +1,5 @@
 """The Maricopa County Assessor API (https://mcassessor.maricopa.gov), as documented in
-shared/reference/maricopa-assessor-api.md.
+docs/maricopa-assessor-api.md.
 
 - Headers exactly as the county requires: `AUTHORIZATION: <token>` and `user-agent: null`.
 - `GET /search/property/?q=<query>&page=<n>` and `GET /parcel/{apn}`.

@@ -1,5 +1,5 @@
 """A server on 127.0.0.1 that speaks the Maricopa County Assessor API's contract
-(shared/reference/maricopa-assessor-api.md), for tests and the collector benchmark.
+(docs/maricopa-assessor-api.md), for tests and the collector benchmark.
 
 - ``GET /search/property/?q=<q>&page=<n>`` → ``{"TOTAL", "Results"}``, 25 rows a page;
   ``GET /parcel/{apn}`` → the parcel's JSON, or 404 ``[parcel]:Requested content was not found``.
