@@ -248,8 +248,8 @@ def alert_condition_prefixes() -> set[str]:
     sources = (REPO / "phoenix_dagster" / "monitoring" / "alerts.py").read_text() + (
         REPO / "phoenix_dagster" / "automation" / "sensors.py"
     ).read_text()
-    found = set(re.findall(r"Alert\(f?\"([a-z_]+):", sources)) | set(
-        re.findall(r"\"condition\": f?\"([a-z_]+):", sources)
+    found = set(re.findall(r"Alert\(\s*f?\"([a-z_]+):", sources)) | set(
+        re.findall(r"\"condition\":\s*f?\"([a-z_]+):", sources)
     )
     return found
 

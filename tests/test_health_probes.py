@@ -24,7 +24,7 @@ from servers.mls_html import MlsHtmlServer
 from servers.ollama import OllamaServer
 from servers.reso import ResoContractServer
 
-from phoenix_dagster import health
+from phoenix_dagster.monitoring import health
 from phoenix_dagster.monitoring.health import (
     PROPERTIES_INDEXES,
     ProbeResult,
