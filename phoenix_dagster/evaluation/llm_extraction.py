@@ -12,21 +12,14 @@ import polars as pl
 
 from phoenix_dagster.llm.client import OllamaExtractor
 from phoenix_dagster.llm.extraction_pool import run_extraction, text_key
+from phoenix_dagster.llm.facts import FACT_FIELDS
 from phoenix_dagster.settings import PROJECT_ROOT
 from phoenix_dagster.transforms.listing_text_rules import extract_listing_facts
 
 EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "listing_facts.jsonl"
-FIELDS = [
-    "BedroomsTotal",
-    "BathroomsFull",
-    "BathroomsHalf",
-    "LivingArea",
-    "YearBuilt",
-    "GarageSpaces",
-    "PoolPrivateYN",
-    "AssociationYN",
-    "AssociationFee",
-]
+# The labelled set scores the facts it labels: every field the model is asked for but the
+# condition words (NewConstructionYN, Condition), which no label set states.
+FIELDS = [name for name in FACT_FIELDS if name not in ("NewConstructionYN", "Condition")]
 
 
 def load_examples(path: Path = EVAL_FILE) -> list[dict]:

@@ -9,22 +9,9 @@ import json
 import polars as pl
 
 from phoenix_dagster.llm.extraction_pool import Outcome
+from phoenix_dagster.llm.facts import FACT_FIELDS
 from phoenix_dagster.schemas import conform, polars_schema
 from phoenix_dagster.schemas.enriched import ListingTextFacts
-
-MODEL_FIELDS = [
-    "BedroomsTotal",
-    "BathroomsFull",
-    "BathroomsHalf",
-    "LivingArea",
-    "YearBuilt",
-    "GarageSpaces",
-    "PoolPrivateYN",
-    "AssociationYN",
-    "AssociationFee",
-    "NewConstructionYN",
-    "Condition",
-]
 
 
 def apply_model_outcomes(
@@ -46,7 +33,7 @@ def apply_model_outcomes(
         elif outcome is not None:
             values = outcome.values
             full, half = values.get("BathroomsFull"), values.get("BathroomsHalf")
-            row.update({name: values.get(name) for name in MODEL_FIELDS})
+            row.update({name: values.get(name) for name in FACT_FIELDS})
             row.update(
                 {
                     "method": outcome.method,

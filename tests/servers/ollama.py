@@ -18,24 +18,11 @@ import time
 
 from servers.loopback import LoopbackServer, QuietHandler
 
-FIELDS = [
-    "BedroomsTotal",
-    "BathroomsFull",
-    "BathroomsHalf",
-    "LivingArea",
-    "YearBuilt",
-    "GarageSpaces",
-    "PoolPrivateYN",
-    "AssociationYN",
-    "AssociationFee",
-    "NewConstructionYN",
-    "Condition",
-]
 
-
-def regex_answer(text: str) -> dict:
-    """What a careful reader would answer, for the patterns the sample uses."""
-    answer = {name: {"value": None, "evidence": None} for name in FIELDS}
+def regex_answer(text: str, fields: list[str]) -> dict:
+    """What a careful reader would answer, for the patterns the sample uses: every field the
+    request's `format` schema asks for, as a model constrained to that schema does."""
+    answer = {name: {"value": None, "evidence": None} for name in fields}
 
     def put(name, value, evidence):
         answer[name] = {"value": value, "evidence": evidence}
@@ -62,12 +49,13 @@ class OllamaServer(LoopbackServer):
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
 
-    def content_for(self, text: str) -> str:
+    def content_for(self, text: str, schema: dict | None = None) -> str:
         if self.mode == "not_json":
             return "Sure! This lovely home has 3 bedrooms and 2 baths."
         if self.mode == "bad_schema":
             return json.dumps({"beds": 3, "baths": "two"})
-        answer = regex_answer(text)
+        fields = [name for name in ((schema or {}).get("properties") or {}) if name != "NotableFeatures"]
+        answer = regex_answer(text, fields)
         if self.mode == "out_of_range":
             answer["BedroomsTotal"] = {"value": 45, "evidence": "45 bedrooms"}
             answer["YearBuilt"] = {"value": 2099, "evidence": "built 2099"}
@@ -132,7 +120,9 @@ class _Handler(QuietHandler):
                 if self.path == "/api/chat"
                 else request.get("prompt", "")
             )
-            content = server.content_for(text)
+            content = server.content_for(
+                text, request.get("format") if isinstance(request.get("format"), dict) else None
+            )
             timing = {
                 "total_duration": 850_000_000,
                 "load_duration": 12_000_000,
