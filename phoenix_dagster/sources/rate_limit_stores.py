@@ -45,11 +45,22 @@ def store_name(url: str) -> str:
 
 
 class _OutageTolerant:
-    """Runs a store operation, waiting out an outage of up to `outage_s` with backoff."""
+    """A sliding window of `limit` grants a `window_s` kept in a shared store at `url` under
+    `name`; runs each store operation waiting out an outage of up to `outage_s` with backoff."""
 
-    url: str
-    outage_s: float
-    _sleep: Callable[[float], None]
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        limit: int,
+        window_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        outage_s: float = DEFAULT_OUTAGE_S,
+    ):
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs limit >= 1 and a positive window")
+        self.url, self.name, self.limit, self.window_s = url, name, limit, window_s
+        self._sleep, self.outage_s = sleep, outage_s
 
     def _outage_errors(self) -> tuple[type[BaseException], ...]:
         raise NotImplementedError
@@ -106,20 +117,10 @@ return until_ms
 
 
 class RedisWindowLimiter(_OutageTolerant):
-    def __init__(
-        self,
-        url: str,
-        name: str,
-        limit: int,
-        window_s: float,
-        sleep: Callable[[float], None] = time.sleep,
-        outage_s: float = DEFAULT_OUTAGE_S,
-    ):
+    def __init__(self, url: str, name: str, limit: int, window_s: float, **timing):
         import redis
 
-        if limit < 1 or window_s <= 0:
-            raise ValueError("a rate limit needs limit >= 1 and a positive window")
-        self.url, self.limit, self.window_s, self._sleep, self.outage_s = url, limit, window_s, sleep, outage_s
+        super().__init__(url, name, limit, window_s, **timing)
         # a store that stops answering fails an operation within seconds, which the outage loop retries
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
         self._keys = [f"phoenix:rate:{name}:grants", f"phoenix:rate:{name}:paused_until"]
@@ -164,19 +165,8 @@ class PostgresWindowLimiter(_OutageTolerant):
     """The window as rows of `phoenix_rate_grants`, changed under a transaction-scoped advisory
     lock per limiter, so concurrent callers on any machine take turns deciding."""
 
-    def __init__(
-        self,
-        url: str,
-        name: str,
-        limit: int,
-        window_s: float,
-        sleep: Callable[[float], None] = time.sleep,
-        outage_s: float = DEFAULT_OUTAGE_S,
-    ):
-        if limit < 1 or window_s <= 0:
-            raise ValueError("a rate limit needs limit >= 1 and a positive window")
-        self.url, self.name, self.limit, self.window_s = url, name, limit, window_s
-        self._sleep, self.outage_s = sleep, outage_s
+    def __init__(self, url: str, name: str, limit: int, window_s: float, **timing):
+        super().__init__(url, name, limit, window_s, **timing)
         self._connection = None
         self._lock = threading.Lock()  # one connection: this process's threads take turns on it
         self.waited_s = 0.0  # the tables are made on each new connection (not here: no outage wait at construction)
