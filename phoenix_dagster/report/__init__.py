@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from phoenix_dagster.storage.files import write_atomically
+from phoenix_dagster.warehouse.queries import query as sql
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ReportFile:
 
 def latest_partition_day(warehouse) -> date | None:
     """The newest partition day the published warehouse holds (None before any run)."""
-    return warehouse.query("select max(date) as day from ops.partition_counts")["day"][0]
+    return warehouse.query(sql("report__latest_day"))["day"][0]
 
 
 def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> ReportFile:

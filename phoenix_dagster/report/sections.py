@@ -13,6 +13,7 @@ import polars as pl
 
 from phoenix_dagster.report import charts
 from phoenix_dagster.settings import TIMEZONE
+from phoenix_dagster.warehouse.queries import query as sql
 
 Query = Callable[..., pl.DataFrame]
 ACTIVE = "('Active', 'ActiveUnderContract', 'ComingSoon')"
@@ -80,8 +81,7 @@ def market(query: Query, day: date) -> Section:
     """Counts (new listings, price cuts, sales) are the mart's, zero on a day a ZIP was observed
     without any; values (prices, days on market) are null on a day without one."""
     stats = query(
-        "select * exclude (property_count, median_year_built) from marts.zip_market_stats where date <= ? "
-        "order by date, PostalCode",
+        sql("report__market_stats"),
         [day],
     )
     latest = stats.filter(pl.col("date") == stats["date"].max()) if stats.height else stats
@@ -185,22 +185,15 @@ def market(query: Query, day: date) -> Section:
 
 def quality(query: Query, day: date) -> Section:
     scores = query(
-        "select date, PostalCode, source, source || ' ' || PostalCode as series, overall_score, status "
-        "from ops.quality_daily where date <= ? and overall_score is not null order by date, series",
+        sql("report__quality_scores"),
         [day],
     )
     fields = query(
-        """
-        select source, f.field, round(avg(f.share), 4) as share
-        from (select source, unnest(field_completeness) as f from ops.quality_daily
-              where date = (select max(date) from ops.quality_daily where date <= ?))
-        group by all order by source, share""",
+        sql("report__field_completeness"),
         [day],
     )
     reasons = query(
-        "select regexp_replace(reason, '[0-9]+', 'N', 'g') as reason, count(*) as records "
-        "from ops.quarantine where cast(split_part(partition, '|', 1) as date) <= ? "
-        "group by 1 order by records desc limit 15",
+        sql("report__quarantine_reasons"),
         [day],
     )
     blocks = []
@@ -259,10 +252,7 @@ def refresh_recommendation(query: Query, day: date, refresh_days: int) -> str:
     """What the ledger supports saying about the county's detail refresh (MARICOPA_REFRESH_DAYS)."""
     month = day.strftime("%Y-%m")
     requests = query(
-        """
-        select endpoint, sum(requests) as requests from ops.source_requests
-        where source <> 'sample' and strftime(cast(split_part(partition, '|', 1) as date), '%Y-%m') = ?
-        group by 1""",
+        sql("report__county_requests_of_month"),
         [month],
     )
     by_endpoint = dict(requests.iter_rows()) if requests.height else {}
@@ -272,8 +262,8 @@ def refresh_recommendation(query: Query, day: date, refresh_days: int) -> str:
             "No county request was recorded this month (the assessor source is the embedded sample): "
             "nothing to tune in MARICOPA_REFRESH_DAYS yet."
         )
-    parcels = query("select count(*) as n from marts.properties where ParcelNumber is not null")["n"][0]
-    price = query("select usd from ops.unit_prices where service = 'maricopa_request'")
+    parcels = query(sql("report__parcel_count"))["n"][0]
+    price = query(sql("report__county_request_price"))
     usd = float(price["usd"][0]) if price.height else 0.0
     longer = max(refresh_days + 15, round(refresh_days * 1.5))
     saved = parcels * 30 * (1 / max(refresh_days, 1) - 1 / longer)
@@ -287,23 +277,17 @@ def refresh_recommendation(query: Query, day: date, refresh_days: int) -> str:
 
 def cost(query: Query, day: date, refresh_days: int) -> Section:
     month = day.strftime("%Y-%m")
-    budget_rows = query("select * from ops.budget_status where month = ?", [month])
+    budget_rows = query(sql("report__budget_of_month"), [month])
     daily = query(
-        "select date, sum(cost_usd) as usd from ops.cost_daily where strftime(date, '%Y-%m') = ? "
-        "and date <= ? group by 1 order by 1",
+        sql("report__cost_per_day_of_month"),
         [month, day],
     )
     per_property = query(
-        """
-        select c.date, 'USD per 1,000 properties' as series, 1000 * sum(c.cost_usd) / nullif(max(p.properties), 0) as usd
-        from ops.cost_daily c
-        join (select date, sum(properties) as properties from ops.partition_counts group by 1) p using (date)
-        where c.date <= ? group by c.date order by c.date""",
+        sql("report__cost_per_1000_properties"),
         [day],
     )
     services = query(
-        "select service, sum(cost_usd) as usd from ops.cost_daily "
-        "where strftime(date, '%Y-%m') = ? and date <= ? group by 1 order by usd desc",
+        sql("report__cost_per_service_of_month"),
         [month, day],
     )
     blocks = []
@@ -352,13 +336,10 @@ def cost(query: Query, day: date, refresh_days: int) -> Section:
 
 def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
     stages = query(
-        """
-        select coalesce(try_cast(split_part(partition, '|', 1) as date), cast(recorded_at as date)) as date, stage,
-               median(items_per_s) as items_per_s, median(p95_ms) as p95_ms, count(*) as runs
-        from ops.stage_metrics group by 1, 2 having date <= ? order by date, stage""",
+        sql("report__stage_medians_per_day"),
         [day],
     )
-    tuning = _with_day(query("select * from ops.batch_tuning"), query, "decided_at")
+    tuning = _with_day(query(sql("report__batch_tuning")), query, "decided_at")
     tuning = (
         tuning.filter(pl.col("day") <= day)
         .sort("decided_at", descending=True)
@@ -404,9 +385,7 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
     ]
     if has_table("ops.degradations"):
         degradations = query(
-            "select cast(recorded_at as date) as date, stage, PostalCode, metric, value, "
-            "baseline_median, likely_cause from ops.degradations where cast(recorded_at as date) <= ? "
-            "order by recorded_at desc limit 20",
+            sql("report__degradations_until_day"),
             [day],
         )
         blocks.append(Block("Degradations", None, degradations, note=None if degradations.height else "none detected"))
@@ -425,9 +404,7 @@ def alerts(query: Query, day: date) -> Block:
     """The day's alerts, and every earlier one a channel has not taken: still owed (tried again each
     tick of the alert sensor) or undeliverable (given up on after 7 days)."""
     rows = query(
-        "select day, condition, severity, status, channels, owed, message from ops.alerts "
-        "where day <= ? and (day = ? or coalesce(status, 'delivered') <> 'delivered') "
-        "order by status = 'delivered', day desc, condition",
+        sql("report__alerts_until_day"),
         [day, day],
     )
     missed = rows.filter(pl.col("status") != "delivered").height
@@ -453,7 +430,7 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
             "The latest probe of every dependency and its history, and the alerts.",
             [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks],
         )
-    probes = _with_day(query("select * from ops.service_health"), query, "checked_at")
+    probes = _with_day(query(sql("report__service_health")), query, "checked_at")
     week = pl.col("day") >= day - timedelta(days=6)
     shown = probes.filter(week if up_to_now else week & (pl.col("day") <= day)).sort("checked_at")
     mine = probes.filter(pl.lit(up_to_now) | (pl.col("day") <= day))
@@ -492,7 +469,7 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
 def _with_day(frame: pl.DataFrame, query: Query, at: str) -> pl.DataFrame:
     """`frame` (with a run_id and a UTC time `at`) with `at` in the market's zone and the day it
     belongs to: the partition day of its run, else the day of `at` in the market's zone."""
-    runs = query("select run_id, min(date) as run_day from ops.run_log where partition is not null group by 1")
+    runs = query(sql("report__run_days"))
     local = pl.col(at).dt.convert_time_zone(TIMEZONE)
     if frame.is_empty():
         return frame.with_columns(local, pl.lit(None, pl.Date).alias("day"))
