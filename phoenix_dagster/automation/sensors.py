@@ -32,6 +32,7 @@ from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.tuning.state import TUNED_STAGES
+from phoenix_dagster.warehouse.queries import query as sql
 
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -165,22 +166,13 @@ def conditions_found(
     day,
 ) -> list:
     """Every alert condition the published warehouse and today's check results show."""
-    quality = warehouse.query("select * from ops.quality_daily where date = (select max(date) from ops.quality_daily)")
-    budget = warehouse.query("select * from ops.budget_status where month = ?", [day.strftime("%Y-%m")])
+    quality = warehouse.query(sql("alerts__latest_quality"))
+    budget = warehouse.query(sql("alerts__budget_of_month"), [day.strftime("%Y-%m")])
     match_rates = (
-        warehouse.query(
-            "select * from marts.listing_match_rates where date = (select max(date) from marts.listing_match_rates)"
-        )
-        if warehouse.has_table("marts.listing_match_rates")
-        else None
+        warehouse.query(sql("alerts__latest_match_rates")) if warehouse.has_table("marts.listing_match_rates") else None
     )
     degradations = (
-        warehouse.query(
-            "select * from ops.degradations where cast(recorded_at as date) = "
-            "(select max(cast(recorded_at as date)) from ops.degradations)"
-        )
-        if warehouse.has_table("ops.degradations")
-        else None
+        warehouse.query(sql("alerts__latest_degradations")) if warehouse.has_table("ops.degradations") else None
     )
     check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else []
     alerts = find_alerts(
@@ -193,11 +185,7 @@ def conditions_found(
         failed_checks=failed_checks_today(context.instance, check_keys, day),
     )
     stages = (
-        warehouse.query(
-            "select stage, cast(recorded_at as date) as day, max(cpu_pct) as cpu_pct, max(peak_rss_mb) as peak_rss_mb "
-            "from ops.stage_metrics where duration_s >= 1 and cast(recorded_at as date) = "
-            "(select max(cast(recorded_at as date)) from ops.stage_metrics) group by all"
-        )
+        warehouse.query(sql("alerts__latest_stage_peaks"))
         if warehouse.has_table("ops.stage_metrics")
         else pl.DataFrame(schema={"stage": pl.String})
     )
@@ -207,9 +195,7 @@ def conditions_found(
         stages, quality_targets.system_levels(), total_memory_mb=psutil.virtual_memory().total / 2**20
     )
     disk = (
-        warehouse.query(
-            "select cast(recorded_at as date) as day, min(disk_free_mb) as disk_free_mb from ops.stage_metrics group by all"
-        )
+        warehouse.query(sql("alerts__least_free_disk_per_day"))
         if warehouse.has_table("ops.stage_metrics")
         else pl.DataFrame(schema={"day": pl.Date, "disk_free_mb": pl.Float64})
     )

@@ -9,6 +9,7 @@ from phoenix_dagster.cli.local_runs import RunOutcome
 from phoenix_dagster.documents.properties import COLLECTION
 from phoenix_dagster.resources.mongo import EXPORT
 from phoenix_dagster.settings import Settings
+from phoenix_dagster.warehouse.queries import query as sql
 
 
 def print_summary(
@@ -21,30 +22,20 @@ def print_summary(
         print(f"  No warehouse published yet: the build did not finish ({build.error or 'checks failed'}).", file=out)
         return
     counts = warehouse.query(
-        "select counts.PostalCode, properties, with_listing, unmatched_listings, quarantined, "
-        "coalesce(served.documents, 0) as served from ops.partition_counts as counts "
-        "left join (select PostalCode, arg_max(documents, served_at) as documents from ops.served_documents "
-        "group by 1) as served using (PostalCode) where date = ? order by PostalCode",
+        sql("summary__counts_per_zip"),
         [day],
     )
-    marts = warehouse.query(
-        "select (select count(*) from marts.properties) as properties, "
-        "(select count(*) from marts.zip_market_stats) as zip_days"
-    )
+    marts = warehouse.query(sql("summary__mart_sizes"))
     stats = {
         row["PostalCode"]: row
         for row in warehouse.query(
-            "select PostalCode, active_listings, median_list_price, median_price_per_sqft "
-            "from marts.zip_market_stats where date = ? order by PostalCode",
+            sql("summary__market_of_day"),
             [day],
         ).iter_rows(named=True)
     }
     quality = dict(
         warehouse.query(
-            "select PostalCode, case when bool_or(status = 'NO_DATA') then 'NO_DATA ' || string_agg(source, ', ') "
-            "filter (where status = 'NO_DATA') else min(overall_score) || ' ' || arg_min(status, overall_score) end "
-            "from ops.quality_daily "
-            "where date = ? group by 1",
+            sql("summary__worst_quality_per_zip"),
             [day],
         ).iter_rows()
     )
@@ -64,9 +55,7 @@ def print_summary(
             file=out,
         )
     ledger = warehouse.query(
-        "select split_part(partition, '|', 2) as zip, replace(asset, 'stg_', '') as asset, source, offered, staged, "
-        "unchanged, out_of_scope, not_found, quarantined, duplicates from ops.record_ledger "
-        "where split_part(partition, '|', 1) = ? order by zip, asset, source",
+        sql("summary__record_ledger_of_day"),
         [day],
     )
     if ledger.height:
@@ -96,11 +85,9 @@ def print_summary(
         file=out,
     )
     run_ids = [o.run_id for o in runs]
-    run_cost = warehouse.query(
-        "select coalesce(sum(cost_usd), 0) as usd from ops.cost_events where run_id in (select unnest(?))", [run_ids]
-    )["usd"][0]
+    run_cost = warehouse.query(sql("summary__cost_of_runs"), [run_ids])["usd"][0]
     properties = int(counts["properties"].sum()) if counts.height else 0
-    budget = warehouse.query("select * from ops.budget_status where month = ?", [day[:7]])
+    budget = warehouse.query(sql("summary__budget_of_month"), [day[:7]])
     line = f"  Cost: ${run_cost:.6f} for these runs (${1000 * run_cost / max(properties, 1):.6f} per 1,000 properties)"
     if budget.height:
         b = budget.row(0, named=True)

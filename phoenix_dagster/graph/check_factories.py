@@ -12,6 +12,7 @@ import polars as pl
 
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.warehouse.model_metadata import markdown_table
+from phoenix_dagster.warehouse.queries import query as sql
 
 SAMPLE_ROWS = 10
 
@@ -226,33 +227,20 @@ ROLLUP_CHECKS: dict[str, dict[str, tuple[str, str]]] = {
     "ops.budget_status": {
         "budget_row_this_month": (
             "The month of the latest cost event has its budget row (spend, projection, levels)",
-            """select count(*) filter (where month = (select strftime(max(date), '%Y-%m') from ops.cost_events)) = 1
-                  or (select count(*) from ops.cost_events) = 0 as passed,
-                  'latest cost month: ' || coalesce((select strftime(max(date), '%Y-%m') from ops.cost_events), 'none')
-                  || '; months with a budget row: ' || coalesce(string_agg(month, ', ' order by month), 'none') as detail
-           from ops.budget_status""",
+            sql("checks__budget_row_this_month"),
         )
     },
     "marts.listing_match_rates": {
         "match_rate_near_its_median": (
             "On the latest day, no source × ZIP matched its listings more than 5 points below its median of the 14 "
             "days before (a resolver or a source's address spelling changed)",
-            """select count(*) = 0 as passed,
-                  coalesce(string_agg(source || ' in ' || PostalCode || ': ' || round(100 * match_rate, 1) || '% vs '
-                           || round(100 * match_rate_14d_median, 1) || '%', '; '), 'none') as detail
-           from marts.listing_match_rates
-           where match_rate_dropped and date = (select max(date) from marts.listing_match_rates)""",
+            sql("checks__match_rate_near_its_median"),
         )
     },
     "ops.quality_daily": {
         "every_partition_scored_overall": (
             "Every day × ZIP with a source scored also has its resolved properties scored (source 'resolved')",
-            """select count(*) = 0 as passed,
-                  count(*) || ' partition(s) without a resolved row' || coalesce(': ' || string_agg(partition, ', '), '')
-                      as detail
-           from (select distinct cast(date as varchar) || '|' || PostalCode as partition from ops.quality_daily
-                 except select distinct cast(date as varchar) || '|' || PostalCode from ops.quality_daily
-                 where source = 'resolved')""",
+            sql("checks__every_partition_scored_overall"),
         )
     },
 }
@@ -324,8 +312,8 @@ def warehouse_check_results(
                 metadata={"repeated_keys": int(total), "sample": dg.MetadataValue.md(_as_code(repeated))},
             )
         )
-    for name, (_, sql) in ROLLUP_CHECKS.get(table, {}).items():
-        passed, detail = query(sql).row(0)
+    for name, (_, statement) in ROLLUP_CHECKS.get(table, {}).items():
+        passed, detail = query(statement).row(0)
         results.append(
             dg.AssetCheckResult(
                 check_name=name,

@@ -11,25 +11,14 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
+from phoenix_dagster.warehouse.queries import query as sql
+
 PREVIEW_ROWS = 5
 # The key figures of a table: a query over it returning one row of numbers.
 KEY_FIGURES = {
-    "marts.properties": """
-        select count(*) as properties,
-               count(*) filter (where StandardStatus in ('Active', 'ActiveUnderContract', 'ComingSoon')) as active_listings,
-               round(median(ListPrice) filter (where StandardStatus in ('Active', 'ActiveUnderContract', 'ComingSoon')))
-                   as median_active_list_price_usd,
-               round(100.0 * count(*) filter (where match_method in ('unmatched_listing', 'ambiguous'))
-                     / nullif(count(*) filter (where match_method <> 'assessor_only'), 0), 1) as unmatched_listing_pct
-        from marts.properties""",
-    "marts.zip_market_stats": """
-        select sum(active_listings) as active_listings_latest_day,
-               round(median(median_list_price)) as median_list_price_usd_latest_day
-        from marts.zip_market_stats where date = (select max(date) from marts.zip_market_stats)""",
-    "ops.budget_status": """
-        select round(month_to_date_usd, 2) as month_to_date_usd, round(projected_month_usd, 2) as projected_month_usd,
-               round(1000 * cost_per_property_usd, 4) as usd_per_1000_properties
-        from ops.budget_status order by month desc limit 1""",
+    "marts.properties": sql("metadata__properties_figures"),
+    "marts.zip_market_stats": sql("metadata__zip_market_stats_figures"),
+    "ops.budget_status": sql("metadata__budget_status_figures"),
 }
 
 

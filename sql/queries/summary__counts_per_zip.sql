@@ -1,0 +1,2 @@
+-- Read by the run summary phoenix-estate prints (phoenix_dagster/cli/summary.py).
+select counts.PostalCode, properties, with_listing, unmatched_listings, quarantined, coalesce(served.documents, 0) as served from ops.partition_counts as counts left join (select PostalCode, arg_max(documents, served_at) as documents from ops.served_documents group by 1) as served using (PostalCode) where date = ? order by PostalCode
