@@ -15,8 +15,6 @@ import yaml
 
 from phoenix_dagster.settings import PRICES_FILE
 
-REQUEST_SERVICES = {"maricopa": "maricopa_request", "reso": "reso_request", "mls_html": "mls_html_request"}
-
 
 def load_prices(path: Path = PRICES_FILE) -> dict:
     document = yaml.safe_load(path.read_text())
@@ -38,10 +36,9 @@ def monthly_budget_frame(prices: dict) -> pl.DataFrame:
 
 
 def request_usage(source: str, *, requests: int, proxied_bytes: int) -> list[dict]:
-    """Usage of one source's requests in a run: the requests, and the proxy traffic when proxied."""
-    usage = [
-        {"service": REQUEST_SERVICES.get(source, f"{source}_request"), "item": source, "quantity": float(requests)}
-    ]
+    """Usage of one source's requests in a run — priced as `<source>_request` in data/unit_prices.yaml —
+    and the proxy traffic when proxied."""
+    usage = [{"service": f"{source}_request", "item": source, "quantity": float(requests)}]
     if proxied_bytes:
         usage.append({"service": "proxy_gb", "item": source, "quantity": proxied_bytes / 1e9})
     return usage
