@@ -54,4 +54,4 @@ validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 clean:
-	rm -rf data/lake data/warehouse.* data/.warehouse-* data/control data/dagster_home
+	rm -rf data/lake data/warehouse.* data/.warehouse-* data/control data/dagster_home data/reports data/serving

@@ -154,7 +154,9 @@ class ListingSettings:
     mls_max_details_per_page: int = 100  # detail links read from one search page; more cuts the crawl short
     mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
     mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
-    pool_limit: int = 1  # listing-collection steps at once across every run (the `listing_sources` pool)
+    pool_limit: int = (
+        1  # collection steps of one listing source at once across every run (its `listing_source_<source>` pool)
+    )
 
     @classmethod
     def from_env(cls, env) -> ListingSettings:

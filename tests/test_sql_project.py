@@ -129,3 +129,13 @@ def test_a_column_no_file_has_yet_reads_as_null_of_its_schemas_type(tmp_path):
             ).fetchall()
         )
     assert types["disk_free_mb"] == "DOUBLE" and types["bytes_received"] == "BIGINT"
+
+
+def test_every_mart_has_its_pandera_model():
+    """A mart's model is its check (`matches_schema`), its docs (docs/tables.md) and its column
+    docs in the UI: a new sql/marts/<name>.sql without one in MART_TABLES fails here."""
+    from phoenix_dagster.schemas.marts import MART_TABLES
+    from phoenix_dagster.settings import SQL_DIR
+
+    files = {f"marts.{path.stem}" for path in (SQL_DIR / "marts").glob("*.sql")}
+    assert files and files == set(MART_TABLES), (sorted(files - set(MART_TABLES)), sorted(set(MART_TABLES) - files))

@@ -1,5 +1,6 @@
 """The command line: `phoenix-estate` (run, backfill, report, sql, docs, instance) and the runs it
-makes in this process. The console script and `python -m phoenix_dagster.cli` both call `main`."""
+makes from the code location. The console script and `python -m phoenix_dagster.cli` both call
+`main`."""
 
 from phoenix_dagster.cli.commands import main
 

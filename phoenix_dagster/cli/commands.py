@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="phoenix-estate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="materialize the daily_refresh job for a day and ZIP codes, in-process")
+    run = commands.add_parser(
+        "run", help="run the daily_refresh job for a day and ZIP codes through the run queue, then build the warehouse"
+    )
     run.add_argument("--date", help="partition day, YYYY-MM-DD (default: today in Phoenix)")
     run.add_argument("--from", dest="date_from", help="backfill: first day, YYYY-MM-DD (with --to)")
     run.add_argument("--to", dest="date_to", help="backfill: last day, YYYY-MM-DD (inclusive)")

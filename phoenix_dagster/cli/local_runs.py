@@ -1,6 +1,6 @@
-"""Runs made from the command line, in this process: the day's partitions of `daily_refresh`
-(one run per ZIP), a tick of the tuning sensor as the daemon would make it (and the run it
-requests), then one `build_warehouse` run.
+"""Runs made from the command line: the day's partitions of `daily_refresh` (one run per ZIP), a
+tick of the tuning sensor as the daemon would make it (and the run it requests), then one
+`build_warehouse` run.
 
 Where the jobs come from is a `JobLauncher`: the CLI's is `WorkspaceJobs` (the code location as
 workspace.yaml loads it, so its runs are the same runs the UI and the schedules make); tests that

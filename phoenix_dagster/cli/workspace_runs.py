@@ -1,5 +1,7 @@
 """Runs made from the code location as the workspace loads it — the same way `dagster dev`, the
-schedules and the sensors make them — and executed in this process.
+schedules and the sensors make them — submitted to the instance's run queue and launched each in
+its own process by the code server; this process waits for them (and dequeues its own runs when
+no daemon serves the queue).
 
 `phoenix-estate run` opens the project's workspace.yaml (a code server is started for it, as the
 UI does), creates each run from the code location's job: the run carries the repository origin

@@ -193,7 +193,9 @@ class WarehouseBuildResource(MaskedRepr, dg.ConfigurableResource):
             published = Path(self.published_path)
             handle, tmp = tempfile.mkstemp(dir=published.parent, prefix=".warehouse-", suffix=".duckdb.tmp")
             os.close(handle)
-            stale_wal = published.with_name(published.name + ".wal")  # left by a warehouse written in place
+            stale_wal = published.with_name(
+                published.name + ".wal"
+            )  # a WAL a read-write open of the published file would leave
             try:
                 shutil.copyfile(self.build_path, tmp)
                 stale_wal.unlink(missing_ok=True)  # DuckDB would replay it into the new copy

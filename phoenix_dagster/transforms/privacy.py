@@ -23,7 +23,7 @@ from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 # The one declaration of what identifies a person, by normalised key (`personal_key`): owners' and
 # occupants' names, and where they are reached (mailing address, in care of, phone, e-mail). County
 # layers name them OWNER_NAME / OWNERNME1, INCAREOF, MAIL_ADDR1 / MAIL_CITY / MAIL1…5
-# (county-parcel-layers.md); RESO has OwnerName, OwnerPhone, OccupantName, OccupantPhone.
+# (as the counties' ArcGIS parcel layers publish them); RESO has OwnerName, OwnerPhone, OccupantName, OccupantPhone.
 PERSONAL_NAME_KEYS = frozenset(
     {
         "ownership",

@@ -7,7 +7,7 @@ taken from the embedded sample, N parcels per ZIP. In a temporary data directory
 day 1 (every parcel fetched) and day 2 (incremental: the ~1/30 of details whose refresh day it is) the way
 `phoenix-estate run` does — one daily_refresh run per ZIP, then one build_warehouse run — and
 reports each run's seconds, requests per parcel and the peak RSS. Serving is left out of the
-build: the in-process MongoDB stand-in is quadratic at this size (see the README). Not a test:
+build: the in-process MongoDB stand-in is quadratic at this size (docs/tables.md, "Serving"). Not a test:
 nothing here asserts a speed.
 """
 
