@@ -33,75 +33,75 @@ def listing_text_facts(
     structured output (validated, cached by model, prompt version and text hash), or by the
     rules extractor when the model is unavailable, slow, failing or wrong. Every row records
     its method, model, prompt version and any fallback reason."""
-    books = Bookkeeping(context, lake)
-    day, _ = date_and_zip(context)
-    today = date.fromisoformat(day)
-    rules = extract_listing_facts(int_listings_matched, today=today)
-    with_text = int_listings_matched.filter(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
-    keys = {(r["source"], r["ListingKey"]): text_key(r["PublicRemarks"]) for r in with_text.iter_rows(named=True)}
-    texts = dict(zip(keys.values(), with_text["PublicRemarks"]))
-    cached = control_state.cached_replies(ollama.model, PROMPT_VERSION, sorted(texts))
-    setting = control_state.tuning_setting(
-        "enrichment", pinned_batch=ollama.batch_size, pinned_concurrency=ollama.concurrency
-    )
-    batch, concurrency = clamp(setting.batch_size, BATCH_BOUNDS), clamp(setting.concurrency, CONCURRENCY_BOUNDS)
-    outcomes, stats = run_extraction(
-        texts, cached, ollama.extractor(), today=today, batch_size=batch, concurrency=concurrency
-    )
-    new_replies = {key: o.reply for key, o in outcomes.items() if o.reply is not None}
-    books.record("llm_replies", replies_frame(ollama.model, PROMPT_VERSION, new_replies, datetime.now(UTC)))
-    facts = apply_model_outcomes(rules, keys, outcomes, model=ollama.model, prompt_version=PROMPT_VERSION)
-    books.usage(
-        model_usage(
-            ollama.model,
-            prompt_tokens=int(facts["prompt_tokens"].sum()),
-            completion_tokens=int(facts["completion_tokens"].sum()),
-            model_seconds=float(facts["model_seconds"].sum()),
+    with Bookkeeping(context, lake) as books:
+        day, _ = date_and_zip(context)
+        today = date.fromisoformat(day)
+        rules = extract_listing_facts(int_listings_matched, today=today)
+        with_text = int_listings_matched.filter(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
+        keys = {(r["source"], r["ListingKey"]): text_key(r["PublicRemarks"]) for r in with_text.iter_rows(named=True)}
+        texts = dict(zip(keys.values(), with_text["PublicRemarks"]))
+        cached = control_state.cached_replies(ollama.model, PROMPT_VERSION, sorted(texts))
+        setting = control_state.tuning_setting(
+            "enrichment", pinned_batch=ollama.batch_size, pinned_concurrency=ollama.concurrency
         )
-        if new_replies
-        else []
-    )
-    methods = dict(facts.group_by("method").len().iter_rows())
-    valid = sum(1 for o in outcomes.values() if o.reply is not None and o.method == "llm")
-    if stats.model_state and not stats.model_state.startswith(ollama.model):
-        context.log.warning(f"listing enrichment used the rules extractor: {stats.model_state}")
-    metrics = books.stage_metrics(
-        stage_metrics(
-            "enrichment",
-            items=len(texts),
-            duration_s=books.elapsed_s,
-            latencies_s=[o.call_seconds for o in outcomes.values() if o.call_seconds is not None],
-            errors=sum(o.failed_call for o in outcomes.values()),
-            retries=0,
-            rate_limited=0,
-            timeouts=sum(o.timed_out for o in outcomes.values()),
-            batch_size=batch,
-            concurrency=concurrency,
-            cpu_pct=books.cpu_pct(),
-            peak_rss_mb=books.peak_rss_mb(),
+        batch, concurrency = clamp(setting.batch_size, BATCH_BOUNDS), clamp(setting.concurrency, CONCURRENCY_BOUNDS)
+        outcomes, stats = run_extraction(
+            texts, cached, ollama.extractor(), today=today, batch_size=batch, concurrency=concurrency
         )
-    )
-    context.add_output_metadata(
-        books.finish(
-            rows_in=int_listings_matched.height,
-            rows_out=facts.height,
-            model_state=stats.model_state or "no text",
-            model_calls=stats.calls,
-            max_concurrent_calls=stats.max_in_flight,
-            cache_hits=len(cached),
-            model_validation_pass_rate=round(valid / len(new_replies), 4) if new_replies else 1.0,
-            prompt_tokens=int(facts["prompt_tokens"].sum()),
-            completion_tokens=int(facts["completion_tokens"].sum()),
-            model_seconds=round(float(facts["model_seconds"].sum()), 3),
-            **{f"method_{m}": n for m, n in sorted(methods.items())},
-            values_rejected=int(facts["rejected"].list.len().sum()),
-            batch_size=batch,
-            concurrency=concurrency,
-            tuning=setting.origin,
+        new_replies = {key: o.reply for key, o in outcomes.items() if o.reply is not None}
+        books.record("llm_replies", replies_frame(ollama.model, PROMPT_VERSION, new_replies, datetime.now(UTC)))
+        facts = apply_model_outcomes(rules, keys, outcomes, model=ollama.model, prompt_version=PROMPT_VERSION)
+        books.usage(
+            model_usage(
+                ollama.model,
+                prompt_tokens=int(facts["prompt_tokens"].sum()),
+                completion_tokens=int(facts["completion_tokens"].sum()),
+                model_seconds=float(facts["model_seconds"].sum()),
+            )
+            if new_replies
+            else []
         )
-        | metrics
-    )
-    return facts
+        methods = dict(facts.group_by("method").len().iter_rows())
+        valid = sum(1 for o in outcomes.values() if o.reply is not None and o.method == "llm")
+        if stats.model_state and not stats.model_state.startswith(ollama.model):
+            context.log.warning(f"listing enrichment used the rules extractor: {stats.model_state}")
+        metrics = books.stage_metrics(
+            stage_metrics(
+                "enrichment",
+                items=len(texts),
+                duration_s=books.elapsed_s,
+                latencies_s=[o.call_seconds for o in outcomes.values() if o.call_seconds is not None],
+                errors=sum(o.failed_call for o in outcomes.values()),
+                retries=0,
+                rate_limited=0,
+                timeouts=sum(o.timed_out for o in outcomes.values()),
+                batch_size=batch,
+                concurrency=concurrency,
+                cpu_pct=books.cpu_pct(),
+                peak_rss_mb=books.peak_rss_mb(),
+            )
+        )
+        context.add_output_metadata(
+            books.finish(
+                rows_in=int_listings_matched.height,
+                rows_out=facts.height,
+                model_state=stats.model_state or "no text",
+                model_calls=stats.calls,
+                max_concurrent_calls=stats.max_in_flight,
+                cache_hits=len(cached),
+                model_validation_pass_rate=round(valid / len(new_replies), 4) if new_replies else 1.0,
+                prompt_tokens=int(facts["prompt_tokens"].sum()),
+                completion_tokens=int(facts["completion_tokens"].sum()),
+                model_seconds=round(float(facts["model_seconds"].sum()), 3),
+                **{f"method_{m}": n for m, n in sorted(methods.items())},
+                values_rejected=int(facts["rejected"].list.len().sum()),
+                batch_size=batch,
+                concurrency=concurrency,
+                tuning=setting.origin,
+            )
+            | metrics
+        )
+        return facts
 
 
 @lake_asset()
@@ -114,14 +114,14 @@ def enriched_properties(
     """Resolved properties with listing-text facts filling what no source gave; a source's
     structured value always wins, and where it differs from the text the disagreement is
     recorded. enriched_fields names what came from text."""
-    books = Bookkeeping(context, lake)
-    enriched = enrich_properties(int_properties_resolved, listing_text_facts)
-    context.add_output_metadata(
-        books.finish(
-            rows_in=int_properties_resolved.height,
-            rows_out=enriched.height,
-            values_filled_from_text=int(enriched["enriched_fields"].list.len().sum()),
-            text_disagreements=int(enriched["text_disagreements"].list.len().sum()),
+    with Bookkeeping(context, lake) as books:
+        enriched = enrich_properties(int_properties_resolved, listing_text_facts)
+        context.add_output_metadata(
+            books.finish(
+                rows_in=int_properties_resolved.height,
+                rows_out=enriched.height,
+                values_filled_from_text=int(enriched["enriched_fields"].list.len().sum()),
+                text_disagreements=int(enriched["text_disagreements"].list.len().sum()),
+            )
         )
-    )
-    return enriched
+        return enriched

@@ -18,7 +18,7 @@ import dagster as dg
 import polars as pl
 
 from assets.raw import listing_asset_name
-from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, recording
 from phoenix_dagster.monitoring.health import ProbeResult, configured_services, first_required_failure, probe_all
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
@@ -144,7 +144,6 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
     """The first step of a partition run (the collectors depend on it)."""
 
     @dg.asset(kinds={"python"}, metadata=recording())
-    @bookkept
     def service_preflight(
         context: dg.AssetExecutionContext,
         sources: SourcesResource,
@@ -158,26 +157,29 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
         line naming the probe's reason, and no collection starts; an optional one (Ollama) is a
         WARN and enrichment falls back to the rules. Each probe is its service's `<service>_up`
         check on the asset that uses it, and a row of ops.service_health."""
-        books = Bookkeeping(context, lake)
-        results = probe_and_record(
-            context,
-            settings,
-            sources,
-            mongo,
-            control_state,
-            prober="service_preflight",
-            services=PREFLIGHT_SERVICES,
-            zip_code=books.zip_code,
-        )
-        for result in results:
-            context.log_event(check_evaluation(result, probed_by="service_preflight", partition=context.partition_key))
-        metadata = {
-            r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state for r in results
-        }
-        failure = first_required_failure(results)
-        if failure:
-            raise books.failure(f"not collecting: {failure}", **metadata)
-        return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=len(results)) | metadata)
+        with Bookkeeping(context, lake) as books:
+            results = probe_and_record(
+                context,
+                settings,
+                sources,
+                mongo,
+                control_state,
+                prober="service_preflight",
+                services=PREFLIGHT_SERVICES,
+                zip_code=books.zip_code,
+            )
+            for result in results:
+                context.log_event(
+                    check_evaluation(result, probed_by="service_preflight", partition=context.partition_key)
+                )
+            metadata = {
+                r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
+                for r in results
+            }
+            failure = first_required_failure(results)
+            if failure:
+                raise books.failure(f"not collecting: {failure}", **metadata)
+            return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=len(results)) | metadata)
 
     return service_preflight
 

@@ -26,23 +26,25 @@ def int_assessor_parcels(
     """The ZIP's wanted parcels (PHOENIX_ASSESSOR_PROPERTY_TYPES), one row each, with the latest
     detail version from whichever day it was fetched (earlier days of stg_assessor__parcels
     included), and a USPS-normalised address key."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    earlier = lake.history("stg_assessor__parcels", zip_code, before=day, with_day=True)
-    versions = pl.concat(
-        [v for v in (earlier, stg_assessor__parcels.with_columns(day=pl.lit(day))) if v is not None],
-        how="diagonal_relaxed",
-    )
-    parcels = assessor_parcels(stg_assessor__search_results, versions, zip_code, tuple(sources.assessor_property_types))
-    context.add_output_metadata(
-        books.finish(
-            rows_in=stg_assessor__search_results.height + versions.height,
-            rows_out=parcels.height,
-            without_detail=parcels.filter(pl.col("detail_sha256").is_null()).height,
-            address_fallbacks=parcels.filter(pl.col("address_parse") == "fallback").height,
+    with Bookkeeping(context, lake) as books:
+        day, zip_code = date_and_zip(context)
+        earlier = lake.history("stg_assessor__parcels", zip_code, before=day, with_day=True)
+        versions = pl.concat(
+            [v for v in (earlier, stg_assessor__parcels.with_columns(day=pl.lit(day))) if v is not None],
+            how="diagonal_relaxed",
         )
-    )
-    return parcels
+        parcels = assessor_parcels(
+            stg_assessor__search_results, versions, zip_code, tuple(sources.assessor_property_types)
+        )
+        context.add_output_metadata(
+            books.finish(
+                rows_in=stg_assessor__search_results.height + versions.height,
+                rows_out=parcels.height,
+                without_detail=parcels.filter(pl.col("detail_sha256").is_null()).height,
+                address_fallbacks=parcels.filter(pl.col("address_parse") == "fallback").height,
+            )
+        )
+        return parcels
 
 
 def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
@@ -64,41 +66,41 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
         Incremental sources' listings, and those of a complete source whose fetch was cut short
         today (see its source_fetches), carry over from earlier days of stg_listings__listings
         until they change."""
-        books = Bookkeeping(context, lake)
-        day, zip_code = date_and_zip(context)
-        fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
-        seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
-        listings = current_listings(
-            stg_listings__listings,
-            lake.history("stg_listings__listings", zip_code, before=day),
-            complete_sources=sources.complete_listing_sources() & seen_whole,
-        )
-        matched = match_listings(
-            listings,
-            int_assessor_parcels,
-            stg_assessor__search_results,
-            zip_code=zip_code,
-            observed_date=date.fromisoformat(day),
-        )
-        rates = {
-            f"match_{source}_{method}": n
-            for source, method, n in matched.group_by("source", "match_method")
-            .len()
-            .sort("source", "match_method")
-            .iter_rows()
-        }
-        context.add_output_metadata(
-            books.finish(
-                rows_in=listings.height,
-                rows_out=matched.height,
-                **rates,
-                match_rate=round(
-                    matched.filter(pl.col("match_method").is_in(MATCHED)).height / max(matched.height, 1), 4
-                ),
-                address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height,
+        with Bookkeeping(context, lake) as books:
+            day, zip_code = date_and_zip(context)
+            fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
+            seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
+            listings = current_listings(
+                stg_listings__listings,
+                lake.history("stg_listings__listings", zip_code, before=day),
+                complete_sources=sources.complete_listing_sources() & seen_whole,
             )
-        )
-        return matched
+            matched = match_listings(
+                listings,
+                int_assessor_parcels,
+                stg_assessor__search_results,
+                zip_code=zip_code,
+                observed_date=date.fromisoformat(day),
+            )
+            rates = {
+                f"match_{source}_{method}": n
+                for source, method, n in matched.group_by("source", "match_method")
+                .len()
+                .sort("source", "match_method")
+                .iter_rows()
+            }
+            context.add_output_metadata(
+                books.finish(
+                    rows_in=listings.height,
+                    rows_out=matched.height,
+                    **rates,
+                    match_rate=round(
+                        matched.filter(pl.col("match_method").is_in(MATCHED)).height / max(matched.height, 1), 4
+                    ),
+                    address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height,
+                )
+            )
+            return matched
 
     return int_listings_matched
 
@@ -112,17 +114,17 @@ def int_properties_resolved(
 ) -> pl.DataFrame:
     """One row per property in the ZIP: each parcel with its most recently modified listing,
     and each unmatched listing as its own property."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    resolved = resolve_properties(
-        int_assessor_parcels, int_listings_matched, zip_code=zip_code, observed_date=date.fromisoformat(day)
-    )
-    matches = dict(resolved.group_by("match_method").len().iter_rows())
-    context.add_output_metadata(
-        books.finish(
-            rows_in=int_assessor_parcels.height + int_listings_matched.height,
-            rows_out=resolved.height,
-            **{f"match_{method}": n for method, n in sorted(matches.items())},
+    with Bookkeeping(context, lake) as books:
+        day, zip_code = date_and_zip(context)
+        resolved = resolve_properties(
+            int_assessor_parcels, int_listings_matched, zip_code=zip_code, observed_date=date.fromisoformat(day)
         )
-    )
-    return resolved
+        matches = dict(resolved.group_by("match_method").len().iter_rows())
+        context.add_output_metadata(
+            books.finish(
+                rows_in=int_assessor_parcels.height + int_listings_matched.height,
+                rows_out=resolved.height,
+                **{f"match_{method}": n for method, n in sorted(matches.items())},
+            )
+        )
+        return resolved

@@ -35,29 +35,29 @@ def quality_daily_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
         """Completeness, validity, freshness, duplicates, cross-source agreement and enrichment per
         source for the partition, with an overall score and status (validity counts the records
         its upstream assets quarantined)."""
-        books = Bookkeeping(context, lake)
-        day, zip_code = date_and_zip(context)
-        quarantine = lake.current_bookkeeping("quarantine", day, zip_code, upstream_assets(context))
-        rows = quality_rows(
-            day=date.fromisoformat(day),
-            zip_code=zip_code,
-            evaluated_at=datetime.now(UTC),
-            search=stg_assessor__search_results,
-            parcels=int_assessor_parcels,
-            listing_records=stg_listings__listings,
-            listings=int_listings_matched,
-            properties=enriched_properties,
-            facts=listing_text_facts,
-            quarantined=quarantined_by_source(quarantine),
-            targets=quality_targets.targets(),
-            expected=sources.quality_labels(),
-        )
-        scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
-        statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
-        context.add_output_metadata(
-            books.finish(rows_in=enriched_properties.height, rows_out=rows.height, **scores, **statuses)
-        )
-        return rows
+        with Bookkeeping(context, lake) as books:
+            day, zip_code = date_and_zip(context)
+            quarantine = lake.current_bookkeeping("quarantine", day, zip_code, upstream_assets(context))
+            rows = quality_rows(
+                day=date.fromisoformat(day),
+                zip_code=zip_code,
+                evaluated_at=datetime.now(UTC),
+                search=stg_assessor__search_results,
+                parcels=int_assessor_parcels,
+                listing_records=stg_listings__listings,
+                listings=int_listings_matched,
+                properties=enriched_properties,
+                facts=listing_text_facts,
+                quarantined=quarantined_by_source(quarantine),
+                targets=quality_targets.targets(),
+                expected=sources.quality_labels(),
+            )
+            scores = {f"score_{r['source']}": r["overall_score"] for r in rows.iter_rows(named=True)}
+            statuses = {f"status_{r['source']}": r["status"] for r in rows.iter_rows(named=True)}
+            context.add_output_metadata(
+                books.finish(rows_in=enriched_properties.height, rows_out=rows.height, **scores, **statuses)
+            )
+            return rows
 
     return quality_daily
 
@@ -71,17 +71,17 @@ def run_metrics_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
         items, duration, throughput, p50/p95 latency, error and retry rates, 429s, timeouts, CPU,
         peak memory, and the batch size and concurrency used. Each materialization carries the rows
         in its metadata, each naming the run that measured it; the tuning sensor reads every one."""
-        books = Bookkeeping(context, lake)
-        day, zip_code = date_and_zip(context)
-        measured = lake.current_bookkeeping("stage_metrics", day, zip_code, upstream_assets(context))
-        rows = conform(measured, RunMetrics) if measured.height else empty_frame(RunMetrics)
-        stages = [
-            {k: v for k, v in row.items() if k not in ("asset", "partition", "recorded_at")}
-            for row in rows.iter_rows(named=True)
-        ]
-        context.add_output_metadata(
-            books.finish(rows_in=measured.height, rows_out=rows.height) | {"stages": dg.MetadataValue.json(stages)}
-        )
-        return rows
+        with Bookkeeping(context, lake) as books:
+            day, zip_code = date_and_zip(context)
+            measured = lake.current_bookkeeping("stage_metrics", day, zip_code, upstream_assets(context))
+            rows = conform(measured, RunMetrics) if measured.height else empty_frame(RunMetrics)
+            stages = [
+                {k: v for k, v in row.items() if k not in ("asset", "partition", "recorded_at")}
+                for row in rows.iter_rows(named=True)
+            ]
+            context.add_output_metadata(
+                books.finish(rows_in=measured.height, rows_out=rows.height) | {"stages": dg.MetadataValue.json(stages)}
+            )
+            return rows
 
     return run_metrics

@@ -46,72 +46,72 @@ def raw_assessor_payloads(
     /parcel/{apn} detail for each wanted parcel that is new, last failed, on its own day of the
     MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received;
     requests that got no reply are quarantined."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    as_of = partition_start_utc(day)
-    api = sources.assessor_api(replay_time=as_of)
-    # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
-    since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
-    plan = partial(
-        parcels_to_fetch,
-        fetch_history=control_state.parcel_fetches(zip_code, before=day, since=since),
-        version_history=control_state.parcel_versions(zip_code, before=day),
-        as_of=as_of,
-        refresh_days=sources.refresh_days,
-        full_refresh=config.full_refresh,
-    )
-    setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)
-    try:
-        crawl = crawl_zip(
-            api,
-            zip_code,
-            tuple(sources.assessor_property_types),
-            plan=plan,
-            concurrency=setting.concurrency,
-            max_rows=sources.max_search_rows,
-        )
-    except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
-        raise books.failure(str(exc), **books.requests(api.name, api)) from None
-    except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
-        books.requests(api.name, api)
-        raise
-    finally:
-        api.close()
-    requests = books.requests(api.name, api)
-    payloads = payloads_frame(crawl.payloads)
-    books.quarantine(fetch_failures_frame(api.name, crawl.failures))
-    collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
-    metrics = books.stage_metrics(
-        from_requests(
-            "collection:assessor",
-            api.records,
-            duration_s=books.elapsed_s,
-            batch_size=setting.batch_size,
-            concurrency=setting.concurrency,
-            cpu_pct=books.cpu_pct(),
-            peak_rss_mb=books.peak_rss_mb(),
-        )
-    )
-    context.add_output_metadata(
-        books.finish(
-            rows_in=0,
-            rows_out=payloads.height,
-            source=api.name,
-            search_total=crawl.search_total,
-            search_rows_seen=crawl.search_rows_seen,
-            parcels_wanted=len(crawl.apns_wanted),
-            parcels_requested=len(crawl.apns_fetched),
-            parcels_collected=collected,
-            unreadable_search_pages=len(crawl.unreadable_pages),
+    with Bookkeeping(context, lake) as books:
+        day, zip_code = date_and_zip(context)
+        as_of = partition_start_utc(day)
+        api = sources.assessor_api(replay_time=as_of)
+        # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
+        since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
+        plan = partial(
+            parcels_to_fetch,
+            fetch_history=control_state.parcel_fetches(zip_code, before=day, since=since),
+            version_history=control_state.parcel_versions(zip_code, before=day),
+            as_of=as_of,
+            refresh_days=sources.refresh_days,
             full_refresh=config.full_refresh,
-            requests_per_parcel=round(requests["requests"] / max(collected, 1), 4),
-            concurrency=setting.concurrency,
-            tuning=setting.origin,
-            **requests,
         )
-        | metrics
-    )
-    return payloads
+        setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)
+        try:
+            crawl = crawl_zip(
+                api,
+                zip_code,
+                tuple(sources.assessor_property_types),
+                plan=plan,
+                concurrency=setting.concurrency,
+                max_rows=sources.max_search_rows,
+            )
+        except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
+            raise books.failure(str(exc), **books.requests(api.name, api)) from None
+        except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
+            books.requests(api.name, api)
+            raise
+        finally:
+            api.close()
+        requests = books.requests(api.name, api)
+        payloads = payloads_frame(crawl.payloads)
+        books.quarantine(fetch_failures_frame(api.name, crawl.failures))
+        collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
+        metrics = books.stage_metrics(
+            from_requests(
+                "collection:assessor",
+                api.records,
+                duration_s=books.elapsed_s,
+                batch_size=setting.batch_size,
+                concurrency=setting.concurrency,
+                cpu_pct=books.cpu_pct(),
+                peak_rss_mb=books.peak_rss_mb(),
+            )
+        )
+        context.add_output_metadata(
+            books.finish(
+                rows_in=0,
+                rows_out=payloads.height,
+                source=api.name,
+                search_total=crawl.search_total,
+                search_rows_seen=crawl.search_rows_seen,
+                parcels_wanted=len(crawl.apns_wanted),
+                parcels_requested=len(crawl.apns_fetched),
+                parcels_collected=collected,
+                unreadable_search_pages=len(crawl.unreadable_pages),
+                full_refresh=config.full_refresh,
+                requests_per_parcel=round(requests["requests"] / max(collected, 1), 4),
+                concurrency=setting.concurrency,
+                tuning=setting.origin,
+                **requests,
+            )
+            | metrics
+        )
+        return payloads
 
 
 def listing_asset_name(source: str) -> str:
@@ -129,61 +129,63 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
         lake: LakeResource,
         run_worker: RunWorkerResource,
     ) -> pl.DataFrame:  # run_worker: dead runs' slots
-        books = Bookkeeping(context, lake)
-        day, zip_code = date_and_zip(context)
-        source = sources.listing_source(source_name, replay_time=partition_start_utc(day), day=day)
-        since = None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)
-        try:
-            fetched = source.fetch(zip_code, since=since)
-        except CollectionFailed as exc:  # a refused token: this run cannot be complete
-            raise books.failure(f"{source.name}: {exc}", **books.requests(source.name, source)) from None
-        except BaseException:  # anything else fails as it is, its requests still recorded
-            books.requests(source.name, source)
-            raise
-        finally:
-            getattr(source, "close", lambda: None)()
-        requests = books.requests(source.name, source)
-        books.quarantine(fetch_failures_frame(source.name, fetched.failures))
-        books.record(
-            "source_fetches",
-            pl.DataFrame(
-                [
-                    {
-                        "source": source.name,
-                        "complete": source.complete and fetched.cut_short is None,
-                        "payloads": len(fetched.payloads),
-                        "failures": len(fetched.failures),
-                        "cut_short": fetched.cut_short,
-                    }
-                ]
-            ),
-        )
-        if fetched.cut_short:
-            context.log.warning(f"{source.name}: {fetched.cut_short}; its earlier listings are kept")
-        frame = payloads_frame(fetched.payloads)
-        metrics = books.stage_metrics(
-            from_requests(
-                f"collection:listings:{source.name}",
-                source.records,
-                duration_s=books.elapsed_s,
-                batch_size=None,
-                concurrency=1,
-                cpu_pct=books.cpu_pct(),
-                peak_rss_mb=books.peak_rss_mb(),
+        with Bookkeeping(context, lake) as books:
+            day, zip_code = date_and_zip(context)
+            source = sources.listing_source(source_name, replay_time=partition_start_utc(day), day=day)
+            since = (
+                None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)
             )
-        )
-        context.add_output_metadata(
-            books.finish(
-                rows_in=0,
-                rows_out=frame.height,
-                source=source.name,
-                failures=len(fetched.failures),
-                **({"since": since.isoformat()} if since is not None else {}),
-                **requests,
+            try:
+                fetched = source.fetch(zip_code, since=since)
+            except CollectionFailed as exc:  # a refused token: this run cannot be complete
+                raise books.failure(f"{source.name}: {exc}", **books.requests(source.name, source)) from None
+            except BaseException:  # anything else fails as it is, its requests still recorded
+                books.requests(source.name, source)
+                raise
+            finally:
+                getattr(source, "close", lambda: None)()
+            requests = books.requests(source.name, source)
+            books.quarantine(fetch_failures_frame(source.name, fetched.failures))
+            books.record(
+                "source_fetches",
+                pl.DataFrame(
+                    [
+                        {
+                            "source": source.name,
+                            "complete": source.complete and fetched.cut_short is None,
+                            "payloads": len(fetched.payloads),
+                            "failures": len(fetched.failures),
+                            "cut_short": fetched.cut_short,
+                        }
+                    ]
+                ),
             )
-            | metrics
-        )
-        return frame
+            if fetched.cut_short:
+                context.log.warning(f"{source.name}: {fetched.cut_short}; its earlier listings are kept")
+            frame = payloads_frame(fetched.payloads)
+            metrics = books.stage_metrics(
+                from_requests(
+                    f"collection:listings:{source.name}",
+                    source.records,
+                    duration_s=books.elapsed_s,
+                    batch_size=None,
+                    concurrency=1,
+                    cpu_pct=books.cpu_pct(),
+                    peak_rss_mb=books.peak_rss_mb(),
+                )
+            )
+            context.add_output_metadata(
+                books.finish(
+                    rows_in=0,
+                    rows_out=frame.height,
+                    source=source.name,
+                    failures=len(fetched.failures),
+                    **({"since": since.isoformat()} if since is not None else {}),
+                    **requests,
+                )
+                | metrics
+            )
+            return frame
 
     collect.__name__ = listing_asset_name(source_name)
     collect.__doc__ = (

@@ -13,7 +13,7 @@ from phoenix_dagster.documents.daily_report import export_reports, report_update
 from phoenix_dagster.documents.export import DocumentExport, read_fields
 from phoenix_dagster.documents.mongo_writes import delete_outside, write_changed
 from phoenix_dagster.documents.properties import COLLECTION, documents_by_zip, ensure_indexes
-from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, recording
 from phoenix_dagster.monitoring.health import DEFAULT_TIMEOUT_S, probe_mongodb
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import EXPORT, MongoResource, mongo_error
@@ -128,7 +128,6 @@ def failure_text(mongo: MongoResource, exc: Exception) -> str:
     metadata=recording("served_documents", "stage_metrics")
     | {"dagster/column_schema": column_docs(SERVING_DOCUMENTS["properties"])},
 )
-@bookkept
 def mongo_properties(
     context: dg.AssetExecutionContext, warehouse_build: WarehouseBuildResource, lake: LakeResource, mongo: MongoResource
 ) -> dg.MaterializeResult:
@@ -139,76 +138,76 @@ def mongo_properties(
     mongoimport-ready export under serving/. MongoDB is optional for the build: it is pinged
     first (its `mongodb_up` check), and when it does not answer or refuses us the documents go
     to the export instead; a failure while writing is recorded. Either way a WARN check says so."""
-    books = Bookkeeping(context, lake)
-    mart_ids = warehouse_build.build_query(query("serving__property_ids"))
-    served, calls, extra, error = [], [], {}, None
-    unreachable = mongodb_unreachable(context, mongo, as_check=True)
-    if unreachable:
-        context.log.warning(f"serving: {unreachable}; writing the mongoimport export instead")
-    try:
-        if mongo.target == EXPORT or unreachable:
-            with DocumentExport(mongo.export_path(COLLECTION), key="property_id") as export:
+    with Bookkeeping(context, lake) as books:
+        mart_ids = warehouse_build.build_query(query("serving__property_ids"))
+        served, calls, extra, error = [], [], {}, None
+        unreachable = mongodb_unreachable(context, mongo, as_check=True)
+        if unreachable:
+            context.log.warning(f"serving: {unreachable}; writing the mongoimport export instead")
+        try:
+            if mongo.target == EXPORT or unreachable:
+                with DocumentExport(mongo.export_path(COLLECTION), key="property_id") as export:
+                    for zip_code, docs in documents_by_zip(warehouse_build.build_query):
+                        started = time.perf_counter()
+                        changed = export.write(docs)
+                        calls.append(time.perf_counter() - started)
+                        served.append((zip_code, docs.height, changed.len()))
+                counts = export.counts
+                extra = {
+                    "content_writes": counts.content_writes,
+                    "deleted": counts.deleted,
+                    "export": str(counts.path),
+                    "export_bytes": counts.bytes,
+                }
+            else:
+                collection = mongo.db()[COLLECTION]
+                ensure_indexes(collection)
+                totals = {"content_writes": 0, "sightings_moved": 0, "deleted": 0}
                 for zip_code, docs in documents_by_zip(warehouse_build.build_query):
-                    started = time.perf_counter()
-                    changed = export.write(docs)
-                    calls.append(time.perf_counter() - started)
-                    served.append((zip_code, docs.height, changed.len()))
-            counts = export.counts
-            extra = {
-                "content_writes": counts.content_writes,
-                "deleted": counts.deleted,
-                "export": str(counts.path),
-                "export_bytes": counts.bytes,
-            }
-        else:
-            collection = mongo.db()[COLLECTION]
-            ensure_indexes(collection)
-            totals = {"content_writes": 0, "sightings_moved": 0, "deleted": 0}
-            for zip_code, docs in documents_by_zip(warehouse_build.build_query):
-                counts = write_changed(collection, docs, key="property_id", scope={"PostalCode": zip_code})
-                calls.extend(counts.call_seconds)
-                served.append((zip_code, docs.height, counts.content_writes))
-                totals = {name: totals[name] + getattr(counts, name) for name in totals}
-            totals["deleted"] += delete_outside(collection, "PostalCode", [row[0] for row in served])
-            extra = totals
-    except (mongo_error(), OSError) as exc:
-        error = failure_text(mongo, exc)
-        context.log.error(f"serving: {error}")
-    if unreachable and error is None:
-        error = f"{unreachable}; served to the export {mongo.export_path(COLLECTION)} instead"
-    sent = 0 if error else mart_ids.height
-    books.record(
-        "served_documents",
-        pl.DataFrame(
-            served if not error else [],
-            orient="row",
-            schema={"PostalCode": pl.String, "documents": pl.Int64, "content_writes": pl.Int64},
+                    counts = write_changed(collection, docs, key="property_id", scope={"PostalCode": zip_code})
+                    calls.extend(counts.call_seconds)
+                    served.append((zip_code, docs.height, counts.content_writes))
+                    totals = {name: totals[name] + getattr(counts, name) for name in totals}
+                totals["deleted"] += delete_outside(collection, "PostalCode", [row[0] for row in served])
+                extra = totals
+        except (mongo_error(), OSError) as exc:
+            error = failure_text(mongo, exc)
+            context.log.error(f"serving: {error}")
+        if unreachable and error is None:
+            error = f"{unreachable}; served to the export {mongo.export_path(COLLECTION)} instead"
+        sent = 0 if error else mart_ids.height
+        books.record(
+            "served_documents",
+            pl.DataFrame(
+                served if not error else [],
+                orient="row",
+                schema={"PostalCode": pl.String, "documents": pl.Int64, "content_writes": pl.Int64},
+            )
+            .with_columns(pl.lit(mongo.describe()).alias("target"))
+            .sort("PostalCode"),
         )
-        .with_columns(pl.lit(mongo.describe()).alias("target"))
-        .sort("PostalCode"),
-    )
-    if mongo.is_stand_in:
-        context.log.warning("MONGODB_STAND_IN: documents went to an in-process stand-in and are not persisted")
-    metrics = books.stage_metrics(
-        stage_metrics(
-            "serving",
-            items=mart_ids.height,
-            duration_s=books.elapsed_s,
-            latencies_s=calls,
-            errors=mart_ids.height - sent,
-            retries=0,  # no write is retried: a failed build serves again next time
-            rate_limited=0,
-            timeouts=int(error is not None and "Timeout" in error),
-            batch_size=None,
-            concurrency=1,
-            cpu_pct=books.cpu_pct(),
-            peak_rss_mb=books.peak_rss_mb(),
+        if mongo.is_stand_in:
+            context.log.warning("MONGODB_STAND_IN: documents went to an in-process stand-in and are not persisted")
+        metrics = books.stage_metrics(
+            stage_metrics(
+                "serving",
+                items=mart_ids.height,
+                duration_s=books.elapsed_s,
+                latencies_s=calls,
+                errors=mart_ids.height - sent,
+                retries=0,  # no write is retried: a failed build serves again next time
+                rate_limited=0,
+                timeouts=int(error is not None and "Timeout" in error),
+                batch_size=None,
+                concurrency=1,
+                cpu_pct=books.cpu_pct(),
+                peak_rss_mb=books.peak_rss_mb(),
+            )
         )
-    )
-    return dg.MaterializeResult(
-        metadata=books.finish(rows_in=mart_ids.height, rows_out=sent, target=mongo.describe(), **extra) | metrics,
-        check_results=[served_result(sent, mart_ids.height, error), served_in_mart_result(mongo, mart_ids, error)],
-    )
+        return dg.MaterializeResult(
+            metadata=books.finish(rows_in=mart_ids.height, rows_out=sent, target=mongo.describe(), **extra) | metrics,
+            check_results=[served_result(sent, mart_ids.height, error), served_in_mart_result(mongo, mart_ids, error)],
+        )
 
 
 @dg.asset(

@@ -22,20 +22,25 @@ def stg_assessor__search_results(
     context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame, sources: SourcesResource, lake: LakeResource
 ) -> pl.DataFrame:
     """One row per search result row the county returned (every type and ZIP, duplicates kept)."""
-    books = Bookkeeping(context, lake)
-    _, zip_code = date_and_zip(context)
-    pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
-    decoded, _, unreadable = decode_json_bodies(pages)
-    staged, rejected = stage_search_results(decoded)
-    books.quarantine(pl.concat([unreadable, rejected]))
-    books.record(
-        "record_ledger",
-        search_ledger(
-            pages, staged, rejected, unreadable, zip_code=zip_code, wanted_types=tuple(sources.assessor_property_types)
-        ),
-    )
-    context.add_output_metadata(books.finish(rows_in=pages.height, rows_out=staged.height))
-    return staged
+    with Bookkeeping(context, lake) as books:
+        _, zip_code = date_and_zip(context)
+        pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
+        decoded, _, unreadable = decode_json_bodies(pages)
+        staged, rejected = stage_search_results(decoded)
+        books.quarantine(pl.concat([unreadable, rejected]))
+        books.record(
+            "record_ledger",
+            search_ledger(
+                pages,
+                staged,
+                rejected,
+                unreadable,
+                zip_code=zip_code,
+                wanted_types=tuple(sources.assessor_property_types),
+            ),
+        )
+        context.add_output_metadata(books.finish(rows_in=pages.height, rows_out=staged.height))
+        return staged
 
 
 @lake_asset(records=LEDGERED)
@@ -45,42 +50,42 @@ def stg_assessor__parcels(
     """New versions of parcel details: one row per detail that parsed and whose body differs
     from the latest earlier version of that parcel. Malformed or truncated bodies are quarantined
     (and fetched again next run); "no such parcel" replies are counted."""
-    books = Bookkeeping(context, lake)
-    day, zip_code = date_and_zip(context)
-    details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
-    decoded, not_found, unreadable = decode_json_bodies(details)
-    parsed, rejected = stage_parcels(decoded)
-    versions = new_versions(
-        parsed,
-        lake.history(
-            "stg_assessor__parcels",
-            zip_code,
-            before=day,
-            with_day=True,
-            columns=["ParcelNumber", "payload_sha256", "fetched_at"],
-        ),
-    )
-    books.quarantine(pl.concat([unreadable, rejected]))
-    books.record(
-        "record_ledger",
-        parcel_ledger(
-            details,
-            staged=versions,
-            parsed=parsed,
-            not_found=not_found,
-            quarantined=pl.concat([unreadable, rejected]),
-            sources=raw_assessor_payloads["source"].unique().to_list(),
-        ),
-    )
-    context.add_output_metadata(
-        books.finish(
-            rows_in=details.height,
-            rows_out=versions.height,
-            parcels_not_found=not_found.height,
-            unchanged_payloads=parsed.height - versions.height,
+    with Bookkeeping(context, lake) as books:
+        day, zip_code = date_and_zip(context)
+        details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
+        decoded, not_found, unreadable = decode_json_bodies(details)
+        parsed, rejected = stage_parcels(decoded)
+        versions = new_versions(
+            parsed,
+            lake.history(
+                "stg_assessor__parcels",
+                zip_code,
+                before=day,
+                with_day=True,
+                columns=["ParcelNumber", "payload_sha256", "fetched_at"],
+            ),
         )
-    )
-    return versions
+        books.quarantine(pl.concat([unreadable, rejected]))
+        books.record(
+            "record_ledger",
+            parcel_ledger(
+                details,
+                staged=versions,
+                parsed=parsed,
+                not_found=not_found,
+                quarantined=pl.concat([unreadable, rejected]),
+                sources=raw_assessor_payloads["source"].unique().to_list(),
+            ),
+        )
+        context.add_output_metadata(
+            books.finish(
+                rows_in=details.height,
+                rows_out=versions.height,
+                parcels_not_found=not_found.height,
+                unchanged_payloads=parsed.height - versions.height,
+            )
+        )
+        return versions
 
 
 def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
@@ -93,20 +98,20 @@ def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
     ) -> pl.DataFrame:
         """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
         configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
-        books = Bookkeeping(context, lake)
-        _, zip_code = date_and_zip(context)
-        raw = pl.concat(list(raw_payloads.values()))
-        decoded, _, unreadable = decode_json_bodies(raw)
-        records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
-        staged, rejected, out_of_scope = stage_listings(records, zip_code)
-        quarantined = pl.concat([unreadable, unreadable_formats, rejected])
-        books.quarantine(quarantined)
-        books.record(
-            "record_ledger", listing_ledger(raw, staged=staged, quarantined=quarantined, out_of_scope=out_of_scope)
-        )
-        context.add_output_metadata(
-            books.finish(rows_in=records.height, rows_out=staged.height, other_zip_records=out_of_scope.height)
-        )
-        return staged
+        with Bookkeeping(context, lake) as books:
+            _, zip_code = date_and_zip(context)
+            raw = pl.concat(list(raw_payloads.values()))
+            decoded, _, unreadable = decode_json_bodies(raw)
+            records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
+            staged, rejected, out_of_scope = stage_listings(records, zip_code)
+            quarantined = pl.concat([unreadable, unreadable_formats, rejected])
+            books.quarantine(quarantined)
+            books.record(
+                "record_ledger", listing_ledger(raw, staged=staged, quarantined=quarantined, out_of_scope=out_of_scope)
+            )
+            context.add_output_metadata(
+                books.finish(rows_in=records.height, rows_out=staged.height, other_zip_records=out_of_scope.height)
+            )
+            return staged
 
     return stg_listings__listings

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.graph.bookkeeping import Bookkeeping, bookkept, recording
+from phoenix_dagster.graph.bookkeeping import Bookkeeping, recording
 from phoenix_dagster.graph.check_factories import warehouse_check_results, warehouse_check_specs
 from phoenix_dagster.monitoring.degradations import find_degradations
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -123,25 +123,24 @@ def seed_asset(table: str) -> dg.AssetsDefinition:
     kinds={"parquet"},
     metadata=recording("storage_usage") | {"dagster/column_schema": column_docs(WAREHOUSE_TABLES["ops.storage_usage"])},
 )
-@bookkept
 def storage_measurement(
     context: dg.AssetExecutionContext, lake: LakeResource, warehouse: PublishedWarehouseResource, mongo: MongoResource
 ) -> dg.MaterializeResult:
     """Bytes the lake, the published warehouse and MongoDB hold now, recorded for the cost ledger."""
-    books = Bookkeeping(context, lake)
-    try:
-        mongodb_bytes = mongo.data_bytes()
-    except mongo_error() as exc:  # MongoDB is optional for the build: measured next time
-        context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
-        mongodb_bytes = None
-    rows = storage_rows(
-        lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(), mongodb_bytes=mongodb_bytes
-    )
-    books.record("storage_usage", rows)
-    return dg.MaterializeResult(
-        metadata=books.finish(rows_in=0, rows_out=rows.height)
-        | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()}
-    )
+    with Bookkeeping(context, lake) as books:
+        try:
+            mongodb_bytes = mongo.data_bytes()
+        except mongo_error() as exc:  # MongoDB is optional for the build: measured next time
+            context.log.warning(f"MongoDB size not measured: {type(exc).__name__}: {str(exc)[:200]}")
+            mongodb_bytes = None
+        rows = storage_rows(
+            lake_bytes=lake.storage.total_bytes(), warehouse_bytes=warehouse.size_bytes(), mongodb_bytes=mongodb_bytes
+        )
+        books.record("storage_usage", rows)
+        return dg.MaterializeResult(
+            metadata=books.finish(rows_in=0, rows_out=rows.height)
+            | {f"{store}_bytes": n for store, n in rows.select("store", "bytes").iter_rows()}
+        )
 
 
 @dg.asset(

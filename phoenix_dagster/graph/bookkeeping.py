@@ -1,17 +1,17 @@
 """What every asset records about its own work, declared where the asset is defined.
 
 `lake_asset(records=(...))` declares a lake asset with its column docs (from its table's
-schema) and the bookkeeping tables it writes; `Bookkeeping` collects those rows while the body
-runs and writes them as lake partitions when it finishes, the `run_log` row last. When the body
-raises instead, `bookkept` (applied by `lake_asset`) writes what was recorded so far with a
-failed run-log row: requests made and model time spent are costed either way.
+schema) and the bookkeeping tables it writes; `Bookkeeping`, a context manager around the
+body, collects those rows while the body runs and writes them as lake partitions when it
+finishes, the `run_log` row last. When the body raises instead, leaving the `with` block writes
+what was recorded so far with a failed run-log row: requests made and model time spent are
+costed either way.
 An asset can only record what it declared, so the warehouse's ops models — which read the
 bookkeeping — take their dependencies from the declarations, and the lineage graph is true.
 """
 
 from __future__ import annotations
 
-import functools
 import resource
 import shutil
 import time
@@ -49,31 +49,12 @@ def recorded_tables(metadata: dict) -> tuple[str, ...]:
     return tuple(t.strip() for t in str(text).split(",") if t.strip())
 
 
-_OPEN: dict[tuple[str, str, str], Bookkeeping] = {}  # (run, asset, partition) → not yet written
-
-
-def bookkept(fn):
-    """Write an asset's bookkeeping when its body raises before `finish` or `failure`."""
-
-    @functools.wraps(fn)
-    def run(context, *args, **kwargs):
-        try:
-            return fn(context, *args, **kwargs)
-        except Exception:
-            books = _OPEN.get(Bookkeeping.key_of(context))
-            if books is not None:
-                books._write(0, 0, succeeded=False)
-            raise
-
-    return run
-
-
 def lake_asset(*, records: tuple[str, ...] = (), kinds: tuple[str, ...] = ("polars", "parquet"), **kwargs):
     """A partitioned lake asset named after its function, stored by the lake IO manager."""
 
     def decorate(fn):
         metadata = {"dagster/column_schema": column_docs(LAKE_TABLES[fn.__name__]), **recording(*records)}
-        return dg.asset(name=fn.__name__, kinds=set(kinds), metadata=metadata, **kwargs)(bookkept(fn))
+        return dg.asset(name=fn.__name__, kinds=set(kinds), metadata=metadata, **kwargs)(fn)
 
     return decorate
 
@@ -84,7 +65,14 @@ def upstream_assets(context: dg.AssetExecutionContext) -> list[str]:
 
 
 class Bookkeeping:
-    """Started when an asset's body starts; `finish` (or `failure`) writes what it recorded."""
+    """What one asset records about its own work, as a context manager around the asset's body:
+
+        with Bookkeeping(context, lake) as books:
+            books.record("quarantine", rejected)
+            return dg.Output(frame, metadata=books.finish(rows_in=n, rows_out=frame.height))
+
+    `finish` (or `failure`) writes what it recorded, the run-log row last; a body that raises
+    before either still has what it recorded so far written, with a failed run-log row."""
 
     def __init__(self, context: dg.AssetExecutionContext, lake: LakeResource):
         self.context, self.lake = context, lake
@@ -99,12 +87,15 @@ class Bookkeeping:
         self.quarantined = 0
         self.started = time.perf_counter()
         self._cpu_started = sum(psutil.Process().cpu_times()[:2])
-        _OPEN[self.key_of(context)] = self
+        self._written = False
 
-    @staticmethod
-    def key_of(context: dg.AssetExecutionContext) -> tuple[str, str, str]:
-        partition = context.partition_key if context.has_partition_key else ""
-        return context.run.run_id, context.asset_key.to_user_string(), partition
+    def __enter__(self) -> Bookkeeping:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        if exc_type is not None and not self._written:
+            self._write(0, 0, succeeded=False)
+        return False  # the error goes on
 
     # Measurements -------------------------------------------------------------------------
 
@@ -221,7 +212,7 @@ class Bookkeeping:
     # Writing ------------------------------------------------------------------------------
 
     def _write(self, rows_in: int, rows_out: int, succeeded: bool) -> float:
-        _OPEN.pop(self.key_of(self.context), None)
+        self._written = True
         run_id = self.context.run.run_id
         where = dict(asset=self.asset, day=self.day, zip_code=self.zip_code, run_id=run_id)
         for table, frames in self.frames.items():
