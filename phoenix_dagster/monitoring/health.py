@@ -50,9 +50,11 @@ from phoenix_dagster.settings import ListingSettings, Settings
 from phoenix_dagster.sources.http import retry_after_seconds
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.maricopa import AUTH_MARKER
+from phoenix_dagster.sources.registry import descriptor
+from phoenix_dagster.sources.registry import remedy as source_remedy
 
 DEFAULT_TIMEOUT_S = 3.0
-SERVICES = ("mongodb", "ollama", "county_api", "reso", "mls_html")
+OWN_SERVICES = ("mongodb", "ollama")  # probed here; each source's service is in its descriptor
 STATES = ("up", "down", "misconfigured", "refused", "degraded")
 FAILING_STATES = frozenset({"down", "misconfigured", "refused"})
 # What serving creates on `properties` (documents/properties.py INDEXES, which imports Dagster
@@ -61,16 +63,7 @@ PROPERTIES_COLLECTION = "properties"
 PROPERTIES_INDEXES = ("property_id_unique", "parcel_number", "zip_status", "price", "location_2dsphere")
 DEFAULT_MLS_SEARCH_PATH = "/search?zip={zip}&page={page}"
 MONGO_AUTH_CODES = {13, 18}  # Unauthorized, AuthenticationFailed
-_REMEDY = {
-    ("county_api", "refused"): "check MARICOPA_API_TOKEN",
-    ("county_api", "down"): "check MARICOPA_API_URL and the county's status",
-    ("county_api", "misconfigured"): "check MARICOPA_API_URL and MARICOPA_API_TOKEN",
-    ("reso", "refused"): "check RESO_API_TOKEN",
-    ("reso", "down"): "check RESO_API_URL and the feed's status",
-    ("reso", "misconfigured"): "check RESO_API_URL and RESO_API_TOKEN",
-    ("mls_html", "refused"): "check MLS_USER_AGENT, MLS_PROXIES and the site's terms",
-    ("mls_html", "down"): "check MLS_BASE_URL and the site's status",
-    ("mls_html", "misconfigured"): "check MLS_BASE_URL, MLS_USER_AGENT and the site's robots.txt",
+_REMEDY = {  # the sources' remedies are in their descriptors (sources/registry.py)
     ("ollama", "misconfigured"): "check OLLAMA_HOST and OLLAMA_MODEL (ollama pull)",
     ("ollama", "down"): "check OLLAMA_HOST",
     ("mongodb", "refused"): "check the credentials in MONGODB_URI",
@@ -81,7 +74,7 @@ _REMEDY = {
 
 @dataclass(frozen=True)
 class ProbeResult:
-    service: str  # one of SERVICES
+    service: str  # one of OWN_SERVICES or a source's service
     required: bool  # a failing required probe fails the run
     state: str  # one of STATES
     latency_ms: float | None  # time until the probe's last reply; None when nothing answered
@@ -98,7 +91,7 @@ def first_required_failure(results: Iterable[ProbeResult]) -> str | None:
     or refused; None when every required probe is up or only degraded."""
     for result in results:
         if result.required and result.failing:
-            remedy = _REMEDY.get((result.service, result.state))
+            remedy = _REMEDY.get((result.service, result.state)) or source_remedy(result.service, result.state)
             return f"{result.service} {result.state}: {result.detail}" + (f" — {remedy}" if remedy else "")
     return None
 
@@ -467,8 +460,9 @@ def configured_services(settings: Settings, *, mongo_configured: bool) -> list[s
     """What `probe_all` probes for these settings, in its order: the county API with the maricopa
     assessor source, each configured RESO feed or MLS site, Ollama (OLLAMA_HOST has a default)
     and MongoDB when it is configured (MONGODB_URI set, or a client handed in)."""
-    services = ["county_api"] if settings.assessor_source == "maricopa" else []
-    services += [name for name in ("reso", "mls_html") if name in settings.listing_sources]
+    configured = [descriptor("assessor", settings.assessor_source)]
+    configured += [descriptor("listings", name) for name in settings.listing_sources]
+    services = list(dict.fromkeys(source.service for source in configured if source.service))
     return services + ["ollama"] + (["mongodb"] if mongo_configured else [])
 
 

@@ -30,6 +30,7 @@ from phoenix_dagster.sources.maricopa import MaricopaApi
 from phoenix_dagster.sources.mls_html import MlsHtmlSource
 from phoenix_dagster.sources.mls_selectors import MlsSelectors, load_selectors
 from phoenix_dagster.sources.rate_limit import shared_limiter
+from phoenix_dagster.sources.registry import descriptor
 from phoenix_dagster.sources.reso import ResoWebApi
 from phoenix_dagster.sources.sample import SampleAssessorApi, SampleListingSource
 
@@ -210,7 +211,7 @@ class SourcesResource(MaskedRepr, dg.ConfigurableResource):
 
     def complete_listing_sources(self) -> set[str]:
         """Sources whose every fetch returns all current listings of the ZIP."""
-        return {name for name in self.listings if name in ("sample", "mls_html")}
+        return {name for name in self.listings if descriptor("listings", name).complete}
 
     def mls_selectors(self) -> MlsSelectors | None:
         return self.mls_html.selectors() if self.mls_html is not None else None

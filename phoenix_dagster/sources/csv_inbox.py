@@ -27,6 +27,7 @@ from pathlib import Path
 from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources import redfin_csv
 from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
+from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.storage.files import move_durably
 
 HEAD_BYTES = 64 * 1024  # the header must stand within a file's first 64 KB (after the disclaimer)
@@ -128,3 +129,6 @@ class CsvInbox:
         for name, reason in self.refused:
             result.failures.append(FetchFailure(name, f"inbox/{name}", f"{reason}; moved to inbox/rejected"))
         return result
+
+
+DESCRIPTORS = (SourceDescriptor("listings", "csv_inbox"),)  # an export holds what it was filtered to: not complete

@@ -22,6 +22,7 @@ from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_MAX_ATTEMPTS, 
 from phoenix_dagster.sources.base import RawPayload
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.registry import SourceDescriptor
 
 AUTH_MARKER = "Unauthorized access"
 
@@ -92,3 +93,17 @@ class MaricopaApi(HttpSource):
         return RawPayload(
             self.name, entity, record_key, path, response.status_code, datetime.now(UTC), response.content
         )
+
+
+DESCRIPTORS = (
+    SourceDescriptor(
+        "assessor",
+        "maricopa",
+        service="county_api",
+        remedies={
+            "refused": "check MARICOPA_API_TOKEN",
+            "down": "check MARICOPA_API_URL and the county's status",
+            "misconfigured": "check MARICOPA_API_URL and MARICOPA_API_TOKEN",
+        },
+    ),
+)

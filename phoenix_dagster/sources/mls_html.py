@@ -32,6 +32,7 @@ from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch
 from phoenix_dagster.sources.http import HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.mls_selectors import MlsSelectors
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.registry import SourceDescriptor
 
 MAX_SEARCH_PAGES = 200
 MAX_REDIRECTS = 5
@@ -339,3 +340,18 @@ class MlsHtmlSource(HttpSource):
                 FetchFailure(f"{zip_code}:search:{MAX_SEARCH_PAGES + 1}", url or "", result.cut_short)
             )
         return result
+
+
+DESCRIPTORS = (
+    SourceDescriptor(
+        "listings",
+        "mls_html",
+        service="mls_html",
+        complete=True,  # a ZIP's search pages list every current listing
+        remedies={
+            "refused": "check MLS_USER_AGENT, MLS_PROXIES and the site's terms",
+            "down": "check MLS_BASE_URL and the site's status",
+            "misconfigured": "check MLS_BASE_URL, MLS_USER_AGENT and the site's robots.txt",
+        },
+    ),
+)

@@ -22,6 +22,7 @@ from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch
 from phoenix_dagster.sources.http import AuthenticationFailed, HttpSource, PoliteClient, RetryBudget, RetryPolicy
 from phoenix_dagster.sources.json_reply import UnreadableJson, json_kind, read_json
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.registry import SourceDescriptor
 
 MAX_PAGES = 1000  # a feed that pages forever is a bug on its side; stop and say so
 
@@ -136,3 +137,17 @@ class ResoWebApi(HttpSource):
             url, params = next_url, None
         result.failures.append(FetchFailure(f"{zip_code}:{MAX_PAGES + 1}", url, f"more than {MAX_PAGES} pages"))
         return result
+
+
+DESCRIPTORS = (
+    SourceDescriptor(
+        "listings",
+        "reso",
+        service="reso",
+        remedies={
+            "refused": "check RESO_API_TOKEN",
+            "down": "check RESO_API_URL and the feed's status",
+            "misconfigured": "check RESO_API_URL and RESO_API_TOKEN",
+        },
+    ),
+)

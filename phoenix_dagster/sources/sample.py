@@ -14,6 +14,7 @@ from pathlib import Path
 
 from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.sources.sample_evolution import evolve_listing_page, evolve_parcel_body, evolve_search_page
 
 NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
@@ -119,3 +120,9 @@ class SampleListingSource:
             if isinstance(detail, dict):
                 details.append(detail)
         return details
+
+
+DESCRIPTORS = (
+    SourceDescriptor("assessor", "sample"),  # replays files: nothing outside to probe
+    SourceDescriptor("listings", "sample", complete=True),  # each day's page lists every current listing
+)
