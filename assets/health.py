@@ -25,15 +25,19 @@ from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import Settings
+from phoenix_dagster.sources.registry import descriptors, services
 
-SERVICE_USERS = {
-    "county_api": "raw_assessor_payloads",
-    "reso": listing_asset_name("reso"),
-    "mls_html": listing_asset_name("mls_html"),
-    "ollama": "listing_text_facts",
-    "mongodb": "mongo_properties",
-}
-PREFLIGHT_SERVICES = ("county_api", "reso", "mls_html", "ollama")  # what a partition run uses
+OWN_SERVICE_USERS = {"ollama": "listing_text_facts", "mongodb": "mongo_properties"}
+PREFLIGHT_SERVICES = (*services(), "ollama")  # what a partition run uses: every source's, and the model
+
+
+def service_user(service: str) -> str:
+    """The asset whose `<service>_up` check reports the service: a source's raw asset, the
+    enrichment for Ollama, serving for MongoDB."""
+    if service in OWN_SERVICE_USERS:
+        return OWN_SERVICE_USERS[service]
+    source = next(source for source in descriptors() if source.service == service)
+    return "raw_assessor_payloads" if source.kind == "assessor" else listing_asset_name(source.name)
 
 
 def probed_services(settings: Settings) -> list[str]:
@@ -44,7 +48,7 @@ def probed_services(settings: Settings) -> list[str]:
 
 
 def check_key(service: str) -> dg.AssetCheckKey:
-    return dg.AssetCheckKey(dg.AssetKey(SERVICE_USERS[service]), f"{service}_up")
+    return dg.AssetCheckKey(dg.AssetKey(service_user(service)), f"{service}_up")
 
 
 def verdict(result: ProbeResult, **metadata) -> dict:
