@@ -9,6 +9,7 @@ environment; `phoenix-estate` and the tests build their own.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 import dagster as dg
@@ -227,12 +228,7 @@ def build_resources(settings: Settings) -> dict:
         ),
         "quality_targets": QualityTargetsResource(
             freshness_target_hours=alerts.freshness_target_hours,
-            cpu_warn_pct=alerts.cpu_warn_pct,
-            cpu_critical_pct=alerts.cpu_critical_pct,
-            memory_warn_pct=alerts.memory_warn_pct,
-            memory_critical_pct=alerts.memory_critical_pct,
-            disk_free_warn_mb=alerts.disk_free_warn_mb,
-            disk_free_critical_mb=alerts.disk_free_critical_mb,
+            **asdict(alerts.levels),
         ),
         "ollama": OllamaResource(
             host=llm.host,

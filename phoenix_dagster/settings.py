@@ -208,6 +208,16 @@ class SystemLevels:
     disk_free_critical_mb: float = 512.0
 
 
+SYSTEM_LEVEL_VARIABLES = {
+    "cpu_warn_pct": "PHOENIX_CPU_WARN_PCT",
+    "cpu_critical_pct": "PHOENIX_CPU_CRITICAL_PCT",
+    "memory_warn_pct": "PHOENIX_MEMORY_WARN_PCT",
+    "memory_critical_pct": "PHOENIX_MEMORY_CRITICAL_PCT",
+    "disk_free_warn_mb": "PHOENIX_DISK_FREE_WARN_MB",
+    "disk_free_critical_mb": "PHOENIX_DISK_FREE_CRITICAL_MB",
+}
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """Where alerts go besides the Dagster log. The webhook URL and SMTP password are secrets."""
@@ -220,12 +230,7 @@ class AlertSettings:
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     freshness_target_hours: float = 24.0
-    cpu_warn_pct: float = SystemLevels.cpu_warn_pct
-    cpu_critical_pct: float = SystemLevels.cpu_critical_pct
-    memory_warn_pct: float = SystemLevels.memory_warn_pct
-    memory_critical_pct: float = SystemLevels.memory_critical_pct
-    disk_free_warn_mb: float = SystemLevels.disk_free_warn_mb
-    disk_free_critical_mb: float = SystemLevels.disk_free_critical_mb
+    levels: SystemLevels = SystemLevels()
 
     @classmethod
     def from_env(cls, env) -> AlertSettings:
@@ -238,12 +243,12 @@ class AlertSettings:
             email_from=_text(env, "ALERT_EMAIL_FROM", None),
             email_to=tuple(a.strip() for a in env.get("ALERT_EMAIL_TO", "").split(",") if a.strip()),
             freshness_target_hours=_number(env, "PHOENIX_FRESHNESS_TARGET_HOURS", cls.freshness_target_hours, float),
-            cpu_warn_pct=_number(env, "PHOENIX_CPU_WARN_PCT", cls.cpu_warn_pct, float),
-            cpu_critical_pct=_number(env, "PHOENIX_CPU_CRITICAL_PCT", cls.cpu_critical_pct, float),
-            memory_warn_pct=_number(env, "PHOENIX_MEMORY_WARN_PCT", cls.memory_warn_pct, float),
-            memory_critical_pct=_number(env, "PHOENIX_MEMORY_CRITICAL_PCT", cls.memory_critical_pct, float),
-            disk_free_warn_mb=_number(env, "PHOENIX_DISK_FREE_WARN_MB", cls.disk_free_warn_mb, float),
-            disk_free_critical_mb=_number(env, "PHOENIX_DISK_FREE_CRITICAL_MB", cls.disk_free_critical_mb, float),
+            levels=SystemLevels(
+                **{
+                    name: _number(env, variable, getattr(SystemLevels, name), float)
+                    for name, variable in SYSTEM_LEVEL_VARIABLES.items()
+                }
+            ),
         )
 
 

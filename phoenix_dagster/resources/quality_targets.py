@@ -21,11 +21,4 @@ class QualityTargetsResource(MaskedRepr, dg.ConfigurableResource):
         return QualityTargets(freshness_target_hours=self.freshness_target_hours)
 
     def system_levels(self) -> SystemLevels:
-        return SystemLevels(
-            self.cpu_warn_pct,
-            self.cpu_critical_pct,
-            self.memory_warn_pct,
-            self.memory_critical_pct,
-            self.disk_free_warn_mb,
-            self.disk_free_critical_mb,
-        )
+        return SystemLevels(**{name: getattr(self, name) for name in SystemLevels.__dataclass_fields__})
