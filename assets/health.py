@@ -36,7 +36,9 @@ def service_user(service: str) -> str:
     enrichment for Ollama, serving for MongoDB."""
     if service in OWN_SERVICE_USERS:
         return OWN_SERVICE_USERS[service]
-    source = next(source for source in descriptors() if source.service == service)
+    source = next((source for source in descriptors() if source.service == service), None)
+    if source is None:
+        raise KeyError(f"no source probes a service named {service!r} (known: {', '.join(services())})")
     return "raw_assessor_payloads" if source.kind == "assessor" else listing_asset_name(source.name)
 
 

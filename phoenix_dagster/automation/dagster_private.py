@@ -19,6 +19,7 @@ this module's pinning test (tests/test_dagster_private.py), not the code spread 
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -103,8 +104,6 @@ class OwnRunsDequeuer(QueuedRunCoordinatorDaemon):
         return [run for run in allowed if run.run_id in self.run_ids]
 
     def dequeue(self, process: WorkspaceProcessContext, *, lock_dir: Path) -> None:
-        import fcntl
-
         with open(lock_dir / ".dequeue.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for _ in self.run_iteration(process):

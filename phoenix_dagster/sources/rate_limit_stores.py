@@ -21,6 +21,7 @@ import random
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ def store_name(url: str) -> str:
     return f"{url.split('://', 1)[0].lower() or 'store'} at {where}"
 
 
-class _OutageTolerant:
+class _OutageTolerant(ABC):
     """A sliding window of `limit` grants a `window_s` kept in a shared store at `url` under
     `name`; runs each store operation waiting out an outage of up to `outage_s` with backoff."""
 
@@ -62,10 +63,11 @@ class _OutageTolerant:
         self.url, self.name, self.limit, self.window_s = url, name, limit, window_s
         self._sleep, self.outage_s = sleep, outage_s
 
+    @abstractmethod
     def _outage_errors(self) -> tuple[type[BaseException], ...]:
-        raise NotImplementedError
+        """The store client's errors that mean the store is not answering (retried until `outage_s`)."""
 
-    def _reset(self) -> None:
+    def _reset(self) -> None:  # noqa: B027 (a hook: nothing to forget unless the store keeps a connection)
         """Forget a connection the outage broke (the next operation opens a new one)."""
 
     def _with_outage(self, operation, sleep: Callable[[float], None] | None = None):
