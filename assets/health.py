@@ -12,33 +12,44 @@ run before any collection when a required service is down, misconfigured or refu
 `service_health`, which the 5-minute sensor's probe_services run materializes; and each check on
 its own when executed from the UI. mongo_properties probes MongoDB before it writes (serving)."""
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
+from functools import partial
 
 import dagster as dg
 import polars as pl
 
 from assets.raw import listing_asset_name
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, recording
-from phoenix_dagster.monitoring.health import ProbeResult, configured_services, first_required_failure, probe_all
+from phoenix_dagster.monitoring.health import (
+    DEFAULT_TIMEOUT_S,
+    ProbeResult,
+    configured_services,
+    first_required_failure,
+    probe_mongodb,
+    probe_ollama,
+)
 from phoenix_dagster.resources.control_state import ControlStateResource
-from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
-from phoenix_dagster.resources.source_clients import SourcesResource
+from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.settings import Settings
-from phoenix_dagster.sources.registry import descriptors, services
+from phoenix_dagster.sources.registry import SourceDescriptor, services
 
 OWN_SERVICE_USERS = {"ollama": "listing_text_facts", "mongodb": "mongo_properties"}
-PREFLIGHT_SERVICES = (*services(), "ollama")  # what a partition run uses: every source's, and the model
 
 
-def service_user(service: str) -> str:
+def preflight_services(settings: Settings) -> tuple[str, ...]:
+    """What a partition run uses: every configured source's service, and the model."""
+    return (*services(settings.configured_sources), "ollama")
+
+
+def service_user(service: str, sources: tuple[SourceDescriptor, ...] = ()) -> str:
     """The asset whose `<service>_up` check reports the service: a source's raw asset, the
     enrichment for Ollama, serving for MongoDB."""
     if service in OWN_SERVICE_USERS:
         return OWN_SERVICE_USERS[service]
-    source = next((source for source in descriptors() if source.service == service), None)
+    source = next((source for source in sources if source.service == service), None)
     if source is None:
-        raise KeyError(f"no source probes a service named {service!r} (known: {', '.join(services())})")
+        raise KeyError(f"no source probes a service named {service!r} (known: {', '.join(services(sources))})")
     return "raw_assessor_payloads" if source.kind == "assessor" else listing_asset_name(source.name)
 
 
@@ -49,8 +60,8 @@ def probed_services(settings: Settings) -> list[str]:
     )
 
 
-def check_key(service: str) -> dg.AssetCheckKey:
-    return dg.AssetCheckKey(dg.AssetKey(service_user(service)), f"{service}_up")
+def check_key(service: str, sources: tuple[SourceDescriptor, ...] = ()) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(service_user(service, sources)), f"{service}_up")
 
 
 def verdict(result: ProbeResult, **metadata) -> dict:
@@ -68,70 +79,80 @@ def verdict(result: ProbeResult, **metadata) -> dict:
     )
 
 
-def check_evaluation(result: ProbeResult, **metadata) -> dg.AssetCheckEvaluation:
+def check_evaluation(
+    result: ProbeResult, sources: tuple[SourceDescriptor, ...] = (), **metadata
+) -> dg.AssetCheckEvaluation:
     """The probe as an evaluation of `<service>_up`, for a step other than the check's own to log."""
-    key = check_key(result.service)
+    key = check_key(result.service, sources)
     return dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name, **verdict(result, **metadata))
 
 
-def as_the_resources_say(settings: Settings, sources: SourcesResource) -> Settings:
-    """The settings with the sources' places taken from the sources resource the collectors use
-    (the same, unless a deployment or a test hands in its own resource): probe what is collected."""
-    listings = replace(
-        settings.listings,
-        reso_url=sources.reso.url if sources.reso else settings.listings.reso_url,
-        mls_url=sources.mls_html.url if sources.mls_html else settings.listings.mls_url,
-    )
-    maricopa = replace(settings.maricopa, url=sources.maricopa.url) if sources.maricopa else settings.maricopa
-    return replace(settings, assessor_source=sources.assessor, maricopa=maricopa, listings=listings)
+def probe_round(
+    settings: Settings,
+    resources,
+    services=None,
+    zip_code: str | None = None,
+    *,
+    http=None,
+    mongo_client=None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[ProbeResult]:
+    """Probe every configured service (or `services` of them) through the resources the run uses:
+    each source's own (its URL, token and rate limiter), Ollama's and MongoDB's (when it is
+    configured: MONGODB_URI set, the stand-in, or `mongo_client` handed in). `resources` has them
+    as attributes (a context's resources). A source named in PHOENIX_OPTIONAL_SOURCES is probed but
+    optional. The sources are asked about `zip_code` (default: the first configured ZIP)."""
+    zip_code = zip_code or settings.zip_codes[0]
+    probes = {}
+    for source in settings.configured_sources:
+        if source.service and source.service not in probes:
+            resource, required = getattr(resources, source.resource_key), source.name not in settings.optional_sources
+            probes[source.service] = partial(
+                resource.probe, zip_code=zip_code, required=required, timeout_s=timeout_s, http=http
+            )
+    ollama: OllamaResource = resources.ollama
+    probes["ollama"] = partial(probe_ollama, ollama.host, ollama.model, http, timeout_s=timeout_s)
+    mongo: MongoResource = resources.mongo
+    client = mongo_client if mongo_client is not None else (mongo.client() if mongo.is_stand_in else None)
+    if client is not None or mongo.uri:
+        probes["mongodb"] = partial(
+            probe_mongodb, client if client is not None else mongo.uri, mongo.database, timeout_s=timeout_s
+        )
+    return [probe() for service, probe in probes.items() if services is None or service in services]
 
 
 def probe_and_record(
-    context,
-    settings: Settings,
-    sources: SourcesResource,
-    mongo: MongoResource,
-    control_state: ControlStateResource,
-    prober: str,
-    services=None,
-    zip_code: str | None = None,
+    context, settings: Settings, prober: str, services=None, zip_code: str | None = None
 ) -> list[ProbeResult]:
-    """Probe (all configured services, or `services` of them) and keep the round as control state."""
-    settings = as_the_resources_say(settings, sources)
-    secrets = {
-        "MARICOPA_API_TOKEN": sources.maricopa.token if sources.maricopa else None,
-        "RESO_API_TOKEN": sources.reso.token if sources.reso else None,
-        "MONGODB_URI": mongo.uri,
-    }
-    client = mongo.client() if mongo.is_stand_in else None
-    county = sources.maricopa.limiter() if sources.maricopa and sources.assessor == "maricopa" else None
-    results = probe_all(
-        settings, secrets, mongo_client=client, services=services, zip_code=zip_code, county_limiter=county
-    )
+    """A probe round (`probe_round`) through the step's resources, kept as control state."""
+    results = probe_round(settings, context.resources, services, zip_code)
     run_id = context.run.run_id  # an asset's or a check's context alike (a check's has no run_id)
     rows = pl.DataFrame([asdict(r) | {"run_id": run_id} for r in results])
+    control_state: ControlStateResource = context.resources.control_state
     control_state.record_probes(rows, f"{run_id}-{prober}")
     return results
 
 
+def probe_resource_keys(settings: Settings) -> set[str]:
+    """What a probing step uses: the resources of the configured sources that have a service to
+    probe (each probes through its own), Ollama's, MongoDB's, and the control state it records in."""
+    sources = {source.resource_key for source in settings.configured_sources if source.service}
+    return {"ollama", "mongo", "control_state", *sources}
+
+
 def service_health_asset(settings: Settings) -> dg.AssetsDefinition:
-    @dg.asset(group_name="operations", kinds={"python"})
-    def service_health(
-        context: dg.AssetExecutionContext,
-        sources: SourcesResource,
-        mongo: MongoResource,
-        control_state: ControlStateResource,
-    ) -> dg.MaterializeResult:
+    @dg.asset(group_name="operations", kinds={"python"}, required_resource_keys=probe_resource_keys(settings))
+    def service_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """One probe of every configured dependency — the county API (one authenticated search;
         a refused token is its own state), a RESO feed or MLS site when configured, Ollama (the
         model listed), MongoDB (ping and the collection's indexes) — recorded with latency and
         state (control/service_health → ops.service_health) and reported as each service's
         `<service>_up` check on the asset that uses it. Requested every 5 minutes by the
         probe_services_every_5_minutes sensor."""
-        results = probe_and_record(context, settings, sources, mongo, control_state, prober="service_health")
+        results = probe_and_record(context, settings, prober="service_health")
         for result in results:
-            context.log_event(check_evaluation(result, probed_by="service_health"))
-        failure = first_required_failure(results)
+            context.log_event(check_evaluation(result, settings.sources, probed_by="service_health"))
+        failure = first_required_failure(results, settings.sources)
         if failure:
             context.log.error(failure)
         return dg.MaterializeResult(
@@ -149,40 +170,33 @@ def service_health_asset(settings: Settings) -> dg.AssetsDefinition:
 def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
     """The first step of a partition run (the collectors depend on it)."""
 
-    @dg.asset(kinds={"python"}, metadata=recording())
-    def service_preflight(
-        context: dg.AssetExecutionContext,
-        sources: SourcesResource,
-        mongo: MongoResource,
-        control_state: ControlStateResource,
-        lake: LakeResource,
-    ) -> dg.MaterializeResult:
+    @dg.asset(kinds={"python"}, metadata=recording(), required_resource_keys={"lake", *probe_resource_keys(settings)})
+    def service_preflight(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """The services this partition's run uses, probed before any collection: the county API
         (with the maricopa source), each configured RESO feed or MLS site, and Ollama. A required
         one that is down, misconfigured or refuses our credentials fails the run here, in one
         line naming the probe's reason, and no collection starts; an optional one (Ollama) is a
         WARN and enrichment falls back to the rules. Each probe is its service's `<service>_up`
         check on the asset that uses it, and a row of ops.service_health."""
-        with Bookkeeping(context, lake) as books:
+        with Bookkeeping(context, context.resources.lake) as books:
             results = probe_and_record(
                 context,
                 settings,
-                sources,
-                mongo,
-                control_state,
                 prober="service_preflight",
-                services=PREFLIGHT_SERVICES,
+                services=preflight_services(settings),
                 zip_code=books.zip_code,
             )
             for result in results:
                 context.log_event(
-                    check_evaluation(result, probed_by="service_preflight", partition=context.partition_key)
+                    check_evaluation(
+                        result, settings.sources, probed_by="service_preflight", partition=context.partition_key
+                    )
                 )
             metadata = {
                 r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
                 for r in results
             }
-            failure = first_required_failure(results)
+            failure = first_required_failure(results, settings.sources)
             if failure:
                 raise books.failure(f"not collecting: {failure}", **metadata)
             return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=len(results)) | metadata)
@@ -198,25 +212,19 @@ def service_up_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
 
 
 def _service_up_check(service: str, settings: Settings) -> dg.AssetChecksDefinition:
-    key = check_key(service)
+    key = check_key(service, settings.sources)
 
     @dg.asset_check(
         asset=key.asset_key,
         name=key.name,
         blocking=False,
+        required_resource_keys=probe_resource_keys(settings),
         description=f"The latest probe of {service} found it up (a required service failing is an "
         "ERROR, an optional one a WARN); probed at the start of the runs that use it "
         "and every 5 minutes",
     )
-    def service_up(
-        context: dg.AssetCheckExecutionContext,
-        sources: SourcesResource,
-        mongo: MongoResource,
-        control_state: ControlStateResource,
-    ) -> dg.AssetCheckResult:
-        [result] = probe_and_record(
-            context, settings, sources, mongo, control_state, prober=key.name, services=[service]
-        )
+    def service_up(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        [result] = probe_and_record(context, settings, prober=key.name, services=[service])
         return dg.AssetCheckResult(**verdict(result, probed_by=key.name))
 
     return service_up

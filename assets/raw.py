@@ -12,21 +12,22 @@ from functools import partial
 import dagster as dg
 import polars as pl
 
-from phoenix_dagster.automation.run_worker import RunWorkerResource
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
 from phoenix_dagster.graph.partitions import date_and_zip, partition_start_utc
-from phoenix_dagster.graph.pools import collection_pool
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import CollectionFailed, payloads_frame
+from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.transforms.assessor import parcels_to_fetch
 from phoenix_dagster.transforms.payloads import fetch_failures_frame
 from phoenix_dagster.tuning.metrics import from_requests
 
 COLLECTION_RECORDS = ("quarantine", "source_requests", "usage", "stage_metrics")
 LISTING_RECORDS = (*COLLECTION_RECORDS, "source_fetches")
+# What a collection step uses besides its source's own resource (run_worker: frees the pool slots of dead runs).
+COLLECTION_RESOURCES = ("sources", "control_state", "lake", "run_worker")
 PREFLIGHT = "service_preflight"  # assets/health.py: the run's services probed before any collection
 
 
@@ -34,14 +35,14 @@ class AssessorCollection(dg.Config):
     full_refresh: bool = False  # fetch every parcel's detail, however recent its last fetch
 
 
-def raw_assessor_payloads(
+def collect_assessor_payloads(
     context: dg.AssetExecutionContext,
+    source: SourceDescriptor,
     config: AssessorCollection,
     sources: SourcesResource,
     control_state: ControlStateResource,
     lake: LakeResource,
-    run_worker: RunWorkerResource,
-) -> pl.DataFrame:  # run_worker: pool slots of dead runs freed
+) -> pl.DataFrame:
     """Every assessor reply for the ZIP: all search pages (every row, every type), then one
     /parcel/{apn} detail for each wanted parcel that is new, last failed, on its own day of the
     MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received;
@@ -49,7 +50,7 @@ def raw_assessor_payloads(
     with Bookkeeping(context, lake) as books:
         day, zip_code = date_and_zip(context)
         as_of = partition_start_utc(day)
-        api = sources.assessor_api(replay_time=as_of)
+        api = getattr(context.resources, source.resource_key).open(replay_time=as_of, day=day)
         # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
         since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
         plan = partial(
@@ -71,13 +72,13 @@ def raw_assessor_payloads(
                 max_rows=sources.max_search_rows,
             )
         except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
-            raise books.failure(str(exc), **books.requests(api.name, api)) from None
+            raise books.failure(str(exc), **books.requests(api.name, api.request_summary())) from None
         except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
-            books.requests(api.name, api)
+            books.requests(api.name, api.request_summary())
             raise
         finally:
             api.close()
-        requests = books.requests(api.name, api)
+        requests = books.requests(api.name, api.request_summary())
         payloads = payloads_frame(crawl.payloads)
         books.quarantine(fetch_failures_frame(api.name, crawl.failures))
         collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
@@ -119,32 +120,33 @@ def listing_asset_name(source: str) -> str:
     return f"raw_listing_payloads__{source}"
 
 
-def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
-    """The raw asset of the listing source `source_name` (one of PHOENIX_LISTING_SOURCE)."""
+def raw_listing_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefinition:
+    """The raw asset of one listing source (one of PHOENIX_LISTING_SOURCE), in its pool, opening
+    the source's own resource."""
+    source_name = descriptor.name
 
-    def collect(
-        context: dg.AssetExecutionContext,
-        sources: SourcesResource,
-        control_state: ControlStateResource,
-        lake: LakeResource,
-        run_worker: RunWorkerResource,
-    ) -> pl.DataFrame:  # run_worker: dead runs' slots
-        with Bookkeeping(context, lake) as books:
+    def collect(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        control_state: ControlStateResource = context.resources.control_state
+        with Bookkeeping(context, context.resources.lake) as books:
             day, zip_code = date_and_zip(context)
-            source = sources.listing_source(source_name, replay_time=partition_start_utc(day), day=day)
+            source = getattr(context.resources, descriptor.resource_key).open(
+                replay_time=partition_start_utc(day), day=day
+            )
             since = (
                 None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)
             )
             try:
                 fetched = source.fetch(zip_code, since=since)
             except CollectionFailed as exc:  # a refused token: this run cannot be complete
-                raise books.failure(f"{source.name}: {exc}", **books.requests(source.name, source)) from None
+                raise books.failure(
+                    f"{source.name}: {exc}", **books.requests(source.name, source.request_summary())
+                ) from None
             except BaseException:  # anything else fails as it is, its requests still recorded
-                books.requests(source.name, source)
+                books.requests(source.name, source.request_summary())
                 raise
             finally:
                 getattr(source, "close", lambda: None)()
-            requests = books.requests(source.name, source)
+            requests = books.requests(source.name, source.request_summary())
             books.quarantine(fetch_failures_frame(source.name, fetched.failures))
             books.record(
                 "source_fetches",
@@ -193,13 +195,28 @@ def raw_listing_payloads_asset(source_name: str) -> dg.AssetsDefinition:
         "(RESO JSON pages since the last ModificationTimestamp staged, MLS search and detail pages, "
         "or CSV exports taken from the inbox). What could not be fetched is quarantined."
     )
-    return lake_asset(records=LISTING_RECORDS, kinds=("parquet",), pool=collection_pool(source_name), deps=[PREFLIGHT])(
-        collect
-    )
-
-
-def raw_assessor_payloads_asset(source_name: str) -> dg.AssetsDefinition:
-    """The assessor collection step, in its source's pool (the county's; none for the sample)."""
     return lake_asset(
-        records=COLLECTION_RECORDS, kinds=("parquet",), pool=collection_pool(source_name), deps=[PREFLIGHT]
+        records=LISTING_RECORDS,
+        kinds=("parquet",),
+        pool=descriptor.pool,
+        deps=[PREFLIGHT],
+        required_resource_keys={*COLLECTION_RESOURCES, descriptor.resource_key},
+    )(collect)
+
+
+def raw_assessor_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefinition:
+    """The assessor collection step, in its source's pool (the county's; none for the sample),
+    opening the source's own resource."""
+
+    def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection) -> pl.DataFrame:
+        r = context.resources
+        return collect_assessor_payloads(context, descriptor, config, r.sources, r.control_state, r.lake)
+
+    raw_assessor_payloads.__doc__ = collect_assessor_payloads.__doc__
+    return lake_asset(
+        records=COLLECTION_RECORDS,
+        kinds=("parquet",),
+        pool=descriptor.pool,
+        deps=[PREFLIGHT],
+        required_resource_keys={*COLLECTION_RESOURCES, descriptor.resource_key},
     )(raw_assessor_payloads)

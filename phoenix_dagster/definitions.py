@@ -62,15 +62,9 @@ from phoenix_dagster.resources.lake import LakeIOManager, lake_resource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.resources.source_clients import (
-    HttpPolicy,
-    MaricopaResource,
-    MlsHtmlResource,
-    ResoResource,
-    SourcesResource,
-)
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
-from phoenix_dagster.schemas.tables import LAKE_TABLES
+from phoenix_dagster.schemas.tables import lake_table
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.warehouse.sql_project import discover_models
 
@@ -104,8 +98,12 @@ def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     built_here = {
         raw: [
             health.service_preflight_asset(settings),
-            raw.raw_assessor_payloads_asset(settings.assessor_source),
-            *(raw.raw_listing_payloads_asset(source) for source in settings.listing_sources),
+            *(
+                raw.raw_assessor_payloads_asset(source)
+                if source.kind == "assessor"
+                else raw.raw_listing_payloads_asset(source)
+                for source in settings.configured_sources
+            ),
         ],
         staging: [staging.stg_listings_asset(list(settings.listing_sources))],
         intermediate: [intermediate.int_listings_matched_asset(listing_assets)],
@@ -166,35 +164,13 @@ def build_resources(settings: Settings) -> dict:
     """This deployment's resources. Secrets go in as EnvVar, so the UI shows their names only."""
     lake = lake_resource(settings)
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
-    m, listings, alerts, llm = settings.maricopa, settings.listings, settings.alerts, settings.ollama
-    http = HttpPolicy(max_body_bytes=settings.max_body_bytes, max_fetch_bytes=settings.max_fetch_bytes)
-    reso = (
-        ResoResource(
-            url=listings.reso_url,
-            token=secret("RESO_API_TOKEN"),
-            page_size=listings.reso_page_size,
-            rate_limit_per_minute=listings.reso_rate_limit_per_minute,
-            http=http,
-        )
-        if listings.reso_url
-        else None
-    )
-    mls = (
-        MlsHtmlResource(
-            url=listings.mls_url,
-            selectors_file=listings.mls_selectors_file,
-            rate_limit_per_minute=listings.mls_rate_limit_per_minute,
-            proxies=secret("MLS_PROXIES"),
-            user_agent=listings.mls_user_agent,
-            allowed_hosts=list(listings.mls_allowed_hosts),
-            max_details_per_page=listings.mls_max_details_per_page,
-            http=http,
-        )
-        if listings.mls_url
-        else None
-    )
-    if mls is not None:
-        mls.selectors()  # validated at start-up: a broken selector file stops the code location loading
+    alerts, llm, m = settings.alerts, settings.ollama, settings.maricopa
+    shared = settings.shared_source_settings
+    source_resources = {
+        source.resource_key: source.resource(settings.settings_of(source), shared, secret)
+        for source in settings.configured_sources
+    }
+    mls = next((source for source in settings.configured_sources if source.name == "mls_html"), None)
     return {
         "run_worker": RunWorkerResource(executor=settings.executor),
         "lake": lake,
@@ -239,31 +215,15 @@ def build_resources(settings: Settings) -> dict:
         ),
         "sources": SourcesResource(
             assessor=settings.assessor_source,
-            max_search_rows=settings.max_search_rows,
-            max_file_bytes=settings.max_body_bytes,
             listings=list(settings.listing_sources),
+            complete_listings=[source.name for source in settings.configured_sources if source.complete],
+            max_search_rows=settings.max_search_rows,
             assessor_property_types=list(settings.residential_types),
             refresh_days=m.refresh_days,
             concurrency=m.concurrency,
-            maricopa=MaricopaResource(
-                url=m.url,
-                token=secret("MARICOPA_API_TOKEN"),
-                rate_limit_per_hour=m.rate_limit_per_hour,
-                rate_window_s=m.rate_window_s,
-                rate_state_dir=str(settings.control_dir / "rate_limits"),
-                rate_limit_store=secret("PHOENIX_RATE_LIMIT_STORE"),
-                rate_limit_store_outage_s=m.store_outage_s,
-                timeout_s=m.timeout_s,
-                retry_budget=m.retry_budget,
-                max_attempts=m.max_attempts,
-                max_body_bytes=settings.max_body_bytes,
-                max_fetch_bytes=settings.max_fetch_bytes,
-            ),
-            inbox_dir=str(settings.inbox_dir),
-            inbox_settle_s=settings.inbox_settle_s,
-            reso=reso,
-            mls_html=mls,
+            mls_selectors_file=settings.settings_of(mls).selectors_file if mls else None,
         ),
+        **source_resources,
     }
 
 
@@ -339,9 +299,9 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
             service_health,
         ],
         asset_checks=[
-            lake_schema_check(name, model, partitions_def=partitions)
-            for name, model in LAKE_TABLES.items()
-            if dg.AssetKey(name) in lake_keys
+            lake_schema_check(key.to_user_string(), lake_table(key.to_user_string()), partitions_def=partitions)
+            for key in lake_keys
+            if lake_table(key.to_user_string()) is not None
         ]
         + [records_accounted_for_check(name, partitions) for name in LEDGERED_ASSETS]
         + [

@@ -9,12 +9,23 @@ them through Dagster's `EnvVar` so their values never land in run metadata.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from phoenix_dagster.redact import UrlSettingError, check_url
+from phoenix_dagster.sources import registry
+from phoenix_dagster.sources.assessor_crawl import DEFAULT_MAX_SEARCH_ROWS
+from phoenix_dagster.sources.env_values import ConfigError
+from phoenix_dagster.sources.env_values import number as _number
+from phoenix_dagster.sources.env_values import one_of as _one_of
+from phoenix_dagster.sources.env_values import split as _split
+from phoenix_dagster.sources.env_values import text as _text
+from phoenix_dagster.sources.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FETCH_BYTES
+from phoenix_dagster.sources.registry import SharedSourceSettings, SourceDescriptor
 
 # Polars allocates through its own jemalloc, which by default keeps freed pages for seconds before
 # giving them back: a step that reads one ZIP after another then holds every ZIP's pages at once
@@ -37,16 +48,7 @@ TIMEZONE = "America/Phoenix"
 DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 # Assessor PropertyType values collected by default: houses and residential lots.
 DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
-ASSESSOR_SOURCES = ("sample", "maricopa")
-LISTING_SOURCES = ("sample", "reso", "csv_inbox", "mls_html")
 EXECUTORS = ("in_process", "multiprocess", "celery")
-HTTP_TIMEOUT_S = 30.0  # an HTTP source's connect/read timeout, per request
-HTTP_MAX_ATTEMPTS = 5  # tries of one request before its record is quarantined (429/5xx/timeouts retried)
-DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
-DEFAULT_MAX_FETCH_BYTES = 1024 * 2**20  # every reply of one source's collection for a partition, together
-DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
-DEFAULT_INBOX_SETTLE_S = 60.0  # a CSV inbox file is taken once unchanged for this long
-DEFAULT_STORE_OUTAGE_S = 60.0  # how long a collection waits for the rate limit's shared store to come back
 # Read by resources through EnvVar; settings only note whether each is set.
 SECRET_VARIABLES = (
     "MARICOPA_API_TOKEN",
@@ -74,104 +76,6 @@ URL_SETTINGS = {
     "RESO_API_URL": ("http", "https"),
     "MLS_BASE_URL": ("http", "https"),
 }
-
-
-class ConfigError(ValueError):
-    """A setting in the environment is invalid; the message names the variable."""
-
-
-def _text(env, name: str, default: str | None) -> str | None:
-    return env.get(name, "").strip() or default
-
-
-def _number(env, name: str, default, kind=int, low=1):
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError(f"{name}: {raw!r} is not a finite number")
-    if value < low:
-        raise ConfigError(f"{name}: must be at least {low}")
-    return value
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.replace(";", ",").replace(" ", ",").split(",") if part.strip())
-
-
-def _one_of(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = _text(env, name, default)
-    if value not in allowed:
-        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-@dataclass(frozen=True)
-class MaricopaSettings:
-    """How the collector treats the county's API (the token is a secret: MARICOPA_API_TOKEN)."""
-
-    url: str = "https://mcassessor.maricopa.gov"
-    rate_limit_per_hour: int = 1000
-    rate_window_s: float = 3600.0  # the limit's window: an hour (tests use seconds)
-    refresh_days: int = 30
-    concurrency: int | None = None  # pinned when set; otherwise the tuning state decides
-    pool_limit: int = 1  # county-calling steps at once across every run (the `maricopa_api` pool)
-    timeout_s: float = HTTP_TIMEOUT_S
-    retry_budget: int = 200
-    max_attempts: int = HTTP_MAX_ATTEMPTS
-    store_outage_s: float = DEFAULT_STORE_OUTAGE_S  # PHOENIX_RATE_LIMIT_STORE_OUTAGE_S
-
-    @classmethod
-    def from_env(cls, env) -> MaricopaSettings:
-        return cls(
-            url=_text(env, "MARICOPA_API_URL", cls.url),
-            rate_limit_per_hour=_number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
-            rate_window_s=_number(env, "MARICOPA_RATE_WINDOW_S", cls.rate_window_s, float),
-            refresh_days=_number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
-            concurrency=_number(env, "MARICOPA_CONCURRENCY", None),
-            pool_limit=_number(env, "MARICOPA_POOL_LIMIT", cls.pool_limit),
-            timeout_s=_number(env, "MARICOPA_TIMEOUT_S", cls.timeout_s, kind=float),
-            retry_budget=_number(env, "MARICOPA_RETRY_BUDGET", cls.retry_budget, low=0),
-            max_attempts=_number(env, "MARICOPA_MAX_ATTEMPTS", cls.max_attempts),
-            store_outage_s=_number(env, "PHOENIX_RATE_LIMIT_STORE_OUTAGE_S", cls.store_outage_s, float, low=0),
-        )
-
-
-@dataclass(frozen=True)
-class ListingSettings:
-    """Listing sources' settings (RESO_API_TOKEN is a secret)."""
-
-    reso_url: str | None = None
-    reso_page_size: int = 200
-    reso_rate_limit_per_minute: int = 120
-    mls_url: str | None = None
-    mls_rate_limit_per_minute: int = 54
-    mls_allowed_hosts: tuple[str, ...] = ()  # hosts besides MLS_BASE_URL's the crawler may fetch
-    mls_max_details_per_page: int = 100  # detail links read from one search page; more cuts the crawl short
-    mls_user_agent: str = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
-    mls_selectors_file: str = str(PROJECT_ROOT / "data" / "mls_html_selectors.yaml")
-    pool_limit: int = (
-        1  # collection steps of one listing source at once across every run (its `listing_source_<source>` pool)
-    )
-
-    @classmethod
-    def from_env(cls, env) -> ListingSettings:
-        return cls(
-            reso_url=_text(env, "RESO_API_URL", None),
-            reso_page_size=_number(env, "RESO_PAGE_SIZE", cls.reso_page_size),
-            reso_rate_limit_per_minute=_number(env, "RESO_RATE_LIMIT_PER_MINUTE", cls.reso_rate_limit_per_minute),
-            mls_url=_text(env, "MLS_BASE_URL", None),
-            mls_rate_limit_per_minute=_number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.mls_rate_limit_per_minute),
-            mls_allowed_hosts=_split(env.get("MLS_ALLOWED_HOSTS", "")),
-            mls_max_details_per_page=_number(env, "MLS_MAX_DETAILS_PER_PAGE", cls.mls_max_details_per_page),
-            mls_user_agent=_text(env, "MLS_USER_AGENT", cls.mls_user_agent),
-            mls_selectors_file=_text(env, "MLS_SELECTORS_FILE", cls.mls_selectors_file),
-            pool_limit=_number(env, "PHOENIX_LISTING_POOL_LIMIT", cls.pool_limit),
-        )
 
 
 @dataclass(frozen=True)
@@ -280,11 +184,13 @@ class Settings:
     max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
-    inbox_settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S
     quarantine_warn_rate: float = 0.02  # a landing/staging asset quarantining more of a source's new bad records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
-    maricopa: MaricopaSettings = field(default_factory=MaricopaSettings)
-    listings: ListingSettings = field(default_factory=ListingSettings)
+    source_modules: tuple[str, ...] = ()  # PHOENIX_SOURCE_MODULES: a deployment's own source modules
+    listing_pool_limit: int = 1  # collection steps of one listing source at once across every run (its pool)
+    # Each declared source's own settings (its descriptor's `settings` read them), by (kind, name);
+    # a source missing here has its defaults.
+    source_settings: Mapping[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
@@ -303,6 +209,41 @@ class Settings:
     def has_secret(self, name: str) -> bool:
         return name in self.secrets_set
 
+    @property
+    def sources(self) -> tuple[SourceDescriptor, ...]:
+        """Every declared source: this package's and PHOENIX_SOURCE_MODULES'."""
+        return registry.descriptors(self.source_modules)
+
+    @property
+    def configured_sources(self) -> tuple[SourceDescriptor, ...]:
+        """The assessor source, then each listing source, as PHOENIX_*_SOURCE name them."""
+        found = self.sources
+        return (
+            registry.descriptor(found, "assessor", self.assessor_source),
+            *(registry.descriptor(found, "listings", name) for name in self.listing_sources),
+        )
+
+    def settings_of(self, source: SourceDescriptor) -> Any:
+        """A source's own settings, as read from the environment (its defaults when not read)."""
+        if source.key in self.source_settings:
+            return self.source_settings[source.key]
+        return source.read_settings({})
+
+    @property
+    def maricopa(self):
+        """The county API's settings (its refresh window and concurrency also govern the sample)."""
+        return self.settings_of(registry.descriptor(self.sources, "assessor", "maricopa"))
+
+    @property
+    def shared_source_settings(self) -> SharedSourceSettings:
+        return SharedSourceSettings(
+            max_body_bytes=self.max_body_bytes,
+            max_fetch_bytes=self.max_fetch_bytes,
+            control_dir=str(self.control_dir),
+            inbox_dir=str(self.inbox_dir),
+            sample_dir=str(SAMPLE_DIR),
+        )
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -312,11 +253,17 @@ class Settings:
         for zip_code in zip_codes:
             if not (len(zip_code) == 5 and zip_code.isdigit()):
                 raise ConfigError(f"PHOENIX_ZIP_CODES: {zip_code!r} is not a 5-digit ZIP code")
-        assessor = _one_of(env, "PHOENIX_ASSESSOR_SOURCE", "sample", ASSESSOR_SOURCES)
+        modules = _split(env.get("PHOENIX_SOURCE_MODULES", ""))
+        try:
+            declared = registry.descriptors(modules)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        assessor = _one_of(env, "PHOENIX_ASSESSOR_SOURCE", "sample", registry.names(declared, "assessor"))
         listings = _split(env.get("PHOENIX_LISTING_SOURCE", "")) or ("sample",)
         for name in listings:
-            if name not in LISTING_SOURCES:
-                raise ConfigError(f"PHOENIX_LISTING_SOURCE: {name!r} is not one of {', '.join(LISTING_SOURCES)}")
+            if name not in registry.names(declared, "listings"):
+                known = ", ".join(registry.names(declared, "listings"))
+                raise ConfigError(f"PHOENIX_LISTING_SOURCE: {name!r} is not one of {known}")
         types = tuple(t.upper() for t in _split_types(env.get("PHOENIX_ASSESSOR_PROPERTY_TYPES", "")))
         first_date = _text(env, "PHOENIX_FIRST_DATE", cls.first_date)
         try:
@@ -355,11 +302,15 @@ class Settings:
             max_fetch_bytes=int(_number(env, "PHOENIX_MAX_FETCH_MB", cls.max_fetch_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
-            inbox_settle_s=_number(env, "PHOENIX_INBOX_SETTLE_S", cls.inbox_settle_s, float, low=0),
             quarantine_warn_rate=_number(env, "PHOENIX_QUARANTINE_WARN_RATE", cls.quarantine_warn_rate, float, low=0),
-            secrets_set=frozenset(name for name in SECRET_VARIABLES if env.get(name, "").strip()),
-            maricopa=MaricopaSettings.from_env(env),
-            listings=ListingSettings.from_env(env),
+            secrets_set=frozenset(
+                name
+                for name in (*SECRET_VARIABLES, *(secret for source in declared for secret in source.secrets))
+                if env.get(name, "").strip()
+            ),
+            source_modules=modules,
+            listing_pool_limit=_number(env, "PHOENIX_LISTING_POOL_LIMIT", cls.listing_pool_limit),
+            source_settings={source.key: source.read_settings(env) for source in declared},
             celery_queue=_text(env, "PHOENIX_CELERY_QUEUE", cls.celery_queue),
             max_concurrent_runs=_number(env, "PHOENIX_MAX_CONCURRENT_RUNS", cls.max_concurrent_runs, low=1),
             build_sensor_interval_s=_number(env, "PHOENIX_BUILD_SENSOR_INTERVAL_S", cls.build_sensor_interval_s, low=5),

@@ -15,6 +15,7 @@ from servers.forward_proxy import dead_proxy_url
 from phoenix_dagster.cli.local_runs import DefinitionsJobs, RunOutcome, build_warehouse, run_partitions
 from phoenix_dagster.definitions import build_definitions
 from phoenix_dagster.settings import Settings
+from phoenix_dagster.sources.sample import SampleAssessorResource, SampleListingResource
 
 DAY = "2026-11-28"
 ZIPS = ["85031", "85033", "85035"]
@@ -97,3 +98,11 @@ def platform_settings(data_dir: Path, **env: str) -> Settings:
 def make_platform(data_dir: Path, env: dict[str, str] | None = None, **resource_overrides) -> Platform:
     settings = platform_settings(data_dir, **(env or {}))
     return Platform(settings, build_definitions(settings, **resource_overrides), dg.DagsterInstance.ephemeral())
+
+
+def sample_from(sample_dir: Path) -> dict:
+    """Resource overrides replaying the sample's files from `sample_dir` (a changed copy)."""
+    return {
+        "assessor_source__sample": SampleAssessorResource(sample_dir=str(sample_dir)),
+        "listings_source__sample": SampleListingResource(sample_dir=str(sample_dir)),
+    }

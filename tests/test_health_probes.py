@@ -6,6 +6,7 @@ loopback server can produce the reply (a 403 robots.txt, malformed bodies)."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import mongomock
 import pymongo
@@ -24,20 +26,22 @@ from servers.mls_html import MlsHtmlServer
 from servers.ollama import OllamaServer
 from servers.reso import ResoContractServer
 
+from assets.health import probe_resource_keys, probe_round
+from phoenix_dagster.definitions import build_resources
 from phoenix_dagster.monitoring import health
 from phoenix_dagster.monitoring.health import (
     PROPERTIES_INDEXES,
     ProbeResult,
     first_required_failure,
-    probe_all,
-    probe_county_api,
-    probe_mls_html,
     probe_mongodb,
     probe_ollama,
-    probe_reso,
     scrub,
 )
 from phoenix_dagster.settings import PROJECT_ROOT, Settings
+from phoenix_dagster.sources.maricopa import probe_county_api
+from phoenix_dagster.sources.mls_html import MlsHtmlResource, probe_mls_html
+from phoenix_dagster.sources.registry import descriptors
+from phoenix_dagster.sources.reso import probe_reso
 
 unit, integration = pytest.mark.unit, pytest.mark.integration
 TOKEN = "county-s3cret-token"
@@ -419,6 +423,19 @@ def configured(tmp_path: Path, **env) -> Settings:
     return Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), **env})
 
 
+def probe_all(settings: Settings, secrets: dict[str, str], **options) -> list[ProbeResult]:
+    """One probe round through the resources these settings build, the secrets in the environment
+    (as a deployment's are) for EnvVar to read."""
+    wanted = probe_resource_keys(settings) - {"control_state"}
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in secrets.items():
+            env.setenv(name, value)
+        settings = dataclasses.replace(settings, secrets_set=frozenset(secrets))
+        resources = {key: r for key, r in build_resources(settings).items() if key in wanted}
+        with dg.build_resources(resources) as built:
+            return probe_round(settings, built, **options)
+
+
 @integration
 def test_probe_all_probes_what_the_settings_configure(tmp_path, closed_port, stand_in):
     with county() as c, ResoContractServer(listings(), token=RESO_TOKEN) as reso, MlsHtmlServer(listings()) as mls:
@@ -435,7 +452,7 @@ def test_probe_all_probes_what_the_settings_configure(tmp_path, closed_port, sta
         secrets = {"MARICOPA_API_TOKEN": TOKEN, "RESO_API_TOKEN": RESO_TOKEN}
         results = probe_all(settings, secrets, mongo_client=stand_in, timeout_s=1.0)
         assert c.requests_to("/search/property")[0].path.startswith("/search/property/?q=85031&page=1")
-        assert mls.seen[0]["user_agent"] == settings.listings.mls_user_agent
+        assert mls.seen[0]["user_agent"] == settings.settings_of(settings.configured_sources[-1]).user_agent
     assert [(r.service, r.required, r.state) for r in results] == [
         ("county_api", True, "up"),
         ("reso", True, "up"),
@@ -474,23 +491,21 @@ def test_probe_all_missing_token_fails_fast_and_optional_sources_do_not(tmp_path
         ("reso", False, "down"),
         ("ollama", False, "down"),
     ]
-    assert first_required_failure(results) == (
+    assert first_required_failure(results, settings.sources) == (
         "county_api misconfigured: MARICOPA_API_TOKEN is not set: the county refuses every request without one — "
         "check MARICOPA_API_URL and MARICOPA_API_TOKEN"
     )
 
 
 @unit
-def test_probe_all_mls_with_unreadable_selectors_is_misconfigured(tmp_path):
+def test_an_mls_site_with_unreadable_selectors_is_misconfigured(tmp_path):
     broken = tmp_path / "selectors.yaml"
     broken.write_text("version: [")
-    settings = configured(
-        tmp_path, PHOENIX_LISTING_SOURCE="mls_html", MLS_BASE_URL="https://mls.example", MLS_SELECTORS_FILE=str(broken)
-    )
+    site = MlsHtmlResource(url="https://mls.example", selectors_file=str(broken))
     silent = mock(lambda r: httpx.Response(404))
-    results = probe_all(settings, {}, http=silent)
-    assert next((r.service, r.state) for r in results) == ("mls_html", "misconfigured")
-    assert results[0].detail.startswith("MLS_SELECTORS_FILE does not load")
+    result = site.probe(zip_code="85031", required=True, http=silent)
+    assert (result.service, result.state) == ("mls_html", "misconfigured")
+    assert result.detail.startswith("MLS_SELECTORS_FILE does not load")
 
 
 # -- the one line a run fails with --------------------------------------------------------
@@ -509,7 +524,7 @@ def test_first_required_failure_picks_the_required_one_and_ignores_optional_and_
         ),
         result("mls_html", "down", True),
     ]
-    assert first_required_failure(results) == (
+    assert first_required_failure(results, descriptors()) == (
         "county_api refused: 500 'Unauthorized access!' from "
         "/search/property/: the token was refused — check MARICOPA_API_TOKEN"
     )

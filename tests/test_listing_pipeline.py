@@ -12,7 +12,9 @@ from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 from test_listing_sources import HEADER
 
-from phoenix_dagster.resources.source_clients import HttpPolicy, MlsHtmlResource, ResoResource, SourcesResource
+from phoenix_dagster.sources.http_policy import HttpPolicy
+from phoenix_dagster.sources.mls_html import MlsHtmlResource
+from phoenix_dagster.sources.reso import ResoResource
 
 pytestmark = pytest.mark.integration
 
@@ -54,19 +56,20 @@ def feeds(tmp_path, monkeypatch):
     monkeypatch.setenv("RESO_API_TOKEN", "reso-token")
     with ResoContractServer(reso_part) as reso, MlsHtmlServer(mls_part) as mls:
         fast = HttpPolicy(backoff_base_s=0.01)
-        sources = SourcesResource(
-            listings=["reso", "mls_html", "csv_inbox"],
-            inbox_dir=str(tmp_path / "data" / "inbox"),
-            inbox_settle_s=0,
-            reso=ResoResource(url=reso.url, token=dg.EnvVar("RESO_API_TOKEN"), page_size=10, http=fast),
-            mls_html=MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=fast),
-        )
+        sources = {
+            "listings_source__reso": ResoResource(
+                url=reso.url, token=dg.EnvVar("RESO_API_TOKEN"), page_size=10, http=fast
+            ),
+            "listings_source__mls_html": MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=fast),
+        }
         inbox = tmp_path / "data" / "inbox"
         inbox.mkdir(parents=True)
         (inbox / "redfin_export.csv").write_text(redfin_export(csv_part))
         yield (
             make_platform(
-                tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "reso,mls_html,csv_inbox"}, sources=sources
+                tmp_path / "data",
+                env={"PHOENIX_LISTING_SOURCE": "reso,mls_html,csv_inbox", "PHOENIX_INBOX_SETTLE_S": "0"},
+                **sources,
             ),
             reso,
             {"reso": reso_part, "mls_html": mls_part, "csv_inbox": csv_part},
@@ -124,18 +127,15 @@ def test_price_and_status_changes_become_listing_events(feeds):
 def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, monkeypatch, optional):
     monkeypatch.setenv("RESO_API_TOKEN", "reso-token")
     with ResoContractServer(sample_listings(ZIP)[:5]) as reso:
-        sources = SourcesResource(
-            listings=["reso"],
-            reso=ResoResource(
-                url=reso.url.replace("/reso/odata", "/odata-typo"),
-                token=dg.EnvVar("RESO_API_TOKEN"),
-                http=HttpPolicy(backoff_base_s=0.01),
-            ),
+        feed = ResoResource(
+            url=reso.url.replace("/reso/odata", "/odata-typo"),
+            token=dg.EnvVar("RESO_API_TOKEN"),
+            http=HttpPolicy(backoff_base_s=0.01),
         )
         platform = make_platform(
             tmp_path / "data",
             env={"PHOENIX_LISTING_SOURCE": "reso", **({"PHOENIX_OPTIONAL_SOURCES": "reso"} if optional else {})},
-            sources=sources,
+            listings_source__reso=feed,
         )
         [outcome] = platform.run(day="2026-11-27", zip_codes=[ZIP])
     if not optional:  # required: the run's preflight probe stops it, one line, before any collection
@@ -172,11 +172,10 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
 
 def test_an_mls_crawl_cut_short_keeps_yesterdays_listings(tmp_path):
     with MlsHtmlServer(sample_listings(ZIP), per_page=20) as mls:
-        sources = SourcesResource(
-            listings=["mls_html"],
-            mls_html=MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01)),
+        site = MlsHtmlResource(url=mls.url, rate_limit_per_minute=10_000, http=HttpPolicy(backoff_base_s=0.01))
+        platform = make_platform(
+            tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "mls_html"}, listings_source__mls_html=site
         )
-        platform = make_platform(tmp_path / "data", env={"PHOENIX_LISTING_SOURCE": "mls_html"}, sources=sources)
         platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
         mls.search_failures[2] = 503
         [outcome] = platform.run(day="2026-11-28", zip_codes=[ZIP])

@@ -10,11 +10,10 @@ from servers.forward_proxy import ForwardProxy, dead_proxy_url
 from servers.mls_html import MlsHtmlServer
 from servers.reso import ResoContractServer
 
-from phoenix_dagster.settings import ListingSettings
 from phoenix_dagster.sources.base import RawPayload, payloads_frame
 from phoenix_dagster.sources.csv_inbox import CsvInbox
 from phoenix_dagster.sources.http import AuthenticationFailed, RetryBudget, RetryPolicy
-from phoenix_dagster.sources.mls_html import MlsHtmlSource, ProxyPool
+from phoenix_dagster.sources.mls_html import DEFAULT_USER_AGENT, MlsHtmlSource, ProxyPool
 from phoenix_dagster.sources.mls_selectors import load_selectors
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 from phoenix_dagster.sources.reso import ResoWebApi
@@ -210,7 +209,7 @@ def mls(site, **kwargs) -> MlsHtmlSource:
         limiter=SlidingWindowLimiter(1000, 1.0),
         budget=RetryBudget(10),
         policy=FAST,
-        user_agent=ListingSettings().mls_user_agent,
+        user_agent=DEFAULT_USER_AGENT,
         **kwargs,
     )
 

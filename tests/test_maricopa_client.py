@@ -260,12 +260,12 @@ def test_a_search_total_of_zero_or_past_the_ceiling_fails_the_zip_with_the_reaso
 CRAWL = """
 import sys
 sys.path.insert(0, {tests!r})
-from phoenix_dagster.resources.source_clients import MaricopaResource
+from phoenix_dagster.sources.maricopa import MaricopaResource
 from phoenix_dagster.settings import DEFAULT_RESIDENTIAL_TYPES
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 resource = MaricopaResource(url={url!r}, token={token!r}, rate_limit_per_hour={limit}, rate_window_s={window},
                             rate_state_dir={state!r}, rate_limit_store={store!r}, backoff_base_s=0.01)
-crawl_zip(resource.api(), {zip!r}, DEFAULT_RESIDENTIAL_TYPES, concurrency=3)
+crawl_zip(resource.open(), {zip!r}, DEFAULT_RESIDENTIAL_TYPES, concurrency=3)
 """
 
 

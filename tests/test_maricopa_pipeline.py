@@ -9,8 +9,9 @@ import pytest
 from platform_harness import make_platform
 from servers.maricopa import RESET, TRUNCATE, MaricopaContractServer, status
 
-from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
+from phoenix_dagster.sources.maricopa import MaricopaResource
 from phoenix_dagster.transforms.assessor import is_refresh_day
 
 pytestmark = pytest.mark.integration
@@ -34,8 +35,12 @@ def platform_for(tmp_path, server, **maricopa):
         rate_limit_per_hour=maricopa.pop("rate_limit", 100_000),
         **maricopa,
     )
-    sources = SourcesResource(assessor="maricopa", concurrency=4, maricopa=resource)
-    return make_platform(tmp_path / "data", sources=sources)
+    return make_platform(
+        tmp_path / "data",
+        env={"PHOENIX_ASSESSOR_SOURCE": "maricopa"},
+        sources=SourcesResource(assessor="maricopa", concurrency=4),
+        assessor_source__maricopa=resource,
+    )
 
 
 def requests_by_endpoint(platform, partition):
@@ -237,7 +242,12 @@ def test_the_tuned_concurrency_is_what_the_collector_uses(tmp_path, county, deci
     resource = MaricopaResource(
         url=county.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01, rate_limit_per_hour=100_000
     )
-    platform = make_platform(tmp_path / "data", sources=SourcesResource(assessor="maricopa", maricopa=resource))
+    platform = make_platform(
+        tmp_path / "data",
+        env={"PHOENIX_ASSESSOR_SOURCE": "maricopa"},
+        sources=SourcesResource(assessor="maricopa"),
+        assessor_source__maricopa=resource,
+    )
     platform.defs.resources["control_state"].record_tuning(
         pl.DataFrame(
             [

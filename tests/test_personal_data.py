@@ -7,10 +7,9 @@ import shutil
 
 import polars as pl
 import pytest
-from platform_harness import DAY, make_platform
+from platform_harness import DAY, make_platform, sample_from
 
 from phoenix_dagster.cli.commands import run_sql
-from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 from phoenix_dagster.transforms.payloads import REJECT_SCHEMA
 from phoenix_dagster.transforms.privacy import owner_type, quarantine_rows, withhold_text
@@ -184,7 +183,7 @@ def sample_with_a_planted_owner(tmp_path):
 @pytest.mark.integration
 def test_a_planted_owner_name_is_found_in_the_raw_layer_and_nowhere_else(tmp_path):
     sample, apn = sample_with_a_planted_owner(tmp_path)
-    platform = make_platform(tmp_path / "data", sources=SourcesResource(sample_dir=str(sample)))
+    platform = make_platform(tmp_path / "data", **sample_from(sample))
     [outcome] = platform.run(zip_codes=["85031"])
     assert outcome.ok and platform.builds[-1].ok
     lake = platform.settings.lake_dir

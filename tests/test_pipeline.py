@@ -8,10 +8,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from platform_harness import DAY, ZIPS, make_platform
+from platform_harness import DAY, ZIPS, make_platform, sample_from
 
 from phoenix_dagster.documents.properties import COLLECTION
-from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
@@ -216,7 +215,7 @@ def test_a_failing_blocking_check_stops_what_depends_on_it(tmp_path):
     page = json.loads(page_path.read_text())
     page["value"][0]["Latitude"] = 45.0  # far outside Maricopa County
     page_path.write_text(json.dumps(page))
-    platform = make_platform(tmp_path / "data", sources=SourcesResource(sample_dir=str(sample)))
+    platform = make_platform(tmp_path / "data", **sample_from(sample))
     [outcome] = platform.run(zip_codes=["85031"])
     assert not outcome.success
     assert outcome.checks_failed == ["stg_listings__listings:matches_schema"]
@@ -330,7 +329,7 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
     page = json.loads(page_path.read_text())
     page["Results"].insert(3, None)  # a null among the rows: quarantined, the rest staged
     page_path.write_text(json.dumps(page))
-    platform = make_platform(tmp_path / "ok", sources=SourcesResource(sample_dir=str(sample)))
+    platform = make_platform(tmp_path / "ok", **sample_from(sample))
     [outcome] = platform.run(zip_codes=["85031"])
     assert outcome.ok, (outcome.error, outcome.checks_failed)
     ledger = platform.warehouse.query(
@@ -349,7 +348,7 @@ def test_every_record_is_accounted_for_and_a_silent_loss_stops_the_partition(tmp
         return staged.slice(1), rejected
 
     monkeypatch.setattr(assets.staging, "stage_search_results", lossy)
-    broken = make_platform(tmp_path / "broken", sources=SourcesResource(sample_dir=str(sample)))
+    broken = make_platform(tmp_path / "broken", **sample_from(sample))
     [outcome] = broken.run(zip_codes=["85031"], build=False)
     assert not outcome.success  # the blocking check stops the partition
     assert outcome.checks_failed == ["stg_assessor__search_results:records_accounted_for"]

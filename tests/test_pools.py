@@ -17,12 +17,9 @@ from servers.maricopa import MaricopaContractServer, delay
 
 from phoenix_dagster.cli.local_runs import local_instance
 from phoenix_dagster.graph.pools import (
-    MARICOPA_POOL,
     WORKER_TAG,
     apply_pool_limits,
-    collection_pool,
     free_slots_of_dead_runs,
-    listing_pool,
     run_worker,
     worker_is_gone,
     worker_tags,
@@ -77,9 +74,13 @@ def test_pool_limits_are_set_in_the_instance_database_at_start_up(tmp_path):
     instance = local_instance(settings)
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
     # one pool per source that calls out or shares files; the embedded sample needs none
-    assert limits == {MARICOPA_POOL: 2, listing_pool("csv_inbox"): 1}
-    assert collection_pool("sample") is None
-    assert apply_pool_limits(instance, {MARICOPA_POOL: 1}) == {MARICOPA_POOL: 1}  # a changed setting is applied
+    assert limits == {"maricopa_api": 2, "listing_source_csv_inbox": 1}
+    assert [source.pool for source in settings.configured_sources] == [
+        "maricopa_api",
+        None,  # the sample listings
+        "listing_source_csv_inbox",
+    ]  # each source's pool is its descriptor's
+    assert apply_pool_limits(instance, {"maricopa_api": 1}) == {"maricopa_api": 1}  # a changed setting is applied
     assert "concurrency" in (settings.dagster_home / "dagster.yaml").read_text()
 
 

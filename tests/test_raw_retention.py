@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import polars as pl
 import pytest
-from platform_harness import make_platform
+from platform_harness import make_platform, sample_from
 from test_personal_data import NAME, sample_with_a_planted_owner
 
 from phoenix_dagster.graph.partitions import partition_key, today_in_phoenix
-from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
 from phoenix_dagster.transforms.retention import compact_body
 
@@ -71,7 +70,7 @@ def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner
     platform = make_platform(
         tmp_path / "data",
         env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
-        sources=SourcesResource(sample_dir=str(sample)),
+        **sample_from(sample),
     )
     recent = (date.fromisoformat(today_in_phoenix()) - timedelta(days=10)).isoformat()
     for day in (old, recent):

@@ -14,10 +14,13 @@ from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
-from phoenix_dagster.resources.source_clients import MaricopaResource, MlsHtmlResource, ResoResource, SourcesResource
+from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource, WarehouseBuildResource
 from phoenix_dagster.settings import ConfigError, Settings
+from phoenix_dagster.sources.maricopa import MaricopaResource
+from phoenix_dagster.sources.mls_html import MlsHtmlResource
 from phoenix_dagster.sources.rate_limit_stores import store_limiter
+from phoenix_dagster.sources.reso import ResoResource
 
 pytestmark = pytest.mark.unit
 
@@ -89,7 +92,7 @@ def _resources() -> list:
         maricopa,
         reso,
         mls,
-        SourcesResource(maricopa=maricopa, reso=reso, mls_html=mls),
+        SourcesResource(),
         MongoResource(uri=f"mongodb+srv://app:{SECRET}@cluster0.example.net", database="d", export_dir="/data/serving"),
         AlertChannelsResource(
             webhook_url=f"https://hooks.example/services/{SECRET}", smtp_password=SECRET, smtp_host="smtp.example"
@@ -118,4 +121,4 @@ def test_a_secret_from_the_environment_is_masked_once_resolved_and_still_used(mo
     with dg.build_resources(resources) as built:
         assert built.county.token == SECRET and SECRET not in repr(built.county) + str(built.county)
         assert SECRET not in repr(built.mls)
-        assert len(built.mls.source().proxies.pool.urls) == 2  # the proxies still reach the crawler
+        assert len(built.mls.open().proxies.pool.urls) == 2  # the proxies still reach the crawler

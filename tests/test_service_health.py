@@ -15,8 +15,8 @@ from servers.maricopa import MaricopaContractServer
 from phoenix_dagster.automation.dagster_private import AssetCheckExecutionRecordStatus
 from phoenix_dagster.automation.sensors import probe_services_every_5_minutes
 from phoenix_dagster.graph.job_names import PROBE_SERVICES
-from phoenix_dagster.resources.source_clients import MaricopaResource, SourcesResource
 from phoenix_dagster.settings import SAMPLE_DIR
+from phoenix_dagster.sources.maricopa import MaricopaResource
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def test_a_refused_county_token_is_a_red_check_and_a_recorded_probe(tmp_path, mo
         platform = make_platform(
             tmp_path / "data",
             env={"PHOENIX_ASSESSOR_SOURCE": "maricopa", "MARICOPA_API_URL": server.url},
-            sources=SourcesResource(assessor="maricopa", maricopa=county),
+            assessor_source__maricopa=county,
         )
         result = platform.defs.resolve_job_def(PROBE_SERVICES).execute_in_process(instance=platform.instance)
     assert result.success  # a measurement: the red check says what is wrong, the run does not fail
@@ -76,7 +76,9 @@ def test_a_partition_run_stops_at_its_preflight_before_any_collection(tmp_path, 
     monkeypatch.setenv("MARICOPA_API_TOKEN", "a-token-the-county-refuses")
     with MaricopaContractServer.from_sample(SAMPLE_DIR, token=TOKEN) as server:
         county = MaricopaResource(url=server.url, token=dg.EnvVar("MARICOPA_API_TOKEN"), backoff_base_s=0.01)
-        platform = make_platform(tmp_path / "data", sources=SourcesResource(assessor="maricopa", maricopa=county))
+        platform = make_platform(
+            tmp_path / "data", env={"PHOENIX_ASSESSOR_SOURCE": "maricopa"}, assessor_source__maricopa=county
+        )
         [outcome] = platform.run(day="2026-11-28", zip_codes=["85031"], build=False)
         seen = [r.path for r in server.seen]
     assert not outcome.success

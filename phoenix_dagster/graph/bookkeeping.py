@@ -25,8 +25,7 @@ import psutil
 from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
-from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, LAKE_TABLES
-from phoenix_dagster.sources.base import request_summary
+from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, lake_table
 from phoenix_dagster.storage.lake_storage import is_object_storage
 from phoenix_dagster.transforms.costs import request_usage
 from phoenix_dagster.transforms.privacy import quarantine_rows
@@ -53,7 +52,7 @@ def lake_asset(*, records: tuple[str, ...] = (), kinds: tuple[str, ...] = ("pola
     """A partitioned lake asset named after its function, stored by the lake IO manager."""
 
     def decorate(fn):
-        metadata = {"dagster/column_schema": column_docs(LAKE_TABLES[fn.__name__]), **recording(*records)}
+        metadata = {"dagster/column_schema": column_docs(lake_table(fn.__name__)), **recording(*records)}
         return dg.asset(name=fn.__name__, kinds=set(kinds), metadata=metadata, **kwargs)(fn)
 
     return decorate
@@ -148,32 +147,11 @@ class Bookkeeping:
         self.quarantined += rejected.height
         return rejected.height
 
-    def requests(self, source: str, api) -> dict:
-        """A source's requests (and proxied bytes) as `source_requests` and `usage`; returns run totals."""
-        summary = request_summary(api.records)
-        proxied = getattr(api, "proxy_bytes", 0)
-        if proxied:
-            summary = pl.concat(
-                [
-                    summary,
-                    pl.DataFrame(
-                        [
-                            {
-                                "endpoint": "proxy",
-                                "outcome": "ok",
-                                "status": None,
-                                "requests": 0,
-                                "retries": 0,
-                                "bytes": proxied,
-                                "seconds": 0.0,
-                                "rate_limit_wait_s": 0.0,
-                            }
-                        ],
-                        schema=summary.schema,
-                    ),
-                ]
-            )
+    def requests(self, source: str, summary: pl.DataFrame) -> dict:
+        """A source's request summary (the client's own, `request_summary()`) as `source_requests`
+        and `usage`; returns run totals."""
         self.record("source_requests", summary.with_columns(pl.lit(source).alias("source")))
+        proxied = int(summary.filter(pl.col("endpoint") == "proxy")["bytes"].sum())
         self.usage(request_usage(source, requests=int(summary["requests"].sum()), proxied_bytes=proxied))
         by_outcome = dict(summary.group_by("outcome").agg(pl.col("requests").sum()).iter_rows())
         return {

@@ -19,14 +19,6 @@ from typing import NamedTuple
 import dagster as dg
 import psutil
 
-MARICOPA_POOL = "maricopa_api"  # every step that calls the county
-
-
-def listing_pool(source: str) -> str:
-    """The pool of one listing source's collection step (`listing_source_reso`, …)."""
-    return f"listing_source_{source}"
-
-
 WORKER_TAG = "phoenix/worker"  # host:pid:start of the process that claims the run's pool slots
 # The three tags a run carried before (a run still in progress across the upgrade is judged by them).
 LEGACY_PID_TAG, LEGACY_HOST_TAG, LEGACY_STARTED_TAG = (
@@ -37,23 +29,17 @@ LEGACY_PID_TAG, LEGACY_HOST_TAG, LEGACY_STARTED_TAG = (
 LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI says "Manually launched")
 
 
-def collection_pool(source: str) -> str | None:
-    """The pool of a source's collection step: the county's, a listing feed's or site's, the CSV
-    inbox's (its files are shared by the ZIPs' runs). The embedded sample calls nothing and shares
-    nothing, so its steps are in no pool and a day's partitions collect at once."""
-    if source == "sample":
-        return None
-    return MARICOPA_POOL if source == "maricopa" else listing_pool(source)
-
-
 def pool_limits(settings) -> dict[str, int]:
-    """The limits this deployment sets on the pools its sources use: MARICOPA_POOL_LIMIT for the
-    county's, PHOENIX_LISTING_POOL_LIMIT for each listing source's."""
+    """The limits this deployment sets on the pools its sources' collection steps wait in (each
+    source's descriptor names its pool): MARICOPA_POOL_LIMIT for the assessor's,
+    PHOENIX_LISTING_POOL_LIMIT for each listing source's. The embedded sample shares nothing and
+    is in no pool, so a day's partitions collect at once."""
     limits = {
-        settings.assessor_source: settings.maricopa.pool_limit,
-        **dict.fromkeys(settings.listing_sources, settings.listings.pool_limit),
+        source.pool: settings.maricopa.pool_limit if source.kind == "assessor" else settings.listing_pool_limit
+        for source in settings.configured_sources
+        if source.pool
     }
-    return {collection_pool(source): limit for source, limit in limits.items() if collection_pool(source)}
+    return limits
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:

@@ -500,10 +500,13 @@ class Degradations(pa.DataFrameModel):
 
 
 class ServiceHealth(pa.DataFrameModel):
-    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset, each partition run's service_preflight and a <service>_up check run on its own; probes: phoenix_dagster/monitoring/health.py)."""
+    """ops.service_health: every probe of every configured dependency — its state, latency and reason (control state written by the service_health asset, each partition run's service_preflight and a <service>_up check run on its own; probes: each source's module, and phoenix_dagster/monitoring/health.py)."""
 
     checked_at: UTC_TIME = pa.Field(description="When the probe started")
-    service: str = pa.Field(isin=["county_api", "reso", "mls_html", "ollama", "mongodb"], description="The dependency")
+    service: str = pa.Field(
+        str_matches=r"^[a-z][a-z0-9_]*$",
+        description="The dependency: ollama, mongodb or a source's probed service (its descriptor's: county_api, reso, mls_html)",
+    )
     required: bool = pa.Field(
         description="A failing required probe fails collection (the county with the maricopa source, a configured RESO feed or MLS site)"
     )

@@ -35,13 +35,12 @@ from phoenix_dagster.schemas.ops import (
 from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.serving import DailyReportDocument, PropertyDocument
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
-from phoenix_dagster.settings import LISTING_SOURCES
 
 # Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
 LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw_assessor_payloads": RawPayloads,
-    # one raw asset per listing source (assets/raw.py: raw_listing_payloads__<source>)
-    **{f"raw_listing_payloads__{source}": RawPayloads for source in LISTING_SOURCES},
+    # one raw asset per listing source (assets/raw.py: raw_listing_payloads__<source>), each a RawPayloads
+    "raw_listing_payloads__<source>": RawPayloads,
     "stg_assessor__search_results": StgAssessorSearchResults,
     "stg_assessor__parcels": StgAssessorParcels,
     "stg_listings__listings": StgListings,
@@ -53,6 +52,17 @@ LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "quality_daily": QualityDaily,
     "run_metrics": RunMetrics,
 }
+
+RAW_LISTING_PREFIX = "raw_listing_payloads__"
+
+
+def lake_table(name: str) -> type[pa.DataFrameModel] | None:
+    """The schema of a lake asset by its name (a listing source's raw asset by its prefix); None
+    for an asset that stores nothing in the lake."""
+    if name.startswith(RAW_LISTING_PREFIX):
+        return LAKE_TABLES["raw_listing_payloads__<source>"]
+    return LAKE_TABLES.get(name)
+
 
 # What assets record about themselves: lake/_bookkeeping/<table>/zip=<ZIP>/date=<day>/<asset>__<run>.parquet
 BOOKKEEPING_TABLES: dict[str, type[pa.DataFrameModel]] = {

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from phoenix_dagster.settings import DEFAULT_MAX_SEARCH_ROWS
 from phoenix_dagster.sources.base import AssessorApi, CollectionFailed, FetchFailed, FetchFailure, RawPayload
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
+
+DEFAULT_MAX_SEARCH_ROWS = 100_000  # the county's TOTAL for one ZIP search, beyond which the ZIP fails
 
 ROWS_PER_PAGE = 25
 

@@ -98,6 +98,8 @@ class AssessorApi(Protocol):
 
     def parcel(self, apn: str) -> RawPayload: ...
 
+    def request_summary(self) -> pl.DataFrame: ...
+
     def close(self) -> None: ...
 
 
@@ -131,9 +133,12 @@ class ListingSource(Protocol):
 
     def fetch(self, zip_code: str, since: datetime | None) -> ListingFetch: ...
 
+    def request_summary(self) -> pl.DataFrame: ...
 
-def request_summary(records: list[RequestRecord]) -> pl.DataFrame:
-    """Attempts grouped by endpoint, outcome and status: requests, retries, bytes, seconds, waits."""
+
+def request_summary(records: list[RequestRecord], proxy_bytes: int = 0) -> pl.DataFrame:
+    """Attempts grouped by endpoint, outcome and status: requests, retries, bytes, seconds, waits;
+    bytes sent through paid proxies as an endpoint `proxy` of their own."""
     frame = pl.DataFrame(
         [r.__dict__ for r in records],
         schema={
@@ -146,7 +151,7 @@ def request_summary(records: list[RequestRecord]) -> pl.DataFrame:
             "waited_s": pl.Float64,
         },
     )
-    return (
+    summary = (
         frame.group_by("endpoint", "outcome", "status")
         .agg(
             pl.len().cast(pl.Int64).alias("requests"),
@@ -157,3 +162,18 @@ def request_summary(records: list[RequestRecord]) -> pl.DataFrame:
         )
         .sort("endpoint", "outcome", "status")
     )
+    if not proxy_bytes:
+        return summary
+    proxied = {"endpoint": "proxy", "outcome": "ok", "status": None, "requests": 0, "retries": 0}
+    proxied |= {"bytes": proxy_bytes, "seconds": 0.0, "rate_limit_wait_s": 0.0}
+    return pl.concat([summary, pl.DataFrame([proxied], schema=summary.schema)])
+
+
+class RecordedRequests:
+    """A client that keeps a record of its requests and reports their summary for the ledger."""
+
+    records: list[RequestRecord]
+    proxy_bytes: int = 0  # bytes its paid proxies carried (the MLS crawler's)
+
+    def request_summary(self) -> pl.DataFrame:
+        return request_summary(self.records, self.proxy_bytes)

@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from phoenix_dagster.settings import DEFAULT_INBOX_SETTLE_S, DEFAULT_MAX_BODY_BYTES
+import dagster as dg
+
 from phoenix_dagster.sources import redfin_csv
-from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RequestRecord
+from phoenix_dagster.sources.base import FetchFailure, ListingFetch, RawPayload, RecordedRequests, RequestRecord
+from phoenix_dagster.sources.env_values import number
+from phoenix_dagster.sources.http import DEFAULT_MAX_BODY_BYTES
 from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.storage.files import move_durably
+
+DEFAULT_INBOX_SETTLE_S = 60.0  # an inbox file is taken once unchanged for this long
 
 HEAD_BYTES = 64 * 1024  # the header must stand within a file's first 64 KB (after the disclaimer)
 CHUNK_BYTES = 1 << 20
@@ -53,7 +59,7 @@ def refusal_reason(path: Path, max_bytes: int) -> str | None:
     return redfin_csv.unreadable_reason(head.decode("utf-8", errors="replace"))
 
 
-class CsvInbox:
+class CsvInbox(RecordedRequests):
     name = "csv_inbox"
     complete = False  # an export is whatever someone saved; listings not in it are not gone
 
@@ -131,4 +137,36 @@ class CsvInbox:
         return result
 
 
-DESCRIPTORS = (SourceDescriptor("listings", "csv_inbox"),)  # an export holds what it was filtered to: not complete
+@dataclass(frozen=True)
+class CsvInboxSettings:
+    settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S
+
+    @classmethod
+    def from_env(cls, env) -> CsvInboxSettings:
+        return cls(settle_s=number(env, "PHOENIX_INBOX_SETTLE_S", cls.settle_s, float, low=0))
+
+
+class CsvInboxResource(dg.ConfigurableResource):
+    """The inbox under PHOENIX_DATA_DIR where people drop listing exports."""
+
+    inbox_dir: str  # $PHOENIX_DATA_DIR/inbox
+    max_file_bytes: int = DEFAULT_MAX_BODY_BYTES  # PHOENIX_MAX_BODY_MB: the largest file taken in
+    settle_s: float = DEFAULT_INBOX_SETTLE_S  # PHOENIX_INBOX_SETTLE_S: a file is taken once unchanged this long
+
+    @classmethod
+    def from_settings(cls, settings: CsvInboxSettings, shared, secret) -> CsvInboxResource:
+        return cls(inbox_dir=shared.inbox_dir, max_file_bytes=shared.max_body_bytes, settle_s=settings.settle_s)
+
+    def open(self, *, replay_time: datetime | None = None, day: str) -> CsvInbox:
+        return CsvInbox(Path(self.inbox_dir), day, max_bytes=self.max_file_bytes, settle_s=self.settle_s)
+
+
+DESCRIPTORS = (
+    SourceDescriptor(
+        "listings",
+        "csv_inbox",
+        resource=CsvInboxResource.from_settings,
+        settings=CsvInboxSettings.from_env,
+        pool="listing_source_csv_inbox",  # its files are shared by the ZIPs' runs
+    ),  # an export holds what it was filtered to: not complete
+)

@@ -18,9 +18,13 @@ from datetime import UTC, datetime
 import httpx
 import tenacity
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_MAX_ATTEMPTS
-from phoenix_dagster.sources.base import CollectionFailed, FetchFailed, RequestRecord
+from phoenix_dagster.sources.base import CollectionFailed, FetchFailed, RecordedRequests, RequestRecord
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+
+HTTP_TIMEOUT_S = 30.0  # an HTTP source's connect/read timeout, per request
+HTTP_MAX_ATTEMPTS = 5  # tries of one request before its record is quarantined (429/5xx/timeouts retried)
+DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it streams in
+DEFAULT_MAX_FETCH_BYTES = 1024 * 2**20  # every reply of one source's collection for a partition, together
 
 
 class AuthenticationFailed(CollectionFailed):
@@ -98,7 +102,7 @@ class RetryPolicy:
     max_retry_after_s: float = 600.0
 
 
-class HttpSource:
+class HttpSource(RecordedRequests):
     """What every HTTP source shares: its polite client, the record of its attempts, closing."""
 
     _http: PoliteClient

@@ -16,22 +16,37 @@ nor the "no results" marker is reported as "selectors out of date", never as emp
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar, Optional
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import dagster as dg
 import httpx
 from selectolax.lexbor import LexborHTMLParser
 
-from phoenix_dagster.settings import DEFAULT_MAX_BODY_BYTES, HTTP_TIMEOUT_S
+from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
-from phoenix_dagster.sources.http import HttpSource, PoliteClient, RetryBudget, RetryPolicy
-from phoenix_dagster.sources.mls_selectors import MlsSelectors
-from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
+from phoenix_dagster.sources.env_values import number, split, text
+from phoenix_dagster.sources.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    HTTP_TIMEOUT_S,
+    HttpSource,
+    PoliteClient,
+    RetryBudget,
+    RetryPolicy,
+)
+from phoenix_dagster.sources.http_policy import HttpPolicy
+from phoenix_dagster.sources.mls_selectors import SELECTORS_FILE, MlsSelectors, load_selectors
+from phoenix_dagster.sources.probes import DEFAULT_TIMEOUT_S, NoAnswer, Probe, ProbeResult, by_status, get, open_client
+from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter, shared_limiter
 from phoenix_dagster.sources.registry import SourceDescriptor
 
 MAX_SEARCH_PAGES = 200
@@ -342,12 +357,154 @@ class MlsHtmlSource(HttpSource):
         return result
 
 
+# -- configuration and the Dagster resource ---------------------------------------------
+DEFAULT_USER_AGENT = "PhoenixEstateBot/0.1 (+https://github.com/phoenix-real-estate)"
+DEFAULT_SEARCH_PATH = "/search?zip={zip}&page={page}"
+
+
+@dataclass(frozen=True)
+class MlsHtmlSettings:
+    """The MLS site's place, pace and manners (MLS_PROXIES is a secret: proxy URLs can hold passwords)."""
+
+    url: str | None = None  # MLS_BASE_URL
+    rate_limit_per_minute: int = 54  # MLS_RATE_LIMIT_PER_MINUTE
+    allowed_hosts: tuple[str, ...] = ()  # MLS_ALLOWED_HOSTS: hosts besides MLS_BASE_URL's the crawler may fetch
+    max_details_per_page: int = 100  # MLS_MAX_DETAILS_PER_PAGE: detail links read from one search page
+    user_agent: str = DEFAULT_USER_AGENT  # MLS_USER_AGENT
+    selectors_file: str = str(SELECTORS_FILE)  # MLS_SELECTORS_FILE
+
+    @classmethod
+    def from_env(cls, env) -> MlsHtmlSettings:
+        return cls(
+            url=text(env, "MLS_BASE_URL", None),
+            rate_limit_per_minute=number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            allowed_hosts=split(env.get("MLS_ALLOWED_HOSTS", "")),
+            max_details_per_page=number(env, "MLS_MAX_DETAILS_PER_PAGE", cls.max_details_per_page),
+            user_agent=text(env, "MLS_USER_AGENT", cls.user_agent),
+            selectors_file=text(env, "MLS_SELECTORS_FILE", cls.selectors_file),
+        )
+
+
+class MlsHtmlResource(MaskedRepr, dg.ConfigurableResource):
+    """The MLS public search pages: MLS_BASE_URL, the selector file, rate, proxies."""
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"proxies"})
+    URL_FIELDS: ClassVar[frozenset[str]] = frozenset({"url"})
+
+    url: Optional[str] = None  # None: MLS_BASE_URL is not set (the probe says so; a collection fails)
+    selectors_file: str = MlsHtmlSettings.selectors_file
+    rate_limit_per_minute: int = MlsHtmlSettings.rate_limit_per_minute
+    proxies: Optional[str] = None  # MLS_PROXIES (EnvVar: proxy URLs can hold passwords), comma separated
+    allowed_hosts: list[str] = []  # MLS_ALLOWED_HOSTS
+    max_details_per_page: int = MlsHtmlSettings.max_details_per_page  # MLS_MAX_DETAILS_PER_PAGE
+    user_agent: str = DEFAULT_USER_AGENT
+    http: HttpPolicy = HttpPolicy()
+
+    @classmethod
+    def from_settings(cls, settings: MlsHtmlSettings, shared, secret) -> MlsHtmlResource:
+        resource = cls(
+            url=settings.url,
+            selectors_file=settings.selectors_file,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+            proxies=secret("MLS_PROXIES"),
+            user_agent=settings.user_agent,
+            allowed_hosts=list(settings.allowed_hosts),
+            max_details_per_page=settings.max_details_per_page,
+            http=HttpPolicy.from_shared(shared),
+        )
+        if settings.url:
+            resource.selectors()  # validated at start-up: a broken selector file stops the code location loading
+        return resource
+
+    def selectors(self) -> MlsSelectors:
+        return load_selectors(Path(self.selectors_file))
+
+    def open(self, *, replay_time: datetime | None = None, day: str | None = None) -> MlsHtmlSource:
+        if not self.url:
+            raise dg.Failure("PHOENIX_LISTING_SOURCE includes mls_html but MLS_BASE_URL is not set")
+        limiter = shared_limiter(urlsplit(self.url).netloc, self.rate_limit_per_minute, 60.0)
+        return MlsHtmlSource(
+            self.url,
+            self.selectors(),
+            limiter=limiter,
+            budget=RetryBudget(self.http.retry_budget),
+            policy=self.http.retry_policy(),
+            user_agent=self.user_agent,
+            proxies=[p for p in re.split(r"[,;\s]+", self.proxies or "") if p],
+            timeout_s=self.http.timeout_s,
+            max_body_bytes=self.http.max_body_bytes,
+            max_fetch_bytes=self.http.max_fetch_bytes,
+            max_details_per_page=self.max_details_per_page,
+            allowed_hosts=tuple(self.allowed_hosts),
+        )
+
+    def probe(self, *, zip_code: str, required: bool, timeout_s: float = DEFAULT_TIMEOUT_S, http=None) -> ProbeResult:
+        try:
+            search_path = self.selectors().search.path
+        except Exception as exc:  # a selector file that does not load: the crawl cannot run either
+            return Probe("mls_html", required).result(
+                "misconfigured", f"MLS_SELECTORS_FILE does not load ({type(exc).__name__}: {str(exc)[:160]})"
+            )
+        return probe_mls_html(
+            self.url,
+            http,
+            user_agent=self.user_agent,
+            search_path=search_path,
+            zip_code=zip_code,
+            required=required,
+            timeout_s=timeout_s,
+        )
+
+
+def probe_mls_html(
+    base_url: str | None,
+    http: httpx.Client | None = None,
+    *,
+    user_agent: str = DEFAULT_USER_AGENT,
+    search_path: str = DEFAULT_SEARCH_PATH,
+    zip_code: str = "85031",
+    required: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ProbeResult:
+    """GET <site>/robots.txt with our user agent (the crawler's first request), and whether it
+    lets us fetch the first search page."""
+    probe = Probe("mls_html", required)
+    if not base_url:
+        return probe.result("misconfigured", "MLS_BASE_URL is not set")
+    parts = urlsplit(base_url)
+    robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+    try:
+        with open_client(http) as client:
+            response = get(probe, client, robots_url, timeout_s, headers={"User-Agent": user_agent})
+    except NoAnswer as no:
+        return probe.result(no.state, no.detail)
+    if response.status_code in (404, 410):
+        return probe.result("up", f"{response.status_code} from /robots.txt: no rules, the search pages are allowed")
+    if response.status_code == 403:
+        return probe.result("refused", "403 from /robots.txt: the site refuses our user agent")
+    if response.status_code != 200:
+        return probe.result(*by_status(response, "/robots.txt", "MLS_BASE_URL"))
+    rules = RobotFileParser()
+    rules.parse(response.text.splitlines())
+    search = base_url.rstrip("/") + "/" + search_path.format(zip=zip_code, page=1).lstrip("/")
+    if not rules.can_fetch(user_agent, search):
+        return probe.result(
+            "misconfigured",
+            f"robots.txt disallows {urlsplit(search).path} for our user agent: the crawl would fetch nothing",
+        )
+    return probe.result("up", "200 from /robots.txt: the search pages are allowed")
+
+
 DESCRIPTORS = (
     SourceDescriptor(
         "listings",
         "mls_html",
+        resource=MlsHtmlResource.from_settings,
+        settings=MlsHtmlSettings.from_env,
         service="mls_html",
         complete=True,  # a ZIP's search pages list every current listing
+        pool="listing_source_mls_html",
+        secrets=("MLS_PROXIES",),
         remedies={
             "refused": "check MLS_USER_AGENT, MLS_PROXIES and the site's terms",
             "down": "check MLS_BASE_URL and the site's status",

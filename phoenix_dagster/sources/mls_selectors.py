@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from phoenix_dagster.settings import PROJECT_ROOT
-
-SELECTORS_FILE = PROJECT_ROOT / "data" / "mls_html_selectors.yaml"
+SELECTORS_FILE = Path(__file__).resolve().parents[2] / "data" / "mls_html_selectors.yaml"
 # The RESO fields a detail page may fill (BathroomsTotal expands into the three bath fields).
 READABLE_FIELDS = {
     "ListingId",

@@ -25,8 +25,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from phoenix_dagster.settings import DEFAULT_STORE_OUTAGE_S as DEFAULT_OUTAGE_S
 from phoenix_dagster.sources.base import CollectionFailed
+
+DEFAULT_OUTAGE_S = 60.0  # how long a collection waits for the shared store to come back
 
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.25, 5.0
 

@@ -12,7 +12,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from phoenix_dagster.sources.base import ListingFetch, RawPayload, RequestRecord
+import dagster as dg
+
+from phoenix_dagster.sources.base import ListingFetch, RawPayload, RecordedRequests, RequestRecord
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
 from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.sources.sample_evolution import evolve_listing_page, evolve_parcel_body, evolve_search_page
@@ -21,7 +23,7 @@ NO_MATCH = b'{\n "TOTAL": 0,\n "Results": []\n}'
 NOT_FOUND = b"[parcel]:Requested content was not found"
 
 
-class SampleAssessorApi:
+class SampleAssessorApi(RecordedRequests):
     name = "sample"
 
     def __init__(self, sample_dir: Path, fetched_at: datetime):
@@ -67,7 +69,7 @@ class SampleAssessorApi:
         return self._replay("parcel", "parcel", apn, path, reply["status"], body.encode())
 
 
-class SampleListingSource:
+class SampleListingSource(RecordedRequests):
     """One RESO-shaped page (`{"value": [...]}`) per ZIP code, the complete set each time, as it
     reads on the partition's day (sample_evolution: the file itself on BASE_DAY)."""
 
@@ -122,7 +124,35 @@ class SampleListingSource:
         return details
 
 
+class SampleAssessorResource(dg.ConfigurableResource):
+    """The sample's county replies, stamped with the partition's day."""
+
+    sample_dir: str
+
+    @classmethod
+    def from_settings(cls, settings, shared, secret) -> SampleAssessorResource:
+        return cls(sample_dir=shared.sample_dir)
+
+    def open(self, *, replay_time: datetime, day: str | None = None) -> SampleAssessorApi:
+        return SampleAssessorApi(Path(self.sample_dir), replay_time)
+
+
+class SampleListingResource(dg.ConfigurableResource):
+    """The sample's RESO pages, stamped with the partition's day."""
+
+    sample_dir: str
+
+    @classmethod
+    def from_settings(cls, settings, shared, secret) -> SampleListingResource:
+        return cls(sample_dir=shared.sample_dir)
+
+    def open(self, *, replay_time: datetime, day: str | None = None) -> SampleListingSource:
+        return SampleListingSource(Path(self.sample_dir), replay_time)
+
+
 DESCRIPTORS = (
-    SourceDescriptor("assessor", "sample"),  # replays files: nothing outside to probe
-    SourceDescriptor("listings", "sample", complete=True),  # each day's page lists every current listing
+    # replays files: nothing outside to probe, nothing shared, so a day's partitions collect at once
+    SourceDescriptor("assessor", "sample", resource=SampleAssessorResource.from_settings),
+    # each day's page lists every current listing
+    SourceDescriptor("listings", "sample", resource=SampleListingResource.from_settings, complete=True),
 )

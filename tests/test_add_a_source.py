@@ -1,0 +1,93 @@
+"""A new source is one module: `tests/plugin_sources/open_house.py` declares a listing feed (its
+settings, resource, client, probe, pool and secret) and nothing else in the project is edited.
+Named in PHOENIX_SOURCE_MODULES and PHOENIX_LISTING_SOURCE, it appears in the graph with its
+check, in its pool, in the preflight and the health round, in the ledger and costs, and its
+listings reach the marts and the report — served by a feed on 127.0.0.1 speaking its contract."""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import dagster as dg
+import pytest
+from listing_fixtures import sample_listings
+from platform_harness import DAY, make_platform
+from servers.loopback import LoopbackServer, QuietHandler
+
+from phoenix_dagster.graph.job_names import PROBE_SERVICES
+from phoenix_dagster.graph.pools import pool_limits
+
+pytestmark = pytest.mark.integration
+
+ZIP, KEY = "85031", "open-house-key-4f1c9a"
+
+
+class _Handler(QuietHandler):
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        with self.owner.lock:
+            self.owner.seen.append(parts.path)
+        if self.headers.get("X-Api-Key") != KEY:
+            return self.reply(401, b'{"error": "unauthorized"}', "application/json")
+        if parts.path == "/health":
+            return self.reply(200, b'{"status": "ok"}', "application/json")
+        if parts.path != "/listings":
+            return self.reply(404, b'{"error": "not found"}', "application/json")
+        zip_code = parse_qs(parts.query).get("zip", [""])[0]
+        rows = [row for row in self.owner.listings if row.get("PostalCode") == zip_code]
+        self.reply(200, json.dumps({"value": rows}).encode(), "application/json")
+
+
+class OpenHouseServer(LoopbackServer):
+    handler = _Handler
+
+    def __init__(self, listings: list[dict]):
+        self.listings, self.seen, self.lock = listings, [], threading.Lock()
+
+
+@pytest.fixture
+def feed(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPEN_HOUSE_API_KEY", KEY)
+    with OpenHouseServer(sample_listings(ZIP)[:12]) as server:
+        platform = make_platform(
+            tmp_path / "data",
+            env={
+                "PHOENIX_SOURCE_MODULES": "plugin_sources.open_house",
+                "PHOENIX_LISTING_SOURCE": "open_house",
+                "OPEN_HOUSE_URL": server.url,
+                "OPEN_HOUSE_API_KEY": KEY,
+            },
+        )
+        yield platform, server
+
+
+def test_a_source_from_one_module_reaches_graph_pool_health_ledger_costs_marts_and_report(feed):
+    platform, server = feed
+    raw = dg.AssetKey("raw_listing_payloads__open_house")
+    graph = platform.defs.resolve_asset_graph()
+    assert raw in graph.get_all_asset_keys()
+    assert dg.AssetCheckKey(raw, "open_house_up") in graph.asset_check_keys  # its probe is its raw asset's check
+    assert graph.get(raw).pools == {"listing_source_open_house"}
+    assert pool_limits(platform.settings) == {"listing_source_open_house": 1}
+    assert "OPEN_HOUSE_API_KEY" in platform.settings.secrets_set and KEY not in repr(platform.defs.resources)
+
+    [outcome] = platform.run(day=DAY, zip_codes=[ZIP])
+    assert outcome.success, outcome.error
+    assert server.seen[0] == "/health" and "/listings" in server.seen  # the preflight probed it before collecting
+    probes = platform.defs.resolve_job_def(PROBE_SERVICES).execute_in_process(instance=platform.instance)
+    assert probes.success
+    evaluations = {e.check_name: e.passed for e in probes.get_asset_check_evaluations()}
+    assert evaluations["open_house_up"] is True
+
+    query = platform.warehouse.query
+    build = platform.build()
+    assert build.ok, build.error
+    assert query("select state from ops.service_health where service = 'open_house' group by all").rows() == [("up",)]
+    assert query("select sum(requests) from ops.source_requests where source = 'open_house'").item() >= 1
+    assert query("select count(*) from ops.cost_events where service = 'open_house_request'").item() >= 1
+    staged = query("select count(*) from marts.listing_match_rates where source = 'open_house'").item()
+    assert staged >= 1
+    report = (platform.settings.reports_dir / f"{DAY}.html").read_text()
+    assert "open_house" in report
