@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from platform_harness import Platform, make_platform
-from shared_backfill import shared_root
 
 SPEEDS = {"unit", "integration"}
 
@@ -32,11 +31,3 @@ def sample_run(tmp_path_factory) -> Platform:
     assert all(o.success for o in outcomes), [o.error for o in outcomes]
     assert built.builds[-1].ok, (built.builds[-1].error, built.builds[-1].checks_failed)
     return built
-
-
-@pytest.fixture(scope="session")
-def shared_backfill(tmp_path_factory, worker_id) -> Path:
-    """The session's one demo-and-backfill (tests/shared_backfill.py), built by the first worker that
-    asks; consumers take a copy of their own (`shared_backfill.copy_of`)."""
-    base = tmp_path_factory.getbasetemp()
-    return shared_root(base if worker_id == "master" else base.parent)

@@ -1,7 +1,6 @@
 """The Dagster UI as `make ui` serves it, opened in a real headless browser (Debian's chromium
-driven by Playwright) after the session's demo-and-backfill (tests/shared_backfill.py: three weeks of
-one ZIP, then the demo run `phoenix-estate run --date 2026-11-28 --zip 85031`), copied to a temporary data
-directory, then `dagster dev -w workspace.yaml` over its DAGSTER_HOME on a free port. The code location
+driven by Playwright) after a demo run for one ZIP (`phoenix-estate run --zip 85031`) into a temporary data directory,
+then `dagster dev -w workspace.yaml` over the same DAGSTER_HOME on a free port. The code location
 loads without an error, the global asset lineage shows every asset group, marts/properties
 shows the build's materialization, and raw_assessor_payloads' Checks tab shows each check's
 latest evaluation with search_complete's metadata. Skips, saying why, where no chromium is installed (.ci/run
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from shared_backfill import DAY, copy_of
+from servers.forward_proxy import dead_proxy_url
 from test_asset_graph import GROUPS
 
 from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
@@ -34,11 +33,12 @@ from phoenix_dagster.settings import PROJECT_ROOT
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.timeout(1200),  # its setup may build the shared backfill (tests/shared_backfill.py) or wait for it
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's package)"),
 ]
 
+DAY = "2026-11-28"
 BIN = Path(sys.executable).parent  # the venv's console scripts, as a person runs them
+RUN_TIMEOUT_S = 300  # the demo run takes ~60 s
 READY_TIMEOUT_S = 120  # dagster dev answers after ~15 s
 RENDER_TIMEOUT_MS = 60_000
 # Words the UI uses when a code location, a query or a page fails (lower case).
@@ -72,6 +72,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def demo_env(data_dir: Path) -> dict[str, str]:
+    """The default deployment whatever this shell's environment says: no MongoDB (the export), no
+    Postgres instance storage, the lake on disk, no model (a closed port)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))
+    }
+    return {
+        **env,
+        "PHOENIX_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "PHOENIX_FIRST_DATE": "2026-11-01",
+        "OLLAMA_HOST": dead_proxy_url(),
+        "PHOENIX_BUILD_SENSOR_INTERVAL_S": "10",
+    }  # the build follows a backfill within ~10 s, not ~60
 
 
 def graphql(url: str, query: str) -> dict:
@@ -137,10 +155,18 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory, shared_backfill):
+def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("dagster_ui")
-    backfill = copy_of(shared_backfill, root)  # three weeks of 85031, then the demo run of DAY
-    env = backfill.env
+    env = demo_env(root / "data")
+    run = subprocess.run(
+        [str(BIN / "phoenix-estate"), "run", "--date", DAY, "--zip", "85031"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     url, log = f"http://127.0.0.1:{free_port()}", root / "dagster_dev.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -153,7 +179,7 @@ def dagster_ui(tmp_path_factory, shared_backfill):
         )
     try:
         workspace = wait_until_loaded(url, process, log)
-        yield DagsterUI(url, backfill.run_output, log, {e["name"]: e for e in workspace["locationEntries"]})
+        yield DagsterUI(url, run.stdout, log, {e["name"]: e for e in workspace["locationEntries"]})
     finally:
         stop(process)
 
