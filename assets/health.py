@@ -1,4 +1,5 @@
-"""Service health as data: the probes of phoenix_dagster/monitoring/health.py, recorded as
+"""Service health as data: each configured source probed through its own resource (the same URL,
+token and rate limiter its collection uses), Ollama and MongoDB through theirs, recorded as
 control state (ops.service_health after the next build) and shown as a `<service>_up` check on
 the asset that uses the service, so a red check sits next to that asset in the lineage view:
 

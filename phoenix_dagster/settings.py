@@ -191,6 +191,7 @@ class Settings:
     # Each declared source's own settings (its descriptor's `settings` read them), by (kind, name);
     # a source missing here has its defaults.
     source_settings: Mapping[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    declared_sources: tuple[SourceDescriptor, ...] = field(default=(), repr=False, compare=False)  # instances included
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
@@ -211,8 +212,9 @@ class Settings:
 
     @property
     def sources(self) -> tuple[SourceDescriptor, ...]:
-        """Every declared source: this package's and PHOENIX_SOURCE_MODULES'."""
-        return registry.descriptors(self.source_modules)
+        """Every declared source: this package's and PHOENIX_SOURCE_MODULES', with the instances
+        their modules declared from the environment."""
+        return self.declared_sources or registry.descriptors(self.source_modules)
 
     @property
     def configured_sources(self) -> tuple[SourceDescriptor, ...]:
@@ -255,7 +257,7 @@ class Settings:
                 raise ConfigError(f"PHOENIX_ZIP_CODES: {zip_code!r} is not a 5-digit ZIP code")
         modules = _split(env.get("PHOENIX_SOURCE_MODULES", ""))
         try:
-            declared = registry.descriptors(modules)
+            declared = registry.descriptors(modules, env)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         assessor = _one_of(env, "PHOENIX_ASSESSOR_SOURCE", "sample", registry.names(declared, "assessor"))
@@ -311,6 +313,7 @@ class Settings:
             source_modules=modules,
             listing_pool_limit=_number(env, "PHOENIX_LISTING_POOL_LIMIT", cls.listing_pool_limit),
             source_settings={source.key: source.read_settings(env) for source in declared},
+            declared_sources=declared,
             celery_queue=_text(env, "PHOENIX_CELERY_QUEUE", cls.celery_queue),
             max_concurrent_runs=_number(env, "PHOENIX_MAX_CONCURRENT_RUNS", cls.max_concurrent_runs, low=1),
             build_sensor_interval_s=_number(env, "PHOENIX_BUILD_SENSOR_INTERVAL_S", cls.build_sensor_interval_s, low=5),

@@ -27,10 +27,10 @@ ZIP, KEY = "85031", "open-house-key-4f1c9a"
 class _Handler(QuietHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        with self.owner.lock:
-            self.owner.seen.append(parts.path)
-        if self.headers.get("X-Api-Key") != KEY:
+        if self.headers.get("X-Api-Key") != self.owner.key:
             return self.reply(401, b'{"error": "unauthorized"}', "application/json")
+        with self.owner.lock:
+            self.owner.seen.append(parts.path)  # what was asked with the right key
         if parts.path == "/health":
             return self.reply(200, b'{"status": "ok"}', "application/json")
         if parts.path != "/listings":
@@ -43,8 +43,8 @@ class _Handler(QuietHandler):
 class OpenHouseServer(LoopbackServer):
     handler = _Handler
 
-    def __init__(self, listings: list[dict]):
-        self.listings, self.seen, self.lock = listings, [], threading.Lock()
+    def __init__(self, listings: list[dict], key: str = KEY):
+        self.listings, self.key, self.seen, self.lock = listings, key, [], threading.Lock()
 
 
 @pytest.fixture
@@ -91,3 +91,40 @@ def test_a_source_from_one_module_reaches_graph_pool_health_ledger_costs_marts_a
     assert staged >= 1
     report = (platform.settings.reports_dir / f"{DAY}.html").read_text()
     assert "open_house" in report
+
+
+def test_one_module_runs_several_instances_each_with_its_own_asset_pool_probe_and_price(tmp_path, monkeypatch):
+    """OPEN_HOUSE_FEEDS=east,west: two feeds from the one module, each configured by its own
+    variables (URL, key) and each collected, pooled, probed and priced on its own."""
+    listings = sample_listings(ZIP)[:12]
+    keys = {"east": "east-key-91b2", "west": "west-key-07ce"}
+    for feed, key in keys.items():
+        monkeypatch.setenv(f"OPEN_HOUSE_{feed.upper()}_API_KEY", key)
+    with OpenHouseServer(listings[:6], keys["east"]) as east, OpenHouseServer(listings[6:], keys["west"]) as west:
+        platform = make_platform(
+            tmp_path / "data",
+            env={
+                "PHOENIX_SOURCE_MODULES": "plugin_sources.open_house",
+                "OPEN_HOUSE_FEEDS": "east,west",
+                "PHOENIX_LISTING_SOURCE": "open_house_east,open_house_west",
+                "OPEN_HOUSE_EAST_URL": east.url,
+                "OPEN_HOUSE_WEST_URL": west.url,
+                **{f"OPEN_HOUSE_{feed.upper()}_API_KEY": key for feed, key in keys.items()},
+            },
+        )
+        graph = platform.defs.resolve_asset_graph()
+        for feed in keys:
+            raw = dg.AssetKey(f"raw_listing_payloads__open_house_{feed}")
+            assert graph.get(raw).pools == {f"listing_source_open_house_{feed}"}
+            assert dg.AssetCheckKey(raw, f"open_house_{feed}_up") in graph.asset_check_keys
+        assert pool_limits(platform.settings) == {
+            "listing_source_open_house_east": 1,
+            "listing_source_open_house_west": 1,
+        }
+        assert [s.price_key for s in platform.settings.configured_sources[1:]] == [
+            "open_house_east_request",
+            "open_house_west_request",
+        ]
+        [outcome] = platform.run(day=DAY, zip_codes=[ZIP], build=False)
+        assert outcome.success, outcome.error
+        assert east.seen == ["/health", "/listings"] and west.seen == ["/health", "/listings"]  # each with its own key

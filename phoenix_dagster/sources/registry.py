@@ -13,7 +13,9 @@ of the platform needs to know about it:
 - its secrets: variables read only through Dagster's EnvVar.
 
 Sources are found by a scan of this package, plus the modules a deployment names in
-PHOENIX_SOURCE_MODULES (its own sources, importable by Python). A request to a source is priced
+PHOENIX_SOURCE_MODULES (its own sources, importable by Python). A module that runs several
+instances (one feed module, several feeds) declares them with `declare(env)`, from its own
+variables: each instance is a descriptor of its own name. A request to a source is priced
 as `<name>_request` in data/unit_prices.yaml.
 
     found = descriptors(("my_company.sources.feed",))
@@ -81,14 +83,13 @@ class SourceDescriptor:
 
 
 @cache
-def descriptors(modules: tuple[str, ...] = ()) -> tuple[SourceDescriptor, ...]:
-    """Every source declared in this package and in `modules`, by kind and name. Two declaring
-    the same kind and name is an error naming both modules; a module that does not import, or
-    declares nothing, is an error naming it."""
+def _modules(modules: tuple[str, ...]) -> tuple:
+    """This package's modules and `modules`, imported once; a module named in `modules` that does
+    not import, or declares nothing, is an error naming it."""
     from phoenix_dagster import sources
 
     package = [f"{sources.__name__}.{m.name}" for m in pkgutil.iter_modules(sources.__path__)]
-    found: dict[tuple[str, str], tuple[SourceDescriptor, str]] = {}
+    found = []
     for name in [*package, *modules]:
         if name == __name__:
             continue
@@ -96,15 +97,29 @@ def descriptors(modules: tuple[str, ...] = ()) -> tuple[SourceDescriptor, ...]:
             module = importlib.import_module(name)
         except ImportError as exc:
             raise ValueError(f"PHOENIX_SOURCE_MODULES: {name!r} does not import ({exc})") from None
-        declared = getattr(module, "DESCRIPTORS", ())
-        if name in modules and not declared:
+        if name in modules and not (hasattr(module, "DESCRIPTORS") or hasattr(module, "declare")):
             raise ValueError(f"PHOENIX_SOURCE_MODULES: {name!r} declares no DESCRIPTORS")
+        found.append(module)
+    return tuple(found)
+
+
+def descriptors(modules: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> tuple[SourceDescriptor, ...]:
+    """Every source declared in this package and in `modules`, by kind and name: each module's
+    `DESCRIPTORS`, and the instances a module's `declare(env)` makes from the environment (one
+    module, several configured instances — each its own name, so its own resource, asset, pool,
+    probe and price). Two declaring the same kind and name is an error naming both modules."""
+    found: dict[tuple[str, str], tuple[SourceDescriptor, str]] = {}
+    for module in _modules(tuple(modules)):
+        declared = [*getattr(module, "DESCRIPTORS", ())]
+        if hasattr(module, "declare"):
+            declared += module.declare(env or {})
         for source in declared:
             if source.key in found:
                 raise ValueError(
-                    f"the {source.kind} source {source.name!r} is declared twice: in {found[source.key][1]} and {name}"
+                    f"the {source.kind} source {source.name!r} is declared twice: "
+                    f"in {found[source.key][1]} and {module.__name__}"
                 )
-            found[source.key] = (source, name)
+            found[source.key] = (source, module.__name__)
     return tuple(source for _, (source, _) in sorted(found.items()))
 
 
