@@ -1,5 +1,5 @@
 """Service health as data: each configured source probed through its own resource (the same URL,
-token and rate limiter its collection uses), Ollama and MongoDB through theirs, recorded as
+token its collection uses; the county's at its rate limiter), Ollama and MongoDB through theirs, recorded as
 control state (ops.service_health after the next build) and shown as a `<service>_up` check on
 the asset that uses the service, so a red check sits next to that asset in the lineage view:
 
@@ -48,7 +48,7 @@ def service_user(service: str, sources: tuple[SourceDescriptor, ...] = ()) -> st
     enrichment for Ollama, serving for MongoDB."""
     if service in OWN_SERVICE_USERS:
         return OWN_SERVICE_USERS[service]
-    source = next((source for source in sources if source.service == service), None)
+    source = next((source for source in sources if source.service == service), None)  # configured sources
     if source is None:
         raise KeyError(f"no source probes a service named {service!r} (known: {', '.join(services(sources))})")
     return "raw_assessor_payloads" if source.kind == "assessor" else listing_asset_name(source.name)
@@ -62,6 +62,7 @@ def probed_services(settings: Settings) -> list[str]:
 
 
 def check_key(service: str, sources: tuple[SourceDescriptor, ...] = ()) -> dg.AssetCheckKey:
+    """`sources`: the configured sources (one of them probes `service`)."""
     return dg.AssetCheckKey(dg.AssetKey(service_user(service, sources)), f"{service}_up")
 
 
@@ -99,7 +100,7 @@ def probe_round(
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> list[ProbeResult]:
     """Probe every configured service (or `services` of them) through the resources the run uses:
-    each source's own (its URL, token and rate limiter), Ollama's and MongoDB's (when it is
+    each source's own (its URL and token; the county's at its rate limiter), Ollama's and MongoDB's (when it is
     configured: MONGODB_URI set, the stand-in, or `mongo_client` handed in). `resources` has them
     as attributes (a context's resources). A source named in PHOENIX_OPTIONAL_SOURCES is probed but
     optional. The sources are asked about `zip_code` (default: the first configured ZIP)."""
@@ -152,8 +153,8 @@ def service_health_asset(settings: Settings) -> dg.AssetsDefinition:
         probe_services_every_5_minutes sensor."""
         results = probe_and_record(context, settings, prober="service_health")
         for result in results:
-            context.log_event(check_evaluation(result, settings.sources, probed_by="service_health"))
-        failure = first_required_failure(results, settings.sources)
+            context.log_event(check_evaluation(result, settings.configured_sources, probed_by="service_health"))
+        failure = first_required_failure(results, settings.configured_sources)
         if failure:
             context.log.error(failure)
         return dg.MaterializeResult(
@@ -190,14 +191,17 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
             for result in results:
                 context.log_event(
                     check_evaluation(
-                        result, settings.sources, probed_by="service_preflight", partition=context.partition_key
+                        result,
+                        settings.configured_sources,
+                        probed_by="service_preflight",
+                        partition=context.partition_key,
                     )
                 )
             metadata = {
                 r.service: f"{r.state} ({r.latency_ms:.0f} ms)" if r.latency_ms is not None else r.state
                 for r in results
             }
-            failure = first_required_failure(results, settings.sources)
+            failure = first_required_failure(results, settings.configured_sources)
             if failure:
                 raise books.failure(f"not collecting: {failure}", **metadata)
             return dg.MaterializeResult(metadata=books.finish(rows_in=0, rows_out=len(results)) | metadata)
@@ -213,7 +217,7 @@ def service_up_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
 
 
 def _service_up_check(service: str, settings: Settings) -> dg.AssetChecksDefinition:
-    key = check_key(service, settings.sources)
+    key = check_key(service, settings.configured_sources)
 
     @dg.asset_check(
         asset=key.asset_key,

@@ -1,6 +1,7 @@
 """Configuration, read from the environment in one place: the only module that reads `os.environ`.
 
-Every default is stated once, here. Secrets (API tokens, the MongoDB URI, the SMTP password,
+Every platform default is stated once, here; a source's own defaults are in its settings class in
+its module (sources/registry.py), which settings hands the environment to. Secrets (API tokens, the MongoDB URI, the SMTP password,
 the alert webhook) are not read: only *whether* each is set is recorded, and resources take
 them through Dagster's `EnvVar` so their values never land in run metadata.
 `definitions.build_definitions(settings)` is the only path from settings to definitions.
@@ -266,6 +267,11 @@ class Settings:
             if name not in registry.names(declared, "listings"):
                 known = ", ".join(registry.names(declared, "listings"))
                 raise ConfigError(f"PHOENIX_LISTING_SOURCE: {name!r} is not one of {known}")
+        configured = [registry.descriptor(declared, "assessor", assessor)]
+        configured += [registry.descriptor(declared, "listings", name) for name in listings]
+        probed = [source.service for source in configured if source.service]
+        if len(probed) != len(set(probed)):  # one <service>_up check, one probe: a second would go unseen
+            raise ConfigError(f"two configured sources probe the same service: {', '.join(sorted(probed))}")
         types = tuple(t.upper() for t in _split_types(env.get("PHOENIX_ASSESSOR_PROPERTY_TYPES", "")))
         first_date = _text(env, "PHOENIX_FIRST_DATE", cls.first_date)
         try:

@@ -71,7 +71,7 @@ def test_a_source_from_one_module_reaches_graph_pool_health_ledger_costs_marts_a
     assert dg.AssetCheckKey(raw, "open_house_up") in graph.asset_check_keys  # its probe is its raw asset's check
     assert graph.get(raw).pools == {"listing_source_open_house"}
     assert pool_limits(platform.settings) == {"listing_source_open_house": 1}
-    assert "OPEN_HOUSE_API_KEY" in platform.settings.secrets_set and KEY not in repr(platform.defs.resources)
+    assert "OPEN_HOUSE_API_KEY" in platform.settings.secrets_set
 
     [outcome] = platform.run(day=DAY, zip_codes=[ZIP])
     assert outcome.success, outcome.error
@@ -90,7 +90,9 @@ def test_a_source_from_one_module_reaches_graph_pool_health_ledger_costs_marts_a
     staged = query("select count(*) from marts.listing_match_rates where source = 'open_house'").item()
     assert staged >= 1
     report = (platform.settings.reports_dir / f"{DAY}.html").read_text()
-    assert "open_house" in report
+    assert "listing:open_house" in report  # its quality, scored like every configured source's
+    details = query("select string_agg(detail, ' ') from ops.service_health").item()
+    assert KEY not in details and KEY not in report  # the key went in a header, nowhere else
 
 
 def test_one_module_runs_several_instances_each_with_its_own_asset_pool_probe_and_price(tmp_path, monkeypatch):

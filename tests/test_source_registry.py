@@ -71,3 +71,13 @@ def test_each_source_reads_its_own_settings_and_secrets_from_the_environment(tmp
     assert settings.has_secret("RESO_API_TOKEN") and "t0ken-value" not in repr(settings)
     assert [s.name for s in settings.configured_sources if s.complete] == ["mls_html"]
     assert services(settings.configured_sources) == ("reso", "mls_html")
+
+
+def test_two_configured_sources_probing_one_service_are_refused(tmp_path, monkeypatch):
+    from phoenix_dagster.sources import registry
+
+    twin = registry.descriptor(descriptors(), "listings", "reso")
+    twin = type(twin)(**{**twin.__dict__, "name": "reso_twin"})  # a second feed declaring the same service
+    monkeypatch.setattr(registry, "descriptors", lambda modules=(), env=None: (*descriptors(), twin))
+    with pytest.raises(ConfigError, match="two configured sources probe the same service: reso, reso"):
+        Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LISTING_SOURCE": "reso,reso_twin"})

@@ -27,8 +27,8 @@ Each source's probe is in its own module, called through its resource (a source'
 sources/registry.py); the pieces every probe is made of are in sources/probes.py. Ollama's and
 MongoDB's probes are here. Probes never raise for a transport or server error, time out after
 `DEFAULT_TIMEOUT_S` and never put a secret in `detail`. A probe is one look, not a collection:
-at most two requests, without the sources' retries; a source's probe takes its turn at the
-source's own rate limiter. This module has no Dagster imports; assets/health.py records and
+at most two requests, without the sources' retries; the county's probe takes its turn at the
+county's rate limiter. This module has no Dagster imports; assets/health.py records and
 surfaces the results.
 """
 

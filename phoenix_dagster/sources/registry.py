@@ -7,8 +7,8 @@ of the platform needs to know about it:
 - its settings: a frozen dataclass whose `from_env(env)` reads the source's own variables when
   `Settings.from_env` loads (settings.py stays the only reader of the environment);
 - its resource: a Dagster resource built from those settings (`from_settings`), which opens the
-  client a collection uses (`open`) and probes the outside service (`probe`) — the collection's
-  own limiter included, so a probe takes its turn like any request;
+  client a collection uses (`open`) and probes the outside service (`probe`) with the same place
+  and credentials (the county's probe also takes its turn at the county's rate limiter);
 - the service its probe checks (`<service>_up`), and what an operator checks when it fails;
 - its secrets: variables read only through Dagster's EnvVar.
 
