@@ -267,11 +267,6 @@ class Settings:
             if name not in registry.names(declared, "listings"):
                 known = ", ".join(registry.names(declared, "listings"))
                 raise ConfigError(f"PHOENIX_LISTING_SOURCE: {name!r} is not one of {known}")
-        configured = [registry.descriptor(declared, "assessor", assessor)]
-        configured += [registry.descriptor(declared, "listings", name) for name in listings]
-        probed = [source.service for source in configured if source.service]
-        if len(probed) != len(set(probed)):  # one <service>_up check, one probe: a second would go unseen
-            raise ConfigError(f"two configured sources probe the same service: {', '.join(sorted(probed))}")
         types = tuple(t.upper() for t in _split_types(env.get("PHOENIX_ASSESSOR_PROPERTY_TYPES", "")))
         first_date = _text(env, "PHOENIX_FIRST_DATE", cls.first_date)
         try:
@@ -290,7 +285,7 @@ class Settings:
                 "PHOENIX_DAGSTER_POSTGRES_URL must start with postgresql+psycopg2:// "
                 "(dagster-postgres issues psycopg2-style SQL)"
             )
-        return cls(
+        settings = cls(
             data_dir=data_dir,
             zip_codes=tuple(sorted(set(zip_codes))),
             assessor_source=assessor,
@@ -330,6 +325,10 @@ class Settings:
             ollama=OllamaSettings.from_env(env),
             alerts=AlertSettings.from_env(env),
         )
+        probed = [source.service for source in settings.configured_sources if source.service]
+        if len(probed) != len(set(probed)):  # one <service>_up check, one probe: a second would go unseen
+            raise ConfigError(f"two configured sources probe the same service: {', '.join(sorted(probed))}")
+        return settings
 
 
 def _check_urls(env) -> None:

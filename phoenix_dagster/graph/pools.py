@@ -34,12 +34,11 @@ def pool_limits(settings) -> dict[str, int]:
     source's descriptor names its pool): MARICOPA_POOL_LIMIT for the assessor's,
     PHOENIX_LISTING_POOL_LIMIT for each listing source's. The embedded sample shares nothing and
     is in no pool, so a day's partitions collect at once."""
-    limits = {
+    return {
         source.pool: settings.maricopa.pool_limit if source.kind == "assessor" else settings.listing_pool_limit
         for source in settings.configured_sources
         if source.pool
     }
-    return limits
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int]) -> dict[str, int]:
