@@ -50,10 +50,9 @@ DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 # Assessor PropertyType values collected by default: houses and residential lots.
 DEFAULT_RESIDENTIAL_TYPES = ("RESIDENTIAL", "VACANT LAND RESIDENTIAL")
 EXECUTORS = ("in_process", "multiprocess", "celery")
-# Read by resources through EnvVar; settings only note whether each is set.
+# Read by resources through EnvVar; settings only note whether each is set. Each source declares
+# its own (its descriptor's `secrets`).
 SECRET_VARIABLES = (
-    "MARICOPA_API_TOKEN",
-    "RESO_API_TOKEN",
     "MONGODB_URI",
     "SMTP_PASSWORD",
     "PHOENIX_ALERT_WEBHOOK_URL",
@@ -61,21 +60,17 @@ SECRET_VARIABLES = (
     "PHOENIX_DAGSTER_POSTGRES_URL",
     "PHOENIX_CELERY_BROKER",
     "PHOENIX_CELERY_BACKEND",
-    "MLS_PROXIES",
 )
 # The lake's S3 credentials (with PHOENIX_LAKE_URL), likewise.
 SECRET_VARIABLES += ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-# URL settings checked when the settings load (secrets among them only checked, never kept): a
-# malformed one is refused naming the variable and what is wrong, never its value.
+# The platform's URL settings, checked when the settings load (secrets among them only checked,
+# never kept): a malformed one is refused naming the variable and what is wrong, never its value.
+# Each source's settings check its own URLs (sources/env_values.url).
 URL_SETTINGS = {
     "PHOENIX_RATE_LIMIT_STORE": ("redis", "rediss", "postgresql", "postgres"),
     "MONGODB_URI": ("mongodb", "mongodb+srv"),
     "OLLAMA_HOST": ("http", "https"),
-    "MLS_PROXIES": ("http", "https", "socks5", "socks5h"),  # each, comma separated
     "PHOENIX_ALERT_WEBHOOK_URL": ("http", "https"),
-    "MARICOPA_API_URL": ("http", "https"),
-    "RESO_API_URL": ("http", "https"),
-    "MLS_BASE_URL": ("http", "https"),
 }
 
 
@@ -333,8 +328,8 @@ class Settings:
 
 def _check_urls(env) -> None:
     for name, schemes in URL_SETTINGS.items():
-        values = _split(env.get(name, "")) if name == "MLS_PROXIES" else [env.get(name, "").strip()]
-        for value in filter(None, values):
+        value = env.get(name, "").strip()
+        if value:
             try:
                 check_url(name, value, schemes, default_scheme="http" if name == "OLLAMA_HOST" else None)
             except UrlSettingError as exc:

@@ -41,6 +41,9 @@ MALFORMED = [  # variable, value: each refused when the settings load
     ("PHOENIX_LAKE_URL", f"s3://bucket/lake?token={SECRET}"),
     ("PHOENIX_LAKE_URL", f"s3://bucket:{SECRET}/lake"),
     ("PHOENIX_ALERT_WEBHOOK_URL", f"hooks.example/{SECRET}"),
+    ("MARICOPA_API_URL", f"mcassessor.example/api?token={SECRET}"),  # a source's own URL, checked by its settings
+    ("RESO_API_URL", f"ftp://user:{SECRET}@feed.example"),
+    ("MLS_BASE_URL", f"https://user:{SECRET}@:443"),
 ]
 
 

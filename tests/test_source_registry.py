@@ -81,3 +81,27 @@ def test_two_configured_sources_probing_one_service_are_refused(tmp_path, monkey
     monkeypatch.setattr(registry, "descriptors", lambda modules=(), env=None: (*descriptors(), twin))
     with pytest.raises(ConfigError, match="two configured sources probe the same service: reso, reso"):
         Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path), "PHOENIX_LISTING_SOURCE": "reso,reso_twin"})
+
+
+def test_a_source_name_that_cannot_name_an_asset_or_a_pool_is_refused():
+    from phoenix_dagster.sources.registry import SourceDescriptor
+
+    for field, value in (("name", "Open-House"), ("service", "open house"), ("pool", "../pool")):
+        fields = {"name": "open_house", field: value}
+        with pytest.raises(ValueError, match=f"its {field} '"):
+            SourceDescriptor("listings", resource=lambda *_: None, **fields)
+
+
+def test_a_pool_limit_comes_from_its_sources_settings_or_the_listing_default(tmp_path):
+    from phoenix_dagster.graph.pools import pool_limits
+
+    settings = Settings.from_env(
+        {
+            "PHOENIX_DATA_DIR": str(tmp_path),
+            "PHOENIX_ASSESSOR_SOURCE": "maricopa",
+            "PHOENIX_LISTING_SOURCE": "reso,csv_inbox",
+            "MARICOPA_POOL_LIMIT": "3",
+            "PHOENIX_LISTING_POOL_LIMIT": "2",
+        }
+    )
+    assert pool_limits(settings) == {"maricopa_api": 3, "listing_source_reso": 2, "listing_source_csv_inbox": 2}

@@ -31,11 +31,13 @@ LAUNCHED_BY_TAG = "phoenix/launched_by"  # runs the command line made (the UI sa
 
 def pool_limits(settings) -> dict[str, int]:
     """The limits this deployment sets on the pools its sources' collection steps wait in (each
-    source's descriptor names its pool): MARICOPA_POOL_LIMIT for the assessor's,
-    PHOENIX_LISTING_POOL_LIMIT for each listing source's. The embedded sample shares nothing and
-    is in no pool, so a day's partitions collect at once."""
+    source's descriptor names its pool, and its limit when its own settings say it, as
+    MARICOPA_POOL_LIMIT does; PHOENIX_LISTING_POOL_LIMIT otherwise). The embedded sample shares
+    nothing and is in no pool, so a day's partitions collect at once."""
     return {
-        source.pool: settings.maricopa.pool_limit if source.kind == "assessor" else settings.listing_pool_limit
+        source.pool: (
+            source.pool_limit(settings.settings_of(source)) if source.pool_limit else settings.listing_pool_limit
+        )
         for source in settings.configured_sources
         if source.pool
     }

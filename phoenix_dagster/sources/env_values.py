@@ -1,8 +1,10 @@
 """Reading one variable from an environment mapping — a text, a finite number with a floor, a
-list, one of a set — with an error naming the variable and never a secret's value. Shared by
+list, one of a set, a URL — with an error naming the variable and never a secret's value. Shared by
 settings.py (the only module handed the process environment) and each source's own settings."""
 
 from __future__ import annotations
+
+from phoenix_dagster.redact import UrlSettingError, check_url
 
 
 class ConfigError(ValueError):
@@ -37,3 +39,26 @@ def one_of(env, name: str, default: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def url(env, name: str, default: str | None, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """The URL in `name`, refused unless it has one of `schemes` and a host; the error names the
+    variable and what is wrong, never the value (it may carry a key)."""
+    value = text(env, name, default)
+    if value is not None:
+        try:
+            check_url(name, value, schemes)
+        except UrlSettingError as exc:
+            raise ConfigError(str(exc)) from None
+    return value
+
+
+def urls(env, name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of URLs, each checked as `url` checks one."""
+    values = split(env.get(name, ""))
+    for value in values:
+        try:
+            check_url(name, value, schemes)
+        except UrlSettingError as exc:
+            raise ConfigError(str(exc)) from None
+    return values

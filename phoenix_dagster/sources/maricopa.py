@@ -24,7 +24,7 @@ import httpx
 
 from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.sources.base import RawPayload
-from phoenix_dagster.sources.env_values import number, text
+from phoenix_dagster.sources.env_values import number, url
 from phoenix_dagster.sources.http import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_FETCH_BYTES,
@@ -142,7 +142,7 @@ class MaricopaSettings:
     @classmethod
     def from_env(cls, env) -> MaricopaSettings:
         return cls(
-            url=text(env, "MARICOPA_API_URL", cls.url),
+            url=url(env, "MARICOPA_API_URL", cls.url),
             rate_limit_per_hour=number(env, "MARICOPA_RATE_LIMIT_PER_HOUR", cls.rate_limit_per_hour),
             rate_window_s=number(env, "MARICOPA_RATE_WINDOW_S", cls.rate_window_s, float),
             refresh_days=number(env, "MARICOPA_REFRESH_DAYS", cls.refresh_days, low=0),
@@ -279,6 +279,7 @@ DESCRIPTORS = (
         settings=MaricopaSettings.from_env,
         service="county_api",
         pool="maricopa_api",  # every step that calls the county
+        pool_limit=lambda settings: settings.pool_limit,  # MARICOPA_POOL_LIMIT
         secrets=("MARICOPA_API_TOKEN", "PHOENIX_RATE_LIMIT_STORE"),
         remedies={
             "refused": "check MARICOPA_API_TOKEN",

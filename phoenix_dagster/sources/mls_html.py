@@ -34,7 +34,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
-from phoenix_dagster.sources.env_values import number, split, text
+from phoenix_dagster.sources.env_values import number, split, text, url, urls
 from phoenix_dagster.sources.http import (
     DEFAULT_MAX_BODY_BYTES,
     HTTP_TIMEOUT_S,
@@ -53,6 +53,7 @@ MAX_SEARCH_PAGES = 200
 MAX_REDIRECTS = 5
 DEFAULT_PORTS = {"http": 80, "https": 443}
 DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what MLS_PROXIES may name
 
 
 def origin_of(url: str) -> tuple[str, str, int | None]:
@@ -375,8 +376,9 @@ class MlsHtmlSettings:
 
     @classmethod
     def from_env(cls, env) -> MlsHtmlSettings:
+        urls(env, "MLS_PROXIES", PROXY_SCHEMES)  # checked, never kept: resources read it through EnvVar
         return cls(
-            url=text(env, "MLS_BASE_URL", None),
+            url=url(env, "MLS_BASE_URL", None),
             rate_limit_per_minute=number(env, "MLS_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             allowed_hosts=split(env.get("MLS_ALLOWED_HOSTS", "")),
             max_details_per_page=number(env, "MLS_MAX_DETAILS_PER_PAGE", cls.max_details_per_page),

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 KINDS = ("assessor", "listings")
+NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a source's name, service and pool
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,17 @@ class SourceDescriptor:
     service: str | None = None  # the dependency its probe checks (`<service>_up`); None: nothing outside to probe
     complete: bool = False  # listings: every fetch returns all of a ZIP's current listings
     pool: str | None = None  # the Dagster pool of its collection step; None: it shares nothing
+    pool_limit: Callable[[Any], int] | None = None  # its settings → its pool's limit; None: PHOENIX_LISTING_POOL_LIMIT
     secrets: tuple[str, ...] = ()  # variables holding its secrets, read only through EnvVar
     remedies: Mapping[str, str] = field(default_factory=dict)  # a failing probe's state → what to check
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"source {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        for what, value in (("name", self.name), ("service", self.service), ("pool", self.pool)):
+            if value is not None and not NAME.fullmatch(value):
+                # it becomes part of asset, resource, check and pool names, and of file names in the lake
+                raise ValueError(f"source {self.name!r}: its {what} {value!r} is not lower-case letters, digits and _")
 
     @property
     def key(self) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import httpx
 
 from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.sources.base import FetchFailed, FetchFailure, ListingFetch, RawPayload
-from phoenix_dagster.sources.env_values import number, text
+from phoenix_dagster.sources.env_values import number, url
 from phoenix_dagster.sources.http import (
     DEFAULT_MAX_BODY_BYTES,
     HTTP_TIMEOUT_S,
@@ -174,7 +174,7 @@ class ResoSettings:
     @classmethod
     def from_env(cls, env) -> ResoSettings:
         return cls(
-            url=text(env, "RESO_API_URL", None),
+            url=url(env, "RESO_API_URL", None),
             page_size=number(env, "RESO_PAGE_SIZE", cls.page_size),
             rate_limit_per_minute=number(env, "RESO_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
         )
