@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from platform_harness import Platform, make_platform
+from shared_demo import shared_root
 
 SPEEDS = {"unit", "integration"}
 
@@ -31,3 +32,11 @@ def sample_run(tmp_path_factory) -> Platform:
     assert all(o.success for o in outcomes), [o.error for o in outcomes]
     assert built.builds[-1].ok, (built.builds[-1].error, built.builds[-1].checks_failed)
     return built
+
+
+@pytest.fixture(scope="session")
+def shared_demo(tmp_path_factory, worker_id) -> Path:
+    """The session's one demo run (tests/shared_demo.py), made by the first worker that asks;
+    consumers take a copy of their own (`shared_demo.copy_of`)."""
+    base = tmp_path_factory.getbasetemp()
+    return shared_root(base if worker_id == "master" else base.parent)

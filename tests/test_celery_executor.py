@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import psutil
 import pytest
-from platform_harness import first_date
 from services import service_url
+from shared_demo import DAY, ZIP, copy_of
 from test_concurrent_runs import warehouse_contents
 
 from phoenix_dagster.graph.pools import run_worker
@@ -26,19 +26,7 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]  # worker start-up and two runs: 151 s in the whole suite on 2026-12-03
 
-DAY, ZIP = "2026-11-28", "85031"
 WORKER_READY_S = 60
-
-
-def platform_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_"))}
-    return {
-        **env,
-        "PHOENIX_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(data_dir / "home"),
-        "PHOENIX_FIRST_DATE": first_date(),
-        **settings,
-    }
 
 
 def start_run(env: dict[str, str]) -> subprocess.Popen:
@@ -128,7 +116,7 @@ def worker_processes(workers: dict[str, subprocess.Popen]) -> dict[int, str]:
 
 
 def partition_run(data_dir: Path) -> tuple[dg.DagsterRun, list]:
-    with dg.DagsterInstance.from_config(str(data_dir / "home")) as instance:
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         [run] = instance.get_runs(dg.RunsFilter(job_name="daily_refresh"))
         return run, list(instance.all_logs(run.run_id))
 
@@ -149,24 +137,31 @@ def files_containing(root: Path, secret: bytes) -> list[str]:
     return [str(path) for path in root.rglob("*") if path.is_file() and secret in path.read_bytes()]
 
 
-def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in_process(tmp_path):
+def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in_process(tmp_path, shared_demo):
     broker = service_url("rabbitmq")  # skips, naming the address, when no RabbitMQ answers
     credentials = broker.split("//", 1)[1].split("@", 1)[0]
     queue = f"phoenix_test_{uuid.uuid4().hex[:12]}"  # no other test's (or leftover) worker consumes it
     names = [f"phoenix-a-{queue[-6:]}", f"phoenix-b-{queue[-6:]}"]
-    celery_dir, in_process_dir = tmp_path / "celery", tmp_path / "in_process"
-    env = platform_env(celery_dir, PHOENIX_EXECUTOR="celery", PHOENIX_CELERY_QUEUE=queue, PHOENIX_CELERY_BROKER=broker)
+    # The same run in-process: the session's demo run (tests/shared_demo.py), in the same deployment.
+    in_process = copy_of(shared_demo, tmp_path / "in_process")
+    celery_dir = tmp_path / "celery"
+    env = {
+        **in_process.env,
+        "PHOENIX_DATA_DIR": str(celery_dir),
+        "DAGSTER_HOME": str(celery_dir / "dagster_home"),
+        "PHOENIX_EXECUTOR": "celery",
+        "PHOENIX_CELERY_QUEUE": queue,
+        "PHOENIX_CELERY_BROKER": broker,
+    }
     logs = {name: tmp_path / f"{name}.log" for name in names}
     workers = {}
     try:
         for name in names:
             workers[name] = start_worker(name, queue, env, logs[name])
-        reference = start_run(platform_env(in_process_dir))  # meanwhile: the same run in-process
         wait_until_ready(workers, logs)
         started = time.perf_counter()
         output = finish(start_run(env))
         print(f"celery: {time.perf_counter() - started:.1f}s for the run command\n{output}")
-        finish(reference)
         worker_pids = worker_processes(workers)
     finally:
         stop(workers)
@@ -187,7 +182,7 @@ def test_celery_workers_execute_the_partition_and_build_the_same_warehouse_as_in
         run_worker(run.tags) is None
     )  # steps run in Celery workers (any machine): the run names no worker to judge  # a step worker is not the run's worker
 
-    celery_warehouse, in_process_warehouse = warehouse_contents(celery_dir), warehouse_contents(in_process_dir)
+    celery_warehouse, in_process_warehouse = warehouse_contents(celery_dir), warehouse_contents(in_process.data_dir)
     assert celery_warehouse.keys() == in_process_warehouse.keys()
     for table, frame in in_process_warehouse.items():
         assert celery_warehouse[table].equals(frame), table

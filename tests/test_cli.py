@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from platform_harness import first_date
+from shared_demo import DAY, ZIP, copy_of
 
 from phoenix_dagster.cli.commands import main
 from phoenix_dagster.settings import ConfigError, Settings
@@ -35,29 +35,19 @@ def test_unknown_zip_and_bad_date_are_refused_before_anything_runs(capsys, tmp_p
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_run_then_query_from_the_command_line(tmp_path):
-    env = {
-        **os.environ,
-        "PHOENIX_FIRST_DATE": first_date(),
-        "PHOENIX_DATA_DIR": str(tmp_path),
-        "DAGSTER_HOME": str(tmp_path / "home"),
-    }
-    env.pop("MONGODB_URI", None)
-    run = subprocess.run(
-        [sys.executable, "-m", "phoenix_dagster.cli", "run", "--date", "2026-11-28", "--zip", "85035"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "[1/1] 2026-11-28 × 85035" in run.stdout
+def test_run_then_query_from_the_command_line(shared_demo, tmp_path):
+    """The session's demo run (tests/shared_demo.py: `phoenix-estate run --date 2026-11-28 --zip
+    85031` into an empty data directory), then a query of its warehouse from the command line."""
+    demo = copy_of(shared_demo, tmp_path)
+    data_dir, env, output = demo.data_dir, demo.env, demo.run_output
+    assert f"[1/1] {DAY} × {ZIP}" in output
     # the sample's one bad listing a page (1.3%) and truncated parcel reply (0.4%) are under the 2% WARN rate
-    assert re.search(r"Checks: [1-9]\d* passed, 1 warned \(ollama_up\), 0 failed", run.stdout), run.stdout
-    assert "documents exported to" in run.stdout  # no MONGODB_URI: the mongoimport-ready export
-    assert (tmp_path / "serving" / "properties.jsonl").stat().st_size > 0
-    assert (tmp_path / "home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks
-    assert f"Report: {tmp_path / 'reports' / '2026-11-28.html'}" in run.stdout  # the build wrote the day's page
+    assert re.search(r"Checks: [1-9]\d* passed, 1 warned \(ollama_up\), 0 failed", output), output
+    assert "documents exported to" in output  # no MONGODB_URI: the mongoimport-ready export
+    assert (data_dir / "serving" / "properties.jsonl").stat().st_size > 0
+    assert (data_dir / "dagster_home" / "dagster.yaml").exists()  # runs recorded where `make ui` looks
+    assert f"Report: {demo.made_in / 'reports' / f'{DAY}.html'}" in output  # the build wrote the day's page
+    assert (data_dir / "reports" / f"{DAY}.html").exists()
     query = subprocess.run(
         [
             sys.executable,
@@ -71,14 +61,17 @@ def test_run_then_query_from_the_command_line(tmp_path):
         text=True,
         timeout=120,
     )
-    assert query.returncode == 0 and "85035" in query.stdout and "237" in query.stdout
-    assert "Tuning: 2 decisions" in run.stdout  # the run's two tuned stages
+    assert query.returncode == 0 and ZIP in query.stdout, query.stdout + query.stderr
+    rows = re.search(r"marts\.properties ([\d,]+) rows", output)  # what the run said it built
+    assert rows and rows.group(1).replace(",", "") in query.stdout, (rows, query.stdout)
+    assert "Tuning: 2 decisions" in output  # the run's two tuned stages
     import duckdb
 
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
         history = conn.execute("select count(*), count(distinct run_id) from ops.batch_tuning").fetchone()
     assert history == (2, 1)  # decided from the partition run's metrics, by one tuning run
-    runs_are_the_code_locations_own(tmp_path, env)
+    # The workspace loaded as it was for the run: a job's snapshot includes its resources' paths.
+    runs_are_the_code_locations_own(data_dir / "dagster_home", demo.made_with)
 
 
 JOB_RUNS = """query JobRuns($filter: RunsFilter) { runsOrError(filter: $filter) { ... on Runs { results {
@@ -87,7 +80,7 @@ JOB = """query Job($selector: PipelineSelector!) { pipelineOrError(params: $sele
   pipelineSnapshotId } } }"""
 
 
-def runs_are_the_code_locations_own(data_dir, env):
+def runs_are_the_code_locations_own(home, env):
     """What the UI shows for the CLI's runs, asked over its GraphQL API with the workspace loaded
     as `dagster dev` loads it: the job's Runs tab (job name + repository tag) lists them, each
     names the code location (the Overview timeline groups by it), each was made from the job
@@ -99,7 +92,7 @@ def runs_are_the_code_locations_own(data_dir, env):
     from phoenix_dagster.automation.dagster_private import InstigatorStatus, WorkspaceProcessContext
     from phoenix_dagster.cli.workspace_runs import LOCATION_NAME, workspace_target
 
-    instance = dg.DagsterInstance.from_config(str(data_dir / "home"))
+    instance = dg.DagsterInstance.from_config(str(home))
     saved = dict(os.environ)
     os.environ.update(env)  # the code server starts from this environment, as `make ui` would
     try:
@@ -131,7 +124,7 @@ def runs_are_the_code_locations_own(data_dir, env):
             assert len(seen["daily_refresh"]) == 1 and len(seen["build_warehouse"]) == 1
             assert len(seen["tune_batches"]) == 1  # one tuning run per command, requested by the sensor
             tags = {t["key"]: t["value"] for t in seen["daily_refresh"][0]["tags"]}
-            assert tags["dagster/partition"] == "2026-11-28|85035" and tags["dagster/partition/zip"] == "85035"
+            assert tags["dagster/partition"] == f"{DAY}|{ZIP}" and tags["dagster/partition/zip"] == ZIP
             sensor = (
                 context.get_code_location(LOCATION_NAME)
                 .get_repository("__repository__")

@@ -1,6 +1,7 @@
 """The Dagster UI as `make ui` serves it, opened in a real headless browser (Debian's chromium
-driven by Playwright) after a demo run for one ZIP (`phoenix-estate run --zip 85031`) into a temporary data directory,
-then `dagster dev -w workspace.yaml` over the same DAGSTER_HOME on a free port. The code location
+driven by Playwright) after a demo run for one ZIP (`phoenix-estate run --zip 85031`, the session's
+shared one, tests/shared_demo.py, copied), then `dagster dev -w workspace.yaml` over the copy's
+DAGSTER_HOME on a free port. The code location
 loads without an error, the global asset lineage shows every asset group, marts/properties
 shows the build's materialization, and raw_assessor_payloads' Checks tab shows each check's
 latest evaluation with search_complete's metadata. Skips, saying why, where no chromium is installed (.ci/run
@@ -15,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from servers.forward_proxy import dead_proxy_url
+from shared_demo import BIN, DAY, copy_of
 from test_asset_graph import GROUPS
 
 from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
@@ -36,9 +36,6 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's package)"),
 ]
 
-DAY = "2026-11-28"
-BIN = Path(sys.executable).parent  # the venv's console scripts, as a person runs them
-RUN_TIMEOUT_S = 300  # the demo run takes ~60 s
 READY_TIMEOUT_S = 120  # dagster dev answers after ~15 s
 RENDER_TIMEOUT_MS = 60_000
 # Words the UI uses when a code location, a query or a page fails (lower case).
@@ -72,24 +69,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def demo_env(data_dir: Path) -> dict[str, str]:
-    """The default deployment whatever this shell's environment says: no MongoDB (the export), no
-    Postgres instance storage, the lake on disk, no model (a closed port)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PHOENIX_", "MONGODB_", "DAGSTER_", "OLLAMA_"))
-    }
-    return {
-        **env,
-        "PHOENIX_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(data_dir / "dagster_home"),
-        "PHOENIX_FIRST_DATE": "2026-11-01",
-        "OLLAMA_HOST": dead_proxy_url(),
-        "PHOENIX_BUILD_SENSOR_INTERVAL_S": "10",
-    }  # the build follows a backfill within ~10 s, not ~60
 
 
 def graphql(url: str, query: str) -> dict:
@@ -155,18 +134,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory):
+def dagster_ui(tmp_path_factory, shared_demo):
     root = tmp_path_factory.mktemp("dagster_ui")
-    env = demo_env(root / "data")
-    run = subprocess.run(
-        [str(BIN / "phoenix-estate"), "run", "--date", DAY, "--zip", "85031"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    demo = copy_of(shared_demo, root)
+    env = demo.env
     url, log = f"http://127.0.0.1:{free_port()}", root / "dagster_dev.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -179,7 +150,7 @@ def dagster_ui(tmp_path_factory):
         )
     try:
         workspace = wait_until_loaded(url, process, log)
-        yield DagsterUI(url, run.stdout, log, {e["name"]: e for e in workspace["locationEntries"]})
+        yield DagsterUI(url, demo.run_output, log, {e["name"]: e for e in workspace["locationEntries"]})
     finally:
         stop(process)
 
