@@ -19,6 +19,7 @@ from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.sources.assessor_crawl import crawl_zip
 from phoenix_dagster.sources.base import CollectionFailed, payloads_frame
+from phoenix_dagster.sources.landing import LandedCollection
 from phoenix_dagster.sources.registry import SourceDescriptor
 from phoenix_dagster.transforms.assessor import parcels_to_fetch
 from phoenix_dagster.transforms.payloads import fetch_failures_frame
@@ -42,11 +43,12 @@ def collect_assessor_payloads(
     sources: SourcesResource,
     control_state: ControlStateResource,
     lake: LakeResource,
-) -> pl.DataFrame:
+) -> LandedCollection:
     """Every assessor reply for the ZIP: all search pages (every row, every type), then one
     /parcel/{apn} detail for each wanted parcel that is new, last failed, on its own day of the
-    MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received;
-    requests that got no reply are quarantined."""
+    MARICOPA_REFRESH_DAYS window, or last fetched that long ago (every one on a full refresh). Bodies exactly as received,
+    landed in parts as they arrive; a collection of the partition killed before it ended is resumed
+    from what it landed, without asking the county again. Requests that got no reply are quarantined."""
     with Bookkeeping(context, lake) as books:
         day, zip_code = date_and_zip(context)
         as_of = partition_start_utc(day)
@@ -62,6 +64,8 @@ def collect_assessor_payloads(
             full_refresh=config.full_refresh,
         )
         setting = control_state.tuning_setting("collection:assessor", pinned_concurrency=sources.concurrency)
+        # Replies land in parts as they arrive; those of a collection of the partition that did not end are taken.
+        landing = lake.landing(context.asset_key.path[-1], day, zip_code, context.run_id)
         try:
             crawl = crawl_zip(
                 api,
@@ -70,6 +74,7 @@ def collect_assessor_payloads(
                 plan=plan,
                 concurrency=setting.concurrency,
                 max_rows=sources.max_search_rows,
+                landing=landing,
             )
         except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
             raise books.failure(str(exc), **books.requests(api.name, api.request_summary())) from None
@@ -79,6 +84,7 @@ def collect_assessor_payloads(
         finally:
             api.close()
         requests = books.requests(api.name, api.request_summary())
+        landed = landing.finish()
         payloads = payloads_frame(crawl.payloads)
         books.quarantine(fetch_failures_frame(api.name, crawl.failures))
         collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
@@ -104,6 +110,9 @@ def collect_assessor_payloads(
                 parcels_requested=len(crawl.apns_fetched),
                 parcels_collected=collected,
                 unreadable_search_pages=len(crawl.unreadable_pages),
+                replies_taken_from_unfinished_runs=landing.taken,
+                resumed_from=",".join(landing.resumed_from) or "-",
+                landed_parts=len(landed.parts),
                 full_refresh=config.full_refresh,
                 requests_per_parcel=round(requests["requests"] / max(collected, 1), 4),
                 concurrency=setting.concurrency,
@@ -112,7 +121,7 @@ def collect_assessor_payloads(
             )
             | metrics
         )
-        return payloads
+        return landed  # the IO manager only describes it: its parts are in the lake already
 
 
 def listing_asset_name(source: str) -> str:
@@ -208,7 +217,7 @@ def raw_assessor_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefini
     """The assessor collection step, in its source's pool (the county's; none for the sample),
     opening the source's own resource."""
 
-    def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection) -> pl.DataFrame:
+    def raw_assessor_payloads(context: dg.AssetExecutionContext, config: AssessorCollection) -> LandedCollection:
         r = context.resources
         return collect_assessor_payloads(context, descriptor, config, r.sources, r.control_state, r.lake)
 

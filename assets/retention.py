@@ -63,12 +63,16 @@ def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
         cutoff = retention_cutoff(today_in_phoenix(), retention_days)
         checked = rewritten = bodies = 0
         for zip_code, day in lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
-            compacted, changed = compact_payloads(lake.read(RAW_WITH_PERSONAL_DATA, day, zip_code))
             checked += 1
-            if changed:
-                lake.write(compacted, RAW_WITH_PERSONAL_DATA, day, zip_code)
-                rewritten, bodies = rewritten + 1, bodies + changed
-                context.log.info(f"{RAW_WITH_PERSONAL_DATA} {day}|{zip_code}: {changed} bodies compacted")
+            changed_here = 0
+            for path in lake.raw_files(RAW_WITH_PERSONAL_DATA, day, zip_code):  # every run's, each in place
+                compacted, changed = compact_payloads(lake.storage.read_parquet(path))
+                if changed:
+                    lake.rewrite_raw_file(compacted, path)
+                    changed_here += changed
+            if changed_here:
+                rewritten, bodies = rewritten + 1, bodies + changed_here
+                context.log.info(f"{RAW_WITH_PERSONAL_DATA} {day}|{zip_code}: {changed_here} bodies compacted")
         return dg.MaterializeResult(
             metadata={
                 "compacted_before": cutoff,

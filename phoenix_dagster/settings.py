@@ -26,6 +26,7 @@ from phoenix_dagster.sources.env_values import one_of as _one_of
 from phoenix_dagster.sources.env_values import split as _split
 from phoenix_dagster.sources.env_values import text as _text
 from phoenix_dagster.sources.http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FETCH_BYTES
+from phoenix_dagster.sources.landing import DEFAULT_PART_REPLIES, DEFAULT_PART_SECONDS
 from phoenix_dagster.sources.registry import SharedSourceSettings, SourceDescriptor
 
 # Polars allocates through its own jemalloc, which by default keeps freed pages for seconds before
@@ -180,6 +181,8 @@ class Settings:
     max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES  # PHOENIX_MAX_FETCH_MB
     max_search_rows: int = DEFAULT_MAX_SEARCH_ROWS
     raw_retention_days: int = 90  # county bodies older than this are compacted: owners' names dropped
+    raw_part_replies: int = DEFAULT_PART_REPLIES  # a collection lands a part every this many replies…
+    raw_part_seconds: float = DEFAULT_PART_SECONDS  # …or this often: what a crash can lose
     quarantine_warn_rate: float = 0.02  # a landing/staging asset quarantining more of a source's new bad records WARNs
     secrets_set: frozenset[str] = frozenset()  # names of the secret variables that are set
     source_modules: tuple[str, ...] = ()  # PHOENIX_SOURCE_MODULES: a deployment's own source modules
@@ -300,6 +303,8 @@ class Settings:
             max_fetch_bytes=int(_number(env, "PHOENIX_MAX_FETCH_MB", cls.max_fetch_bytes / 2**20, float) * 2**20),
             max_search_rows=_number(env, "PHOENIX_MAX_SEARCH_ROWS", cls.max_search_rows),
             raw_retention_days=_number(env, "PHOENIX_RAW_RETENTION_DAYS", cls.raw_retention_days),
+            raw_part_replies=_number(env, "PHOENIX_RAW_PART_REPLIES", cls.raw_part_replies),
+            raw_part_seconds=_number(env, "PHOENIX_RAW_PART_SECONDS", cls.raw_part_seconds, float),
             quarantine_warn_rate=_number(env, "PHOENIX_QUARANTINE_WARN_RATE", cls.quarantine_warn_rate, float, low=0),
             secrets_set=frozenset(
                 name

@@ -30,7 +30,8 @@ def test_every_layer_is_filled_for_every_zip(sample_run):
         "stg_assessor__parcels",
         "enriched_properties",
     ):
-        assert sorted(p.parent.parent.name for p in lake.glob(f"{asset}/*/date={DAY}/data.parquet")) == [
+        written = "runs/*/_collected.parquet" if asset.startswith("raw_") else "data.parquet"  # raw: per run
+        assert sorted(p.relative_to(lake / asset).parts[0] for p in lake.glob(f"{asset}/*/date={DAY}/{written}")) == [
             f"zip={z}" for z in ZIPS
         ]
     logged = wh.query("select asset, count(*) as n from ops.run_log group by 1")
@@ -171,8 +172,9 @@ def _state(platform):
         "lake": sorted(
             str(p.relative_to(platform.settings.lake_dir))
             for p in platform.settings.lake_dir.rglob("*")
-            if not p.is_relative_to(platform.settings.lake_dir / "_bookkeeping")
+            if not p.is_relative_to(platform.settings.lake_dir / "_bookkeeping") and "runs" not in p.parts
         ),
+        "raw_runs": len(list(platform.settings.lake_dir.glob("raw_*/*/*/runs/*/_collected.parquet"))),
         "runs": platform.warehouse.query("select asset, count(*) as n from ops.run_log group by 1 order by 1"),
         "docs": docs,
     }
@@ -185,7 +187,8 @@ def test_rerunning_a_partition_changes_nothing(platform):
     second = _state(platform)
     for name in ("properties", "stats", "quarantine", "counts"):
         assert first[name].equals(second[name]), name
-    assert first["lake"] == second["lake"]  # each asset's output replaced, not added to
+    assert first["lake"] == second["lake"]  # each asset's output replaced, not added to…
+    assert second["raw_runs"] == 2 * first["raw_runs"] == 4  # …but the raw layer's: each run's collection kept
     assert first["docs"] == second["docs"]
     assert (second["runs"]["n"] == 2 * first["runs"]["n"]).all()  # the bookkeeping keeps both runs' logs
 

@@ -6,6 +6,7 @@ still reads the lake's views, retention rewrites the raw bodies in the bucket, a
 key is in no event, lake object or warehouse."""
 
 import io
+import re
 
 import polars as pl
 import pytest
@@ -15,6 +16,7 @@ from test_concurrent_runs import warehouse_contents
 
 from phoenix_dagster.cli.commands import run_sql
 from phoenix_dagster.settings import SQL_DIR
+from phoenix_dagster.sources.landing import COLLECTED
 from phoenix_dagster.warehouse.analyst_sql import AnalystLimits, readable_folders
 
 pytestmark = [
@@ -51,9 +53,14 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
 
         objects = s3.objects(PREFIX + "/")
         for asset in LAKE_ASSETS:
-            assert [key for key in objects if key.startswith(f"{PREFIX}/{asset}/")] == [
-                f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/data.parquet" for zip_code in ZIPS
-            ], asset
+            keys = [key for key in objects if key.startswith(f"{PREFIX}/{asset}/")]
+            if asset.startswith("raw_"):  # append-only: one run folder a partition, its parts and its end
+                assert [re.sub(r"/runs/[^/]+/", "/runs/<run>/", key) for key in keys if key.endswith(COLLECTED)] == [
+                    f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/runs/<run>/{COLLECTED}" for zip_code in ZIPS
+                ], asset
+                assert all(re.search(r"/runs/[^/]+/(part-\d{5}\.parquet|_collected\.parquet)$", key) for key in keys)
+                continue
+            assert keys == [f"{PREFIX}/{asset}/zip={zip_code}/date={DAY}/data.parquet" for zip_code in ZIPS], asset
         assert any(key.startswith(f"{PREFIX}/_bookkeeping/run_log/zip=85031/date={DAY}/") for key in objects)
         assert not (on_s3.settings.data_dir / "lake").exists()  # nothing on the local disk
         assert on_s3.settings.lake_location == f"s3://{s3.bucket}/{PREFIX}"
@@ -93,9 +100,11 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         compacted = on_s3.defs.resolve_job_def("compact_raw_bodies").execute_in_process(instance=on_s3.instance)
         metadata = compacted.asset_materializations_for_node("raw_body_retention")[0].metadata
         assert metadata["partitions_checked"].value == 3 and metadata["partitions_rewritten"].value == 3
-        raw_key = f"{PREFIX}/raw_assessor_payloads/zip=85031/date={DAY}/data.parquet"
-        bodies = pl.read_parquet(io.BytesIO(s3.read(raw_key)))["body"]
-        assert not bodies.cast(pl.String).str.contains('"Ownership": "OWNER ').any()  # rewritten in the bucket
+        raw_parts = [
+            key for key in s3.objects(f"{PREFIX}/raw_assessor_payloads/zip=85031/date={DAY}/") if "/part-" in key
+        ]
+        bodies = pl.concat([pl.read_parquet(io.BytesIO(s3.read(key))) for key in raw_parts])["body"]
+        assert bodies.len() and not bodies.cast(pl.String).str.contains('"Ownership": "OWNER ').any()  # in the bucket
 
         secret = s3.secret_access_key
         events = "\n".join(

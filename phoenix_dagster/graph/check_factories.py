@@ -441,7 +441,7 @@ def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None)
 
         day, zip_code = _checked_partition(context, key)
         pages = (
-            lake.storage.scan_parquet([lake.path_for(asset_name, day, zip_code)])
+            lake.scan(asset_name, day, zip_code)
             .filter(pl.col("entity") == "search_page")
             .select("record_key", "http_status", "body")
             .collect()

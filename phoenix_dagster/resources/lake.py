@@ -1,18 +1,23 @@
 """The data lake: every partitioned asset's output and every asset's bookkeeping, as Parquet.
 
     <lake>/<asset>/zip=<ZIP>/date=<YYYY-MM-DD>/data.parquet                   an asset's output
+    <lake>/<raw asset>/zip=<ZIP>/date=<YYYY-MM-DD>/runs/<started>__<run>/…     a raw asset's, per run
     <lake>/_bookkeeping/<table>/zip=<ZIP>/date=<YYYY-MM-DD>/<asset>__<run>.parquet   what it recorded
 
 `<lake>` is a local directory, or an S3 bucket and prefix (PHOENIX_LAKE_URL); where the files
 live and how they are read and written is `phoenix_dagster/storage/lake_storage.py`'s job. Every file is
 replaced whole (locally a temporary file renamed into place, on S3 one PUT of the complete
 object): a re-run replaces an asset's output, and adds its own bookkeeping beside the earlier
-runs'. Partitioned work writes only here, never to the warehouse, so partitions of one day run
-side by side.
+runs'. The raw layer is append-only (sources/landing.py): a collection lands its replies in
+parts as they arrive, a re-run adds its own beside the earlier ones, readers take the newest
+collection that ended. Partitioned work writes only here, never to the warehouse, so partitions
+of one day run side by side.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -23,6 +28,15 @@ from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
 from phoenix_dagster.settings import Settings
+from phoenix_dagster.sources.landing import (
+    DEFAULT_PART_REPLIES,
+    DEFAULT_PART_SECONDS,
+    RAW_ROW_GROUP_ROWS,
+    LandedCollection,
+    RawLanding,
+    collected_files,
+    every_raw_file,
+)
 from phoenix_dagster.storage.files import write_atomically
 from phoenix_dagster.storage.lake_storage import LakeStorage
 
@@ -34,13 +48,14 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
     return write_atomically(path, frame.write_parquet)
 
 
-RAW_ROW_GROUP_ROWS = 2_000  # ~40 MB of county details a row group at ~20 KB a body
+def is_raw(asset_name: str) -> bool:
+    return asset_name.startswith("raw_")
 
 
 def _partition_of(location: str) -> tuple[str, str]:
-    """(ZIP, day) from `…/zip=<ZIP>/date=<day>/<file>`."""
-    zip_part, date_part = location.split("/")[-3:-1]
-    return zip_part[4:], date_part[5:]
+    """(ZIP, day) from `…/zip=<ZIP>/date=<day>/…`."""
+    zip_part, date_part = re.search(r"/zip=([^/]+)/date=([^/]+)/", location).groups()
+    return zip_part, date_part
 
 
 def _in_days(day: str, *, since: str | None = None, before: str | None = None, through: str | None = None) -> bool:
@@ -70,6 +85,8 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     aws_access_key_id: Optional[str] = None
     aws_secret_access_key: Optional[str] = None
     aws_session_token: Optional[str] = None
+    raw_part_replies: int = DEFAULT_PART_REPLIES  # PHOENIX_RAW_PART_REPLIES: replies per landed part
+    raw_part_seconds: float = DEFAULT_PART_SECONDS  # PHOENIX_RAW_PART_SECONDS: at least a part this often
 
     @property
     def storage(self) -> LakeStorage:
@@ -82,29 +99,74 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
             session_token=_resolved(self.aws_session_token),
         )
 
+    @staticmethod
+    def partition_dir(asset_name: str, day: str, zip_code: str) -> str:
+        return f"{asset_name}/zip={zip_code}/date={day}"
+
     def path_for(self, asset_name: str, day: str, zip_code: str) -> str:
-        return self.storage.join(asset_name, f"zip={zip_code}", f"date={day}", "data.parquet")
+        """Where a (non-raw) asset's partition is; a raw one's files are `files`'."""
+        return self.storage.join(self.partition_dir(asset_name, day, zip_code), "data.parquet")
+
+    def files(self, asset_name: str, day: str, zip_code: str) -> list[str] | None:
+        """The files holding the partition's current data (a raw asset's newest collection that
+        ended); None when it has not been materialized."""
+        if is_raw(asset_name):
+            return collected_files(self.storage, self.partition_dir(asset_name, day, zip_code))
+        path = self.path_for(asset_name, day, zip_code)
+        return [path] if self.storage.exists(path) else None
 
     def is_materialized(self, asset_name: str, day: str, zip_code: str) -> bool:
-        return self.storage.exists(self.path_for(asset_name, day, zip_code))
+        return self.files(asset_name, day, zip_code) is not None
 
     def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> str:
-        """A raw partition is written in row groups of RAW_ROW_GROUP_ROWS replies, so a reader of
-        one kind of reply (the county's search pages land before the details) skips the others'
-        bodies by the row groups' statistics: on S3 it downloads only those row groups."""
-        row_group_size = RAW_ROW_GROUP_ROWS if asset_name.startswith("raw_") else None
-        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code), row_group_size)
+        """A (non-raw) partition's output, replaced whole."""
+        if is_raw(asset_name):
+            raise ValueError(f"{asset_name}: the raw layer is append-only; a collection lands (`land`)")
+        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code))
+
+    def land(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str, run_id: str) -> LandedCollection:
+        """Replies handed over at the end of a collection, landed as `run_id`'s, beside the earlier runs'."""
+        landing = self.landing(asset_name, day, zip_code, run_id, resume=False)
+        landing.land_frame(frame)
+        return landing.finish()
+
+    def landing(self, asset_name: str, day: str, zip_code: str, run_id: str, *, resume: bool = True) -> RawLanding:
+        """A raw collection's landing for `run_id`: its replies land in parts as they come; with
+        `resume`, it is handed the replies of collections of the partition that did not end."""
+        directory = self.partition_dir(asset_name, day, zip_code)
+        policy = dict(part_replies=self.raw_part_replies, part_seconds=self.raw_part_seconds)
+        if resume:
+            return RawLanding.open(self.storage, directory, run_id, **policy)
+        return RawLanding(self.storage, directory, run_id, datetime.now(UTC), **policy)
+
+    def raw_files(self, asset_name: str, day: str, zip_code: str) -> list[str]:
+        """Every file of a raw partition that holds replies, of every run: what retention rewrites."""
+        return every_raw_file(self.storage, self.partition_dir(asset_name, day, zip_code))
+
+    def rewrite_raw_file(self, frame: pl.DataFrame, location: str) -> str:
+        """Retention's rewrite of one raw file, in place (the only rewrite of the raw layer)."""
+        return self.storage.write_parquet(frame, location, RAW_ROW_GROUP_ROWS)
+
+    def scan(self, asset_name: str, day: str, zip_code: str) -> pl.LazyFrame:
+        files = self.files(asset_name, day, zip_code)
+        if files is None:
+            raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code}")
+        return self.storage.scan_parquet(files)
 
     def read(self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None) -> pl.DataFrame:
-        path = self.path_for(asset_name, day, zip_code)
-        if not self.storage.exists(path):
-            raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code} (no {path})")
-        return self.storage.read_parquet(path, columns=columns)
+        return self.scan(asset_name, day, zip_code).select(columns or pl.all()).collect()
+
+    def _written(self, asset_name: str, zip_code: str = "*") -> list[tuple[str, str]]:
+        """(ZIP, day) of every partition of the asset written (a raw one: with any reply landed)."""
+        patterns = [f"{asset_name}/zip={zip_code}/date=*/data.parquet"]
+        if is_raw(asset_name):
+            patterns.append(f"{asset_name}/zip={zip_code}/date=*/runs/*/*.parquet")
+        return sorted({_partition_of(path) for pattern in patterns for path in self.storage.glob(pattern)})
 
     def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:
-        """(ZIP, day) of every partition of the asset written for a day before `before`."""
-        found = [_partition_of(path) for path in self.storage.glob(f"{asset_name}/zip=*/date=*/data.parquet")]
-        return [(zip_code, day) for zip_code, day in found if day < before]
+        """(ZIP, day) of every partition of the asset written for a day before `before` (a raw one
+        with any reply landed, its collection ended or not)."""
+        return [(zip_code, day) for zip_code, day in self._written(asset_name) if day < before]
 
     def history(
         self,
@@ -120,11 +182,19 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         """The ZIP's partitions of an asset with day < `before`, ≤ `through` and ≥ `since` (each
         when given), stacked (only `columns` are read; with `with_day`, a `day` column says each
         row's partition day). None when there are none."""
-        paths = [
-            path
-            for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
-            if _in_days(_partition_of(path)[1], since=since, before=before, through=through)
-        ]
+        if is_raw(asset_name):
+            paths = [
+                path
+                for written, day in self._written(asset_name, zip_code)
+                if _in_days(day, since=since, before=before, through=through)
+                for path in self.files(asset_name, day, written) or []
+            ]
+        else:
+            paths = [
+                path
+                for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
+                if _in_days(_partition_of(path)[1], since=since, before=before, through=through)
+            ]
         if not paths:
             return None
         if not with_day:
@@ -132,7 +202,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         scanned = self.storage.scan_parquet(paths, include_file_paths="_path")
         return scanned.select(
             *(columns or [pl.all().exclude("_path")]),
-            pl.col("_path").str.extract(r"/date=([^/]+)/data\.parquet$", 1).alias("day"),
+            pl.col("_path").str.extract(r"/date=([^/]+)/", 1).alias("day"),
         ).collect()
 
     # Bookkeeping -------------------------------------------------------------------------
@@ -223,15 +293,21 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
         keys = context.asset_partition_key.keys_by_dimension
         return context.asset_key.path[-1], keys["date"], keys["zip"]
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
-        path = self.lake.write(obj, *self._partition(context))
-        context.add_output_metadata(
-            {
-                "dagster/row_count": obj.height,
-                "path": dg.MetadataValue.path(path),
-                "bytes": self.lake.storage.size(path),
-            }
-        )
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | LandedCollection) -> None:
+        """A frame is written; a raw asset's lands as a collection of this run, unless the asset
+        landed it itself while it ran (a LandedCollection), which is then only described."""
+        asset_name, day, zip_code = self._partition(context)
+        if is_raw(asset_name):
+            landed = (
+                obj
+                if isinstance(obj, LandedCollection)
+                else self.lake.land(obj, asset_name, day, zip_code, context.run_id)
+            )
+            metadata = {"dagster/row_count": landed.replies, "path": landed.folder, "reply_bytes": landed.bytes}
+        else:
+            path = self.lake.write(obj, asset_name, day, zip_code)
+            metadata = {"dagster/row_count": obj.height, "path": path, "bytes": self.lake.storage.size(path)}
+        context.add_output_metadata({**metadata, "path": dg.MetadataValue.path(metadata["path"])})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return self.lake.read(*self._partition(context))
@@ -239,12 +315,14 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
 
 def lake_resource(settings: Settings) -> LakeResource:
     """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
+    parts = dict(raw_part_replies=settings.raw_part_replies, raw_part_seconds=settings.raw_part_seconds)
     if not settings.lake_url:
-        return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir))
+        return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir), **parts)
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731
     return LakeResource(
         root=settings.lake_url,
         data_dir=str(settings.data_dir),
+        **parts,
         s3_endpoint_url=settings.aws_endpoint_url,
         s3_region=settings.aws_region,
         aws_access_key_id=secret("AWS_ACCESS_KEY_ID"),

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from phoenix_dagster.sources.base import AssessorApi, CollectionFailed, FetchFailed, FetchFailure, RawPayload
 from phoenix_dagster.sources.json_reply import UnreadableJson, read_json
@@ -119,10 +120,35 @@ def fetch_in_order(
     return [future.result() for future in futures]
 
 
-def _search_call(api: AssessorApi, zip_code: str, page: int) -> tuple[Callable[[], RawPayload], str, str]:
+class Landing(Protocol):
+    """Where replies land as they arrive (sources/landing.py's RawLanding)."""
+
+    def take_earlier(self, entity: str, record_key: str) -> RawPayload | None: ...
+
+    def land(self, payload: RawPayload) -> None: ...
+
+
+def _landed(fetch: Callable[[], RawPayload], entity: str, key: str, landing: Landing | None):
+    """`fetch`, its reply landed as soon as it arrives; a reply landed by a collection of the
+    partition that did not end is taken (and landed again as this one's) instead of asking."""
+    if landing is None:
+        return fetch
+
+    def fetch_or_take() -> RawPayload:
+        payload = landing.take_earlier(entity, key) or fetch()
+        landing.land(payload)
+        return payload
+
+    return fetch_or_take
+
+
+def _search_call(
+    api: AssessorApi, zip_code: str, page: int, landing: Landing | None = None
+) -> tuple[Callable[[], RawPayload], str, str]:
+    key = f"q={zip_code}&page={page}"
     return (
-        lambda: api.search_page(zip_code, page),
-        f"q={zip_code}&page={page}",
+        _landed(lambda: api.search_page(zip_code, page), "search_page", key, landing),
+        key,
         f"/search/property/?q={zip_code}&page={page}",
     )
 
@@ -135,6 +161,7 @@ def crawl_zip(
     plan: Callable[[list[str]], list[str]] = lambda wanted: wanted,
     concurrency: int = 1,
     max_rows: int = DEFAULT_MAX_SEARCH_ROWS,
+    landing: Landing | None = None,
 ) -> CrawlResult:
     """Search page 1 (it says how many pages there are), the other pages, then the parcel details
     that `plan` picks from the wanted APNs; pages and details `concurrency` at a time, landed in
@@ -151,7 +178,7 @@ def crawl_zip(
     wanted_types = {t.strip().upper() for t in property_types}
     result = CrawlResult()
     stop = getattr(api, "stop", None)  # (the embedded sample makes no requests to stop)
-    [first] = fetch_in_order([_search_call(api, zip_code, 1)], 1, stop)
+    [first] = fetch_in_order([_search_call(api, zip_code, 1, landing)], 1, stop)
     if isinstance(first, FetchFailure):
         raise CollectionFailed(f"assessor search for {zip_code} failed on page 1: {first.reason}")
     total, _ = search_page_rows(first.http_status, first.body)
@@ -171,7 +198,9 @@ def crawl_zip(
         )
     result.search_total = total
     pages = math.ceil(total / ROWS_PER_PAGE)
-    later = fetch_in_order([_search_call(api, zip_code, page) for page in range(2, pages + 1)], concurrency, stop)
+    later = fetch_in_order(
+        [_search_call(api, zip_code, page, landing) for page in range(2, pages + 1)], concurrency, stop
+    )
     seen: set[str] = set()
     for page, outcome in enumerate([first, *later], start=1):
         if isinstance(outcome, FetchFailure):
@@ -197,7 +226,12 @@ def crawl_zip(
                 result.apns_wanted.append(apn)
     result.apns_fetched = plan(list(result.apns_wanted))
     details = fetch_in_order(
-        [(lambda apn=apn: api.parcel(apn), apn, f"/parcel/{apn}") for apn in result.apns_fetched], concurrency, stop
+        [
+            (_landed(lambda apn=apn: api.parcel(apn), "parcel", apn, landing), apn, f"/parcel/{apn}")
+            for apn in result.apns_fetched
+        ],
+        concurrency,
+        stop,
     )
     for outcome in details:
         (result.failures if isinstance(outcome, FetchFailure) else result.payloads).append(outcome)

@@ -1,0 +1,223 @@
+"""The raw layer, append-only: a collection's replies land in Parquet parts while it runs, and a
+collection that was killed is resumed from what it landed without asking the source again.
+
+    <raw asset>/zip=<ZIP>/date=<day>/runs/<started>__<run>/part-<n>.parquet   replies, as they land
+    <raw asset>/zip=<ZIP>/date=<day>/runs/<started>__<run>/_collected.parquet  the run's collection ended
+    <raw asset>/zip=<ZIP>/date=<day>/data.parquet                            a collection of an older version
+
+A part is written (whole: a temporary file renamed, or one PUT on S3) every `part_replies`
+replies or `part_seconds` seconds, whichever comes first, so a crash loses at most the replies
+since the last part. `_collected.parquet` lists the run's parts and is written last: a run folder
+without it is a collection that did not end. A re-run of a partition adds a run folder beside
+the earlier ones and never touches them; readers take the newest collection that ended (the
+older version's `data.parquet` counts as older than any run folder). Only retention rewrites raw
+files, each in place.
+
+A collection that starts after one that did not end (since the last one that did) is handed
+that one's replies (`earlier`): it lands them again in its own parts, so its collection is whole
+on its own, and asks the source only for the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from phoenix_dagster.sources.base import RAW_PAYLOAD_SCHEMA, RawPayload, payloads_frame
+from phoenix_dagster.storage.lake_storage import LakeStorage
+
+RUNS_DIR = "runs"
+COLLECTED = "_collected.parquet"
+LEGACY_FILE = "data.parquet"
+DEFAULT_PART_REPLIES = 250
+DEFAULT_PART_SECONDS = 30.0
+RAW_ROW_GROUP_ROWS = 2_000  # ~40 MB of county details a row group at ~20 KB a body
+COLLECTED_SCHEMA = {"run_id": pl.String, "part": pl.String, "replies": pl.Int64, "resumed_from": pl.String}
+
+
+def run_folder_name(started_at: datetime, run_id: str) -> str:
+    """`<UTC start, to the microsecond>__<run id>`: folders sort in the order their runs started."""
+    return f"{started_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}__{run_id}"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    location: str  # where it is (a path or an s3:// URL)
+    name: str
+    collected: bool  # its collection ended: `_collected.parquet` is there
+
+    @property
+    def run_id(self) -> str:
+        return self.name.split("__", 1)[1]
+
+
+def run_folders(storage: LakeStorage, partition_dir: str) -> list[RunFolder]:
+    """The partition's run folders, oldest first (`partition_dir` relative to the lake's root, as
+    every `partition_dir` here)."""
+    parts = storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet")
+    folders: dict[str, bool] = {}
+    for path in parts:
+        folder, file = path.rsplit("/", 1)
+        folders[folder] = folders.get(folder, False) or file == COLLECTED
+    return [RunFolder(folder, folder.rsplit("/", 1)[1], done) for folder, done in sorted(folders.items())]
+
+
+def collected_files(storage: LakeStorage, partition_dir: str) -> list[str] | None:
+    """The files holding the partition's newest collection that ended (its parts, or an older
+    version's whole file); None when no collection of the partition has ended."""
+    ended = [folder for folder in run_folders(storage, partition_dir) if folder.collected]
+    if ended:
+        listed = storage.read_parquet(f"{ended[-1].location}/{COLLECTED}")
+        return [f"{ended[-1].location}/{part}" for part in listed["part"].to_list()]
+    legacy = storage.join(partition_dir, LEGACY_FILE)
+    return [legacy] if storage.exists(legacy) else None
+
+
+def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
+    """Every file of the partition that holds replies (each run's parts, ended or not, and an
+    older version's whole file): what retention rewrites."""
+    parts = storage.glob(f"{partition_dir}/{RUNS_DIR}/*/part-*.parquet")
+    legacy = storage.join(partition_dir, LEGACY_FILE)
+    return [*([legacy] if storage.exists(legacy) else []), *parts]
+
+
+def unfinished_replies(storage: LakeStorage, partition_dir: str) -> tuple[pl.DataFrame, list[str]]:
+    """The replies landed by collections of the partition that did not end, since its newest
+    collection that did (the latest reply of each entity and record key), and those runs' ids."""
+    folders = run_folders(storage, partition_dir)
+    last_ended = max((i for i, folder in enumerate(folders) if folder.collected), default=-1)
+    unfinished = folders[last_ended + 1 :]
+    parts = [p for f in unfinished for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/{f.name}/part-*.parquet")]
+    if not parts:
+        return pl.DataFrame(schema=RAW_PAYLOAD_SCHEMA), []
+    replies = (
+        storage.scan_parquet(parts)
+        .sort("fetched_at")
+        .unique(["entity", "record_key"], keep="last", maintain_order=True)
+        .collect()
+    )
+    return replies, [folder.run_id for folder in unfinished]
+
+
+@dataclass(frozen=True)
+class LandedCollection:
+    """A collection that ended: where its parts are, how many replies and bytes they hold."""
+
+    folder: str
+    parts: tuple[str, ...]
+    replies: int
+    bytes: int
+
+
+@dataclass
+class RawLanding:
+    """One run's landing of one raw partition: `land` each reply as it arrives (from any thread),
+    `finish` when the collection ends. `earlier` holds the replies of collections that did not
+    end, by (entity, record key), for the collection to take instead of asking again."""
+
+    storage: LakeStorage
+    partition_dir: str
+    run_id: str
+    started_at: datetime
+    part_replies: int = DEFAULT_PART_REPLIES
+    part_seconds: float = DEFAULT_PART_SECONDS
+    earlier: dict[tuple[str, str], RawPayload] = field(default_factory=dict)
+    resumed_from: list[str] = field(default_factory=list)
+    taken: int = 0  # replies taken from `earlier` instead of asking the source
+    parts: list[tuple[str, int]] = field(default_factory=list)  # (file name, replies) landed so far
+    _pending: list[RawPayload] = field(default_factory=list)
+    _bytes: int = 0  # reply bodies landed
+    _last_write: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, storage: LakeStorage, partition_dir: str, run_id: str, **policy) -> RawLanding:
+        landing = cls(storage, partition_dir, run_id, datetime.now(UTC), **policy)
+        replies, runs = unfinished_replies(storage, partition_dir)
+        landing.earlier = {(p.entity, p.record_key): p for p in payloads_of(replies)}
+        landing.resumed_from = runs
+        return landing
+
+    @property
+    def folder(self) -> str:
+        return self.storage.join(self.partition_dir, RUNS_DIR, run_folder_name(self.started_at, self.run_id))
+
+    def take_earlier(self, entity: str, record_key: str) -> RawPayload | None:
+        """The reply a collection that did not end landed for this request, if any (counted in `taken`)."""
+        payload = self.earlier.get((entity, record_key))
+        if payload is not None:
+            with self._lock:
+                self.taken += 1
+        return payload
+
+    def land(self, payload: RawPayload) -> None:
+        with self._lock:
+            self._pending.append(payload)
+            due = len(self._pending) >= self.part_replies or time.monotonic() - self._last_write >= self.part_seconds
+            if due:
+                self._write_part()
+
+    def land_all(self, payloads: Iterable[RawPayload]) -> None:
+        for payload in payloads:
+            self.land(payload)
+
+    def land_frame(self, frame: pl.DataFrame) -> None:
+        """Replies already in a frame (a source that hands its collection over at the end), as one part."""
+        with self._lock:
+            if self._pending:
+                self._write_part()
+            self._write_frame(frame.select(list(RAW_PAYLOAD_SCHEMA)))
+
+    def finish(self) -> LandedCollection:
+        """The last part, then `_collected.parquet`: the collection ended."""
+        with self._lock:
+            if self._pending or not self.parts:  # an empty collection is one empty part, not none
+                self._write_part()
+            listed = pl.DataFrame(
+                {
+                    "run_id": [self.run_id] * len(self.parts),
+                    "part": [name for name, _ in self.parts],
+                    "replies": [n for _, n in self.parts],
+                    "resumed_from": [",".join(self.resumed_from)] * len(self.parts),
+                },
+                schema=COLLECTED_SCHEMA,
+            )
+            self.storage.write_parquet(listed, f"{self.folder}/{COLLECTED}")
+            return LandedCollection(
+                self.folder,
+                tuple(f"{self.folder}/{name}" for name, _ in self.parts),
+                sum(n for _, n in self.parts),
+                self._bytes,
+            )
+
+    def _write_part(self) -> None:
+        self._write_frame(payloads_frame(self._pending))
+        self._pending = []
+
+    def _write_frame(self, frame: pl.DataFrame) -> None:
+        name = f"part-{len(self.parts):05d}.parquet"
+        self.storage.write_parquet(frame, f"{self.folder}/{name}", RAW_ROW_GROUP_ROWS)
+        self.parts.append((name, frame.height))
+        self._bytes += int(frame["bytes"].sum() or 0)
+        self._last_write = time.monotonic()
+
+
+def payloads_of(frame: pl.DataFrame) -> list[RawPayload]:
+    """Landed rows back into payloads (their sha256 is computed again from the body)."""
+    return [
+        RawPayload(
+            row["source"],
+            row["entity"],
+            row["record_key"],
+            row["request"],
+            row["http_status"],
+            row["fetched_at"],
+            row["body"],
+        )
+        for row in frame.iter_rows(named=True)
+    ]
