@@ -77,14 +77,15 @@ def collect_assessor_payloads(
                 landing=landing,
             )
         except CollectionFailed as exc:  # a refused token, a ZIP that cannot be enumerated, the limiter's store gone
+            landing.abandon()  # what was fetched is landed for the next run to take
             raise books.failure(str(exc), **books.requests(api.name, api.request_summary())) from None
         except BaseException:  # anything else (a bug, an interrupt) fails as it is, its requests still recorded
+            landing.abandon()
             books.requests(api.name, api.request_summary())
             raise
         finally:
             api.close()
         requests = books.requests(api.name, api.request_summary())
-        landed = landing.finish()
         payloads = payloads_frame(crawl.payloads)
         books.quarantine(fetch_failures_frame(api.name, crawl.failures))
         collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
@@ -99,6 +100,7 @@ def collect_assessor_payloads(
                 peak_rss_mb=books.peak_rss_mb(),
             )
         )
+        landed = landing.finish()  # last: a step that fails before here leaves a collection to take up
         context.add_output_metadata(
             books.finish(
                 rows_in=0,

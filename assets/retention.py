@@ -64,7 +64,7 @@ def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
         checked = rewritten = bodies = 0
         for zip_code, day in lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
             checked += 1
-            changed_here = 0
+            changed_here = lake.remove_left_behind(RAW_WITH_PERSONAL_DATA, day, zip_code)
             for path in lake.raw_files(RAW_WITH_PERSONAL_DATA, day, zip_code):  # every run's, each in place
                 compacted, changed = compact_payloads(lake.storage.read_parquet(path))
                 if changed:

@@ -49,9 +49,9 @@ def data_dir(tmp_path_factory) -> Path:
             folder = control / name
         folder.mkdir(parents=True, exist_ok=True)
         frame.write_parquet(folder / ("data.parquet" if schema == "lake" else "some_run.parquet"))
-    raw = lake / "raw_assessor_payloads" / PARTITION
+    raw = lake / "raw_assessor_payloads" / PARTITION / "runs" / "20261128T070000000000Z__run"  # a run's part
     raw.mkdir(parents=True)
-    pl.DataFrame({"body": [f'{{"Owner": {{"Ownership": "{OWNER}"}}}}']}).write_parquet(raw / "data.parquet")
+    pl.DataFrame({"body": [f'{{"Owner": {{"Ownership": "{OWNER}"}}}}']}).write_parquet(raw / "part-00000.parquet")
     with duckdb.connect(str(data / "warehouse.duckdb")) as conn:
         for schema, name in sources_read(SQL_DIR):
             expose_source(conn, schema, name, lake, control)
@@ -136,9 +136,11 @@ def refused_forms(data_dir: Path) -> dict[str, str]:
         "vacuum": "VACUUM",
         "begin transaction": "TRANSACTION",
         # reads beyond the warehouse's own lake tables: the raw layer, the rest of the machine
-        f"select * from read_parquet('{data_dir}/lake/raw_assessor_payloads/*/*/data.parquet')": "Permission",
+        f"select * from read_parquet('{data_dir}/lake/raw_assessor_payloads/*/*/runs/*/part-*.parquet')": "Permission",
         f"select * from read_parquet('{data_dir}/lake/**/*.parquet')": "Permission",
-        f"select * from read_text('{data_dir}/lake/raw_assessor_payloads/{PARTITION}/data.parquet')": "Permission",
+        f"select * from read_text('{data_dir}/lake/raw_assessor_payloads/{PARTITION}/runs/*/part-00000.parquet')": (
+            "Permission"
+        ),
         "select * from read_csv('/etc/passwd')": "Permission",
     }
 

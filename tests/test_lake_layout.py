@@ -5,6 +5,7 @@ row groups of RAW_ROW_GROUP_ROWS replies, so a reader of one kind of reply (sear
 county's search pages, which land first) skips the detail bodies' row groups by their statistics
 instead of downloading them (on S3)."""
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,3 +91,27 @@ def test_a_collection_that_did_not_end_is_taken_up_by_the_next_without_asking_ag
     assert resumed.taken == 100 and len(asked) == 150  # only what did not land is asked again
     assert lake.read(RAW, DAY, ZIP).height == 250  # its collection is whole on its own
     assert lake.landing(RAW, DAY, ZIP, "run-later").earlier == {}  # the next run starts afresh
+
+
+def test_replies_that_wait_are_written_on_time_and_a_failed_collection_leaves_them_for_the_next(tmp_path):
+    lake = LakeResource(root=str(tmp_path / "lake"), data_dir=str(tmp_path), raw_part_seconds=0.2)
+    stalled = lake.landing(RAW, DAY, ZIP, "run-stalled")
+    stalled.land_all(replies(2))
+    time.sleep(1.0)  # the source stalls (a rate limit, a backoff): the two replies do not wait for a third
+    assert len(lake.raw_files(RAW, DAY, ZIP)) == 1
+    stalled.land_all(replies(1, start=2))
+    stalled.abandon()  # the collection failed (a refused token): what it fetched is landed, not ended
+    assert len(lake.raw_files(RAW, DAY, ZIP)) == 2 and not lake.is_materialized(RAW, DAY, ZIP)
+    assert len(lake.landing(RAW, DAY, ZIP, "run-next").earlier) == 3
+
+
+def test_an_error_reply_is_asked_again_and_a_killed_parts_temporary_file_is_removed_by_retention(tmp_path):
+    lake = LakeResource(root=str(tmp_path / "lake"), data_dir=str(tmp_path), raw_part_replies=1)
+    killed = lake.landing(RAW, DAY, ZIP, "run-killed")
+    killed.land(RawPayload("m", "parcel", "10000001", "/parcel/10000001", 200, T, b"{}"))
+    killed.land(RawPayload("m", "parcel", "10000002", "/parcel/10000002", 404, T, b"{}"))  # none: kept
+    killed.land(RawPayload("m", "parcel", "10000003", "/parcel/10000003", 503, T, b"down"))  # asked again
+    assert sorted(key for _, key in lake.landing(RAW, DAY, ZIP, "run-next").earlier) == ["10000001", "10000002"]
+    temporary = Path(killed.folder) / "tmpabc.parquet.tmp"  # a part being written when the process died
+    temporary.write_bytes(b'{"Owner": "half a part"}')
+    assert lake.remove_left_behind(RAW, DAY, ZIP) == 1 and not temporary.exists()

@@ -222,7 +222,7 @@ def test_a_planted_owner_name_is_found_in_the_raw_layer_and_nowhere_else(tmp_pat
     assert quarantined["raw_record"].str.contains("(withheld)", literal=True).any()
     with pytest.raises(Exception, match="Permission"):  # and `phoenix-estate sql` cannot read the raw layer
         run_sql(
-            f"select * from read_parquet('{lake}/raw_assessor_payloads/*/*/data.parquet')",
+            f"select * from read_parquet('{lake}/raw_assessor_payloads/*/*/runs/*/part-*.parquet')",
             platform.settings,
             out=io.StringIO(),
         )

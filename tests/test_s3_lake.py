@@ -92,7 +92,7 @@ def test_a_run_on_an_s3_lake_builds_the_same_warehouse_as_on_a_local_lake(tmp_pa
         with pytest.raises(Exception, match="disabled by configuration"):  # the raw layer is not the analysts'
             warehouse.analyst_query(
                 f"select count(*) from read_parquet('s3://{s3.bucket}/{PREFIX}/raw_assessor_payloads"
-                "/*/*/data.parquet')",
+                "/*/*/runs/*/part-*.parquet')",
                 folders,
                 limits,
             )

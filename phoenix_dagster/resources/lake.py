@@ -36,6 +36,7 @@ from phoenix_dagster.sources.landing import (
     RawLanding,
     collected_files,
     every_raw_file,
+    left_behind,
 )
 from phoenix_dagster.storage.files import write_atomically
 from phoenix_dagster.storage.lake_storage import LakeStorage
@@ -143,6 +144,14 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         """Every file of a raw partition that holds replies, of every run: what retention rewrites."""
         return every_raw_file(self.storage, self.partition_dir(asset_name, day, zip_code))
 
+    def remove_left_behind(self, asset_name: str, day: str, zip_code: str) -> int:
+        """Retention: the temporary files of parts a killed process was writing (never read; they
+        may hold owners' names). Returns how many were removed."""
+        found = left_behind(self.storage, self.partition_dir(asset_name, day, zip_code))
+        for location in found:
+            self.storage.remove(location)
+        return len(found)
+
     def rewrite_raw_file(self, frame: pl.DataFrame, location: str) -> str:
         """Retention's rewrite of one raw file, in place (the only rewrite of the raw layer)."""
         return self.storage.write_parquet(frame, location, RAW_ROW_GROUP_ROWS)
@@ -160,7 +169,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         """(ZIP, day) of every partition of the asset written (a raw one: with any reply landed)."""
         patterns = [f"{asset_name}/zip={zip_code}/date=*/data.parquet"]
         if is_raw(asset_name):
-            patterns.append(f"{asset_name}/zip={zip_code}/date=*/runs/*/*.parquet")
+            patterns += [f"{asset_name}/zip={zip_code}/date=*/runs/*/{name}" for name in ("*.parquet", "*.tmp")]
         return sorted({_partition_of(path) for pattern in patterns for path in self.storage.glob(pattern)})
 
     def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:

@@ -36,7 +36,8 @@ from phoenix_dagster.schemas.raw import RawPayloads
 from phoenix_dagster.schemas.serving import DailyReportDocument, PropertyDocument
 from phoenix_dagster.schemas.staging import StgAssessorParcels, StgAssessorSearchResults, StgListings
 
-# Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet
+# Partitioned lake assets: lake/<asset>/zip=<ZIP>/date=<day>/data.parquet (a raw asset's: per run,
+# …/runs/<started>__<run>/part-<n>.parquet, sources/landing.py)
 LAKE_TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw_assessor_payloads": RawPayloads,
     # one raw asset per listing source (assets/raw.py: raw_listing_payloads__<source>), each a RawPayloads

@@ -6,8 +6,9 @@ collection that was killed is resumed from what it landed without asking the sou
     <raw asset>/zip=<ZIP>/date=<day>/data.parquet                            a collection of an older version
 
 A part is written (whole: a temporary file renamed, or one PUT on S3) every `part_replies`
-replies or `part_seconds` seconds, whichever comes first, so a crash loses at most the replies
-since the last part. `_collected.parquet` lists the run's parts and is written last: a run folder
+replies, and every `part_seconds` seconds while replies wait (a timer, so a source that stalls
+does not hold them), so a crash loses at most the replies since the last part; a collection that
+fails leaves what it fetched in a last part (`abandon`). `_collected.parquet` lists the run's parts and is written last: a run folder
 without it is a collection that did not end. A re-run of a partition adds a run folder beside
 the earlier ones and never touches them; readers take the newest collection that ended (the
 older version's `data.parquet` counts as older than any run folder). Only retention rewrites raw
@@ -15,7 +16,8 @@ files, each in place.
 
 A collection that starts after one that did not end (since the last one that did) is handed
 that one's replies (`earlier`): it lands them again in its own parts, so its collection is whole
-on its own, and asks the source only for the rest.
+on its own, and asks the source only for the rest. Only replies worth keeping are taken (the
+record, or the source saying it has none); an error reply (a 5xx, a 429) is asked again.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ LEGACY_FILE = "data.parquet"
 DEFAULT_PART_REPLIES = 250
 DEFAULT_PART_SECONDS = 30.0
 RAW_ROW_GROUP_ROWS = 2_000  # ~40 MB of county details a row group at ~20 KB a body
+TAKEN_STATUSES = frozenset({200, 404})  # replies a later collection takes instead of asking again
 COLLECTED_SCHEMA = {"run_id": pl.String, "part": pl.String, "replies": pl.Int64, "resumed_from": pl.String}
 
 
@@ -80,10 +83,17 @@ def collected_files(storage: LakeStorage, partition_dir: str) -> list[str] | Non
 
 def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
     """Every file of the partition that holds replies (each run's parts, ended or not, and an
-    older version's whole file): what retention rewrites."""
+    older version's whole file): what retention rewrites. (A part being written when its process
+    was killed is a temporary file, `left_behind`.)"""
     parts = storage.glob(f"{partition_dir}/{RUNS_DIR}/*/part-*.parquet")
     legacy = storage.join(partition_dir, LEGACY_FILE)
     return [*([legacy] if storage.exists(legacy) else []), *parts]
+
+
+def left_behind(storage: LakeStorage, partition_dir: str) -> list[str]:
+    """Temporary files of parts whose process was killed while writing them (local lakes only: an
+    S3 part is one PUT): never read, removed by retention with the partition's replies."""
+    return storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.tmp")
 
 
 def unfinished_replies(storage: LakeStorage, partition_dir: str) -> tuple[pl.DataFrame, list[str]]:
@@ -134,12 +144,15 @@ class RawLanding:
     _bytes: int = 0  # reply bodies landed
     _last_write: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _timer: threading.Thread | None = None
+    _ended: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def open(cls, storage: LakeStorage, partition_dir: str, run_id: str, **policy) -> RawLanding:
         landing = cls(storage, partition_dir, run_id, datetime.now(UTC), **policy)
         replies, runs = unfinished_replies(storage, partition_dir)
-        landing.earlier = {(p.entity, p.record_key): p for p in payloads_of(replies)}
+        kept = replies.filter(pl.col("http_status").is_in(list(TAKEN_STATUSES)))
+        landing.earlier = {(p.entity, p.record_key): p for p in payloads_of(kept)}
         landing.resumed_from = runs
         return landing
 
@@ -158,8 +171,24 @@ class RawLanding:
     def land(self, payload: RawPayload) -> None:
         with self._lock:
             self._pending.append(payload)
-            due = len(self._pending) >= self.part_replies or time.monotonic() - self._last_write >= self.part_seconds
-            if due:
+            if len(self._pending) >= self.part_replies:
+                self._write_part()
+            if self._timer is None:
+                self._timer = threading.Thread(target=self._write_while_waiting, name="raw-landing", daemon=True)
+                self._timer.start()
+
+    def _write_while_waiting(self) -> None:
+        """Every `part_seconds`, the replies that have waited that long are written, until the end."""
+        while not self._ended.wait(self.part_seconds / 4):
+            with self._lock:
+                if self._pending and time.monotonic() - self._last_write >= self.part_seconds:
+                    self._write_part()
+
+    def abandon(self) -> None:
+        """The collection failed: what it fetched is written (no end marker), for the next one to take."""
+        self._ended.set()
+        with self._lock:
+            if self._pending:
                 self._write_part()
 
     def land_all(self, payloads: Iterable[RawPayload]) -> None:
@@ -175,6 +204,7 @@ class RawLanding:
 
     def finish(self) -> LandedCollection:
         """The last part, then `_collected.parquet`: the collection ended."""
+        self._ended.set()
         with self._lock:
             if self._pending or not self.parts:  # an empty collection is one empty part, not none
                 self._write_part()

@@ -114,6 +114,10 @@ class LakeStorage:
     def exists(self, location: str) -> bool:
         return self.filesystem.exists(location)
 
+    def remove(self, location: str) -> None:
+        """Delete one file (retention's removal of a part's temporary file left by a killed process)."""
+        self.filesystem.rm_file(location)
+
     def size(self, location: str) -> int:
         return self.filesystem.size(location)
 
