@@ -8,11 +8,12 @@ from pathlib import Path
 import dagster as dg
 
 from phoenix_dagster.graph.job_names import REPORT_DAYS_TAG
+from phoenix_dagster.markets.market import Market
 from phoenix_dagster.report import latest_partition_day, write_report
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
 
 
-def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDefinition:
+def daily_html_report_asset(reports_dir: Path, refresh_days: int, market: Market) -> dg.AssetsDefinition:
     @dg.asset(
         deps=["published_warehouse"],
         kinds={"html"},
@@ -29,8 +30,11 @@ def daily_html_report_asset(reports_dir: Path, refresh_days: int) -> dg.AssetsDe
         $PHOENIX_DATA_DIR/reports/<date>.html. Also `phoenix-estate report [--date D]`."""
         named = [date.fromisoformat(d) for d in (context.run.tags.get(REPORT_DAYS_TAG) or "").split(",") if d]
         with warehouse.held_open():
-            latest = latest_partition_day(warehouse) or date.today()
-            reports = [write_report(warehouse, day, reports_dir, refresh_days) for day in sorted({*named, latest})]
+            latest = latest_partition_day(warehouse) or date.fromisoformat(market.today())
+            reports = [
+                write_report(warehouse, day, reports_dir, refresh_days, market.timezone)
+                for day in sorted({*named, latest})
+            ]
         for report in reports:
             context.log.info(f"report: {report.path} ({report.bytes:,} bytes, {report.charts} charts)")
         report = reports[-1]  # the latest day's

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from phoenix_dagster.graph.partitions import today_in_phoenix
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.transforms.privacy import quarantine_rows
@@ -60,7 +59,7 @@ def raw_body_retention_asset(retention_days: int) -> dg.AssetsDefinition:
         if not (Path(control_state.control_dir) / QUARANTINE_REWITHHELD).exists():
             requarantined = lake.rewrite_bookkeeping("quarantine", quarantine_rows, unless_column="raw_bytes")
             mark_quarantine_rewithheld(control_state.control_dir, requarantined)
-        cutoff = retention_cutoff(today_in_phoenix(), retention_days)
+        cutoff = retention_cutoff(lake.today(), retention_days)
         checked = rewritten = bodies = 0
         for zip_code, day in lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
             checked += 1

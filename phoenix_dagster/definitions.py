@@ -240,7 +240,9 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         lambda spec: spec.replace_attributes(group_name=SERVING), dg.load_assets_from_modules([serving])
     )
     warehouse, warehouse_checks = warehouse_assets([*lake, *served, warehouse_build.storage_measurement])
-    daily_html_report = report.daily_html_report_asset(settings.reports_dir, settings.maricopa.refresh_days)
+    daily_html_report = report.daily_html_report_asset(
+        settings.reports_dir, settings.maricopa.refresh_days, settings.market
+    )
     lake_keys = [key for asset in lake for key in asset.keys]
     build_keys = [key for asset in (*warehouse, *served, daily_html_report) for key in asset.keys]
     service_up_checks = health.service_up_checks(settings)  # evaluated by the steps that probe, not run as steps
@@ -327,13 +329,20 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         + warehouse_checks
         + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
-        schedules=[*build_schedules(daily_refresh, settings.zip_codes), retention_schedule(compact_raw_bodies)],
+        schedules=[
+            *build_schedules(daily_refresh, settings.zip_codes, settings.market),
+            retention_schedule(compact_raw_bodies, settings.market),
+        ],
         sensors=[
             warehouse_after_partitions(settings.build_sensor_interval_s),
             quality_and_budget_alerts,
             retune_from_run_metrics,
             probe_services_every_5_minutes,
-            alert_on_run_failure(deliver_alerts, [daily_refresh, build_warehouse, tune_batches, compact_raw_bodies]),
+            alert_on_run_failure(
+                deliver_alerts,
+                [daily_refresh, build_warehouse, tune_batches, compact_raw_bodies],
+                settings.market.timezone,
+            ),
         ],
         resources={**build_resources(settings), **resource_overrides},
         executor=dg.in_process_executor,  # ad hoc materializations too: the build's lock is held per process

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from phoenix_dagster.markets.market import DEFAULT_MARKET, Market, markets
+from phoenix_dagster.markets.market import market as market_named
 from phoenix_dagster.redact import UrlSettingError, check_url
 from phoenix_dagster.sources import registry
 from phoenix_dagster.sources.assessor_crawl import DEFAULT_MAX_SEARCH_ROWS
@@ -45,7 +47,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 SQL_DIR = PROJECT_ROOT / "sql"
 PRICES_FILE = PROJECT_ROOT / "data" / "unit_prices.yaml"
-TIMEZONE = "America/Phoenix"
 
 DEFAULT_ZIP_CODES = ("85031", "85033", "85035")
 # Assessor PropertyType values collected by default: houses and residential lots.
@@ -161,6 +162,7 @@ class Settings:
     listing_sources: tuple[str, ...] = ("sample",)
     optional_sources: tuple[str, ...] = ()  # a source here that delivers nothing warns instead of failing the run
     residential_types: tuple[str, ...] = DEFAULT_RESIDENTIAL_TYPES
+    market_name: str = DEFAULT_MARKET  # PHOENIX_MARKET: a market of data/markets.yaml (its counties, its zone)
     first_date: str = "2026-11-01"  # the go-live day: the first partition day
     executor: str = "in_process"  # how a partition run executes its steps
     lake_dir_override: Path | None = None
@@ -205,6 +207,11 @@ class Settings:
     lake_dir = property(lambda self: self.lake_dir_override or self.data_dir / "lake")
     lake_location = property(lambda self: self.lake_url or str(self.lake_dir))  # where the lake is, local or S3
     dagster_home = property(lambda self: self.dagster_home_override or self.data_dir / "dagster_home")
+
+    @property
+    def market(self) -> Market:
+        """The market this deployment runs: partition days are its days, times shown are in its zone."""
+        return market_named(self.market_name)
 
     def has_secret(self, name: str) -> bool:
         return name in self.secrets_set
@@ -285,6 +292,7 @@ class Settings:
             )
         settings = cls(
             data_dir=data_dir,
+            market_name=_one_of(env, "PHOENIX_MARKET", DEFAULT_MARKET, tuple(markets())),
             zip_codes=tuple(sorted(set(zip_codes))),
             assessor_source=assessor,
             listing_sources=listings,

@@ -21,9 +21,9 @@ from platform_harness import make_platform
 
 import assets.retention
 from phoenix_dagster.cli.local_runs import tick_sensor
+from phoenix_dagster.markets.market import market
 from phoenix_dagster.monitoring.alerts import ALERT_RETRY_DAYS, Alert, SmtpNotEncrypted, send_email, still_owed
 from phoenix_dagster.report import sections
-from phoenix_dagster.settings import TIMEZONE
 
 pytestmark = pytest.mark.integration  # servers on 127.0.0.1, Dagster runs
 
@@ -100,7 +100,7 @@ def test_an_alert_owed_past_the_retry_days_is_recorded_undeliverable_and_reporte
     monkeypatch.setenv("PHOENIX_ALERT_WEBHOOK_URL", hook.url)
     platform = make_platform(tmp_path / "data", env={"PHOENIX_ALERT_WEBHOOK_URL": hook.url})
     control = platform.defs.resources["control_state"]
-    day = datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=ALERT_RETRY_DAYS + 1)
+    day = datetime.now(ZoneInfo(market().timezone)).date() - timedelta(days=ALERT_RETRY_DAYS + 1)
     long_ago = datetime.now(UTC) - timedelta(days=ALERT_RETRY_DAYS + 1)
     control.record_alerts(
         pl.DataFrame(

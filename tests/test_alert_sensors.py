@@ -11,7 +11,7 @@ from platform_harness import DAY, make_platform
 import assets.staging
 from phoenix_dagster.automation.dagster_private import AssetCheckExecutionRecordStatus
 from phoenix_dagster.automation.sensors import failed_checks_today
-from phoenix_dagster.settings import TIMEZONE
+from phoenix_dagster.markets.market import market
 from phoenix_dagster.transforms.assessor import stage_search_results
 
 pytestmark = pytest.mark.integration
@@ -41,8 +41,8 @@ def test_a_failed_check_is_read_per_partition_and_planned_checks_are_passed_over
         [dg.AssetCheckKey(dg.AssetKey("stg_assessor__search_results"), "records_accounted_for")]
     )
     assert next(iter(latest.values())).evaluation.passed  # the latest alone would hide 85031's failure
-    today = datetime.now(ZoneInfo(TIMEZONE)).date()
-    assert failed_checks_today(instance, keys, today) == [
+    today = datetime.now(ZoneInfo(market().timezone)).date()
+    assert failed_checks_today(instance, keys, today, market().timezone) == [
         f"stg_assessor__search_results:records_accounted_for [{DAY}|85031]"
     ]
 

@@ -11,7 +11,8 @@ import pytest
 from platform_harness import make_platform, sample_from
 from test_personal_data import NAME, sample_with_a_planted_owner
 
-from phoenix_dagster.graph.partitions import partition_key, today_in_phoenix
+from phoenix_dagster.graph.partitions import partition_key
+from phoenix_dagster.markets.market import market
 from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
 from phoenix_dagster.transforms.retention import compact_body
 
@@ -66,13 +67,13 @@ def test_the_python_and_polars_owner_types_agree():
 @pytest.mark.integration
 def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner_types(tmp_path):
     sample, _apn = sample_with_a_planted_owner(tmp_path)
-    old = (date.fromisoformat(today_in_phoenix()) - timedelta(days=120)).isoformat()
+    old = (date.fromisoformat(market().today()) - timedelta(days=120)).isoformat()
     platform = make_platform(
         tmp_path / "data",
         env={"PHOENIX_RAW_RETENTION_DAYS": "90", "PHOENIX_FIRST_DATE": old},
         **sample_from(sample),
     )
-    recent = (date.fromisoformat(today_in_phoenix()) - timedelta(days=10)).isoformat()
+    recent = (date.fromisoformat(market().today()) - timedelta(days=10)).isoformat()
     for day in (old, recent):
         [outcome] = platform.run(day, [ZIP], build=False)
         assert outcome.ok

@@ -1,4 +1,5 @@
-"""When the partitions run: one run per configured ZIP every day, and a weekly full refresh."""
+"""When the partitions run: one run per configured ZIP every day, and a weekly full refresh, at
+the market's local times (its zone: data/markets.yaml)."""
 
 from __future__ import annotations
 
@@ -7,34 +8,34 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from phoenix_dagster.graph.partitions import partition_key
-from phoenix_dagster.settings import TIMEZONE
+from phoenix_dagster.markets.market import Market
 
 FULL_REFRESH_CONFIG = {"ops": {"raw_assessor_payloads": {"config": {"full_refresh": True}}}}
 
 
-def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefinition]:
+def build_schedules(job, zip_codes: tuple[str, ...], market: Market) -> list[dg.ScheduleDefinition]:
     @dg.schedule(
         job=job,
         cron_schedule="0 3 * * *",
-        execution_timezone=TIMEZONE,
+        execution_timezone=market.timezone,
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="03:00 in Phoenix: one run per configured ZIP code for that day; the warehouse is "
+        description=f"03:00 in {market.place}: one run per configured ZIP code for that day; the warehouse is "
         "built once after them (sensor warehouse_after_partitions).",
     )
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
-        day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
+        day = context.scheduled_execution_time.astimezone(ZoneInfo(market.timezone)).date()
         for zip_code in zip_codes:
             yield dg.RunRequest(run_key=f"{day}|{zip_code}", partition_key=partition_key(day, zip_code))
 
     @dg.schedule(
         job=job,
         cron_schedule="0 4 * * 0",
-        execution_timezone=TIMEZONE,
+        execution_timezone=market.timezone,
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Sundays at 04:00 in Phoenix: every ZIP with every parcel's detail fetched again.",
+        description=f"Sundays at 04:00 in {market.place}: every ZIP with every parcel's detail fetched again.",
     )
     def weekly_full_assessor_refresh(context: dg.ScheduleEvaluationContext):
-        day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
+        day = context.scheduled_execution_time.astimezone(ZoneInfo(market.timezone)).date()
         for zip_code in zip_codes:
             yield dg.RunRequest(
                 run_key=f"full|{day}|{zip_code}",
@@ -46,13 +47,13 @@ def build_schedules(job, zip_codes: tuple[str, ...]) -> list[dg.ScheduleDefiniti
     return [daily_refresh_schedule, weekly_full_assessor_refresh]
 
 
-def retention_schedule(job) -> dg.ScheduleDefinition:
+def retention_schedule(job, market: Market) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="compact_raw_bodies_daily",
         job=job,
         cron_schedule="30 4 * * *",
-        execution_timezone=TIMEZONE,
+        execution_timezone=market.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,  # the personal-data policy holds with no one to switch it on
-        description="04:30 in Phoenix: raw county replies older than PHOENIX_RAW_RETENTION_DAYS lose owners' names "
+        description=f"04:30 in {market.place}: raw county replies older than PHOENIX_RAW_RETENTION_DAYS lose owners' names "
         "and mailing addresses. Running by default; every `phoenix-estate run` also makes one run.",
     )

@@ -7,7 +7,7 @@ instance, and the control state under the data directory.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -25,12 +25,12 @@ from phoenix_dagster.graph.job_names import (
     REPORT_DAYS_TAG,
     TUNE_BATCHES,
 )
+from phoenix_dagster.markets.market import market, today_in_zone
 from phoenix_dagster.monitoring.alerts import disk_alerts, find_alerts, still_owed, system_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
 from phoenix_dagster.resources.warehouse import PublishedWarehouseResource
-from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.tuning.state import TUNED_STAGES
 from phoenix_dagster.warehouse.queries import query as sql
 
@@ -122,7 +122,7 @@ def delivery_config(day, alerts: list[dict]) -> dict:
     return {"ops": {"alert_deliveries": {"config": {"day": day.isoformat(), "alerts": alerts}}}}
 
 
-def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[str]:
+def failed_checks_today(instance: dg.DagsterInstance, check_keys, day, timezone: str) -> list[str]:
     """ "asset:check [partition]" for every partition whose latest finished evaluation of the check
     today failed with severity ERROR. Evaluations still planned (a run queued or in progress, or
     checks left unexecuted after a blocking check failed upstream) have no result yet and are
@@ -134,7 +134,7 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day) -> list[s
     for key in check_keys:
         latest: dict[str | None, tuple[bool, str]] = {}  # partition → (failed, severity)
         for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=200, status=finished):
-            when = datetime.fromtimestamp(record.create_timestamp, UTC).astimezone(ZoneInfo(TIMEZONE)).date()
+            when = datetime.fromtimestamp(record.create_timestamp, UTC).astimezone(ZoneInfo(timezone)).date()
             if when < day:
                 break  # newest first: the rest are older
             evaluation = record.event.dagster_event.event_specific_data if record.event else None
@@ -164,6 +164,7 @@ def conditions_found(
     warehouse: PublishedWarehouseResource,
     quality_targets: QualityTargetsResource,
     day,
+    timezone: str,
 ) -> list:
     """Every alert condition the published warehouse and today's check results show."""
     quality = warehouse.query(sql("alerts__latest_quality"))
@@ -182,7 +183,7 @@ def conditions_found(
         match_rates=match_rates,
         degradations=degradations,
         freshness_target_hours=quality_targets.freshness_target_hours,
-        failed_checks=failed_checks_today(context.instance, check_keys, day),
+        failed_checks=failed_checks_today(context.instance, check_keys, day, timezone),
     )
     stages = (
         warehouse.query(sql("alerts__latest_stage_peaks"))
@@ -225,8 +226,9 @@ def quality_and_budget_alerts(
     quality_targets: QualityTargetsResource,
     alert_channels: AlertChannelsResource,
 ):
-    day = datetime.now(ZoneInfo(TIMEZONE)).date()
-    alerts = conditions_found(context, warehouse, quality_targets, day) if warehouse.is_published else []
+    zone = control_state.lake.timezone or market().timezone  # alerts' days are the market's
+    day = date.fromisoformat(control_state.lake.today())
+    alerts = conditions_found(context, warehouse, quality_targets, day, zone) if warehouse.is_published else []
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()
     due = [(a, [c for c in wanted if c not in delivered.get(a.condition, [])]) for a in alerts]
@@ -310,9 +312,12 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
     )
 
 
-def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monitored: list) -> dg.SensorDefinition:
+def alert_on_run_failure(
+    deliver_alerts: dg.UnresolvedAssetJobDefinition, monitored: list, timezone: str
+) -> dg.SensorDefinition:
     """A run of `monitored` that failed requests a delivery of one CRITICAL alert naming it (the
-    job, the partition, the first failure's words). Deciding only, like the alert sensor."""
+    job, the partition, the first failure's words), filed under the market's day (`timezone`).
+    Deciding only, like the alert sensor."""
 
     @dg.run_failure_sensor(
         monitored_jobs=monitored,
@@ -330,7 +335,7 @@ def alert_on_run_failure(deliver_alerts: dg.UnresolvedAssetJobDefinition, monito
         partition = run.tags.get("dagster/partition")
         where = f"{run.job_name}" + (f" for {partition}" if partition else "")
         message = f"Run {run.run_id[:8]} of {where} failed: {context.failure_event.message or 'no message'}"
-        day = datetime.now(ZoneInfo(TIMEZONE)).date()
+        day = date.fromisoformat(today_in_zone(timezone))
         alert = {
             "condition": f"run:{run.job_name}:{run.run_id}",
             "severity": "CRITICAL",

@@ -14,7 +14,6 @@ import argparse
 import sys
 from datetime import datetime
 
-from phoenix_dagster.graph.partitions import today_in_phoenix
 from phoenix_dagster.settings import ConfigError, Settings
 
 
@@ -99,7 +98,9 @@ def write_daily_report(settings: Settings, day: str | None, out=None) -> int:
         chosen = date.fromisoformat(day) if day else latest_partition_day(warehouse)
         if chosen is None:
             raise ConfigError("the warehouse has no partition day yet: run `phoenix-estate run` first")
-        report = write_report(warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days)
+        report = write_report(
+            warehouse, chosen, settings.reports_dir, settings.maricopa.refresh_days, settings.market.timezone
+        )
     print(
         f"report for {chosen}: {report.path} ({report.bytes / 1024:,.0f} KB, {report.charts} charts; "
         f"sections: {', '.join(report.sections)})",
@@ -145,8 +146,8 @@ def evaluate_resolver(out=None) -> int:
     return 0 if met else 1
 
 
-def _days(args, first_date: str) -> list[str]:
-    """The partition days a run command covers: --date, or --from … --to, or today."""
+def _days(args, first_date: str, market) -> list[str]:
+    """The partition days a run command covers: --date, or --from … --to, or today (the market's)."""
     from datetime import date, timedelta
 
     if args.date_from or args.date_to:
@@ -157,11 +158,12 @@ def _days(args, first_date: str) -> list[str]:
             raise ConfigError(f"--to {last} is before --from {first}")
         days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     else:
-        days = [args.date or today_in_phoenix()]
+        days = [args.date or market.today()]
         date.fromisoformat(days[0])
-    if days[-1] > today_in_phoenix() or days[0] < first_date:
+    if days[-1] > market.today() or days[0] < first_date:
         raise ConfigError(
-            f"partition days run from {first_date} (PHOENIX_FIRST_DATE) to today in Phoenix ({today_in_phoenix()})"
+            f"partition days run from {first_date} (PHOENIX_FIRST_DATE) to today in {market.place} "
+            f"({market.today()}, {market.timezone})"
         )
     return days
 
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             return prepare_instance(settings)
         if args.command == "report":
             return write_daily_report(settings, args.date)
-        days = _days(args, settings.first_date)
+        days = _days(args, settings.first_date, settings.market)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))
         if unknown:

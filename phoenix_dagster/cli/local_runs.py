@@ -325,10 +325,9 @@ def compact_raw(jobs: JobLauncher, lake, retention_days: int, control_dir) -> tu
     partition is older than the retention, or quarantine files of an older version are still to be
     rewritten. Returns whether it succeeded and what it did."""
     from assets.retention import quarantine_rewithheld
-    from phoenix_dagster.graph.partitions import today_in_phoenix
     from phoenix_dagster.transforms.retention import RAW_WITH_PERSONAL_DATA, retention_cutoff
 
-    cutoff = retention_cutoff(today_in_phoenix(), retention_days)
+    cutoff = retention_cutoff(lake.today(), retention_days)
     if quarantine_rewithheld(control_dir, lake) and not lake.partitions(RAW_WITH_PERSONAL_DATA, before=cutoff):
         return (
             True,

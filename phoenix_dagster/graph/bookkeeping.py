@@ -22,7 +22,7 @@ import dagster as dg
 import polars as pl
 import psutil
 
-from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip, today_in_phoenix
+from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, lake_table
@@ -80,7 +80,7 @@ class Bookkeeping:
             self.day, self.zip_code = date_and_zip(context)
             self.partition: str | None = context.partition_key
         else:
-            self.day, self.zip_code, self.partition = today_in_phoenix(), ALL_ZIPS, None
+            self.day, self.zip_code, self.partition = lake.today(), ALL_ZIPS, None
         self.declared = recorded_tables(context.assets_def.specs_by_key[context.asset_key].metadata)
         self.frames: dict[str, list[pl.DataFrame]] = {}
         self.quarantined = 0

@@ -1,4 +1,4 @@
-"""The platform's one partitioning: a calendar day in Phoenix × a ZIP code."""
+"""The platform's one partitioning: a calendar day of the market (its zone: data/markets.yaml) × a ZIP code."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from phoenix_dagster.settings import TIMEZONE, Settings
+from phoenix_dagster.settings import Settings
 
 ALL_ZIPS = "all"  # the ZIP label of bookkeeping written by unpartitioned (warehouse) assets
 
@@ -16,7 +16,9 @@ def daily_zip_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
             # end_offset=1 makes today a valid partition, so a run for "today" needs no waiting.
-            "date": dg.DailyPartitionsDefinition(start_date=settings.first_date, timezone=TIMEZONE, end_offset=1),
+            "date": dg.DailyPartitionsDefinition(
+                start_date=settings.first_date, timezone=settings.market.timezone, end_offset=1
+            ),
             "zip": dg.StaticPartitionsDefinition(list(settings.zip_codes)),
         }
     )
@@ -31,10 +33,11 @@ def date_and_zip(context) -> tuple[str, str]:
     return keys["date"], keys["zip"]
 
 
-def today_in_phoenix() -> str:
-    return datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
+def partition_timezone(context) -> str:
+    """The zone the partition's days are counted in: its partitions definition's (the market's)."""
+    return context.assets_def.partitions_def.time_window_partitions_def.timezone
 
 
-def partition_start_utc(day: str) -> datetime:
-    """Midnight of the partition's day in Phoenix, as a UTC timestamp."""
-    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)
+def partition_start_utc(day: str, timezone: str) -> datetime:
+    """Midnight starting the partition's day in the market's zone, as a UTC timestamp."""
+    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)

@@ -1,7 +1,7 @@
 """The daily HTML report: one self-contained page a day under `$PHOENIX_DATA_DIR/reports/`,
 built from the published warehouse (market, data quality, cost, throughput and tuning, health).
 
-    write_report(warehouse, day, reports_dir, refresh_days) -> ReportFile
+    write_report(warehouse, day, reports_dir, refresh_days, timezone) -> ReportFile
 """
 
 from __future__ import annotations
@@ -27,17 +27,22 @@ def latest_partition_day(warehouse) -> date | None:
     return warehouse.query(sql("report__latest_day"))["day"][0]
 
 
-def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int) -> ReportFile:
-    """`warehouse`: the PublishedWarehouseResource (or anything with query(sql, params) and has_table)."""
+def write_report(warehouse, day: date, reports_dir: Path, refresh_days: int, timezone: str) -> ReportFile:
+    """`warehouse`: the PublishedWarehouseResource (or anything with query(sql, params) and has_table);
+    `timezone`: the market's, which the report's times are shown in (and named)."""
     from phoenix_dagster.report import page, sections  # Altair and its renderer: ~0.4 s to import, only here
 
     parts = [
         sections.market(warehouse.query, day),
         sections.quality(warehouse.query, day),
         sections.cost(warehouse.query, day, refresh_days),
-        sections.throughput(warehouse.query, day, warehouse.has_table),
+        sections.throughput(warehouse.query, day, warehouse.has_table, timezone),
         sections.health(
-            warehouse.query, day, warehouse.has_table, up_to_now=day >= (latest_partition_day(warehouse) or day)
+            warehouse.query,
+            day,
+            warehouse.has_table,
+            timezone,
+            up_to_now=day >= (latest_partition_day(warehouse) or day),
         ),
     ]
     html = page.render(parts, day=day)

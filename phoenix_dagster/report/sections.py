@@ -12,7 +12,6 @@ from datetime import date, timedelta
 import polars as pl
 
 from phoenix_dagster.report import charts
-from phoenix_dagster.settings import TIMEZONE
 from phoenix_dagster.warehouse.queries import query as sql
 
 Query = Callable[..., pl.DataFrame]
@@ -334,12 +333,12 @@ def cost(query: Query, day: date, refresh_days: int) -> Section:
     )
 
 
-def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Section:
+def throughput(query: Query, day: date, has_table: Callable[[str], bool], timezone: str) -> Section:
     stages = query(
         sql("report__stage_medians_per_day"),
         [day],
     )
-    tuning = _with_day(query(sql("report__batch_tuning")), query, "decided_at")
+    tuning = _with_day(query(sql("report__batch_tuning")), query, "decided_at", timezone)
     tuning = (
         tuning.filter(pl.col("day") <= day)
         .sort("decided_at", descending=True)
@@ -395,7 +394,7 @@ def throughput(query: Query, day: date, has_table: Callable[[str], bool]) -> Sec
         "ops.stage_metrics per stage and day (each value the median over the day's runs, one a ZIP; "
         "`runs` counts them), the tuning controller's decisions (ops.batch_tuning) up to the report's "
         "day with their reasons (day: the partition day of the run whose metrics drove it; times in "
-        f"{TIMEZONE}), and degradations against each stage's own baseline.",
+        f"{timezone}), and degradations against each stage's own baseline.",
         blocks,
     )
 
@@ -417,7 +416,9 @@ def alerts(query: Query, day: date) -> Block:
     )
 
 
-def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now: bool = False) -> Section:
+def health(
+    query: Query, day: date, has_table: Callable[[str], bool], timezone: str, up_to_now: bool = False
+) -> Section:
     """The probes that belong to the report's day: a partition run's preflight belongs to its
     partition day, a scheduled probe to its own day in the market's zone (a backfilled day shows
     the probes its runs made). `up_to_now`: the report is for the warehouse's latest day, so the
@@ -430,7 +431,7 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
             "The latest probe of every dependency and its history, and the alerts.",
             [Block("Service probes", None, pl.DataFrame(), note="no probe recorded yet"), *alert_blocks],
         )
-    probes = _with_day(query(sql("report__service_health")), query, "checked_at")
+    probes = _with_day(query(sql("report__service_health")), query, "checked_at", timezone)
     week = pl.col("day") >= day - timedelta(days=6)
     shown = probes.filter(week if up_to_now else week & (pl.col("day") <= day)).sort("checked_at")
     mine = probes.filter(pl.lit(up_to_now) | (pl.col("day") <= day))
@@ -460,17 +461,17 @@ def health(query: Query, day: date, has_table: Callable[[str], bool], up_to_now:
         "health",
         "Health",
         "ops.service_health: the probes of every configured dependency that belong to "
-        f"the report's day (a partition run's probes to its partition day; times in {TIMEZONE}); "
+        f"the report's day (a partition run's probes to its partition day; times in {timezone}); "
         "ops.alerts: the day's alerts and any a channel has not taken.",
         blocks,
     )
 
 
-def _with_day(frame: pl.DataFrame, query: Query, at: str) -> pl.DataFrame:
+def _with_day(frame: pl.DataFrame, query: Query, at: str, timezone: str) -> pl.DataFrame:
     """`frame` (with a run_id and a UTC time `at`) with `at` in the market's zone and the day it
     belongs to: the partition day of its run, else the day of `at` in the market's zone."""
     runs = query(sql("report__run_days"))
-    local = pl.col(at).dt.convert_time_zone(TIMEZONE)
+    local = pl.col(at).dt.convert_time_zone(timezone)
     if frame.is_empty():
         return frame.with_columns(local, pl.lit(None, pl.Date).alias("day"))
     return (

@@ -24,6 +24,7 @@ from typing import ClassVar, Optional
 import dagster as dg
 import polars as pl
 
+from phoenix_dagster.markets.market import market, today_in_zone
 from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.schemas import conform, with_missing_as_null
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES
@@ -88,6 +89,11 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     aws_session_token: Optional[str] = None
     raw_part_replies: int = DEFAULT_PART_REPLIES  # PHOENIX_RAW_PART_REPLIES: replies per landed part
     raw_part_seconds: float = DEFAULT_PART_SECONDS  # PHOENIX_RAW_PART_SECONDS: at least a part this often
+    timezone: Optional[str] = None  # the market's zone: its days are the lake's days (None: the default market's)
+
+    def today(self) -> str:
+        """Today in the market's zone, ISO: the day unpartitioned work files its records under."""
+        return market().today() if self.timezone is None else today_in_zone(self.timezone)
 
     @property
     def storage(self) -> LakeStorage:
@@ -324,7 +330,11 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
 
 def lake_resource(settings: Settings) -> LakeResource:
     """The lake: the local directory, or S3 with PHOENIX_LAKE_URL (its credentials go in as EnvVar)."""
-    parts = dict(raw_part_replies=settings.raw_part_replies, raw_part_seconds=settings.raw_part_seconds)
+    parts = dict(
+        raw_part_replies=settings.raw_part_replies,
+        raw_part_seconds=settings.raw_part_seconds,
+        timezone=settings.market.timezone,
+    )
     if not settings.lake_url:
         return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir), **parts)
     secret = lambda name: dg.EnvVar(name) if settings.has_secret(name) else None  # noqa: E731

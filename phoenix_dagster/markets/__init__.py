@@ -1,0 +1,1 @@
+"""Markets: the counties a deployment covers and the zone its days are counted in (data/markets.yaml)."""
