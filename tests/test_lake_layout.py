@@ -51,8 +51,9 @@ def test_a_collection_lands_in_parts_as_it_goes_and_is_read_only_once_it_ended(t
         landing.land(payload)
     assert len(lake.raw_files(RAW, DAY, ZIP)) == 2  # two parts of 100 on disk while the collection runs
     assert not lake.is_materialized(RAW, DAY, ZIP)  # not a collection until it ends
-    collected = landing.finish()
-    assert [n for _, n in landing.parts] == [100, 100, 50] and collected.replies == 250
+    collected = landing.finish()  # the parts gathered into one file, then removed
+    assert [Path(part).name for part in collected.parts] == ["replies.parquet"] and collected.replies == 250
+    assert lake.raw_files(RAW, DAY, ZIP) == list(collected.parts)
     assert lake.read(RAW, DAY, ZIP).equals(payloads_frame(replies(250)))
 
 

@@ -2,14 +2,18 @@
 collection that was killed is resumed from what it landed without asking the source again.
 
     <raw asset>/zip=<ZIP>/date=<day>/runs/<started>__<run>/part-<n>.parquet   replies, as they land
+    <raw asset>/zip=<ZIP>/date=<day>/runs/<started>__<run>/replies.parquet    …all of them, once it ended
     <raw asset>/zip=<ZIP>/date=<day>/runs/<started>__<run>/_collected.parquet  the run's collection ended
     <raw asset>/zip=<ZIP>/date=<day>/data.parquet                            a collection of an older version
 
 A part is written (whole: a temporary file renamed, or one PUT on S3) every `part_replies`
 replies, and every `part_seconds` seconds while replies wait (a timer, so a source that stalls
 does not hold them), so a crash loses at most the replies since the last part; a collection that
-fails leaves what it fetched in a last part (`abandon`). `_collected.parquet` lists the run's parts and is written last: a run folder
-without it is a collection that did not end. A re-run of a partition adds a run folder beside
+fails leaves what it fetched in a last part (`abandon`). When the collection ends, its parts are
+gathered into one file (`replies.parquet`: at the county's pace a part holds a few replies, and
+later collections read a month of partitions), `_collected.parquet` listing it is written, and
+only then are the parts removed. A run folder without `_collected.parquet` is a collection that
+did not end. A re-run of a partition adds a run folder beside
 the earlier ones and never touches them; readers take the newest collection that ended (the
 older version's `data.parquet` counts as older than any run folder). Only retention rewrites raw
 files, each in place.
@@ -35,6 +39,7 @@ from phoenix_dagster.storage.lake_storage import LakeStorage
 
 RUNS_DIR = "runs"
 COLLECTED = "_collected.parquet"
+GATHERED = "replies.parquet"  # a collection's parts, gathered into one file when it ended
 LEGACY_FILE = "data.parquet"
 DEFAULT_PART_REPLIES = 250
 DEFAULT_PART_SECONDS = 30.0
@@ -85,7 +90,7 @@ def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
     """Every file of the partition that holds replies (each run's parts, ended or not, and an
     older version's whole file): what retention rewrites. (A part being written when its process
     was killed is a temporary file, `left_behind`.)"""
-    parts = storage.glob(f"{partition_dir}/{RUNS_DIR}/*/part-*.parquet")
+    parts = [p for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet") if not p.endswith(COLLECTED)]
     legacy = storage.join(partition_dir, LEGACY_FILE)
     return [*([legacy] if storage.exists(legacy) else []), *parts]
 
@@ -208,6 +213,11 @@ class RawLanding:
         with self._lock:
             if self._pending or not self.parts:  # an empty collection is one empty part, not none
                 self._write_part()
+            journal = [f"{self.folder}/{name}" for name, _ in self.parts] if len(self.parts) > 1 else []
+            if journal:
+                gathered = self.storage.scan_parquet(journal).collect()
+                self.storage.write_parquet(gathered, f"{self.folder}/{GATHERED}", RAW_ROW_GROUP_ROWS)
+                self.parts = [(GATHERED, gathered.height)]
             listed = pl.DataFrame(
                 {
                     "run_id": [self.run_id] * len(self.parts),
@@ -218,6 +228,8 @@ class RawLanding:
                 schema=COLLECTED_SCHEMA,
             )
             self.storage.write_parquet(listed, f"{self.folder}/{COLLECTED}")
+            for location in journal:  # the collection ended: its journal is in the gathered file
+                self.storage.remove(location)
             return LandedCollection(
                 self.folder,
                 tuple(f"{self.folder}/{name}" for name, _ in self.parts),
