@@ -86,9 +86,9 @@ def collect_assessor_payloads(
         finally:
             api.close()
         requests = books.requests(api.name, api.request_summary())
-        payloads = payloads_frame(crawl.payloads)
         books.quarantine(fetch_failures_frame(api.name, crawl.failures))
-        collected = payloads.filter((pl.col("entity") == "parcel") & (pl.col("http_status") == 200)).height
+        # Counted from the replies, not a frame of them: their bodies are in the lake already.
+        collected = sum(1 for p in crawl.payloads if p.entity == "parcel" and p.http_status == 200)
         metrics = books.stage_metrics(
             from_requests(
                 "collection:assessor",
@@ -104,7 +104,7 @@ def collect_assessor_payloads(
         context.add_output_metadata(
             books.finish(
                 rows_in=0,
-                rows_out=payloads.height,
+                rows_out=len(crawl.payloads),
                 source=api.name,
                 search_total=crawl.search_total,
                 search_rows_seen=crawl.search_rows_seen,

@@ -214,10 +214,11 @@ class RawLanding:
             if self._pending or not self.parts:  # an empty collection is one empty part, not none
                 self._write_part()
             journal = [f"{self.folder}/{name}" for name, _ in self.parts] if len(self.parts) > 1 else []
-            if journal:
-                gathered = self.storage.scan_parquet(journal).collect()
-                self.storage.write_parquet(gathered, f"{self.folder}/{GATHERED}", RAW_ROW_GROUP_ROWS)
-                self.parts = [(GATHERED, gathered.height)]
+            if journal:  # streamed: the collection's bodies are not held a second time
+                self.storage.sink_parquet(
+                    self.storage.scan_parquet(journal), f"{self.folder}/{GATHERED}", RAW_ROW_GROUP_ROWS
+                )
+                self.parts = [(GATHERED, sum(n for _, n in self.parts))]
             listed = pl.DataFrame(
                 {
                     "run_id": [self.run_id] * len(self.parts),

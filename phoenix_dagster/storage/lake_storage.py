@@ -142,6 +142,15 @@ class LakeStorage:
         self.filesystem.pipe_file(location, body.getvalue())  # one PUT of the complete object
         return location
 
+    def sink_parquet(self, frame: pl.LazyFrame, location: str, row_group_size: int | None = None) -> str:
+        """Stream `frame` into the file at `location` (replaced whole, as `write_parquet`), without
+        holding it in memory."""
+        if not self.on_object_storage:
+            write_atomically(Path(location), lambda tmp: frame.sink_parquet(tmp, row_group_size=row_group_size))
+            return location
+        frame.sink_parquet(location, row_group_size=row_group_size, storage_options=self.storage_options)
+        return location
+
     def read_parquet(self, location: str, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.read_parquet(location, columns=columns, storage_options=self.storage_options)
 
