@@ -69,6 +69,8 @@ def test_a_rerun_adds_its_collection_beside_the_earlier_one_and_readers_take_the
     assert lake.read(RAW, DAY, ZIP)["body"].to_list() == [b"second"] * 4
     assert {path: Path(path).read_bytes() for path in first.parts} == written  # the earlier run's untouched
     assert lake.raw_files(RAW, DAY, ZIP) == [str(legacy), *first.parts, *second.parts]
+    assert lake.read(RAW, DAY, ZIP, run_id="run-a")["body"].to_list() == [b"first"] * 2  # a run reads its own
+    assert lake.read(RAW, DAY, ZIP, run_id="run-unknown")["body"].to_list() == [b"second"] * 4
     assert lake.history(RAW, ZIP, through=DAY, columns=["body"])["body"].to_list() == [b"second"] * 4
     assert lake.partitions(RAW, before="2026-11-29") == [(ZIP, DAY)]
     with pytest.raises(ValueError, match="append-only"):

@@ -114,11 +114,11 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         """Where a (non-raw) asset's partition is; a raw one's files are `files`'."""
         return self.storage.join(self.partition_dir(asset_name, day, zip_code), "data.parquet")
 
-    def files(self, asset_name: str, day: str, zip_code: str) -> list[str] | None:
+    def files(self, asset_name: str, day: str, zip_code: str, run_id: str | None = None) -> list[str] | None:
         """The files holding the partition's current data (a raw asset's newest collection that
-        ended); None when it has not been materialized."""
+        ended, or `run_id`'s when it ended); None when it has not been materialized."""
         if is_raw(asset_name):
-            return collected_files(self.storage, self.partition_dir(asset_name, day, zip_code))
+            return collected_files(self.storage, self.partition_dir(asset_name, day, zip_code), run_id)
         path = self.path_for(asset_name, day, zip_code)
         return [path] if self.storage.exists(path) else None
 
@@ -162,14 +162,16 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         """Retention's rewrite of one raw file, in place (the only rewrite of the raw layer)."""
         return self.storage.write_parquet(frame, location, RAW_ROW_GROUP_ROWS)
 
-    def scan(self, asset_name: str, day: str, zip_code: str) -> pl.LazyFrame:
-        files = self.files(asset_name, day, zip_code)
+    def scan(self, asset_name: str, day: str, zip_code: str, run_id: str | None = None) -> pl.LazyFrame:
+        files = self.files(asset_name, day, zip_code, run_id)
         if files is None:
             raise dg.Failure(f"{asset_name} has not been materialized for {day}|{zip_code}")
         return self.storage.scan_parquet(files)
 
-    def read(self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None) -> pl.DataFrame:
-        return self.scan(asset_name, day, zip_code).select(columns or pl.all()).collect()
+    def read(
+        self, asset_name: str, day: str, zip_code: str, columns: list[str] | None = None, run_id: str | None = None
+    ) -> pl.DataFrame:
+        return self.scan(asset_name, day, zip_code, run_id).select(columns or pl.all()).collect()
 
     def _written(self, asset_name: str, zip_code: str = "*") -> list[tuple[str, str]]:
         """(ZIP, day) of every partition of the asset written (a raw one: with any reply landed)."""
@@ -325,7 +327,9 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
         context.add_output_metadata({**metadata, "path": dg.MetadataValue.path(metadata["path"])})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        return self.lake.read(*self._partition(context))
+        """The partition as the upstream step wrote it: a raw asset's, the collection of the run
+        that made it (the newest otherwise)."""
+        return self.lake.read(*self._partition(context), run_id=context.upstream_output.run_id)
 
 
 def lake_resource(settings: Settings) -> LakeResource:

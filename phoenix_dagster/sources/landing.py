@@ -75,13 +75,16 @@ def run_folders(storage: LakeStorage, partition_dir: str) -> list[RunFolder]:
     return [RunFolder(folder, folder.rsplit("/", 1)[1], done) for folder, done in sorted(folders.items())]
 
 
-def collected_files(storage: LakeStorage, partition_dir: str) -> list[str] | None:
+def collected_files(storage: LakeStorage, partition_dir: str, run_id: str | None = None) -> list[str] | None:
     """The files holding the partition's newest collection that ended (its parts, or an older
-    version's whole file); None when no collection of the partition has ended."""
+    version's whole file), or `run_id`'s when that run's collection ended (a step reading what its
+    own run collected, whatever another run of the partition did meanwhile); None when no
+    collection of the partition has ended."""
     ended = [folder for folder in run_folders(storage, partition_dir) if folder.collected]
-    if ended:
-        listed = storage.read_parquet(f"{ended[-1].location}/{COLLECTED}")
-        return [f"{ended[-1].location}/{part}" for part in listed["part"].to_list()]
+    chosen = [folder for folder in ended if folder.run_id == run_id] or ended
+    if chosen:
+        listed = storage.read_parquet(f"{chosen[-1].location}/{COLLECTED}")
+        return [f"{chosen[-1].location}/{part}" for part in listed["part"].to_list()]
     legacy = storage.join(partition_dir, LEGACY_FILE)
     return [legacy] if storage.exists(legacy) else None
 
