@@ -13,7 +13,8 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
-from phoenix_dagster.graph.partitions import date_and_zip, partition_start_utc, partition_timezone
+from phoenix_dagster.graph.partitions import date_and_zip, partition_timezone
+from phoenix_dagster.markets.market import day_start_utc
 from phoenix_dagster.resources.control_state import ControlStateResource
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
@@ -51,7 +52,7 @@ def collect_assessor_payloads(
     from what it landed, without asking the county again. Requests that got no reply are quarantined."""
     with Bookkeeping(context, lake) as books:
         day, zip_code = date_and_zip(context)
-        as_of = partition_start_utc(day, partition_timezone(context))
+        as_of = day_start_utc(day, partition_timezone(context))
         api = getattr(context.resources, source.resource_key).open(replay_time=as_of, day=day)
         # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.
         since = (date.fromisoformat(day) - timedelta(days=sources.refresh_days + 1)).isoformat()
@@ -141,7 +142,7 @@ def raw_listing_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefinit
         with Bookkeeping(context, context.resources.lake) as books:
             day, zip_code = date_and_zip(context)
             source = getattr(context.resources, descriptor.resource_key).open(
-                replay_time=partition_start_utc(day, partition_timezone(context)), day=day
+                replay_time=day_start_utc(day, partition_timezone(context)), day=day
             )
             since = (
                 None if source.complete else control_state.listing_high_water(zip_code, before=day, source=source.name)

@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.automation.schedules import build_schedules
-from phoenix_dagster.graph.partitions import daily_zip_partitions, partition_start_utc
-from phoenix_dagster.markets.market import County, Market, market, markets
+from phoenix_dagster.graph.partitions import daily_zip_partitions
+from phoenix_dagster.markets.market import County, Market, day_start_utc, market, markets
 from phoenix_dagster.settings import ConfigError, Settings
 
 pytestmark = pytest.mark.unit
@@ -35,7 +35,7 @@ def test_a_market_with_daylight_saving_has_short_and_long_days_starting_at_its_m
     assert DENVER.day_hours("2026-03-08") == 23 and DENVER.day_hours("2026-11-01") == 25
     assert DENVER.day_start_utc("2026-01-15") == datetime(2026, 1, 15, 7, tzinfo=UTC)  # MST
     assert DENVER.day_start_utc("2026-07-15") == datetime(2026, 7, 15, 6, tzinfo=UTC)  # MDT
-    assert partition_start_utc("2026-07-15", DENVER.timezone) == DENVER.day_start_utc("2026-07-15")
+    assert day_start_utc("2026-07-15", DENVER.timezone) == DENVER.day_start_utc("2026-07-15")
     late_evening = datetime(2026, 7, 16, 5, 30, tzinfo=UTC)  # 23:30 on the 15th in Denver
     assert DENVER.day_of(late_evening) == "2026-07-15" and market("phoenix").day_of(late_evening) == "2026-07-15"
     assert DENVER.day_of(datetime(2026, 7, 16, 6, 30, tzinfo=UTC)) == "2026-07-16"

@@ -25,7 +25,7 @@ from phoenix_dagster.graph.job_names import (
     REPORT_DAYS_TAG,
     TUNE_BATCHES,
 )
-from phoenix_dagster.markets.market import market, today_in_zone
+from phoenix_dagster.markets.market import today_in_zone
 from phoenix_dagster.monitoring.alerts import disk_alerts, find_alerts, still_owed, system_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
@@ -226,8 +226,8 @@ def quality_and_budget_alerts(
     quality_targets: QualityTargetsResource,
     alert_channels: AlertChannelsResource,
 ):
-    zone = control_state.lake.timezone or market().timezone  # alerts' days are the market's
-    day = date.fromisoformat(control_state.lake.today())
+    zone = control_state.lake.market_timezone  # alerts' days are the market's
+    day = date.fromisoformat(today_in_zone(zone))
     alerts = conditions_found(context, warehouse, quality_targets, day, zone) if warehouse.is_published else []
     delivered = control_state.alerts_delivered(day)  # condition → channels that took it today
     wanted = alert_channels.configured()

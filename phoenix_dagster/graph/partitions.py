@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import dagster as dg
 
@@ -36,8 +35,3 @@ def date_and_zip(context) -> tuple[str, str]:
 def partition_timezone(context) -> str:
     """The zone the partition's days are counted in: its partitions definition's (the market's)."""
     return context.assets_def.partitions_def.time_window_partitions_def.timezone
-
-
-def partition_start_utc(day: str, timezone: str) -> datetime:
-    """Midnight starting the partition's day in the market's zone, as a UTC timestamp."""
-    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)

@@ -43,9 +43,9 @@ class Market:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def today(self, now: datetime | None = None) -> str:
-        """The market's calendar day at `now` (default: now), ISO."""
-        return (now or datetime.now(UTC)).astimezone(self.zone).date().isoformat()
+    def today(self) -> str:
+        """The market's calendar day now, ISO."""
+        return today_in_zone(self.timezone)
 
     def day_of(self, moment: datetime) -> str:
         """The market's calendar day of a UTC moment, ISO."""
@@ -53,7 +53,7 @@ class Market:
 
     def day_start_utc(self, day: str) -> datetime:
         """The market's local midnight starting `day`, in UTC."""
-        return datetime.fromisoformat(day).replace(tzinfo=self.zone).astimezone(UTC)
+        return day_start_utc(day, self.timezone)
 
     def day_hours(self, day: str) -> float:
         """How long `day` is in the market (24, or 23/25 on a daylight-saving change)."""
@@ -64,6 +64,12 @@ class Market:
 def today_in_zone(timezone: str) -> str:
     """Today in `timezone`, ISO."""
     return datetime.now(ZoneInfo(timezone)).date().isoformat()
+
+
+def day_start_utc(day: str, timezone: str) -> datetime:
+    """Local midnight starting `day` in `timezone`, in UTC (a partition's start: its day in the
+    market's zone)."""
+    return datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _county(market: str, entry: dict) -> County:

@@ -91,9 +91,13 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     raw_part_seconds: float = DEFAULT_PART_SECONDS  # PHOENIX_RAW_PART_SECONDS: at least a part this often
     timezone: Optional[str] = None  # the market's zone: its days are the lake's days (None: the default market's)
 
+    @property
+    def market_timezone(self) -> str:
+        return self.timezone or market().timezone
+
     def today(self) -> str:
         """Today in the market's zone, ISO: the day unpartitioned work files its records under."""
-        return market().today() if self.timezone is None else today_in_zone(self.timezone)
+        return today_in_zone(self.market_timezone)
 
     @property
     def storage(self) -> LakeStorage:

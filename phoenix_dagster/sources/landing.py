@@ -85,8 +85,13 @@ def collected_files(storage: LakeStorage, partition_dir: str, run_id: str | None
     if chosen:
         listed = storage.read_parquet(f"{chosen[-1].location}/{COLLECTED}")
         return [f"{chosen[-1].location}/{part}" for part in listed["part"].to_list()]
+    return _legacy_file(storage, partition_dir) or None
+
+
+def _legacy_file(storage: LakeStorage, partition_dir: str) -> list[str]:
+    """The partition's whole file written by a version before run folders, if it has one."""
     legacy = storage.join(partition_dir, LEGACY_FILE)
-    return [legacy] if storage.exists(legacy) else None
+    return [legacy] if storage.exists(legacy) else []
 
 
 def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
@@ -94,8 +99,7 @@ def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
     older version's whole file): what retention rewrites. (A part being written when its process
     was killed is a temporary file, `left_behind`.)"""
     parts = [p for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet") if not p.endswith(COLLECTED)]
-    legacy = storage.join(partition_dir, LEGACY_FILE)
-    return [*([legacy] if storage.exists(legacy) else []), *parts]
+    return [*_legacy_file(storage, partition_dir), *parts]
 
 
 def left_behind(storage: LakeStorage, partition_dir: str) -> list[str]:
