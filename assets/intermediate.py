@@ -34,7 +34,11 @@ def int_assessor_parcels(
             how="diagonal_relaxed",
         )
         parcels = assessor_parcels(
-            stg_assessor__search_results, versions, zip_code, tuple(sources.assessor_property_types)
+            stg_assessor__search_results,
+            versions,
+            zip_code,
+            tuple(sources.assessor_property_types),
+            county_fips=lake.county_of(zip_code),
         )
         context.add_output_metadata(
             books.finish(
@@ -80,6 +84,7 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
                 int_assessor_parcels,
                 stg_assessor__search_results,
                 zip_code=zip_code,
+                county_fips=lake.county_of(zip_code),
                 observed_date=date.fromisoformat(day),
             )
             rates = {
@@ -117,7 +122,11 @@ def int_properties_resolved(
     with Bookkeeping(context, lake) as books:
         day, zip_code = date_and_zip(context)
         resolved = resolve_properties(
-            int_assessor_parcels, int_listings_matched, zip_code=zip_code, observed_date=date.fromisoformat(day)
+            int_assessor_parcels,
+            int_listings_matched,
+            zip_code=zip_code,
+            county_fips=lake.county_of(zip_code),
+            observed_date=date.fromisoformat(day),
         )
         matches = dict(resolved.group_by("match_method").len().iter_rows())
         context.add_output_metadata(

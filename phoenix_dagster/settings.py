@@ -213,6 +213,12 @@ class Settings:
         """The market this deployment runs: partition days are its days, times shown are in its zone."""
         return market_named(self.market_name)
 
+    @property
+    def zip_counties(self) -> dict[str, str]:
+        """Each ZIP → the FIPS code of the county its parcels belong to: with the county's parcel
+        id, what keys a parcel everywhere (lake, warehouse, property_id, MongoDB)."""
+        return {zip_code: self.market.county_of(zip_code).fips for zip_code in self.zip_codes}
+
     def has_secret(self, name: str) -> bool:
         return name in self.secrets_set
 
@@ -336,6 +342,7 @@ class Settings:
         probed = [source.service for source in settings.configured_sources if source.service]
         if len(probed) != len(set(probed)):  # one <service>_up check, one probe: a second would go unseen
             raise ConfigError(f"two configured sources probe the same service: {', '.join(sorted(probed))}")
+        settings.zip_counties  # noqa: B018 — every ZIP belongs to one of the market's counties, or it is refused here
         return settings
 
 

@@ -27,9 +27,15 @@ def test_apns_normalise(raw, expected):
     assert pl.select(normalize_apn(pl.lit(raw))).item() == expected
 
 
-def test_property_id_prefers_the_parcel_and_falls_back_to_address_and_zip():
+def test_property_id_is_the_county_and_its_parcel_else_the_county_zip_and_address():
     frame = pl.DataFrame(
-        {"apn": ["10306005", None], "key": ["4027 N 55TH AVE", "8400 W NEW WAY"], "zip": ["85031", "85031"]}
+        {
+            "county": ["04013", "04013", "08031"],
+            "apn": ["10306005", None, "10306005"],
+            "key": ["4027 N 55TH AVE", "8400 W NEW WAY", "1 MAIN ST"],
+            "zip": ["85031", "85031", "80202"],
+        }
     )
-    ids = frame.select(property_id(pl.col("apn"), pl.col("key"), pl.col("zip"))).to_series().to_list()
-    assert ids == ["apn:10306005", "adr:85031:8400_W_NEW_WAY"]
+    ids = frame.select(property_id(pl.col("county"), pl.col("apn"), pl.col("key"), pl.col("zip"))).to_series()
+    # the same parcel number in two counties is two properties
+    assert ids.to_list() == ["apn:04013:10306005", "adr:04013:85031:8400_W_NEW_WAY", "apn:08031:10306005"]

@@ -56,7 +56,7 @@ def test_column_docs_escape_the_angle_brackets_the_ui_would_take_for_html():
     from phoenix_dagster.schemas.marts import Properties
 
     columns = {c.name: c for c in column_docs(Properties).columns}
-    assert columns["property_id"].description.startswith("apn:&lt;APN&gt; or adr:&lt;ZIP&gt;")
+    assert columns["property_id"].description.startswith("apn:&lt;county FIPS&gt;:&lt;APN&gt; when")
 
 
 @pytest.mark.unit

@@ -23,7 +23,8 @@ def test_text_fills_gaps_but_never_overrides_a_source():
         IntPropertiesResolved,
         [
             dict(
-                property_id="apn:1",
+                property_id="apn:04013:1",
+                county_fips="04013",
                 PostalCode="85031",
                 listing_source="sample",
                 ListingKey="A",
@@ -36,7 +37,8 @@ def test_text_fills_gaps_but_never_overrides_a_source():
                 observed_at=T,
             ),
             dict(
-                property_id="apn:2",
+                property_id="apn:04013:2",
+                county_fips="04013",
                 PostalCode="85031",
                 sources=["assessor:sample"],
                 match_method="assessor_only",
@@ -52,7 +54,7 @@ def test_text_fills_gaps_but_never_overrides_a_source():
             dict(
                 source="sample",
                 ListingKey="A",
-                property_id="apn:1",
+                property_id="apn:04013:1",
                 PostalCode="85031",
                 observed_date=date(2026, 11, 28),
                 method="rules",

@@ -89,7 +89,7 @@ def test_the_next_run_makes_only_the_incremental_requests(tmp_path, county):
     assert sorted(day_two) == sorted([broken_apn, "10399999", *on_their_day])
     props = platform.warehouse.query("select property_id, LotSizeSquareFeet from marts.properties")
     assert props.height == 256
-    assert props.filter(pl.col("property_id") == f"apn:{broken_apn}")["LotSizeSquareFeet"].to_list() == [7000]
+    assert props.filter(pl.col("property_id") == f"apn:04013:{broken_apn}")["LotSizeSquareFeet"].to_list() == [7000]
     # parcels not re-fetched keep their details through the lake's history
     assert props.filter(pl.col("LotSizeSquareFeet").is_not_null()).height >= 252
     # a re-run of day two repeats exactly day two's requests and changes no fact; only the
@@ -218,7 +218,7 @@ def test_a_reply_that_is_not_the_parcel_never_replaces_its_last_good_version(tmp
         "select property_id, LotSizeSquareFeet, YearBuilt from marts.properties "
         "where LotSizeSquareFeet is not null order by property_id limit 1"
     ).row(0)
-    apn = good[0].removeprefix("apn:")
+    apn = good[0].removeprefix("apn:04013:")
     county.parcels[apn] = (200, reply)
     assert platform.run(day="2026-11-27", zip_codes=[ZIP], full_refresh=True)[0].success
     after = platform.warehouse.query(

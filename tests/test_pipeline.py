@@ -45,14 +45,18 @@ def test_one_property_per_house_whichever_sources_saw_it(sample_run):
     assert methods["apn"] > 0 and methods["address"] > 0 and methods["unmatched_listing"] == 6
     both = props.filter(pl.col("sources").list.len() == 2)
     assert both.height == methods["apn"] + methods["address"]
-    assert (props.filter(pl.col("match_method") == "unmatched_listing")["property_id"].str.starts_with("adr:")).all()
+    assert (
+        props.filter(pl.col("match_method") == "unmatched_listing")["property_id"].str.starts_with("adr:04013:")
+    ).all()
 
 
 def test_the_countys_last_recorded_sale_reaches_the_mart(sample_run):
     """LastSalePrice and LastSaleDate, staged from each parcel's detail (Owner.SalePrice and
     Owner.SaleDate), are carried to marts.properties for the parcel's property."""
     staged = pl.concat([sample_run.defs.resources["lake"].read("stg_assessor__parcels", DAY, z) for z in ZIPS])
-    staged = staged.select(pl.format("apn:{}", "ParcelNumber").alias("property_id"), "LastSalePrice", "LastSaleDate")
+    staged = staged.select(
+        pl.format("apn:04013:{}", "ParcelNumber").alias("property_id"), "LastSalePrice", "LastSaleDate"
+    )
     mart = sample_run.warehouse.query(
         "select property_id, LastSalePrice, LastSaleDate from marts.properties where property_id like 'apn:%'"
     )

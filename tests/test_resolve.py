@@ -35,11 +35,11 @@ def search(*rows):
 
 def resolve(search_rows, parcel_versions, listings):
     day = date(2026, 11, 28)
-    parcels = assessor_parcels(search_rows, parcel_versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    parcels = assessor_parcels(search_rows, parcel_versions, "85031", DEFAULT_RESIDENTIAL_TYPES, county_fips="04013")
     IntAssessorParcels.validate(parcels)
-    matched = match_listings(listings, parcels, search_rows, zip_code="85031", observed_date=day)
+    matched = match_listings(listings, parcels, search_rows, zip_code="85031", county_fips="04013", observed_date=day)
     IntListingsMatched.validate(matched)
-    return resolve_properties(parcels, matched, zip_code="85031", observed_date=day)
+    return resolve_properties(parcels, matched, zip_code="85031", county_fips="04013", observed_date=day)
 
 
 def test_one_house_seen_by_two_sources_is_one_property():
@@ -90,15 +90,15 @@ def test_one_house_seen_by_two_sources_is_one_property():
     out = resolve(s, p, listings)
     IntPropertiesResolved.validate(out)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
-    assert set(rows) == {"apn:10306005", "apn:10306014", "adr:85031:8400_W_NEW_CONSTRUCTION_WAY"}
-    house = rows["apn:10306005"]
+    assert set(rows) == {"apn:04013:10306005", "apn:04013:10306014", "adr:04013:85031:8400_W_NEW_CONSTRUCTION_WAY"}
+    house = rows["apn:04013:10306005"]
     assert house["match_method"] == "apn" and house["sources"] == ["assessor:sample", "listing:sample"]
     assert house["LivingArea"] == 1204  # the assessor's record wins over the listing's
     assert house["ListPrice"] == 316000 and house["BedroomsTotal"] == 3 and house["PoolPrivateYN"] is True
     assert house["records_merged"] == 4  # two search rows, one detail, one listing
-    assert rows["apn:10306014"]["match_method"] == "address" and rows["apn:10306014"]["ListingKey"] == "B"
-    assert rows["apn:10306014"]["LivingArea"] is None  # no detail: the search row still makes the property
-    ghost = rows["adr:85031:8400_W_NEW_CONSTRUCTION_WAY"]
+    assert rows["apn:04013:10306014"]["match_method"] == "address" and rows["apn:04013:10306014"]["ListingKey"] == "B"
+    assert rows["apn:04013:10306014"]["LivingArea"] is None  # no detail: the search row still makes the property
+    ghost = rows["adr:04013:85031:8400_W_NEW_CONSTRUCTION_WAY"]
     assert ghost["match_method"] == "unmatched_listing" and ghost["sources"] == ["listing:sample"]
 
 
@@ -130,8 +130,8 @@ def test_latest_listing_wins_and_an_ambiguous_address_matches_nothing_but_is_rec
     )
     out = resolve(s, frame(StgAssessorParcels, []), listings)
     rows = {r["property_id"]: r for r in out.iter_rows(named=True)}
-    assert rows["apn:3"]["ListingKey"] == "new" and rows["apn:3"]["PropertyType"] == "Land"
-    assert rows["adr:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "ambiguous"
+    assert rows["apn:04013:3"]["ListingKey"] == "new" and rows["apn:04013:3"]["PropertyType"] == "Land"
+    assert rows["adr:04013:85031:10_W_ELM_ST_UNIT_1"]["match_method"] == "ambiguous"
     assert out["property_id"].n_unique() == out.height == 4
 
 
@@ -154,7 +154,7 @@ def test_the_latest_parcel_version_wins_whichever_day_it_came():
             ),
         ],
     )
-    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES, county_fips="04013")
     row = parcels.row(0, named=True)
     assert row["LivingArea"] == 1204 and row["detail_sha256"] == "b" * 64 and row["assessor_records"] == 3
 
@@ -162,10 +162,16 @@ def test_the_latest_parcel_version_wins_whichever_day_it_came():
 def test_an_address_usaddress_cannot_parse_still_matches_and_is_flagged():
     s = search(("1", "LOT 5 DESERT RANCH", "85031", "VACANT LAND RESIDENTIAL"))
     listings = frame(StgListings, [dict(ListingKey="L", PostalCode="85031", UnparsedAddress="Lot 5, Desert Ranch")])
-    parcels = assessor_parcels(s, frame(StgAssessorParcels, []), "85031", DEFAULT_RESIDENTIAL_TYPES)
-    matched = match_listings(listings, parcels, s, zip_code="85031", observed_date=date(2026, 11, 28))
+    parcels = assessor_parcels(
+        s, frame(StgAssessorParcels, []), "85031", DEFAULT_RESIDENTIAL_TYPES, county_fips="04013"
+    )
+    matched = match_listings(
+        listings, parcels, s, zip_code="85031", county_fips="04013", observed_date=date(2026, 11, 28)
+    )
     row = matched.row(0, named=True)
-    assert row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:1"
+    assert (
+        row["address_parse"] == "fallback" and row["match_method"] == "address" and row["property_id"] == "apn:04013:1"
+    )
 
 
 def test_a_complete_source_cut_short_today_replaces_none_of_its_earlier_listings():
@@ -191,8 +197,8 @@ def test_the_latest_detail_is_the_latest_days_even_when_an_old_day_was_re_run_la
             dict(ParcelNumber="10306005", LivingArea=1200.0, fetched_at=T, payload_sha256="b" * 64),  # day 2
         ],
     ).with_columns(day=pl.Series(["2026-11-27", "2026-11-28"]))
-    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES)
+    parcels = assessor_parcels(s, versions, "85031", DEFAULT_RESIDENTIAL_TYPES, county_fips="04013")
     assert parcels["LivingArea"].to_list() == [1200]
-    assert assessor_parcels(s, versions.drop("day"), "85031", DEFAULT_RESIDENTIAL_TYPES)["LivingArea"].to_list() == [
-        1000
-    ]
+    assert assessor_parcels(s, versions.drop("day"), "85031", DEFAULT_RESIDENTIAL_TYPES, county_fips="04013")[
+        "LivingArea"
+    ].to_list() == [1000]

@@ -190,7 +190,9 @@ def test_a_revalued_parcel_reaches_the_lake_when_fetched_again(tmp_path):
     assert versions.select("ParcelNumber", "FullCashValue").rows() == [(REVALUED, float(new))]
     for day, value in ((first, old), (second, new)):
         enriched = lake.read("enriched_properties", day, SOLD_ZIP)
-        assert enriched.filter(pl.col("property_id") == f"apn:{REVALUED}")["FullCashValue"].to_list() == [float(value)]
+        assert enriched.filter(pl.col("property_id") == f"apn:04013:{REVALUED}")["FullCashValue"].to_list() == [
+            float(value)
+        ]
         assert enriched.height == 255
 
 

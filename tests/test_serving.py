@@ -26,6 +26,7 @@ def mart(*rows: dict) -> pl.DataFrame:
     base = {
         **dict.fromkeys(empty.columns),
         "PostalCode": "85031",
+        "county_fips": "04013",
         "sources": ["assessor:sample"],
         "match_method": "apn",
         "enrichment_method": "none",

@@ -6,6 +6,7 @@ phoenix-estate eval-extractor [--extractor rules|llm]
 phoenix-estate eval-resolver
 phoenix-estate report [--date YYYY-MM-DD]
 phoenix-estate docs [--write]
+phoenix-estate migrate
 """
 
 from __future__ import annotations
@@ -219,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         help="create or update the local Dagster instance: its dagster.yaml, pool limits, "
         "and the slots of dead runs freed (make ui runs this first)",
     )
+    commands.add_parser(
+        "migrate",
+        help="bring a data directory an earlier version wrote to today's keys (lake, served documents, "
+        "warehouse); idempotent",
+    )
     docs = commands.add_parser("docs", help="print the analyst table reference generated from the schemas")
     docs.add_argument("--write", action="store_true", help="update the generated reference in docs/tables.md")
     args = parser.parse_args(argv)
@@ -248,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             return prepare_instance(settings)
         if args.command == "report":
             return write_daily_report(settings, args.date)
+        if args.command == "migrate":
+            from phoenix_dagster.cli.migrate import migrate
+
+            return migrate(settings)
         days = _days(args, settings.first_date, settings.market)
         zip_codes = args.zip_codes or list(settings.zip_codes)
         unknown = sorted(set(zip_codes) - set(settings.zip_codes))

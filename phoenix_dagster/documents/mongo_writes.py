@@ -71,7 +71,7 @@ def write_changed(collection, docs: pl.DataFrame, key: str, scope: dict | None =
     seconds, moved = [], 0
     for batch in [*_chunks(writes + deletes), *([update] for update in sightings)]:
         started = perf_counter()
-        modified = _bulk(collection, batch)
+        modified = bulk_write_unordered(collection, batch)
         seconds.append(perf_counter() - started)
         if isinstance(batch[0], UpdateMany):
             moved += modified
@@ -84,10 +84,10 @@ def delete_outside(collection, field: str, values: list) -> int:
     return collection.delete_many({field: {"$nin": values}}).deleted_count
 
 
-def _bulk(collection, operations: list) -> int:
+def bulk_write_unordered(collection, operations: list) -> int:
     """bulk_write, unordered; returns documents modified. The in-process stand-in (mongomock)
     cannot read pymongo 4's operation objects, so it gets the same operations one by one."""
-    from pymongo import ReplaceOne, UpdateMany
+    from pymongo import ReplaceOne, UpdateMany, UpdateOne
 
     if type(collection).__module__.startswith("mongomock"):
         modified = 0
@@ -96,6 +96,8 @@ def _bulk(collection, operations: list) -> int:
                 modified += collection.replace_one(op._filter, op._doc, upsert=op._upsert).modified_count
             elif isinstance(op, UpdateMany):
                 modified += collection.update_many(op._filter, op._doc).modified_count
+            elif isinstance(op, UpdateOne):
+                modified += collection.update_one(op._filter, op._doc).modified_count
             else:
                 collection.delete_many(op._filter)
         return modified

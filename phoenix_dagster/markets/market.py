@@ -26,6 +26,7 @@ class County:
     fips: str  # the county's five-digit FIPS code (state + county): what qualifies its parcel ids
     name: str
     state: str
+    zips: tuple[str, ...] = ()  # its ZIP codes, where the market has more than one county
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,20 @@ class Market:
         """The market's local midnight starting `day`, in UTC."""
         return day_start_utc(day, self.timezone)
 
+    def county_of(self, zip_code: str) -> County:
+        """The county a ZIP's parcels are collected from: the market's only county, or the one
+        that lists the ZIP (a ZIP that straddles two counties is listed under the one collected)."""
+        if len(self.counties) == 1:
+            return self.counties[0]
+        listing = [county for county in self.counties if zip_code in county.zips]
+        if len(listing) != 1:
+            where = "none" if not listing else " and ".join(c.name for c in listing)
+            raise ConfigError(
+                f"ZIP {zip_code}: market {self.name!r} has several counties and {where} of them list it "
+                f"({MARKETS_FILE.name}: each county's zips)"
+            )
+        return listing[0]
+
     def day_hours(self, day: str) -> float:
         """How long `day` is in the market (24, or 23/25 on a daylight-saving change)."""
         following = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
@@ -76,7 +91,11 @@ def _county(market: str, entry: dict) -> County:
     fips = str(entry.get("fips", ""))
     if not re.fullmatch(r"\d{5}", fips):
         raise ConfigError(f"{MARKETS_FILE.name}: market {market!r}: county FIPS {fips!r} is not five digits")
-    return County(fips, str(entry.get("name", "")), str(entry.get("state", "")))
+    zips = tuple(str(z) for z in entry.get("zips") or ())
+    for zip_code in zips:
+        if not re.fullmatch(r"\d{5}", zip_code):
+            raise ConfigError(f"{MARKETS_FILE.name}: market {market!r}: county {fips}: {zip_code!r} is not a ZIP code")
+    return County(fips, str(entry.get("name", "")), str(entry.get("state", "")), zips)
 
 
 @cache

@@ -90,10 +90,15 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     raw_part_replies: int = DEFAULT_PART_REPLIES  # PHOENIX_RAW_PART_REPLIES: replies per landed part
     raw_part_seconds: float = DEFAULT_PART_SECONDS  # PHOENIX_RAW_PART_SECONDS: at least a part this often
     timezone: Optional[str] = None  # the market's zone: its days are the lake's days (None: the default market's)
+    zip_counties: dict[str, str] = {}  # ZIP → its county's FIPS code (Settings.zip_counties)
 
     @property
     def market_timezone(self) -> str:
         return self.timezone or market().timezone
+
+    def county_of(self, zip_code: str) -> str:
+        """The FIPS code of the county a ZIP's parcels belong to (the default market's, for a ZIP not configured)."""
+        return self.zip_counties.get(zip_code) or market().county_of(zip_code).fips
 
     def today(self) -> str:
         """Today in the market's zone, ISO: the day unpartitioned work files its records under."""
@@ -342,6 +347,7 @@ def lake_resource(settings: Settings) -> LakeResource:
         raw_part_replies=settings.raw_part_replies,
         raw_part_seconds=settings.raw_part_seconds,
         timezone=settings.market.timezone,
+        zip_counties=settings.zip_counties,
     )
     if not settings.lake_url:
         return LakeResource(root=str(settings.lake_dir), data_dir=str(settings.data_dir), **parts)

@@ -9,14 +9,17 @@ from phoenix_dagster.schemas.staging import LATITUDE, LONGITUDE, STANDARD_STATUS
 
 LISTING_MATCH_METHODS = ["apn", "address", "street", "fuzzy", "ambiguous", "unmatched_listing"]
 MATCH_METHODS = [*LISTING_MATCH_METHODS, "assessor_only"]
-PROPERTY_ID = r"^(apn:[0-9A-Z]+|adr:\d{5}:[0-9A-Z_]+)$"
+PROPERTY_ID = r"^(apn:\d{5}:[0-9A-Z]+|adr:\d{5}:\d{5}:[0-9A-Z_]+)$"
+COUNTY_FIPS = r"^\d{5}$"
+PROPERTY_ID_DOC = "apn:<county FIPS>:<APN> when the parcel is known, else adr:<county FIPS>:<ZIP>:<normalised address>"
 ADDRESS_PARSE = ["usps", "fallback"]
 
 
 class IntAssessorParcels(pa.DataFrameModel):
     """int_assessor_parcels: one row per wanted parcel in the ZIP, with its latest detail version."""
 
-    property_id: str = pa.Field(unique=True, str_matches=PROPERTY_ID, description="apn:<APN>")
+    property_id: str = pa.Field(unique=True, str_matches=PROPERTY_ID, description="apn:<county FIPS>:<APN>")
+    county_fips: str = pa.Field(str_matches=COUNTY_FIPS, description="The county whose parcel id ParcelNumber is")
     ParcelNumber: str = pa.Field(unique=True, description="APN, normalised")
     UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Situs address (search row, else detail)")
     address_key: Optional[str] = pa.Field(nullable=True, description="USPS-normalised street line used for matching")
@@ -54,6 +57,9 @@ class IntListingsMatched(StgListings):
     """int_listings_matched: one row per listing (its latest record), with the property it belongs to."""
 
     property_id: str = pa.Field(str_matches=PROPERTY_ID, description="The property the listing resolved to")
+    county_fips: str = pa.Field(
+        str_matches=COUNTY_FIPS, description="The county of the ZIP: the only one whose parcels it resolves to"
+    )
     match_method: str = pa.Field(
         isin=LISTING_MATCH_METHODS,
         description="How it found its parcel, most certain first: apn, address (the same "
@@ -91,9 +97,10 @@ class IntPropertiesResolved(pa.DataFrameModel):
     property_id: str = pa.Field(
         unique=True,
         str_matches=PROPERTY_ID,
-        description="apn:<APN> when the parcel is known, else adr:<ZIP>:<normalised address>",
+        description=PROPERTY_ID_DOC,
     )
-    ParcelNumber: Optional[str] = pa.Field(nullable=True, description="APN, normalised")
+    county_fips: str = pa.Field(str_matches=COUNTY_FIPS, description="The county's FIPS code (state + county)")
+    ParcelNumber: Optional[str] = pa.Field(nullable=True, description="APN, normalised (the county's parcel id)")
     UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Street address (assessor's when known)")
     address_key: Optional[str] = pa.Field(nullable=True, description="Normalised street address used for matching")
     address_parse: Optional[str] = pa.Field(

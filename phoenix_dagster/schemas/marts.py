@@ -6,6 +6,7 @@ import pandera.polars as pa
 import polars as pl
 
 from phoenix_dagster.schemas.enriched import ListingTextFacts
+from phoenix_dagster.schemas.intermediate import COUNTY_FIPS, PROPERTY_ID_DOC
 from phoenix_dagster.schemas.staging import STANDARD_STATUS, ZIP_PATTERN
 
 UTC_TIME = pl.Datetime("us", "UTC")
@@ -14,8 +15,11 @@ UTC_TIME = pl.Datetime("us", "UTC")
 class Properties(pa.DataFrameModel):
     """marts.properties: one row per property, latest observation, with first and last sighting."""
 
-    property_id: str = pa.Field(unique=True, description="apn:<APN> or adr:<ZIP>:<normalised address>")
-    ParcelNumber: Optional[str] = pa.Field(nullable=True, description="Assessor parcel number (APN), normalised")
+    property_id: str = pa.Field(unique=True, description=PROPERTY_ID_DOC)
+    county_fips: str = pa.Field(str_matches=COUNTY_FIPS, description="The county's FIPS code (state + county)")
+    ParcelNumber: Optional[str] = pa.Field(
+        nullable=True, description="Assessor parcel number (APN), normalised: the county's own parcel id"
+    )
     UnparsedAddress: Optional[str] = pa.Field(nullable=True, description="Street address")
     City: Optional[str] = pa.Field(nullable=True, description="City")
     PostalCode: str = pa.Field(str_matches=ZIP_PATTERN, description="5-digit ZIP")

@@ -67,10 +67,11 @@ def normalize_street(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def property_id(apn: pl.Expr, address_key: pl.Expr, postal_code: pl.Expr) -> pl.Expr:
-    """apn:<APN> when the parcel is known, else adr:<ZIP>:<address key with _ for spaces>."""
-    by_address = pl.format("adr:{}:{}", postal_code, address_key.str.replace_all(" ", "_"))
-    return pl.when(apn.is_not_null()).then(pl.format("apn:{}", apn)).otherwise(by_address)
+def property_id(county_fips: pl.Expr, apn: pl.Expr, address_key: pl.Expr, postal_code: pl.Expr) -> pl.Expr:
+    """apn:<county FIPS>:<APN> when the parcel is known (parcel ids are the county's own: two
+    counties may use the same one), else adr:<county FIPS>:<ZIP>:<address key with _ for spaces>."""
+    by_address = pl.format("adr:{}:{}:{}", county_fips, postal_code, address_key.str.replace_all(" ", "_"))
+    return pl.when(apn.is_not_null()).then(pl.format("apn:{}:{}", county_fips, apn)).otherwise(by_address)
 
 
 def usps_street(address: str, zip_code: str) -> str | None:
@@ -105,3 +106,13 @@ def with_address_key(frame: pl.DataFrame, address: str, zip_code: str) -> pl.Dat
         .otherwise(pl.lit("fallback"))
         .alias("address_parse"),
     ).drop("_address", "_usps")
+
+
+QUALIFIED_PROPERTY_ID = r"^(apn:\d{5}:|adr:\d{5}:\d{5}:)"
+
+
+def qualified_property_id(earlier: pl.Expr, county_fips: pl.Expr) -> pl.Expr:
+    """An earlier version's property_id (apn:<APN>, adr:<ZIP>:<address>) with its county's FIPS
+    code after the prefix, as property_id makes it now; one already qualified is kept as it is."""
+    qualified = pl.concat_str(earlier.str.slice(0, 4), county_fips, pl.lit(":"), earlier.str.slice(4))
+    return pl.when(earlier.str.contains(QUALIFIED_PROPERTY_ID)).then(earlier).otherwise(qualified)

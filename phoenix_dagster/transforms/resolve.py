@@ -35,9 +35,14 @@ DETAIL_COLUMNS = [
 
 
 def assessor_parcels(
-    search: pl.DataFrame, parcel_versions: pl.DataFrame, zip_code: str, property_types: tuple[str, ...]
+    search: pl.DataFrame,
+    parcel_versions: pl.DataFrame,
+    zip_code: str,
+    property_types: tuple[str, ...],
+    *,
+    county_fips: str,
 ) -> pl.DataFrame:
-    """One row per wanted parcel in the ZIP: its search row, with its latest detail version
+    """One row per wanted parcel in the ZIP (of the county `county_fips`): its search row, with its latest detail version
     (from whichever day it was fetched) when it has one. Latest by partition `day`, then
     `fetched_at`, where the versions have a day (a re-run of an old day fetches later than the
     days after it, but its version is not newer than theirs), as new_versions decides."""
@@ -67,17 +72,27 @@ def assessor_parcels(
         pl.max_horizontal("fetched_at", "detail_fetched_at").alias("seen_at"),
         (pl.col("search_records") + pl.col("detail_versions").fill_null(0)).cast(pl.Int32).alias("assessor_records"),
         pl.lit(zip_code).alias("PostalCode"),
-        property_id(pl.col("ParcelNumber"), pl.lit(None, pl.String), pl.lit(zip_code)).alias("property_id"),
+        pl.lit(county_fips).alias("county_fips"),
+        property_id(pl.lit(county_fips), pl.col("ParcelNumber"), pl.lit(None, pl.String), pl.lit(zip_code)).alias(
+            "property_id"
+        ),
     )
     return conform(with_address_key(joined, "UnparsedAddress", zip_code).sort("ParcelNumber"), IntAssessorParcels)
 
 
 def match_listings(
-    listings: pl.DataFrame, parcels: pl.DataFrame, search_rows: pl.DataFrame, *, zip_code: str, observed_date: date
+    listings: pl.DataFrame,
+    parcels: pl.DataFrame,
+    search_rows: pl.DataFrame,
+    *,
+    zip_code: str,
+    county_fips: str,
+    observed_date: date,
 ) -> pl.DataFrame:
     """Each listing (its latest record) → property_id, in the resolver's stages (APN, exact
     address, house number + street, scored street name; see address_match) against every county
-    search row of the ZIP, of which `parcels` are the ones kept. A listing that matches nothing,
+    search row of the ZIP, of which `parcels` are the ones kept: a listing resolves only to a
+    parcel of the ZIP's county, and its APN is read as that county's. A listing that matches nothing,
     or is ambiguous, becomes a property of its own, keyed by its address (by its own APN when it
     has no address)."""
     repeats = listings.group_by("source", "ListingKey").agg(pl.len().cast(pl.Int32).alias("listing_records"))
@@ -90,16 +105,19 @@ def match_listings(
                 "resolved_parcel"
             ),
             pl.lit(observed_date).alias("observed_date"),
+            pl.lit(county_fips).alias("county_fips"),
         )
         .with_columns(
-            property_id(pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode")).alias("property_id")
+            property_id(
+                pl.col("county_fips"), pl.col("resolved_parcel"), pl.col("address_key"), pl.col("PostalCode")
+            ).alias("property_id")
         )
     )
     return conform(matched.sort("source", "ListingKey"), IntListingsMatched)
 
 
 def resolve_properties(
-    parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str, observed_date: date
+    parcels: pl.DataFrame, listings: pl.DataFrame, *, zip_code: str, county_fips: str, observed_date: date
 ) -> pl.DataFrame:
     """int_assessor_parcels + int_listings_matched → int_properties_resolved."""
     per_property = (
@@ -154,6 +172,7 @@ def resolve_properties(
         .alias("address_parse"),
         pl.coalesce("City", pl.col("listing_city").str.to_uppercase()).alias("City"),
         pl.lit(zip_code).alias("PostalCode"),
+        pl.lit(county_fips).alias("county_fips"),
         pl.when(pl.col("assessor_property_type").str.starts_with("VACANT LAND"))
         .then(pl.lit("Land"))
         .when(pl.col("assessor_property_type").is_not_null())

@@ -3,6 +3,7 @@
 -- grain: property_id, observed_date
 select
     property_id,
+    county_fips,
     ParcelNumber,
     UnparsedAddress,
     City,
