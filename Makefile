@@ -39,7 +39,7 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_serving.py
 
 # How cost grows with parcels (3 ZIPs × 33,334 = 100k by default; SCALES="3x33334 9x33334 30x33334"
-# for more; CONCURRENT_RUNS=2 for a queue of two, default 3): full and incremental `phoenix-estate run`
+# for more; CONCURRENT_RUNS=3 for a queue of three, default 2): full and incremental `phoenix-estate run`
 # against a county server on loopback.
 SCALES ?= 3x33334
 bench-scale: install

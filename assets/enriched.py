@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
-from phoenix_dagster.graph.partitions import date_and_zip
+from phoenix_dagster.graph.zip_steps import ZipFrames, for_each_zip
 from phoenix_dagster.llm.client import replies_frame
 from phoenix_dagster.llm.extraction_pool import BATCH_BOUNDS, CONCURRENCY_BOUNDS, clamp, run_extraction, text_key
 from phoenix_dagster.llm.prompt import PROMPT_VERSION
@@ -24,20 +24,20 @@ from phoenix_dagster.tuning.metrics import stage_metrics
 @lake_asset(records=("llm_replies", "usage", "stage_metrics"), kinds=("ollama", "polars", "parquet"))
 def listing_text_facts(
     context: dg.AssetExecutionContext,
-    int_listings_matched: pl.DataFrame,
+    int_listings_matched: ZipFrames,
     ollama: OllamaResource,
     control_state: ControlStateResource,
     lake: LakeResource,
-) -> pl.DataFrame:
+) -> ZipFrames:
     """Facts each current listing's description states, read by the model at OLLAMA_HOST with
     structured output (validated, cached by model, prompt version and text hash), or by the
     rules extractor when the model is unavailable, slow, failing or wrong. Every row records
     its method, model, prompt version and any fallback reason."""
-    with Bookkeeping(context, lake) as books:
-        day, _ = date_and_zip(context)
-        today = date.fromisoformat(day)
-        rules = extract_listing_facts(int_listings_matched, today=today)
-        with_text = int_listings_matched.filter(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
+
+    def extract(books: Bookkeeping, zip_code: str, matched: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        today = date.fromisoformat(books.day)
+        rules = extract_listing_facts(matched, today=today)
+        with_text = matched.filter(pl.col("PublicRemarks").str.strip_chars().fill_null("") != "")
         keys = {(r["source"], r["ListingKey"]): text_key(r["PublicRemarks"]) for r in with_text.iter_rows(named=True)}
         texts = dict(zip(keys.values(), with_text["PublicRemarks"]))
         cached = control_state.cached_replies(ollama.model, PROMPT_VERSION, sorted(texts))
@@ -64,7 +64,7 @@ def listing_text_facts(
         methods = dict(facts.group_by("method").len().iter_rows())
         valid = sum(1 for o in outcomes.values() if o.reply is not None and o.method == "llm")
         if stats.model_state and not stats.model_state.startswith(ollama.model):
-            context.log.warning(f"listing enrichment used the rules extractor: {stats.model_state}")
+            context.log.warning(f"{zip_code}: listing enrichment used the rules extractor: {stats.model_state}")
         metrics = books.stage_metrics(
             stage_metrics(
                 "enrichment",
@@ -81,9 +81,9 @@ def listing_text_facts(
                 peak_rss_mb=books.peak_rss_mb(),
             )
         )
-        context.add_output_metadata(
+        return facts, (
             books.finish(
-                rows_in=int_listings_matched.height,
+                rows_in=matched.height,
                 rows_out=facts.height,
                 model_state=stats.model_state or "no text",
                 model_calls=stats.calls,
@@ -101,27 +101,28 @@ def listing_text_facts(
             )
             | metrics
         )
-        return facts
+
+    return for_each_zip(context, lake, extract, int_listings_matched)
 
 
 @lake_asset()
 def enriched_properties(
     context: dg.AssetExecutionContext,
-    int_properties_resolved: pl.DataFrame,
-    listing_text_facts: pl.DataFrame,
+    int_properties_resolved: ZipFrames,
+    listing_text_facts: ZipFrames,
     lake: LakeResource,
-) -> pl.DataFrame:
+) -> ZipFrames:
     """Resolved properties with listing-text facts filling what no source gave; a source's
     structured value always wins, and where it differs from the text the disagreement is
     recorded. enriched_fields names what came from text."""
-    with Bookkeeping(context, lake) as books:
-        enriched = enrich_properties(int_properties_resolved, listing_text_facts)
-        context.add_output_metadata(
-            books.finish(
-                rows_in=int_properties_resolved.height,
-                rows_out=enriched.height,
-                values_filled_from_text=int(enriched["enriched_fields"].list.len().sum()),
-                text_disagreements=int(enriched["text_disagreements"].list.len().sum()),
-            )
+
+    def enrich(books: Bookkeeping, zip_code: str, resolved: pl.DataFrame, facts: pl.DataFrame) -> tuple:
+        enriched = enrich_properties(resolved, facts)
+        return enriched, books.finish(
+            rows_in=resolved.height,
+            rows_out=enriched.height,
+            values_filled_from_text=int(enriched["enriched_fields"].list.len().sum()),
+            text_disagreements=int(enriched["text_disagreements"].list.len().sum()),
         )
-        return enriched
+
+    return for_each_zip(context, lake, enrich, int_properties_resolved, listing_text_facts)

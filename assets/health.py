@@ -21,6 +21,7 @@ import polars as pl
 
 from assets.raw import listing_asset_name
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, recording
+from phoenix_dagster.graph.zip_steps import partition_zips
 from phoenix_dagster.monitoring.health import (
     DEFAULT_TIMEOUT_S,
     ProbeResult,
@@ -180,13 +181,15 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
         line naming the probe's reason, and no collection starts; an optional one (Ollama) is a
         WARN and enrichment falls back to the rules. Each probe is its service's `<service>_up`
         check on the asset that uses it, and a row of ops.service_health."""
-        with Bookkeeping(context, context.resources.lake) as books:
+        lake = context.resources.lake
+        asked_about = partition_zips(context, lake).zips[0]  # the sources are asked about the run's first ZIP
+        with Bookkeeping(context, lake, zip_code=asked_about) as books:
             results = probe_and_record(
                 context,
                 settings,
                 prober="service_preflight",
                 services=preflight_services(settings),
-                zip_code=books.zip_code,
+                zip_code=asked_about,
             )
             for result in results:
                 context.log_event(
@@ -194,7 +197,7 @@ def service_preflight_asset(settings: Settings) -> dg.AssetsDefinition:
                         result,
                         settings.configured_sources,
                         probed_by="service_preflight",
-                        partition=context.partition_key,
+                        partition=str(context.partition_key),
                     )
                 )
             metadata = {

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset, upstream_assets
-from phoenix_dagster.graph.partitions import date_and_zip
+from phoenix_dagster.graph.zip_steps import ZipFrames, for_each_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.address_match import MATCHED
@@ -18,37 +18,32 @@ from phoenix_dagster.transforms.resolve import assessor_parcels, match_listings,
 @lake_asset()
 def int_assessor_parcels(
     context: dg.AssetExecutionContext,
-    stg_assessor__search_results: pl.DataFrame,
-    stg_assessor__parcels: pl.DataFrame,
+    stg_assessor__search_results: ZipFrames,
+    stg_assessor__parcels: ZipFrames,
     sources: SourcesResource,
     lake: LakeResource,
-) -> pl.DataFrame:
+) -> ZipFrames:
     """The ZIP's wanted parcels (PHOENIX_ASSESSOR_PROPERTY_TYPES), one row each, with the latest
     detail version from whichever day it was fetched (earlier days of stg_assessor__parcels
     included), and a USPS-normalised address key."""
-    with Bookkeeping(context, lake) as books:
-        day, zip_code = date_and_zip(context)
+
+    def resolve(books: Bookkeeping, zip_code: str, search: pl.DataFrame, staged: pl.DataFrame) -> tuple:
+        day = books.day
         earlier = lake.history("stg_assessor__parcels", zip_code, before=day, with_day=True)
         versions = pl.concat(
-            [v for v in (earlier, stg_assessor__parcels.with_columns(day=pl.lit(day))) if v is not None],
-            how="diagonal_relaxed",
+            [v for v in (earlier, staged.with_columns(day=pl.lit(day))) if v is not None], how="diagonal_relaxed"
         )
         parcels = assessor_parcels(
-            stg_assessor__search_results,
-            versions,
-            zip_code,
-            tuple(sources.assessor_property_types),
-            county_fips=lake.county_of(zip_code),
+            search, versions, zip_code, tuple(sources.assessor_property_types), county_fips=lake.county_of(zip_code)
         )
-        context.add_output_metadata(
-            books.finish(
-                rows_in=stg_assessor__search_results.height + versions.height,
-                rows_out=parcels.height,
-                without_detail=parcels.filter(pl.col("detail_sha256").is_null()).height,
-                address_fallbacks=parcels.filter(pl.col("address_parse") == "fallback").height,
-            )
+        return parcels, books.finish(
+            rows_in=search.height + versions.height,
+            rows_out=parcels.height,
+            without_detail=parcels.filter(pl.col("detail_sha256").is_null()).height,
+            address_fallbacks=parcels.filter(pl.col("address_parse") == "fallback").height,
         )
-        return parcels
+
+    return for_each_zip(context, lake, resolve, stg_assessor__search_results, stg_assessor__parcels)
 
 
 def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition:
@@ -57,12 +52,12 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
     @lake_asset(deps=[*listing_assets])
     def int_listings_matched(
         context: dg.AssetExecutionContext,
-        stg_listings__listings: pl.DataFrame,
-        int_assessor_parcels: pl.DataFrame,
-        stg_assessor__search_results: pl.DataFrame,
+        stg_listings__listings: ZipFrames,
+        int_assessor_parcels: ZipFrames,
+        stg_assessor__search_results: ZipFrames,
         sources: SourcesResource,
         lake: LakeResource,
-    ) -> pl.DataFrame:
+    ) -> ZipFrames:
         """Every current listing of the ZIP (its latest record) with the property it belongs to: by
         APN, else by its address in stages (exact, house number + street, scored street name)
         against every county search row of the ZIP; two parcels that fit are recorded as
@@ -70,19 +65,20 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
         Incremental sources' listings, and those of a complete source whose fetch was cut short
         today (see its source_fetches), carry over from earlier days of stg_listings__listings
         until they change."""
-        with Bookkeeping(context, lake) as books:
-            day, zip_code = date_and_zip(context)
+
+        def match(books: Bookkeeping, zip_code: str, staged, parcels, search) -> tuple[pl.DataFrame, dict]:
+            day = books.day
             fetches = lake.current_bookkeeping("source_fetches", day, zip_code, upstream_assets(context))
             seen_whole = set(fetches.filter(pl.col("complete"))["source"].to_list()) if fetches.height else set()
             listings = current_listings(
-                stg_listings__listings,
+                staged,
                 lake.history("stg_listings__listings", zip_code, before=day),
                 complete_sources=sources.complete_listing_sources() & seen_whole,
             )
             matched = match_listings(
                 listings,
-                int_assessor_parcels,
-                stg_assessor__search_results,
+                parcels,
+                search,
                 zip_code=zip_code,
                 county_fips=lake.county_of(zip_code),
                 observed_date=date.fromisoformat(day),
@@ -94,18 +90,19 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
                 .sort("source", "match_method")
                 .iter_rows()
             }
-            context.add_output_metadata(
-                books.finish(
-                    rows_in=listings.height,
-                    rows_out=matched.height,
-                    **rates,
-                    match_rate=round(
-                        matched.filter(pl.col("match_method").is_in(MATCHED)).height / max(matched.height, 1), 4
-                    ),
-                    address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height,
-                )
+            return matched, books.finish(
+                rows_in=listings.height,
+                rows_out=matched.height,
+                **rates,
+                match_rate=round(
+                    matched.filter(pl.col("match_method").is_in(MATCHED)).height / max(matched.height, 1), 4
+                ),
+                address_fallbacks=matched.filter(pl.col("address_parse") == "fallback").height,
             )
-            return matched
+
+        return for_each_zip(
+            context, lake, match, stg_listings__listings, int_assessor_parcels, stg_assessor__search_results
+        )
 
     return int_listings_matched
 
@@ -113,27 +110,26 @@ def int_listings_matched_asset(listing_assets: list[str]) -> dg.AssetsDefinition
 @lake_asset()
 def int_properties_resolved(
     context: dg.AssetExecutionContext,
-    int_assessor_parcels: pl.DataFrame,
-    int_listings_matched: pl.DataFrame,
+    int_assessor_parcels: ZipFrames,
+    int_listings_matched: ZipFrames,
     lake: LakeResource,
-) -> pl.DataFrame:
+) -> ZipFrames:
     """One row per property in the ZIP: each parcel with its most recently modified listing,
     and each unmatched listing as its own property."""
-    with Bookkeeping(context, lake) as books:
-        day, zip_code = date_and_zip(context)
+
+    def resolve(books: Bookkeeping, zip_code: str, parcels: pl.DataFrame, listings: pl.DataFrame) -> tuple:
         resolved = resolve_properties(
-            int_assessor_parcels,
-            int_listings_matched,
+            parcels,
+            listings,
             zip_code=zip_code,
             county_fips=lake.county_of(zip_code),
-            observed_date=date.fromisoformat(day),
+            observed_date=date.fromisoformat(books.day),
         )
         matches = dict(resolved.group_by("match_method").len().iter_rows())
-        context.add_output_metadata(
-            books.finish(
-                rows_in=int_assessor_parcels.height + int_listings_matched.height,
-                rows_out=resolved.height,
-                **{f"match_{method}": n for method, n in sorted(matches.items())},
-            )
+        return resolved, books.finish(
+            rows_in=parcels.height + listings.height,
+            rows_out=resolved.height,
+            **{f"match_{method}": n for method, n in sorted(matches.items())},
         )
-        return resolved
+
+    return for_each_zip(context, lake, resolve, int_assessor_parcels, int_listings_matched)

@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.raw import listing_asset_name
 from phoenix_dagster.graph.bookkeeping import Bookkeeping, lake_asset
-from phoenix_dagster.graph.partitions import date_and_zip
+from phoenix_dagster.graph.zip_steps import ZipFrames, for_each_zip
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.source_clients import SourcesResource
 from phoenix_dagster.transforms.assessor import new_versions, stage_parcels, stage_search_results
@@ -19,12 +19,12 @@ LEDGERED = ("quarantine", "record_ledger")  # every staging asset accounts for e
 
 @lake_asset(records=LEDGERED)
 def stg_assessor__search_results(
-    context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame, sources: SourcesResource, lake: LakeResource
-) -> pl.DataFrame:
+    context: dg.AssetExecutionContext, raw_assessor_payloads: ZipFrames, sources: SourcesResource, lake: LakeResource
+) -> ZipFrames:
     """One row per search result row the county returned (every type and ZIP, duplicates kept)."""
-    with Bookkeeping(context, lake) as books:
-        _, zip_code = date_and_zip(context)
-        pages = raw_assessor_payloads.filter(pl.col("entity") == "search_page")
+
+    def stage(books: Bookkeeping, zip_code: str, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        pages = raw.filter(pl.col("entity") == "search_page")
         decoded, _, unreadable = decode_json_bodies(pages)
         staged, rejected = stage_search_results(decoded)
         books.quarantine(pl.concat([unreadable, rejected]))
@@ -39,20 +39,21 @@ def stg_assessor__search_results(
                 wanted_types=tuple(sources.assessor_property_types),
             ),
         )
-        context.add_output_metadata(books.finish(rows_in=pages.height, rows_out=staged.height))
-        return staged
+        return staged, books.finish(rows_in=pages.height, rows_out=staged.height)
+
+    return for_each_zip(context, lake, stage, raw_assessor_payloads)
 
 
 @lake_asset(records=LEDGERED)
 def stg_assessor__parcels(
-    context: dg.AssetExecutionContext, raw_assessor_payloads: pl.DataFrame, lake: LakeResource
-) -> pl.DataFrame:
+    context: dg.AssetExecutionContext, raw_assessor_payloads: ZipFrames, lake: LakeResource
+) -> ZipFrames:
     """New versions of parcel details: one row per detail that parsed and whose body differs
     from the latest earlier version of that parcel. Malformed or truncated bodies are quarantined
     (and fetched again next run); "no such parcel" replies are counted."""
-    with Bookkeeping(context, lake) as books:
-        day, zip_code = date_and_zip(context)
-        details = raw_assessor_payloads.filter(pl.col("entity") == "parcel")
+
+    def stage(books: Bookkeeping, zip_code: str, raw: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+        details = raw.filter(pl.col("entity") == "parcel")
         decoded, not_found, unreadable = decode_json_bodies(details)
         parsed, rejected = stage_parcels(decoded)
         versions = new_versions(
@@ -60,7 +61,7 @@ def stg_assessor__parcels(
             lake.history(
                 "stg_assessor__parcels",
                 zip_code,
-                before=day,
+                before=books.day,
                 with_day=True,
                 columns=["ParcelNumber", "payload_sha256", "fetched_at"],
             ),
@@ -74,18 +75,17 @@ def stg_assessor__parcels(
                 parsed=parsed,
                 not_found=not_found,
                 quarantined=pl.concat([unreadable, rejected]),
-                sources=raw_assessor_payloads["source"].unique().to_list(),
+                sources=raw["source"].unique().to_list(),
             ),
         )
-        context.add_output_metadata(
-            books.finish(
-                rows_in=details.height,
-                rows_out=versions.height,
-                parcels_not_found=not_found.height,
-                unchanged_payloads=parsed.height - versions.height,
-            )
+        return versions, books.finish(
+            rows_in=details.height,
+            rows_out=versions.height,
+            parcels_not_found=not_found.height,
+            unchanged_payloads=parsed.height - versions.height,
         )
-        return versions
+
+    return for_each_zip(context, lake, stage, raw_assessor_payloads)
 
 
 def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
@@ -94,13 +94,13 @@ def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
 
     @lake_asset(records=LEDGERED, ins=ins)
     def stg_listings__listings(
-        context: dg.AssetExecutionContext, sources: SourcesResource, lake: LakeResource, **raw_payloads: pl.DataFrame
-    ) -> pl.DataFrame:
+        context: dg.AssetExecutionContext, sources: SourcesResource, lake: LakeResource, **raw_payloads: ZipFrames
+    ) -> ZipFrames:
         """One row per listing record (RESO names, statuses mapped to StandardStatus), from every
         configured listing source: RESO JSON pages, Redfin CSV exports and MLS detail pages."""
-        with Bookkeeping(context, lake) as books:
-            _, zip_code = date_and_zip(context)
-            raw = pl.concat(list(raw_payloads.values()))
+
+        def stage(books: Bookkeeping, zip_code: str, *per_source: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+            raw = pl.concat(per_source)
             decoded, _, unreadable = decode_json_bodies(raw)
             records, unreadable_formats = listing_records(decoded, sources.mls_selectors())
             staged, rejected, out_of_scope = stage_listings(records, zip_code)
@@ -109,9 +109,10 @@ def stg_listings_asset(listing_sources: list[str]) -> dg.AssetsDefinition:
             books.record(
                 "record_ledger", listing_ledger(raw, staged=staged, quarantined=quarantined, out_of_scope=out_of_scope)
             )
-            context.add_output_metadata(
-                books.finish(rows_in=records.height, rows_out=staged.height, other_zip_records=out_of_scope.height)
+            return staged, books.finish(
+                rows_in=records.height, rows_out=staged.height, other_zip_records=out_of_scope.height
             )
-            return staged
+
+        return for_each_zip(context, lake, stage, *raw_payloads.values())
 
     return stg_listings__listings

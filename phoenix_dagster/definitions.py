@@ -45,6 +45,7 @@ from phoenix_dagster.graph.check_factories import (
     records_accounted_for_check,
     search_complete_check,
     sources_delivered_check,
+    zips_collected_check,
 )
 from phoenix_dagster.graph.job_names import (
     BUILD_WAREHOUSE,
@@ -55,10 +56,11 @@ from phoenix_dagster.graph.job_names import (
     TUNE_BATCHES,
     WAREHOUSE_WRITER_TAG,
 )
-from phoenix_dagster.graph.partitions import daily_zip_partitions
+from phoenix_dagster.graph.lake_io import LakeIOManager
+from phoenix_dagster.graph.partitions import county_day_partitions
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
-from phoenix_dagster.resources.lake import LakeIOManager, lake_resource
+from phoenix_dagster.resources.lake import lake_resource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource
@@ -68,7 +70,7 @@ from phoenix_dagster.schemas.tables import lake_table
 from phoenix_dagster.settings import SQL_DIR, Settings
 from phoenix_dagster.warehouse.sql_project import discover_models
 
-# Groups are assigned here, where the graph is assembled: lake layers (partitioned day × ZIP)
+# Groups are assigned here, where the graph is assembled: lake layers (partitioned county × day)
 # and warehouse layers (built once after the day's partitions) each in groups of their own.
 LAKE_GROUPS = {
     raw: "lake_raw",
@@ -93,7 +95,7 @@ MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
 def lake_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """The partitioned assets, in their layers' groups. Each configured listing source gets a raw
     asset of its own; the assets that read those assets' bookkeeping are built knowing them."""
-    partitions = daily_zip_partitions(settings)
+    partitions = county_day_partitions(settings)
     listing_assets = [raw.listing_asset_name(source) for source in settings.listing_sources]
     built_here = {
         raw: [
@@ -235,7 +237,7 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
             f"{list(settings.listing_sources)}: the graph has one raw asset per configured source"
         )
     lake = lake_assets(settings)
-    partitions = daily_zip_partitions(settings)  # the lake's checks are partitioned like their assets
+    partitions = county_day_partitions(settings)  # the lake's checks are partitioned like their assets
     served = dg.map_asset_specs(
         lambda spec: spec.replace_attributes(group_name=SERVING), dg.load_assets_from_modules([serving])
     )
@@ -251,7 +253,8 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
         DAILY_REFRESH,
         selection=dg.AssetSelection.assets(*lake_keys) - not_as_steps,
         executor_def=partition_executor(settings),
-        description="Collect, stage, resolve and enrich one day × ZIP partition into the lake.",
+        description="Collect, stage, resolve and enrich one county × day partition into the lake, ZIP by ZIP "
+        "(all of the county's configured ZIPs, or those the run's phoenix/zips tag names).",
     )
     build_warehouse = dg.define_asset_job(
         BUILD_WAREHOUSE,
@@ -326,11 +329,15 @@ def build_definitions(settings: Settings, **resource_overrides) -> dg.Definition
             sources_delivered_check("stg_assessor__search_results", [], (), partitions),
         ]
         + [search_complete_check(partitions)]
+        + [
+            zips_collected_check(name, partitions)
+            for name in ("raw_assessor_payloads", *(raw.listing_asset_name(s) for s in settings.listing_sources))
+        ]
         + warehouse_checks
         + service_up_checks,
         jobs=[daily_refresh, build_warehouse, deliver_alerts, tune_batches, compact_raw_bodies, probe_services],
         schedules=[
-            *build_schedules(daily_refresh, settings.zip_codes, settings.market),
+            *build_schedules(daily_refresh, sorted(set(settings.zip_counties.values())), settings.market),
             retention_schedule(compact_raw_bodies, settings.market),
         ],
         sensors=[

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from phoenix_dagster.markets.market import DEFAULT_MARKET, Market, markets
+from phoenix_dagster.markets.market import DEFAULT_MARKET, MARKETS_FILE, Market, markets
 from phoenix_dagster.markets.market import market as market_named
 from phoenix_dagster.redact import UrlSettingError, check_url
 from phoenix_dagster.sources import registry
@@ -162,7 +162,8 @@ class Settings:
     listing_sources: tuple[str, ...] = ("sample",)
     optional_sources: tuple[str, ...] = ()  # a source here that delivers nothing warns instead of failing the run
     residential_types: tuple[str, ...] = DEFAULT_RESIDENTIAL_TYPES
-    market_name: str = DEFAULT_MARKET  # PHOENIX_MARKET: a market of data/markets.yaml (its counties, its zone)
+    market_name: str = DEFAULT_MARKET  # PHOENIX_MARKET: a market of the markets file (its counties, its zone)
+    markets_file: Path = MARKETS_FILE  # PHOENIX_MARKETS_FILE: where the markets are declared (data/markets.yaml)
     first_date: str = "2026-11-01"  # the go-live day: the first partition day
     executor: str = "in_process"  # how a partition run executes its steps
     lake_dir_override: Path | None = None
@@ -211,7 +212,7 @@ class Settings:
     @property
     def market(self) -> Market:
         """The market this deployment runs: partition days are its days, times shown are in its zone."""
-        return market_named(self.market_name)
+        return market_named(self.market_name, self.markets_file)
 
     @property
     def zip_counties(self) -> dict[str, str]:
@@ -264,6 +265,9 @@ class Settings:
         _check_urls(env)
         data_dir = Path(_text(env, "PHOENIX_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser().resolve()
         zip_codes = _split(env.get("PHOENIX_ZIP_CODES", "")) or DEFAULT_ZIP_CODES
+        markets_file = Path(_text(env, "PHOENIX_MARKETS_FILE", str(MARKETS_FILE))).expanduser().resolve()
+        if not markets_file.is_file():
+            raise ConfigError(f"PHOENIX_MARKETS_FILE: {markets_file} is not a file")
         for zip_code in zip_codes:
             if not (len(zip_code) == 5 and zip_code.isdigit()):
                 raise ConfigError(f"PHOENIX_ZIP_CODES: {zip_code!r} is not a 5-digit ZIP code")
@@ -298,7 +302,8 @@ class Settings:
             )
         settings = cls(
             data_dir=data_dir,
-            market_name=_one_of(env, "PHOENIX_MARKET", DEFAULT_MARKET, tuple(markets())),
+            market_name=_one_of(env, "PHOENIX_MARKET", DEFAULT_MARKET, tuple(markets(markets_file))),
+            markets_file=markets_file,
             zip_codes=tuple(sorted(set(zip_codes))),
             assessor_source=assessor,
             listing_sources=listings,

@@ -41,7 +41,9 @@ class Platform:
         self, day: str = DAY, zip_codes: list[str] | None = None, full_refresh: bool = False, build: bool = True
     ) -> list[RunOutcome]:
         """The day's partitions, then (by default) one warehouse build, as `phoenix-estate run` does."""
-        outcomes = run_partitions(self.jobs, day, zip_codes or ZIPS, out=io.StringIO(), full_refresh=full_refresh)
+        outcomes = run_partitions(
+            self.jobs, day, zip_codes or ZIPS, self.settings.zip_counties, out=io.StringIO(), full_refresh=full_refresh
+        )
         if build:
             self.build()
         return outcomes

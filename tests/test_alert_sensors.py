@@ -56,5 +56,5 @@ def test_a_failed_run_requests_an_alert_naming_it(tmp_path, monkeypatch):
     request = platform.run_failure_alert(run)
     [alert] = request.run_config["ops"]["alert_deliveries"]["config"]["alerts"]
     assert alert["severity"] == "CRITICAL" and alert["channels"] == ["log"]
-    assert alert["message"].startswith(f"Run {run.run_id[:8]} of daily_refresh for {DAY}|85031 failed")
+    assert alert["message"].startswith(f"Run {run.run_id[:8]} of daily_refresh for 04013|{DAY} (ZIP 85031) failed")
     assert request.run_key == f"run-failed:{run.run_id}"  # one alert per failed run

@@ -17,7 +17,7 @@ from phoenix_dagster.settings import Settings
 
 pytestmark = pytest.mark.integration  # Dagster runs
 
-PARTITIONS = dg.StaticPartitionsDefinition(["2026-11-27|85031", "2026-11-28|85031"])
+PARTITIONS = dg.StaticPartitionsDefinition(["04013|2026-11-27", "04013|2026-11-28"])  # county|day, as the lake's
 
 
 @dg.asset(partitions_def=PARTITIONS)
@@ -50,12 +50,12 @@ def test_the_build_follows_any_run_that_wrote_the_lake_and_names_its_days():
         return result
 
     assert "no run that could write the lake" in tick().skip_message
-    daily.execute_in_process(instance=instance, partition_key="2026-11-27|85031")
+    daily.execute_in_process(instance=instance, partition_key="04013|2026-11-27")
     still = instance.create_run_for_job(job_def=from_the_graph, status=dg.DagsterRunStatus.STARTED)
     assert "waiting for 1 still queued or running" in tick().skip_message and cursor is None
     instance.report_run_failed(still)  # a failed run does not hold the build back
     from_the_graph.execute_in_process(
-        instance=instance, partition_key="2026-11-28|85031", asset_selection=[lake_table.key]
+        instance=instance, partition_key="04013|2026-11-28", asset_selection=[lake_table.key]
     )  # "Materialize" in the asset graph
     request = tick()
     assert isinstance(request, dg.RunRequest), request
@@ -64,7 +64,7 @@ def test_the_build_follows_any_run_that_wrote_the_lake_and_names_its_days():
     from_the_graph.execute_in_process(instance=instance, asset_selection=[unpartitioned.key])
     assert "none wrote a lake partition" in tick().skip_message  # a probe's check-only run builds nothing
     assert "no run that could write the lake" in tick().skip_message  # and is not looked at again
-    daily.execute_in_process(instance=instance, partition_key="2026-11-28|85031", tags={BUILT_BY_COMMAND_TAG: "true"})
+    daily.execute_in_process(instance=instance, partition_key="04013|2026-11-28", tags={BUILT_BY_COMMAND_TAG: "true"})
     assert "none wrote a lake partition" in tick().skip_message  # `phoenix-estate run` builds those itself
 
 

@@ -40,7 +40,7 @@ def test_run_then_query_from_the_command_line(shared_demo, tmp_path):
     85031` into an empty data directory), then a query of its warehouse from the command line."""
     demo = copy_of(shared_demo, tmp_path)
     data_dir, env, output = demo.data_dir, demo.env, demo.run_output
-    assert f"[1/1] {DAY} × {ZIP}" in output
+    assert f"[1/1] {DAY} × 04013 (ZIP {ZIP})" in output  # one run: the county's partition, this ZIP of it
     # the sample's one bad listing a page (1.3%) and truncated parcel reply (0.4%) are under the 2% WARN rate
     assert re.search(r"Checks: [1-9]\d* passed, 1 warned \(ollama_up\), 0 failed", output), output
     assert "documents exported to" in output  # no MONGODB_URI: the mongoimport-ready export
@@ -124,7 +124,8 @@ def runs_are_the_code_locations_own(home, env):
             assert len(seen["daily_refresh"]) == 1 and len(seen["build_warehouse"]) == 1
             assert len(seen["tune_batches"]) == 1  # one tuning run per command, requested by the sensor
             tags = {t["key"]: t["value"] for t in seen["daily_refresh"][0]["tags"]}
-            assert tags["dagster/partition"] == f"{DAY}|{ZIP}" and tags["dagster/partition/zip"] == ZIP
+            assert tags["dagster/partition"] == f"04013|{DAY}" and tags["dagster/partition/county"] == "04013"
+            assert tags["phoenix/zips"] == ZIP  # the county's partition, for this one of its ZIPs
             sensor = (
                 context.get_code_location(LOCATION_NAME)
                 .get_repository("__repository__")

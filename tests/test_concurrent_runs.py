@@ -1,8 +1,9 @@
-"""A day's ZIP partitions run at once through Dagster's run queue — from one `phoenix-estate run`
-(the queue starts PHOENIX_MAX_CONCURRENT_RUNS at a time), and from two commands started together
-on one data directory — and the warehouse built after them equals the one built by running them
-one after the other (in-process: the same jobs, one run at a time, without the commands' process
-starts)."""
+"""A day's county partitions run at once through Dagster's run queue — from one `phoenix-estate
+run` (the queue starts PHOENIX_MAX_CONCURRENT_RUNS at a time), and from two commands started
+together on one data directory — and the warehouse built after them equals the one built by running
+them one after the other (in-process: the same jobs, one run at a time, without the commands'
+process starts). The market is tests/fixtures/two_county_market.yaml: the sample's ZIPs 85031 and
+85035 in two counties, so one day has two partitions."""
 
 import os
 import subprocess
@@ -21,7 +22,10 @@ from phoenix_dagster.schemas.tables import WAREHOUSE_TABLES
 pytestmark = pytest.mark.integration
 
 DAY = "2026-11-28"
-NO_MODEL = "http://127.0.0.1:9"  # the same closed port everywhere: the rules' fallback reason names it
+NO_MODEL = "http://127.0.0.1:9"
+TWO_COUNTIES = str(
+    Path(__file__).parent / "fixtures" / "two_county_market.yaml"
+)  # the same closed port everywhere: the rules' fallback reason names it
 # Columns that say when or by which run something happened, or how long it took: they differ
 # between any two runs. Everything else must be equal.
 RUN_SPECIFIC = {
@@ -79,6 +83,7 @@ def start(
         "DAGSTER_HOME": str(data_dir / "home"),
         "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
         "OLLAMA_HOST": NO_MODEL,
+        "PHOENIX_MARKETS_FILE": TWO_COUNTIES,
     }
     env.pop("MONGODB_URI", None)
     env.pop("PHOENIX_DAGSTER_POSTGRES_URL", None)
@@ -131,7 +136,7 @@ def partition_runs_overlapped(data_dir: Path) -> bool:
 
 
 def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
-    """Two commands started together, one ZIP each (two terminals, or a schedule and a person)."""
+    """Two commands started together, one county each (two terminals, or a schedule and a person)."""
     first = start(data_dir, "85031", dagster_postgres=dagster_postgres)
     second = start(data_dir, "85035", dagster_postgres=dagster_postgres)
     outputs = [finish(first), finish(second)]
@@ -142,8 +147,11 @@ def run_together(data_dir: Path, dagster_postgres: str | None = None) -> None:
 def one_after_the_other(tmp_path_factory) -> dict[str, pl.DataFrame]:
     """The two ZIPs run in-process one after the other, then one build: what both halves must equal
     (pytest-xdist computes it once per worker that runs a half)."""
-    apart = make_platform(tmp_path_factory.mktemp("apart") / "data", env={"OLLAMA_HOST": NO_MODEL})
-    assert all(outcome.success for outcome in apart.run(day=DAY, zip_codes=["85031", "85035"]))
+    apart = make_platform(
+        tmp_path_factory.mktemp("apart") / "data", env={"OLLAMA_HOST": NO_MODEL, "PHOENIX_MARKETS_FILE": TWO_COUNTIES}
+    )
+    outcomes = apart.run(day=DAY, zip_codes=["85031", "85035"])
+    assert len(outcomes) == 2 and all(outcome.success for outcome in outcomes)  # one run per county
     return warehouse_contents(apart.settings.data_dir)
 
 
@@ -154,11 +162,14 @@ def assert_same_warehouse(data_dir: Path, sequential: dict[str, pl.DataFrame], s
         assert concurrent[table].equals(frame), (storage, table)
     assert concurrent["marts.zip_market_stats"]["PostalCode"].to_list() == ["85031", "85035"]
     assert concurrent["marts.properties"].height == 255 + 237
+    assert sorted(set(concurrent["marts.properties"]["county_fips"])) == ["04013", "04021"]
 
 
 @pytest.mark.timeout(600)  # ~100 s alone: a command's process starts, more under the whole suite's load
-def test_one_command_runs_a_days_zips_at_once_on_sqlite_and_builds_the_same_warehouse(tmp_path, one_after_the_other):
-    """On the default SQLite instance storage: one command whose queue runs the two ZIPs at once."""
+def test_one_command_runs_a_days_counties_at_once_on_sqlite_and_builds_the_same_warehouse(
+    tmp_path, one_after_the_other
+):
+    """On the default SQLite instance storage: one command whose queue runs the two counties at once."""
     finish(start(tmp_path / "sqlite", "85031", "85035", max_concurrent_runs=2))
     assert partition_runs_overlapped(tmp_path / "sqlite")
     assert_same_warehouse(tmp_path / "sqlite", one_after_the_other, "sqlite")
@@ -167,7 +178,7 @@ def test_one_command_runs_a_days_zips_at_once_on_sqlite_and_builds_the_same_ware
 @pytest.mark.timeout(600)  # ~100 s alone: two commands' process starts, more under the whole suite's load
 def test_two_commands_started_together_on_postgresql_build_the_same_warehouse(tmp_path, one_after_the_other):
     """On PostgreSQL (dagster-postgres, as a deployment configures it with
-    PHOENIX_DAGSTER_POSTGRES_URL): two commands started together, one ZIP each, on one data directory."""
+    PHOENIX_DAGSTER_POSTGRES_URL): two commands started together, one county each, on one data directory."""
     with fresh_postgres_database() as database:  # skips, saying why, without PostgreSQL
         run_together(tmp_path / "postgresql", dagster_postgres=database)
         assert "postgres" in (tmp_path / "postgresql" / "home" / "dagster.yaml").read_text()

@@ -108,6 +108,19 @@ def test_replies_that_wait_are_written_on_time_and_a_failed_collection_leaves_th
     assert len(lake.landing(RAW, DAY, ZIP, "run-next").earlier) == 3
 
 
+def test_a_collection_that_failed_on_the_sources_answer_is_not_taken_up(tmp_path):
+    """A ZIP the county would not enumerate (page 1 said TOTAL 0): its reply is kept in the lake,
+    but the next run asks again instead of failing on the same answer."""
+    lake = LakeResource(root=str(tmp_path / "lake"), data_dir=str(tmp_path))
+    refused = lake.landing(RAW, DAY, ZIP, "run-refused")
+    refused.land_all(replies(1))
+    refused.abandon(refused="assessor search for 85031 answered TOTAL: 0 (no parcels)")
+    assert len(lake.raw_files(RAW, DAY, ZIP)) == 1  # landed, not lost; retention reads the replies only
+    again = lake.landing(RAW, DAY, ZIP, "run-again")
+    assert again.earlier == {} and again.resumed_from == []
+    assert not lake.made_by(RAW, DAY, ZIP, "run-refused")
+
+
 def test_an_error_reply_is_asked_again_and_a_killed_parts_temporary_file_is_removed_by_retention(tmp_path):
     lake = LakeResource(root=str(tmp_path / "lake"), data_dir=str(tmp_path), raw_part_replies=1)
     killed = lake.landing(RAW, DAY, ZIP, "run-killed")

@@ -161,7 +161,8 @@ def test_a_wrong_reso_url_fails_the_run_or_warns_never_a_quiet_zero(tmp_path, mo
     assert (
         evaluation.description == f"2026-11-27|{ZIP}: delivered nothing: reso: none of its 1 payload(s) could be read"
     )
-    assert evaluation.metadata["partition"].value == f"2026-11-27|{ZIP}"  # which ZIP failed, in the UI
+    assert evaluation.metadata["zips_failing"].value == ZIP  # which ZIP failed, in the UI
+    assert evaluation.metadata["zips_checked"].value == ZIP
     rejected = platform.warehouse.query("select asset, reason from ops.quarantine where source = 'reso'")
     assert rejected.rows() == [("stg_listings__listings", "HTTP 404 reply")]
     quality = platform.warehouse.query(

@@ -273,3 +273,42 @@ def test_the_tuned_concurrency_is_what_the_collector_uses(tmp_path, county, deci
         dg.AssetKey("raw_assessor_payloads")
     ).asset_materialization.metadata
     assert metadata["concurrency"].value == decided and metadata["tuning"].value == "tuning"
+
+
+def _apn(path: str) -> str:
+    return path.split("/")[2].replace("-", "").replace(".", "").replace(" ", "")
+
+
+def test_a_zip_the_county_cannot_enumerate_fails_alone_and_is_rerun_alone(tmp_path, county):
+    """One run of the county's partition for two ZIPs: the county answers TOTAL 0 for one of them
+    (it cannot be enumerated); the other goes all the way, the zips_collected check names the one
+    that failed with the command that re-runs it, and that command asks the county about it alone."""
+    platform = platform_for(tmp_path, county)
+    kept = county.search_rows.pop("85033")
+    [outcome] = platform.run(day="2026-11-27", zip_codes=["85031", "85033"])
+    assert outcome.success and outcome.checks_failed == ["raw_assessor_payloads:zips_collected"], outcome
+    counts = platform.warehouse.query("select PostalCode, count(*) as n from marts.properties group by 1 order by 1")
+    assert counts.rows() == [("85031", 255)]  # the county's other ZIP went on
+    record = platform.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("raw_assessor_payloads"), "zips_collected")]
+    )
+    evaluation = next(iter(record.values())).evaluation
+    assert evaluation.description.startswith("2026-11-27|85033: assessor search for 85033 answered TOTAL: 0")
+    assert evaluation.metadata["rerun"].value == "phoenix-estate run --date 2026-11-27 --zip 85033"
+    assert evaluation.metadata["zips_checked"].value == "85031, 85033"
+
+    county.search_rows["85033"] = kept  # the county's side is fixed
+    asked_before = len(county.seen)
+    [again] = platform.run(day="2026-11-27", zip_codes=["85033"])
+    assert again.ok, again
+    asked = [r.path for r in county.seen[asked_before:]]
+    searched = {path.split("q=")[1].split("&")[0] for path in asked if path.startswith("/search/property")}
+    of_85031 = {row["APN"].replace("-", "").replace(".", "").replace(" ", "") for row in county.search_rows["85031"]}
+    assert searched == {"85033"} and not {_apn(p) for p in asked if p.startswith("/parcel/")} & of_85031
+    counts = platform.warehouse.query("select PostalCode, count(*) as n from marts.properties group by 1 order by 1")
+    assert [zip_code for zip_code, _ in counts.rows()] == ["85031", "85033"]
+    run_log = platform.warehouse.query(
+        "select partition, succeeded, error from ops.run_log where asset = 'raw_assessor_payloads' order by finished_at"
+    )
+    assert run_log.rows()[1][:2] == ("2026-11-27|85033", False) and "TOTAL: 0" in run_log.rows()[1][2]
+    assert run_log.rows()[-1][:2] == ("2026-11-27|85033", True)

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.automation.schedules import build_schedules
-from phoenix_dagster.graph.partitions import daily_zip_partitions
+from phoenix_dagster.graph.partitions import county_day_partitions
 from phoenix_dagster.markets.market import County, Market, day_start_utc, market, markets
 from phoenix_dagster.settings import ConfigError, Settings
 
@@ -45,11 +45,13 @@ def test_a_market_with_daylight_saving_has_short_and_long_days_starting_at_its_m
 def test_the_partitions_and_schedules_count_days_in_the_markets_zone(tmp_path, monkeypatch):
     import phoenix_dagster.settings as settings_module
 
-    monkeypatch.setattr(settings_module, "market_named", lambda name: DENVER)
+    monkeypatch.setattr(settings_module, "market_named", lambda name, path=None: DENVER)
     settings = Settings.from_env({"PHOENIX_DATA_DIR": str(tmp_path)})
-    assert daily_zip_partitions(settings).time_window_partitions_def.timezone == "America/Denver"
-    job = dg.define_asset_job("daily_refresh", partitions_def=daily_zip_partitions(settings))
-    daily, weekly = build_schedules(job, ("80202",), settings.market)
+    partitions = county_day_partitions(settings)
+    assert partitions.time_window_partitions_def.timezone == "America/Denver"
+    assert partitions.get_partition_keys()[0] == f"{DENVER.counties[0].fips}|{settings.first_date}"
+    job = dg.define_asset_job("daily_refresh", partitions_def=partitions)
+    daily, weekly = build_schedules(job, [DENVER.counties[0].fips], settings.market)
     assert daily.execution_timezone == weekly.execution_timezone == "America/Denver"
     assert daily.description.startswith("03:00 in Denver")
 

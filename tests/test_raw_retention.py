@@ -11,7 +11,7 @@ import pytest
 from platform_harness import make_platform, sample_from
 from test_personal_data import NAME, sample_with_a_planted_owner
 
-from phoenix_dagster.graph.partitions import partition_key
+from phoenix_dagster.graph.partitions import partition_key, zip_tags
 from phoenix_dagster.markets.market import market
 from phoenix_dagster.transforms.privacy import owner_type, owner_type_of
 from phoenix_dagster.transforms.retention import compact_body
@@ -97,7 +97,8 @@ def test_partitions_past_the_retention_are_compacted_and_stage_to_the_same_owner
     assert again.asset_materializations_for_node("raw_body_retention")[0].metadata["partitions_rewritten"].value == 0
 
     restaged = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
-        partition_key=partition_key(old, ZIP),
+        partition_key=partition_key(old, "04013"),
+        tags=zip_tags([ZIP]),
         instance=platform.instance,
         asset_selection=[dg.AssetKey("stg_assessor__parcels")],
     )

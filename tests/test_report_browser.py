@@ -53,7 +53,13 @@ def backfilled(tmp_path_factory):
     platform = make_platform(tmp_path_factory.mktemp("report") / "data")
     last = date.fromisoformat(DAY)
     for n in range(BACKFILL_DAYS - 1, -1, -1):
-        outcomes = run_partitions(platform.jobs, (last - timedelta(days=n)).isoformat(), [ZIP], out=io.StringIO())
+        outcomes = run_partitions(
+            platform.jobs,
+            (last - timedelta(days=n)).isoformat(),
+            [ZIP],
+            platform.settings.zip_counties,
+            out=io.StringIO(),
+        )
         assert all(o.success for o in outcomes), [o.error for o in outcomes]
     for _ in range(2):  # two rounds of probes for the health section (Ollama is down here: a WARN)
         assert platform.defs.resolve_job_def(PROBE_SERVICES).execute_in_process(instance=platform.instance).success

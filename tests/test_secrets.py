@@ -8,9 +8,10 @@ import dagster as dg
 import pytest
 
 from phoenix_dagster.automation.run_worker import RunWorkerResource
+from phoenix_dagster.graph.lake_io import LakeIOManager
 from phoenix_dagster.resources.alerting import AlertChannelsResource
 from phoenix_dagster.resources.control_state import ControlStateResource
-from phoenix_dagster.resources.lake import LakeIOManager, LakeResource
+from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.resources.ollama import OllamaResource
 from phoenix_dagster.resources.quality_targets import QualityTargetsResource

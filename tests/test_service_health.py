@@ -91,7 +91,7 @@ def test_a_partition_run_stops_at_its_preflight_before_any_collection(tmp_path, 
     assert county_up.status == AssetCheckExecutionRecordStatus.FAILED and county_up.run_id == outcome.run_id
     evaluation = county_up.event.dagster_event.event_specific_data
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert evaluation.metadata["partition"].value == "2026-11-28|85031"
+    assert evaluation.metadata["partition"].value == "04013|2026-11-28"  # the county's day the run was for
     ollama_up = latest_check(platform.instance, "listing_text_facts", "ollama_up")
     assert ollama_up.event.dagster_event.event_specific_data.severity == dg.AssetCheckSeverity.WARN
     probes = platform.defs.resources["control_state"].read("service_health")

@@ -55,7 +55,8 @@ def test_definitions_come_from_settings_alone(tmp_path):
     )
     defs = build_definitions(settings)
     partitions = defs.resolve_job_def("daily_refresh").partitions_def
-    assert partitions.get_partitions_def_for_dimension("zip").get_partition_keys() == ["85040"]
+    assert partitions.get_partitions_def_for_dimension("county").get_partition_keys() == ["04013"]
+    assert defs.resources["lake"].zips_of("04013") == ("85040",)  # the county's ZIPs are inside its partition
     assert partitions.get_partitions_def_for_dimension("date").get_first_partition_key() == "2026-11-01"
     assert defs.resolve_job_def("daily_refresh").executor_def.name == "multiprocess"
     assert defs.resources["lake"].root == str(tmp_path / "elsewhere")

@@ -226,10 +226,10 @@ def test_schedules_ask_for_every_zip_of_the_day(tmp_path):
     phoenix = ZoneInfo("America/Phoenix")
     with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 28, 3, tzinfo=phoenix)) as context:
         daily = list(daily_refresh_schedule(context))
-    assert [r.partition_key for r in daily] == ["2026-11-28|85031", "2026-11-28|85033", "2026-11-28|85035"]
+    assert [r.partition_key for r in daily] == ["04013|2026-11-28"]  # one run for the county's three ZIPs
     with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 29, 4, tzinfo=phoenix)) as context:
         weekly = list(weekly_full_assessor_refresh(context))
-    assert [r.partition_key for r in weekly] == ["2026-11-29|85031", "2026-11-29|85033", "2026-11-29|85035"]
+    assert [r.partition_key for r in weekly] == ["04013|2026-11-29"]
     assert all(r.run_config["ops"]["raw_assessor_payloads"]["config"]["full_refresh"] for r in weekly)
 
 
@@ -246,7 +246,7 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
     )
     for day in ("2026-11-20", "2026-11-27"):
         for parent in parents:
-            instance.report_runless_asset_event(dg.AssetMaterialization(parent, partition=f"{day}|85031"))
+            instance.report_runless_asset_event(dg.AssetMaterialization(parent, partition=f"04013|{day}"))
     result = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, cursor=result.cursor, asset_selection=dg.AssetSelection.assets(target)
     )
@@ -255,14 +255,14 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
         for check in graph.get(parent).check_keys:
             for day in ("2026-11-20", "2026-11-27"):
                 [record] = instance.fetch_materializations(
-                    dg.AssetRecordsFilter(asset_key=parent, asset_partitions=[f"{day}|85031"]), limit=1
+                    dg.AssetRecordsFilter(asset_key=parent, asset_partitions=[f"04013|{day}"]), limit=1
                 ).records
                 instance.report_runless_asset_event(
                     dg.AssetCheckEvaluation(
                         asset_key=parent,
                         check_name=check.name,
                         passed=True,
-                        partition=f"{day}|85031",
+                        partition=f"04013|{day}",
                         target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
                             storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
                         ),
@@ -272,7 +272,7 @@ def test_automation_requests_every_updated_partition_not_only_the_latest(tmp_pat
         defs=defs, instance=instance, cursor=result.cursor, asset_selection=dg.AssetSelection.assets(target)
     )
     requested = sorted(key for key in result.get_requested_partitions(target))
-    assert requested == ["2026-11-20|85031", "2026-11-27|85031"]
+    assert requested == ["04013|2026-11-20", "04013|2026-11-27"]
     assert graph.get(dg.AssetKey(["marts", "properties"])).freshness_policy is not None
 
 
@@ -280,15 +280,16 @@ def test_run_metrics_rematerialized_alone_keeps_its_stages_and_tunes_once(tmp_pa
     from platform_harness import DAY, make_platform
 
     from phoenix_dagster.cli.local_runs import QUIET_LOGS, retune
-    from phoenix_dagster.graph.partitions import partition_key
+    from phoenix_dagster.graph.partitions import partition_key, zip_tags
 
     platform = make_platform(tmp_path / "data")
     [collected] = platform.run(zip_codes=["85031"], build=False)
     assert retune(platform.jobs).startswith("2 decisions")  # collection and enrichment, once each
     alone = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
-        partition_key=partition_key(DAY, "85031"),
+        partition_key=partition_key(DAY, "04013"),
         instance=platform.instance,
         run_config=QUIET_LOGS,
+        tags=zip_tags(["85031"]),
         asset_selection=[dg.AssetKey("run_metrics")],
     )
     assert alone.success

@@ -25,6 +25,7 @@ from phoenix_dagster.graph.job_names import (
     REPORT_DAYS_TAG,
     TUNE_BATCHES,
 )
+from phoenix_dagster.graph.partitions import ZIPS_TAG, day_of_key
 from phoenix_dagster.markets.market import today_in_zone
 from phoenix_dagster.monitoring.alerts import disk_alerts, find_alerts, still_owed, system_alerts
 from phoenix_dagster.resources.alerting import AlertChannelsResource
@@ -107,11 +108,11 @@ def after_partition_runs(context: dg.SensorEvaluationContext):
 
 
 def lake_days_written(instance: dg.DagsterInstance, run_id: str) -> set[str]:
-    """The partition days (`day|zip` keys) whose lake assets the run materialized; empty for a run
-    that only executed checks."""
+    """The partition days (of `county|day` keys) whose lake assets the run materialized; empty for a
+    run that only executed checks."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
     return {
-        event.dagster_event.partition.split("|", 1)[0]
+        day_of_key(event.dagster_event.partition)
         for event in (r.event_log_entry for r in records)
         if event.dagster_event is not None and event.dagster_event.partition and "|" in event.dagster_event.partition
     }
@@ -126,13 +127,15 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day, timezone:
     """ "asset:check [partition]" for every partition whose latest finished evaluation of the check
     today failed with severity ERROR. Evaluations still planned (a run queued or in progress, or
     checks left unexecuted after a blocking check failed upstream) have no result yet and are
-    passed over; each partition is judged on its own, so one ZIP's later pass does not hide
-    another's failure. The partition is the check's, else its `partition` metadata, else its run's."""
+    passed over. A lake check names the ZIPs it checked (`zips_checked`) and those that failed
+    (`zips_failing`): each ZIP of a county's day is judged by the latest evaluation that checked it
+    (`[<day>|<ZIP>]`), so a later run of another ZIP does not hide its failure. The partition is
+    the check's, else its `partition` metadata, else its run's."""
     finished = finished_check_statuses()
     run_partitions: dict[str, str | None] = {}
     failed = []
     for key in check_keys:
-        latest: dict[str | None, tuple[bool, str]] = {}  # partition → (failed, severity)
+        latest: dict[str | None, tuple[bool, str]] = {}  # partition (or day|ZIP) → (failed, severity)
         for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=200, status=finished):
             when = datetime.fromtimestamp(record.create_timestamp, UTC).astimezone(ZoneInfo(timezone)).date()
             if when < day:
@@ -146,13 +149,25 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day, timezone:
                     run = instance.get_run_by_id(record.run_id)
                     run_partitions[record.run_id] = run.tags.get("dagster/partition") if run else None
                 partition = run_partitions[record.run_id]
-            latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
+            checked = _metadata_list(evaluation.metadata.get("zips_checked"))
+            if checked and partition:
+                failing = set(_metadata_list(evaluation.metadata.get("zips_failing")))
+                for zip_code in checked:
+                    did_fail = zip_code in failing and not evaluation.passed
+                    latest.setdefault(f"{day_of_key(partition)}|{zip_code}", (did_fail, evaluation.severity.value))
+            else:
+                latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
         failed += [
             f"{key.asset_key.to_user_string()}:{key.name}" + (f" [{partition}]" if partition else "")
             for partition, (did_fail, severity) in sorted(latest.items(), key=lambda item: str(item[0]))
             if did_fail and severity == "ERROR"
         ]
     return failed
+
+
+def _metadata_list(value) -> list[str]:
+    text = _metadata_text(value)
+    return [] if not text or text == "none" else [item.strip() for item in text.split(",")]
 
 
 def _metadata_text(value) -> str | None:
@@ -332,8 +347,8 @@ def alert_on_run_failure(
         # One request per failed run; a channel that does not take it leaves it owed in ops.alerts, and
         # the alert sensor asks again every tick (alerts.still_owed).
         run = context.dagster_run
-        partition = run.tags.get("dagster/partition")
-        where = f"{run.job_name}" + (f" for {partition}" if partition else "")
+        partition, zips = run.tags.get("dagster/partition"), run.tags.get(ZIPS_TAG)
+        where = f"{run.job_name}" + (f" for {partition}" if partition else "") + (f" (ZIP {zips})" if zips else "")
         message = f"Run {run.run_id[:8]} of {where} failed: {context.failure_event.message or 'no message'}"
         day = date.fromisoformat(today_in_zone(timezone))
         alert = {

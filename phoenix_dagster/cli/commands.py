@@ -305,7 +305,9 @@ def run_days(
     with WorkspaceJobs(instance, lock_dir=settings.dagster_home) as jobs:
         outcomes = []
         for day in days:
-            outcomes += run_partitions(jobs, day, zip_codes, full_refresh=full_refresh, builds_itself=build)
+            outcomes += run_partitions(
+                jobs, day, zip_codes, settings.zip_counties, full_refresh=full_refresh, builds_itself=build
+            )
         tuning = retune(jobs)
         retained, retention = compact_raw(
             jobs, lake_resource(settings), settings.raw_retention_days, settings.control_dir

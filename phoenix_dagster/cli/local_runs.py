@@ -27,7 +27,7 @@ from phoenix_dagster.graph.job_names import (
     REPORT_DAYS_TAG,
     WAREHOUSE_WRITER_TAG,
 )
-from phoenix_dagster.graph.partitions import partition_key
+from phoenix_dagster.graph.partitions import partition_key, zip_tags
 from phoenix_dagster.graph.pools import (
     LAUNCHED_BY_TAG,
     apply_pool_limits,
@@ -278,33 +278,44 @@ def run_partitions(
     jobs: JobLauncher,
     day: str,
     zip_codes: list[str],
+    zip_counties: dict[str, str],
     out=None,
     *,
     full_refresh: bool = False,
     builds_itself: bool = False,
 ) -> list[RunOutcome]:
-    """Materialize daily_refresh for each ZIP of the day: one run per partition, all handed to the
-    launcher at once (the workspace's puts them in Dagster's run queue, which runs as many at
-    once as the instance allows). Reported as each ends; returned in the ZIPs' order.
-    `builds_itself`: the command builds after them, so the build sensor passes them over."""
+    """Materialize daily_refresh for the day's partition of each county the ZIPs are in: one run
+    per county, for all of its configured ZIPs, or with a `phoenix/zips` tag when only some of them
+    are asked for; all handed to the launcher at once (the workspace's puts them in Dagster's run
+    queue, which runs as many at once as the instance allows). Reported as each ends; returned in
+    the counties' order. `builds_itself`: the command builds after them, so the build sensor
+    passes them over."""
     out = out or sys.stdout
     run_config = {**QUIET_LOGS, **(FULL_REFRESH_CONFIG if full_refresh else {})}
-    zip_of = {partition_key(day, zip_code): zip_code for zip_code in zip_codes}
     tags = {**CLI_TAGS, **({BUILT_BY_COMMAND_TAG: "true"} if builds_itself else {})}
-    specs = [RunSpec(DAILY_REFRESH, run_config, tags, key) for key in zip_of]
+    asked: dict[str, list[str]] = {}
+    for zip_code in zip_codes:
+        asked.setdefault(zip_counties[zip_code], []).append(zip_code)
+    specs = {}
+    for county, zips in sorted(asked.items()):
+        every = sorted(z for z, c in zip_counties.items() if c == county)
+        some = {} if sorted(zips) == every else zip_tags(zips)
+        specs[county] = RunSpec(DAILY_REFRESH, run_config, {**tags, **some}, partition_key(day, county))
     print(
-        f"{day}: {len(specs)} partition run(s) for ZIP {', '.join(zip_codes)} — collecting, staging, resolving, "
-        "enriching …",
+        f"{day}: {len(specs)} partition run(s) for county {', '.join(specs)} (ZIP {', '.join(zip_codes)}) — "
+        "collecting, staging, resolving, enriching …",
         file=out,
         flush=True,
     )
-    by_zip = {}
-    for index, (spec, finished) in enumerate(jobs.run_all(specs), start=1):
-        zip_code = zip_of[spec.partition_key]
-        by_zip[zip_code] = _outcome(zip_code, finished)
-        print(f"[{index}/{len(specs)}] {day} × {zip_code}:", file=out, flush=True)
-        _report(by_zip[zip_code], out)
-    return [by_zip[zip_code] for zip_code in zip_codes]
+    county_of_key = {spec.partition_key: county for county, spec in specs.items()}
+    by_county = {}
+    for index, (spec, finished) in enumerate(jobs.run_all(list(specs.values())), start=1):
+        county = county_of_key[spec.partition_key]
+        label = f"{county} (ZIP {', '.join(sorted(asked[county]))})"
+        by_county[county] = _outcome(label, finished)
+        print(f"[{index}/{len(specs)}] {day} × {label}:", file=out, flush=True)
+        _report(by_county[county], out)
+    return [by_county[county] for county in specs]
 
 
 def build_warehouse(jobs: JobLauncher, out=None, report_days: list[str] = ()) -> RunOutcome:

@@ -22,7 +22,8 @@ import dagster as dg
 import polars as pl
 import psutil
 
-from phoenix_dagster.graph.partitions import ALL_ZIPS, date_and_zip
+from phoenix_dagster.graph.partitions import ALL_ZIPS, day_and_county
+from phoenix_dagster.redact import mask_url
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.schemas import column_docs
 from phoenix_dagster.schemas.tables import BOOKKEEPING_TABLES, lake_table
@@ -32,6 +33,7 @@ from phoenix_dagster.transforms.privacy import quarantine_rows
 
 RECORDS = "phoenix/bookkeeping"  # asset metadata: the bookkeeping tables it writes, comma separated
 QUARANTINE_LOG_LINES = 20
+ERROR_CHARS = 500  # of an unexpected error's message kept in run_log
 
 
 def recording(*tables: str) -> dict:
@@ -73,12 +75,16 @@ class Bookkeeping:
     `finish` (or `failure`) writes what it recorded, the run-log row last; a body that raises
     before either still has what it recorded so far written, with a failed run-log row."""
 
-    def __init__(self, context: dg.AssetExecutionContext, lake: LakeResource):
+    def __init__(self, context: dg.AssetExecutionContext, lake: LakeResource, zip_code: str | None = None):
+        """`zip_code`: the ZIP of the partition's county this bookkeeping is of (a partitioned
+        asset keeps its books per ZIP: graph/zip_steps.for_each_zip)."""
         self.context, self.lake = context, lake
         self.asset = context.asset_key.to_user_string()
         if context.has_partition_key:
-            self.day, self.zip_code = date_and_zip(context)
-            self.partition: str | None = context.partition_key
+            if zip_code is None:
+                raise ValueError(f"{self.asset}: a partitioned step keeps its books per ZIP (zip_code)")
+            self.day, self.county = day_and_county(context)
+            self.zip_code, self.partition = zip_code, f"{self.day}|{zip_code}"
         else:
             self.day, self.zip_code, self.partition = lake.today(), ALL_ZIPS, None
         self.declared = recorded_tables(context.assets_def.specs_by_key[context.asset_key].metadata)
@@ -93,7 +99,8 @@ class Bookkeeping:
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
         if exc_type is not None and not self._written:
-            self._write(0, 0, succeeded=False)
+            # (a URL's credentials masked, as in every message of ours)
+            self._write(0, 0, succeeded=False, error=mask_url(f"{exc_type.__name__}: {exc}")[:ERROR_CHARS])
         return False  # the error goes on
 
     # Measurements -------------------------------------------------------------------------
@@ -189,7 +196,7 @@ class Bookkeeping:
 
     # Writing ------------------------------------------------------------------------------
 
-    def _write(self, rows_in: int, rows_out: int, succeeded: bool) -> float:
+    def _write(self, rows_in: int, rows_out: int, succeeded: bool, error: str | None = None) -> float:
         self._written = True
         run_id = self.context.run.run_id
         where = dict(asset=self.asset, day=self.day, zip_code=self.zip_code, run_id=run_id)
@@ -208,6 +215,7 @@ class Bookkeeping:
                         "partition": self.partition,
                         "date": date.fromisoformat(self.day),
                         "succeeded": succeeded,
+                        "error": error,
                         "rows_in": rows_in,
                         "rows_out": rows_out,
                         "rows_quarantined": self.quarantined,
@@ -235,5 +243,5 @@ class Bookkeeping:
 
     def failure(self, message: str, **metadata) -> dg.Failure:
         """Write what the failed body did (its requests cost too) and return the Failure to raise."""
-        self._write(0, 0, succeeded=False)
+        self._write(0, 0, succeeded=False, error=message)
         return dg.Failure(message, metadata=metadata)

@@ -5,11 +5,14 @@ a sample of failing values) so an operator sees them in the UI."""
 import warnings
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import partial
 
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
+from phoenix_dagster.graph.partitions import COUNTY, DATE, selected_zips
+from phoenix_dagster.graph.zip_steps import zip_metadata
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.warehouse.model_metadata import markdown_table
 from phoenix_dagster.warehouse.queries import query as sql
@@ -60,16 +63,31 @@ def validate_batches(batches: Iterable[pl.DataFrame], model: type[pa.DataFrameMo
     )
 
 
-def for_partition(result: dg.AssetCheckResult, day: str, zip_code: str) -> dg.AssetCheckResult:
-    """The result naming the partition it checked, in its metadata and its description (the UI
-    shows a check on an unpartitioned check key without a partition otherwise)."""
-    partition = f"{day}|{zip_code}"
+def for_zips(day: str, results: dict[str, dg.AssetCheckResult]) -> dg.AssetCheckResult:
+    """One check result from each checked ZIP's: passed when every ZIP passed, as severe as the
+    worst failure, the failing ZIPs named in the description, and each ZIP's outcome as a row of
+    the `by_zip` metadata table (counts added up, as zip_steps.zip_metadata does)."""
+    failing = {z: r for z, r in results.items() if not r.passed}
+    errors = [r for r in failing.values() if r.severity == dg.AssetCheckSeverity.ERROR]
+    severity = dg.AssetCheckSeverity.ERROR if errors or not failing else dg.AssetCheckSeverity.WARN
+    metadata = zip_metadata(
+        {
+            z: {"passed": r.passed, **({"description": r.description} if r.description else {}), **(r.metadata or {})}
+            for z, r in results.items()
+        }
+    )
+    metadata.pop("description", None)  # the failing ZIPs' descriptions are the result's
+    described = "; ".join(f"{day}|{z}: {r.description}" if r.description else f"{day}|{z}" for z, r in failing.items())
     return dg.AssetCheckResult(
-        passed=result.passed,
-        severity=result.severity,
-        check_name=result.check_name,
-        description=f"{partition}: {result.description}" if result.description else partition,
-        metadata={"partition": partition, **(result.metadata or {})},
+        passed=not failing,
+        severity=severity,
+        description=described or None,
+        metadata={
+            "day": day,
+            **metadata,
+            "zips_checked": ", ".join(results) or "none",
+            "zips_failing": ", ".join(failing) or "none",
+        },
     )
 
 
@@ -79,21 +97,33 @@ def _as_code(frame: pl.DataFrame) -> str:
 
 
 def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> tuple[str, str]:
-    """The partition this check should look at: the run's, else the latest materialized one."""
+    """(day, county) this check should look at: the run's partition, else the latest materialized one."""
     tags = context.run.tags
-    if "dagster/partition/date" in tags and "dagster/partition/zip" in tags:
-        return tags["dagster/partition/date"], tags["dagster/partition/zip"]
+    if f"dagster/partition/{DATE}" in tags and f"dagster/partition/{COUNTY}" in tags:
+        return tags[f"dagster/partition/{DATE}"], tags[f"dagster/partition/{COUNTY}"]
     event = context.instance.get_latest_materialization_event(key)
     if event is None or event.dagster_event.partition is None:
         raise dg.Failure(f"{key.to_user_string()} has no materialized partition to check")
-    date_part, zip_part = event.dagster_event.partition.split("|")
-    return date_part, zip_part
+    county, day = event.dagster_event.partition.split("|")  # Dagster's order: dimensions by name
+    return day, county
 
 
-def _ledger(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_name: str):
-    """(day, ZIP, the record ledger the staging asset's latest successful run wrote for them)."""
-    day, zip_code = _checked_partition(context, dg.AssetKey(asset_name))
-    return day, zip_code, lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+def checked_zips(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_name: str, *, made: bool = True
+) -> tuple[str, list[str]]:
+    """(day, the run's ZIPs of the checked partition): with `made`, only those the asset has an
+    output of the day for (a ZIP whose collection failed has none). A run of some ZIPs checks those
+    (a blocking check failing at one ZIP must not stop the others' next runs); the alert sensor
+    judges each ZIP by the latest evaluation that checked it (`zips_checked`)."""
+    day, county = _checked_partition(context, dg.AssetKey(asset_name))
+    zips = selected_zips(context.run.tags, lake.zips_of(county), county)
+    return day, [z for z in zips if not made or lake.is_materialized(asset_name, day, z)]
+
+
+def each_zip(context, lake: LakeResource, asset_name: str, evaluate) -> dg.AssetCheckResult:
+    """`evaluate(day, zip_code)` → that ZIP's result, for each ZIP the asset made; one result."""
+    day, zips = checked_zips(context, lake, asset_name)
+    return for_zips(day, {zip_code: evaluate(day, zip_code) for zip_code in zips})
 
 
 def single_check(
@@ -134,17 +164,13 @@ def records_accounted_for_check(asset_name: str, partitions_def: dg.PartitionsDe
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.transforms.ledger import TERMS, unbalanced
 
-        day, zip_code, entries = _ledger(context, lake, asset_name)
-        if entries.is_empty():  # nothing was offered (no payload of this kind); sources_delivered judges that
-            return for_partition(
-                dg.AssetCheckResult(passed=True, description="no records offered", metadata={"offered": 0}),
-                day,
-                zip_code,
-            )
-        broken = unbalanced(entries)
-        ledger = entries.select("source", "offered", *TERMS)
-        return for_partition(
-            dg.AssetCheckResult(
+        def one(day: str, zip_code: str) -> dg.AssetCheckResult:
+            entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+            if entries.is_empty():  # nothing was offered (no payload of this kind); sources_delivered judges that
+                return dg.AssetCheckResult(passed=True, metadata={"offered": 0})
+            broken = unbalanced(entries)
+            ledger = entries.select("source", "offered", *TERMS)
+            return dg.AssetCheckResult(
                 passed=broken.is_empty(),
                 severity=dg.AssetCheckSeverity.ERROR,
                 description=None
@@ -152,10 +178,9 @@ def records_accounted_for_check(asset_name: str, partitions_def: dg.PartitionsDe
                 else "records unaccounted for: "
                 + ", ".join(f"{r['source']} {r['unaccounted']:+d}" for r in broken.iter_rows(named=True)),
                 metadata={"offered": int(entries["offered"].sum()), "ledger": dg.MetadataValue.md(_as_code(ledger))},
-            ),
-            day,
-            zip_code,
-        )
+            )
+
+        return each_zip(context, lake, asset_name, one)
 
     return _check
 
@@ -181,20 +206,19 @@ def sources_delivered_check(
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         from phoenix_dagster.transforms.ledger import silent_sources
 
-        day, zip_code, entries = _ledger(context, lake, asset_name)
-        silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, fetched_by))
-        required = {s: why for s, why in silent.items() if s not in optional}
-        reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
-        return for_partition(
-            dg.AssetCheckResult(
+        def one(day: str, zip_code: str) -> dg.AssetCheckResult:
+            entries = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+            silent = silent_sources(entries, lake.current_bookkeeping("source_fetches", day, zip_code, fetched_by))
+            required = {s: why for s, why in silent.items() if s not in optional}
+            reasons = "; ".join(f"{s}: {why}" for s, why in sorted(silent.items()))
+            return dg.AssetCheckResult(
                 passed=not silent,
                 severity=dg.AssetCheckSeverity.ERROR if required else dg.AssetCheckSeverity.WARN,
                 description=f"delivered nothing: {reasons}" if silent else None,
                 metadata={"silent_sources": ", ".join(sorted(silent)) or "none"},
-            ),
-            day,
-            zip_code,
-        )
+            )
+
+        return each_zip(context, lake, asset_name, one)
 
     return _check
 
@@ -215,8 +239,9 @@ def lake_schema_check(
         description=f"The partition validates against {model.__module__}.{model.__name__}",
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        day, zip_code = _checked_partition(context, key)
-        return for_partition(validate(lake.read(asset_name, day, zip_code), model), day, zip_code)
+        return each_zip(
+            context, lake, asset_name, lambda day, zip_code: validate(lake.read(asset_name, day, zip_code), model)
+        )
 
     return _check
 
@@ -351,56 +376,58 @@ def quarantine_rate_check(
         "the same bad payload again is counted apart; reasons and counts in the metadata)",
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        day, zip_code = _checked_partition(context, key)
-        quarantined = lake.current_bookkeeping("quarantine", day, zip_code, [asset_name])
-        if ledgered:
-            ledger = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
-            offered = dict(ledger.select("source", "offered").iter_rows()) if ledger.height else {}
-        else:
-            landed = lake.read(asset_name, day, zip_code, columns=["source"])  # not the bodies
-            offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
-            for source, n in quarantined.group_by("source").len().iter_rows() if quarantined.height else []:
-                offered[source] = offered.get(source, 0) + n
-        new = quarantined
-        if quarantined.height:
-            repeated = _repeated_quarantines(lake, quarantined, asset_name, day, zip_code)
-            new = quarantined.join(repeated, on=list(repeated.columns), how="anti")
-        counts = dict(new.group_by("source").len().iter_rows()) if new.height else {}
-        rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
-        over = {source: rate for source, rate in rates.items() if rate > warn_rate}
-        reasons = (
-            quarantined.group_by("source", "reason")
-            .len()
-            .sort("len", descending=True)
-            .head(SAMPLE_ROWS)
-            .rename({"len": "records"})
-            if quarantined.height
-            else None
-        )
-        return for_partition(
-            dg.AssetCheckResult(
-                passed=not over,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=(
-                    "quarantined: "
-                    + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
-                    + f" newly (above {warn_rate:.0%})"
-                )
-                if over
-                else None,
-                metadata={
-                    "quarantined": quarantined.height,
-                    "repeated": quarantined.height - new.height,
-                    "offered": int(sum(offered.values())),
-                    **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
-                    "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none"),
-                },
-            ),
-            day,
-            zip_code,
-        )
+        return each_zip(context, lake, asset_name, partial(_quarantine_rate, lake, asset_name, warn_rate, ledgered))
 
     return _check
+
+
+def _quarantine_rate(
+    lake: LakeResource, asset_name: str, warn_rate: float, ledgered: bool, day: str, zip_code: str
+) -> dg.AssetCheckResult:
+    """One ZIP's quarantine_rate_check."""
+    quarantined = lake.current_bookkeeping("quarantine", day, zip_code, [asset_name])
+    if ledgered:
+        ledger = lake.current_bookkeeping("record_ledger", day, zip_code, [asset_name])
+        offered = dict(ledger.select("source", "offered").iter_rows()) if ledger.height else {}
+    else:
+        landed = lake.read(asset_name, day, zip_code, columns=["source"])  # not the bodies
+        offered = dict(landed.group_by("source").len().iter_rows()) if landed.height else {}
+        for source, n in quarantined.group_by("source").len().iter_rows() if quarantined.height else []:
+            offered[source] = offered.get(source, 0) + n
+    new = quarantined
+    if quarantined.height:
+        repeated = _repeated_quarantines(lake, quarantined, asset_name, day, zip_code)
+        new = quarantined.join(repeated, on=list(repeated.columns), how="anti")
+    counts = dict(new.group_by("source").len().iter_rows()) if new.height else {}
+    rates = {source: counts.get(source, 0) / n for source, n in offered.items() if n}
+    over = {source: rate for source, rate in rates.items() if rate > warn_rate}
+    reasons = (
+        quarantined.group_by("source", "reason")
+        .len()
+        .sort("len", descending=True)
+        .head(SAMPLE_ROWS)
+        .rename({"len": "records"})
+        if quarantined.height
+        else None
+    )
+    return dg.AssetCheckResult(
+        passed=not over,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            "quarantined: "
+            + ", ".join(f"{s} {r:.1%} of {offered[s]}" for s, r in sorted(over.items()))
+            + f" newly (above {warn_rate:.0%})"
+        )
+        if over
+        else None,
+        metadata={
+            "quarantined": quarantined.height,
+            "repeated": quarantined.height - new.height,
+            "offered": int(sum(offered.values())),
+            **{f"rate_{source}": round(rate, 4) for source, rate in sorted(rates.items())},
+            "reasons": dg.MetadataValue.md(_as_code(reasons) if reasons is not None else "none"),
+        },
+    )
 
 
 def _repeated_quarantines(
@@ -437,40 +464,87 @@ def search_complete_check(partitions_def: dg.PartitionsDefinition | None = None)
         "announces (a WARN naming the pages that were not: their parcels are left out of the day)",
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        from phoenix_dagster.sources.assessor_crawl import search_completeness
+        return each_zip(context, lake, asset_name, partial(_search_complete, lake, asset_name))
 
-        day, zip_code = _checked_partition(context, key)
-        pages = (
-            lake.scan(asset_name, day, zip_code)
-            .filter(pl.col("entity") == "search_page")
-            .select("record_key", "http_status", "body")
-            .collect()
-        )
-        seen = search_completeness(list(pages.iter_rows()))
-        unread = seen.pages_unread
-        named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (
-            f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else ""
-        )
-        short = f"search pages not read: {named}; " if unread else "search pages answered fewer rows than TOTAL: "
-        return for_partition(
-            dg.AssetCheckResult(
-                passed=seen.complete,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=None
-                if seen.complete
-                else (
-                    short
-                    + f"{seen.rows_read:,} of {seen.total or 0:,} rows read (ops.quarantine says why a page was not "
-                    "read; re-run the partition to read it)"
-                ),
-                metadata={
-                    "search_total": seen.total if seen.total is not None else -1,
-                    "rows_read": seen.rows_read,
-                    "pages_unread": len(unread),
-                },
-            ),
-            day,
-            zip_code,
+    return _check
+
+
+def _search_complete(lake: LakeResource, asset_name: str, day: str, zip_code: str) -> dg.AssetCheckResult:
+    """One ZIP's search_complete_check."""
+    from phoenix_dagster.sources.assessor_crawl import search_completeness
+
+    pages = (
+        lake.scan(asset_name, day, zip_code)
+        .filter(pl.col("entity") == "search_page")
+        .select("record_key", "http_status", "body")
+        .collect()
+    )
+    seen = search_completeness(list(pages.iter_rows()))
+    unread = seen.pages_unread
+    named = ", ".join(map(str, unread[:SAMPLE_ROWS])) + (
+        f" … ({len(unread)} pages)" if len(unread) > SAMPLE_ROWS else ""
+    )
+    short = f"search pages not read: {named}; " if unread else "search pages answered fewer rows than TOTAL: "
+    return dg.AssetCheckResult(
+        passed=seen.complete,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None
+        if seen.complete
+        else (
+            short + f"{seen.rows_read:,} of {seen.total or 0:,} rows read (ops.quarantine says why a page was not "
+            "read; re-run the partition to read it)"
+        ),
+        metadata={
+            "search_total": seen.total if seen.total is not None else -1,
+            "rows_read": seen.rows_read,
+            "pages_unread": len(unread),
+        },
+    )
+
+
+def zips_collected_check(asset_name: str, partitions_def: dg.PartitionsDefinition | None = None):
+    """ERROR, not blocking (the county's other ZIPs go on): every ZIP of the run that a run
+    collected that day was collected by the latest attempt at it; a ZIP that failed is named with the
+    reason its run_log row keeps, and the command that re-runs it alone."""
+    key = dg.AssetKey(asset_name)
+
+    @single_check(
+        key,
+        "zips_collected",
+        blocking=False,
+        partitions_def=partitions_def,
+        description="Every ZIP of the county collected that day was, by the latest attempt at it (a failed ZIP is named with "
+        "its reason and re-run alone: phoenix-estate run --date DAY --zip ZIP)",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+        day, zips = checked_zips(context, lake, asset_name, made=False)
+        attempts = {zip_code: _latest_attempt(lake, asset_name, day, zip_code) for zip_code in zips}
+        result = for_zips(day, {zip_code: found for zip_code, found in attempts.items() if found is not None})
+        if result.passed:
+            return result
+        failing = [zip_code for zip_code, found in attempts.items() if found is not None and not found.passed]
+        rerun = f"phoenix-estate run --date {day} --zip {' '.join(failing)}"
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=result.severity,
+            description=f"{result.description} (re-run them alone: {rerun})",
+            metadata={**result.metadata, "rerun": rerun},
         )
 
     return _check
+
+
+def _latest_attempt(lake: LakeResource, asset_name: str, day: str, zip_code: str) -> dg.AssetCheckResult | None:
+    """One ZIP's zips_collected: the latest run_log row of the asset for the ZIP's day; None when no
+    run has collected the ZIP that day (a run of some of the county's ZIPs leaves the others be)."""
+    log = lake.scan_bookkeeping("run_log", day, zip_code, asset=asset_name)
+    rows = log.collect().sort("finished_at") if log is not None else pl.DataFrame()
+    if rows.is_empty():
+        return None
+    latest = rows.row(-1, named=True)
+    return dg.AssetCheckResult(
+        passed=bool(latest["succeeded"]),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if latest["succeeded"] else (latest.get("error") or "its collection failed"),
+        metadata={"run_id": latest["run_id"]},
+    )

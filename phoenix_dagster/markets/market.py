@@ -90,11 +90,11 @@ def day_start_utc(day: str, timezone: str) -> datetime:
 def _county(market: str, entry: dict) -> County:
     fips = str(entry.get("fips", ""))
     if not re.fullmatch(r"\d{5}", fips):
-        raise ConfigError(f"{MARKETS_FILE.name}: market {market!r}: county FIPS {fips!r} is not five digits")
+        raise ConfigError(f"markets file: market {market!r}: county FIPS {fips!r} is not five digits")
     zips = tuple(str(z) for z in entry.get("zips") or ())
     for zip_code in zips:
         if not re.fullmatch(r"\d{5}", zip_code):
-            raise ConfigError(f"{MARKETS_FILE.name}: market {market!r}: county {fips}: {zip_code!r} is not a ZIP code")
+            raise ConfigError(f"markets file: market {market!r}: county {fips}: {zip_code!r} is not a ZIP code")
     return County(fips, str(entry.get("name", "")), str(entry.get("state", "")), zips)
 
 
@@ -114,8 +114,8 @@ def markets(path: Path = MARKETS_FILE) -> dict[str, Market]:
     return found
 
 
-def market(name: str = DEFAULT_MARKET) -> Market:
-    known = markets()
+def market(name: str = DEFAULT_MARKET, path: Path = MARKETS_FILE) -> Market:
+    known = markets(path)
     if name not in known:
-        raise ConfigError(f"PHOENIX_MARKET: {name!r} is not one of {', '.join(known)} ({MARKETS_FILE.name})")
+        raise ConfigError(f"PHOENIX_MARKET: {name!r} is not one of {', '.join(known)} ({path})")
     return known[name]

@@ -38,6 +38,7 @@ from phoenix_dagster.sources.landing import (
     collected_files,
     every_raw_file,
     left_behind,
+    run_folders,
 )
 from phoenix_dagster.storage.files import write_atomically
 from phoenix_dagster.storage.lake_storage import LakeStorage
@@ -48,6 +49,9 @@ BOOKKEEPING_DIR = "_bookkeeping"
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
     """A local Parquet file replaced whole (control state; the lake goes through LakeStorage)."""
     return write_atomically(path, frame.write_parquet)
+
+
+WRITTEN_BY = "phoenix/run_id"  # a lake file's footer: the run that wrote it
 
 
 def is_raw(asset_name: str) -> bool:
@@ -96,6 +100,10 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     def market_timezone(self) -> str:
         return self.timezone or market().timezone
 
+    def zips_of(self, county: str) -> tuple[str, ...]:
+        """The configured ZIPs of a county, in order."""
+        return tuple(sorted(zip_code for zip_code, fips in self.zip_counties.items() if fips == county))
+
     def county_of(self, zip_code: str) -> str:
         """The FIPS code of the county a ZIP's parcels belong to (the default market's, for a ZIP not configured)."""
         return self.zip_counties.get(zip_code) or market().county_of(zip_code).fips
@@ -134,11 +142,26 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     def is_materialized(self, asset_name: str, day: str, zip_code: str) -> bool:
         return self.files(asset_name, day, zip_code) is not None
 
-    def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str) -> str:
-        """A (non-raw) partition's output, replaced whole."""
+    def write(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str, run_id: str | None = None) -> str:
+        """A (non-raw) partition's output, replaced whole; the run that wrote it is in the file's footer."""
         if is_raw(asset_name):
             raise ValueError(f"{asset_name}: the raw layer is append-only; a collection lands (`land`)")
-        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code))
+        written_by = {WRITTEN_BY: run_id} if run_id else None
+        return self.storage.write_parquet(frame, self.path_for(asset_name, day, zip_code), file_metadata=written_by)
+
+    def written_by(self, asset_name: str, day: str, zip_code: str) -> str | None:
+        """The run that wrote a (non-raw) partition's output; None when it is not written, or was
+        written without one (by an earlier version, or outside a run)."""
+        path = self.path_for(asset_name, day, zip_code)
+        return self.storage.file_metadata(path).get(WRITTEN_BY) if self.storage.exists(path) else None
+
+    def made_by(self, asset_name: str, day: str, zip_code: str, run_id: str) -> bool:
+        """Whether `run_id` made the ZIP's partition of the asset: wrote it, or for a raw asset, landed
+        a collection of it that ended."""
+        if is_raw(asset_name):
+            folders = run_folders(self.storage, self.partition_dir(asset_name, day, zip_code))
+            return any(folder.collected and folder.run_id == run_id for folder in folders)
+        return self.written_by(asset_name, day, zip_code) == run_id
 
     def land(self, frame: pl.DataFrame, asset_name: str, day: str, zip_code: str, run_id: str) -> LandedCollection:
         """Replies handed over at the end of a collection, landed as `run_id`'s, beside the earlier runs'."""
@@ -239,7 +262,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
     def write_bookkeeping(
         self, table: str, frame: pl.DataFrame, *, asset: str, day: str, zip_code: str, run_id: str
     ) -> str:
-        rows = conform(frame, BOOKKEEPING_TABLES[table])
+        rows = conform(with_missing_as_null(frame, BOOKKEEPING_TABLES[table]), BOOKKEEPING_TABLES[table])
         name = f"{asset.replace('/', '.')}__{run_id}.parquet"
         return self.storage.write_parquet(rows, f"{self.bookkeeping_dir(table)}/zip={zip_code}/date={day}/{name}")
 
@@ -305,40 +328,6 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
             .agg(pl.col("run_id").sort_by("finished_at").last())
         )
         return rows.join(latest, on=["asset", "partition", "run_id"], how="semi", nulls_equal=True).collect()
-
-
-class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
-    """Stores partitioned assets' DataFrames in the lake."""
-
-    lake: LakeResource
-
-    @staticmethod
-    def _partition(context: dg.OutputContext | dg.InputContext) -> tuple[str, str, str]:
-        if not context.has_asset_partitions:
-            raise dg.Failure(f"{context.asset_key.to_user_string()}: the lake stores partitioned assets only")
-        keys = context.asset_partition_key.keys_by_dimension
-        return context.asset_key.path[-1], keys["date"], keys["zip"]
-
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | LandedCollection) -> None:
-        """A frame is written; a raw asset's lands as a collection of this run, unless the asset
-        landed it itself while it ran (a LandedCollection), which is then only described."""
-        asset_name, day, zip_code = self._partition(context)
-        if is_raw(asset_name):
-            landed = (
-                obj
-                if isinstance(obj, LandedCollection)
-                else self.lake.land(obj, asset_name, day, zip_code, context.run_id)
-            )
-            metadata = {"dagster/row_count": landed.replies, "path": landed.folder, "reply_bytes": landed.bytes}
-        else:
-            path = self.lake.write(obj, asset_name, day, zip_code)
-            metadata = {"dagster/row_count": obj.height, "path": path, "bytes": self.lake.storage.size(path)}
-        context.add_output_metadata({**metadata, "path": dg.MetadataValue.path(metadata["path"])})
-
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        """The partition as the upstream step wrote it: a raw asset's, the collection of the run
-        that made it (the newest otherwise)."""
-        return self.lake.read(*self._partition(context), run_id=context.upstream_output.run_id)
 
 
 def lake_resource(settings: Settings) -> LakeResource:

@@ -22,6 +22,7 @@ class RunLog(pa.DataFrameModel):
     partition: Optional[str] = pa.Field(nullable=True, description="date|zip partition, null for whole-table assets")
     date: pl.Date = pa.Field(description="Partition day; for whole-table assets the day of the run in Phoenix")
     succeeded: bool = pa.Field(description="False when the asset's body failed (what it did is still recorded)")
+    error: Optional[str] = pa.Field(nullable=True, description="Why it failed, when it failed with a reason")
     rows_in: pl.Int64 = pa.Field(ge=0, description="Rows read")
     rows_out: pl.Int64 = pa.Field(ge=0, description="Rows written")
     rows_quarantined: pl.Int64 = pa.Field(ge=0, description="Rows sent to ops.quarantine")

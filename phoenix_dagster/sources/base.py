@@ -80,6 +80,11 @@ class CollectionFailed(RuntimeError):
     the requests it made. Anything a single reply does wrong is quarantined instead."""
 
 
+class SourceUnavailable(CollectionFailed):
+    """The source cannot collect any ZIP (a refused token, its rate limit's shared store gone): the
+    collection step stops at once instead of asking about the county's other ZIPs."""
+
+
 class FetchFailed(RuntimeError):
     """A source got no usable reply for a record after every retry."""
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 import tenacity
 
-from phoenix_dagster.sources.base import CollectionFailed, FetchFailed, RecordedRequests, RequestRecord
+from phoenix_dagster.sources.base import FetchFailed, RecordedRequests, RequestRecord, SourceUnavailable
 from phoenix_dagster.sources.rate_limit import SlidingWindowLimiter
 
 HTTP_TIMEOUT_S = 30.0  # an HTTP source's connect/read timeout, per request
@@ -27,7 +27,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 2**20  # a reply's decoded body, enforced while it
 DEFAULT_MAX_FETCH_BYTES = 1024 * 2**20  # every reply of one source's collection for a partition, together
 
 
-class AuthenticationFailed(CollectionFailed):
+class AuthenticationFailed(SourceUnavailable):
     """The source refused the credentials; the message says which setting to check."""
 
 

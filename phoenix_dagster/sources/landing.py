@@ -39,6 +39,7 @@ from phoenix_dagster.storage.lake_storage import LakeStorage
 
 RUNS_DIR = "runs"
 COLLECTED = "_collected.parquet"
+FAILED = "_failed.parquet"  # a collection that failed on what the source answered: its replies are not taken
 GATHERED = "replies.parquet"  # a collection's parts, gathered into one file when it ended
 LEGACY_FILE = "data.parquet"
 DEFAULT_PART_REPLIES = 250
@@ -58,6 +59,7 @@ class RunFolder:
     location: str  # where it is (a path or an s3:// URL)
     name: str
     collected: bool  # its collection ended: `_collected.parquet` is there
+    failed: bool = False  # it failed on what the source answered (`_failed.parquet`): nothing of it is taken
 
     @property
     def run_id(self) -> str:
@@ -68,11 +70,14 @@ def run_folders(storage: LakeStorage, partition_dir: str) -> list[RunFolder]:
     """The partition's run folders, oldest first (`partition_dir` relative to the lake's root, as
     every `partition_dir` here)."""
     parts = storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet")
-    folders: dict[str, bool] = {}
+    folders: dict[str, set[str]] = {}
     for path in parts:
         folder, file = path.rsplit("/", 1)
-        folders[folder] = folders.get(folder, False) or file == COLLECTED
-    return [RunFolder(folder, folder.rsplit("/", 1)[1], done) for folder, done in sorted(folders.items())]
+        folders.setdefault(folder, set()).add(file)
+    return [
+        RunFolder(folder, folder.rsplit("/", 1)[1], COLLECTED in files, FAILED in files)
+        for folder, files in sorted(folders.items())
+    ]
 
 
 def collected_files(storage: LakeStorage, partition_dir: str, run_id: str | None = None) -> list[str] | None:
@@ -98,7 +103,7 @@ def every_raw_file(storage: LakeStorage, partition_dir: str) -> list[str]:
     """Every file of the partition that holds replies (each run's parts, ended or not, and an
     older version's whole file): what retention rewrites. (A part being written when its process
     was killed is a temporary file, `left_behind`.)"""
-    parts = [p for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet") if not p.endswith(COLLECTED)]
+    parts = [p for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/*/*.parquet") if not p.endswith((COLLECTED, FAILED))]
     return [*_legacy_file(storage, partition_dir), *parts]
 
 
@@ -110,10 +115,12 @@ def left_behind(storage: LakeStorage, partition_dir: str) -> list[str]:
 
 def unfinished_replies(storage: LakeStorage, partition_dir: str) -> tuple[pl.DataFrame, list[str]]:
     """The replies landed by collections of the partition that did not end, since its newest
-    collection that did (the latest reply of each entity and record key), and those runs' ids."""
+    collection that did (the latest reply of each entity and record key), and those runs' ids; a
+    collection that failed on what the source answered (a ZIP the county would not enumerate) is
+    passed over: the next run asks again."""
     folders = run_folders(storage, partition_dir)
     last_ended = max((i for i, folder in enumerate(folders) if folder.collected), default=-1)
-    unfinished = folders[last_ended + 1 :]
+    unfinished = [folder for folder in folders[last_ended + 1 :] if not folder.failed]
     parts = [p for f in unfinished for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/{f.name}/part-*.parquet")]
     if not parts:
         return pl.DataFrame(schema=RAW_PAYLOAD_SCHEMA), []
@@ -196,12 +203,17 @@ class RawLanding:
                 if self._pending and time.monotonic() - self._last_write >= self.part_seconds:
                     self._write_part()
 
-    def abandon(self) -> None:
-        """The collection failed: what it fetched is written (no end marker), for the next one to take."""
+    def abandon(self, refused: str | None = None) -> None:
+        """The collection failed: what it fetched is written (no end marker), for the next one to
+        take; with `refused`, the reason it failed on what the source answered, which the next one
+        does not take (it asks again)."""
         self._ended.set()
         with self._lock:
             if self._pending:
                 self._write_part()
+            if refused is not None:
+                reason = pl.DataFrame({"run_id": [self.run_id], "reason": [refused]})
+                self.storage.write_parquet(reason, f"{self.folder}/{FAILED}")
 
     def land_all(self, payloads: Iterable[RawPayload]) -> None:
         for payload in payloads:

@@ -25,14 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from phoenix_dagster.sources.base import CollectionFailed
+from phoenix_dagster.sources.base import SourceUnavailable
 
 DEFAULT_OUTAGE_S = 60.0  # how long a collection waits for the shared store to come back
 
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.25, 5.0
 
 
-class RateLimitStoreUnavailable(CollectionFailed):
+class RateLimitStoreUnavailable(SourceUnavailable):
     """The shared store of the rate limit did not answer for longer than the outage bound."""
 
 

@@ -130,10 +130,17 @@ class LakeStorage:
 
     # Parquet --------------------------------------------------------------------------------
 
-    def write_parquet(self, frame: pl.DataFrame, location: str, row_group_size: int | None = None) -> str:
+    def write_parquet(
+        self,
+        frame: pl.DataFrame,
+        location: str,
+        row_group_size: int | None = None,
+        file_metadata: dict[str, str] | None = None,
+    ) -> str:
         """Replace the file at `location` whole (see the module's docstring); returns the location.
-        `row_group_size`: rows per row group (Polars' default when None)."""
-        write = partial(frame.write_parquet, row_group_size=row_group_size)
+        `row_group_size`: rows per row group (Polars' default when None); `file_metadata`: key-value
+        pairs kept in the file's footer (`file_metadata` reads them)."""
+        write = partial(frame.write_parquet, row_group_size=row_group_size, metadata=file_metadata)
         if not self.on_object_storage:
             write_atomically(Path(location), write)
             return location
@@ -153,6 +160,10 @@ class LakeStorage:
 
     def read_parquet(self, location: str, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.read_parquet(location, columns=columns, storage_options=self.storage_options)
+
+    def file_metadata(self, location: str) -> dict[str, str]:
+        """The key-value pairs in the file's footer (`write_parquet`'s `file_metadata`)."""
+        return pl.read_parquet_metadata(location, storage_options=self.storage_options)
 
     def columns(self, location: str) -> list[str]:
         """The file's column names, from its footer alone."""

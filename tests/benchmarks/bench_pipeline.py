@@ -119,7 +119,9 @@ def main() -> None:
         print(f"{total:,} parcels ({len(args.zips)} ZIPs × {args.parcels_per_zip:,}), county server on {url}")
         for day in ("2026-11-27", "2026-11-28"):
             started = time.perf_counter()
-            outcomes = run_partitions(DefinitionsJobs(defs, instance), day, args.zips, out=io.StringIO())
+            outcomes = run_partitions(
+                DefinitionsJobs(defs, instance), day, args.zips, settings.zip_counties, out=io.StringIO()
+            )
             partitions_s = time.perf_counter() - started
             started = time.perf_counter()
             build = build_job.execute_in_process(

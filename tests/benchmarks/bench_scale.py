@@ -15,18 +15,15 @@ command a person would, as a subprocess, and measures from outside:
 - the peak RSS of the largest process of the command's tree (the command, its code server,
   each run's process), sampled every 0.1 s, and which process it was;
 - the lake's and the published warehouse's size on disk;
-- the speedup of concurrent runs (the run queue's PHOENIX_MAX_CONCURRENT_RUNS, `--concurrent-runs`,
-  default 3: a day's three ZIPs at once) over one after the other (=1): the day's partition phase
-  (first partition run created → last one ended, from the instance's run records) of the full
-  run, in a second data directory (`--no-serial` skips it). With 3 equal partitions and a queue of
-  2, the second wave runs one partition alone, so 2 at a time cannot beat 1.5× whatever the cores;
-  3 at a time on 2 cores can approach 2× when the runs are CPU-bound.
+- the runs the day made (partition runs, the tuning run, the build) and the partition keys of
+  `raw_assessor_payloads` it materialized: one county × day partition for all the ZIPs (they are
+  worked on inside the run), so both stay constant as ZIPs are added;
+- the partition phase (first partition run created → last one ended, from the instance's run
+  records).
 
 The listing source is the embedded sample, which has listings for the three sample ZIPs only;
 it is made optional (PHOENIX_OPTIONAL_SOURCES) so the other ZIPs' empty listings warn instead
-of failing. MARICOPA_POOL_LIMIT is set to the concurrent runs so that they all collect at once
-(the pool's default 1 would serialize collection across runs; the rate limiter is lifted here). Not a test: nothing here
-asserts a speed.
+of failing. The rate limiter is lifted here. Not a test: nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -147,17 +144,36 @@ def run_command(args: list[str], env: dict) -> Measured:
     return Measured(time.perf_counter() - started, mb, label, command.returncode == 0, output, kinds)
 
 
-def partition_phase_s(data_dir: Path, day: str) -> float:
-    """First partition run of the day created → last one ended, from the instance's records."""
+def partition_runs(data_dir: Path, day: str) -> list:
+    """The day's partition runs (`<county>|<day>` keys), from the instance's records."""
     import dagster as dg
 
+    from phoenix_dagster.graph.partitions import day_of_key
+
     instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
-    records = [
+    return [
         r
         for r in instance.get_run_records(dg.RunsFilter(job_name="daily_refresh"))
-        if r.dagster_run.tags.get("dagster/partition", "").startswith(day)
+        if day_of_key(r.dagster_run.tags.get("dagster/partition", "")) == day
     ]
+
+
+def partition_phase_s(data_dir: Path, day: str) -> float:
+    """First partition run of the day created → last one ended."""
+    records = partition_runs(data_dir, day)
     return max(r.end_time for r in records) - min(r.create_timestamp.timestamp() for r in records)
+
+
+def runs_and_keys(data_dir: Path, day: str, since: float) -> tuple[int, int]:
+    """(runs created since `since`, the partition keys of raw_assessor_payloads materialized for `day`)."""
+    import dagster as dg
+
+    from phoenix_dagster.graph.partitions import day_of_key
+
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    runs = [r for r in instance.get_run_records() if r.create_timestamp.timestamp() >= since]
+    keys = instance.get_materialized_partitions(dg.AssetKey("raw_assessor_payloads"))
+    return len(runs), sum(1 for key in keys if day_of_key(key) == day)
 
 
 def latest_run_s(data_dir: Path, job_name: str) -> tuple[float, float]:
@@ -177,7 +193,7 @@ def size_mb(path: Path) -> float:
 
 
 def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: int) -> dict:
-    """The command's environment: `max_concurrent_runs` runs at once, each allowed to collect."""
+    """The command's environment: `max_concurrent_runs` runs at once."""
     env = {
         **os.environ,
         "PHOENIX_DATA_DIR": str(data_dir),
@@ -189,7 +205,6 @@ def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: 
         "MARICOPA_API_TOKEN": TOKEN,
         "MARICOPA_RATE_LIMIT_PER_HOUR": str(10**9),
         "MARICOPA_CONCURRENCY": "4",
-        "MARICOPA_POOL_LIMIT": str(max_concurrent_runs),
         "PHOENIX_OPTIONAL_SOURCES": "sample",
         "OLLAMA_HOST": "http://127.0.0.1:9",
         "PHOENIX_MAX_CONCURRENT_RUNS": str(max_concurrent_runs),
@@ -199,9 +214,7 @@ def environment(data_dir: Path, url: str, zips: list[str], max_concurrent_runs: 
     return env
 
 
-def measure_scale(
-    zip_count: int, per_zip: int, *, serial: bool, concurrent_runs: int, keep: Path | None = None
-) -> dict:
+def measure_scale(zip_count: int, per_zip: int, *, concurrent_runs: int, keep: Path | None = None) -> dict:
     zips = zip_codes(zip_count)
     parcels = zip_count * per_zip
     control, server_end = multiprocessing.Pipe()
@@ -214,6 +227,7 @@ def measure_scale(
         for label, day in zip(("full", "incremental"), DAYS):
             control.send("count")
             before = control.recv()
+            started = time.time()
             measured = run_command(["run", "--date", day], environment(data_dir, url, zips, concurrent_runs))
             control.send("count")
             requests = control.recv() - before
@@ -223,15 +237,9 @@ def measure_scale(
             row[f"{label}_requests_per_parcel"] = requests / parcels
             row[f"{label}_partitions_s"] = partition_phase_s(data_dir, day)
             row[f"{label}_build_s"] = latest_run_s(data_dir, "build_warehouse")
-            if label == "full":
-                row["concurrent_phase_s"] = row["full_partitions_s"]
+            row[f"{label}_runs"], row[f"{label}_keys"] = runs_and_keys(data_dir, day, started)
         row["lake_mb"] = size_mb(data_dir / "lake")
         row["warehouse_mb"] = size_mb(data_dir / "warehouse.duckdb")
-        if serial:
-            serial_dir = Path(tmp) / "serial"
-            measured = run_command(["run", "--date", DAYS[0], "--no-build"], environment(serial_dir, url, zips, 1))
-            row["serial_ok"] = measured.ok
-            row["serial_phase_s"] = partition_phase_s(serial_dir, DAYS[0])
     control.send("done")
     server.join(timeout=30)
     return row
@@ -240,25 +248,19 @@ def measure_scale(
 def print_table(rows: list[dict]) -> None:
     print(
         "| parcels | ZIPs | full run | incremental run | requests/parcel (full, incr.) | peak RSS (process) "
-        "| lake | warehouse | concurrent vs serial partitions |"
+        "| lake | warehouse | runs a day (full, incr.) | partition keys a day |"
     )
-    print("|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for row in rows:
         full, incremental = row["full"], row["incremental"]
         peak = max((full, incremental), key=lambda m: m.peak_rss_mb)
-        speedup = (
-            f"{row['serial_phase_s']:.1f} s → {row['concurrent_phase_s']:.1f} s "
-            f"({row['concurrent_runs']} at once) = "
-            f"{row['serial_phase_s'] / row['concurrent_phase_s']:.2f}×"
-            if "serial_phase_s" in row
-            else "—"
-        )
-        status = "" if full.ok and incremental.ok and row.get("serial_ok", True) else " (a run FAILED)"
+        status = "" if full.ok and incremental.ok else " (a run FAILED)"
         print(
             f"| {row['parcels']:,} | {row['zips']} | {full.seconds:.1f} s | {incremental.seconds:.1f} s | "
             f"{row['full_requests_per_parcel']:.3f}, {row['incremental_requests_per_parcel']:.3f} | "
             f"{peak.peak_rss_mb:,.0f} MB ({peak.peak_process}) | {row['lake_mb']:,.1f} MB | "
-            f"{row['warehouse_mb']:,.1f} MB | {speedup}{status} |",
+            f"{row['warehouse_mb']:,.1f} MB | {row['full_runs']}, {row['incremental_runs']} | "
+            f"{row['full_keys']}, {row['incremental_keys']}{status} |",
             flush=True,
         )
     print("\nPeak RSS by kind of process (MB):")
@@ -282,13 +284,8 @@ def main() -> None:
     parser.add_argument(
         "--scale", action="append", default=None, help="ZIPSxPARCELS_PER_ZIP, repeatable (default 3x33334)"
     )
-    parser.add_argument("--no-serial", action="store_true", help="skip the one-after-the-other comparison")
     parser.add_argument(
-        "--concurrent-runs",
-        type=int,
-        default=3,
-        help="PHOENIX_MAX_CONCURRENT_RUNS (and the county pool's limit) of the measured runs "
-        "(default 3: a day's three ZIPs at once)",
+        "--concurrent-runs", type=int, default=2, help="PHOENIX_MAX_CONCURRENT_RUNS of the measured runs (default 2)"
     )
     parser.add_argument(
         "--keep",
@@ -302,11 +299,7 @@ def main() -> None:
     for scale in args.scale or ["3x33334"]:
         zip_count, per_zip = (int(part) for part in scale.lower().split("x"))
         print(f"measuring {zip_count} ZIPs × {per_zip:,} parcels …", file=sys.stderr, flush=True)
-        rows.append(
-            measure_scale(
-                zip_count, per_zip, serial=not args.no_serial, concurrent_runs=args.concurrent_runs, keep=args.keep
-            )
-        )
+        rows.append(measure_scale(zip_count, per_zip, concurrent_runs=args.concurrent_runs, keep=args.keep))
     print_table(rows)
 
 

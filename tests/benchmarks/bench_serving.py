@@ -33,7 +33,7 @@ def sample_marts(data_dir: str):
         {"PHOENIX_DATA_DIR": data_dir, "OLLAMA_HOST": "http://127.0.0.1:9", "PHOENIX_FIRST_DATE": "2026-11-01"}
     )
     jobs = DefinitionsJobs(build_definitions(settings), dg.DagsterInstance.ephemeral())
-    run_partitions(jobs, "2026-11-28", list(settings.zip_codes), out=io.StringIO())
+    run_partitions(jobs, "2026-11-28", list(settings.zip_codes), settings.zip_counties, out=io.StringIO())
     build_warehouse(jobs, out=io.StringIO())
     warehouse = jobs.defs.resources["warehouse"]
     return warehouse.query("select * from marts.properties"), warehouse.query("select * from marts.listing_events")
