@@ -28,7 +28,8 @@ from shared_demo import BIN, DAY, copy_of
 from test_asset_graph import GROUPS
 
 from phoenix_dagster.cli.workspace_runs import LOCATION_NAME
-from phoenix_dagster.settings import PROJECT_ROOT
+from phoenix_dagster.graph.partitions import day_of_key
+from phoenix_dagster.settings import DEFAULT_ZIP_CODES, PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -284,7 +285,7 @@ def test_the_dagster_ui_after_a_demo_run(dagster_ui, tmp_path):
 def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui):
     """raw_assessor_payloads' Checks tab lists its checks, each with its latest evaluation, and
     search_complete's detail shows what it compared: the county's TOTAL against the rows read
-    (the sample's 85031: 300 search rows on 12 pages, every one read)."""
+    (the sample's 85031: 300 search rows on 12 pages, every one read), naming the ZIPs it checked."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -300,15 +301,22 @@ def check_the_county_collections_checks_show_their_latest_evaluation(dagster_ui)
         detail = page.inner_text("body")
         errors = error_text(page)
         browser.close()
-    assert listed == {"matches_schema": "Succeeded", "quarantine_rate": "Succeeded", "search_complete": "Succeeded"}, (
-        listed
-    )
+    assert listed == {
+        "matches_schema": "Succeeded",
+        "quarantine_rate": "Succeeded",
+        "search_complete": "Succeeded",
+        "zips_collected": "Succeeded",
+    }, listed
     assert "This is a non-blocking asset check." in detail and "Passed" in detail, detail[:2000]
     table = detail.split("\nMetadata\n", 1)[-1].split("\nPlots\n", 1)[0]  # the metadata table, not the plots' titles
-    metadata = dict(re.findall(r"^(search_total|rows_read|pages_unread|partition)\n(.+)$", table, re.M))
-    assert metadata == {"search_total": "300", "rows_read": "300", "pages_unread": "0", "partition": f"{DAY}|85031"}, (
-        metadata
-    )
+    metadata = dict(re.findall(r"^(search_total|rows_read|pages_unread|zips_checked|day)\n(.+)$", table, re.M))
+    assert metadata == {
+        "search_total": "300",
+        "rows_read": "300",
+        "pages_unread": "0",
+        "zips_checked": "85031",  # the county's partition, for the ZIP the run worked on
+        "day": DAY,
+    }, metadata
     assert errors == [] and problems == [], (errors, problems)
 
 
@@ -425,7 +433,7 @@ def launch_a_backfill_from_the_job_page(dagster_ui, tmp_path) -> tuple[list[str]
 def check_the_backfill_reaches_the_mart_and_the_report(dagster_ui, keys: list[str], backfill: str):
     """The backfill completes, the warehouse_after_partitions sensor (on by default) requests the
     build, which puts the day in the mart and writes that day's report."""
-    day = keys[0].split("|")[0]
+    day = day_of_key(keys[0])  # keys are `<county>|<day>`: the first two days of the sample's county
 
     def completed():
         return next(
@@ -458,7 +466,7 @@ def check_the_backfill_reaches_the_mart_and_the_report(dagster_ui, keys: list[st
             row[0]
             for row in conn.execute("select PostalCode from marts.zip_market_stats where date = ?", [day]).fetchall()
         )
-    assert zips == sorted(key.split("|")[1] for key in keys), zips  # the day is in the mart
+    assert zips == list(DEFAULT_ZIP_CODES), zips  # the day is in the mart, every ZIP of the county's partition
     report = data_dir / "reports" / f"{day}.html"
     assert report.exists() and f"daily report for {day}" in report.read_text()
 
