@@ -237,7 +237,11 @@ def raw_listing_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefinit
         for zip_code in where.zips:
             with Bookkeeping(context, lake, zip_code=zip_code) as books:
                 try:
-                    collected[zip_code], metadata[zip_code] = _fetch_listings(context, books, descriptor, zip_code)
+                    frame, metadata[zip_code] = _fetch_listings(context, books, descriptor, zip_code)
+                    # landed as this run's collection now: one ZIP's replies in memory at a time
+                    collected[zip_code] = lake.land(
+                        frame, context.asset_key.path[-1], where.day, zip_code, context.run_id
+                    )
                 except SourceUnavailable as exc:
                     raise dg.Failure(f"{source_name}: {zip_code}: {exc}") from None
                 except CollectionFailed as exc:

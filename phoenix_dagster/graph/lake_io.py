@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import dagster as dg
 
 from phoenix_dagster.graph.partitions import COUNTY, DATE, selected_zips
-from phoenix_dagster.graph.zip_steps import ZipFrames
+from phoenix_dagster.graph.zip_steps import Written, ZipFrames
 from phoenix_dagster.redact import MaskedRepr
 from phoenix_dagster.resources.lake import LakeResource, is_raw
 from phoenix_dagster.sources.landing import LandedCollection
@@ -28,13 +30,15 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
         return context.asset_key.path[-1], keys[DATE], keys[COUNTY]
 
     def handle_output(self, context: dg.OutputContext, obj: dict) -> None:
-        """Each ZIP's frame is written (the run named in its footer); a raw asset's lands as a
-        collection of this run, unless the asset landed it itself while it ran (a LandedCollection),
-        which is then only described."""
+        """Each ZIP's output: described when the step wrote or landed it itself as it went (Written,
+        LandedCollection); a frame is written (the run named in its footer), a raw asset's frame
+        lands as a collection of this run."""
         asset_name, day, _ = self._partition(context)
         rows, size = 0, 0
-        for zip_code, item in sorted(obj.items()):
-            if is_raw(asset_name):
+        for zip_code, item in sorted(dict.items(obj)):
+            if isinstance(item, Written):
+                rows, size = rows + item.rows, size + self.lake.storage.size(item.path)
+            elif is_raw(asset_name):
                 landed = (
                     item
                     if isinstance(item, LandedCollection)
@@ -57,11 +61,15 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
         zips = selected_zips(context.step_context.dagster_run.tags, self.lake.zips_of(county), county)
         if made_in == UPSTREAM_NOT_IN_RUN:  # the step runs without its upstream: the ZIPs' current outputs
             return ZipFrames(
-                {z: self.lake.read(asset_name, day, z) for z in zips if self.lake.is_materialized(asset_name, day, z)}
+                {
+                    z: partial(self.lake.read, asset_name, day, z)
+                    for z in zips
+                    if self.lake.is_materialized(asset_name, day, z)
+                }
             )
-        return ZipFrames(
+        return ZipFrames(  # each read when its ZIP's turn comes
             {
-                zip_code: self.lake.read(asset_name, day, zip_code, run_id=made_in)
+                zip_code: partial(self.lake.read, asset_name, day, zip_code, run_id=made_in)
                 for zip_code in zips
                 if self.lake.made_by(asset_name, day, zip_code, made_in)
             }

@@ -25,7 +25,22 @@ SETTINGS = frozenset({"concurrency", "batch_size", "max_concurrent_calls"})  # w
 
 
 class ZipFrames(dict):
-    """A partition's output or input, one entry per ZIP (a frame, or a raw collection landed)."""
+    """A partition's output or input, one entry per ZIP. An input's frames are read from the lake
+    when a ZIP's turn comes (its entry is a loader until then), and an output's are written as
+    each ZIP is done (`Written`; a raw collection lands itself): one ZIP's frames in memory at a
+    time, however many ZIPs the county has."""
+
+    def __getitem__(self, zip_code: str):
+        value = super().__getitem__(zip_code)
+        return value() if callable(value) else value
+
+
+@dataclass(frozen=True)
+class Written:
+    """A ZIP's output, written to the lake by the step (`for_each_zip`)."""
+
+    path: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -47,13 +62,18 @@ def for_each_zip(
     *inputs: ZipFrames,
 ) -> ZipFrames:
     """`body(books, zip_code, *frames)` → (the ZIP's frame, its metadata from `books.finish`), for
-    each of the run's ZIPs that every input has; the ZIPs' metadata as the materialization's."""
+    each of the run's ZIPs that every input has, each frame written to the lake as soon as it is
+    made (the run named in its footer); the ZIPs' metadata as the materialization's."""
     where = partition_zips(context, lake)
     ready = [z for z in where.zips if all(z in frames for frames in inputs)]
     made, metadata = ZipFrames(), {}
+    asset_name = context.asset_key.path[-1]
     for zip_code in ready:
         with Bookkeeping(context, lake, zip_code=zip_code) as books:
-            made[zip_code], metadata[zip_code] = body(books, zip_code, *(frames[zip_code] for frames in inputs))
+            frame, metadata[zip_code] = body(books, zip_code, *(frames[zip_code] for frames in inputs))
+        path = lake.write(frame, asset_name, where.day, zip_code, run_id=context.run_id)
+        made[zip_code] = Written(path, frame.height)
+        del frame  # the next ZIP's turn starts with this one's frames out of memory
     context.add_output_metadata(zip_metadata(metadata, left_out=[z for z in where.zips if z not in ready]))
     return made
 
