@@ -84,9 +84,29 @@ def _collected_or_failure(context, where, collected: ZipFrames, failed: dict, me
     return collected
 
 
+RUN_LINEAGE_TAGS = ("dagster/parent_run_id", "dagster/root_run_id")  # set by Dagster on a re-execution
+
+
+def _collected_earlier_in_lineage(context, lake: LakeResource, day: str, zip_code: str):
+    """A re-execution of a run (the UI's "Re-execute → From failure") does not ask the county again
+    for a ZIP its parent or root run finished collecting: that collection is landed again as this
+    run's, from the lake. None when there is none (a new run, or the ZIP was not finished)."""
+    asset = context.asset_key.path[-1]
+    for earlier in dict.fromkeys(context.run.tags.get(tag) for tag in RUN_LINEAGE_TAGS):
+        if earlier and lake.made_by(asset, day, zip_code, earlier):
+            landed = lake.land(lake.read(asset, day, zip_code, run_id=earlier), asset, day, zip_code, context.run_id)
+            context.log.info(f"{zip_code}: the collection of run {earlier[:8]} is taken again, not asked for")
+            return landed, earlier
+    return None
+
+
 def _collect_zip(context, books, source, config, sources, control_state, lake, zip_code) -> tuple:
     """One ZIP's collection (collect_assessor_payloads): its landed replies and its metadata."""
     day = books.day
+    reused = _collected_earlier_in_lineage(context, lake, day, zip_code)
+    if reused is not None:
+        landed, earlier = reused
+        return landed, books.finish(rows_in=0, rows_out=landed.replies, collection_taken_from_run=earlier)
     as_of = day_start_utc(day, partition_timezone(context))
     api = getattr(context.resources, source.resource_key).open(replay_time=as_of, day=day)
     # Requests of partition days before the refresh window cannot keep a parcel waiting: read only the window's.

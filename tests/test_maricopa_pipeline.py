@@ -312,3 +312,31 @@ def test_a_zip_the_county_cannot_enumerate_fails_alone_and_is_rerun_alone(tmp_pa
     )
     assert run_log.rows()[1][:2] == ("2026-11-27|85033", False) and "TOTAL: 0" in run_log.rows()[1][2]
     assert run_log.rows()[-1][:2] == ("2026-11-27|85033", True)
+
+
+def test_a_re_execution_takes_what_its_parent_run_collected_instead_of_asking_the_county(tmp_path, county):
+    """Dagster's "Re-execute" tags the new run with its parent and root: a ZIP the parent finished
+    collecting is landed again from the lake as the new run's collection, not asked for."""
+    from phoenix_dagster.cli.local_runs import QUIET_LOGS
+    from phoenix_dagster.graph.partitions import partition_key, zip_tags
+
+    platform = platform_for(tmp_path, county)
+    [first] = platform.run(day="2026-11-27", zip_codes=[ZIP], build=False)
+    assert first.ok, first
+    asked = len(county.seen)
+    again = platform.defs.resolve_job_def("daily_refresh").execute_in_process(
+        partition_key=partition_key("2026-11-27", "04013"),
+        instance=platform.instance,
+        run_config=QUIET_LOGS,
+        tags={**zip_tags([ZIP]), "dagster/parent_run_id": first.run_id, "dagster/root_run_id": first.run_id},
+    )
+    assert again.success
+    after = [r.path for r in county.seen[asked:]]
+    assert len(after) == 1 and after[0].startswith("/search/property/?q=85031")  # the preflight's probe, no more
+    [materialization] = again.asset_materializations_for_node("raw_assessor_payloads")
+    assert materialization.metadata["collection_taken_from_run"].value == first.run_id
+    lake = platform.defs.resources["lake"]
+    taken = lake.read("raw_assessor_payloads", "2026-11-27", ZIP, run_id=again.run_id)
+    original = lake.read("raw_assessor_payloads", "2026-11-27", ZIP, run_id=first.run_id)
+    assert lake.made_by("raw_assessor_payloads", "2026-11-27", ZIP, again.run_id)
+    assert sorted(taken["sha256"]) == sorted(original["sha256"]) and taken.height == original.height > 250

@@ -53,6 +53,7 @@ def test_five_years_of_six_counties_stay_far_below_the_uis_partition_ceiling(tmp
     # counties × days (+ today): ≤ 25,000 per asset, where ZIPs × days would be ~318,000
     assert len(keys) == 6 * (5 * 365 + 1) and len(keys) <= 25_000
     assert keys[0] == f"04005|{first}" and day_of_key(keys[0]) == first
+    assert day_of_key("2026-11-28|85031") is None  # a key of a run made before county × day partitions
 
 
 def test_a_run_works_on_its_countys_zips_or_on_those_its_tag_names():

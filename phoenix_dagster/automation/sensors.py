@@ -111,11 +111,12 @@ def lake_days_written(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     """The partition days (of `county|day` keys) whose lake assets the run materialized; empty for a
     run that only executed checks."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    return {
+    days = {
         day_of_key(event.dagster_event.partition)
         for event in (r.event_log_entry for r in records)
-        if event.dagster_event is not None and event.dagster_event.partition and "|" in event.dagster_event.partition
+        if event.dagster_event is not None and event.dagster_event.partition
     }
+    return days - {None}
 
 
 def delivery_config(day, alerts: list[dict]) -> dict:
@@ -152,9 +153,10 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day, timezone:
             checked = _metadata_list(evaluation.metadata.get("zips_checked"))
             if checked and partition:
                 failing = set(_metadata_list(evaluation.metadata.get("zips_failing")))
+                day_of = day_of_key(partition) or partition
                 for zip_code in checked:
                     did_fail = zip_code in failing and not evaluation.passed
-                    latest.setdefault(f"{day_of_key(partition)}|{zip_code}", (did_fail, evaluation.severity.value))
+                    latest.setdefault(f"{day_of}|{zip_code}", (did_fail, evaluation.severity.value))
             else:
                 latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
         failed += [
@@ -300,7 +302,9 @@ def retune_from_run_metrics(context: dg.SensorEvaluationContext, control_state: 
     measurements, known = [], 0
     for record in result.records:
         metadata = record.asset_materialization.metadata
-        for metrics in metadata["stages"].data if "stages" in metadata else []:
+        stages = metadata["stages"].data if "stages" in metadata else []
+        # one measurement per stage and run: a county's run measures each ZIP; its largest (most items) speaks for it
+        for metrics in sorted(stages, key=lambda m: -(m.get("items") or 0)):
             measured_by = metrics.get("run_id") or record.run_id
             if metrics["stage"] not in TUNED_STAGES:
                 continue

@@ -30,7 +30,7 @@ from phoenix_dagster.resources.lake import LakeResource, lake_resource
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.schemas import conform, polars_schema, with_missing_as_null
 from phoenix_dagster.schemas.tables import lake_table
-from phoenix_dagster.settings import Settings
+from phoenix_dagster.settings import ConfigError, Settings
 from phoenix_dagster.transforms.addresses import QUALIFIED_PROPERTY_ID, qualified_property_id
 from phoenix_dagster.warehouse.queries import query
 
@@ -53,6 +53,16 @@ class Migrated:
 def migrate_lake(lake: LakeResource) -> int:
     """Files rewritten: each keyed table's files holding an earlier property_id, or lacking the
     `county_fips` column their table has now, with their ZIP's county; in the table's column order."""
+    found = {
+        path.split("/zip=", 1)[1].split("/", 1)[0] for t in KEYED_TABLES for path in lake.storage.glob(f"{t}/zip=*")
+    }
+    unplaced = sorted(found - set(lake.zip_counties))
+    if unplaced:  # a county guessed would be kept for good: the rewrite never runs twice on a file
+        raise ConfigError(
+            f"the lake has ZIP {', '.join(unplaced)}, which PHOENIX_ZIP_CODES does not place in a county of "
+            "the market: add them there (their county from the markets file), then run migrate again; "
+            "nothing was rewritten"
+        )
     rewritten = 0
     for table in KEYED_TABLES:
         model = lake_table(table)

@@ -33,7 +33,7 @@ from phoenix_dagster.transforms.privacy import quarantine_rows
 
 RECORDS = "phoenix/bookkeeping"  # asset metadata: the bookkeeping tables it writes, comma separated
 QUARANTINE_LOG_LINES = 20
-ERROR_CHARS = 500  # of an unexpected error's message kept in run_log
+ERROR_CHARS = 500  # of a failure's reason kept in run_log (our own words: no record's content)
 
 
 def recording(*tables: str) -> dict:
@@ -99,8 +99,8 @@ class Bookkeeping:
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
         if exc_type is not None and not self._written:
-            # (a URL's credentials masked, as in every message of ours)
-            self._write(0, 0, succeeded=False, error=mask_url(f"{exc_type.__name__}: {exc}")[:ERROR_CHARS])
+            # only its type: a library's message may quote a record (an owner's name); the log has the rest
+            self._write(0, 0, succeeded=False, error=f"{exc_type.__name__} (the run's log has its message)")
         return False  # the error goes on
 
     # Measurements -------------------------------------------------------------------------
@@ -243,5 +243,5 @@ class Bookkeeping:
 
     def failure(self, message: str, **metadata) -> dg.Failure:
         """Write what the failed body did (its requests cost too) and return the Failure to raise."""
-        self._write(0, 0, succeeded=False, error=message)
+        self._write(0, 0, succeeded=False, error=mask_url(message)[:ERROR_CHARS])
         return dg.Failure(message, metadata=metadata)

@@ -11,7 +11,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from phoenix_dagster.graph.partitions import COUNTY, DATE, selected_zips
+from phoenix_dagster.graph.partitions import COUNTY, DATE, county_and_day, selected_zips
 from phoenix_dagster.graph.zip_steps import zip_metadata
 from phoenix_dagster.resources.lake import LakeResource
 from phoenix_dagster.warehouse.model_metadata import markdown_table
@@ -102,22 +102,28 @@ def _checked_partition(context: dg.AssetCheckExecutionContext, key: dg.AssetKey)
     if f"dagster/partition/{DATE}" in tags and f"dagster/partition/{COUNTY}" in tags:
         return tags[f"dagster/partition/{DATE}"], tags[f"dagster/partition/{COUNTY}"]
     event = context.instance.get_latest_materialization_event(key)
-    if event is None or event.dagster_event.partition is None:
-        raise dg.Failure(f"{key.to_user_string()} has no materialized partition to check")
-    county, day = event.dagster_event.partition.split("|")  # Dagster's order: dimensions by name
+    parsed = county_and_day(event.dagster_event.partition or "") if event is not None else None
+    if parsed is None:  # none, or one made before county × day partitions
+        raise dg.Failure(f"{key.to_user_string()} has no county × day partition materialized to check")
+    county, day = parsed
     return day, county
 
 
 def checked_zips(
     context: dg.AssetCheckExecutionContext, lake: LakeResource, asset_name: str, *, made: bool = True
 ) -> tuple[str, list[str]]:
-    """(day, the run's ZIPs of the checked partition): with `made`, only those the asset has an
-    output of the day for (a ZIP whose collection failed has none). A run of some ZIPs checks those
+    """(day, the run's ZIPs of the checked partition): with `made`, only those this run made the
+    asset's output of (a ZIP whose collection failed has none), or, for a check run on its own,
+    those with an output of the day. A run of some ZIPs checks those
     (a blocking check failing at one ZIP must not stop the others' next runs); the alert sensor
     judges each ZIP by the latest evaluation that checked it (`zips_checked`)."""
     day, county = _checked_partition(context, dg.AssetKey(asset_name))
     zips = selected_zips(context.run.tags, lake.zips_of(county), county)
-    return day, [z for z in zips if not made or lake.is_materialized(asset_name, day, z)]
+    if not made:
+        return day, list(zips)
+    this_run = [z for z in zips if lake.made_by(asset_name, day, z, context.run.run_id)]
+    # in the run that made the asset, what it made (not a file an earlier run left); run alone, what is there
+    return day, this_run or [z for z in zips if lake.is_materialized(asset_name, day, z)]
 
 
 def each_zip(context, lake: LakeResource, asset_name: str, evaluate) -> dg.AssetCheckResult:

@@ -5,6 +5,7 @@ share apart (`<asset>/zip=<ZIP>/date=<day>`), and so does the bookkeeping (`part
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import dagster as dg
@@ -37,9 +38,20 @@ def day_and_county(context) -> tuple[str, str]:
     return keys[DATE], keys[COUNTY]
 
 
-def day_of_key(key: str) -> str:
-    """The day of a partition key as Dagster writes it (`<county>|<day>`: dimensions by name)."""
-    return key.rsplit("|", 1)[-1]
+def county_and_day(key: str) -> tuple[str, str] | None:
+    """(county, day) of a partition key as Dagster writes it (`<county>|<day>`: dimensions by
+    name); None for a key of another shape (a run made before county × day partitions:
+    `<day>|<ZIP>`)."""
+    parts = key.split("|")
+    if len(parts) == 2 and re.fullmatch(r"\d{5}", parts[0]) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1]):
+        return parts[0], parts[1]
+    return None
+
+
+def day_of_key(key: str) -> str | None:
+    """The day of a county × day partition key (None for another shape)."""
+    parsed = county_and_day(key)
+    return parsed[1] if parsed else None
 
 
 def zip_tags(zip_codes: list[str] | tuple[str, ...]) -> dict[str, str]:

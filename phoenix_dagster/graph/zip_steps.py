@@ -66,6 +66,11 @@ def for_each_zip(
     made (the run named in its footer); the ZIPs' metadata as the materialization's."""
     where = partition_zips(context, lake)
     ready = [z for z in where.zips if all(z in frames for frames in inputs)]
+    if inputs and not ready:  # not a quiet success that wrote nothing
+        raise dg.Failure(
+            f"{context.asset_key.to_user_string()}: no ZIP of {where.county}|{where.day} "
+            f"({', '.join(where.zips)}) has all of this step's inputs: materialize its upstream first"
+        )
     made, metadata = ZipFrames(), {}
     asset_name = context.asset_key.path[-1]
     for zip_code in ready:

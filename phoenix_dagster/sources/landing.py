@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from phoenix_dagster.redact import mask_url
 from phoenix_dagster.sources.base import RAW_PAYLOAD_SCHEMA, RawPayload, payloads_frame
 from phoenix_dagster.storage.lake_storage import LakeStorage
 
@@ -119,8 +120,9 @@ def unfinished_replies(storage: LakeStorage, partition_dir: str) -> tuple[pl.Dat
     collection that failed on what the source answered (a ZIP the county would not enumerate) is
     passed over: the next run asks again."""
     folders = run_folders(storage, partition_dir)
-    last_ended = max((i for i, folder in enumerate(folders) if folder.collected), default=-1)
-    unfinished = [folder for folder in folders[last_ended + 1 :] if not folder.failed]
+    # a failed collection is a cut-off too: it had landed again whatever it took from before it
+    last_ended = max((i for i, folder in enumerate(folders) if folder.collected or folder.failed), default=-1)
+    unfinished = folders[last_ended + 1 :]
     parts = [p for f in unfinished for p in storage.glob(f"{partition_dir}/{RUNS_DIR}/{f.name}/part-*.parquet")]
     if not parts:
         return pl.DataFrame(schema=RAW_PAYLOAD_SCHEMA), []
@@ -212,7 +214,7 @@ class RawLanding:
             if self._pending:
                 self._write_part()
             if refused is not None:
-                reason = pl.DataFrame({"run_id": [self.run_id], "reason": [refused]})
+                reason = pl.DataFrame({"run_id": [self.run_id], "reason": [mask_url(refused)[:500]]})
                 self.storage.write_parquet(reason, f"{self.folder}/{FAILED}")
 
     def land_all(self, payloads: Iterable[RawPayload]) -> None:
