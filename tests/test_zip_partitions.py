@@ -75,6 +75,8 @@ def test_the_zips_metadata_adds_counts_keeps_what_they_share_and_tabulates_each_
     assert merged["zips"] == 2 and merged["rows_out"] == 492  # a count, added up
     assert merged["concurrency"] == 4 and merged["source"] == "maricopa"  # a setting and a value they share
     assert "match_rate" not in merged  # differs per ZIP: in the table only
+    partial = zip_metadata({"85031": {"search_total": 300, "state": "up"}, "85033": {"state": "down"}})
+    assert "search_total" not in partial and partial["state"] == "up; down"  # no total of some ZIPs only
     table = merged["by_zip"].value
     assert "| zip | rows\\_out | concurrency | source | match\\_rate |" in table and "| 85033 | 237 |" in table
     assert merged["zips_left_out"] == "85035"

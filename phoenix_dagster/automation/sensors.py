@@ -153,10 +153,13 @@ def failed_checks_today(instance: dg.DagsterInstance, check_keys, day, timezone:
             checked = _metadata_list(evaluation.metadata.get("zips_checked"))
             if checked and partition:
                 failing = set(_metadata_list(evaluation.metadata.get("zips_failing")))
+                as_error = evaluation.metadata.get("zips_failing_error")  # each ZIP's own severity
+                errors = set(_metadata_list(as_error)) if as_error is not None else failing
                 day_of = day_of_key(partition) or partition
                 for zip_code in checked:
                     did_fail = zip_code in failing and not evaluation.passed
-                    latest.setdefault(f"{day_of}|{zip_code}", (did_fail, evaluation.severity.value))
+                    severity = "ERROR" if zip_code in errors and evaluation.severity.value == "ERROR" else "WARN"
+                    latest.setdefault(f"{day_of}|{zip_code}", (did_fail, severity))
             else:
                 latest.setdefault(partition, (not evaluation.passed, evaluation.severity.value))
         failed += [

@@ -68,7 +68,7 @@ def for_zips(day: str, results: dict[str, dg.AssetCheckResult]) -> dg.AssetCheck
     worst failure, the failing ZIPs named in the description, and each ZIP's outcome as a row of
     the `by_zip` metadata table (counts added up, as zip_steps.zip_metadata does)."""
     failing = {z: r for z, r in results.items() if not r.passed}
-    errors = [r for r in failing.values() if r.severity == dg.AssetCheckSeverity.ERROR]
+    errors = {z: r for z, r in failing.items() if r.severity == dg.AssetCheckSeverity.ERROR}
     severity = dg.AssetCheckSeverity.ERROR if errors or not failing else dg.AssetCheckSeverity.WARN
     metadata = zip_metadata(
         {
@@ -87,6 +87,7 @@ def for_zips(day: str, results: dict[str, dg.AssetCheckResult]) -> dg.AssetCheck
             **metadata,
             "zips_checked": ", ".join(results) or "none",
             "zips_failing": ", ".join(failing) or "none",
+            "zips_failing_error": ", ".join(errors) or "none",
         },
     )
 
@@ -501,7 +502,7 @@ def _search_complete(lake: LakeResource, asset_name: str, day: str, zip_code: st
             "read; re-run the partition to read it)"
         ),
         metadata={
-            "search_total": seen.total if seen.total is not None else -1,
+            **({"search_total": seen.total} if seen.total is not None else {"search_total_unknown": True}),
             "rows_read": seen.rows_read,
             "pages_unread": len(unread),
         },

@@ -88,20 +88,27 @@ def _plain(value):
 
 
 def zip_metadata(by_zip: dict[str, dict], left_out: list[str] = ()) -> dict:
-    """One materialization's metadata from its ZIPs': counts added up, a value every ZIP shares
-    once, JSON lists joined, and each ZIP's plain values as a row of `by_zip`; `zips_left_out`
+    """One materialization's metadata from its ZIPs': counts added up (when every ZIP has one), a
+    value every ZIP shares once, differing words each once, JSON lists joined, and each ZIP's plain
+    values as a row of `by_zip`; `zips_left_out`
     names the run's ZIPs whose inputs were not made in the run."""
     merged: dict = {"zips": len(by_zip)}
     for key in dict.fromkeys(k for values in by_zip.values() for k in values):
         values = [m[key] for m in by_zip.values() if key in m]
         plain = [_plain(v) for v in values]
+        every = len(values) == len(by_zip)  # a total of some ZIPs' values only would mislead: the table has them
         counts = all(isinstance(v, int) and not isinstance(v, bool) for v in plain) and key not in SETTINGS
         if counts and len(by_zip) > 1:
-            merged[key] = sum(plain)
+            if every:
+                merged[key] = sum(plain)
         elif all(isinstance(v, dg.JsonMetadataValue) and isinstance(v.data, list) for v in values):
             merged[key] = dg.MetadataValue.json([item for v in values for item in v.data])
-        elif all(v == plain[0] for v in plain) and len(values) == len(by_zip):
+        elif all(v == plain[0] for v in plain) and every:
             merged[key] = values[0]
+        elif all(
+            isinstance(v, str) for v in plain
+        ):  # words that differ (a model's state, a source's reason): each once
+            merged[key] = "; ".join(dict.fromkeys(plain))
     rows = [
         {"zip": zip_code, **{k: _plain(v) for k, v in m.items() if isinstance(_plain(v), str | int | float | bool)}}
         for zip_code, m in by_zip.items()
