@@ -54,19 +54,30 @@ def collect_assessor_payloads(
     without asking the county again. Requests that got no reply are quarantined. A ZIP the county
     cannot enumerate fails alone (its zips_collected check names it; the county's other ZIPs go on);
     a refused token or a lost rate-limit store stops the step."""
+    return collect_each_zip(
+        context,
+        lake,
+        lambda books, zip_code: _collect_zip(context, books, source, config, sources, control_state, lake, zip_code),
+    )
+
+
+def collect_each_zip(context, lake: LakeResource, collect_one, source_label: str | None = None) -> ZipFrames:
+    """`collect_one(books, zip_code)` → (the ZIP's landed collection, its metadata), for each ZIP of
+    the run, each with its own bookkeeping. A ZIP whose collection fails (CollectionFailed) fails
+    alone and is named; a source that cannot collect at all (SourceUnavailable) stops the step.
+    `source_label` prefixes the reasons (a listing source's name)."""
     where = partition_zips(context, lake)
     collected, failed, metadata = ZipFrames(), {}, {}
     for zip_code in where.zips:
         with Bookkeeping(context, lake, zip_code=zip_code) as books:
             try:
-                collected[zip_code], metadata[zip_code] = _collect_zip(
-                    context, books, source, config, sources, control_state, lake, zip_code
-                )
+                collected[zip_code], metadata[zip_code] = collect_one(books, zip_code)
             except SourceUnavailable as exc:
-                raise dg.Failure(f"{zip_code}: {exc}") from None
+                where_it_was = f"{source_label}: {zip_code}" if source_label else zip_code
+                raise dg.Failure(f"{where_it_was}: {exc}") from None
             except CollectionFailed as exc:
-                failed[zip_code] = str(exc)
-                context.log.error(f"{zip_code}: {exc}")
+                failed[zip_code] = f"{source_label}: {exc}" if source_label else str(exc)
+                context.log.error(f"{zip_code}: {failed[zip_code]}")
     return _collected_or_failure(context, where, collected, failed, metadata)
 
 
@@ -252,22 +263,13 @@ def raw_listing_payloads_asset(descriptor: SourceDescriptor) -> dg.AssetsDefinit
 
     def collect(context: dg.AssetExecutionContext) -> ZipFrames:
         lake: LakeResource = context.resources.lake
-        where = partition_zips(context, lake)
-        collected, failed, metadata = ZipFrames(), {}, {}
-        for zip_code in where.zips:
-            with Bookkeeping(context, lake, zip_code=zip_code) as books:
-                try:
-                    frame, metadata[zip_code] = _fetch_listings(context, books, descriptor, zip_code)
-                    # landed as this run's collection now: one ZIP's replies in memory at a time
-                    collected[zip_code] = lake.land(
-                        frame, context.asset_key.path[-1], where.day, zip_code, context.run_id
-                    )
-                except SourceUnavailable as exc:
-                    raise dg.Failure(f"{source_name}: {zip_code}: {exc}") from None
-                except CollectionFailed as exc:
-                    failed[zip_code] = f"{source_name}: {exc}"
-                    context.log.error(f"{zip_code}: {source_name}: {exc}")
-        return _collected_or_failure(context, where, collected, failed, metadata)
+
+        def fetch_and_land(books: Bookkeeping, zip_code: str) -> tuple:
+            frame, metadata = _fetch_listings(context, books, descriptor, zip_code)
+            # landed as this run's collection now: one ZIP's replies in memory at a time
+            return lake.land(frame, context.asset_key.path[-1], books.day, zip_code, context.run_id), metadata
+
+        return collect_each_zip(context, lake, fetch_and_land, source_label=source_name)
 
     collect.__name__ = listing_asset_name(source_name)
     collect.__doc__ = (

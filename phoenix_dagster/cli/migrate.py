@@ -26,7 +26,7 @@ import polars as pl
 
 from phoenix_dagster.documents.mongo_writes import bulk_write_unordered
 from phoenix_dagster.documents.properties import COLLECTION
-from phoenix_dagster.resources.lake import LakeResource, lake_resource
+from phoenix_dagster.resources.lake import LakeResource, lake_resource, partition_of
 from phoenix_dagster.resources.mongo import MongoResource
 from phoenix_dagster.schemas import conform, polars_schema, with_missing_as_null
 from phoenix_dagster.schemas.tables import lake_table
@@ -53,10 +53,8 @@ class Migrated:
 def migrate_lake(lake: LakeResource) -> int:
     """Files rewritten: each keyed table's files holding an earlier property_id, or lacking the
     `county_fips` column their table has now, with their ZIP's county; in the table's column order."""
-    found = {
-        path.split("/zip=", 1)[1].split("/", 1)[0] for t in KEYED_TABLES for path in lake.storage.glob(f"{t}/zip=*")
-    }
-    unplaced = sorted(found - set(lake.zip_counties))
+    files = {table: lake.storage.glob(f"{table}/zip=*/date=*/*.parquet") for table in KEYED_TABLES}
+    unplaced = sorted({partition_of(path)[0] for paths in files.values() for path in paths} - set(lake.zip_counties))
     if unplaced:  # a county guessed would be kept for good: the rewrite never runs twice on a file
         raise ConfigError(
             f"the lake has ZIP {', '.join(unplaced)}, which PHOENIX_ZIP_CODES does not place in a county of "
@@ -67,13 +65,12 @@ def migrate_lake(lake: LakeResource) -> int:
     for table in KEYED_TABLES:
         model = lake_table(table)
         wanted = polars_schema(model)
-        for path in lake.storage.glob(f"{table}/zip=*/date=*/*.parquet"):
+        for path in files[table]:
             ids = lake.storage.read_parquet(path, columns=["property_id"])["property_id"]
             has_county = "county_fips" in lake.storage.columns(path) or "county_fips" not in wanted
             if has_county and ids.str.contains(QUALIFIED_PROPERTY_ID).all():
                 continue
-            zip_code = path.split("/zip=", 1)[1].split("/", 1)[0]
-            county = pl.lit(lake.county_of(zip_code))
+            county = pl.lit(lake.county_of(partition_of(path)[0]))
             migrated = lake.storage.read_parquet(path).with_columns(
                 qualified_property_id(pl.col("property_id"), county).alias("property_id"),
                 *([county.alias("county_fips")] if "county_fips" in wanted else []),

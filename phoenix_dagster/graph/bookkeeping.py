@@ -83,7 +83,7 @@ class Bookkeeping:
         if context.has_partition_key:
             if zip_code is None:
                 raise ValueError(f"{self.asset}: a partitioned step keeps its books per ZIP (zip_code)")
-            self.day, self.county = day_and_county(context)
+            self.day, _ = day_and_county(context)
             self.zip_code, self.partition = zip_code, f"{self.day}|{zip_code}"
         else:
             self.day, self.zip_code, self.partition = lake.today(), ALL_ZIPS, None

@@ -60,17 +60,8 @@ class LakeIOManager(MaskedRepr, dg.ConfigurableIOManager):
         made_in = context.upstream_output.run_id
         zips = selected_zips(context.step_context.dagster_run.tags, self.lake.zips_of(county), county)
         if made_in == UPSTREAM_NOT_IN_RUN:  # the step runs without its upstream: the ZIPs' current outputs
-            return ZipFrames(
-                {
-                    z: partial(self.lake.read, asset_name, day, z)
-                    for z in zips
-                    if self.lake.is_materialized(asset_name, day, z)
-                }
-            )
-        return ZipFrames(  # each read when its ZIP's turn comes
-            {
-                zip_code: partial(self.lake.read, asset_name, day, zip_code, run_id=made_in)
-                for zip_code in zips
-                if self.lake.made_by(asset_name, day, zip_code, made_in)
-            }
-        )
+            made, read_run = partial(self.lake.is_materialized, asset_name, day), None
+        else:
+            made, read_run = (lambda zip_code: self.lake.made_by(asset_name, day, zip_code, made_in)), made_in
+        # each read when its ZIP's turn comes
+        return ZipFrames({z: partial(self.lake.read, asset_name, day, z, run_id=read_run) for z in zips if made(z)})

@@ -58,7 +58,7 @@ def is_raw(asset_name: str) -> bool:
     return asset_name.startswith("raw_")
 
 
-def _partition_of(location: str) -> tuple[str, str]:
+def partition_of(location: str) -> tuple[str, str]:
     """(ZIP, day) from `…/zip=<ZIP>/date=<day>/…`."""
     zip_part, date_part = re.search(r"/zip=([^/]+)/date=([^/]+)/", location).groups()
     return zip_part, date_part
@@ -210,7 +210,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         patterns = [f"{asset_name}/zip={zip_code}/date=*/data.parquet"]
         if is_raw(asset_name):
             patterns += [f"{asset_name}/zip={zip_code}/date=*/runs/*/{name}" for name in ("*.parquet", "*.tmp")]
-        return sorted({_partition_of(path) for pattern in patterns for path in self.storage.glob(pattern)})
+        return sorted({partition_of(path) for pattern in patterns for path in self.storage.glob(pattern)})
 
     def partitions(self, asset_name: str, *, before: str) -> list[tuple[str, str]]:
         """(ZIP, day) of every partition of the asset written for a day before `before` (a raw one
@@ -242,7 +242,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
             paths = [
                 path
                 for path in self.storage.glob(f"{asset_name}/zip={zip_code}/date=*/data.parquet")
-                if _in_days(_partition_of(path)[1], since=since, before=before, through=through)
+                if _in_days(partition_of(path)[1], since=since, before=before, through=through)
             ]
         if not paths:
             return None
@@ -299,7 +299,7 @@ class LakeResource(MaskedRepr, dg.ConfigurableResource):
         paths = [
             path
             for path in self.storage.glob(f"{BOOKKEEPING_DIR}/{table}/zip={zip_code}/date={day}/{name}")
-            if _in_days(_partition_of(path)[1], since=since, before=before)
+            if _in_days(partition_of(path)[1], since=since, before=before)
         ]
         return self.storage.scan_parquet(paths, missing_columns="insert", extra_columns="ignore") if paths else None
 
